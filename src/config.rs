@@ -1,0 +1,899 @@
+//! `config.json` → [`Config`], as Mesos-DNS reads it (spec §2), with clear errors where
+//! the reference crashes later or accepts nonsense.
+//!
+//! Keys match ASCII-case-insensitively; unknown keys are ignored; `null` leaves a scalar at
+//! its default and empties a list or map. Validation runs in the order of spec §2.3, then
+//! the checks the reference lacks (ports, periods, listeners). Every failure is one line
+//! naming the key.
+
+use crate::mesos::hostport::{join_host_port, parse_port, split_host_port};
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+/// One clear line saying what is wrong with the configuration.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+fn invalid<T>(msg: impl Into<String>) -> Result<T, ConfigError> {
+    Err(ConfigError(msg.into()))
+}
+
+/// Where a task's addresses come from (spec §3.6).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IpSource {
+    Host,
+    Docker,
+    Mesos,
+    Netinfo,
+}
+
+impl IpSource {
+    pub fn name(self) -> &'static str {
+        match self {
+            IpSource::Host => "host",
+            IpSource::Docker => "docker",
+            IpSource::Mesos => "mesos",
+            IpSource::Netinfo => "netinfo",
+        }
+    }
+}
+
+/// `MesosAuthentication`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuthMechanism {
+    None,
+    Basic,
+    Iam,
+}
+
+impl AuthMechanism {
+    pub fn name(self) -> &'static str {
+        match self {
+            AuthMechanism::None => "",
+            AuthMechanism::Basic => "basic",
+            AuthMechanism::Iam => "iam",
+        }
+    }
+}
+
+/// `MesosCredentials`. The secret never appears in `Debug` output or logs.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Credentials {
+    pub principal: String,
+    pub secret: String,
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("principal", &self.principal)
+            .field("secret", &redacted(&self.secret))
+            .finish()
+    }
+}
+
+fn redacted(secret: &str) -> &'static str {
+    if secret.is_empty() { "" } else { "<redacted>" }
+}
+
+/// The DC/OS service account of `IAMConfigFile`. The key never appears in logs.
+#[derive(Clone, PartialEq, Eq)]
+pub struct IamConfig {
+    pub uid: String,
+    pub private_key: String,
+    pub login_endpoint: String,
+}
+
+impl fmt::Debug for IamConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IamConfig")
+            .field("uid", &self.uid)
+            .field("private_key", &redacted(&self.private_key))
+            .field("login_endpoint", &self.login_endpoint)
+            .finish()
+    }
+}
+
+/// The validated, normalised configuration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    pub refresh_seconds: u64,
+    pub port: u16,
+    /// Seconds per upstream exchange when forwarding.
+    pub timeout_seconds: u64,
+    pub state_timeout_seconds: u64,
+    /// ≤ 0 disables the ZooKeeper detection alarm.
+    pub zk_detection_timeout: i64,
+    pub http_port: u16,
+    pub ttl: u32,
+    pub srv_record_default_weight: u16,
+    pub soa_refresh: u32,
+    pub soa_retry: u32,
+    pub soa_expire: u32,
+    pub soa_minttl: u32,
+    /// Fully qualified, with the trailing dot.
+    pub soa_mname: String,
+    /// Fully qualified, with the trailing dot; `@` already turned into `.`.
+    pub soa_rname: String,
+    /// Configured masters as `ip:port` (canonical IP text); `None` when not configured.
+    pub masters: Option<Vec<String>>,
+    /// Lower-cased zone → upstreams.
+    pub zone_resolvers: BTreeMap<String, Vec<SocketAddr>>,
+    pub resolvers: Vec<SocketAddr>,
+    pub ip_sources: Vec<IpSource>,
+    pub zk: String,
+    /// Lower-cased, no trailing dot.
+    pub domain: String,
+    pub file: String,
+    pub listener: IpAddr,
+    pub http_listener: IpAddr,
+    pub recurse_on: bool,
+    pub dns_on: bool,
+    pub http_on: bool,
+    pub external_on: bool,
+    pub enforce_rfc952: bool,
+    pub set_truncate_bit: bool,
+    pub enumeration_on: bool,
+    pub mesos_https_on: bool,
+    pub ca_cert_file: String,
+    pub cert_file: String,
+    pub key_file: String,
+    pub mesos_credentials: Credentials,
+    pub iam_config_file: String,
+    pub iam: Option<IamConfig>,
+    pub mesos_authentication: AuthMechanism,
+    /// Extension: read the state from this file instead of a master.
+    pub state_file: Option<PathBuf>,
+    /// Extension: UDP worker threads; `None` = one per CPU of the affinity mask.
+    pub udp_workers: Option<usize>,
+    /// Extension: the largest UDP reply offered to EDNS clients.
+    pub edns_max_udp_size: u16,
+    /// Extension: entries in the cache of forwarded answers (0 disables it).
+    pub forward_cache_size: usize,
+}
+
+/// What the loader needs from the machine, so tests can supply their own.
+#[derive(Clone, Debug)]
+pub struct Environment {
+    pub home: Option<String>,
+    pub cwd: PathBuf,
+    pub resolv_conf: PathBuf,
+    /// Addresses of local interfaces (loopback included): never used as upstreams.
+    pub local_addrs: Vec<IpAddr>,
+}
+
+impl Environment {
+    pub fn system() -> Environment {
+        let var = |name| std::env::var(name).ok().filter(|v: &String| !v.is_empty());
+        Environment {
+            // The reference reads USERPROFILE, then HOME; the later non-empty one wins.
+            home: var("HOME").or_else(|| var("USERPROFILE")),
+            cwd: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
+            resolv_conf: PathBuf::from("/etc/resolv.conf"),
+            local_addrs: if_addrs::get_if_addrs()
+                .map(|ifs| ifs.into_iter().map(|i| i.ip()).collect())
+                .unwrap_or_default(),
+        }
+    }
+}
+
+/// The raw values after overlaying the JSON on the defaults, before validation.
+struct Raw {
+    refresh_seconds: i64,
+    port: i64,
+    timeout: i64,
+    state_timeout_seconds: i64,
+    zk_detection_timeout: i64,
+    http_port: i64,
+    ttl: i64,
+    srv_record_default_weight: i64,
+    soa_refresh: i64,
+    soa_retry: i64,
+    soa_expire: i64,
+    soa_minttl: i64,
+    soa_mname: String,
+    soa_rname: String,
+    masters: Option<Vec<String>>,
+    zone_resolvers: Vec<(String, Vec<String>)>,
+    resolvers: Vec<String>,
+    ip_sources: Vec<String>,
+    zk: String,
+    domain: String,
+    file: Option<String>,
+    listener: String,
+    http_listener: String,
+    recurse_on: bool,
+    dns_on: bool,
+    http_on: bool,
+    external_on: bool,
+    enforce_rfc952: bool,
+    set_truncate_bit: bool,
+    enumeration_on: bool,
+    mesos_https_on: bool,
+    ca_cert_file: String,
+    cert_file: String,
+    key_file: String,
+    credentials: Credentials,
+    iam_config_file: String,
+    mesos_authentication: String,
+    state_file: String,
+    udp_workers: i64,
+    edns_max_udp_size: i64,
+    forward_cache_size: i64,
+}
+
+impl Default for Raw {
+    fn default() -> Raw {
+        Raw {
+            refresh_seconds: 60,
+            port: 53,
+            timeout: 5,
+            state_timeout_seconds: 300,
+            zk_detection_timeout: 30,
+            http_port: 8123,
+            ttl: 60,
+            srv_record_default_weight: 1,
+            soa_refresh: 60,
+            soa_retry: 600,
+            soa_expire: 86400,
+            soa_minttl: 60,
+            soa_mname: "ns1.mesos".into(),
+            soa_rname: "root.ns1.mesos".into(),
+            masters: None,
+            zone_resolvers: Vec::new(),
+            resolvers: vec!["8.8.8.8".into()],
+            ip_sources: vec!["netinfo".into(), "mesos".into(), "host".into()],
+            zk: String::new(),
+            domain: "mesos".into(),
+            file: None,
+            listener: "0.0.0.0".into(),
+            http_listener: "0.0.0.0".into(),
+            recurse_on: true,
+            dns_on: true,
+            http_on: true,
+            external_on: true,
+            enforce_rfc952: false,
+            set_truncate_bit: true,
+            enumeration_on: true,
+            mesos_https_on: false,
+            ca_cert_file: String::new(),
+            cert_file: String::new(),
+            key_file: String::new(),
+            credentials: Credentials::default(),
+            iam_config_file: String::new(),
+            mesos_authentication: String::new(),
+            state_file: String::new(),
+            udp_workers: 0,
+            edns_max_udp_size: 1232,
+            forward_cache_size: 10_000,
+        }
+    }
+}
+
+/// Reads one JSON value into a typed slot, naming the key in errors.
+struct Reader<'a> {
+    key: &'a str,
+}
+
+impl Reader<'_> {
+    fn mismatch<T>(&self, want: &str, got: &Value) -> Result<T, ConfigError> {
+        invalid(format!("{}: expected {want}, got {got}", self.key))
+    }
+
+    fn int(&self, slot: &mut i64, v: &Value, min: i64, max: i64) -> Result<(), ConfigError> {
+        match v {
+            Value::Null => Ok(()),
+            Value::Number(n) => match n.as_i64() {
+                Some(i) if (min..=max).contains(&i) => {
+                    *slot = i;
+                    Ok(())
+                }
+                _ => invalid(format!(
+                    "{}: {n} is not an integer in {min}..={max}",
+                    self.key
+                )),
+            },
+            other => self.mismatch("an integer", other),
+        }
+    }
+
+    fn string(&self, slot: &mut String, v: &Value) -> Result<(), ConfigError> {
+        match v {
+            Value::Null => Ok(()),
+            Value::String(s) => {
+                *slot = s.clone();
+                Ok(())
+            }
+            other => self.mismatch("a string", other),
+        }
+    }
+
+    fn boolean(&self, slot: &mut bool, v: &Value) -> Result<(), ConfigError> {
+        match v {
+            Value::Null => Ok(()),
+            Value::Bool(b) => {
+                *slot = *b;
+                Ok(())
+            }
+            other => self.mismatch("true or false", other),
+        }
+    }
+
+    fn strings(&self, v: &Value) -> Result<Vec<String>, ConfigError> {
+        match v {
+            Value::Null => Ok(Vec::new()),
+            Value::Array(items) => items
+                .iter()
+                .map(|item| match item {
+                    Value::String(s) => Ok(s.clone()),
+                    other => self.mismatch("a list of strings", other),
+                })
+                .collect(),
+            other => self.mismatch("a list of strings", other),
+        }
+    }
+
+    fn object<'v>(&self, v: &'v Value) -> Result<Option<&'v Map<String, Value>>, ConfigError> {
+        match v {
+            Value::Null => Ok(None),
+            Value::Object(map) => Ok(Some(map)),
+            other => self.mismatch("an object", other),
+        }
+    }
+}
+
+const U32_MAX: i64 = u32::MAX as i64;
+
+impl Raw {
+    fn overlay(&mut self, doc: &Map<String, Value>) -> Result<(), ConfigError> {
+        for (key, v) in doc {
+            let r = Reader { key };
+            match key.to_ascii_lowercase().as_str() {
+                "refreshseconds" => r.int(&mut self.refresh_seconds, v, i64::MIN, i64::MAX)?,
+                "port" => r.int(&mut self.port, v, i64::MIN, i64::MAX)?,
+                "timeout" => r.int(&mut self.timeout, v, i64::MIN, i64::MAX)?,
+                "statetimeoutseconds" => {
+                    r.int(&mut self.state_timeout_seconds, v, i64::MIN, i64::MAX)?
+                }
+                "zkdetectiontimeout" => {
+                    r.int(&mut self.zk_detection_timeout, v, i64::MIN, i64::MAX)?
+                }
+                "httpport" => r.int(&mut self.http_port, v, i64::MIN, i64::MAX)?,
+                "ttl" => r.int(&mut self.ttl, v, i32::MIN.into(), i32::MAX.into())?,
+                "srvrecorddefaultweight" => {
+                    r.int(&mut self.srv_record_default_weight, v, 0, u16::MAX.into())?
+                }
+                "soaserial" => r.int(&mut 0, v, 0, U32_MAX)?,
+                "soarefresh" => r.int(&mut self.soa_refresh, v, 0, U32_MAX)?,
+                "soaretry" => r.int(&mut self.soa_retry, v, 0, U32_MAX)?,
+                "soaexpire" => r.int(&mut self.soa_expire, v, 0, U32_MAX)?,
+                "soaminttl" => r.int(&mut self.soa_minttl, v, 0, U32_MAX)?,
+                "soamname" => r.string(&mut self.soa_mname, v)?,
+                "soarname" => r.string(&mut self.soa_rname, v)?,
+                "masters" => self.masters = Some(r.strings(v)?),
+                "zoneresolvers" => {
+                    self.zone_resolvers.clear();
+                    for (zone, list) in r.object(v)?.into_iter().flatten() {
+                        let list = Reader { key }.strings(list)?;
+                        self.zone_resolvers.push((zone.clone(), list));
+                    }
+                }
+                "resolvers" => self.resolvers = r.strings(v)?,
+                "ipsources" => self.ip_sources = r.strings(v)?,
+                "zk" => r.string(&mut self.zk, v)?,
+                "domain" => r.string(&mut self.domain, v)?,
+                "file" => {
+                    let mut file = String::new();
+                    r.string(&mut file, v)?;
+                    if !v.is_null() {
+                        self.file = Some(file);
+                    }
+                }
+                "listener" => r.string(&mut self.listener, v)?,
+                "httplistener" => r.string(&mut self.http_listener, v)?,
+                "recurseon" => r.boolean(&mut self.recurse_on, v)?,
+                "dnson" => r.boolean(&mut self.dns_on, v)?,
+                "httpon" => r.boolean(&mut self.http_on, v)?,
+                "externalon" => r.boolean(&mut self.external_on, v)?,
+                "enforcerfc952" => r.boolean(&mut self.enforce_rfc952, v)?,
+                "settruncatebit" => r.boolean(&mut self.set_truncate_bit, v)?,
+                "enumerationon" => r.boolean(&mut self.enumeration_on, v)?,
+                "mesoshttpson" => r.boolean(&mut self.mesos_https_on, v)?,
+                "cacertfile" => r.string(&mut self.ca_cert_file, v)?,
+                "certfile" => r.string(&mut self.cert_file, v)?,
+                "keyfile" => r.string(&mut self.key_file, v)?,
+                "mesoscredentials" => {
+                    self.credentials = Credentials::default();
+                    for (k, cv) in r.object(v)?.into_iter().flatten() {
+                        let r = Reader { key: k };
+                        match k.to_ascii_lowercase().as_str() {
+                            "principal" => r.string(&mut self.credentials.principal, cv)?,
+                            "secret" => r.string(&mut self.credentials.secret, cv)?,
+                            _ => {}
+                        }
+                    }
+                }
+                "iamconfigfile" => r.string(&mut self.iam_config_file, v)?,
+                "mesosauthentication" => r.string(&mut self.mesos_authentication, v)?,
+                "statefile" => r.string(&mut self.state_file, v)?,
+                "udpworkers" => r.int(&mut self.udp_workers, v, 0, 1024)?,
+                "ednsmaxudpsize" => r.int(&mut self.edns_max_udp_size, v, 512, 65535)?,
+                "forwardcachesize" => r.int(&mut self.forward_cache_size, v, 0, 100_000_000)?,
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Replaces the first `~/` with the home directory, then makes the path absolute.
+pub fn expand_config_path(path: &str, env: &Environment) -> PathBuf {
+    let home = env.home.clone().unwrap_or_else(|| ".".into());
+    let expanded = path.replacen("~/", &format!("{home}/"), 1);
+    let p = PathBuf::from(expanded);
+    if p.is_absolute() { p } else { env.cwd.join(p) }
+}
+
+impl Config {
+    /// Loads and validates the file at `path` (as given on the command line).
+    pub fn load(path: &str, env: &Environment) -> Result<Config, ConfigError> {
+        let abs = expand_config_path(path, env);
+        let text = std::fs::read_to_string(&abs).or_else(|_| {
+            invalid(format!(
+                "missing configuration file: {:?}",
+                abs.display().to_string()
+            ))
+        })?;
+        Config::from_json(&text, &abs, env)
+    }
+
+    /// Validates a configuration document; `file` is where it came from.
+    pub fn from_json(text: &str, file: &Path, env: &Environment) -> Result<Config, ConfigError> {
+        let unmarshal = |detail: String| {
+            ConfigError(format!(
+                "failed to unmarshal config file {:?}: {detail}",
+                file.display().to_string()
+            ))
+        };
+        let doc: Value = serde_json::from_str(text).map_err(|e| unmarshal(e.to_string()))?;
+        let Value::Object(doc) = doc else {
+            return Err(unmarshal("the document must be a JSON object".into()));
+        };
+        let mut raw = Raw::default();
+        raw.overlay(&doc).map_err(|e| unmarshal(e.0))?;
+        validate(raw, file, env)
+    }
+
+    /// The label rules in force.
+    pub fn label_spec(&self) -> crate::records::labels::LabelSpec {
+        if self.enforce_rfc952 {
+            crate::records::labels::LabelSpec::Rfc952
+        } else {
+            crate::records::labels::LabelSpec::Rfc1123
+        }
+    }
+}
+
+fn validate(raw: Raw, file: &Path, env: &Environment) -> Result<Config, ConfigError> {
+    // 1. Services and a source of state.
+    if !raw.dns_on && !raw.http_on {
+        return invalid("DnsOn, HttpOn: either DNS or HTTP server should be on");
+    }
+    let no_masters = raw.masters.as_ref().is_none_or(|m| m.is_empty());
+    if no_masters && raw.zk.is_empty() && raw.state_file.is_empty() {
+        return invalid("Masters, Zk: specify Mesos masters or Zookeeper in config.json");
+    }
+
+    // 2. Masters.
+    let masters = match &raw.masters {
+        None => None,
+        Some(list) => Some(validate_masters(list)?),
+    };
+
+    // 3. Upstream resolvers, looked at only when forwarding is on.
+    let domain = raw.domain.to_ascii_lowercase();
+    let (resolvers, zone_resolvers) = if raw.external_on {
+        let resolvers = if raw.resolvers.is_empty() {
+            resolv_conf_nameservers(env)?
+        } else {
+            validate_resolvers("Resolvers", &raw.resolvers)?
+        };
+        (resolvers, validate_zones(&raw.zone_resolvers, &domain)?)
+    } else {
+        (Vec::new(), BTreeMap::new())
+    };
+
+    // 4. IPSources.
+    let ip_sources = validate_ip_sources(&raw.ip_sources)?;
+
+    // 5. State timeout.
+    if raw.state_timeout_seconds <= 0 {
+        return invalid(format!(
+            "StateTimeoutSeconds: must be > 0, got {}",
+            raw.state_timeout_seconds
+        ));
+    }
+
+    // 6. Domain.
+    if !is_valid_domain(&domain) {
+        return invalid(format!(
+            "Domain: {:?} is not a valid domain name (labels of letters, digits and inner \
+             hyphens, 1-63 octets each, no leading or trailing dot)",
+            raw.domain
+        ));
+    }
+
+    // 7. SOA names.
+    let soa_rname = fqdn(&raw.soa_rname.replace('@', "."));
+    let soa_mname = fqdn(&raw.soa_mname);
+    for (key, name) in [("SOARname", &soa_rname), ("SOAMname", &soa_mname)] {
+        if !is_encodable_name(name) {
+            return invalid(format!("{key}: {name:?} is not a valid DNS name"));
+        }
+    }
+
+    // 8. Certificates.
+    validate_certificates(&raw)?;
+
+    // 9. Authentication.
+    let (mesos_authentication, iam) = validate_auth(&raw)?;
+
+    // Checks the reference lacks: it crashes or misbehaves on these later.
+    let refresh_seconds = positive("RefreshSeconds", raw.refresh_seconds)?;
+    let port = port_number("Port", raw.port)?;
+    let http_port = port_number("HttpPort", raw.http_port)?;
+    let timeout_seconds = match raw.timeout {
+        0 => 5,
+        t if t > 0 => t as u64,
+        t => return invalid(format!("Timeout: must be >= 0 seconds, got {t}")),
+    };
+    if raw.ttl < 0 {
+        return invalid(format!("TTL: must be >= 0, got {}", raw.ttl));
+    }
+    let listener = ip_literal("Listener", &raw.listener)?;
+    let http_listener = ip_literal("HTTPListener", &raw.http_listener)?;
+    let state_file = (!raw.state_file.is_empty()).then(|| {
+        // Relative to the config file, so a bundled example works from any directory.
+        let p = PathBuf::from(&raw.state_file);
+        match file.parent() {
+            Some(dir) if p.is_relative() => dir.join(p),
+            _ => p,
+        }
+    });
+
+    Ok(Config {
+        refresh_seconds,
+        port,
+        timeout_seconds,
+        state_timeout_seconds: raw.state_timeout_seconds as u64,
+        zk_detection_timeout: raw.zk_detection_timeout,
+        http_port,
+        ttl: raw.ttl as u32,
+        srv_record_default_weight: raw.srv_record_default_weight as u16,
+        soa_refresh: raw.soa_refresh as u32,
+        soa_retry: raw.soa_retry as u32,
+        soa_expire: raw.soa_expire as u32,
+        soa_minttl: raw.soa_minttl as u32,
+        soa_mname,
+        soa_rname,
+        masters,
+        zone_resolvers,
+        resolvers,
+        ip_sources,
+        zk: raw.zk,
+        domain,
+        file: raw
+            .file
+            .unwrap_or_else(|| file.display().to_string()),
+        listener,
+        http_listener,
+        recurse_on: raw.recurse_on,
+        dns_on: raw.dns_on,
+        http_on: raw.http_on,
+        external_on: raw.external_on,
+        enforce_rfc952: raw.enforce_rfc952,
+        set_truncate_bit: raw.set_truncate_bit,
+        enumeration_on: raw.enumeration_on,
+        mesos_https_on: raw.mesos_https_on,
+        ca_cert_file: raw.ca_cert_file,
+        cert_file: raw.cert_file,
+        key_file: raw.key_file,
+        mesos_credentials: raw.credentials,
+        iam_config_file: raw.iam_config_file,
+        iam,
+        mesos_authentication,
+        state_file,
+        udp_workers: (raw.udp_workers > 0).then_some(raw.udp_workers as usize),
+        edns_max_udp_size: raw.edns_max_udp_size as u16,
+        forward_cache_size: raw.forward_cache_size as usize,
+    })
+}
+
+fn positive(key: &str, v: i64) -> Result<u64, ConfigError> {
+    if v > 0 {
+        Ok(v as u64)
+    } else {
+        invalid(format!("{key}: must be > 0, got {v}"))
+    }
+}
+
+fn port_number(key: &str, v: i64) -> Result<u16, ConfigError> {
+    match u16::try_from(v) {
+        Ok(p) if p > 0 => Ok(p),
+        _ => invalid(format!("{key}: {v} is not a port (1-65535)")),
+    }
+}
+
+fn ip_literal(key: &str, text: &str) -> Result<IpAddr, ConfigError> {
+    text.parse()
+        .or_else(|_| invalid(format!("{key}: {text:?} is not an IP address")))
+}
+
+/// `host:port` with an IP host (the reference crashes on host names later) and a port
+/// 1..=65535; no duplicates after the IP is written canonically.
+fn validate_masters(list: &[String]) -> Result<Vec<String>, ConfigError> {
+    let mut out: Vec<String> = Vec::with_capacity(list.len());
+    for entry in list {
+        let Some((host, port)) = split_host_port(entry) else {
+            return invalid(format!("Masters: {entry:?} is not host:port"));
+        };
+        let port = match parse_port(port) {
+            Some(p) if p > 0 => p,
+            _ => return invalid(format!("Masters: {entry:?} has no valid port (1-65535)")),
+        };
+        let Ok(ip) = host.parse::<IpAddr>() else {
+            return invalid(format!(
+                "Masters: {entry:?} must name the master by IP address, not host name"
+            ));
+        };
+        let normal = join_host_port(&ip.to_string(), port);
+        if out.contains(&normal) {
+            return invalid(format!("Masters: duplicate master {entry:?}"));
+        }
+        out.push(normal);
+    }
+    Ok(out)
+}
+
+/// `IP`, `IP:port` or `[v6]:port`; the port defaults to 53.
+fn parse_resolver(text: &str) -> Option<SocketAddr> {
+    if let Ok(ip) = text.parse::<IpAddr>() {
+        return Some(SocketAddr::new(ip, 53));
+    }
+    let (host, port) = split_host_port(text)?;
+    let ip: IpAddr = host.parse().ok()?;
+    let port = parse_port(port).filter(|&p| p > 0)?;
+    Some(SocketAddr::new(ip, port))
+}
+
+fn validate_resolvers(key: &str, list: &[String]) -> Result<Vec<SocketAddr>, ConfigError> {
+    let mut out = Vec::with_capacity(list.len());
+    for entry in list {
+        let Some(addr) = parse_resolver(entry) else {
+            return invalid(format!(
+                "{key}: {entry:?} is not IP or IP:port (port 1-65535, IPv6 in brackets)"
+            ));
+        };
+        if out.contains(&addr) {
+            return invalid(format!("{key}: duplicate resolver {entry:?}"));
+        }
+        out.push(addr);
+    }
+    Ok(out)
+}
+
+/// The nameservers of resolv.conf, minus the addresses of this machine's own interfaces
+/// (it would forward to itself).
+fn resolv_conf_nameservers(env: &Environment) -> Result<Vec<SocketAddr>, ConfigError> {
+    let text = std::fs::read_to_string(&env.resolv_conf).or_else(|e| {
+        invalid(format!(
+            "Resolvers: empty, and {} is unreadable: {e}",
+            env.resolv_conf.display()
+        ))
+    })?;
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let mut words = line.split_whitespace();
+        if words.next() != Some("nameserver") {
+            continue;
+        }
+        let Some(ip) = words.next().and_then(|w| w.parse::<IpAddr>().ok()) else {
+            continue;
+        };
+        let addr = SocketAddr::new(ip, 53);
+        if !env.local_addrs.contains(&ip) && !out.contains(&addr) {
+            out.push(addr);
+        }
+    }
+    Ok(out)
+}
+
+fn validate_zones(
+    zones: &[(String, Vec<String>)],
+    domain: &str,
+) -> Result<BTreeMap<String, Vec<SocketAddr>>, ConfigError> {
+    let mut out = BTreeMap::new();
+    for (zone, list) in zones {
+        let key = format!("ZoneResolvers[{zone:?}]");
+        let lower = zone.to_ascii_lowercase();
+        if !is_valid_domain(&lower) {
+            return invalid(format!("{key}: not a valid zone name"));
+        }
+        if list.is_empty() {
+            return invalid(format!("{key}: the resolver list is empty"));
+        }
+        if lower == domain {
+            return invalid(format!("{key}: the zone is the Mesos domain itself"));
+        }
+        let resolvers = validate_resolvers(&key, list)?;
+        if out.insert(lower, resolvers).is_some() {
+            return invalid(format!("{key}: zone given twice"));
+        }
+    }
+    // No zone (nor the domain) may hide another: `.b.c` masks `.a.b.c`.
+    let mut suffixes: Vec<String> = out.keys().map(|z| format!(".{z}")).collect();
+    suffixes.push(format!(".{domain}"));
+    for a in &suffixes {
+        for b in &suffixes {
+            if a != b && a.ends_with(b.as_str()) {
+                return invalid(format!(
+                    "ZoneResolvers: ambiguous zone resolvers: {} is masked by {}",
+                    &a[1..],
+                    &b[1..]
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn validate_ip_sources(list: &[String]) -> Result<Vec<IpSource>, ConfigError> {
+    if list.is_empty() {
+        return invalid("IPSources: empty ip sources");
+    }
+    let mut out = Vec::with_capacity(list.len());
+    for name in list {
+        let source = match name.as_str() {
+            "host" => IpSource::Host,
+            "docker" => IpSource::Docker,
+            "mesos" => IpSource::Mesos,
+            "netinfo" => IpSource::Netinfo,
+            _ => {
+                return invalid(format!(
+                    "IPSources: invalid ip source {name:?} (host, docker, mesos or netinfo)"
+                ));
+            }
+        };
+        if out.contains(&source) {
+            return invalid(format!("IPSources: duplicate ip source specified: {name:?}"));
+        }
+        out.push(source);
+    }
+    Ok(out)
+}
+
+/// Lower-case LDH labels of 1-63 octets without edge hyphens, joined by dots; ≤ 253 octets.
+pub fn is_valid_domain(name: &str) -> bool {
+    name.len() <= 253 && name.split('.').all(crate::records::labels::is_host_label)
+}
+
+/// Any name that fits a DNS message: labels of 1-63 octets, ≤ 255 octets in wire form.
+fn is_encodable_name(fqdn: &str) -> bool {
+    let body = fqdn.strip_suffix('.').unwrap_or(fqdn);
+    body.len() + 2 <= 255 && (body.is_empty() || body.split('.').all(|l| (1..=63).contains(&l.len())))
+}
+
+fn fqdn(name: &str) -> String {
+    format!("{}.", name.trim_end_matches('.'))
+}
+
+fn validate_certificates(raw: &Raw) -> Result<(), ConfigError> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    if !raw.ca_cert_file.is_empty() {
+        let path = &raw.ca_cert_file;
+        let bytes = std::fs::read(path)
+            .or_else(|e| invalid(format!("CACertFile: open failed: {path}: {e}")))?;
+        let certs: Result<Vec<_>, _> = CertificateDer::pem_slice_iter(&bytes).collect();
+        match certs {
+            Ok(c) if !c.is_empty() => {}
+            _ => return invalid(format!("CACertFile: parsing failed: {path}: no PEM certificate")),
+        }
+    }
+    match (raw.cert_file.is_empty(), raw.key_file.is_empty()) {
+        (false, true) => return invalid("KeyFile: Missing private key for CertFile"),
+        (true, false) => return invalid("CertFile: Missing certificate for KeyFile"),
+        (false, false) => {
+            let cert = CertificateDer::from_pem_file(&raw.cert_file);
+            if let Err(e) = cert {
+                return invalid(format!("CertFile: {}: {e}", raw.cert_file));
+            }
+            if let Err(e) = PrivateKeyDer::from_pem_file(&raw.key_file) {
+                return invalid(format!("KeyFile: {}: {e}", raw.key_file));
+            }
+        }
+        (true, true) => {}
+    }
+    Ok(())
+}
+
+fn load_iam(path: &str) -> Result<IamConfig, ConfigError> {
+    let text = std::fs::read_to_string(path)
+        .or_else(|e| invalid(format!("IAMConfigFile: {path}: {e}")))?;
+    let doc: Value = serde_json::from_str(&text)
+        .or_else(|_| invalid(format!("IAMConfigFile: {path}: invalid IAM JSON")))?;
+    let field = |name: &str| doc.get(name).and_then(Value::as_str).unwrap_or("").to_string();
+    let iam = IamConfig {
+        uid: field("uid"),
+        private_key: field("private_key"),
+        login_endpoint: field("login_endpoint"),
+    };
+    if !iam.login_endpoint.is_empty() && !is_http_url(&iam.login_endpoint) {
+        return invalid(format!(
+            "IAMConfigFile: {path}: login_endpoint {:?} is not an http(s) URL",
+            iam.login_endpoint
+        ));
+    }
+    Ok(iam)
+}
+
+fn is_http_url(text: &str) -> bool {
+    let rest = text
+        .strip_prefix("https://")
+        .or_else(|| text.strip_prefix("http://"));
+    rest.is_some_and(|r| {
+        let host = r.split(['/', '?', '#']).next().unwrap_or("");
+        !host.is_empty() && !host.contains(char::is_whitespace)
+    })
+}
+
+fn validate_auth(raw: &Raw) -> Result<(AuthMechanism, Option<IamConfig>), ConfigError> {
+    let iam = if raw.iam_config_file.is_empty() {
+        None
+    } else {
+        Some(load_iam(&raw.iam_config_file)?)
+    };
+    let mechanism = match raw.mesos_authentication.as_str() {
+        "" => AuthMechanism::None,
+        "basic" => AuthMechanism::Basic,
+        "iam" => AuthMechanism::Iam,
+        other => {
+            return invalid(format!(
+                "MesosAuthentication: unknown mechanism {other:?} (use \"\", \"basic\" or \"iam\")"
+            ));
+        }
+    };
+    match mechanism {
+        AuthMechanism::Basic
+            if raw.credentials.principal.is_empty() && raw.credentials.secret.is_empty() =>
+        {
+            return invalid(
+                "MesosCredentials: invalid HTTP Basic configuration: principal and secret are both empty",
+            );
+        }
+        AuthMechanism::Iam => match &iam {
+            None => {
+                return invalid(
+                    "IAMConfigFile: missing configuration for specified authentication mechanism iam",
+                );
+            }
+            Some(c) if c.uid.is_empty() || c.private_key.is_empty() || c.login_endpoint.is_empty() => {
+                return invalid(
+                    "IAMConfigFile: invalid HTTP IAM configuration: uid, private_key and login_endpoint are all required",
+                );
+            }
+            Some(_) => {}
+        },
+        _ => {}
+    }
+    Ok((mechanism, iam))
+}
+
+/// The listener's own address records come from here unless it is the wildcard.
+pub fn is_wildcard(ip: IpAddr) -> bool {
+    ip == IpAddr::V4(Ipv4Addr::UNSPECIFIED)
+}

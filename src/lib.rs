@@ -1,0 +1,12 @@
+//! A drop-in replacement for Mesos-DNS: it reads the Mesos master's state, derives the
+//! names Mesos-DNS derives and serves them over DNS.
+//!
+//! The data flow: [`mesos::state::State`] (decoded from the master) →
+//! [`records::generate`] → [`records::RecordSet`] (names → A / AAAA / SRV, plus the
+//! enumeration data) → the DNS responder and the HTTP API.
+
+pub mod config;
+pub mod flags;
+pub mod mesos;
+pub mod records;
+pub mod synth;

@@ -1,0 +1,5 @@
+//! Everything read from Mesos: the state document and the address formats in it.
+
+pub mod hostport;
+pub mod ports;
+pub mod state;

@@ -1,0 +1,238 @@
+//! The part of the master's `/master/state` document that names are made from (spec §3.3).
+//!
+//! Only the fields the spec lists are read; everything else is skipped while parsing, so
+//! a 100 MB document never lives in memory as a tree. A JSON `null` anywhere reads as the
+//! field's empty value, as Go's decoder does. PIDs and port strings are kept as text and
+//! checked by the record generator, so one bad item never rejects the whole state.
+
+use serde::{Deserialize, Deserializer};
+use std::io::Read;
+
+/// Reads a field whose JSON value may be `null`, which means "empty".
+fn nullable<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de> + Default,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct State {
+    /// The leading master's UPID, `master@ip:port`.
+    #[serde(default, deserialize_with = "nullable")]
+    pub leader: String,
+    #[serde(default, deserialize_with = "nullable")]
+    pub frameworks: Vec<Framework>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub slaves: Vec<Agent>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct Framework {
+    #[serde(default, deserialize_with = "nullable")]
+    pub name: String,
+    /// Scheduler UPID; `None` when the key is absent.
+    #[serde(default)]
+    pub pid: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub hostname: String,
+    #[serde(default, deserialize_with = "nullable")]
+    pub tasks: Vec<Task>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct Task {
+    #[serde(default, deserialize_with = "nullable")]
+    pub id: String,
+    #[serde(default, deserialize_with = "nullable")]
+    pub name: String,
+    #[serde(default, deserialize_with = "nullable")]
+    pub slave_id: String,
+    #[serde(default, deserialize_with = "nullable")]
+    pub state: TaskState,
+    #[serde(default, deserialize_with = "nullable")]
+    pub statuses: Vec<Status>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub resources: Resources,
+    #[serde(default)]
+    pub discovery: Option<Discovery>,
+}
+
+/// Only `TASK_RUNNING` matters, so the state string is not kept.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub enum TaskState {
+    Running,
+    #[default]
+    Other,
+}
+
+impl TaskState {
+    pub fn is_running(self) -> bool {
+        self == TaskState::Running
+    }
+}
+
+impl<'de> Deserialize<'de> for TaskState {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = TaskState;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a task state string")
+            }
+            fn visit_str<E>(self, v: &str) -> Result<TaskState, E> {
+                Ok(if v == "TASK_RUNNING" {
+                    TaskState::Running
+                } else {
+                    TaskState::Other
+                })
+            }
+        }
+        d.deserialize_str(Visitor)
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct Status {
+    #[serde(default, deserialize_with = "nullable")]
+    pub state: TaskState,
+    /// Seconds since the epoch; a missing timestamp is 0.
+    #[serde(default, deserialize_with = "nullable")]
+    pub timestamp: f64,
+    #[serde(default, deserialize_with = "nullable")]
+    pub labels: Vec<Label>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub container_status: ContainerStatus,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct Label {
+    #[serde(default, deserialize_with = "nullable")]
+    pub key: String,
+    #[serde(default, deserialize_with = "nullable")]
+    pub value: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ContainerStatus {
+    #[serde(default, deserialize_with = "nullable")]
+    pub network_infos: Vec<NetworkInfo>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct NetworkInfo {
+    #[serde(default, deserialize_with = "nullable")]
+    pub ip_addresses: Vec<IpAddressEntry>,
+    /// Legacy single address (Mesos before 0.26).
+    #[serde(default, deserialize_with = "nullable")]
+    pub ip_address: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct IpAddressEntry {
+    #[serde(default, deserialize_with = "nullable")]
+    pub ip_address: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct Resources {
+    /// Port ranges as text, e.g. `[31000-31001, 31005-31005]`.
+    #[serde(default, deserialize_with = "nullable")]
+    pub ports: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct Discovery {
+    #[serde(default, deserialize_with = "nullable")]
+    pub name: String,
+    #[serde(default, deserialize_with = "nullable")]
+    pub ports: DiscoveryPorts,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct DiscoveryPorts {
+    #[serde(default, deserialize_with = "nullable")]
+    pub ports: Vec<DiscoveryPort>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct DiscoveryPort {
+    #[serde(default, deserialize_with = "nullable")]
+    pub number: i64,
+    #[serde(default, deserialize_with = "nullable")]
+    pub protocol: String,
+    #[serde(default, deserialize_with = "nullable")]
+    pub name: String,
+}
+
+/// An agent ("slave" in the state document).
+#[derive(Debug, Default, Deserialize)]
+pub struct Agent {
+    #[serde(default, deserialize_with = "nullable")]
+    pub id: String,
+    /// Agent UPID; `None` when the key is absent.
+    #[serde(default)]
+    pub pid: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub hostname: String,
+}
+
+impl State {
+    /// Decodes a state document from a stream, never holding the whole text.
+    pub fn from_reader(reader: impl Read) -> Result<State, serde_json::Error> {
+        let buffered = std::io::BufReader::with_capacity(256 * 1024, reader);
+        serde_json::from_reader(buffered)
+    }
+
+    /// Decodes a state document already in memory.
+    pub fn from_slice(bytes: &[u8]) -> Result<State, serde_json::Error> {
+        serde_json::from_slice(bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nulls_read_as_empty() {
+        let s = State::from_slice(
+            br#"{"leader":null,"frameworks":[{"name":null,"tasks":null,"pid":null}],"slaves":null}"#,
+        )
+        .unwrap();
+        assert_eq!(s.leader, "");
+        assert_eq!(s.frameworks[0].name, "");
+        assert!(s.frameworks[0].tasks.is_empty());
+        assert!(s.frameworks[0].pid.is_none());
+        assert!(s.slaves.is_empty());
+    }
+
+    #[test]
+    fn unknown_fields_and_missing_fields() {
+        let s = State::from_slice(
+            br#"{"version":"1.9","frameworks":[{"tasks":[{"id":"x","state":"TASK_RUNNING","extra":{"a":[1,2]}}]}]}"#,
+        )
+        .unwrap();
+        let t = &s.frameworks[0].tasks[0];
+        assert!(t.state.is_running());
+        assert!(t.discovery.is_none());
+        assert_eq!(t.resources.ports, "");
+    }
+
+    #[test]
+    fn type_errors_are_errors() {
+        assert!(State::from_slice(br#"{"frameworks":{"a":1}}"#).is_err());
+        assert!(State::from_slice(b"not json").is_err());
+    }
+
+    #[test]
+    fn reader_and_slice_agree() {
+        let text = include_bytes!("../../tests/data/fake-state.json");
+        let a = State::from_slice(text).unwrap();
+        let b = State::from_reader(&text[..]).unwrap();
+        assert_eq!(a.frameworks.len(), b.frameworks.len());
+        assert_eq!(a.slaves.len(), 4);
+        assert_eq!(a.leader, "master@1.2.3.4:5050");
+    }
+}

@@ -1,0 +1,383 @@
+//! Mesos state → [`RecordSet`]: the names Mesos-DNS publishes (spec §4), generated
+//! without any I/O. Where the reference publishes names a resolver can never serve
+//! (spec §10.8, §10.9, §4.11), only the valid form is published; see
+//! `docs/compatibility.md`.
+
+pub mod enumerate;
+pub mod hash;
+pub mod labels;
+pub mod set;
+pub mod task_ips;
+
+use crate::config::Config;
+use crate::mesos::hostport::{Host, parse_ip, split_host_port};
+use crate::mesos::ports::parse_port_ranges;
+use crate::mesos::state::{Discovery, State, Task};
+use crate::mesos::hostport::Upid;
+use hash::{agent_tail, task_hash};
+use labels::{LabelSpec, is_host_fragment, shorten_label};
+pub use set::{AddError, FrameworkEntry, NameRecords, RData, RecordSet, RecordSetBuilder, TaskEntry};
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+/// What the generator reads besides the state.
+#[derive(Clone, Copy, Debug)]
+pub struct Inputs<'a> {
+    /// The current master list (`host:port`), presumed leader first; `""` entries allowed.
+    pub masters: &'a [String],
+    /// Addresses published under `SOAMname` (the listener's, spec §4.7).
+    pub listener_ips: &'a [IpAddr],
+}
+
+/// Items the generator skipped, with a few examples for the log.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Report {
+    pub skipped: usize,
+    pub examples: Vec<String>,
+}
+
+impl Report {
+    const EXAMPLES: usize = 10;
+
+    fn skip(&mut self, why: impl FnOnce() -> String) {
+        self.skipped += 1;
+        if self.examples.len() < Self::EXAMPLES {
+            self.examples.push(why());
+        }
+    }
+}
+
+/// Generates every record of `state`, in the reference's order: frameworks, agents,
+/// listener, leader and masters, tasks.
+pub fn generate(config: &Config, state: &State, inputs: Inputs) -> (RecordSet, Report) {
+    let mut g = Generator {
+        domain: &config.domain,
+        spec: config.label_spec(),
+        config,
+        out: RecordSetBuilder::default(),
+        report: Report::default(),
+    };
+    let framework_labels: Vec<String> = state
+        .frameworks
+        .iter()
+        .map(|f| g.spec.domain_fragment(&f.name))
+        .collect();
+    for (framework, label) in state.frameworks.iter().zip(&framework_labels) {
+        g.framework(label, framework.pid.as_deref(), &framework.hostname, &framework.name);
+    }
+    let agents = g.agents(state);
+    for ip in inputs.listener_ips {
+        g.add_ip(&config.soa_mname, *ip);
+    }
+    g.leader_and_masters(&state.leader, inputs.masters);
+    for (framework, label) in state.frameworks.iter().zip(&framework_labels) {
+        let mut entry = FrameworkEntry {
+            name: framework.name.as_str().into(),
+            tasks: Vec::new(),
+        };
+        for task in &framework.tasks {
+            if !task.state.is_running() {
+                continue;
+            }
+            let Some(agent_ips) = agents.get(task.slave_id.as_str()) else {
+                continue;
+            };
+            let start = g.out.position();
+            if label.is_empty() {
+                g.report
+                    .skip(|| format!("framework {:?} has no usable label", framework.name));
+            } else {
+                g.task(task, label, agent_ips);
+            }
+            entry.tasks.push(TaskEntry {
+                name: task.name.as_str().into(),
+                id: task.id.as_str().into(),
+                records: start..g.out.position(),
+            });
+        }
+        g.out.push_framework(entry);
+    }
+    (g.out.finish(), g.report)
+}
+
+struct Generator<'a> {
+    domain: &'a str,
+    spec: LabelSpec,
+    config: &'a Config,
+    out: RecordSetBuilder,
+    report: Report,
+}
+
+/// `_label`, keeping the first label within 63 octets.
+fn service_label(text: &str) -> String {
+    let (first, rest) = text.split_at(text.find('.').unwrap_or(text.len()));
+    format!("_{}{rest}", shorten_label(first, 62))
+}
+
+/// `T-H-S`, shortening the last label of `T` so the whole label fits in 63 octets.
+fn canonical_label(task_label: &str, hash: &str, tail: &str) -> String {
+    let (prefix, last) = match task_label.rfind('.') {
+        Some(i) => task_label.split_at(i + 1),
+        None => ("", task_label),
+    };
+    let budget = 63usize.saturating_sub(hash.len() + tail.len() + 2);
+    format!("{prefix}{}-{hash}-{tail}", shorten_label(last, budget))
+}
+
+impl Generator<'_> {
+    fn note(&mut self, result: Result<(), AddError>, owner: &str) {
+        if result == Err(AddError::BadName) {
+            self.report
+                .skip(|| format!("name {owner:?} cannot be written in DNS; not published"));
+        }
+    }
+
+    fn add_ip(&mut self, owner: &str, ip: IpAddr) {
+        let r = self.out.add_ip(owner, ip);
+        self.note(r, owner);
+    }
+
+    fn add_srv(&mut self, owner: &str, target: &str, port: u16) {
+        let r = self.out.add_srv(owner, target, port);
+        self.note(r, owner);
+    }
+
+    fn framework(&mut self, label: &str, pid: Option<&str>, hostname: &str, name: &str) {
+        let (host, port) = match pid {
+            Some(raw) => match Upid::parse(raw) {
+                Ok(pid) => (pid.host, Some(pid.port)),
+                Err(e) => {
+                    self.report.skip(|| format!("framework {name:?}: {e}"));
+                    return;
+                }
+            },
+            None => (Host::parse(hostname), None),
+        };
+        // Host names are not resolved (spec §10.11): no address, so no records.
+        let Some(ip) = host.ip() else { return };
+        if label.is_empty() {
+            self.report.skip(|| format!("framework {name:?} has no usable label"));
+            return;
+        }
+        let owner = format!("{label}.{}.", self.domain);
+        self.add_ip(&owner, ip);
+        if let Some(port) = port {
+            self.add_srv(&format!("_framework._tcp.{owner}"), &owner, port);
+        }
+    }
+
+    /// Agent records, and the agent id → addresses table tasks are joined on.
+    fn agents<'s>(&mut self, state: &'s State) -> HashMap<&'s str, Vec<IpAddr>> {
+        let mut table = HashMap::with_capacity(state.slaves.len());
+        let slave_name = format!("slave.{}.", self.domain);
+        let slave_srv = format!("_slave._tcp.{}.", self.domain);
+        for agent in &state.slaves {
+            let Some(raw) = &agent.pid else {
+                self.report
+                    .skip(|| format!("agent {:?} has no pid; its tasks are skipped", agent.id));
+                continue;
+            };
+            let pid = match Upid::parse(raw) {
+                Ok(pid) => pid,
+                Err(e) => {
+                    self.report
+                        .skip(|| format!("agent {:?}: {e}; its tasks are skipped", agent.id));
+                    continue;
+                }
+            };
+            let ips: Vec<IpAddr> = pid.host.ip().into_iter().collect();
+            if ips.is_empty() {
+                self.report.skip(|| {
+                    format!("agent {:?} host {} is not an IP; no agent address records", agent.id, pid.host)
+                });
+            }
+            for ip in &ips {
+                self.add_ip(&slave_name, *ip);
+                self.add_srv(&slave_srv, &slave_name, pid.port);
+            }
+            table.insert(agent.id.as_str(), ips);
+        }
+        table
+    }
+
+    /// Spec §4.8.
+    fn leader_and_masters(&mut self, leader: &str, masters: &[String]) {
+        let d = self.domain;
+        let mut parts = leader.split('@');
+        let (Some(_), Some(address)) = (parts.next(), parts.next()) else {
+            return;
+        };
+        let Some((ip, port)) = split_address(address) else {
+            return;
+        };
+        let Some(ip) = parse_ip(ip) else {
+            self.report
+                .skip(|| format!("leader {leader:?} is not an IP address; no leader records"));
+            return;
+        };
+        let Ok(port) = port.parse::<u16>() else {
+            self.report.skip(|| format!("leader {leader:?} has no valid port"));
+            return;
+        };
+        let leader_name = format!("leader.{d}.");
+        let master_name = format!("master.{d}.");
+        self.add_ip(&leader_name, ip);
+        self.add_ip(&master_name, ip);
+        self.add_srv(&format!("_leader._tcp.{d}."), &leader_name, port);
+        self.add_srv(&format!("_leader._udp.{d}."), &leader_name, port);
+
+        let mut index = 0;
+        let mut leader_numbered = false;
+        for entry in masters {
+            let Some((host, _)) = split_address(entry) else {
+                continue;
+            };
+            let Some(master_ip) = parse_ip(host) else {
+                self.report.skip(|| format!("master {entry:?} is not an IP address"));
+                continue;
+            };
+            let is_leader = entry == address;
+            if !is_leader {
+                if self.out.add_ip(&master_name, master_ip).is_err() {
+                    continue;
+                }
+            } else if leader_numbered {
+                continue;
+            }
+            self.add_ip(&format!("master{index}.{d}."), master_ip);
+            index += 1;
+            leader_numbered |= is_leader;
+        }
+        if !leader_numbered {
+            self.add_ip(&format!("master{index}.{d}."), ip);
+        }
+    }
+
+    fn task(&mut self, task: &Task, framework: &str, agent_ips: &[IpAddr]) {
+        let ips = task_ips::task_ips(task, &self.config.ip_sources, agent_ips);
+        let (ports, malformed) = parse_port_ranges(&task.resources.ports);
+        if malformed {
+            self.report.skip(|| {
+                format!("task {:?}: malformed port ranges {:?}", task.id, task.resources.ports)
+            });
+        }
+        let hash = task_hash(&task.id);
+        let hash = std::str::from_utf8(&hash).unwrap_or_default();
+        let tail = agent_tail(&task.slave_id);
+        let ctx = TaskContext {
+            framework,
+            hash,
+            tail: &tail,
+            ips: &ips,
+            agent_ips,
+            ports: &ports,
+        };
+        match task.discovery.as_ref().filter(|d| !d.name.is_empty()) {
+            Some(discovery) => {
+                // The reference publishes the DiscoveryInfo name verbatim first (legacy),
+                // then sanitised. Only a verbatim name a resolver can match is kept.
+                if is_host_fragment(&discovery.name) {
+                    self.task_names(&ctx, &discovery.name, Some(discovery));
+                }
+                let label = self.spec.label(&discovery.name);
+                self.task_names(&ctx, &label, Some(discovery));
+            }
+            None => {
+                let label = self.spec.label(&task.name);
+                self.task_names(&ctx, &label, None);
+            }
+        }
+    }
+
+    /// The reference's "context routine" for one task label `t` (spec §4.9).
+    fn task_names(&mut self, ctx: &TaskContext, t: &str, discovery: Option<&Discovery>) {
+        if t.is_empty() {
+            self.report
+                .skip(|| format!("a task of {:?} has no usable label", ctx.framework));
+            return;
+        }
+        let d = self.domain;
+        let f = ctx.framework;
+        let canonical = canonical_label(t, ctx.hash, ctx.tail);
+        let short = format!("{t}.{f}.{d}.");
+        let canon = format!("{canonical}.{f}.{d}.");
+        let short_slave = format!("{t}.{f}.slave.{d}.");
+        let canon_slave = format!("{canonical}.{f}.slave.{d}.");
+        for ip in ctx.ips {
+            self.add_ip(&short, *ip);
+            self.add_ip(&canon, *ip);
+        }
+        for ip in ctx.agent_ips {
+            self.add_ip(&short_slave, *ip);
+            self.add_ip(&canon_slave, *ip);
+        }
+
+        let service = service_label(t);
+        let mut owners = vec![
+            format!("{service}._tcp.{f}.slave.{d}."),
+            format!("{service}._udp.{f}.slave.{d}."),
+        ];
+        if discovery.is_none() {
+            owners.push(format!("{service}._tcp.{f}.{d}."));
+            owners.push(format!("{service}._udp.{f}.{d}."));
+        }
+        for &port in ctx.ports {
+            for owner in &owners {
+                self.add_srv(owner, &canon_slave, port);
+            }
+        }
+
+        let Some(discovery) = discovery else { return };
+        for port in &discovery.ports.ports {
+            let Ok(number) = u16::try_from(port.number) else {
+                self.report
+                    .skip(|| format!("DiscoveryInfo port {} is not a port number", port.number));
+                continue;
+            };
+            let proto = self.spec.label(&port.protocol);
+            let protocols: Vec<&str> = if proto.is_empty() {
+                vec!["tcp", "udp"]
+            } else {
+                vec![&proto]
+            };
+            let port_name = self.spec.label(&port.name);
+            for proto in protocols {
+                let owner = format!("{service}.{}.{f}.{d}.", service_label(proto));
+                self.add_srv(&owner, &canon, number);
+                if !port_name.is_empty() {
+                    let named = format!("{}.{owner}", service_label(&port_name));
+                    self.add_srv(&named, &canon, number);
+                }
+            }
+        }
+    }
+}
+
+struct TaskContext<'a> {
+    framework: &'a str,
+    hash: &'a str,
+    tail: &'a str,
+    ips: &'a [IpAddr],
+    agent_ips: &'a [IpAddr],
+    ports: &'a [u16],
+}
+
+/// `host:port`, or failing that a split at the first colon (the reference's fallback).
+fn split_address(text: &str) -> Option<(&str, &str)> {
+    split_host_port(text).or_else(|| text.split_once(':'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_fit() {
+        assert_eq!(service_label("big.dog"), "_big.dog");
+        assert_eq!(service_label(&"a".repeat(63)).len(), 63);
+        let c = canonical_label(&"a".repeat(63), "abcde", "s12");
+        assert_eq!(c.len(), 63);
+        assert!(c.ends_with("-abcde-s12"));
+        assert_eq!(canonical_label("big.dog", "4dfjd", "0"), "big.dog-4dfjd-0");
+    }
+}

@@ -1,0 +1,268 @@
+//! [`RecordSet`]: every name the generator published with its A, AAAA and SRV data, plus
+//! what `/v1/enumerate` lists. Immutable once built and shared through an `Arc`.
+
+use hashbrown::HashTable;
+use std::hash::BuildHasher;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::ops::Range;
+use std::sync::Arc;
+
+/// Index of a name in a [`RecordSet`].
+pub type NameId = u32;
+
+/// One record's data. SRV targets are names of the same set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RData {
+    A(Ipv4Addr),
+    Aaaa(Ipv6Addr),
+    Srv { target: NameId, port: u16 },
+}
+
+impl RData {
+    pub fn rtype(&self) -> &'static str {
+        match self {
+            RData::A(_) => "A",
+            RData::Aaaa(_) => "AAAA",
+            RData::Srv { .. } => "SRV",
+        }
+    }
+}
+
+/// The records owned by one name, each list in insertion order without duplicates.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NameRecords {
+    pub a: Vec<Ipv4Addr>,
+    pub aaaa: Vec<Ipv6Addr>,
+    /// (target, port); priority 0 and the configured weight are added when serving.
+    pub srv: Vec<(NameId, u16)>,
+}
+
+impl NameRecords {
+    pub fn is_empty(&self) -> bool {
+        self.a.is_empty() && self.aaaa.is_empty() && self.srv.is_empty()
+    }
+}
+
+/// A task as `/v1/enumerate` lists it.
+#[derive(Clone, Debug)]
+pub struct TaskEntry {
+    /// The task's own name from the state (not its DiscoveryInfo name).
+    pub name: Box<str>,
+    pub id: Box<str>,
+    /// The records this task added first, as a range of [`RecordSet::insertion_log`].
+    pub records: Range<u32>,
+}
+
+/// A framework as `/v1/enumerate` lists it.
+#[derive(Clone, Debug)]
+pub struct FrameworkEntry {
+    /// The framework's name as the state gives it.
+    pub name: Box<str>,
+    pub tasks: Vec<TaskEntry>,
+}
+
+#[derive(Debug, Default)]
+struct Data {
+    names: Vec<Box<str>>,
+    records: Vec<NameRecords>,
+    index: HashTable<NameId>,
+    hasher: foldhash::fast::FixedState,
+    log: Vec<(NameId, RData)>,
+    frameworks: Vec<FrameworkEntry>,
+}
+
+impl Data {
+    fn find(&self, name: &str) -> Option<NameId> {
+        let hash = self.hasher.hash_one(name);
+        self.index
+            .find(hash, |&id| &*self.names[id as usize] == name)
+            .copied()
+    }
+}
+
+/// Published names and their data. Cloning is a reference-count increment.
+#[derive(Clone, Debug, Default)]
+pub struct RecordSet(Arc<Data>);
+
+impl RecordSet {
+    /// The records of `name` (fully qualified, trailing dot, exact case), if it owns any.
+    pub fn get(&self, name: &str) -> Option<&NameRecords> {
+        let id = self.0.find(name)?;
+        let records = &self.0.records[id as usize];
+        (!records.is_empty()).then_some(records)
+    }
+
+    pub fn name(&self, id: NameId) -> &str {
+        &self.0.names[id as usize]
+    }
+
+    /// Every name that owns at least one record, with its records, in first-seen order.
+    pub fn iter(&self) -> impl Iterator<Item = (NameId, &str, &NameRecords)> {
+        self.0
+            .names
+            .iter()
+            .zip(&self.0.records)
+            .enumerate()
+            .filter(|(_, (_, r))| !r.is_empty())
+            .map(|(i, (n, r))| (i as NameId, &**n, r))
+    }
+
+    /// Every record in the order it was added.
+    pub fn insertion_log(&self) -> &[(NameId, RData)] {
+        &self.0.log
+    }
+
+    pub fn frameworks(&self) -> &[FrameworkEntry] {
+        &self.0.frameworks
+    }
+
+    /// Counts of (A, AAAA, SRV) records.
+    pub fn counts(&self) -> (usize, usize, usize) {
+        self.0.records.iter().fold((0, 0, 0), |(a, q, s), r| {
+            (a + r.a.len(), q + r.aaaa.len(), s + r.srv.len())
+        })
+    }
+
+    /// True when both sets publish the same names with the same data (the order of
+    /// values within a name aside from insertion order is significant).
+    pub fn same_records(&self, other: &RecordSet) -> bool {
+        let mine: Vec<_> = self.iter().collect();
+        let theirs: Vec<_> = other.iter().collect();
+        mine.len() == theirs.len()
+            && mine.iter().zip(&theirs).all(|((_, n1, r1), (_, n2, r2))| {
+                n1 == n2
+                    && r1.a == r2.a
+                    && r1.aaaa == r2.aaaa
+                    && r1.srv.len() == r2.srv.len()
+                    && r1.srv.iter().zip(&r2.srv).all(|((t1, p1), (t2, p2))| {
+                        p1 == p2 && self.name(*t1) == other.name(*t2)
+                    })
+            })
+    }
+}
+
+/// Why a record was not added.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AddError {
+    /// The same name already has this data.
+    Duplicate,
+    /// The owner or target cannot be written in a DNS message (empty label, label over
+    /// 63 octets, name over 255 octets).
+    BadName,
+}
+
+/// Collects records while the generator runs.
+#[derive(Default)]
+pub struct RecordSetBuilder {
+    data: Data,
+    seen: std::collections::HashSet<(NameId, RData), foldhash::fast::FixedState>,
+}
+
+/// Labels of 1..=63 octets, at most 255 octets in wire form; trailing dot required.
+pub fn is_encodable(name: &str) -> bool {
+    let Some(body) = name.strip_suffix('.') else {
+        return false;
+    };
+    !body.is_empty()
+        && body.len() + 2 <= 255
+        && body.split('.').all(|l| !l.is_empty() && l.len() <= 63)
+}
+
+impl RecordSetBuilder {
+    fn intern(&mut self, name: &str) -> NameId {
+        if let Some(id) = self.data.find(name) {
+            return id;
+        }
+        let id = self.data.names.len() as NameId;
+        self.data.names.push(name.into());
+        self.data.records.push(NameRecords::default());
+        let Data { names, index, hasher, .. } = &mut self.data;
+        let hash = hasher.hash_one(name);
+        index.insert_unique(hash, id, |&i| hasher.hash_one(&*names[i as usize]));
+        id
+    }
+
+    fn add(&mut self, owner: &str, rdata: impl FnOnce(&mut Self) -> RData) -> Result<(), AddError> {
+        if !is_encodable(owner) {
+            return Err(AddError::BadName);
+        }
+        let id = self.intern(owner);
+        let rdata = rdata(self);
+        if !self.seen.insert((id, rdata)) {
+            return Err(AddError::Duplicate);
+        }
+        let records = &mut self.data.records[id as usize];
+        match rdata {
+            RData::A(ip) => records.a.push(ip),
+            RData::Aaaa(ip) => records.aaaa.push(ip),
+            RData::Srv { target, port } => records.srv.push((target, port)),
+        }
+        self.data.log.push((id, rdata));
+        Ok(())
+    }
+
+    /// Adds an A or AAAA record, by the address family.
+    pub fn add_ip(&mut self, owner: &str, ip: IpAddr) -> Result<(), AddError> {
+        self.add(owner, |_| match ip {
+            IpAddr::V4(v4) => RData::A(v4),
+            IpAddr::V6(v6) => RData::Aaaa(v6),
+        })
+    }
+
+    /// Adds an SRV record pointing at `target:port`.
+    pub fn add_srv(&mut self, owner: &str, target: &str, port: u16) -> Result<(), AddError> {
+        if !is_encodable(target) {
+            return Err(AddError::BadName);
+        }
+        self.add(owner, |b| RData::Srv {
+            target: b.intern(target),
+            port,
+        })
+    }
+
+    /// How many records were added so far (the position in the insertion log).
+    pub fn position(&self) -> u32 {
+        self.data.log.len() as u32
+    }
+
+    pub fn push_framework(&mut self, framework: FrameworkEntry) {
+        self.data.frameworks.push(framework);
+    }
+
+    pub fn finish(self) -> RecordSet {
+        RecordSet(Arc::new(self.data))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dedupes_and_rejects_bad_names() {
+        let mut b = RecordSetBuilder::default();
+        let ip: IpAddr = "1.2.3.4".parse().unwrap();
+        assert_eq!(b.add_ip("a.mesos.", ip), Ok(()));
+        assert_eq!(b.add_ip("a.mesos.", ip), Err(AddError::Duplicate));
+        assert_eq!(b.add_ip(".mesos.", ip), Err(AddError::BadName));
+        assert_eq!(b.add_ip("a..mesos.", ip), Err(AddError::BadName));
+        let long = format!("{}.mesos.", "a".repeat(64));
+        assert_eq!(b.add_ip(&long, ip), Err(AddError::BadName));
+        assert_eq!(b.add_srv("_x._tcp.mesos.", "a.mesos.", 80), Ok(()));
+        assert_eq!(b.add_srv("_x._tcp.mesos.", "t..mesos.", 80), Err(AddError::BadName));
+        let set = b.finish();
+        assert_eq!(set.get("a.mesos.").unwrap().a, vec!["1.2.3.4".parse::<Ipv4Addr>().unwrap()]);
+        assert!(set.get("x.mesos.").is_none());
+        assert_eq!(set.counts(), (1, 0, 1));
+        assert_eq!(set.insertion_log().len(), 2);
+    }
+
+    #[test]
+    fn srv_targets_without_records_are_not_names() {
+        let mut b = RecordSetBuilder::default();
+        b.add_srv("_x._tcp.mesos.", "nowhere.mesos.", 80).unwrap();
+        let set = b.finish();
+        assert!(set.get("nowhere.mesos.").is_none());
+        assert_eq!(set.iter().count(), 1);
+    }
+}

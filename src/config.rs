@@ -586,9 +586,7 @@ fn validate(raw: Raw, file: &Path, env: &Environment) -> Result<Config, ConfigEr
         ip_sources,
         zk: raw.zk,
         domain,
-        file: raw
-            .file
-            .unwrap_or_else(|| file.display().to_string()),
+        file: raw.file.unwrap_or_else(|| file.display().to_string()),
         listener,
         http_listener,
         recurse_on: raw.recurse_on,
@@ -769,7 +767,9 @@ fn validate_ip_sources(list: &[String]) -> Result<Vec<IpSource>, ConfigError> {
             }
         };
         if out.contains(&source) {
-            return invalid(format!("IPSources: duplicate ip source specified: {name:?}"));
+            return invalid(format!(
+                "IPSources: duplicate ip source specified: {name:?}"
+            ));
         }
         out.push(source);
     }
@@ -784,7 +784,8 @@ pub fn is_valid_domain(name: &str) -> bool {
 /// Any name that fits a DNS message: labels of 1-63 octets, ≤ 255 octets in wire form.
 fn is_encodable_name(fqdn: &str) -> bool {
     let body = fqdn.strip_suffix('.').unwrap_or(fqdn);
-    body.len() + 2 <= 255 && (body.is_empty() || body.split('.').all(|l| (1..=63).contains(&l.len())))
+    body.len() + 2 <= 255
+        && (body.is_empty() || body.split('.').all(|l| (1..=63).contains(&l.len())))
 }
 
 fn fqdn(name: &str) -> String {
@@ -801,7 +802,11 @@ fn validate_certificates(raw: &Raw) -> Result<(), ConfigError> {
         let certs: Result<Vec<_>, _> = CertificateDer::pem_slice_iter(&bytes).collect();
         match certs {
             Ok(c) if !c.is_empty() => {}
-            _ => return invalid(format!("CACertFile: parsing failed: {path}: no PEM certificate")),
+            _ => {
+                return invalid(format!(
+                    "CACertFile: parsing failed: {path}: no PEM certificate"
+                ));
+            }
         }
     }
     match (raw.cert_file.is_empty(), raw.key_file.is_empty()) {
@@ -826,7 +831,12 @@ fn load_iam(path: &str) -> Result<IamConfig, ConfigError> {
         .or_else(|e| invalid(format!("IAMConfigFile: {path}: {e}")))?;
     let doc: Value = serde_json::from_str(&text)
         .or_else(|_| invalid(format!("IAMConfigFile: {path}: invalid IAM JSON")))?;
-    let field = |name: &str| doc.get(name).and_then(Value::as_str).unwrap_or("").to_string();
+    let field = |name: &str| {
+        doc.get(name)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
     let iam = IamConfig {
         uid: field("uid"),
         private_key: field("private_key"),
@@ -881,7 +891,9 @@ fn validate_auth(raw: &Raw) -> Result<(AuthMechanism, Option<IamConfig>), Config
                     "IAMConfigFile: missing configuration for specified authentication mechanism iam",
                 );
             }
-            Some(c) if c.uid.is_empty() || c.private_key.is_empty() || c.login_endpoint.is_empty() => {
+            Some(c)
+                if c.uid.is_empty() || c.private_key.is_empty() || c.login_endpoint.is_empty() =>
+            {
                 return invalid(
                     "IAMConfigFile: invalid HTTP IAM configuration: uid, private_key and login_endpoint are all required",
                 );

@@ -100,7 +100,9 @@ fn bool_value(name: &str, inline: Option<String>) -> Result<bool, FlagsError> {
     match inline {
         None => Ok(true),
         Some(text) => parse_bool(&text).ok_or_else(|| {
-            FlagsError::Bad(format!("invalid boolean value {text:?} for -{name}: parse error"))
+            FlagsError::Bad(format!(
+                "invalid boolean value {text:?} for -{name}: parse error"
+            ))
         }),
     }
 }
@@ -136,7 +138,10 @@ mod tests {
         assert!(matches!(parse(&["-config"]), Err(FlagsError::Bad(_))));
         assert!(matches!(parse(&["-v=x"]), Err(FlagsError::Bad(_))));
         assert!(matches!(parse(&["---v=1"]), Err(FlagsError::Bad(_))));
-        assert!(matches!(parse(&["-version=maybe"]), Err(FlagsError::Bad(_))));
+        assert!(matches!(
+            parse(&["-version=maybe"]),
+            Err(FlagsError::Bad(_))
+        ));
         assert_eq!(parse(&["-h"]), Err(FlagsError::Help));
         assert_eq!(parse(&["--help"]), Err(FlagsError::Help));
     }

@@ -62,10 +62,22 @@ const FRAMEWORKS: &[(&str, u64)] = &[
     ("cassandra", 4),
     ("jenkins-2.1", 3),
 ];
-const TEAMS: &[&str] = &["payments", "search", "ads", "infra", "data", "web", "ml", "mail"];
+const TEAMS: &[&str] = &[
+    "payments", "search", "ads", "infra", "data", "web", "ml", "mail",
+];
 const SERVICES: &[&str] = &[
-    "api", "worker", "frontend", "cache", "indexer", "gateway", "scheduler", "ingest",
-    "auth", "billing", "Report Builder", "db_proxy",
+    "api",
+    "worker",
+    "frontend",
+    "cache",
+    "indexer",
+    "gateway",
+    "scheduler",
+    "ingest",
+    "auth",
+    "billing",
+    "Report Builder",
+    "db_proxy",
 ];
 const ENVS: &[&str] = &["prod", "staging", "dev"];
 
@@ -100,7 +112,7 @@ pub fn write_state(params: SynthParams, out: impl Write) -> io::Result<()> {
         .map(|i| Agent {
             id: format!("{cluster}-S{i}"),
             // One agent in twenty is IPv6-only.
-            v4: (i % 20 != 19).then(|| [(i >> 16) as u8, (i >> 8) as u8, i as u8]),
+            v4: (i % 20 != 19).then_some([(i >> 16) as u8, (i >> 8) as u8, i as u8]),
             v6: i as u32 + 1,
         })
         .collect();
@@ -114,7 +126,11 @@ pub fn write_state(params: SynthParams, out: impl Write) -> io::Result<()> {
     for (fi, (framework, share)) in FRAMEWORKS.iter().enumerate() {
         let running = params.running_tasks * *share as usize / 100
             + if fi == 0 {
-                params.running_tasks - FRAMEWORKS.iter().map(|f| params.running_tasks * f.1 as usize / 100).sum::<usize>()
+                params.running_tasks
+                    - FRAMEWORKS
+                        .iter()
+                        .map(|f| params.running_tasks * f.1 as usize / 100)
+                        .sum::<usize>()
             } else {
                 0
             };
@@ -150,12 +166,29 @@ pub fn write_state(params: SynthParams, out: impl Write) -> io::Result<()> {
                 }
                 first = false;
                 let agent = &agents[rng.below(agents.len() as u64) as usize];
-                write_task(&mut w, &mut rng, &framework_id, &app, agent, instance, "TASK_RUNNING")?;
+                write_task(
+                    &mut w,
+                    &mut rng,
+                    &framework_id,
+                    &app,
+                    agent,
+                    instance,
+                    "TASK_RUNNING",
+                )?;
                 // Now and then a task that is not running yet or any more.
                 if rng.chance(3) {
-                    let state = ["TASK_STAGING", "TASK_KILLING", "TASK_LOST"][rng.below(3) as usize];
+                    let state =
+                        ["TASK_STAGING", "TASK_KILLING", "TASK_LOST"][rng.below(3) as usize];
                     w.write_all(b",")?;
-                    write_task(&mut w, &mut rng, &framework_id, &app, agent, instance, state)?;
+                    write_task(
+                        &mut w,
+                        &mut rng,
+                        &framework_id,
+                        &app,
+                        agent,
+                        instance,
+                        state,
+                    )?;
                 }
             }
             written += instances;
@@ -173,7 +206,11 @@ pub fn write_state(params: SynthParams, out: impl Write) -> io::Result<()> {
                 container_net: false,
                 docker: false,
             };
-            let state = if rng.chance(80) { "TASK_FINISHED" } else { "TASK_FAILED" };
+            let state = if rng.chance(80) {
+                "TASK_FINISHED"
+            } else {
+                "TASK_FAILED"
+            };
             write_task(&mut w, &mut rng, &framework_id, &app, agent, 0, state)?;
         }
         w.write_all(b"]}")?;
@@ -214,7 +251,11 @@ fn write_task(
     // Marathon names a task after its app id, path reversed: /prod/web/api → api.web.prod.
     let name: Vec<&str> = app.path.trim_start_matches('/').rsplit('/').collect();
     let name = name.join(".");
-    let id = format!("{}.{}", app.path.trim_start_matches('/').replace('/', "_"), rng.uuid());
+    let id = format!(
+        "{}.{}",
+        app.path.trim_start_matches('/').replace('/', "_"),
+        rng.uuid()
+    );
     let port = 10000 + rng.below(20000) as u16;
     let ts = 1_600_000_000.0 + rng.below(10_000_000) as f64 / 7.0;
     write!(
@@ -224,7 +265,11 @@ fn write_task(
         port + 1
     )?;
     if state != "TASK_STAGING" {
-        write!(w, r#",{{"state":"TASK_RUNNING","timestamp":{:.5},"source":"SOURCE_EXECUTOR""#, ts + 2.0)?;
+        write!(
+            w,
+            r#",{{"state":"TASK_RUNNING","timestamp":{:.5},"source":"SOURCE_EXECUTOR""#,
+            ts + 2.0
+        )?;
         if app.docker {
             write!(
                 w,
@@ -251,7 +296,11 @@ fn write_task(
             )?;
         }
         if state != "TASK_RUNNING" {
-            write!(w, r#",{{"state":"{state}","timestamp":{:.5},"source":"SOURCE_MASTER"}}"#, ts + 9.0)?;
+            write!(
+                w,
+                r#",{{"state":"{state}","timestamp":{:.5},"source":"SOURCE_MASTER"}}"#,
+                ts + 9.0
+            )?;
         }
     }
     w.write_all(b"]")?;
@@ -278,7 +327,10 @@ mod tests {
 
     #[test]
     fn deterministic_and_decodable() {
-        let params = SynthParams { running_tasks: 500, seed: 7 };
+        let params = SynthParams {
+            running_tasks: 500,
+            seed: 7,
+        };
         let mut a = Vec::new();
         let mut b = Vec::new();
         write_state(params, &mut a).unwrap();

@@ -40,9 +40,7 @@ impl fmt::Display for Host {
 pub fn parse_ip(text: &str) -> Option<IpAddr> {
     let ip: IpAddr = text.parse().ok()?;
     Some(match ip {
-        IpAddr::V6(v6) => v6
-            .to_ipv4_mapped()
-            .map_or(IpAddr::V6(v6), IpAddr::V4),
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
         v4 => v4,
     })
 }
@@ -153,10 +151,22 @@ mod tests {
     fn bad_pids() {
         assert_eq!(Upid::parse(""), Err(UpidError::Empty));
         assert!(matches!(Upid::parse("a@b@c:1"), Err(UpidError::At(_))));
-        assert!(matches!(Upid::parse("master!1.2.3.4;5050"), Err(UpidError::At(_))));
-        assert!(matches!(Upid::parse("a@1.2.3.4"), Err(UpidError::Address(_))));
-        assert!(matches!(Upid::parse("a@1.2.3.4:x"), Err(UpidError::Address(_))));
-        assert!(matches!(Upid::parse("a@1.2.3.4:70000"), Err(UpidError::Address(_))));
+        assert!(matches!(
+            Upid::parse("master!1.2.3.4;5050"),
+            Err(UpidError::At(_))
+        ));
+        assert!(matches!(
+            Upid::parse("a@1.2.3.4"),
+            Err(UpidError::Address(_))
+        ));
+        assert!(matches!(
+            Upid::parse("a@1.2.3.4:x"),
+            Err(UpidError::Address(_))
+        ));
+        assert!(matches!(
+            Upid::parse("a@1.2.3.4:70000"),
+            Err(UpidError::Address(_))
+        ));
         assert!(matches!(Upid::parse("a@:5"), Err(UpidError::Address(_))));
     }
 

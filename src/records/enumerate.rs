@@ -147,14 +147,23 @@ struct AxfrRecords<'a>(&'a RecordSet);
 impl Serialize for AxfrRecords<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let set = self.0;
-        let mut names: Vec<(&str, &super::NameRecords)> =
-            set.iter().map(|(_, name, records)| (name, records)).collect();
+        let mut names: Vec<(&str, &super::NameRecords)> = set
+            .iter()
+            .map(|(_, name, records)| (name, records))
+            .collect();
         names.sort_unstable_by(|a, b| a.0.cmp(b.0));
         let mut map = s.serialize_map(Some(3))?;
-        map.serialize_entry("As", &ByName(&names, |r: &super::NameRecords| r.a.iter().map(|ip| ip.to_string()).collect()))?;
+        map.serialize_entry(
+            "As",
+            &ByName(&names, |r: &super::NameRecords| {
+                r.a.iter().map(|ip| ip.to_string()).collect()
+            }),
+        )?;
         map.serialize_entry(
             "AAAAs",
-            &ByName(&names, |r: &super::NameRecords| r.aaaa.iter().map(|ip| ip.to_string()).collect()),
+            &ByName(&names, |r: &super::NameRecords| {
+                r.aaaa.iter().map(|ip| ip.to_string()).collect()
+            }),
         )?;
         map.serialize_entry(
             "SRVs",

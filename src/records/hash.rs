@@ -36,14 +36,35 @@ mod tests {
         assert_eq!(hash("test"), "iffe9");
         assert_eq!(hash(""), "5eh48");
         // Fixture hashes of spec §9.1.
-        assert_eq!(hash("liquor-store.b8db9f73-562f-11e4-a088-c20493233aa5"), "4dfjd");
-        assert_eq!(hash("liquor-store.b71166c1-562f-11e4-a088-c20493233aa5"), "zasmd");
-        assert_eq!(hash("car-store.43758382-562f-11e4-a088-c20493233aa5"), "zinaz");
-        assert_eq!(hash("chronos.49b91a9a-3dda-11e4-a088-c20493233aa5"), "rx8q6");
+        assert_eq!(
+            hash("liquor-store.b8db9f73-562f-11e4-a088-c20493233aa5"),
+            "4dfjd"
+        );
+        assert_eq!(
+            hash("liquor-store.b71166c1-562f-11e4-a088-c20493233aa5"),
+            "zasmd"
+        );
+        assert_eq!(
+            hash("car-store.43758382-562f-11e4-a088-c20493233aa5"),
+            "zinaz"
+        );
+        assert_eq!(
+            hash("chronos.49b91a9a-3dda-11e4-a088-c20493233aa5"),
+            "rx8q6"
+        );
         assert_eq!(hash("nginx.1bc32344-3dda-11e4-a088-c20493233aa5"), "6ud99");
-        assert_eq!(hash("reviewbot.8c9b3434-615a-11e4-a088-c20493233aa5"), "8sq89");
-        assert_eq!(hash("toy-store.b8db9f73-562f-11e4-a088-c20493233aa5"), "go588");
-        assert_eq!(hash("some-box.b8db9f73-562f-11e4-a088-c20493233aa5"), "h3dyr");
+        assert_eq!(
+            hash("reviewbot.8c9b3434-615a-11e4-a088-c20493233aa5"),
+            "8sq89"
+        );
+        assert_eq!(
+            hash("toy-store.b8db9f73-562f-11e4-a088-c20493233aa5"),
+            "go588"
+        );
+        assert_eq!(
+            hash("some-box.b8db9f73-562f-11e4-a088-c20493233aa5"),
+            "h3dyr"
+        );
     }
 
     #[test]

@@ -150,7 +150,11 @@ mod tests {
             (&long_cut, "hellof", "hellof"),
             ("---a---b", "a---b", "a---b"),
             ("a.c.d_de.", "a-c-d-de", "a-c-d-de"),
-            ("r29f.dev.angrypigs", "r29f-dev-angrypigs", "r29f-dev-angrypigs"),
+            (
+                "r29f.dev.angrypigs",
+                "r29f-dev-angrypigs",
+                "r29f-dev-angrypigs",
+            ),
             ("", "", ""),
             ("-", "", ""),
             ("a---", "a", "a"),

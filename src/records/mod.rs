@@ -10,13 +10,15 @@ pub mod set;
 pub mod task_ips;
 
 use crate::config::Config;
+use crate::mesos::hostport::Upid;
 use crate::mesos::hostport::{Host, parse_ip, split_host_port};
 use crate::mesos::ports::parse_port_ranges;
 use crate::mesos::state::{Discovery, State, Task};
-use crate::mesos::hostport::Upid;
 use hash::{agent_tail, task_hash};
 use labels::{LabelSpec, is_host_fragment, shorten_label};
-pub use set::{AddError, FrameworkEntry, NameRecords, RData, RecordSet, RecordSetBuilder, TaskEntry};
+pub use set::{
+    AddError, FrameworkEntry, NameRecords, RData, RecordSet, RecordSetBuilder, TaskEntry,
+};
 use std::collections::HashMap;
 use std::net::IpAddr;
 
@@ -63,7 +65,12 @@ pub fn generate(config: &Config, state: &State, inputs: Inputs) -> (RecordSet, R
         .map(|f| g.spec.domain_fragment(&f.name))
         .collect();
     for (framework, label) in state.frameworks.iter().zip(&framework_labels) {
-        g.framework(label, framework.pid.as_deref(), &framework.hostname, &framework.name);
+        g.framework(
+            label,
+            framework.pid.as_deref(),
+            &framework.hostname,
+            &framework.name,
+        );
     }
     let agents = g.agents(state);
     for ip in inputs.listener_ips {
@@ -115,13 +122,19 @@ fn service_label(text: &str) -> String {
 }
 
 /// `T-H-S`, shortening the last label of `T` so the whole label fits in 63 octets.
+/// An empty tail (an agent id ending in `-`) leaves `T-H`.
 fn canonical_label(task_label: &str, hash: &str, tail: &str) -> String {
     let (prefix, last) = match task_label.rfind('.') {
         Some(i) => task_label.split_at(i + 1),
         None => ("", task_label),
     };
-    let budget = 63usize.saturating_sub(hash.len() + tail.len() + 2);
-    format!("{prefix}{}-{hash}-{tail}", shorten_label(last, budget))
+    let suffix = if tail.is_empty() {
+        format!("-{hash}")
+    } else {
+        format!("-{hash}-{tail}")
+    };
+    let budget = 63usize.saturating_sub(suffix.len());
+    format!("{prefix}{}{suffix}", shorten_label(last, budget))
 }
 
 impl Generator<'_> {
@@ -156,7 +169,8 @@ impl Generator<'_> {
         // Host names are not resolved (spec §10.11): no address, so no records.
         let Some(ip) = host.ip() else { return };
         if label.is_empty() {
-            self.report.skip(|| format!("framework {name:?} has no usable label"));
+            self.report
+                .skip(|| format!("framework {name:?} has no usable label"));
             return;
         }
         let owner = format!("{label}.{}.", self.domain);
@@ -188,7 +202,10 @@ impl Generator<'_> {
             let ips: Vec<IpAddr> = pid.host.ip().into_iter().collect();
             if ips.is_empty() {
                 self.report.skip(|| {
-                    format!("agent {:?} host {} is not an IP; no agent address records", agent.id, pid.host)
+                    format!(
+                        "agent {:?} host {} is not an IP; no agent address records",
+                        agent.id, pid.host
+                    )
                 });
             }
             for ip in &ips {
@@ -216,7 +233,8 @@ impl Generator<'_> {
             return;
         };
         let Ok(port) = port.parse::<u16>() else {
-            self.report.skip(|| format!("leader {leader:?} has no valid port"));
+            self.report
+                .skip(|| format!("leader {leader:?} has no valid port"));
             return;
         };
         let leader_name = format!("leader.{d}.");
@@ -233,7 +251,8 @@ impl Generator<'_> {
                 continue;
             };
             let Some(master_ip) = parse_ip(host) else {
-                self.report.skip(|| format!("master {entry:?} is not an IP address"));
+                self.report
+                    .skip(|| format!("master {entry:?} is not an IP address"));
                 continue;
             };
             let is_leader = entry == address;
@@ -258,12 +277,16 @@ impl Generator<'_> {
         let (ports, malformed) = parse_port_ranges(&task.resources.ports);
         if malformed {
             self.report.skip(|| {
-                format!("task {:?}: malformed port ranges {:?}", task.id, task.resources.ports)
+                format!(
+                    "task {:?}: malformed port ranges {:?}",
+                    task.id, task.resources.ports
+                )
             });
         }
         let hash = task_hash(&task.id);
         let hash = std::str::from_utf8(&hash).unwrap_or_default();
-        let tail = agent_tail(&task.slave_id);
+        // The tail goes into a label: keep it one (the reference uses it raw).
+        let tail = LabelSpec::Rfc1123.label(&agent_tail(&task.slave_id));
         let ctx = TaskContext {
             framework,
             hash,
@@ -274,13 +297,14 @@ impl Generator<'_> {
         };
         match task.discovery.as_ref().filter(|d| !d.name.is_empty()) {
             Some(discovery) => {
+                let ports = self.discovery_ports(discovery);
                 // The reference publishes the DiscoveryInfo name verbatim first (legacy),
                 // then sanitised. Only a verbatim name a resolver can match is kept.
                 if is_host_fragment(&discovery.name) {
-                    self.task_names(&ctx, &discovery.name, Some(discovery));
+                    self.task_names(&ctx, &discovery.name, Some(&ports));
                 }
                 let label = self.spec.label(&discovery.name);
-                self.task_names(&ctx, &label, Some(discovery));
+                self.task_names(&ctx, &label, Some(&ports));
             }
             None => {
                 let label = self.spec.label(&task.name);
@@ -290,7 +314,31 @@ impl Generator<'_> {
     }
 
     /// The reference's "context routine" for one task label `t` (spec §4.9).
-    fn task_names(&mut self, ctx: &TaskContext, t: &str, discovery: Option<&Discovery>) {
+    /// DiscoveryInfo ports as (number, protocol labels, port-name label).
+    fn discovery_ports(&mut self, discovery: &Discovery) -> Vec<DiscoveryPort> {
+        let mut out = Vec::with_capacity(discovery.ports.ports.len());
+        for port in &discovery.ports.ports {
+            let Ok(number) = u16::try_from(port.number) else {
+                self.report
+                    .skip(|| format!("DiscoveryInfo port {} is not a port number", port.number));
+                continue;
+            };
+            let proto = self.spec.label(&port.protocol);
+            let protocols = if proto.is_empty() {
+                vec!["tcp".to_string(), "udp".to_string()]
+            } else {
+                vec![proto]
+            };
+            out.push(DiscoveryPort {
+                number,
+                protocols,
+                name: self.spec.label(&port.name),
+            });
+        }
+        out
+    }
+
+    fn task_names(&mut self, ctx: &TaskContext, t: &str, discovery: Option<&[DiscoveryPort]>) {
         if t.is_empty() {
             self.report
                 .skip(|| format!("a task of {:?} has no usable label", ctx.framework));
@@ -327,30 +375,23 @@ impl Generator<'_> {
             }
         }
 
-        let Some(discovery) = discovery else { return };
-        for port in &discovery.ports.ports {
-            let Ok(number) = u16::try_from(port.number) else {
-                self.report
-                    .skip(|| format!("DiscoveryInfo port {} is not a port number", port.number));
-                continue;
-            };
-            let proto = self.spec.label(&port.protocol);
-            let protocols: Vec<&str> = if proto.is_empty() {
-                vec!["tcp", "udp"]
-            } else {
-                vec![&proto]
-            };
-            let port_name = self.spec.label(&port.name);
-            for proto in protocols {
+        for port in discovery.unwrap_or_default() {
+            for proto in &port.protocols {
                 let owner = format!("{service}.{}.{f}.{d}.", service_label(proto));
-                self.add_srv(&owner, &canon, number);
-                if !port_name.is_empty() {
-                    let named = format!("{}.{owner}", service_label(&port_name));
-                    self.add_srv(&named, &canon, number);
+                self.add_srv(&owner, &canon, port.number);
+                if !port.name.is_empty() {
+                    let named = format!("{}.{owner}", service_label(&port.name));
+                    self.add_srv(&named, &canon, port.number);
                 }
             }
         }
     }
+}
+
+struct DiscoveryPort {
+    number: u16,
+    protocols: Vec<String>,
+    name: String,
 }
 
 struct TaskContext<'a> {

@@ -134,9 +134,11 @@ impl RecordSet {
                     && r1.a == r2.a
                     && r1.aaaa == r2.aaaa
                     && r1.srv.len() == r2.srv.len()
-                    && r1.srv.iter().zip(&r2.srv).all(|((t1, p1), (t2, p2))| {
-                        p1 == p2 && self.name(*t1) == other.name(*t2)
-                    })
+                    && r1
+                        .srv
+                        .iter()
+                        .zip(&r2.srv)
+                        .all(|((t1, p1), (t2, p2))| p1 == p2 && self.name(*t1) == other.name(*t2))
             })
     }
 }
@@ -176,7 +178,12 @@ impl RecordSetBuilder {
         let id = self.data.names.len() as NameId;
         self.data.names.push(name.into());
         self.data.records.push(NameRecords::default());
-        let Data { names, index, hasher, .. } = &mut self.data;
+        let Data {
+            names,
+            index,
+            hasher,
+            ..
+        } = &mut self.data;
         let hash = hasher.hash_one(name);
         index.insert_unique(hash, id, |&i| hasher.hash_one(&*names[i as usize]));
         id
@@ -249,9 +256,15 @@ mod tests {
         let long = format!("{}.mesos.", "a".repeat(64));
         assert_eq!(b.add_ip(&long, ip), Err(AddError::BadName));
         assert_eq!(b.add_srv("_x._tcp.mesos.", "a.mesos.", 80), Ok(()));
-        assert_eq!(b.add_srv("_x._tcp.mesos.", "t..mesos.", 80), Err(AddError::BadName));
+        assert_eq!(
+            b.add_srv("_x._tcp.mesos.", "t..mesos.", 80),
+            Err(AddError::BadName)
+        );
         let set = b.finish();
-        assert_eq!(set.get("a.mesos.").unwrap().a, vec!["1.2.3.4".parse::<Ipv4Addr>().unwrap()]);
+        assert_eq!(
+            set.get("a.mesos.").unwrap().a,
+            vec!["1.2.3.4".parse::<Ipv4Addr>().unwrap()]
+        );
         assert!(set.get("x.mesos.").is_none());
         assert_eq!(set.counts(), (1, 0, 1));
         assert_eq!(set.insertion_log().len(), 2);

@@ -50,11 +50,18 @@ fn label_ips(status: Option<&Status>, key: &str) -> Vec<IpAddr> {
 
 fn netinfo_ips(status: Option<&Status>) -> Vec<IpAddr> {
     let mut out = Vec::new();
-    for info in status.into_iter().flat_map(|s| &s.container_status.network_infos) {
+    for info in status
+        .into_iter()
+        .flat_map(|s| &s.container_status.network_infos)
+    {
         if info.ip_addresses.is_empty() {
             out.extend(parse_ip(&info.ip_address));
         } else {
-            out.extend(info.ip_addresses.iter().filter_map(|a| parse_ip(&a.ip_address)));
+            out.extend(
+                info.ip_addresses
+                    .iter()
+                    .filter_map(|a| parse_ip(&a.ip_address)),
+            );
         }
     }
     out
@@ -86,7 +93,10 @@ mod tests {
     }
 
     fn with_statuses(statuses: &[String]) -> Task {
-        task(&format!(r#"{{"state":"TASK_RUNNING","statuses":[{}]}}"#, statuses.join(",")))
+        task(&format!(
+            r#"{{"state":"TASK_RUNNING","statuses":[{}]}}"#,
+            statuses.join(",")
+        ))
     }
 
     /// Spec §9.4, row by row.
@@ -100,13 +110,19 @@ mod tests {
             r#"{"statuses":[{"state":"TASK_RUNNING","container_status":{"network_infos":[
                 {"ip_addresses":[{"ip_address":"1.2.3.4"}]},{"ip_addresses":[{"ip_address":"2.3.4.5"}]}]}}]}"#,
         );
-        assert_eq!(task_ips(&two, &[Netinfo], &[]), ips(&["1.2.3.4", "2.3.4.5"]));
+        assert_eq!(
+            task_ips(&two, &[Netinfo], &[]),
+            ips(&["1.2.3.4", "2.3.4.5"])
+        );
 
         let list = task(
             r#"{"statuses":[{"state":"TASK_RUNNING","container_status":{"network_infos":[
                 {"ip_addresses":[{"ip_address":"1.2.3.4"},{"ip_address":"2.3.4.5"}]}]}}]}"#,
         );
-        assert_eq!(task_ips(&list, &[Netinfo], &[]), ips(&["1.2.3.4", "2.3.4.5"]));
+        assert_eq!(
+            task_ips(&list, &[Netinfo], &[]),
+            ips(&["1.2.3.4", "2.3.4.5"])
+        );
 
         let legacy = task(
             r#"{"statuses":[{"state":"TASK_RUNNING","container_status":{"network_infos":[{"ip_address":"1.2.3.4"}]}}]}"#,
@@ -156,7 +172,10 @@ mod tests {
                 {"key":"Docker.NetworkSettings.IPAddress","value":"1.2.3.4"},
                 {"key":"Docker.NetworkSettings.IPAddress","value":"2.3.4.5"}]}]}"#,
         );
-        assert_eq!(task_ips(&two_labels, &[Docker], &[]), ips(&["1.2.3.4", "2.3.4.5"]));
+        assert_eq!(
+            task_ips(&two_labels, &[Docker], &[]),
+            ips(&["1.2.3.4", "2.3.4.5"])
+        );
     }
 
     #[test]
@@ -164,6 +183,9 @@ mod tests {
         let tie = with_statuses(&[docker_status(1.0, "1.1.1.1"), docker_status(1.0, "2.2.2.2")]);
         assert_eq!(task_ips(&tie, &[Docker], &[]), ips(&["1.1.1.1"]));
         let junk = with_statuses(&[docker_status(1.0, "not-an-ip")]);
-        assert_eq!(task_ips(&junk, &[Docker, Host], &ips(&["9.9.9.9"])), ips(&["9.9.9.9"]));
+        assert_eq!(
+            task_ips(&junk, &[Docker, Host], &ips(&["9.9.9.9"])),
+            ips(&["9.9.9.9"])
+        );
     }
 }

@@ -1,5 +1,9 @@
 //! `mesos-dns`: reads flags and config.json, then runs the server.
 
+/// mimalloc: the generator and the HTTP documents allocate many small strings.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use mesos_dns::config::{Config, Environment};
 use mesos_dns::flags::{Flags, FlagsError, USAGE};
 use std::process::ExitCode;

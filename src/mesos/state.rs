@@ -5,8 +5,10 @@
 //! field's empty value, as Go's decoder does. PIDs and port strings are kept as text and
 //! checked by the record generator, so one bad item never rejects the whole state.
 
+use crate::mesos::hostport::parse_ip;
 use serde::{Deserialize, Deserializer};
 use std::io::Read;
+use std::net::IpAddr;
 
 /// Reads a field whose JSON value may be `null`, which means "empty".
 fn nullable<'de, D, T>(d: D) -> Result<T, D::Error>
@@ -75,21 +77,13 @@ impl TaskState {
 
 impl<'de> Deserialize<'de> for TaskState {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Visitor;
-        impl serde::de::Visitor<'_> for Visitor {
-            type Value = TaskState;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a task state string")
+        d.deserialize_str(StrVisitor(|v: &str| {
+            if v == "TASK_RUNNING" {
+                TaskState::Running
+            } else {
+                TaskState::Other
             }
-            fn visit_str<E>(self, v: &str) -> Result<TaskState, E> {
-                Ok(if v == "TASK_RUNNING" {
-                    TaskState::Running
-                } else {
-                    TaskState::Other
-                })
-            }
-        }
-        d.deserialize_str(Visitor)
+        }))
     }
 }
 
@@ -106,12 +100,58 @@ pub struct Status {
     pub container_status: ContainerStatus,
 }
 
+/// A status label; only the two keys that carry container addresses are told apart,
+/// and only values that are IP literals are kept (nothing else is ever used).
 #[derive(Debug, Default, Deserialize)]
 pub struct Label {
     #[serde(default, deserialize_with = "nullable")]
-    pub key: String,
+    pub key: LabelKey,
     #[serde(default, deserialize_with = "nullable")]
-    pub value: String,
+    pub value: MaybeIp,
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub enum LabelKey {
+    /// `Docker.NetworkSettings.IPAddress`
+    DockerIp,
+    /// `MesosContainerizer.NetworkSettings.IPAddress`
+    MesosIp,
+    #[default]
+    Other,
+}
+
+impl<'de> Deserialize<'de> for LabelKey {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_str(StrVisitor(|v: &str| match v {
+            "Docker.NetworkSettings.IPAddress" => LabelKey::DockerIp,
+            "MesosContainerizer.NetworkSettings.IPAddress" => LabelKey::MesosIp,
+            _ => LabelKey::Other,
+        }))
+    }
+}
+
+/// A string that is kept only when it is an IP literal (IPv4-mapped IPv6 reads as IPv4).
+/// Reading it allocates nothing.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct MaybeIp(pub Option<IpAddr>);
+
+impl<'de> Deserialize<'de> for MaybeIp {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_str(StrVisitor(|v: &str| MaybeIp(parse_ip(v))))
+    }
+}
+
+/// Maps a JSON string to a value without keeping the string.
+struct StrVisitor<F>(F);
+
+impl<T, F: FnOnce(&str) -> T> serde::de::Visitor<'_> for StrVisitor<F> {
+    type Value = T;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a string")
+    }
+    fn visit_str<E>(self, v: &str) -> Result<T, E> {
+        Ok((self.0)(v))
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -126,13 +166,13 @@ pub struct NetworkInfo {
     pub ip_addresses: Vec<IpAddressEntry>,
     /// Legacy single address (Mesos before 0.26).
     #[serde(default, deserialize_with = "nullable")]
-    pub ip_address: String,
+    pub ip_address: MaybeIp,
 }
 
 #[derive(Debug, Default, Deserialize)]
 pub struct IpAddressEntry {
     #[serde(default, deserialize_with = "nullable")]
-    pub ip_address: String,
+    pub ip_address: MaybeIp,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -17,7 +17,8 @@ use crate::mesos::state::{Discovery, State, Task};
 use hash::{agent_tail, task_hash};
 use labels::{LabelSpec, is_host_fragment, shorten_label};
 pub use set::{
-    AddError, FrameworkEntry, NameRecords, RData, RecordSet, RecordSetBuilder, TaskEntry,
+    AddError, FrameworkEntry, NameId, NameRecords, RData, RecordSet, RecordSetBuilder, TaskEntry,
+    ip_rdata,
 };
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -58,6 +59,7 @@ pub fn generate(config: &Config, state: &State, inputs: Inputs) -> (RecordSet, R
         config,
         out: RecordSetBuilder::default(),
         report: Report::default(),
+        scratch: String::with_capacity(256),
     };
     let framework_labels: Vec<String> = state
         .frameworks
@@ -113,6 +115,8 @@ struct Generator<'a> {
     config: &'a Config,
     out: RecordSetBuilder,
     report: Report,
+    /// Reused to build names without allocating.
+    scratch: String,
 }
 
 /// `_label`, keeping the first label within 63 octets.
@@ -287,8 +291,12 @@ impl Generator<'_> {
         let hash = std::str::from_utf8(&hash).unwrap_or_default();
         // The tail goes into a label: keep it one (the reference uses it raw).
         let tail = LabelSpec::Rfc1123.label(&agent_tail(&task.slave_id));
+        let framework_zone = format!("{framework}.{}.", self.domain);
+        let framework_slave_zone = format!("{framework}.slave.{}.", self.domain);
         let ctx = TaskContext {
             framework,
+            framework_zone: &framework_zone,
+            framework_slave_zone: &framework_slave_zone,
             hash,
             tail: &tail,
             ips: &ips,
@@ -313,7 +321,6 @@ impl Generator<'_> {
         }
     }
 
-    /// The reference's "context routine" for one task label `t` (spec §4.9).
     /// DiscoveryInfo ports as (number, protocol labels, port-name label).
     fn discovery_ports(&mut self, discovery: &Discovery) -> Vec<DiscoveryPort> {
         let mut out = Vec::with_capacity(discovery.ports.ports.len());
@@ -338,50 +345,76 @@ impl Generator<'_> {
         out
     }
 
+    /// Interns the concatenation of `parts` (built in a reused buffer), reporting a
+    /// name that cannot be written in DNS.
+    fn name(&mut self, parts: &[&str]) -> Option<NameId> {
+        let mut scratch = std::mem::take(&mut self.scratch);
+        scratch.clear();
+        parts.iter().for_each(|p| scratch.push_str(p));
+        let id = self.out.name(&scratch).ok();
+        if id.is_none() {
+            let bad = scratch.clone();
+            self.report
+                .skip(|| format!("name {bad:?} cannot be written in DNS; not published"));
+        }
+        self.scratch = scratch;
+        id
+    }
+
+    /// The reference's "context routine" for one task label `t` (spec §4.9).
     fn task_names(&mut self, ctx: &TaskContext, t: &str, discovery: Option<&[DiscoveryPort]>) {
         if t.is_empty() {
             self.report
                 .skip(|| format!("a task of {:?} has no usable label", ctx.framework));
             return;
         }
-        let d = self.domain;
-        let f = ctx.framework;
+        let (f_d, f_slave_d) = (ctx.framework_zone, ctx.framework_slave_zone);
         let canonical = canonical_label(t, ctx.hash, ctx.tail);
-        let short = format!("{t}.{f}.{d}.");
-        let canon = format!("{canonical}.{f}.{d}.");
-        let short_slave = format!("{t}.{f}.slave.{d}.");
-        let canon_slave = format!("{canonical}.{f}.slave.{d}.");
-        for ip in ctx.ips {
-            self.add_ip(&short, *ip);
-            self.add_ip(&canon, *ip);
+        let short = self.name(&[t, ".", f_d]);
+        let canon = self.name(&[&canonical, ".", f_d]);
+        let short_slave = self.name(&[t, ".", f_slave_d]);
+        let canon_slave = self.name(&[&canonical, ".", f_slave_d]);
+        for &ip in ctx.ips {
+            for owner in [short, canon].into_iter().flatten() {
+                let _ = self.out.add(owner, ip_rdata(ip));
+            }
         }
-        for ip in ctx.agent_ips {
-            self.add_ip(&short_slave, *ip);
-            self.add_ip(&canon_slave, *ip);
+        for &ip in ctx.agent_ips {
+            for owner in [short_slave, canon_slave].into_iter().flatten() {
+                let _ = self.out.add(owner, ip_rdata(ip));
+            }
         }
 
         let service = service_label(t);
         let mut owners = vec![
-            format!("{service}._tcp.{f}.slave.{d}."),
-            format!("{service}._udp.{f}.slave.{d}."),
+            self.name(&[&service, "._tcp.", f_slave_d]),
+            self.name(&[&service, "._udp.", f_slave_d]),
         ];
         if discovery.is_none() {
-            owners.push(format!("{service}._tcp.{f}.{d}."));
-            owners.push(format!("{service}._udp.{f}.{d}."));
+            owners.push(self.name(&[&service, "._tcp.", f_d]));
+            owners.push(self.name(&[&service, "._udp.", f_d]));
         }
-        for &port in ctx.ports {
-            for owner in &owners {
-                self.add_srv(owner, &canon_slave, port);
+        if let Some(target) = canon_slave {
+            for &port in ctx.ports {
+                for owner in owners.iter().flatten() {
+                    let _ = self.out.add(*owner, RData::Srv { target, port });
+                }
             }
         }
 
+        let Some(target) = canon else { return };
         for port in discovery.unwrap_or_default() {
+            let srv = RData::Srv { target, port: port.number };
             for proto in &port.protocols {
-                let owner = format!("{service}.{}.{f}.{d}.", service_label(proto));
-                self.add_srv(&owner, &canon, port.number);
+                let proto = service_label(proto);
+                if let Some(owner) = self.name(&[&service, ".", &proto, ".", f_d]) {
+                    let _ = self.out.add(owner, srv);
+                }
                 if !port.name.is_empty() {
-                    let named = format!("{}.{owner}", service_label(&port.name));
-                    self.add_srv(&named, &canon, port.number);
+                    let named = service_label(&port.name);
+                    if let Some(owner) = self.name(&[&named, ".", &service, ".", &proto, ".", f_d]) {
+                        let _ = self.out.add(owner, srv);
+                    }
                 }
             }
         }
@@ -396,6 +429,9 @@ struct DiscoveryPort {
 
 struct TaskContext<'a> {
     framework: &'a str,
+    /// `F.D.` and `F.slave.D.`
+    framework_zone: &'a str,
+    framework_slave_zone: &'a str,
     hash: &'a str,
     tail: &'a str,
     ips: &'a [IpAddr],

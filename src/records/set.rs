@@ -157,7 +157,20 @@ pub enum AddError {
 #[derive(Default)]
 pub struct RecordSetBuilder {
     data: Data,
-    seen: std::collections::HashSet<(NameId, RData), foldhash::fast::FixedState>,
+    /// Values of the few names with many values of one type (`slave.<domain>.` has one
+    /// per agent), for duplicate checks; short lists are scanned instead.
+    long_lists: std::collections::HashSet<(NameId, RData), foldhash::fast::FixedState>,
+}
+
+/// Lists up to this long are checked for duplicates by scanning.
+const SCAN_LIMIT: usize = 16;
+
+/// A or AAAA data, by the address family.
+pub fn ip_rdata(ip: IpAddr) -> RData {
+    match ip {
+        IpAddr::V4(v4) => RData::A(v4),
+        IpAddr::V6(v6) => RData::Aaaa(v6),
+    }
 }
 
 /// Labels of 1..=63 octets, at most 255 octets in wire form; trailing dot required.
@@ -189,42 +202,68 @@ impl RecordSetBuilder {
         id
     }
 
-    fn add(&mut self, owner: &str, rdata: impl FnOnce(&mut Self) -> RData) -> Result<(), AddError> {
-        if !is_encodable(owner) {
-            return Err(AddError::BadName);
+    /// Interns `name` if it can be written in a DNS message.
+    pub fn name(&mut self, name: &str) -> Result<NameId, AddError> {
+        if is_encodable(name) {
+            Ok(self.intern(name))
+        } else {
+            Err(AddError::BadName)
         }
-        let id = self.intern(owner);
-        let rdata = rdata(self);
-        if !self.seen.insert((id, rdata)) {
+    }
+
+    /// Adds a record to an interned name.
+    pub fn add(&mut self, owner: NameId, rdata: RData) -> Result<(), AddError> {
+        if !self.insert_new(owner, rdata) {
             return Err(AddError::Duplicate);
         }
-        let records = &mut self.data.records[id as usize];
-        match rdata {
-            RData::A(ip) => records.a.push(ip),
-            RData::Aaaa(ip) => records.aaaa.push(ip),
-            RData::Srv { target, port } => records.srv.push((target, port)),
-        }
-        self.data.log.push((id, rdata));
+        self.data.log.push((owner, rdata));
         Ok(())
     }
 
     /// Adds an A or AAAA record, by the address family.
     pub fn add_ip(&mut self, owner: &str, ip: IpAddr) -> Result<(), AddError> {
-        self.add(owner, |_| match ip {
-            IpAddr::V4(v4) => RData::A(v4),
-            IpAddr::V6(v6) => RData::Aaaa(v6),
-        })
+        let owner = self.name(owner)?;
+        self.add(owner, ip_rdata(ip))
     }
 
     /// Adds an SRV record pointing at `target:port`.
     pub fn add_srv(&mut self, owner: &str, target: &str, port: u16) -> Result<(), AddError> {
-        if !is_encodable(target) {
-            return Err(AddError::BadName);
+        let owner = self.name(owner)?;
+        let target = self.name(target)?;
+        self.add(owner, RData::Srv { target, port })
+    }
+
+    /// Appends `rdata` to the name's list unless it is there already.
+    fn insert_new(&mut self, id: NameId, rdata: RData) -> bool {
+        fn push<T: PartialEq + Copy>(
+            list: &mut Vec<T>,
+            value: T,
+            long_lists: &mut std::collections::HashSet<(NameId, RData), foldhash::fast::FixedState>,
+            id: NameId,
+            wrap: impl Fn(T) -> RData,
+        ) -> bool {
+            if list.len() < SCAN_LIMIT {
+                if list.contains(&value) {
+                    return false;
+                }
+            } else if !long_lists.insert((id, wrap(value))) {
+                return false;
+            }
+            list.push(value);
+            if list.len() == SCAN_LIMIT {
+                long_lists.extend(list.iter().map(|v| (id, wrap(*v))));
+            }
+            true
         }
-        self.add(owner, |b| RData::Srv {
-            target: b.intern(target),
-            port,
-        })
+        let records = &mut self.data.records[id as usize];
+        let long = &mut self.long_lists;
+        match rdata {
+            RData::A(ip) => push(&mut records.a, ip, long, id, RData::A),
+            RData::Aaaa(ip) => push(&mut records.aaaa, ip, long, id, RData::Aaaa),
+            RData::Srv { target, port } => push(&mut records.srv, (target, port), long, id, |(target, port)| {
+                RData::Srv { target, port }
+            }),
+        }
     }
 
     /// How many records were added so far (the position in the insertion log).
@@ -268,6 +307,19 @@ mod tests {
         assert!(set.get("x.mesos.").is_none());
         assert_eq!(set.counts(), (1, 0, 1));
         assert_eq!(set.insertion_log().len(), 2);
+    }
+
+    #[test]
+    fn long_lists_still_dedupe() {
+        let mut b = RecordSetBuilder::default();
+        for round in 0..2 {
+            for i in 0..100u32 {
+                let ip = IpAddr::V4(Ipv4Addr::from(i));
+                let want = if round == 0 { Ok(()) } else { Err(AddError::Duplicate) };
+                assert_eq!(b.add_ip("slave.mesos.", ip), want, "{i}");
+            }
+        }
+        assert_eq!(b.finish().get("slave.mesos.").unwrap().a.len(), 100);
     }
 
     #[test]

@@ -1,12 +1,8 @@
 //! Which addresses a task's names point at (spec §3.6, `IPSources`).
 
 use crate::config::IpSource;
-use crate::mesos::hostport::parse_ip;
-use crate::mesos::state::{Status, Task};
+use crate::mesos::state::{LabelKey, Status, Task};
 use std::net::IpAddr;
-
-const DOCKER_IP_LABEL: &str = "Docker.NetworkSettings.IPAddress";
-const MESOS_IP_LABEL: &str = "MesosContainerizer.NetworkSettings.IPAddress";
 
 /// The addresses of the first source in `sources` that yields any; empty when none does.
 pub fn task_ips(task: &Task, sources: &[IpSource], agent_ips: &[IpAddr]) -> Vec<IpAddr> {
@@ -14,8 +10,8 @@ pub fn task_ips(task: &Task, sources: &[IpSource], agent_ips: &[IpAddr]) -> Vec<
     for source in sources {
         let ips: Vec<IpAddr> = match source {
             IpSource::Host => agent_ips.to_vec(),
-            IpSource::Docker => label_ips(latest, DOCKER_IP_LABEL),
-            IpSource::Mesos => label_ips(latest, MESOS_IP_LABEL),
+            IpSource::Docker => label_ips(latest, LabelKey::DockerIp),
+            IpSource::Mesos => label_ips(latest, LabelKey::MesosIp),
             IpSource::Netinfo => netinfo_ips(latest),
         };
         if !ips.is_empty() {
@@ -39,12 +35,12 @@ fn latest_running_status(task: &Task) -> Option<&Status> {
     best
 }
 
-fn label_ips(status: Option<&Status>, key: &str) -> Vec<IpAddr> {
+fn label_ips(status: Option<&Status>, key: LabelKey) -> Vec<IpAddr> {
     status
         .into_iter()
         .flat_map(|s| &s.labels)
         .filter(|l| l.key == key)
-        .filter_map(|l| parse_ip(&l.value))
+        .filter_map(|l| l.value.0)
         .collect()
 }
 
@@ -55,13 +51,9 @@ fn netinfo_ips(status: Option<&Status>) -> Vec<IpAddr> {
         .flat_map(|s| &s.container_status.network_infos)
     {
         if info.ip_addresses.is_empty() {
-            out.extend(parse_ip(&info.ip_address));
+            out.extend(info.ip_address.0);
         } else {
-            out.extend(
-                info.ip_addresses
-                    .iter()
-                    .filter_map(|a| parse_ip(&a.ip_address)),
-            );
+            out.extend(info.ip_addresses.iter().filter_map(|a| a.ip_address.0));
         }
     }
     out

@@ -1,0 +1,52 @@
+//! Decodes a state file and generates its records once, reporting the time of each step
+//! and the process's peak RSS: `decode_generate STATE.json`. Used by perf/generate.sh.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // ok: a measuring tool
+
+/// mimalloc: the generator and the HTTP documents allocate many small strings.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+use mesos_dns::config::{Config, Environment};
+use mesos_dns::mesos::state::State;
+use mesos_dns::records::{Inputs, generate};
+use std::time::Instant;
+
+fn peak_rss_mb() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+fn main() {
+    let path = std::env::args().nth(1).expect("usage: decode_generate STATE.json");
+    let config = Config::from_json(
+        r#"{"masters":["10.255.0.1:5050"],"externalon":false,"IPSources":["netinfo","docker","mesos","host"]}"#,
+        "config.json".as_ref(),
+        &Environment::system(),
+    )
+    .unwrap();
+    let start = Instant::now();
+    let state = if std::env::var_os("FROM_SLICE").is_some() {
+        State::from_slice(&std::fs::read(&path).unwrap()).unwrap()
+    } else {
+        State::from_reader(std::fs::File::open(&path).unwrap()).unwrap()
+    };
+    let decoded = start.elapsed();
+    let masters = config.masters.clone().unwrap();
+    let (set, report) = generate(&config, &state, Inputs { masters: &masters, listener_ips: &[] });
+    drop(state);
+    let total = start.elapsed();
+    let (a, aaaa, srv) = set.counts();
+    println!(
+        "decode_ms={:.0} generate_ms={:.0} total_ms={:.0} peak_rss_mb={:.0} names={} a={a} aaaa={aaaa} srv={srv} skipped={}",
+        decoded.as_secs_f64() * 1e3,
+        (total - decoded).as_secs_f64() * 1e3,
+        total.as_secs_f64() * 1e3,
+        peak_rss_mb(),
+        set.iter().count(),
+        report.skipped
+    );
+}

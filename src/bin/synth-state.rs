@@ -1,0 +1,27 @@
+//! Writes a synthetic master state document: `synth-state TASKS [SEED] > state.json`.
+
+/// mimalloc: the generator and the HTTP documents allocate many small strings.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+use mesos_dns::synth::{SynthParams, write_state};
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let parse = |i: usize, default: u64| -> Option<u64> {
+        args.get(i).map_or(Some(default), |a| a.replace('_', "").parse().ok())
+    };
+    let (Some(tasks), Some(seed)) = (parse(0, 1000), parse(1, 1)) else {
+        eprintln!("usage: synth-state [RUNNING_TASKS (default 1000)] [SEED (default 1)] > state.json");
+        return ExitCode::from(2);
+    };
+    let params = SynthParams { running_tasks: tasks as usize, seed };
+    match write_state(params, std::io::stdout().lock()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("synth-state: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -21,7 +21,9 @@ fn peak_rss_mb() -> f64 {
 }
 
 fn main() {
-    let path = std::env::args().nth(1).expect("usage: decode_generate STATE.json");
+    let path = std::env::args()
+        .nth(1)
+        .expect("usage: decode_generate STATE.json");
     let config = Config::from_json(
         r#"{"masters":["10.255.0.1:5050"],"externalon":false,"IPSources":["netinfo","docker","mesos","host"]}"#,
         "config.json".as_ref(),
@@ -36,7 +38,14 @@ fn main() {
     };
     let decoded = start.elapsed();
     let masters = config.masters.clone().unwrap();
-    let (set, report) = generate(&config, &state, Inputs { masters: &masters, listener_ips: &[] });
+    let (set, report) = generate(
+        &config,
+        &state,
+        Inputs {
+            masters: &masters,
+            listener_ips: &[],
+        },
+    );
     drop(state);
     let total = start.elapsed();
     let (a, aaaa, srv) = set.counts();

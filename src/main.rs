@@ -6,6 +6,9 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use mesos_dns::config::{Config, Environment};
 use mesos_dns::flags::{Flags, FlagsError, USAGE};
+use mesos_dns::mesos::state::State;
+use mesos_dns::records::enumerate::rdata_text;
+use mesos_dns::records::{Inputs, generate};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -31,6 +34,43 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    println!("{config:?}");
-    ExitCode::SUCCESS
+    match print_records(&config) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("mesos-dns: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Until the responder lands: generate once from `StateFile` and print every record.
+fn print_records(config: &Config) -> Result<(), String> {
+    let path = config
+        .state_file
+        .as_ref()
+        .ok_or("only StateFile is supported by this build")?;
+    let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let state = State::from_reader(file).map_err(|e| format!("{}: {e}", path.display()))?;
+    let masters = config.masters.clone().unwrap_or_default();
+    let listener = [config.listener];
+    let (set, report) = generate(
+        config,
+        &state,
+        Inputs {
+            masters: &masters,
+            listener_ips: &listener,
+        },
+    );
+    for example in &report.examples {
+        eprintln!("skipped: {example}");
+    }
+    for (owner, rdata) in set.insertion_log() {
+        println!(
+            "{}\t{}\t{}",
+            set.name(*owner),
+            rdata.rtype(),
+            rdata_text(&set, rdata)
+        );
+    }
+    Ok(())
 }

@@ -10,13 +10,19 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let parse = |i: usize, default: u64| -> Option<u64> {
-        args.get(i).map_or(Some(default), |a| a.replace('_', "").parse().ok())
+        args.get(i)
+            .map_or(Some(default), |a| a.replace('_', "").parse().ok())
     };
     let (Some(tasks), Some(seed)) = (parse(0, 1000), parse(1, 1)) else {
-        eprintln!("usage: synth-state [RUNNING_TASKS (default 1000)] [SEED (default 1)] > state.json");
+        eprintln!(
+            "usage: synth-state [RUNNING_TASKS (default 1000)] [SEED (default 1)] > state.json"
+        );
         return ExitCode::from(2);
     };
-    let params = SynthParams { running_tasks: tasks as usize, seed };
+    let params = SynthParams {
+        running_tasks: tasks as usize,
+        seed,
+    };
     match write_state(params, std::io::stdout().lock()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -184,6 +184,17 @@ pub fn is_encodable(name: &str) -> bool {
 }
 
 impl RecordSetBuilder {
+    /// A builder sized for about `names` names and `records` records. Capacity that is
+    /// never written costs address space, not memory.
+    pub fn with_capacity(names: usize, records: usize) -> RecordSetBuilder {
+        let mut b = RecordSetBuilder::default();
+        b.data.names.reserve(names);
+        b.data.records.reserve(names);
+        b.data.index.reserve(names, |_| 0);
+        b.data.log.reserve(records);
+        b
+    }
+
     fn intern(&mut self, name: &str) -> NameId {
         if let Some(id) = self.data.find(name) {
             return id;
@@ -260,9 +271,13 @@ impl RecordSetBuilder {
         match rdata {
             RData::A(ip) => push(&mut records.a, ip, long, id, RData::A),
             RData::Aaaa(ip) => push(&mut records.aaaa, ip, long, id, RData::Aaaa),
-            RData::Srv { target, port } => push(&mut records.srv, (target, port), long, id, |(target, port)| {
-                RData::Srv { target, port }
-            }),
+            RData::Srv { target, port } => push(
+                &mut records.srv,
+                (target, port),
+                long,
+                id,
+                |(target, port)| RData::Srv { target, port },
+            ),
         }
     }
 
@@ -315,7 +330,11 @@ mod tests {
         for round in 0..2 {
             for i in 0..100u32 {
                 let ip = IpAddr::V4(Ipv4Addr::from(i));
-                let want = if round == 0 { Ok(()) } else { Err(AddError::Duplicate) };
+                let want = if round == 0 {
+                    Ok(())
+                } else {
+                    Err(AddError::Duplicate)
+                };
                 assert_eq!(b.add_ip("slave.mesos.", ip), want, "{i}");
             }
         }

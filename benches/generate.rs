@@ -1,0 +1,53 @@
+//! Decode + generate for synthetic states of 10k and 100k running tasks.
+//! `cargo bench --bench generate`; figures go to perf/README.md.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // ok: a benchmark
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use mesos_dns::config::{Config, Environment};
+use mesos_dns::mesos::state::State;
+use mesos_dns::records::{Inputs, generate};
+use mesos_dns::synth::{SynthParams, write_state};
+use std::hint::black_box;
+use std::time::Duration;
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn bench(c: &mut Criterion) {
+    let config = Config::from_json(
+        r#"{"masters":["10.255.0.1:5050"],"externalon":false,"IPSources":["netinfo","docker","mesos","host"]}"#,
+        "config.json".as_ref(),
+        &Environment::system(),
+    )
+    .unwrap();
+    let masters = config.masters.clone().unwrap();
+    let mut group = c.benchmark_group("decode_generate");
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(15));
+    for tasks in [10_000, 100_000] {
+        let mut doc = Vec::new();
+        write_state(
+            SynthParams {
+                running_tasks: tasks,
+                seed: 1,
+            },
+            &mut doc,
+        )
+        .unwrap();
+        group.bench_function(format!("{tasks}_tasks"), |b| {
+            b.iter(|| {
+                let state = State::from_reader(black_box(&doc[..])).unwrap();
+                let inputs = Inputs {
+                    masters: &masters,
+                    listener_ips: &[],
+                };
+                black_box(generate(&config, &state, inputs))
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

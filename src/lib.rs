@@ -10,3 +10,7 @@ pub mod flags;
 pub mod mesos;
 pub mod records;
 pub mod synth;
+pub mod dns;
+pub mod snapshot;
+pub mod server;
+pub mod control;

@@ -1,15 +1,20 @@
-//! `mesos-dns`: reads flags and config.json, then runs the server.
+//! `mesos-dns`: reads flags and config.json, binds the listeners, starts the workers and
+//! runs the refresh loop.
+
+use mesos_dns::config::{Config, Environment};
+use mesos_dns::control::Control;
+use mesos_dns::flags::{Flags, FlagsError, USAGE};
+use mesos_dns::server::tcp::TcpServer;
+use mesos_dns::server::udp::UdpWorker;
+use mesos_dns::server::{SharedSnapshot, bind_address, bound_socket};
+use mesos_dns::snapshot::Snapshot;
+use socket2::Type;
+use std::process::ExitCode;
+use std::sync::Arc;
 
 /// mimalloc: the generator and the HTTP documents allocate many small strings.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-use mesos_dns::config::{Config, Environment};
-use mesos_dns::flags::{Flags, FlagsError, USAGE};
-use mesos_dns::mesos::state::State;
-use mesos_dns::records::enumerate::rdata_text;
-use mesos_dns::records::{Inputs, generate};
-use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let flags = match Flags::parse(std::env::args().skip(1)) {
@@ -27,6 +32,7 @@ fn main() -> ExitCode {
         println!("{}", env!("CARGO_PKG_VERSION"));
         return ExitCode::SUCCESS;
     }
+    init_logging(flags.verbosity);
     let config = match Config::load(&flags.config, &Environment::system()) {
         Ok(c) => c,
         Err(e) => {
@@ -34,43 +40,73 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match print_records(&config) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
+    let shared: SharedSnapshot = Arc::new(arc_swap::ArcSwap::from_pointee(Snapshot::empty(&config)));
+    if config.dns_on {
+        if let Err(e) = start_dns(&config, &shared) {
             eprintln!("mesos-dns: {e}");
-            ExitCode::from(1)
+            return ExitCode::from(1);
         }
     }
+    Control::new(config, shared).run();
+    ExitCode::SUCCESS
 }
 
-/// Until the responder lands: generate once from `StateFile` and print every record.
-fn print_records(config: &Config) -> Result<(), String> {
-    let path = config
-        .state_file
-        .as_ref()
-        .ok_or("only StateFile is supported by this build")?;
-    let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let state = State::from_reader(file).map_err(|e| format!("{}: {e}", path.display()))?;
-    let masters = config.masters.clone().unwrap_or_default();
-    let listener = [config.listener];
-    let (set, report) = generate(
-        config,
-        &state,
-        Inputs {
-            masters: &masters,
-            listener_ips: &listener,
-        },
-    );
-    for example in &report.examples {
-        eprintln!("skipped: {example}");
+fn init_logging(verbosity: i32) {
+    let level = match verbosity {
+        i32::MIN..=0 => tracing::Level::WARN,
+        1 => tracing::Level::INFO,
+        2 => tracing::Level::DEBUG,
+        _ => tracing::Level::TRACE,
+    };
+    tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+/// Binds every DNS socket before any thread starts, so a busy port is one clear error.
+fn start_dns(config: &Config, shared: &SharedSnapshot) -> Result<(), String> {
+    let (mut addr, mut dual) = bind_address(config.listener, config.port);
+    // Without IPv6 on the host, the wildcard falls back to IPv4 only.
+    if dual && bound_socket(addr, Type::DGRAM, true).is_err() {
+        addr = std::net::SocketAddr::new(config.listener, config.port);
+        dual = false;
     }
-    for (owner, rdata) in set.insertion_log() {
-        println!(
-            "{}\t{}\t{}",
-            set.name(*owner),
-            rdata.rtype(),
-            rdata_text(&set, rdata)
-        );
+    let wildcard = addr.ip().is_unspecified();
+    let cores = core_affinity::get_core_ids().unwrap_or_default();
+    let workers = config.udp_workers.unwrap_or(cores.len().max(1));
+    let reply_size = config.edns_max_udp_size as usize;
+    let mut started = Vec::with_capacity(workers);
+    for _ in 0..workers {
+        let socket = bound_socket(addr, Type::DGRAM, dual).map_err(|e| format!("UDP {addr}: {e}"))?;
+        started.push(UdpWorker::new(socket, wildcard, reply_size).map_err(|e| format!("UDP {addr}: {e}"))?);
     }
+    let tcp = bound_socket(addr, Type::STREAM, dual).map_err(|e| format!("TCP {addr}: {e}"))?;
+    tcp.listen(1024).map_err(|e| format!("TCP {addr}: {e}"))?;
+    let tcp = TcpServer::new(tcp.into()).map_err(|e| format!("TCP {addr}: {e}"))?;
+
+    for (i, worker) in started.into_iter().enumerate() {
+        let snapshot = shared.clone();
+        let core = cores.get(i % cores.len().max(1)).copied();
+        std::thread::Builder::new()
+            .name(format!("udp-{i}"))
+            .spawn(move || {
+                if let Some(core) = core {
+                    core_affinity::set_for_current(core);
+                }
+                worker.run(snapshot);
+            })
+            .map_err(|e| format!("starting UDP worker: {e}"))?;
+    }
+    let snapshot = shared.clone();
+    std::thread::Builder::new()
+        .name("tcp".into())
+        .spawn(move || {
+            if let Err(e) = tcp.run(snapshot) {
+                tracing::error!("TCP listener stopped: {e}");
+            }
+        })
+        .map_err(|e| format!("starting TCP thread: {e}"))?;
+    tracing::info!(%addr, workers, "DNS listening");
     Ok(())
 }

@@ -2,4 +2,5 @@
 
 pub mod hostport;
 pub mod ports;
+pub mod source;
 pub mod state;

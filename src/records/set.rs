@@ -96,6 +96,11 @@ impl RecordSet {
         &self.0.names[id as usize]
     }
 
+    /// The records of a name by id (empty for a name that is only an SRV target).
+    pub fn records_of(&self, id: NameId) -> &NameRecords {
+        &self.0.records[id as usize]
+    }
+
     /// Every name that owns at least one record, with its records, in first-seen order.
     pub fn iter(&self) -> impl Iterator<Item = (NameId, &str, &NameRecords)> {
         self.0

@@ -1,0 +1,322 @@
+//! Query bytes + [`Snapshot`] → reply bytes in the caller's buffer.
+//!
+//! Semantics (RFC 1034/2308/6891, see docs/compatibility.md for where Mesos-DNS differs):
+//! A, AAAA, SRV and ANY from the table; SOA and NS at the apex in the answer section;
+//! NXDOMAIN for names that do not exist, NODATA for other types and empty
+//! non-terminals, both with the apex SOA in the authority section; EDNS sizes honoured;
+//! truncation drops additionals first, then whole answers, and sets TC.
+
+use super::query::{Edns, Query, Reject, parse};
+use super::wire::*;
+use crate::snapshot::{Lookup, NO_SET, RrSet, Snapshot};
+
+/// How the query arrived: decides the size limit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transport {
+    Udp,
+    Tcp,
+}
+
+/// What to do with a packet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Send the first `n` bytes of the output buffer.
+    Reply(usize),
+    /// Send nothing.
+    Drop,
+    /// The name is outside the domain: hand the query to the forwarder.
+    Forward,
+}
+
+/// Flag bits.
+const QR: u16 = 0x8000;
+const AA: u16 = 0x0400;
+const TC: u16 = 0x0200;
+const RD: u16 = 0x0100;
+const RA: u16 = 0x0080;
+const CD: u16 = 0x0010;
+const OPCODE: u16 = 0x7800;
+const OPT_LEN: usize = 11;
+
+/// Answers `packet` from `snap` into `out`. `rotation` picks the first record of each
+/// set (callers pass a counter that moves per query).
+pub fn answer(packet: &[u8], snap: &Snapshot, rotation: u32, transport: Transport, out: &mut [u8]) -> Outcome {
+    let query = match parse(packet) {
+        Ok(q) => q,
+        Err(Reject::Drop) => return Outcome::Drop,
+        Err(Reject::Header(rcode)) => return header_only(packet, rcode, 0, out),
+        Err(Reject::WithQuestion(rcode, end)) => return header_only(packet, rcode, end, out),
+    };
+    let limit = match (transport, query.edns) {
+        (Transport::Tcp, _) => TCP_MAX,
+        (Transport::Udp, None) => UDP_CLASSIC,
+        (Transport::Udp, Some(e)) => (e.udp_size as usize).clamp(UDP_CLASSIC, snap.zone.edns_max as usize),
+    }
+    .min(out.len());
+    let mut reply = Reply { packet, query: &query, snap, out, limit, rotation };
+
+    if let Some(edns) = query.edns {
+        if edns.version > 0 {
+            return reply.simple(RCODE_NOERROR, EXT_RCODE_BADVERS, false);
+        }
+    }
+    if query.qclass != CLASS_IN {
+        return reply.simple(RCODE_REFUSED, 0, false);
+    }
+    let slot = match snap.lookup(query.qname()) {
+        Lookup::OutOfZone => return Outcome::Forward,
+        _ if !snap.ready => return reply.simple(RCODE_SERVFAIL, 0, true),
+        Lookup::Missing => return reply.negative(RCODE_NXDOMAIN),
+        Lookup::Found(slot) => *slot,
+    };
+    let zone = &snap.zone;
+    let at_apex = query.qname() == zone.apex.as_slice();
+    let sets: [u32; 4] = match query.qtype {
+        TYPE_A => [slot.a, NO_SET, NO_SET, NO_SET],
+        TYPE_AAAA => [slot.aaaa, NO_SET, NO_SET, NO_SET],
+        TYPE_SRV => [slot.srv, NO_SET, NO_SET, NO_SET],
+        TYPE_SOA if at_apex => [zone.soa_set, NO_SET, NO_SET, NO_SET],
+        TYPE_NS if at_apex => [zone.ns_set, NO_SET, NO_SET, NO_SET],
+        TYPE_ANY if at_apex => [zone.soa_set, zone.ns_set, slot.a, slot.aaaa],
+        TYPE_ANY => [slot.a, slot.aaaa, slot.srv, NO_SET],
+        _ => [NO_SET; 4],
+    };
+    if sets.iter().all(|&s| s == NO_SET) {
+        return reply.negative(RCODE_NOERROR);
+    }
+    reply.positive(&sets)
+}
+
+/// REFUSED for a query that will not be answered here (outside the domain, forwarding
+/// off), with the question and OPT echoed.
+pub fn refuse(packet: &[u8], snap: &Snapshot, transport: Transport, out: &mut [u8]) -> Outcome {
+    let Ok(query) = parse(packet) else {
+        return Outcome::Drop;
+    };
+    let limit = if transport == Transport::Tcp { TCP_MAX } else { UDP_CLASSIC }.min(out.len());
+    Reply { packet, query: &query, snap, out, limit, rotation: 0 }.simple(RCODE_REFUSED, 0, false)
+}
+
+/// A reply that copies the header (and possibly the question) of a packet that could
+/// not be answered normally.
+fn header_only(packet: &[u8], rcode: u8, question_end: usize, out: &mut [u8]) -> Outcome {
+    let len = question_end.max(HEADER_LEN);
+    if out.len() < len || packet.len() < len {
+        return Outcome::Drop;
+    }
+    out[..len].copy_from_slice(&packet[..len]);
+    let flags = u16::from_be_bytes([packet[2], packet[3]]);
+    let flags = QR | (flags & (OPCODE | RD | CD)) | rcode as u16;
+    out[2..4].copy_from_slice(&flags.to_be_bytes());
+    let qdcount = u16::from(question_end > 0);
+    out[4..6].copy_from_slice(&qdcount.to_be_bytes());
+    out[6..12].fill(0);
+    Outcome::Reply(len)
+}
+
+struct Reply<'a> {
+    packet: &'a [u8],
+    query: &'a Query,
+    snap: &'a Snapshot,
+    out: &'a mut [u8],
+    limit: usize,
+    rotation: u32,
+}
+
+/// Bytes of `m` records of `set` starting at record `k` (wrapping), owners included.
+fn span_len(offsets: &[u32], k: usize, m: usize) -> usize {
+    let n = offsets.len() - 1;
+    let total = offsets[n] as usize;
+    let end = k + m;
+    let bytes = if end <= n {
+        (offsets[end] - offsets[k]) as usize
+    } else {
+        total - offsets[k] as usize + offsets[end - n] as usize
+    };
+    bytes + 2 * m
+}
+
+fn extra_len(ip: &std::net::IpAddr) -> usize {
+    if ip.is_ipv4() { 16 } else { 28 }
+}
+
+impl Reply<'_> {
+    fn header(&mut self, rcode: u8, authoritative: bool, truncated: bool, counts: [u16; 4]) {
+        let q = self.query;
+        let mut flags = QR | (q.flags & (RD | CD)) | rcode as u16;
+        if authoritative {
+            flags |= AA;
+        }
+        if truncated {
+            flags |= TC;
+        }
+        if self.snap.zone.recurse_on {
+            flags |= RA;
+        }
+        self.out[0..2].copy_from_slice(&q.id.to_be_bytes());
+        self.out[2..4].copy_from_slice(&flags.to_be_bytes());
+        for (i, c) in counts.iter().enumerate() {
+            self.out[4 + 2 * i..6 + 2 * i].copy_from_slice(&c.to_be_bytes());
+        }
+        let qend = q.question_end;
+        self.out[HEADER_LEN..qend].copy_from_slice(&self.packet[HEADER_LEN..qend]);
+    }
+
+    fn opt_len(&self) -> usize {
+        if self.query.edns.is_some() { OPT_LEN } else { 0 }
+    }
+
+    /// Writes the OPT record at `at` if the query had one; returns the new end.
+    fn write_opt(&mut self, at: usize, ext_rcode: u8) -> usize {
+        let Some(Edns { dnssec_ok, .. }) = self.query.edns else {
+            return at;
+        };
+        let o = &mut self.out[at..at + OPT_LEN];
+        o[0] = 0;
+        o[1..3].copy_from_slice(&TYPE_OPT.to_be_bytes());
+        o[3..5].copy_from_slice(&self.snap.zone.edns_max.to_be_bytes());
+        o[5] = ext_rcode;
+        o[6] = 0;
+        o[7] = if dnssec_ok { 0x80 } else { 0 };
+        o[8] = 0;
+        o[9..11].copy_from_slice(&0u16.to_be_bytes());
+        at + OPT_LEN
+    }
+
+    /// Header, question and OPT only.
+    fn simple(&mut self, rcode: u8, ext_rcode: u8, authoritative: bool) -> Outcome {
+        let end = self.query.question_end + self.opt_len();
+        if end > self.limit {
+            return Outcome::Drop;
+        }
+        let ar = u16::from(self.query.edns.is_some());
+        self.header(rcode, authoritative, false, [1, 0, 0, ar]);
+        Outcome::Reply(self.write_opt(self.query.question_end, ext_rcode))
+    }
+
+    /// NXDOMAIN or NODATA: the apex SOA (negative TTL) in the authority section.
+    fn negative(&mut self, rcode: u8) -> Outcome {
+        let snap = self.snap;
+        let Some(soa) = snap.set(snap.zone.negative_soa_set) else {
+            return self.simple(rcode, 0, true);
+        };
+        // The apex is the tail of the question name: point the SOA's owner at it.
+        let apex_at = HEADER_LEN + self.query.qname_len - snap.zone.apex.len();
+        let owner = pointer(apex_at).unwrap_or([0xC0, 12]);
+        let start = self.query.question_end;
+        let soa_len = soa.len as usize + 2;
+        if start + soa_len + self.opt_len() > self.limit {
+            return self.simple(rcode, 0, true);
+        }
+        self.header(rcode, true, false, [1, 0, 1, u16::from(self.query.edns.is_some())]);
+        let end = self.copy_records(soa, 0, 1, owner, start);
+        Outcome::Reply(self.write_opt(end, 0))
+    }
+
+    /// Copies `m` records of `set` from record `k` (wrapping), each with `owner`.
+    fn copy_records(&mut self, set: &RrSet, k: usize, m: usize, owner: [u8; 2], mut at: usize) -> usize {
+        let snap = self.snap;
+        let bytes = snap.set_bytes(set);
+        let offsets = snap.set_offsets(set);
+        let n = set.count as usize;
+        for i in 0..m {
+            let r = (k + i) % n;
+            let rr = &bytes[offsets[r] as usize..offsets[r + 1] as usize];
+            self.out[at..at + 2].copy_from_slice(&owner);
+            self.out[at + 2..at + 2 + rr.len()].copy_from_slice(rr);
+            at += 2 + rr.len();
+        }
+        at
+    }
+
+    fn positive(&mut self, set_ids: &[u32]) -> Outcome {
+        let snap = self.snap;
+        let owner = [0xC0, HEADER_LEN as u8];
+        let mut chosen: [Option<&RrSet>; 4] = [None; 4];
+        for (slot, &id) in chosen.iter_mut().zip(set_ids) {
+            *slot = snap.set(id);
+        }
+        let base = self.query.question_end;
+        let opt = self.opt_len();
+        let room = self.limit.saturating_sub(base + opt);
+
+        // How many records of each set fit, in order; TC when any was left out.
+        let mut plan = [(0usize, 0usize); 4]; // (rotation start, records taken)
+        let mut used = 0;
+        let mut truncated = false;
+        for (p, set) in plan.iter_mut().zip(&chosen) {
+            let Some(set) = set else { continue };
+            let n = set.count as usize;
+            let k = self.rotation as usize % n;
+            let offsets = snap.set_offsets(set);
+            let mut m = n;
+            if truncated || used + span_len(offsets, k, n) > room {
+                // Largest m with span_len(k, m) fitting (span_len grows with m).
+                let (mut lo, mut hi) = (0, if truncated { 0 } else { n });
+                while lo < hi {
+                    let mid = (lo + hi).div_ceil(2);
+                    if used + span_len(offsets, k, mid) <= room {
+                        lo = mid;
+                    } else {
+                        hi = mid - 1;
+                    }
+                }
+                m = lo;
+                truncated = true;
+            }
+            used += span_len(offsets, k, m);
+            *p = (k, m);
+        }
+
+        // Write the answers, remembering where each set starts.
+        let mut at = base;
+        let mut set_at = [0usize; 4];
+        let mut ancount = 0u16;
+        for ((p, set), pos) in plan.iter().zip(&chosen).zip(set_at.iter_mut()) {
+            let Some(set) = set else { continue };
+            *pos = at;
+            at = self.copy_records(set, p.0, p.1, owner, at);
+            ancount += p.1 as u16;
+        }
+
+        // Additional addresses, only when every answer went out, as many as fit.
+        let mut arcount = 0u16;
+        if !truncated {
+            for ((p, set), &pos) in plan.iter().zip(&chosen).zip(&set_at) {
+                let Some(set) = set else { continue };
+                let offsets = snap.set_offsets(set);
+                let n = set.count as usize;
+                for extra in snap.set_extras(set) {
+                    let len = extra_len(&extra.ip);
+                    if at + len + opt > self.limit {
+                        break;
+                    }
+                    // Where record `answer_rr` landed after rotation.
+                    let j = extra.answer_rr as usize;
+                    let index = (j + n - p.0) % n;
+                    let rr_at = pos + span_len(offsets, p.0, index);
+                    let Some(ptr) = pointer(rr_at + set.target_offset as usize) else {
+                        continue;
+                    };
+                    let o = &mut self.out[at..at + len];
+                    o[0..2].copy_from_slice(&ptr);
+                    let (rtype, rdlen) = if extra.ip.is_ipv4() { (TYPE_A, 4u16) } else { (TYPE_AAAA, 16) };
+                    o[2..4].copy_from_slice(&rtype.to_be_bytes());
+                    o[4..6].copy_from_slice(&CLASS_IN.to_be_bytes());
+                    o[6..10].copy_from_slice(&snap.zone.ttl.to_be_bytes());
+                    o[10..12].copy_from_slice(&rdlen.to_be_bytes());
+                    match extra.ip {
+                        std::net::IpAddr::V4(v4) => o[12..16].copy_from_slice(&v4.octets()),
+                        std::net::IpAddr::V6(v6) => o[12..28].copy_from_slice(&v6.octets()),
+                    }
+                    at += len;
+                    arcount += 1;
+                }
+            }
+        }
+        let tc = truncated && snap.zone.set_truncate_bit;
+        arcount += u16::from(self.query.edns.is_some());
+        self.header(RCODE_NOERROR, true, tc, [1, ancount, 0, arcount]);
+        Outcome::Reply(self.write_opt(at, 0))
+    }
+}

@@ -1,0 +1,222 @@
+//! Parsing a query: header, the one question, and the EDNS OPT record. Hostile input is
+//! the normal case here: every length is checked, nothing allocates.
+
+use super::wire::*;
+
+/// The parts of a query the responder needs.
+#[derive(Clone, Debug)]
+pub struct Query {
+    pub id: u16,
+    /// Header flag bits of the query (RD, CD and opcode are echoed).
+    pub flags: u16,
+    /// End of the question section in the packet (the question is `12..question_end`).
+    pub question_end: usize,
+    /// Length of the question name in wire form.
+    pub qname_len: usize,
+    /// The question name, ASCII-lower-cased, wire form.
+    pub qname_lower: [u8; 255],
+    pub qtype: u16,
+    pub qclass: u16,
+    pub edns: Option<Edns>,
+}
+
+impl Query {
+    pub fn qname(&self) -> &[u8] {
+        &self.qname_lower[..self.qname_len]
+    }
+
+    pub fn rd(&self) -> bool {
+        self.flags & 0x0100 != 0
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Edns {
+    /// The client's advertised UDP payload size.
+    pub udp_size: u16,
+    pub version: u8,
+    /// DNSSEC OK, echoed in the reply (RFC 3225).
+    pub dnssec_ok: bool,
+}
+
+/// Why a packet is not a query we can answer normally.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reject {
+    /// Not worth a reply: shorter than a header, or a response (QR=1).
+    Drop,
+    /// Reply with this rcode and no question (the question could not be read).
+    Header(u8),
+    /// The question was read but the rest is unacceptable: reply with this rcode and
+    /// echo the question (NOTIMP for other opcodes, FORMERR for a bad OPT).
+    WithQuestion(u8, usize),
+}
+
+fn be16(p: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_be_bytes([*p.get(at)?, *p.get(at + 1)?]))
+}
+
+/// Skips a possibly compressed name outside the question; returns the offset after it.
+fn skip_name(p: &[u8], mut at: usize) -> Option<usize> {
+    loop {
+        let len = *p.get(at)? as usize;
+        match len & 0xC0 {
+            0x00 if len == 0 => return Some(at + 1),
+            0x00 => at += 1 + len,
+            0xC0 => return (at + 2 <= p.len()).then_some(at + 2),
+            _ => return None,
+        }
+    }
+}
+
+/// Parses `packet` as a query.
+pub fn parse(packet: &[u8]) -> Result<Query, Reject> {
+    if packet.len() < HEADER_LEN {
+        return Err(Reject::Drop);
+    }
+    let flags = u16::from_be_bytes([packet[2], packet[3]]);
+    if flags & 0x8000 != 0 {
+        return Err(Reject::Drop);
+    }
+    let count = |i: usize| u16::from_be_bytes([packet[4 + 2 * i], packet[5 + 2 * i]]);
+    let (qdcount, ancount, nscount, arcount) = (count(0), count(1), count(2), count(3));
+    if qdcount != 1 {
+        return Err(Reject::Header(RCODE_FORMERR));
+    }
+
+    // The question name: plain labels only (a pointer has nothing to point at yet).
+    let mut qname_lower = [0u8; 255];
+    let mut at = HEADER_LEN;
+    let mut out = 0;
+    loop {
+        let len = *packet.get(at).ok_or(Reject::Header(RCODE_FORMERR))? as usize;
+        if len & 0xC0 != 0 {
+            return Err(Reject::Header(RCODE_FORMERR));
+        }
+        if out + 1 + len > 255 {
+            return Err(Reject::Header(RCODE_FORMERR));
+        }
+        let label = packet
+            .get(at..at + 1 + len)
+            .ok_or(Reject::Header(RCODE_FORMERR))?;
+        for (dst, src) in qname_lower[out..out + 1 + len].iter_mut().zip(label) {
+            *dst = src.to_ascii_lowercase();
+        }
+        out += 1 + len;
+        at += 1 + len;
+        if len == 0 {
+            break;
+        }
+    }
+    let qtype = be16(packet, at).ok_or(Reject::Header(RCODE_FORMERR))?;
+    let qclass = be16(packet, at + 2).ok_or(Reject::Header(RCODE_FORMERR))?;
+    let question_end = at + 4;
+    let opcode = (flags >> 11) & 0xF;
+    if opcode != 0 {
+        return Err(Reject::WithQuestion(RCODE_NOTIMP, question_end));
+    }
+
+    // Answer and authority records are unusual in a query but legal: step over them.
+    // The additional section may hold one OPT.
+    let formerr = Reject::WithQuestion(RCODE_FORMERR, question_end);
+    let mut at = question_end;
+    let mut edns = None;
+    for i in 0..(ancount as usize + nscount as usize + arcount as usize) {
+        let owner = at;
+        at = skip_name(packet, at).ok_or(formerr)?;
+        let rtype = be16(packet, at).ok_or(formerr)?;
+        let rdlen = be16(packet, at + 8).ok_or(formerr)? as usize;
+        let end = at + 10 + rdlen;
+        if end > packet.len() {
+            return Err(formerr);
+        }
+        let in_additional = i >= ancount as usize + nscount as usize;
+        if rtype == TYPE_OPT {
+            // One OPT, owned by the root, in the additional section (RFC 6891 §6.1.1).
+            if !in_additional || edns.is_some() || packet[owner] != 0 {
+                return Err(formerr);
+            }
+            edns = Some(Edns {
+                udp_size: be16(packet, at + 2).ok_or(formerr)?,
+                version: packet[at + 5],
+                dnssec_ok: packet[at + 6] & 0x80 != 0,
+            });
+        }
+        at = end;
+    }
+    if at != packet.len() {
+        return Err(formerr);
+    }
+    Ok(Query {
+        id: u16::from_be_bytes([packet[0], packet[1]]),
+        flags,
+        question_end,
+        qname_len: out,
+        qname_lower,
+        qtype,
+        qclass,
+        edns,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn query(name: &[u8], qtype: u16, extra: &[u8], arcount: u16) -> Vec<u8> {
+        let mut p = vec![0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0];
+        p.extend_from_slice(&arcount.to_be_bytes());
+        p.extend_from_slice(name);
+        p.extend_from_slice(&qtype.to_be_bytes());
+        p.extend_from_slice(&1u16.to_be_bytes());
+        p.extend_from_slice(extra);
+        p
+    }
+
+    const OPT: &[u8] = &[0, 0, 41, 0x10, 0, 0, 0, 0x80, 0, 0, 0];
+
+    #[test]
+    fn plain_and_edns() {
+        let q = parse(&query(b"\x03WwW\x05Mesos\x00", 1, &[], 0)).unwrap();
+        assert_eq!(q.qname(), b"\x03www\x05mesos\x00");
+        assert_eq!((q.id, q.qtype, q.qclass), (0x1234, 1, 1));
+        assert!(q.rd());
+        assert!(q.edns.is_none());
+        let q = parse(&query(b"\x00", 1, OPT, 1)).unwrap();
+        assert_eq!(q.edns, Some(Edns { udp_size: 4096, version: 0, dnssec_ok: true }));
+    }
+
+    #[test]
+    fn hostile() {
+        assert_eq!(parse(&[0; 11]).unwrap_err(), Reject::Drop);
+        let mut response = query(b"\x00", 1, &[], 0);
+        response[2] |= 0x80;
+        assert_eq!(parse(&response).unwrap_err(), Reject::Drop);
+        let mut two = query(b"\x00", 1, &[], 0);
+        two[5] = 2;
+        assert_eq!(parse(&two).unwrap_err(), Reject::Header(RCODE_FORMERR));
+        let mut zero = query(b"\x00", 1, &[], 0);
+        zero[5] = 0;
+        assert_eq!(parse(&zero).unwrap_err(), Reject::Header(RCODE_FORMERR));
+        // Pointer in the question, label overflow, truncated question.
+        assert!(parse(&query(b"\xC0\x0C", 1, &[], 0)).is_err());
+        assert!(parse(&query(b"\x40aaaa", 1, &[], 0)).is_err());
+        assert!(parse(&query(b"\x05ab", 1, &[], 0)[..15]).is_err());
+        // A name over 255 octets.
+        let long: Vec<u8> = std::iter::repeat_n(b"\x3faaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa".as_slice(), 5)
+            .flatten()
+            .copied()
+            .chain([0])
+            .collect();
+        assert_eq!(parse(&query(&long, 1, &[], 0)).unwrap_err(), Reject::Header(RCODE_FORMERR));
+        // Trailing garbage, two OPTs, OPT not at the root.
+        assert!(matches!(parse(&query(b"\x00", 1, b"xx", 0)), Err(Reject::WithQuestion(1, _))));
+        let two_opts = [OPT, OPT].concat();
+        assert!(matches!(parse(&query(b"\x00", 1, &two_opts, 2)), Err(Reject::WithQuestion(1, _))));
+        let bad_owner = [b"\x01a\x00".as_slice(), &OPT[1..]].concat();
+        assert!(matches!(parse(&query(b"\x00", 1, &bad_owner, 1)), Err(Reject::WithQuestion(1, _))));
+        // Other opcodes.
+        let mut notify = query(b"\x00", 6, &[], 0);
+        notify[2] = 0x20;
+        assert!(matches!(parse(&notify), Err(Reject::WithQuestion(RCODE_NOTIMP, _))));
+    }
+}

@@ -1,0 +1,76 @@
+//! Constants and small helpers for DNS wire format (RFC 1035, 6891).
+
+pub const HEADER_LEN: usize = 12;
+/// Largest message over TCP (2-byte length prefix).
+pub const TCP_MAX: usize = 65535;
+/// UDP size every client may receive without EDNS.
+pub const UDP_CLASSIC: usize = 512;
+
+pub const TYPE_A: u16 = 1;
+pub const TYPE_NS: u16 = 2;
+pub const TYPE_SOA: u16 = 6;
+pub const TYPE_AAAA: u16 = 28;
+pub const TYPE_SRV: u16 = 33;
+pub const TYPE_OPT: u16 = 41;
+pub const TYPE_ANY: u16 = 255;
+pub const CLASS_IN: u16 = 1;
+
+pub const RCODE_NOERROR: u8 = 0;
+pub const RCODE_FORMERR: u8 = 1;
+pub const RCODE_SERVFAIL: u8 = 2;
+pub const RCODE_NXDOMAIN: u8 = 3;
+pub const RCODE_NOTIMP: u8 = 4;
+pub const RCODE_REFUSED: u8 = 5;
+/// Extended rcode 16 (upper bits 1 in the OPT TTL): unsupported EDNS version.
+pub const EXT_RCODE_BADVERS: u8 = 1;
+
+/// A compression pointer to `offset`, if it can be expressed (offsets below 16 KiB).
+pub fn pointer(offset: usize) -> Option<[u8; 2]> {
+    (offset < 0x4000).then(|| (0xC000 | offset as u16).to_be_bytes())
+}
+
+/// Writes `text` (`a.b.c.`, labels of 1-63 octets) as an uncompressed wire name,
+/// ASCII-lower-cased when `lower`. Returns `None` for a name that cannot be written.
+pub fn name_to_wire(text: &str, lower: bool, out: &mut Vec<u8>) -> Option<()> {
+    let body = text.strip_suffix('.').unwrap_or(text);
+    let start = out.len();
+    if !body.is_empty() {
+        for label in body.split('.') {
+            let len = label.len();
+            if len == 0 || len > 63 {
+                out.truncate(start);
+                return None;
+            }
+            out.push(len as u8);
+            if lower {
+                out.extend(label.bytes().map(|b| b.to_ascii_lowercase()));
+            } else {
+                out.extend_from_slice(label.as_bytes());
+            }
+        }
+    }
+    out.push(0);
+    if out.len() - start > 255 {
+        out.truncate(start);
+        return None;
+    }
+    Some(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        let mut v = Vec::new();
+        name_to_wire("Ab.mesos.", true, &mut v).unwrap();
+        assert_eq!(v, b"\x02ab\x05mesos\x00");
+        v.clear();
+        name_to_wire(".", false, &mut v).unwrap();
+        assert_eq!(v, b"\x00");
+        assert!(name_to_wire("a..b.", false, &mut v).is_none());
+        assert!(pointer(12) == Some([0xC0, 12]));
+        assert!(pointer(0x4000).is_none());
+    }
+}

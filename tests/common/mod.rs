@@ -2,6 +2,8 @@
 #![allow(dead_code)]
 #![allow(clippy::unwrap_used, clippy::expect_used)] // ok: tests may panic
 
+pub mod server;
+
 use mesos_dns::config::{Config, ConfigError, Environment};
 use mesos_dns::mesos::state::State;
 use mesos_dns::records::{Inputs, RData, RecordSet, Report, generate};

@@ -1,0 +1,184 @@
+//! Starts the real `mesos-dns` binary on loopback ports and talks DNS to it.
+
+use hickory_proto::op::{Edns, Message, Query};
+use hickory_proto::rr::{Name, RecordType};
+use std::collections::HashSet;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+static PORTS: Mutex<Option<HashSet<u16>>> = Mutex::new(None);
+static DIRS: AtomicUsize = AtomicUsize::new(0);
+
+/// A port free for both UDP and TCP on 127.0.0.1, never handed out twice by this process.
+pub fn free_port() -> u16 {
+    loop {
+        let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let port = udp.local_addr().unwrap().port();
+        if TcpListener::bind(("127.0.0.1", port)).is_err() {
+            continue;
+        }
+        let mut ports = PORTS.lock().unwrap();
+        if ports.get_or_insert_with(HashSet::new).insert(port) {
+            return port;
+        }
+    }
+}
+
+/// A fresh directory under the system temp dir, removed by [`Server`]'s drop.
+pub fn temp_dir() -> PathBuf {
+    let n = DIRS.fetch_add(1, Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("mesos-dns-test-{}-{n}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+pub struct Server {
+    child: Child,
+    pub port: u16,
+    pub dir: PathBuf,
+    pub host: &'static str,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Setup R of the spec (§9.1), as config keys.
+pub const SETUP_R: &str = r#""masters":["144.76.157.37:5050"],"EnforceRFC952":true,"RecurseOn":false,
+    "IPSources":["netinfo","docker","mesos","host"],"SOAMname":"ns1.mesos","SOARname":"root.ns1.mesos""#;
+
+impl Server {
+    /// Starts the server on `state` (copied into its own directory) with the given extra
+    /// config keys (a JSON fragment starting with a comma, or empty), and waits until it
+    /// answers from a loaded snapshot.
+    pub fn start(state: &Path, extra: &str) -> Server {
+        let s = Server::spawn(Some(state), extra, "127.0.0.1");
+        s.wait_ready();
+        s
+    }
+
+    /// Starts without waiting; `state` may be absent (the file is then missing).
+    pub fn spawn(state: Option<&Path>, extra: &str, listener: &'static str) -> Server {
+        let dir = temp_dir();
+        if let Some(state) = state {
+            std::fs::copy(state, dir.join("state.json")).unwrap();
+        }
+        let port = free_port();
+        let config = format!(
+            r#"{{"StateFile":"state.json","listener":"{listener}","port":{port},"externalon":false,
+                "httpon":false,"refreshSeconds":1,"UDPWorkers":2{extra}}}"#
+        );
+        std::fs::write(dir.join("config.json"), config).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_mesos-dns"))
+            .arg("-config")
+            .arg(dir.join("config.json"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let host = if listener == "0.0.0.0" { "127.0.0.1" } else { listener };
+        Server { child, port, dir, host }
+    }
+
+    /// Polls until `leader.<domain>` (or anything in the zone) is answered from data.
+    pub fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Some(r) = self.try_udp(&query("leader.mesos.", RecordType::A), Duration::from_millis(200)) {
+                if r.response_code() != hickory_proto::op::ResponseCode::ServFail {
+                    return;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("server on port {} never became ready", self.port);
+    }
+
+    pub fn try_udp_raw(&self, packet: &[u8], timeout: Duration) -> Option<Vec<u8>> {
+        let socket = UdpSocket::bind((self.host, 0)).unwrap();
+        socket.connect((self.host, self.port)).unwrap();
+        socket.set_read_timeout(Some(timeout)).unwrap();
+        socket.send(packet).ok()?;
+        let mut buf = vec![0u8; 65535];
+        let n = socket.recv(&mut buf).ok()?;
+        buf.truncate(n);
+        Some(buf)
+    }
+
+    pub fn try_udp(&self, msg: &Message, timeout: Duration) -> Option<Message> {
+        let bytes = self.try_udp_raw(&msg.to_vec().unwrap(), timeout)?;
+        Some(Message::from_vec(&bytes).unwrap())
+    }
+
+    /// One UDP exchange (three tries, to ride out a lost datagram).
+    pub fn udp(&self, msg: &Message) -> Message {
+        for _ in 0..3 {
+            if let Some(r) = self.try_udp(msg, Duration::from_secs(2)) {
+                assert_eq!(r.id(), msg.id());
+                return r;
+            }
+        }
+        panic!("no UDP answer");
+    }
+
+    /// The raw bytes of one UDP answer.
+    pub fn udp_bytes(&self, msg: &Message) -> Vec<u8> {
+        for _ in 0..3 {
+            if let Some(r) = self.try_udp_raw(&msg.to_vec().unwrap(), Duration::from_secs(2)) {
+                return r;
+            }
+        }
+        panic!("no UDP answer");
+    }
+
+    /// Sends every message on one TCP connection at once (pipelined), reads the answers.
+    pub fn tcp(&self, msgs: &[Message]) -> Vec<Message> {
+        let mut stream = TcpStream::connect((self.host, self.port)).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut out = Vec::new();
+        for m in msgs {
+            let bytes = m.to_vec().unwrap();
+            out.extend_from_slice(&(bytes.len() as u16).to_be_bytes());
+            out.extend_from_slice(&bytes);
+        }
+        stream.write_all(&out).unwrap();
+        msgs.iter()
+            .map(|_| {
+                let mut len = [0u8; 2];
+                stream.read_exact(&mut len).unwrap();
+                let mut body = vec![0u8; u16::from_be_bytes(len) as usize];
+                stream.read_exact(&mut body).unwrap();
+                Message::from_vec(&body).unwrap()
+            })
+            .collect()
+    }
+}
+
+/// A query with RD set and a random-ish id.
+pub fn query(name: &str, rtype: RecordType) -> Message {
+    static ID: AtomicUsize = AtomicUsize::new(1);
+    let mut m = Message::new();
+    m.set_id(ID.fetch_add(1, Ordering::Relaxed) as u16);
+    m.set_recursion_desired(true);
+    m.add_query(Query::query(Name::from_ascii(name).unwrap(), rtype));
+    m
+}
+
+/// The same with an EDNS OPT advertising `size`.
+pub fn query_edns(name: &str, rtype: RecordType, size: u16) -> Message {
+    let mut m = query(name, rtype);
+    let mut edns = Edns::new();
+    edns.set_max_payload(size);
+    m.set_edns(edns);
+    m
+}

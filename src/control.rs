@@ -17,7 +17,12 @@ pub fn listener_addresses(listener: IpAddr) -> Vec<IpAddr> {
         return vec![listener];
     }
     if_addrs::get_if_addrs()
-        .map(|ifs| ifs.into_iter().filter(|i| !i.is_loopback()).map(|i| i.ip()).collect())
+        .map(|ifs| {
+            ifs.into_iter()
+                .filter(|i| !i.is_loopback())
+                .map(|i| i.ip())
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -53,7 +58,14 @@ impl Control {
         let state = self.source.fetch().map_err(|e| e.to_string())?;
         let masters = self.config.masters.clone().unwrap_or_default();
         let listener = listener_addresses(self.config.listener);
-        let (records, report) = generate(&self.config, &state, Inputs { masters: &masters, listener_ips: &listener });
+        let (records, report) = generate(
+            &self.config,
+            &state,
+            Inputs {
+                masters: &masters,
+                listener_ips: &listener,
+            },
+        );
         drop(state);
         if report.skipped > 0 {
             tracing::warn!(skipped = report.skipped, examples = ?report.examples, "state items skipped");

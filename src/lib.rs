@@ -6,11 +6,11 @@
 //! enumeration data) → the DNS responder and the HTTP API.
 
 pub mod config;
+pub mod control;
+pub mod dns;
 pub mod flags;
 pub mod mesos;
 pub mod records;
-pub mod synth;
-pub mod dns;
-pub mod snapshot;
 pub mod server;
-pub mod control;
+pub mod snapshot;
+pub mod synth;

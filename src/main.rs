@@ -40,7 +40,8 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let shared: SharedSnapshot = Arc::new(arc_swap::ArcSwap::from_pointee(Snapshot::empty(&config)));
+    let shared: SharedSnapshot =
+        Arc::new(arc_swap::ArcSwap::from_pointee(Snapshot::empty(&config)));
     if config.dns_on {
         if let Err(e) = start_dns(&config, &shared) {
             eprintln!("mesos-dns: {e}");
@@ -61,6 +62,7 @@ fn init_logging(verbosity: i32) {
     tracing_subscriber::fmt()
         .with_max_level(level)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
 }
 
@@ -78,8 +80,11 @@ fn start_dns(config: &Config, shared: &SharedSnapshot) -> Result<(), String> {
     let reply_size = config.edns_max_udp_size as usize;
     let mut started = Vec::with_capacity(workers);
     for _ in 0..workers {
-        let socket = bound_socket(addr, Type::DGRAM, dual).map_err(|e| format!("UDP {addr}: {e}"))?;
-        started.push(UdpWorker::new(socket, wildcard, reply_size).map_err(|e| format!("UDP {addr}: {e}"))?);
+        let socket =
+            bound_socket(addr, Type::DGRAM, dual).map_err(|e| format!("UDP {addr}: {e}"))?;
+        started.push(
+            UdpWorker::new(socket, wildcard, reply_size).map_err(|e| format!("UDP {addr}: {e}"))?,
+        );
     }
     let tcp = bound_socket(addr, Type::STREAM, dual).map_err(|e| format!("TCP {addr}: {e}"))?;
     tcp.listen(1024).map_err(|e| format!("TCP {addr}: {e}"))?;

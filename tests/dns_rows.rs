@@ -52,16 +52,25 @@ fn negative(r: &Message, rcode: ResponseCode, apex_owner: &str) {
     let soa = &r.name_servers()[0];
     assert_eq!(soa.name().to_string(), apex_owner);
     assert_eq!(soa.ttl(), 60, "min(TTL, SOAMinttl)");
-    let RData::SOA(soa) = soa.data() else { panic!("not an SOA: {soa:?}") };
+    let RData::SOA(soa) = soa.data() else {
+        panic!("not an SOA: {soa:?}")
+    };
     assert_eq!(soa.mname().to_string(), "ns1.mesos.");
     assert_eq!(soa.rname().to_string(), "root.ns1.mesos.");
-    assert_eq!((soa.refresh(), soa.retry(), soa.expire(), soa.minimum()), (60, 600, 86400, 60));
+    assert_eq!(
+        (soa.refresh(), soa.retry(), soa.expire(), soa.minimum()),
+        (60, 600, 86400, 60)
+    );
 }
 
 #[test]
 fn addresses() {
     let s = setup_r();
-    positive(&s.udp(&query("chronos.marathon.mesos.", RecordType::A)), &["chronos.marathon.mesos. 60 A 1.2.3.11"], &[]);
+    positive(
+        &s.udp(&query("chronos.marathon.mesos.", RecordType::A)),
+        &["chronos.marathon.mesos. 60 A 1.2.3.11"],
+        &[],
+    );
     // The question's spelling is echoed in the owner (the reference lower-cases it).
     let r = s.udp(&query("cHrOnOs.MARATHON.mesoS.", RecordType::A));
     positive(&r, &["cHrOnOs.MARATHON.mesoS. 60 A 1.2.3.11"], &[]);
@@ -73,11 +82,22 @@ fn addresses() {
     );
     positive(
         &s.udp(&query("toy-store.ipv6-framework.mesos.", RecordType::A)),
-        &["toy-store.ipv6-framework.mesos. 60 A 12.0.1.2", "toy-store.ipv6-framework.mesos. 60 A 12.0.1.3"],
+        &[
+            "toy-store.ipv6-framework.mesos. 60 A 12.0.1.2",
+            "toy-store.ipv6-framework.mesos. 60 A 12.0.1.3",
+        ],
         &[],
     );
-    positive(&s.udp(&query("master0.mesos.", RecordType::A)), &["master0.mesos. 60 A 144.76.157.37"], &[]);
-    positive(&s.udp(&query("master1.mesos.", RecordType::A)), &["master1.mesos. 60 A 1.2.3.4"], &[]);
+    positive(
+        &s.udp(&query("master0.mesos.", RecordType::A)),
+        &["master0.mesos. 60 A 144.76.157.37"],
+        &[],
+    );
+    positive(
+        &s.udp(&query("master1.mesos.", RecordType::A)),
+        &["master1.mesos. 60 A 1.2.3.4"],
+        &[],
+    );
 }
 
 #[test]
@@ -137,24 +157,78 @@ fn services() {
 fn negative_answers() {
     let s = setup_r();
     // NODATA: the name exists with other types.
-    negative(&s.udp(&query("_car-store._udp.marathon.mesos.", RecordType::A)), ResponseCode::NoError, "mesos.");
-    for t in [RecordType::AAAA, RecordType::MX, RecordType::TXT, RecordType::PTR, RecordType::SRV] {
-        negative(&s.udp(&query("chronos.marathon.mesos.", t)), ResponseCode::NoError, "mesos.");
+    negative(
+        &s.udp(&query("_car-store._udp.marathon.mesos.", RecordType::A)),
+        ResponseCode::NoError,
+        "mesos.",
+    );
+    for t in [
+        RecordType::AAAA,
+        RecordType::MX,
+        RecordType::TXT,
+        RecordType::PTR,
+        RecordType::SRV,
+    ] {
+        negative(
+            &s.udp(&query("chronos.marathon.mesos.", t)),
+            ResponseCode::NoError,
+            "mesos.",
+        );
     }
     // NXDOMAIN, whatever the type (the reference gives NOERROR for SRV, SOA and NS).
-    for t in [RecordType::A, RecordType::AAAA, RecordType::MX, RecordType::SRV, RecordType::SOA, RecordType::NS, RecordType::ANY] {
-        negative(&s.udp(&query("missing.mesos.", t)), ResponseCode::NXDomain, "mesos.");
+    for t in [
+        RecordType::A,
+        RecordType::AAAA,
+        RecordType::MX,
+        RecordType::SRV,
+        RecordType::SOA,
+        RecordType::NS,
+        RecordType::ANY,
+    ] {
+        negative(
+            &s.udp(&query("missing.mesos.", t)),
+            ResponseCode::NXDomain,
+            "mesos.",
+        );
     }
     // The SOA owner points at the apex as the question spelled it.
-    negative(&s.udp(&query("Missing.MESOS.", RecordType::SOA)), ResponseCode::NXDomain, "MESOS.");
+    negative(
+        &s.udp(&query("Missing.MESOS.", RecordType::SOA)),
+        ResponseCode::NXDomain,
+        "MESOS.",
+    );
     // Empty non-terminals and the apex exist: NODATA, not NXDOMAIN.
-    negative(&s.udp(&query("marathon.slave.mesos.", RecordType::A)), ResponseCode::NoError, "mesos.");
-    negative(&s.udp(&query("_tcp.marathon.mesos.", RecordType::SRV)), ResponseCode::NoError, "mesos.");
-    negative(&s.udp(&query("mesos.", RecordType::A)), ResponseCode::NoError, "mesos.");
+    negative(
+        &s.udp(&query("marathon.slave.mesos.", RecordType::A)),
+        ResponseCode::NoError,
+        "mesos.",
+    );
+    negative(
+        &s.udp(&query("_tcp.marathon.mesos.", RecordType::SRV)),
+        ResponseCode::NoError,
+        "mesos.",
+    );
+    negative(
+        &s.udp(&query("mesos.", RecordType::A)),
+        ResponseCode::NoError,
+        "mesos.",
+    );
     // `*` is an ordinary label in a query (the reference strips `.*`).
-    negative(&s.udp(&query("chronos.marathon.*.mesos.", RecordType::A)), ResponseCode::NXDomain, "mesos.");
-    negative(&s.udp(&query("chronos.*.mesos.", RecordType::A)), ResponseCode::NXDomain, "mesos.");
-    negative(&s.udp(&query("*.marathon.mesos.", RecordType::A)), ResponseCode::NXDomain, "mesos.");
+    negative(
+        &s.udp(&query("chronos.marathon.*.mesos.", RecordType::A)),
+        ResponseCode::NXDomain,
+        "mesos.",
+    );
+    negative(
+        &s.udp(&query("chronos.*.mesos.", RecordType::A)),
+        ResponseCode::NXDomain,
+        "mesos.",
+    );
+    negative(
+        &s.udp(&query("*.marathon.mesos.", RecordType::A)),
+        ResponseCode::NXDomain,
+        "mesos.",
+    );
 }
 
 #[test]
@@ -163,13 +237,19 @@ fn apex_and_any() {
     let r = s.udp(&query("mesos.", RecordType::SOA));
     assert_eq!(r.response_code(), ResponseCode::NoError);
     assert_eq!(r.answers().len(), 1);
-    let RData::SOA(soa) = r.answers()[0].data() else { panic!() };
+    let RData::SOA(soa) = r.answers()[0].data() else {
+        panic!()
+    };
     assert_eq!(soa.minimum(), 60);
     assert!(soa.serial() > 0);
     let r = s.udp(&query("mesos.", RecordType::NS));
     assert_eq!(rrs(r.answers()), ["mesos. 60 NS ns1.mesos."]);
 
-    positive(&s.udp(&query("chronos.marathon.mesos.", RecordType::ANY)), &["chronos.marathon.mesos. 60 A 1.2.3.11"], &[]);
+    positive(
+        &s.udp(&query("chronos.marathon.mesos.", RecordType::ANY)),
+        &["chronos.marathon.mesos. 60 A 1.2.3.11"],
+        &[],
+    );
     positive(
         &s.udp(&query("_chronos._tcp.marathon.mesos.", RecordType::ANY)),
         &["_chronos._tcp.marathon.mesos. 60 SRV 0 1 31332 chronos-rx8q6-0.marathon.slave.mesos."],

@@ -40,7 +40,13 @@ const OPT_LEN: usize = 11;
 
 /// Answers `packet` from `snap` into `out`. `rotation` picks the first record of each
 /// set (callers pass a counter that moves per query).
-pub fn answer(packet: &[u8], snap: &Snapshot, rotation: u32, transport: Transport, out: &mut [u8]) -> Outcome {
+pub fn answer(
+    packet: &[u8],
+    snap: &Snapshot,
+    rotation: u32,
+    transport: Transport,
+    out: &mut [u8],
+) -> Outcome {
     let query = match parse(packet) {
         Ok(q) => q,
         Err(Reject::Drop) => return Outcome::Drop,
@@ -50,10 +56,19 @@ pub fn answer(packet: &[u8], snap: &Snapshot, rotation: u32, transport: Transpor
     let limit = match (transport, query.edns) {
         (Transport::Tcp, _) => TCP_MAX,
         (Transport::Udp, None) => UDP_CLASSIC,
-        (Transport::Udp, Some(e)) => (e.udp_size as usize).clamp(UDP_CLASSIC, snap.zone.edns_max as usize),
+        (Transport::Udp, Some(e)) => {
+            (e.udp_size as usize).clamp(UDP_CLASSIC, snap.zone.edns_max as usize)
+        }
     }
     .min(out.len());
-    let mut reply = Reply { packet, query: &query, snap, out, limit, rotation };
+    let mut reply = Reply {
+        packet,
+        query: &query,
+        snap,
+        out,
+        limit,
+        rotation,
+    };
 
     if let Some(edns) = query.edns {
         if edns.version > 0 {
@@ -93,8 +108,21 @@ pub fn refuse(packet: &[u8], snap: &Snapshot, transport: Transport, out: &mut [u
     let Ok(query) = parse(packet) else {
         return Outcome::Drop;
     };
-    let limit = if transport == Transport::Tcp { TCP_MAX } else { UDP_CLASSIC }.min(out.len());
-    Reply { packet, query: &query, snap, out, limit, rotation: 0 }.simple(RCODE_REFUSED, 0, false)
+    let limit = if transport == Transport::Tcp {
+        TCP_MAX
+    } else {
+        UDP_CLASSIC
+    }
+    .min(out.len());
+    Reply {
+        packet,
+        query: &query,
+        snap,
+        out,
+        limit,
+        rotation: 0,
+    }
+    .simple(RCODE_REFUSED, 0, false)
 }
 
 /// A reply that copies the header (and possibly the question) of a packet that could
@@ -163,7 +191,11 @@ impl Reply<'_> {
     }
 
     fn opt_len(&self) -> usize {
-        if self.query.edns.is_some() { OPT_LEN } else { 0 }
+        if self.query.edns.is_some() {
+            OPT_LEN
+        } else {
+            0
+        }
     }
 
     /// Writes the OPT record at `at` if the query had one; returns the new end.
@@ -208,13 +240,25 @@ impl Reply<'_> {
         if start + soa_len + self.opt_len() > self.limit {
             return self.simple(rcode, 0, true);
         }
-        self.header(rcode, true, false, [1, 0, 1, u16::from(self.query.edns.is_some())]);
+        self.header(
+            rcode,
+            true,
+            false,
+            [1, 0, 1, u16::from(self.query.edns.is_some())],
+        );
         let end = self.copy_records(soa, 0, 1, owner, start);
         Outcome::Reply(self.write_opt(end, 0))
     }
 
     /// Copies `m` records of `set` from record `k` (wrapping), each with `owner`.
-    fn copy_records(&mut self, set: &RrSet, k: usize, m: usize, owner: [u8; 2], mut at: usize) -> usize {
+    fn copy_records(
+        &mut self,
+        set: &RrSet,
+        k: usize,
+        m: usize,
+        owner: [u8; 2],
+        mut at: usize,
+    ) -> usize {
         let snap = self.snap;
         let bytes = snap.set_bytes(set);
         let offsets = snap.set_offsets(set);
@@ -300,7 +344,11 @@ impl Reply<'_> {
                     };
                     let o = &mut self.out[at..at + len];
                     o[0..2].copy_from_slice(&ptr);
-                    let (rtype, rdlen) = if extra.ip.is_ipv4() { (TYPE_A, 4u16) } else { (TYPE_AAAA, 16) };
+                    let (rtype, rdlen) = if extra.ip.is_ipv4() {
+                        (TYPE_A, 4u16)
+                    } else {
+                        (TYPE_AAAA, 16)
+                    };
                     o[2..4].copy_from_slice(&rtype.to_be_bytes());
                     o[4..6].copy_from_slice(&CLASS_IN.to_be_bytes());
                     o[6..10].copy_from_slice(&snap.zone.ttl.to_be_bytes());

@@ -182,7 +182,14 @@ mod tests {
         assert!(q.rd());
         assert!(q.edns.is_none());
         let q = parse(&query(b"\x00", 1, OPT, 1)).unwrap();
-        assert_eq!(q.edns, Some(Edns { udp_size: 4096, version: 0, dnssec_ok: true }));
+        assert_eq!(
+            q.edns,
+            Some(Edns {
+                udp_size: 4096,
+                version: 0,
+                dnssec_ok: true
+            })
+        );
     }
 
     #[test]
@@ -202,21 +209,39 @@ mod tests {
         assert!(parse(&query(b"\x40aaaa", 1, &[], 0)).is_err());
         assert!(parse(&query(b"\x05ab", 1, &[], 0)[..15]).is_err());
         // A name over 255 octets.
-        let long: Vec<u8> = std::iter::repeat_n(b"\x3faaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa".as_slice(), 5)
-            .flatten()
-            .copied()
-            .chain([0])
-            .collect();
-        assert_eq!(parse(&query(&long, 1, &[], 0)).unwrap_err(), Reject::Header(RCODE_FORMERR));
+        let long: Vec<u8> = std::iter::repeat_n(
+            b"\x3faaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa".as_slice(),
+            5,
+        )
+        .flatten()
+        .copied()
+        .chain([0])
+        .collect();
+        assert_eq!(
+            parse(&query(&long, 1, &[], 0)).unwrap_err(),
+            Reject::Header(RCODE_FORMERR)
+        );
         // Trailing garbage, two OPTs, OPT not at the root.
-        assert!(matches!(parse(&query(b"\x00", 1, b"xx", 0)), Err(Reject::WithQuestion(1, _))));
+        assert!(matches!(
+            parse(&query(b"\x00", 1, b"xx", 0)),
+            Err(Reject::WithQuestion(1, _))
+        ));
         let two_opts = [OPT, OPT].concat();
-        assert!(matches!(parse(&query(b"\x00", 1, &two_opts, 2)), Err(Reject::WithQuestion(1, _))));
+        assert!(matches!(
+            parse(&query(b"\x00", 1, &two_opts, 2)),
+            Err(Reject::WithQuestion(1, _))
+        ));
         let bad_owner = [b"\x01a\x00".as_slice(), &OPT[1..]].concat();
-        assert!(matches!(parse(&query(b"\x00", 1, &bad_owner, 1)), Err(Reject::WithQuestion(1, _))));
+        assert!(matches!(
+            parse(&query(b"\x00", 1, &bad_owner, 1)),
+            Err(Reject::WithQuestion(1, _))
+        ));
         // Other opcodes.
         let mut notify = query(b"\x00", 6, &[], 0);
         notify[2] = 0x20;
-        assert!(matches!(parse(&notify), Err(Reject::WithQuestion(RCODE_NOTIMP, _))));
+        assert!(matches!(
+            parse(&notify),
+            Err(Reject::WithQuestion(RCODE_NOTIMP, _))
+        ));
     }
 }

@@ -48,16 +48,28 @@ impl StateSource {
     pub fn fetch(&self) -> Result<State, FetchError> {
         match self {
             StateSource::File(path) => {
-                let file_error = |error: String| FetchError::File { path: path.display().to_string(), error };
+                let file_error = |error: String| FetchError::File {
+                    path: path.display().to_string(),
+                    error,
+                };
                 let file = std::fs::File::open(path).map_err(|e| file_error(e.to_string()))?;
                 State::from_reader(file).map_err(|e| file_error(e.to_string()))
             }
-            StateSource::Masters { masters, https, agent } => {
+            StateSource::Masters {
+                masters,
+                https,
+                agent,
+            } => {
                 let mut last = FetchError::NoMasters;
                 for master in masters {
                     match fetch_from(agent, *https, master) {
                         Ok(state) => return Ok(state),
-                        Err(error) => last = FetchError::Master { master: master.clone(), error },
+                        Err(error) => {
+                            last = FetchError::Master {
+                                master: master.clone(),
+                                error,
+                            }
+                        }
                     }
                 }
                 Err(last)

@@ -12,8 +12,9 @@ use std::mem::{size_of, zeroed};
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 use std::os::fd::RawFd;
 
-/// Room for one IP_PKTINFO or IPV6_PKTINFO control message.
-const CONTROL_LEN: usize = 64;
+/// Room for the control messages of one datagram: a dual-stack socket reports an IPv4
+/// query with both IPV6_PKTINFO and IP_PKTINFO.
+const CONTROL_LEN: usize = 128;
 
 /// Where a query arrived: the local address to answer from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,9 +34,19 @@ pub fn enable_pktinfo(fd: RawFd, ipv6: bool) -> io::Result<()> {
     };
     // SAFETY: `on` is a valid c_int for the duration of the call; the kernel copies it.
     let rc = unsafe {
-        libc::setsockopt(fd, level, name, (&on as *const libc::c_int).cast(), size_of::<libc::c_int>() as libc::socklen_t)
+        libc::setsockopt(
+            fd,
+            level,
+            name,
+            (&on as *const libc::c_int).cast(),
+            size_of::<libc::c_int>() as libc::socklen_t,
+        )
     };
-    if rc == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
 }
 
 /// A batch of datagram buffers with their peer addresses and control data.
@@ -116,7 +127,11 @@ impl Batch {
             };
             h.msg_hdr.msg_iov = &mut self.iovecs[i];
             h.msg_hdr.msg_iovlen = 1;
-            let control_len = if receiving { CONTROL_LEN } else { self.control_lens[i] };
+            let control_len = if receiving {
+                CONTROL_LEN
+            } else {
+                self.control_lens[i]
+            };
             if control_len > 0 {
                 h.msg_hdr.msg_control = self.controls[i].as_mut_ptr().cast();
                 h.msg_hdr.msg_controllen = control_len as _;
@@ -132,7 +147,13 @@ impl Batch {
         // SAFETY: `headers` holds `size` initialised entries whose buffers are owned by
         // `self` and stay alive and unmoved for the duration of the call.
         let n = unsafe {
-            libc::recvmmsg(fd, self.headers.as_mut_ptr(), self.size as libc::c_uint, libc::MSG_WAITFORONE, std::ptr::null_mut())
+            libc::recvmmsg(
+                fd,
+                self.headers.as_mut_ptr(),
+                self.size as libc::c_uint,
+                libc::MSG_WAITFORONE,
+                std::ptr::null_mut(),
+            )
         };
         if n < 0 {
             self.count = 0;
@@ -143,7 +164,10 @@ impl Batch {
             let h = &self.headers[i];
             self.lens[i] = (h.msg_len as usize).min(self.slot);
             self.peer_lens[i] = h.msg_hdr.msg_namelen;
-            self.control_lens[i] = (h.msg_hdr.msg_controllen as usize).min(CONTROL_LEN);
+            // msg_controllen is usize on glibc and u32 elsewhere.
+            #[allow(clippy::unnecessary_cast)]
+            let control_len = h.msg_hdr.msg_controllen as usize;
+            self.control_lens[i] = control_len.min(CONTROL_LEN);
         }
         self.count = n;
         Ok(n)
@@ -155,15 +179,25 @@ impl Batch {
         match storage.ss_family as libc::c_int {
             libc::AF_INET if self.peer_lens[i] as usize >= size_of::<libc::sockaddr_in>() => {
                 // SAFETY: the family says this storage holds a sockaddr_in, which fits.
-                let a: &libc::sockaddr_in = unsafe { &*(storage as *const _ as *const libc::sockaddr_in) };
+                let a: &libc::sockaddr_in =
+                    unsafe { &*(storage as *const _ as *const libc::sockaddr_in) };
                 let ip = Ipv4Addr::from(u32::from_be(a.sin_addr.s_addr));
-                Some(SocketAddr::V4(SocketAddrV4::new(ip, u16::from_be(a.sin_port))))
+                Some(SocketAddr::V4(SocketAddrV4::new(
+                    ip,
+                    u16::from_be(a.sin_port),
+                )))
             }
             libc::AF_INET6 if self.peer_lens[i] as usize >= size_of::<libc::sockaddr_in6>() => {
                 // SAFETY: as above, for sockaddr_in6.
-                let a: &libc::sockaddr_in6 = unsafe { &*(storage as *const _ as *const libc::sockaddr_in6) };
+                let a: &libc::sockaddr_in6 =
+                    unsafe { &*(storage as *const _ as *const libc::sockaddr_in6) };
                 let ip = Ipv6Addr::from(a.sin6_addr.s6_addr);
-                Some(SocketAddr::V6(SocketAddrV6::new(ip, u16::from_be(a.sin6_port), a.sin6_flowinfo, a.sin6_scope_id)))
+                Some(SocketAddr::V6(SocketAddrV6::new(
+                    ip,
+                    u16::from_be(a.sin6_port),
+                    a.sin6_flowinfo,
+                    a.sin6_scope_id,
+                )))
             }
             _ => None,
         }
@@ -181,14 +215,24 @@ impl Batch {
             let mut cmsg = libc::CMSG_FIRSTHDR(&msg);
             while !cmsg.is_null() {
                 let c = &*cmsg;
-                if c.cmsg_level == libc::IPPROTO_IP && c.cmsg_type == libc::IP_PKTINFO {
-                    let info = std::ptr::read_unaligned(libc::CMSG_DATA(cmsg) as *const libc::in_pktinfo);
+                let holds =
+                    |size: usize| c.cmsg_len as usize >= libc::CMSG_LEN(size as u32) as usize;
+                if c.cmsg_level == libc::IPPROTO_IP
+                    && c.cmsg_type == libc::IP_PKTINFO
+                    && holds(size_of::<libc::in_pktinfo>())
+                {
+                    let info =
+                        std::ptr::read_unaligned(libc::CMSG_DATA(cmsg) as *const libc::in_pktinfo);
                     out = LocalAddr::V4 {
                         addr: Ipv4Addr::from(u32::from_be(info.ipi_addr.s_addr)),
                         ifindex: info.ipi_ifindex,
                     };
-                } else if c.cmsg_level == libc::IPPROTO_IPV6 && c.cmsg_type == libc::IPV6_PKTINFO {
-                    let info = std::ptr::read_unaligned(libc::CMSG_DATA(cmsg) as *const libc::in6_pktinfo);
+                } else if c.cmsg_level == libc::IPPROTO_IPV6
+                    && c.cmsg_type == libc::IPV6_PKTINFO
+                    && holds(size_of::<libc::in6_pktinfo>())
+                {
+                    let info =
+                        std::ptr::read_unaligned(libc::CMSG_DATA(cmsg) as *const libc::in6_pktinfo);
                     out = LocalAddr::V6 {
                         addr: Ipv6Addr::from(info.ipi6_addr.s6_addr),
                         ifindex: info.ipi6_ifindex,
@@ -208,13 +252,21 @@ impl Batch {
         self.peer_lens[i] = rx.peer_lens[from];
         self.control_lens[i] = 0;
         let control = &mut self.controls[i];
-        // SAFETY: builds one control message inside `control` (64 bytes, room for either
+        // SAFETY: builds one control message inside `control` (128 bytes, room for either
         // pktinfo struct with its header); the CMSG_* macros stay within msg_controllen.
         unsafe {
             let (level, kind, data_len) = match rx.local(from) {
                 LocalAddr::Unknown => return,
-                LocalAddr::V4 { .. } => (libc::IPPROTO_IP, libc::IP_PKTINFO, size_of::<libc::in_pktinfo>()),
-                LocalAddr::V6 { .. } => (libc::IPPROTO_IPV6, libc::IPV6_PKTINFO, size_of::<libc::in6_pktinfo>()),
+                LocalAddr::V4 { .. } => (
+                    libc::IPPROTO_IP,
+                    libc::IP_PKTINFO,
+                    size_of::<libc::in_pktinfo>(),
+                ),
+                LocalAddr::V6 { .. } => (
+                    libc::IPPROTO_IPV6,
+                    libc::IPV6_PKTINFO,
+                    size_of::<libc::in6_pktinfo>(),
+                ),
             };
             let space = libc::CMSG_SPACE(data_len as u32) as usize;
             if space > CONTROL_LEN {
@@ -241,7 +293,10 @@ impl Batch {
                     let mut info: libc::in6_pktinfo = zeroed();
                     info.ipi6_addr.s6_addr = addr.octets();
                     info.ipi6_ifindex = ifindex;
-                    std::ptr::write_unaligned(libc::CMSG_DATA(cmsg) as *mut libc::in6_pktinfo, info);
+                    std::ptr::write_unaligned(
+                        libc::CMSG_DATA(cmsg) as *mut libc::in6_pktinfo,
+                        info,
+                    );
                 }
                 LocalAddr::Unknown => return,
             }
@@ -257,7 +312,12 @@ impl Batch {
         while sent < count {
             // SAFETY: `headers[sent..count]` are initialised and point into `self`.
             let n = unsafe {
-                libc::sendmmsg(fd, self.headers[sent..].as_mut_ptr(), (count - sent) as libc::c_uint, 0)
+                libc::sendmmsg(
+                    fd,
+                    self.headers[sent..].as_mut_ptr(),
+                    (count - sent) as libc::c_uint,
+                    0,
+                )
             };
             if n < 0 {
                 let e = io::Error::last_os_error();

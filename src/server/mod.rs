@@ -20,7 +20,10 @@ pub type SharedSnapshot = Arc<ArcSwap<Snapshot>>;
 /// as Mesos-DNS does, so it becomes a dual-stack `[::]` socket.
 pub fn bind_address(listener: IpAddr, port: u16) -> (SocketAddr, bool) {
     if listener == IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED) {
-        (SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), port), true)
+        (
+            SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), port),
+            true,
+        )
     } else {
         (SocketAddr::new(listener, port), false)
     }
@@ -30,7 +33,11 @@ pub fn bind_address(listener: IpAddr, port: u16) -> (SocketAddr, bool) {
 /// `dual_stack` also accepts IPv4 on a `[::]` socket; if this host has no IPv6, the
 /// caller falls back to `0.0.0.0`.
 pub fn bound_socket(addr: SocketAddr, kind: Type, dual_stack: bool) -> io::Result<Socket> {
-    let protocol = if kind == Type::DGRAM { Protocol::UDP } else { Protocol::TCP };
+    let protocol = if kind == Type::DGRAM {
+        Protocol::UDP
+    } else {
+        Protocol::TCP
+    };
     let socket = Socket::new(Domain::for_address(addr), kind, Some(protocol))?;
     socket.set_reuse_port(true)?;
     socket.set_reuse_address(true)?;

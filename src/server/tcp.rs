@@ -48,7 +48,8 @@ impl TcpServer {
     /// Serves forever.
     pub fn run(mut self, snapshot: SharedSnapshot) -> io::Result<()> {
         let mut poll = Poll::new()?;
-        poll.registry().register(&mut self.listener, LISTENER, Interest::READABLE)?;
+        poll.registry()
+            .register(&mut self.listener, LISTENER, Interest::READABLE)?;
         let mut events = Events::with_capacity(256);
         let mut last_sweep = Instant::now();
         loop {
@@ -94,7 +95,11 @@ impl TcpServer {
                 }
             };
             let interest = Interest::READABLE | Interest::WRITABLE;
-            if poll.registry().register(&mut stream, Token(index), interest).is_err() {
+            if poll
+                .registry()
+                .register(&mut stream, Token(index), interest)
+                .is_err()
+            {
                 continue;
             }
             self.connections[index] = Some(Connection {
@@ -140,14 +145,21 @@ impl TcpServer {
             // Answer every complete message in the input.
             let mut consumed = 0;
             while conn.input.len() - consumed >= 2 {
-                let len = u16::from_be_bytes([conn.input[consumed], conn.input[consumed + 1]]) as usize;
+                let len =
+                    u16::from_be_bytes([conn.input[consumed], conn.input[consumed + 1]]) as usize;
                 if conn.input.len() - consumed - 2 < len {
                     break;
                 }
                 let packet = &conn.input[consumed + 2..consumed + 2 + len];
                 consumed += 2 + len;
                 self.rotation = self.rotation.wrapping_add(1);
-                let outcome = match answer(packet, &snap, self.rotation, Transport::Tcp, &mut self.reply) {
+                let outcome = match answer(
+                    packet,
+                    &snap,
+                    self.rotation,
+                    Transport::Tcp,
+                    &mut self.reply,
+                ) {
                     Outcome::Forward => refuse(packet, &snap, Transport::Tcp, &mut self.reply),
                     other => other,
                 };

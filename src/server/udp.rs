@@ -26,9 +26,16 @@ pub struct UdpWorker {
 impl UdpWorker {
     /// `wildcard`: the socket is bound to an unspecified address, so replies need the
     /// query's destination as their source.
-    pub fn new(socket: socket2::Socket, wildcard: bool, reply_size: usize) -> io::Result<UdpWorker> {
+    pub fn new(
+        socket: socket2::Socket,
+        wildcard: bool,
+        reply_size: usize,
+    ) -> io::Result<UdpWorker> {
         if wildcard {
-            let v6 = socket.local_addr()?.as_socket().is_some_and(|a| a.is_ipv6());
+            let v6 = socket
+                .local_addr()?
+                .as_socket()
+                .is_some_and(|a| a.is_ipv6());
             enable_pktinfo(socket.as_raw_fd(), v6)?;
             if v6 {
                 // A dual-stack socket reports IPv4 queries with IP_PKTINFO.

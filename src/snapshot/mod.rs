@@ -230,7 +230,13 @@ impl Compiler<'_> {
             srv: NO_SET,
         });
         snap.keys.extend_from_slice(key);
-        let Snapshot { index, hasher, slots, keys, .. } = snap;
+        let Snapshot {
+            index,
+            hasher,
+            slots,
+            keys,
+            ..
+        } = snap;
         let key_of = |i: &u32| {
             let s = &slots[*i as usize];
             hasher.hash_one(&keys[s.key_start as usize..s.key_start as usize + s.key_len as usize])
@@ -315,7 +321,12 @@ impl Compiler<'_> {
             let rr = self.scratch_offsets.len() as u32;
             self.target_offset = 18;
             self.scratch_offsets.push(self.scratch.len() as u32);
-            push_rr_header(&mut self.scratch, TYPE_SRV, self.ttl, 6 + self.target_wire.len());
+            push_rr_header(
+                &mut self.scratch,
+                TYPE_SRV,
+                self.ttl,
+                6 + self.target_wire.len(),
+            );
             self.scratch.extend_from_slice(&0u16.to_be_bytes());
             self.scratch.extend_from_slice(&self.weight.to_be_bytes());
             self.scratch.extend_from_slice(&port.to_be_bytes());
@@ -325,7 +336,8 @@ impl Compiler<'_> {
                 let r = records.records_of(target);
                 let ips = r.a.iter().map(|&v4| IpAddr::V4(v4));
                 let ips = ips.chain(r.aaaa.iter().map(|&v6| IpAddr::V6(v6)));
-                self.scratch_extras.extend(ips.map(|ip| Extra { answer_rr: rr, ip }));
+                self.scratch_extras
+                    .extend(ips.map(|ip| Extra { answer_rr: rr, ip }));
             }
         }
         self.finish_set()
@@ -340,7 +352,13 @@ pub fn compile(records: RecordSet, config: &Config, serial: u32) -> Snapshot {
     let mut soa_rdata = Vec::new();
     let _ = name_to_wire(&config.soa_mname, false, &mut soa_rdata);
     let _ = name_to_wire(&config.soa_rname, false, &mut soa_rdata);
-    for v in [serial, config.soa_refresh, config.soa_retry, config.soa_expire, config.soa_minttl] {
+    for v in [
+        serial,
+        config.soa_refresh,
+        config.soa_retry,
+        config.soa_expire,
+        config.soa_minttl,
+    ] {
         soa_rdata.extend_from_slice(&v.to_be_bytes());
     }
     let mut ns_rdata = Vec::new();
@@ -411,7 +429,8 @@ pub fn compile(records: RecordSet, config: &Config, serial: u32) -> Snapshot {
             all
         };
         let a = c.address_set(of(|r| r.a.iter().map(|&v| IpAddr::V4(v)).collect()).into_iter());
-        let aaaa = c.address_set(of(|r| r.aaaa.iter().map(|&v| IpAddr::V6(v)).collect()).into_iter());
+        let aaaa =
+            c.address_set(of(|r| r.aaaa.iter().map(|&v| IpAddr::V6(v)).collect()).into_iter());
         let srv: Vec<(NameId, u16)> = group
             .iter()
             .flat_map(|(_, id)| records.records_of(*id).srv.iter().copied())
@@ -475,8 +494,14 @@ impl Compiler<'_> {
                     for &off in &self.snap.set_offsets(&set)[..set.count as usize] {
                         let rr = &self.snap.set_bytes(&set)[off as usize..];
                         let ip = match rr.get(8..10) {
-                            Some([0, 4]) => rr.get(10..14).and_then(|b| <[u8; 4]>::try_from(b).ok()).map(IpAddr::from),
-                            Some([0, 16]) => rr.get(10..26).and_then(|b| <[u8; 16]>::try_from(b).ok()).map(IpAddr::from),
+                            Some([0, 4]) => rr
+                                .get(10..14)
+                                .and_then(|b| <[u8; 4]>::try_from(b).ok())
+                                .map(IpAddr::from),
+                            Some([0, 16]) => rr
+                                .get(10..26)
+                                .and_then(|b| <[u8; 16]>::try_from(b).ok())
+                                .map(IpAddr::from),
                             _ => None,
                         };
                         if let Some(ip) = ip {

@@ -86,15 +86,27 @@ impl Server {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let host = if listener == "0.0.0.0" { "127.0.0.1" } else { listener };
-        Server { child, port, dir, host }
+        let host = if listener == "0.0.0.0" {
+            "127.0.0.1"
+        } else {
+            listener
+        };
+        Server {
+            child,
+            port,
+            dir,
+            host,
+        }
     }
 
     /// Polls until `leader.<domain>` (or anything in the zone) is answered from data.
     pub fn wait_ready(&self) {
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
-            if let Some(r) = self.try_udp(&query("leader.mesos.", RecordType::A), Duration::from_millis(200)) {
+            if let Some(r) = self.try_udp(
+                &query("leader.mesos.", RecordType::A),
+                Duration::from_millis(200),
+            ) {
                 if r.response_code() != hickory_proto::op::ResponseCode::ServFail {
                     return;
                 }
@@ -144,7 +156,9 @@ impl Server {
     /// Sends every message on one TCP connection at once (pipelined), reads the answers.
     pub fn tcp(&self, msgs: &[Message]) -> Vec<Message> {
         let mut stream = TcpStream::connect((self.host, self.port)).unwrap();
-        stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
         let mut out = Vec::new();
         for m in msgs {
             let bytes = m.to_vec().unwrap();

@@ -8,7 +8,7 @@
 
 use super::query::{Edns, Query, Reject, parse};
 use super::wire::*;
-use crate::snapshot::{Lookup, NO_SET, RrSet, Snapshot};
+use crate::snapshot::{Lookup, NO_SET, QUESTION_POINTER, RrSet, Snapshot};
 
 /// How the query arrived: decides the size limit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -151,17 +151,16 @@ struct Reply<'a> {
     rotation: u32,
 }
 
-/// Bytes of `m` records of `set` starting at record `k` (wrapping), owners included.
+/// Bytes of `m` records of a set starting at record `k` (wrapping).
 fn span_len(offsets: &[u32], k: usize, m: usize) -> usize {
     let n = offsets.len() - 1;
     let total = offsets[n] as usize;
     let end = k + m;
-    let bytes = if end <= n {
+    if end <= n {
         (offsets[end] - offsets[k]) as usize
     } else {
         total - offsets[k] as usize + offsets[end - n] as usize
-    };
-    bytes + 2 * m
+    }
 }
 
 fn extra_len(ip: &std::net::IpAddr) -> usize {
@@ -234,48 +233,38 @@ impl Reply<'_> {
         };
         // The apex is the tail of the question name: point the SOA's owner at it.
         let apex_at = HEADER_LEN + self.query.qname_len - snap.zone.apex.len();
-        let owner = pointer(apex_at).unwrap_or([0xC0, 12]);
+        let owner = pointer(apex_at).unwrap_or(QUESTION_POINTER);
         let start = self.query.question_end;
-        let soa_len = soa.len as usize + 2;
-        if start + soa_len + self.opt_len() > self.limit {
+        if start + soa.len as usize + self.opt_len() > self.limit {
             return self.simple(rcode, 0, true);
         }
-        self.header(
-            rcode,
-            true,
-            false,
-            [1, 0, 1, u16::from(self.query.edns.is_some())],
-        );
-        let end = self.copy_records(soa, 0, 1, owner, start);
+        let arcount = u16::from(self.query.edns.is_some());
+        self.header(rcode, true, false, [1, 0, 1, arcount]);
+        let end = self.copy_records(soa, 0, 1, start);
+        self.out[start..start + 2].copy_from_slice(&owner);
         Outcome::Reply(self.write_opt(end, 0))
     }
 
-    /// Copies `m` records of `set` from record `k` (wrapping), each with `owner`.
-    fn copy_records(
-        &mut self,
-        set: &RrSet,
-        k: usize,
-        m: usize,
-        owner: [u8; 2],
-        mut at: usize,
-    ) -> usize {
+    /// Copies `m` records of `set` from record `k` (wrapping) in at most two runs.
+    fn copy_records(&mut self, set: &RrSet, k: usize, m: usize, at: usize) -> usize {
         let snap = self.snap;
         let bytes = snap.set_bytes(set);
         let offsets = snap.set_offsets(set);
         let n = set.count as usize;
-        for i in 0..m {
-            let r = (k + i) % n;
-            let rr = &bytes[offsets[r] as usize..offsets[r + 1] as usize];
-            self.out[at..at + 2].copy_from_slice(&owner);
-            self.out[at + 2..at + 2 + rr.len()].copy_from_slice(rr);
-            at += 2 + rr.len();
+        let first_end = (k + m).min(n);
+        let run = &bytes[offsets[k] as usize..offsets[first_end] as usize];
+        self.out[at..at + run.len()].copy_from_slice(run);
+        let mut end = at + run.len();
+        if k + m > n {
+            let run = &bytes[..offsets[k + m - n] as usize];
+            self.out[end..end + run.len()].copy_from_slice(run);
+            end += run.len();
         }
-        at
+        end
     }
 
     fn positive(&mut self, set_ids: &[u32]) -> Outcome {
         let snap = self.snap;
-        let owner = [0xC0, HEADER_LEN as u8];
         let mut chosen: [Option<&RrSet>; 4] = [None; 4];
         for (slot, &id) in chosen.iter_mut().zip(set_ids) {
             *slot = snap.set(id);
@@ -319,7 +308,7 @@ impl Reply<'_> {
         for ((p, set), pos) in plan.iter().zip(&chosen).zip(set_at.iter_mut()) {
             let Some(set) = set else { continue };
             *pos = at;
-            at = self.copy_records(set, p.0, p.1, owner, at);
+            at = self.copy_records(set, p.0, p.1, at);
             ancount += p.1 as u16;
         }
 

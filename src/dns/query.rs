@@ -98,8 +98,9 @@ pub fn parse(packet: &[u8]) -> Result<Query, Reject> {
         let label = packet
             .get(at..at + 1 + len)
             .ok_or(Reject::Header(RCODE_FORMERR))?;
-        for (dst, src) in qname_lower[out..out + 1 + len].iter_mut().zip(label) {
-            *dst = src.to_ascii_lowercase();
+        // Branch-free ASCII lower-casing (the length byte is below b'A', so unchanged).
+        for (dst, &b) in qname_lower[out..out + 1 + len].iter_mut().zip(label) {
+            *dst = b | (u8::from(b.wrapping_sub(b'A') < 26) << 5);
         }
         out += 1 + len;
         at += 1 + len;

@@ -3,9 +3,9 @@
 //! and SRV record sets already written in wire format, plus the zone's SOA and NS, so a
 //! query costs a hash lookup and a few copies.
 //!
-//! Record sets are stored without owner names: every answer's owner is a compression
-//! pointer to the question, so the client's spelling is echoed and records can be
-//! emitted in any rotation. Identical sets (the same SRV targets under `_tcp`, `_udp`,
+//! Every record is stored with the owner `C0 0C`, a compression pointer to the question
+//! name at offset 12: the client's spelling is echoed, and a rotated set is copied in two
+//! runs (records k..n, then 0..k). Identical sets (the same SRV targets under `_tcp`, `_udp`,
 //! `.slave.` owners) are stored once.
 
 use crate::config::Config;
@@ -54,8 +54,8 @@ pub struct Slot {
     pub srv: u32,
 }
 
-/// Wire records of one type at one name, each without its owner:
-/// type, class, TTL, RDLENGTH, RDATA.
+/// Wire records of one type at one name, each as owner pointer `C0 0C`, type, class,
+/// TTL, RDLENGTH, RDATA.
 #[derive(Clone, Copy, Debug)]
 pub struct RrSet {
     pub start: u32,
@@ -67,8 +67,8 @@ pub struct RrSet {
     /// Additional-section addresses of SRV targets.
     pub extras_start: u32,
     pub extras_len: u32,
-    /// Where, inside each record with its 2-byte owner pointer, the name that extras
-    /// refer to starts: 18 for an SRV target, 12 for an NS host.
+    /// Where, inside each record, the name that extras refer to starts: 18 for an SRV
+    /// target, 12 for an NS host.
     pub target_offset: u16,
 }
 
@@ -147,7 +147,7 @@ impl Snapshot {
         self.sets.get(id as usize)
     }
 
-    /// The wire bytes of a set (records without owners).
+    /// The wire bytes of a set.
     pub fn set_bytes(&self, set: &RrSet) -> &[u8] {
         &self.bytes[set.start as usize..(set.start + set.len) as usize]
     }
@@ -159,6 +159,18 @@ impl Snapshot {
 
     pub fn set_extras(&self, set: &RrSet) -> &[Extra] {
         &self.extras[set.extras_start as usize..(set.extras_start + set.extras_len) as usize]
+    }
+
+    /// Bytes held by each table: keys, record bytes, offsets, extras, sets, slots.
+    pub fn size_detail(&self) -> [usize; 6] {
+        [
+            self.keys.capacity(),
+            self.bytes.capacity(),
+            self.offsets.capacity() * 4,
+            self.extras.capacity() * std::mem::size_of::<Extra>(),
+            self.sets.capacity() * std::mem::size_of::<RrSet>(),
+            self.slots.capacity() * std::mem::size_of::<Slot>(),
+        ]
     }
 
     /// Names in the table (including empty non-terminals) and bytes held by the table.
@@ -188,14 +200,18 @@ pub fn in_zone(name: &[u8], apex: &[u8]) -> bool {
     at == target
 }
 
+/// The owner of every stored record: a pointer to the question name.
+pub const QUESTION_POINTER: [u8; 2] = [0xC0, 12];
+
 fn push_rr_header(out: &mut Vec<u8>, rtype: u16, ttl: u32, rdlen: usize) {
+    out.extend_from_slice(&QUESTION_POINTER);
     out.extend_from_slice(&rtype.to_be_bytes());
     out.extend_from_slice(&CLASS_IN.to_be_bytes());
     out.extend_from_slice(&ttl.to_be_bytes());
     out.extend_from_slice(&(rdlen as u16).to_be_bytes());
 }
 
-/// Writes one record (without owner) for the NS and SOA answers.
+/// Writes one record for the NS and SOA answers.
 pub fn zone_record(rtype: u16, ttl: u32, rdata: &[u8], out: &mut Vec<u8>) {
     push_rr_header(out, rtype, ttl, rdata.len());
     out.extend_from_slice(rdata);
@@ -461,7 +477,26 @@ pub fn compile(records: RecordSet, config: &Config, serial: u32) -> Snapshot {
     c.slot_for(&apex);
 
     c.zone_sets(&config.soa_mname);
-    c.snap
+    let mut snap = c.snap;
+    // Reservations were estimates: give back what was not used.
+    snap.keys.shrink_to_fit();
+    snap.bytes.shrink_to_fit();
+    snap.offsets.shrink_to_fit();
+    snap.extras.shrink_to_fit();
+    snap.sets.shrink_to_fit();
+    snap.slots.shrink_to_fit();
+    let Snapshot {
+        index,
+        hasher,
+        slots,
+        keys,
+        ..
+    } = &mut snap;
+    index.shrink_to_fit(|&i| {
+        let s = &slots[i as usize];
+        hasher.hash_one(&keys[s.key_start as usize..s.key_start as usize + s.key_len as usize])
+    });
+    snap
 }
 
 impl Compiler<'_> {

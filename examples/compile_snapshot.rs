@@ -1,0 +1,58 @@
+//! Decodes a state file, generates and compiles its snapshot, and reports the compile
+//! time, the snapshot's size and the process's peak RSS: `compile_snapshot STATE.json`.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // ok: a measuring tool
+
+use mesos_dns::config::{Config, Environment};
+use mesos_dns::mesos::state::State;
+use mesos_dns::records::{Inputs, generate};
+use mesos_dns::snapshot::compile;
+use std::time::Instant;
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn rss_mb(key: &str) -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(key))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+fn main() {
+    let path = std::env::args()
+        .nth(1)
+        .expect("usage: compile_snapshot STATE.json");
+    let config = Config::from_json(
+        r#"{"masters":["10.255.0.1:5050"],"externalon":false,"IPSources":["netinfo","docker","mesos","host"]}"#,
+        "config.json".as_ref(),
+        &Environment::system(),
+    )
+    .unwrap();
+    let state = State::from_reader(std::fs::File::open(&path).unwrap()).unwrap();
+    let masters = config.masters.clone().unwrap();
+    let (set, _) = generate(
+        &config,
+        &state,
+        Inputs {
+            masters: &masters,
+            listener_ips: &[],
+        },
+    );
+    drop(state);
+    let start = Instant::now();
+    let snapshot = compile(set, &config, 1);
+    let compile_ms = start.elapsed().as_secs_f64() * 1e3;
+    let (names, bytes) = snapshot.size();
+    eprintln!(
+        "keys, bytes, offsets, extras, sets, slots: {:?}",
+        snapshot.size_detail()
+    );
+    println!(
+        "compile_ms={compile_ms:.0} names={names} snapshot_mb={:.1} rss_now_mb={:.0} peak_rss_mb={:.0}",
+        bytes as f64 / 1e6,
+        rss_mb("VmRSS:"),
+        rss_mb("VmHWM:")
+    );
+}

@@ -154,6 +154,9 @@ pub struct Config {
     pub edns_max_udp_size: u16,
     /// Extension: entries in the cache of forwarded answers (0 disables it).
     pub forward_cache_size: usize,
+    /// Extension: `/ready` fails once the last good refresh is older than this many
+    /// `RefreshSeconds`.
+    pub ready_stale_refreshes: u64,
 }
 
 /// What the loader needs from the machine, so tests can supply their own.
@@ -224,6 +227,7 @@ struct Raw {
     udp_workers: i64,
     edns_max_udp_size: i64,
     forward_cache_size: i64,
+    ready_stale_refreshes: i64,
 }
 
 impl Default for Raw {
@@ -270,6 +274,7 @@ impl Default for Raw {
             udp_workers: 0,
             edns_max_udp_size: 1232,
             forward_cache_size: 10_000,
+            ready_stale_refreshes: 3,
         }
     }
 }
@@ -423,6 +428,7 @@ impl Raw {
                 "udpworkers" => r.int(&mut self.udp_workers, v, 0, 1024)?,
                 "ednsmaxudpsize" => r.int(&mut self.edns_max_udp_size, v, 512, 65535)?,
                 "forwardcachesize" => r.int(&mut self.forward_cache_size, v, 0, 100_000_000)?,
+                "readystalerefreshes" => r.int(&mut self.ready_stale_refreshes, v, 1, 1_000_000)?,
                 _ => {}
             }
         }
@@ -608,6 +614,7 @@ fn validate(raw: Raw, file: &Path, env: &Environment) -> Result<Config, ConfigEr
         udp_workers: (raw.udp_workers > 0).then_some(raw.udp_workers as usize),
         edns_max_udp_size: raw.edns_max_udp_size as u16,
         forward_cache_size: raw.forward_cache_size as usize,
+        ready_stale_refreshes: raw.ready_stale_refreshes as u64,
     })
 }
 

@@ -6,6 +6,7 @@ use crate::mesos::source::StateSource;
 use crate::records::{Inputs, RecordSet, generate};
 use crate::server::SharedSnapshot;
 use crate::snapshot::compile;
+use crate::status::{Status, unix_ms};
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -37,25 +38,34 @@ pub struct Control {
     config: Config,
     source: StateSource,
     shared: SharedSnapshot,
+    status: Arc<Status>,
     previous: Option<RecordSet>,
     serial: u32,
+    /// When a failed refresh was last logged: repeats are counted, not logged, for a minute.
+    last_failure_log: Option<Instant>,
 }
 
 impl Control {
-    pub fn new(config: Config, shared: SharedSnapshot) -> Control {
+    pub fn new(config: Config, shared: SharedSnapshot, status: Arc<Status>) -> Control {
         Control {
             source: StateSource::from_config(&config),
             config,
             shared,
+            status,
             previous: None,
             serial: 0,
+            last_failure_log: None,
         }
     }
 
     /// One refresh. The SOA serial moves only when the published data changes.
     pub fn refresh(&mut self) -> Result<(), String> {
         let started = Instant::now();
-        let state = self.source.fetch().map_err(|e| e.to_string())?;
+        let fetched = self.source.fetch();
+        let fetch_ms = started.elapsed().as_millis() as u64;
+        Status::set(&self.status.last_fetch_ms, fetch_ms);
+        Status::add(&self.status.fetch_ms_total, fetch_ms);
+        let state = fetched.map_err(|e| e.to_string())?;
         let masters = self.config.masters.clone().unwrap_or_default();
         let listener = listener_addresses(self.config.listener);
         let (records, report) = generate(
@@ -73,6 +83,7 @@ impl Control {
         if let Some(previous) = &self.previous {
             if previous.same_records(&records) && self.shared.load().ready {
                 tracing::debug!("state unchanged; snapshot kept");
+                Status::set(&self.status.last_refresh_ok_ms, unix_ms());
                 return Ok(());
             }
         }
@@ -81,6 +92,9 @@ impl Control {
         let (names, bytes) = snapshot.size();
         self.shared.store(Arc::new(snapshot));
         self.previous = Some(records);
+        let now = unix_ms();
+        Status::set(&self.status.published_ms, now);
+        Status::set(&self.status.last_refresh_ok_ms, now);
         tracing::info!(
             serial = self.serial,
             names,
@@ -95,8 +109,23 @@ impl Control {
     pub fn run(mut self) {
         let period = Duration::from_secs(self.config.refresh_seconds);
         loop {
-            if let Err(e) = self.refresh() {
-                tracing::warn!("refresh failed, keeping the previous records: {e}");
+            match self.refresh() {
+                Ok(()) => {
+                    Status::add(&self.status.refreshes_ok, 1);
+                    self.last_failure_log = None;
+                }
+                Err(e) => {
+                    Status::add(&self.status.refreshes_failed, 1);
+                    let quiet = self
+                        .last_failure_log
+                        .is_some_and(|t| t.elapsed() < Duration::from_secs(60));
+                    if quiet {
+                        Status::add(&self.status.warnings_suppressed, 1);
+                    } else {
+                        tracing::warn!("refresh failed, keeping the previous records: {e}");
+                        self.last_failure_log = Some(Instant::now());
+                    }
+                }
             }
             std::thread::sleep(period);
         }

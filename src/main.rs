@@ -4,10 +4,12 @@
 use mesos_dns::config::{Config, Environment};
 use mesos_dns::control::Control;
 use mesos_dns::flags::{Flags, FlagsError, USAGE};
+use mesos_dns::http::HttpContext;
 use mesos_dns::server::tcp::TcpServer;
 use mesos_dns::server::udp::UdpWorker;
 use mesos_dns::server::{SharedSnapshot, bind_address, bound_socket};
 use mesos_dns::snapshot::Snapshot;
+use mesos_dns::status::Status;
 use socket2::Type;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -42,14 +44,44 @@ fn main() -> ExitCode {
     };
     let shared: SharedSnapshot =
         Arc::new(arc_swap::ArcSwap::from_pointee(Snapshot::empty(&config)));
+    let status = Arc::new(Status::default());
     if config.dns_on {
-        if let Err(e) = start_dns(&config, &shared) {
+        if let Err(e) = start_dns(&config, &shared, &status) {
             eprintln!("mesos-dns: {e}");
             return ExitCode::from(1);
         }
     }
-    Control::new(config, shared).run();
+    if config.http_on {
+        if let Err(e) = start_http(&config, &shared, &status) {
+            eprintln!("mesos-dns: {e}");
+            return ExitCode::from(1);
+        }
+    }
+    Control::new(config, shared, status).run();
     ExitCode::SUCCESS
+}
+
+/// Binds the HTTP listener now (a busy port is a start-up error) and serves it on its
+/// own threads.
+fn start_http(
+    config: &Config,
+    shared: &SharedSnapshot,
+    status: &Arc<Status>,
+) -> Result<(), String> {
+    let addr = std::net::SocketAddr::new(config.http_listener, config.http_port);
+    let listener = std::net::TcpListener::bind(addr).map_err(|e| format!("HTTP {addr}: {e}"))?;
+    let ctx = Arc::new(HttpContext {
+        config: config.clone(),
+        snapshot: shared.clone(),
+        status: status.clone(),
+        stale_after_ms: config.refresh_seconds * config.ready_stale_refreshes * 1000,
+    });
+    std::thread::Builder::new()
+        .name("http".into())
+        .spawn(move || mesos_dns::http::server::serve(listener, ctx))
+        .map_err(|e| format!("starting HTTP thread: {e}"))?;
+    tracing::info!(%addr, "HTTP listening");
+    Ok(())
 }
 
 fn init_logging(verbosity: i32) {
@@ -67,7 +99,7 @@ fn init_logging(verbosity: i32) {
 }
 
 /// Binds every DNS socket before any thread starts, so a busy port is one clear error.
-fn start_dns(config: &Config, shared: &SharedSnapshot) -> Result<(), String> {
+fn start_dns(config: &Config, shared: &SharedSnapshot, status: &Status) -> Result<(), String> {
     let (mut addr, mut dual) = bind_address(config.listener, config.port);
     // Without IPv6 on the host, the wildcard falls back to IPv4 only.
     if dual && bound_socket(addr, Type::DGRAM, true).is_err() {
@@ -89,6 +121,10 @@ fn start_dns(config: &Config, shared: &SharedSnapshot) -> Result<(), String> {
     let tcp = bound_socket(addr, Type::STREAM, dual).map_err(|e| format!("TCP {addr}: {e}"))?;
     tcp.listen(1024).map_err(|e| format!("TCP {addr}: {e}"))?;
     let tcp = TcpServer::new(tcp.into()).map_err(|e| format!("TCP {addr}: {e}"))?;
+    let _ = status
+        .udp
+        .set(started.iter().map(|w| w.counters.clone()).collect());
+    let _ = status.tcp.set(tcp.counters.clone());
 
     for (i, worker) in started.into_iter().enumerate() {
         let snapshot = shared.clone();

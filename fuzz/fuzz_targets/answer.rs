@@ -33,12 +33,12 @@ fuzz_target!(|data: &[u8]| {
     for (transport, limit) in [(Transport::Udp, 4096), (Transport::Tcp, 65535)] {
         for rotation in [0, 7] {
             match answer(data, snap, rotation, transport, &mut out) {
-                Outcome::Reply(n) => {
+                Outcome::Reply { len: n, .. } => {
                     assert!(n <= limit && n >= 12);
                     assert!(out[2] & 0x80 != 0, "QR set");
                 }
                 Outcome::Forward => {
-                    if let Outcome::Reply(n) = refuse(data, snap, transport, &mut out) {
+                    if let Outcome::Reply { len: n, .. } = refuse(data, snap, transport, &mut out) {
                         assert!(n <= 512.max(limit.min(65535)));
                     }
                 }

@@ -20,8 +20,9 @@ pub enum Transport {
 /// What to do with a packet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Outcome {
-    /// Send the first `n` bytes of the output buffer.
-    Reply(usize),
+    /// Send the first `len` bytes of the output buffer; `qtype` is the question's type
+    /// (0 when the question could not be read), for the counters.
+    Reply { len: usize, qtype: u16 },
     /// Send nothing.
     Drop,
     /// The name is outside the domain: hand the query to the forwarder.
@@ -139,7 +140,7 @@ fn header_only(packet: &[u8], rcode: u8, question_end: usize, out: &mut [u8]) ->
     let qdcount = u16::from(question_end > 0);
     out[4..6].copy_from_slice(&qdcount.to_be_bytes());
     out[6..12].fill(0);
-    Outcome::Reply(len)
+    Outcome::Reply { len, qtype: 0 }
 }
 
 struct Reply<'a> {
@@ -222,7 +223,11 @@ impl Reply<'_> {
         }
         let ar = u16::from(self.query.edns.is_some());
         self.header(rcode, authoritative, false, [1, 0, 0, ar]);
-        Outcome::Reply(self.write_opt(self.query.question_end, ext_rcode))
+        let len = self.write_opt(self.query.question_end, ext_rcode);
+        Outcome::Reply {
+            len,
+            qtype: self.query.qtype,
+        }
     }
 
     /// NXDOMAIN or NODATA: the apex SOA (negative TTL) in the authority section.
@@ -242,7 +247,11 @@ impl Reply<'_> {
         self.header(rcode, true, false, [1, 0, 1, arcount]);
         let end = self.copy_records(soa, 0, 1, start);
         self.out[start..start + 2].copy_from_slice(&owner);
-        Outcome::Reply(self.write_opt(end, 0))
+        let len = self.write_opt(end, 0);
+        Outcome::Reply {
+            len,
+            qtype: self.query.qtype,
+        }
     }
 
     /// Copies `m` records of `set` from record `k` (wrapping) in at most two runs.
@@ -354,6 +363,10 @@ impl Reply<'_> {
         let tc = truncated && snap.zone.set_truncate_bit;
         arcount += u16::from(self.query.edns.is_some());
         self.header(RCODE_NOERROR, true, tc, [1, ancount, 0, arcount]);
-        Outcome::Reply(self.write_opt(at, 0))
+        let len = self.write_opt(at, 0);
+        Outcome::Reply {
+            len,
+            qtype: self.query.qtype,
+        }
     }
 }

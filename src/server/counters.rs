@@ -1,20 +1,96 @@
-//! Per-worker counters: plain relaxed atomics, each worker's on its own cache line so
-//! workers never share a line; readers sum them.
+//! Query counters. Each UDP worker (and the TCP thread) owns one `WorkerCounters` on its
+//! own cache lines and adds to it once per batch; `/metrics` sums them at scrape time.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-#[derive(Default, Debug)]
+/// Query types counted on their own; everything else is "other".
+pub const QTYPES: [(&str, u16); 7] = [
+    ("A", 1),
+    ("AAAA", 28),
+    ("SRV", 33),
+    ("ANY", 255),
+    ("SOA", 6),
+    ("NS", 2),
+    ("other", 0),
+];
+
+/// Response codes by number (0-5); everything else is "other".
+pub const RCODES: [&str; 7] = [
+    "NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED", "other",
+];
+
+/// Why a packet got no reply.
+pub const DROP_REASONS: [&str; 3] = ["malformed", "send_failed", "no_forwarder"];
+
+pub fn qtype_index(qtype: u16) -> usize {
+    QTYPES
+        .iter()
+        .position(|&(_, t)| t == qtype)
+        .unwrap_or(QTYPES.len() - 1)
+}
+
+pub fn rcode_index(rcode: u8) -> usize {
+    (rcode as usize).min(RCODES.len() - 1)
+}
+
+#[derive(Debug, Default)]
 #[repr(align(64))]
 pub struct WorkerCounters {
-    pub received: AtomicU64,
-    pub answered: AtomicU64,
-    pub dropped: AtomicU64,
-    pub refused: AtomicU64,
+    pub requests: [AtomicU64; QTYPES.len()],
+    pub responses: [AtomicU64; RCODES.len()],
     pub truncated: AtomicU64,
+    pub dropped: [AtomicU64; DROP_REASONS.len()],
+}
+
+/// One batch's counts, kept in plain integers and added to the atomics once.
+#[derive(Debug, Default)]
+pub struct BatchCounts {
+    pub requests: [u64; QTYPES.len()],
+    pub responses: [u64; RCODES.len()],
+    pub truncated: u64,
+    pub dropped: [u64; DROP_REASONS.len()],
+}
+
+impl BatchCounts {
+    /// Counts a reply by its question type and its header (rcode, TC).
+    pub fn reply(&mut self, qtype: u16, reply: &[u8]) {
+        self.requests[qtype_index(qtype)] += 1;
+        if let (Some(&flags), Some(&rcode)) = (reply.get(2), reply.get(3)) {
+            self.responses[rcode_index(rcode & 0x0F)] += 1;
+            self.truncated += u64::from(flags & 0x02 != 0);
+        }
+    }
+
+    pub fn drop(&mut self, reason: usize) {
+        self.dropped[reason] += 1;
+    }
+
+    /// Adds this batch to `to` and starts over.
+    pub fn flush(&mut self, to: &WorkerCounters) {
+        let add = |a: &AtomicU64, v: &mut u64| {
+            if *v > 0 {
+                a.fetch_add(*v, Ordering::Relaxed);
+                *v = 0;
+            }
+        };
+        self.requests
+            .iter_mut()
+            .zip(&to.requests)
+            .for_each(|(v, a)| add(a, v));
+        self.responses
+            .iter_mut()
+            .zip(&to.responses)
+            .for_each(|(v, a)| add(a, v));
+        self.dropped
+            .iter_mut()
+            .zip(&to.dropped)
+            .for_each(|(v, a)| add(a, v));
+        add(&to.truncated, &mut self.truncated);
+    }
 }
 
 impl WorkerCounters {
-    pub fn bump(counter: &AtomicU64, by: u64) {
-        counter.fetch_add(by, Ordering::Relaxed);
+    pub fn load(a: &AtomicU64) -> u64 {
+        a.load(Ordering::Relaxed)
     }
 }

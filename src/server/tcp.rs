@@ -2,11 +2,13 @@
 //! pipelined queries per connection, an idle timeout and a cap on open connections.
 
 use super::SharedSnapshot;
+use super::counters::{BatchCounts, WorkerCounters};
 use crate::dns::answer::{Outcome, Transport, answer, refuse};
 use crate::dns::wire::TCP_MAX;
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
 use std::io::{self, Read, Write};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const LISTENER: Token = Token(usize::MAX);
@@ -31,6 +33,8 @@ pub struct TcpServer {
     open: usize,
     reply: Vec<u8>,
     rotation: u32,
+    counts: BatchCounts,
+    pub counters: Arc<WorkerCounters>,
 }
 
 impl TcpServer {
@@ -42,6 +46,8 @@ impl TcpServer {
             open: 0,
             reply: vec![0; TCP_MAX],
             rotation: 0,
+            counts: BatchCounts::default(),
+            counters: Arc::new(WorkerCounters::default()),
         })
     }
 
@@ -164,12 +170,16 @@ impl TcpServer {
                     other => other,
                 };
                 match outcome {
-                    Outcome::Reply(n) => {
-                        conn.output.extend_from_slice(&(n as u16).to_be_bytes());
-                        conn.output.extend_from_slice(&self.reply[..n]);
+                    Outcome::Reply { len, qtype } => {
+                        self.counts.reply(qtype, &self.reply[..len]);
+                        conn.output.extend_from_slice(&(len as u16).to_be_bytes());
+                        conn.output.extend_from_slice(&self.reply[..len]);
                     }
                     // What UDP would drop ends the conversation on TCP.
-                    Outcome::Drop | Outcome::Forward => ended = true,
+                    Outcome::Drop | Outcome::Forward => {
+                        self.counts.drop(0);
+                        ended = true;
+                    }
                 }
             }
             conn.input.drain(..consumed);
@@ -196,6 +206,7 @@ impl TcpServer {
                 }
             }
         }
+        self.counts.flush(&self.counters);
         if ended {
             let _ = write_some(conn);
             self.close(poll, index);

@@ -3,7 +3,7 @@
 
 use super::SharedSnapshot;
 use super::batch::{Batch, enable_pktinfo};
-use super::counters::WorkerCounters;
+use super::counters::{BatchCounts, WorkerCounters};
 use crate::dns::answer::{Outcome, Transport, answer, refuse};
 use std::io;
 use std::os::fd::AsRawFd;
@@ -20,6 +20,7 @@ pub struct UdpWorker {
     rx: Batch,
     tx: Batch,
     rotation: u32,
+    counts: BatchCounts,
     pub counters: Arc<WorkerCounters>,
 }
 
@@ -47,6 +48,7 @@ impl UdpWorker {
             rx: Batch::new(BATCH, QUERY_SLOT),
             tx: Batch::new(BATCH, reply_size.max(512)),
             rotation: 0,
+            counts: BatchCounts::default(),
             counters: Arc::new(WorkerCounters::default()),
         })
     }
@@ -66,43 +68,36 @@ impl UdpWorker {
             };
             let replies = self.answer_batch(n, &snapshot);
             if replies > 0 {
-                if let Err(e) = self.tx.send(fd, replies) {
-                    tracing::debug!("UDP send failed: {e}");
-                }
+                let sent = self.tx.send(fd, replies).unwrap_or(0);
+                self.counts.dropped[1] += (replies - sent) as u64;
             }
+            self.counts.flush(&self.counters);
         }
     }
 
     fn answer_batch(&mut self, n: usize, snapshot: &SharedSnapshot) -> usize {
         let snap = snapshot.load();
         let mut replies = 0;
-        let mut dropped = 0;
-        let mut refused = 0;
         for i in 0..n {
             self.rotation = self.rotation.wrapping_add(1);
             let packet = self.rx.packet(i);
             let out = self.tx.buffer_mut(replies);
             let outcome = match answer(packet, &snap, self.rotation, Transport::Udp, out) {
                 // The forwarder's own issue hands these upstream; until then, REFUSED.
-                Outcome::Forward => {
-                    refused += 1;
-                    refuse(packet, &snap, Transport::Udp, out)
-                }
+                Outcome::Forward => refuse(packet, &snap, Transport::Udp, out),
                 other => other,
             };
             match outcome {
-                Outcome::Reply(len) => {
+                Outcome::Reply { len, qtype } => {
+                    self.counts
+                        .reply(qtype, &self.tx.buffer_mut(replies)[..len]);
                     self.tx.set_reply(replies, len, &self.rx, i);
                     replies += 1;
                 }
-                Outcome::Drop | Outcome::Forward => dropped += 1,
+                Outcome::Drop => self.counts.drop(0),
+                Outcome::Forward => self.counts.drop(2),
             }
         }
-        let c = &self.counters;
-        WorkerCounters::bump(&c.received, n as u64);
-        WorkerCounters::bump(&c.answered, replies as u64);
-        WorkerCounters::bump(&c.dropped, dropped);
-        WorkerCounters::bump(&c.refused, refused);
         replies
     }
 }

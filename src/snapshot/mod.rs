@@ -14,7 +14,8 @@ use crate::records::{NameId, RecordSet};
 use foldhash::fast::FixedState;
 use hashbrown::HashTable;
 use std::hash::BuildHasher;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::{Arc, OnceLock};
 
 /// Marks "no record set of this type".
 pub const NO_SET: u32 = u32::MAX;
@@ -80,11 +81,24 @@ pub struct Extra {
     pub ip: IpAddr,
 }
 
+/// The zone facts the HTTP API reports.
+#[derive(Clone, Debug)]
+pub struct ZoneText {
+    pub domain: String,
+    pub mname: String,
+    pub rname: String,
+    pub refresh_seconds: u64,
+}
+
 /// An immutable answer table. Built by [`compile`], swapped in whole.
 pub struct Snapshot {
     /// The generator's output, for the HTTP API.
     pub records: RecordSet,
     pub serial: u32,
+    pub zone_text: ZoneText,
+    /// `/v1/enumerate` and `/v1/axfr`, built on first request, at most once per snapshot.
+    enumerate_json: OnceLock<Arc<Vec<u8>>>,
+    axfr_json: OnceLock<Arc<Vec<u8>>>,
     /// False until the first state was loaded: in-domain queries get SERVFAIL.
     pub ready: bool,
     pub zone: Zone,
@@ -161,6 +175,88 @@ impl Snapshot {
         &self.extras[set.extras_start as usize..(set.extras_start + set.extras_len) as usize]
     }
 
+    /// The `/v1/enumerate` document of this snapshot.
+    pub fn enumerate_json(&self) -> Arc<Vec<u8>> {
+        self.enumerate_json
+            .get_or_init(|| {
+                let mut out = Vec::new();
+                // Writing to a Vec cannot fail.
+                let _ = crate::records::enumerate::write_enumerate(&self.records, &mut out);
+                Arc::new(out)
+            })
+            .clone()
+    }
+
+    /// The `/v1/axfr` document of this snapshot.
+    pub fn axfr_json(&self) -> Arc<Vec<u8>> {
+        self.axfr_json
+            .get_or_init(|| {
+                let z = &self.zone_text;
+                let info = crate::records::enumerate::ZoneInfo {
+                    ttl: self.zone.ttl,
+                    serial: self.serial,
+                    refresh_seconds: z.refresh_seconds,
+                    mname: &z.mname,
+                    rname: &z.rname,
+                    domain: &z.domain,
+                };
+                let mut out = Vec::new();
+                let _ = crate::records::enumerate::write_axfr(&self.records, &info, &mut out);
+                Arc::new(out)
+            })
+            .clone()
+    }
+
+    /// The slot of a name given as text (`a.b.` or `a.b`), any case.
+    fn slot_by_text(&self, name: &str) -> Option<&Slot> {
+        let mut key = Vec::with_capacity(name.len() + 2);
+        name_to_wire(name, true, &mut key)?;
+        self.find(&key).map(|i| &self.slots[i as usize])
+    }
+
+    /// The A and AAAA addresses of a name, in stored order.
+    pub fn addresses(&self, name: &str) -> (Vec<Ipv4Addr>, Vec<Ipv6Addr>) {
+        let (mut v4, mut v6) = (Vec::new(), Vec::new());
+        let Some(slot) = self.slot_by_text(name) else {
+            return (v4, v6);
+        };
+        for set in [slot.a, slot.aaaa].iter().filter_map(|&id| self.set(id)) {
+            for rr in self.records_of(set) {
+                match rr.get(12..) {
+                    Some(ip) if ip.len() == 4 => {
+                        v4.extend(<[u8; 4]>::try_from(ip).ok().map(Ipv4Addr::from))
+                    }
+                    Some(ip) if ip.len() == 16 => {
+                        v6.extend(<[u8; 16]>::try_from(ip).ok().map(Ipv6Addr::from))
+                    }
+                    _ => {}
+                }
+            }
+        }
+        (v4, v6)
+    }
+
+    /// The SRV records of a name as (target, port), in stored order.
+    pub fn services(&self, name: &str) -> Vec<(String, u16)> {
+        let Some(set) = self.slot_by_text(name).and_then(|slot| self.set(slot.srv)) else {
+            return Vec::new();
+        };
+        self.records_of(set)
+            .filter_map(|rr| {
+                let port = u16::from_be_bytes([*rr.get(16)?, *rr.get(17)?]);
+                Some((wire_to_text(rr.get(18..)?)?, port))
+            })
+            .collect()
+    }
+
+    /// Each record of a set as bytes.
+    fn records_of<'a>(&'a self, set: &'a RrSet) -> impl Iterator<Item = &'a [u8]> + 'a {
+        let bytes = self.set_bytes(set);
+        self.set_offsets(set)
+            .windows(2)
+            .map(move |w| &bytes[w[0] as usize..w[1] as usize])
+    }
+
     /// Bytes held by each table: keys, record bytes, offsets, extras, sets, slots.
     pub fn size_detail(&self) -> [usize; 6] {
         [
@@ -184,6 +280,26 @@ impl Snapshot {
             + self.index.capacity() * 5;
         (self.slots.len(), bytes)
     }
+}
+
+/// An uncompressed wire name as text with a trailing dot.
+fn wire_to_text(wire: &[u8]) -> Option<String> {
+    let mut out = String::new();
+    let mut at = 0;
+    loop {
+        let len = *wire.get(at)? as usize;
+        if len == 0 {
+            break;
+        }
+        let label = wire.get(at + 1..at + 1 + len)?;
+        out.push_str(&String::from_utf8_lossy(label));
+        out.push('.');
+        at += 1 + len;
+    }
+    if out.is_empty() {
+        out.push('.');
+    }
+    Some(out)
 }
 
 /// True when `name` is `apex` or below it (both lower-cased wire form).
@@ -400,6 +516,14 @@ pub fn compile(records: RecordSet, config: &Config, serial: u32) -> Snapshot {
         snap: Snapshot {
             records: records.clone(),
             serial,
+            zone_text: ZoneText {
+                domain: config.domain.clone(),
+                mname: config.soa_mname.clone(),
+                rname: config.soa_rname.clone(),
+                refresh_seconds: config.refresh_seconds,
+            },
+            enumerate_json: OnceLock::new(),
+            axfr_json: OnceLock::new(),
             ready: true,
             zone,
             index: HashTable::with_capacity(names * 2),

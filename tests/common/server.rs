@@ -40,6 +40,7 @@ pub fn temp_dir() -> PathBuf {
 pub struct Server {
     child: Child,
     pub port: u16,
+    pub http_port: u16,
     pub dir: PathBuf,
     pub host: &'static str,
 }
@@ -73,9 +74,10 @@ impl Server {
             std::fs::copy(state, dir.join("state.json")).unwrap();
         }
         let port = free_port();
+        let http_port = free_port();
         let config = format!(
             r#"{{"StateFile":"state.json","listener":"{listener}","port":{port},"externalon":false,
-                "httpon":false,"refreshSeconds":1,"UDPWorkers":2{extra}}}"#
+                "httpListener":"127.0.0.1","httpPort":{http_port},"refreshSeconds":1,"UDPWorkers":2{extra}}}"#
         );
         std::fs::write(dir.join("config.json"), config).unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_mesos-dns"))
@@ -94,6 +96,7 @@ impl Server {
         Server {
             child,
             port,
+            http_port,
             dir,
             host,
         }
@@ -175,6 +178,53 @@ impl Server {
                 Message::from_vec(&body).unwrap()
             })
             .collect()
+    }
+}
+
+/// A reply to a raw HTTP request: status and body.
+pub struct HttpReply {
+    pub status: u16,
+    pub content_type: String,
+    pub body: String,
+}
+
+impl HttpReply {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+}
+
+impl Server {
+    /// Sends `request` as is (a whole HTTP/1.1 request) and reads the reply to the end.
+    pub fn http_raw(&self, request: &[u8]) -> HttpReply {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.http_port)).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        stream.write_all(request).unwrap();
+        let mut raw = Vec::new();
+        stream.read_to_end(&mut raw).unwrap();
+        let text = String::from_utf8_lossy(&raw).into_owned();
+        let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+        let status = head
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let content_type = head
+            .lines()
+            .find_map(|l| l.strip_prefix("Content-Type: "))
+            .unwrap_or("")
+            .to_string();
+        HttpReply {
+            status,
+            content_type,
+            body: body.to_string(),
+        }
+    }
+
+    pub fn get(&self, path: &str) -> HttpReply {
+        self.http_raw(format!("GET {path} HTTP/1.1\r\nHost: test\r\n\r\n").as_bytes())
     }
 }
 

@@ -1,0 +1,230 @@
+//! `/metrics` in the Prometheus text format, encoded with prometheus-client from the
+//! counters the workers keep (summed here, at scrape time) and the refresh status.
+
+use super::HttpContext;
+use crate::server::counters::{DROP_REASONS, QTYPES, RCODES, WorkerCounters};
+use crate::snapshot::Snapshot;
+use crate::status::{Status, unix_ms};
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+use prometheus_client::metrics::MetricType;
+use prometheus_client::metrics::counter::ConstCounter;
+use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::registry::Registry;
+
+/// A scrape's view: the counters and the current snapshot.
+#[derive(Debug)]
+struct Scrape {
+    requests: Vec<(&'static str, &'static str, u64)>,
+    responses: Vec<(&'static str, u64)>,
+    truncated: u64,
+    dropped: Vec<(&'static str, u64)>,
+    records: [(&'static str, u64); 3],
+    serial: u64,
+    snapshot_age_s: f64,
+    ready: bool,
+    refreshes_ok: u64,
+    refreshes_failed: u64,
+    last_fetch_s: f64,
+    fetch_s_total: f64,
+    warnings_suppressed: u64,
+}
+
+fn counter(
+    encoder: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    value: u64,
+) -> std::fmt::Result {
+    ConstCounter::new(value).encode(encoder.encode_descriptor(
+        name,
+        help,
+        None,
+        MetricType::Counter,
+    )?)
+}
+
+fn gauge(encoder: &mut DescriptorEncoder, name: &str, help: &str, value: f64) -> std::fmt::Result {
+    ConstGauge::new(value).encode(encoder.encode_descriptor(name, help, None, MetricType::Gauge)?)
+}
+
+impl Collector for Scrape {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> std::fmt::Result {
+        {
+            let mut family = encoder.encode_descriptor(
+                "mesos_dns_requests",
+                "DNS queries answered or dropped, by protocol and query type",
+                None,
+                MetricType::Counter,
+            )?;
+            for (protocol, qtype, value) in &self.requests {
+                let labels = [("protocol", *protocol), ("qtype", *qtype)];
+                ConstCounter::new(*value).encode(family.encode_family(&labels)?)?;
+            }
+        }
+        {
+            let mut family = encoder.encode_descriptor(
+                "mesos_dns_responses",
+                "DNS responses by rcode and by where the answer came from",
+                None,
+                MetricType::Counter,
+            )?;
+            for (rcode, value) in &self.responses {
+                let labels = [("rcode", *rcode), ("source", "snapshot")];
+                ConstCounter::new(*value).encode(family.encode_family(&labels)?)?;
+            }
+        }
+        {
+            let mut family = encoder.encode_descriptor(
+                "mesos_dns_dropped",
+                "Packets that got no reply, by reason",
+                None,
+                MetricType::Counter,
+            )?;
+            for (reason, value) in &self.dropped {
+                ConstCounter::new(*value).encode(family.encode_family(&[("reason", *reason)])?)?;
+            }
+        }
+        counter(
+            &mut encoder,
+            "mesos_dns_truncated",
+            "Replies sent with TC set",
+            self.truncated,
+        )?;
+        {
+            let mut family = encoder.encode_descriptor(
+                "mesos_dns_snapshot_records",
+                "Records in the published snapshot, by type",
+                None,
+                MetricType::Gauge,
+            )?;
+            for (rtype, value) in &self.records {
+                ConstGauge::new(*value as i64)
+                    .encode(family.encode_family(&[("type", *rtype)])?)?;
+            }
+        }
+        gauge(
+            &mut encoder,
+            "mesos_dns_snapshot_serial",
+            "SOA serial of the published snapshot",
+            self.serial as f64,
+        )?;
+        gauge(
+            &mut encoder,
+            "mesos_dns_snapshot_age_seconds",
+            "Seconds since the published snapshot was built",
+            self.snapshot_age_s,
+        )?;
+        gauge(
+            &mut encoder,
+            "mesos_dns_ready",
+            "1 when /ready answers 200",
+            f64::from(u8::from(self.ready)),
+        )?;
+        counter(
+            &mut encoder,
+            "mesos_dns_state_refreshes",
+            "Successful state refreshes",
+            self.refreshes_ok,
+        )?;
+        counter(
+            &mut encoder,
+            "mesos_dns_state_refresh_failures",
+            "Failed state refreshes",
+            self.refreshes_failed,
+        )?;
+        gauge(
+            &mut encoder,
+            "mesos_dns_state_fetch_last_seconds",
+            "Duration of the last state fetch and decode",
+            self.last_fetch_s,
+        )?;
+        gauge(
+            &mut encoder,
+            "mesos_dns_state_fetch_seconds_total",
+            "Time spent fetching and decoding state, all refreshes",
+            self.fetch_s_total,
+        )?;
+        counter(
+            &mut encoder,
+            "mesos_dns_log_warnings_suppressed",
+            "Repeated warnings not logged",
+            self.warnings_suppressed,
+        )?;
+        {
+            let info = encoder.encode_descriptor(
+                "mesos_dns_build",
+                "Build information",
+                None,
+                MetricType::Info,
+            )?;
+            let labels = [("version", env!("CARGO_PKG_VERSION"))];
+            prometheus_client::metrics::info::Info::new(labels).encode(info)?;
+        }
+        Ok(())
+    }
+}
+
+fn sum(
+    counters: &[(&'static str, &WorkerCounters)],
+    protocol: Option<&str>,
+    pick: impl Fn(&WorkerCounters) -> u64,
+) -> u64 {
+    counters
+        .iter()
+        .filter(|(p, _)| protocol.is_none_or(|want| *p == want))
+        .map(|(_, c)| pick(c))
+        .sum()
+}
+
+pub fn render_metrics(ctx: &HttpContext, snapshot: &Snapshot) -> String {
+    let all = ctx.status.all_counters();
+    let load = WorkerCounters::load;
+    let mut requests = Vec::new();
+    for protocol in ["udp", "tcp"] {
+        for (i, (qtype, _)) in QTYPES.iter().enumerate() {
+            requests.push((
+                protocol,
+                *qtype,
+                sum(&all, Some(protocol), |c| load(&c.requests[i])),
+            ));
+        }
+    }
+    let responses = RCODES
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (*r, sum(&all, None, |c| load(&c.responses[i]))))
+        .collect();
+    let dropped = DROP_REASONS
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (*r, sum(&all, None, |c| load(&c.dropped[i]))))
+        .collect();
+    let (a, aaaa, srv) = snapshot.records.counts();
+    let published = Status::get(&ctx.status.published_ms);
+    let scrape = Scrape {
+        requests,
+        responses,
+        truncated: sum(&all, None, |c| load(&c.truncated)),
+        dropped,
+        records: [("A", a as u64), ("AAAA", aaaa as u64), ("SRV", srv as u64)],
+        serial: u64::from(snapshot.serial),
+        snapshot_age_s: if published == 0 {
+            0.0
+        } else {
+            unix_ms().saturating_sub(published) as f64 / 1e3
+        },
+        ready: super::api::not_ready_reason(ctx, snapshot.ready).is_none(),
+        refreshes_ok: Status::get(&ctx.status.refreshes_ok),
+        refreshes_failed: Status::get(&ctx.status.refreshes_failed),
+        last_fetch_s: Status::get(&ctx.status.last_fetch_ms) as f64 / 1e3,
+        fetch_s_total: Status::get(&ctx.status.fetch_ms_total) as f64 / 1e3,
+        warnings_suppressed: Status::get(&ctx.status.warnings_suppressed),
+    };
+    let mut registry = Registry::default();
+    registry.register_collector(Box::new(scrape));
+    let mut out = String::new();
+    // Writing to a String cannot fail.
+    let _ = prometheus_client::encoding::text::encode(&mut out, &registry);
+    out
+}

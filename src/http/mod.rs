@@ -1,0 +1,21 @@
+//! The HTTP side: the Mesos-DNS `/v1` API, `/metrics`, `/health` and `/ready`.
+//! A small blocking HTTP/1.1 server of our own, because it needs what general servers
+//! leave out: bounded request heads, a cap on connections, and timeouts for slow clients.
+
+pub mod api;
+pub mod metrics;
+pub mod server;
+
+use crate::config::Config;
+use crate::server::SharedSnapshot;
+use crate::status::Status;
+use std::sync::Arc;
+
+/// Everything a request handler reads.
+pub struct HttpContext {
+    pub config: Config,
+    pub snapshot: SharedSnapshot,
+    pub status: Arc<Status>,
+    /// `/ready` turns false when the last good refresh is older than this.
+    pub stale_after_ms: u64,
+}

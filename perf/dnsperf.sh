@@ -68,13 +68,15 @@ run() { # name port pid qps
   local name=$1 port=$2 pid=$3 qps=$4 qarg=() before after out
   [ "$qps" != max ] && qarg=(-Q "$qps")
   before=$(cpu_ns "$pid")
-  out=$(taskset -c 1 dnsperf -s 127.0.0.1 -p "$port" -d "$dir/queries.txt" -l "$secs" -c 8 -q 500 "${qarg[@]}" -v 2>&1)
+  # Output goes to a file: a pipe reader would compete with the server or dnsperf for CPU.
+  taskset -c 1 dnsperf -s 127.0.0.1 -p "$port" -d "$dir/queries.txt" -l "$secs" -c 8 -q 500 "${qarg[@]}" -v > "$dir/run.txt" 2>&1
   after=$(cpu_ns "$pid")
+  out=$(grep -v '^> ' "$dir/run.txt")
   local sent lost achieved lat
   sent=$(grep -oP 'Queries sent:\s+\K[0-9]+' <<<"$out")
   lost=$(grep -oP 'Queries lost:\s+\K[0-9]+' <<<"$out")
   achieved=$(grep -oP 'Queries per second:\s+\K[0-9.]+' <<<"$out")
-  lat=$(python3 perf/latency.py <<<"$out")
+  lat=$(python3 perf/latency.py < "$dir/run.txt")
   local answered=${lat#answered=}; answered=${answered%% *}
   local cpu_us
   cpu_us=$(python3 -c "print(f'{($after-$before)/1000/max($answered,1):.2f}')")

@@ -4,6 +4,7 @@
 use super::HttpContext;
 use super::metrics::render_metrics;
 use crate::config::Config;
+use crate::snapshot::document::Document;
 use crate::status::{Status, unix_ms};
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -19,7 +20,7 @@ pub struct Request {
 pub enum Body {
     Owned(Vec<u8>),
     /// A document cached in the snapshot (`/v1/enumerate`, `/v1/axfr`).
-    Shared(Arc<Vec<u8>>),
+    Shared(Arc<Document>),
 }
 
 pub struct Response {
@@ -45,7 +46,7 @@ impl Response {
         }
     }
 
-    fn shared_json(doc: Arc<Vec<u8>>) -> Response {
+    fn shared_json(doc: Arc<Document>) -> Response {
         Response {
             status: 200,
             content_type: "application/json",

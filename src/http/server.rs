@@ -133,20 +133,26 @@ fn read_request(stream: &mut TcpStream) -> Result<Request, u16> {
 }
 
 fn write_response(stream: &mut TcpStream, response: &Response, head_only: bool) -> io::Result<()> {
-    let body: &[u8] = match &response.body {
-        Body::Owned(b) => b,
-        Body::Shared(b) => b,
+    let len = match &response.body {
+        Body::Owned(b) => b.len(),
+        Body::Shared(d) => d.len(),
     };
     let head = format!(
-        "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {len}\r\nConnection: close\r\n\r\n",
         response.status,
         reason(response.status),
         response.content_type,
-        body.len()
     );
     stream.write_all(head.as_bytes())?;
     if !head_only {
-        stream.write_all(body)?;
+        match &response.body {
+            Body::Owned(b) => stream.write_all(b)?,
+            Body::Shared(d) => {
+                for chunk in d.chunks() {
+                    stream.write_all(chunk)?;
+                }
+            }
+        }
     }
     stream.flush()
 }

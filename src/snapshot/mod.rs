@@ -8,7 +8,10 @@
 //! runs (records k..n, then 0..k). Identical sets (the same SRV targets under `_tcp`, `_udp`,
 //! `.slave.` owners) are stored once.
 
+pub mod document;
+
 use crate::config::Config;
+use document::Document;
 use crate::dns::wire::{CLASS_IN, TYPE_A, TYPE_AAAA, TYPE_NS, TYPE_SOA, TYPE_SRV, name_to_wire};
 use crate::records::{NameId, RecordSet};
 use foldhash::fast::FixedState;
@@ -97,8 +100,8 @@ pub struct Snapshot {
     pub serial: u32,
     pub zone_text: ZoneText,
     /// `/v1/enumerate` and `/v1/axfr`, built on first request, at most once per snapshot.
-    enumerate_json: OnceLock<Arc<Vec<u8>>>,
-    axfr_json: OnceLock<Arc<Vec<u8>>>,
+    enumerate_json: OnceLock<Arc<Document>>,
+    axfr_json: OnceLock<Arc<Document>>,
     /// False until the first state was loaded: in-domain queries get SERVFAIL.
     pub ready: bool,
     pub zone: Zone,
@@ -176,10 +179,10 @@ impl Snapshot {
     }
 
     /// The `/v1/enumerate` document of this snapshot.
-    pub fn enumerate_json(&self) -> Arc<Vec<u8>> {
+    pub fn enumerate_json(&self) -> Arc<Document> {
         self.enumerate_json
             .get_or_init(|| {
-                let mut out = Vec::new();
+                let mut out = Document::default();
                 // Writing to a Vec cannot fail.
                 let _ = crate::records::enumerate::write_enumerate(&self.records, &mut out);
                 Arc::new(out)
@@ -188,7 +191,7 @@ impl Snapshot {
     }
 
     /// The `/v1/axfr` document of this snapshot.
-    pub fn axfr_json(&self) -> Arc<Vec<u8>> {
+    pub fn axfr_json(&self) -> Arc<Document> {
         self.axfr_json
             .get_or_init(|| {
                 let z = &self.zone_text;
@@ -200,7 +203,7 @@ impl Snapshot {
                     rname: &z.rname,
                     domain: &z.domain,
                 };
-                let mut out = Vec::new();
+                let mut out = Document::default();
                 let _ = crate::records::enumerate::write_axfr(&self.records, &info, &mut out);
                 Arc::new(out)
             })

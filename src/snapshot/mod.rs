@@ -11,9 +11,9 @@
 pub mod document;
 
 use crate::config::Config;
-use document::Document;
 use crate::dns::wire::{CLASS_IN, TYPE_A, TYPE_AAAA, TYPE_NS, TYPE_SOA, TYPE_SRV, name_to_wire};
 use crate::records::{NameId, RecordSet};
+use document::Document;
 use foldhash::fast::FixedState;
 use hashbrown::HashTable;
 use std::hash::BuildHasher;

@@ -9,6 +9,7 @@ pub mod config;
 pub mod control;
 pub mod dns;
 pub mod flags;
+pub mod forward;
 pub mod http;
 pub mod mesos;
 pub mod records;

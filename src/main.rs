@@ -4,6 +4,7 @@
 use mesos_dns::config::{Config, Environment};
 use mesos_dns::control::Control;
 use mesos_dns::flags::{Flags, FlagsError, USAGE};
+use mesos_dns::forward::{self, ForwardCounters};
 use mesos_dns::http::HttpContext;
 use mesos_dns::server::tcp::TcpServer;
 use mesos_dns::server::udp::UdpWorker;
@@ -111,16 +112,32 @@ fn start_dns(config: &Config, shared: &SharedSnapshot, status: &Status) -> Resul
     let workers = config.udp_workers.unwrap_or(cores.len().max(1));
     let reply_size = config.edns_max_udp_size as usize;
     let mut started = Vec::with_capacity(workers);
-    for _ in 0..workers {
+    for index in 0..workers {
         let socket =
             bound_socket(addr, Type::DGRAM, dual).map_err(|e| format!("UDP {addr}: {e}"))?;
         started.push(
-            UdpWorker::new(socket, wildcard, reply_size).map_err(|e| format!("UDP {addr}: {e}"))?,
+            UdpWorker::new(index, socket, wildcard, reply_size)
+                .map_err(|e| format!("UDP {addr}: {e}"))?,
         );
     }
     let tcp = bound_socket(addr, Type::STREAM, dual).map_err(|e| format!("TCP {addr}: {e}"))?;
     tcp.listen(1024).map_err(|e| format!("TCP {addr}: {e}"))?;
-    let tcp = TcpServer::new(tcp.into()).map_err(|e| format!("TCP {addr}: {e}"))?;
+    let mut tcp = TcpServer::new(tcp.into()).map_err(|e| format!("TCP {addr}: {e}"))?;
+    if config.external_on {
+        let sockets = started
+            .iter()
+            .map(UdpWorker::socket_clone)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| format!("UDP {addr}: {e}"))?;
+        let counters = Arc::new(ForwardCounters::default());
+        let _ = status.forward.set(counters.clone());
+        let handle = forward::spawn(config, sockets, Some(tcp.reply_path()), counters)
+            .map_err(|e| format!("starting the forwarder: {e}"))?;
+        for worker in &mut started {
+            worker.set_forwarder(handle.clone());
+        }
+        tcp.set_forwarder(handle);
+    }
     let _ = status
         .udp
         .set(started.iter().map(|w| w.counters.clone()).collect());

@@ -11,6 +11,8 @@ pub struct Status {
     /// Counters of every DNS listener (UDP workers and the TCP thread), set at start-up.
     pub udp: OnceLock<Vec<Arc<WorkerCounters>>>,
     pub tcp: OnceLock<Arc<WorkerCounters>>,
+    /// Counters of the forwarder, when forwarding is on.
+    pub forward: OnceLock<Arc<crate::forward::ForwardCounters>>,
     pub refreshes_ok: AtomicU64,
     pub refreshes_failed: AtomicU64,
     /// Unix time in milliseconds of the last successful refresh; 0 before the first.

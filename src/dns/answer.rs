@@ -106,6 +106,21 @@ pub fn answer(
 /// REFUSED for a query that will not be answered here (outside the domain, forwarding
 /// off), with the question and OPT echoed.
 pub fn refuse(packet: &[u8], snap: &Snapshot, transport: Transport, out: &mut [u8]) -> Outcome {
+    reject(packet, snap, transport, out, RCODE_REFUSED)
+}
+
+/// SERVFAIL for a query the forwarder could not take (its queue is full).
+pub fn servfail(packet: &[u8], snap: &Snapshot, transport: Transport, out: &mut [u8]) -> Outcome {
+    reject(packet, snap, transport, out, RCODE_SERVFAIL)
+}
+
+fn reject(
+    packet: &[u8],
+    snap: &Snapshot,
+    transport: Transport,
+    out: &mut [u8],
+    rcode: u8,
+) -> Outcome {
     let Ok(query) = parse(packet) else {
         return Outcome::Drop;
     };
@@ -115,15 +130,15 @@ pub fn refuse(packet: &[u8], snap: &Snapshot, transport: Transport, out: &mut [u
         UDP_CLASSIC
     }
     .min(out.len());
-    Reply {
+    let mut reply = Reply {
         packet,
         query: &query,
         snap,
         out,
         limit,
         rotation: 0,
-    }
-    .simple(RCODE_REFUSED, 0, false)
+    };
+    reply.simple(rcode, 0, false)
 }
 
 /// A reply that copies the header (and possibly the question) of a packet that could

@@ -250,12 +250,35 @@ impl Batch {
         self.lens[i] = len.min(self.slot);
         self.peers[i] = rx.peers[from];
         self.peer_lens[i] = rx.peer_lens[from];
+        self.set_source(i, rx.local(from));
+    }
+
+    /// Makes entry `i` a datagram of `len` bytes to `peer`, sent from `local`.
+    pub fn set_datagram(&mut self, i: usize, len: usize, peer: SocketAddr, local: LocalAddr) {
+        self.lens[i] = len.min(self.slot);
+        let addr = socket2::SockAddr::from(peer);
+        let addr_len = (addr.len() as usize).min(size_of::<libc::sockaddr_storage>());
+        // SAFETY: copies `addr_len` bytes of a socket address (socket2's storage has the
+        // layout of sockaddr_storage) into this entry's storage, which is at least as large.
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                addr.as_ptr() as *const u8,
+                (&mut self.peers[i] as *mut libc::sockaddr_storage).cast::<u8>(),
+                addr_len,
+            );
+        }
+        self.peer_lens[i] = addr_len as libc::socklen_t;
+        self.set_source(i, local);
+    }
+
+    /// The control message that picks the source address of entry `i`.
+    fn set_source(&mut self, i: usize, local: LocalAddr) {
         self.control_lens[i] = 0;
         let control = &mut self.controls[i];
         // SAFETY: builds one control message inside `control` (128 bytes, room for either
         // pktinfo struct with its header); the CMSG_* macros stay within msg_controllen.
         unsafe {
-            let (level, kind, data_len) = match rx.local(from) {
+            let (level, kind, data_len) = match local {
                 LocalAddr::Unknown => return,
                 LocalAddr::V4 { .. } => (
                     libc::IPPROTO_IP,
@@ -283,7 +306,7 @@ impl Batch {
             (*cmsg).cmsg_level = level;
             (*cmsg).cmsg_type = kind;
             (*cmsg).cmsg_len = libc::CMSG_LEN(data_len as u32) as _;
-            match rx.local(from) {
+            match local {
                 LocalAddr::V4 { addr, .. } => {
                     let mut info: libc::in_pktinfo = zeroed();
                     info.ipi_spec_dst.s_addr = u32::from(addr).to_be();

@@ -3,8 +3,11 @@
 
 use super::SharedSnapshot;
 use super::counters::{BatchCounts, WorkerCounters};
-use crate::dns::answer::{Outcome, Transport, answer, refuse};
+use crate::dns::answer::{Outcome, Transport, answer, refuse, servfail};
 use crate::dns::wire::TCP_MAX;
+use crate::forward::{ClientPath, ForwardHandle, ForwardRequest, TcpReply};
+use crossbeam_channel::{Receiver, Sender};
+use mio::Waker;
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
 use std::io::{self, Read, Write};
@@ -12,6 +15,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const LISTENER: Token = Token(usize::MAX);
+/// Wakes the loop when the forwarder has replies for TCP clients.
+const REPLIES: Token = Token(usize::MAX - 1);
 /// Connections idle this long are closed.
 const IDLE: Duration = Duration::from_secs(10);
 /// Connections beyond this are accepted and closed at once.
@@ -20,6 +25,8 @@ const MAX_CONNECTIONS: usize = 1024;
 const MAX_PENDING_OUTPUT: usize = 256 * 1024;
 
 struct Connection {
+    /// Tells this connection from a later one in the same slot (forwarded replies).
+    generation: u64,
     stream: TcpStream,
     input: Vec<u8>,
     output: Vec<u8>,
@@ -28,7 +35,12 @@ struct Connection {
 
 /// The TCP listener thread.
 pub struct TcpServer {
+    poll: Poll,
     listener: TcpListener,
+    forward: Option<ForwardHandle>,
+    replies: (Sender<TcpReply>, Receiver<TcpReply>),
+    waker: Arc<Waker>,
+    generations: u64,
     connections: Vec<Option<Connection>>,
     open: usize,
     reply: Vec<u8>,
@@ -40,8 +52,15 @@ pub struct TcpServer {
 impl TcpServer {
     pub fn new(listener: std::net::TcpListener) -> io::Result<TcpServer> {
         listener.set_nonblocking(true)?;
+        let poll = Poll::new()?;
+        let waker = Arc::new(Waker::new(poll.registry(), REPLIES)?);
         Ok(TcpServer {
+            poll,
             listener: TcpListener::from_std(listener),
+            forward: None,
+            replies: crossbeam_channel::bounded(4096),
+            waker,
+            generations: 0,
             connections: Vec::new(),
             open: 0,
             reply: vec![0; TCP_MAX],
@@ -51,9 +70,20 @@ impl TcpServer {
         })
     }
 
+    /// Where the forwarder sends replies for this thread's clients.
+    pub fn reply_path(&self) -> (Sender<TcpReply>, Arc<Waker>) {
+        (self.replies.0.clone(), self.waker.clone())
+    }
+
+    pub fn set_forwarder(&mut self, forward: ForwardHandle) {
+        self.forward = Some(forward);
+    }
+
     /// Serves forever.
     pub fn run(mut self, snapshot: SharedSnapshot) -> io::Result<()> {
-        let mut poll = Poll::new()?;
+        // The poll made in `new` carries the forwarder's waker; keep it.
+        let spare = Poll::new()?;
+        let mut poll = std::mem::replace(&mut self.poll, spare);
         poll.registry()
             .register(&mut self.listener, LISTENER, Interest::READABLE)?;
         let mut events = Events::with_capacity(256);
@@ -67,6 +97,8 @@ impl TcpServer {
             for event in events.iter() {
                 if event.token() == LISTENER {
                     self.accept(&poll);
+                } else if event.token() == REPLIES {
+                    self.deliver_forwarded(&poll);
                 } else {
                     self.serve(&poll, event.token().0, &snapshot);
                 }
@@ -108,7 +140,9 @@ impl TcpServer {
             {
                 continue;
             }
+            self.generations += 1;
             self.connections[index] = Some(Connection {
+                generation: self.generations,
                 stream,
                 input: Vec::new(),
                 output: Vec::new(),
@@ -135,6 +169,24 @@ impl TcpServer {
             .collect();
         for i in idle {
             self.close(poll, i);
+        }
+    }
+
+    /// Queues the forwarder's replies on their connections (if still open) and writes.
+    fn deliver_forwarded(&mut self, poll: &Poll) {
+        while let Ok((index, generation, message)) = self.replies.1.try_recv() {
+            let Some(Some(conn)) = self.connections.get_mut(index) else {
+                continue;
+            };
+            if conn.generation != generation || message.len() > TCP_MAX {
+                continue;
+            }
+            conn.output
+                .extend_from_slice(&(message.len() as u16).to_be_bytes());
+            conn.output.extend_from_slice(&message);
+            if !write_some(conn) {
+                self.close(poll, index);
+            }
         }
     }
 
@@ -166,7 +218,22 @@ impl TcpServer {
                     Transport::Tcp,
                     &mut self.reply,
                 ) {
-                    Outcome::Forward => refuse(packet, &snap, Transport::Tcp, &mut self.reply),
+                    Outcome::Forward => match &self.forward {
+                        None => refuse(packet, &snap, Transport::Tcp, &mut self.reply),
+                        Some(forward) => {
+                            let client = ClientPath::Tcp {
+                                conn: index,
+                                generation: conn.generation,
+                            };
+                            if forward.submit(ForwardRequest {
+                                packet: packet.to_vec(),
+                                client,
+                            }) {
+                                continue;
+                            }
+                            servfail(packet, &snap, Transport::Tcp, &mut self.reply)
+                        }
+                    },
                     other => other,
                 };
                 match outcome {
@@ -183,6 +250,8 @@ impl TcpServer {
                 }
             }
             conn.input.drain(..consumed);
+            // Counted before writing, so a client that sees the reply sees the count.
+            self.counts.flush(&self.counters);
             if !write_some(conn) {
                 ended = true;
             }
@@ -206,7 +275,6 @@ impl TcpServer {
                 }
             }
         }
-        self.counts.flush(&self.counters);
         if ended {
             let _ = write_some(conn);
             self.close(poll, index);

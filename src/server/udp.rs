@@ -4,7 +4,8 @@
 use super::SharedSnapshot;
 use super::batch::{Batch, enable_pktinfo};
 use super::counters::{BatchCounts, WorkerCounters};
-use crate::dns::answer::{Outcome, Transport, answer, refuse};
+use crate::dns::answer::{Outcome, Transport, answer, refuse, servfail};
+use crate::forward::{ClientPath, ForwardHandle, ForwardRequest};
 use std::io;
 use std::os::fd::AsRawFd;
 use std::sync::Arc;
@@ -16,6 +17,10 @@ const QUERY_SLOT: usize = 4096;
 
 /// One worker's socket and buffers.
 pub struct UdpWorker {
+    /// This worker's number: the forwarder replies through `socket` by it.
+    index: usize,
+    /// Where queries outside the domain go; `None` when forwarding is off.
+    forward: Option<ForwardHandle>,
     socket: socket2::Socket,
     rx: Batch,
     tx: Batch,
@@ -28,6 +33,7 @@ impl UdpWorker {
     /// `wildcard`: the socket is bound to an unspecified address, so replies need the
     /// query's destination as their source.
     pub fn new(
+        index: usize,
         socket: socket2::Socket,
         wildcard: bool,
         reply_size: usize,
@@ -44,6 +50,8 @@ impl UdpWorker {
             }
         }
         Ok(UdpWorker {
+            index,
+            forward: None,
             socket,
             rx: Batch::new(BATCH, QUERY_SLOT),
             tx: Batch::new(BATCH, reply_size.max(512)),
@@ -51,6 +59,15 @@ impl UdpWorker {
             counts: BatchCounts::default(),
             counters: Arc::new(WorkerCounters::default()),
         })
+    }
+
+    /// A second handle on this worker's socket, for the forwarder's replies.
+    pub fn socket_clone(&self) -> io::Result<socket2::Socket> {
+        self.socket.try_clone()
+    }
+
+    pub fn set_forwarder(&mut self, forward: ForwardHandle) {
+        self.forward = Some(forward);
     }
 
     /// Serves forever.
@@ -67,11 +84,12 @@ impl UdpWorker {
                 }
             };
             let replies = self.answer_batch(n, &snapshot);
+            // Counted before sending, so a client that sees the reply sees the count.
+            self.counts.flush(&self.counters);
             if replies > 0 {
                 let sent = self.tx.send(fd, replies).unwrap_or(0);
                 self.counts.dropped[1] += (replies - sent) as u64;
             }
-            self.counts.flush(&self.counters);
         }
     }
 
@@ -83,8 +101,25 @@ impl UdpWorker {
             let packet = self.rx.packet(i);
             let out = self.tx.buffer_mut(replies);
             let outcome = match answer(packet, &snap, self.rotation, Transport::Udp, out) {
-                // The forwarder's own issue hands these upstream; until then, REFUSED.
-                Outcome::Forward => refuse(packet, &snap, Transport::Udp, out),
+                Outcome::Forward => match (&self.forward, self.rx.peer(i)) {
+                    (None, _) => refuse(packet, &snap, Transport::Udp, out),
+                    (Some(_), None) => Outcome::Drop,
+                    (Some(forward), Some(peer)) => {
+                        let client = ClientPath::Udp {
+                            worker: self.index,
+                            peer,
+                            local: self.rx.local(i),
+                        };
+                        if forward.submit(ForwardRequest {
+                            packet: packet.to_vec(),
+                            client,
+                        }) {
+                            continue;
+                        }
+                        // The forwarder is saturated: say so now rather than never.
+                        servfail(packet, &snap, Transport::Udp, out)
+                    }
+                },
                 other => other,
             };
             match outcome {

@@ -15,11 +15,17 @@ static PORTS: Mutex<Option<HashSet<u16>>> = Mutex::new(None);
 static DIRS: AtomicUsize = AtomicUsize::new(0);
 
 /// A port free for both UDP and TCP on 127.0.0.1, never handed out twice by this process.
+/// Drawn below the kernel's ephemeral range (32768 and up), so that no client socket
+/// bound to port 0 can take it between this check and the server's bind.
 pub fn free_port() -> u16 {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let salt = std::process::id() as usize;
     loop {
-        let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
-        let port = udp.local_addr().unwrap().port();
-        if TcpListener::bind(("127.0.0.1", port)).is_err() {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let port = 10_000 + ((n * 7919 + salt * 104_729) % 22_000) as u16;
+        if UdpSocket::bind(("127.0.0.1", port)).is_err()
+            || TcpListener::bind(("127.0.0.1", port)).is_err()
+        {
             continue;
         }
         let mut ports = PORTS.lock().unwrap();

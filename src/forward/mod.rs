@@ -1,0 +1,667 @@
+//! Forwarding of names outside the domain (spec §5.5, done better): workers hand queries
+//! to this thread over a bounded channel and never wait; this thread owns its upstream
+//! sockets (one connected socket per query, so a random source port and only the
+//! upstream's own address accepted), random query IDs, a table of pending queries with
+//! deadlines, TCP retry when an upstream truncates, and a cache of replies.
+
+pub mod cache;
+pub mod message;
+
+use crate::config::Config;
+use crate::dns::query::{Edns, parse};
+use crate::dns::wire::{TCP_MAX, UDP_CLASSIC};
+use crate::server::batch::{Batch, LocalAddr};
+use crate::server::counters::{BatchCounts, WorkerCounters};
+use crate::snapshot::in_zone;
+use cache::{Cache, CacheKey};
+use crossbeam_channel::{Receiver, Sender, TrySendError};
+use mio::net::{TcpStream, UdpSocket};
+use mio::{Events, Interest, Poll, Token, Waker};
+use std::collections::BTreeSet;
+use std::io::{self, Read, Write};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::os::fd::{AsRawFd, RawFd};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Queries waiting for the forwarder; beyond this, workers answer SERVFAIL at once.
+const QUEUE: usize = 4096;
+/// Queries in flight upstream at once; beyond this, SERVFAIL.
+const MAX_PENDING: usize = 16_384;
+const WAKER: Token = Token(usize::MAX);
+
+/// Where the reply to a forwarded query goes.
+#[derive(Clone, Copy, Debug)]
+pub enum ClientPath {
+    /// Back out of UDP worker `worker`'s socket, from the address the query reached.
+    Udp {
+        worker: usize,
+        peer: SocketAddr,
+        local: LocalAddr,
+    },
+    /// To the TCP thread, for connection `conn` (if it still has generation `generation`).
+    Tcp { conn: usize, generation: u64 },
+}
+
+pub struct ForwardRequest {
+    pub packet: Vec<u8>,
+    pub client: ClientPath,
+}
+
+/// A reply for a TCP client: (connection, generation, message).
+pub type TcpReply = (usize, u64, Vec<u8>);
+
+/// What the listeners hold to hand queries over.
+#[derive(Clone)]
+pub struct ForwardHandle {
+    tx: Sender<ForwardRequest>,
+    waker: Arc<Waker>,
+}
+
+impl ForwardHandle {
+    /// Queues a query; false when the queue is full (answer SERVFAIL).
+    pub fn submit(&self, request: ForwardRequest) -> bool {
+        match self.tx.try_send(request) {
+            Ok(()) => {
+                let _ = self.waker.wake();
+                true
+            }
+            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => false,
+        }
+    }
+}
+
+/// Upstreams by zone (longest match first), then the default list.
+struct Routes {
+    zones: Vec<(Vec<u8>, Arc<Vec<SocketAddr>>)>,
+    default: Arc<Vec<SocketAddr>>,
+}
+
+impl Routes {
+    fn new(config: &Config) -> Routes {
+        let mut zones: Vec<(Vec<u8>, Arc<Vec<SocketAddr>>)> = config
+            .zone_resolvers
+            .iter()
+            .filter_map(|(zone, list)| {
+                let mut wire = Vec::new();
+                crate::dns::wire::name_to_wire(zone, true, &mut wire)?;
+                Some((wire, Arc::new(list.clone())))
+            })
+            .collect();
+        zones.sort_by_key(|(z, _)| std::cmp::Reverse(z.len()));
+        Routes {
+            zones,
+            default: Arc::new(config.resolvers.clone()),
+        }
+    }
+
+    fn upstreams(&self, qname: &[u8]) -> Arc<Vec<SocketAddr>> {
+        self.zones
+            .iter()
+            .find(|(zone, _)| in_zone(qname, zone))
+            .map_or_else(|| self.default.clone(), |(_, list)| list.clone())
+    }
+}
+
+/// Counters of what the forwarder answered, by where the answer came from.
+#[derive(Debug, Default)]
+pub struct ForwardCounters {
+    pub upstream: WorkerCounters,
+    pub cache: WorkerCounters,
+    /// Upstream exchanges that failed (timeout, error, bad reply) before the next try.
+    pub upstream_failures: std::sync::atomic::AtomicU64,
+    /// Sum of upstream round-trip times of answered queries, microseconds.
+    pub upstream_rtt_us_total: std::sync::atomic::AtomicU64,
+}
+
+enum Leg {
+    Udp(UdpSocket),
+    Tcp {
+        stream: TcpStream,
+        output: Vec<u8>,
+        input: Vec<u8>,
+    },
+}
+
+struct Pending {
+    client: ClientPath,
+    client_id: u16,
+    /// The client's question section, as sent (its case is given back).
+    question: Vec<u8>,
+    limit: usize,
+    edns: Option<Edns>,
+    key: CacheKey,
+    /// The query as sent upstream (our ID).
+    query: Vec<u8>,
+    our_id: u16,
+    upstreams: Arc<Vec<SocketAddr>>,
+    current: usize,
+    leg: Leg,
+    deadline: Instant,
+    started: Instant,
+}
+
+/// Starts the forwarder thread. `worker_sockets` are clones of the UDP workers' sockets
+/// (replies leave from them); `tcp` is where replies for TCP clients go.
+pub fn spawn(
+    config: &Config,
+    worker_sockets: Vec<socket2::Socket>,
+    tcp: Option<(Sender<TcpReply>, Arc<Waker>)>,
+    counters: Arc<ForwardCounters>,
+) -> io::Result<ForwardHandle> {
+    let poll = Poll::new()?;
+    let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
+    let (tx, rx) = crossbeam_channel::bounded(QUEUE);
+    let forwarder = Forwarder {
+        routes: Routes::new(config),
+        timeout: Duration::from_secs(config.timeout_seconds),
+        edns_max: config.edns_max_udp_size,
+        set_truncate_bit: config.set_truncate_bit,
+        poll,
+        rx,
+        worker_sockets,
+        out: Batch::new(1, TCP_MAX),
+        tcp,
+        pending: Vec::new(),
+        free: Vec::new(),
+        deadlines: BTreeSet::new(),
+        cache: Cache::new(config.forward_cache_size),
+        rng: seed(),
+        counters,
+        counts_upstream: BatchCounts::default(),
+        counts_cache: BatchCounts::default(),
+    };
+    std::thread::Builder::new()
+        .name("forwarder".into())
+        .spawn(move || forwarder.run())?;
+    Ok(ForwardHandle { tx, waker })
+}
+
+/// A random 64-bit seed from the kernel, mixed with the clock as a fallback.
+fn seed() -> u64 {
+    let mut bytes = [0u8; 8];
+    let from_kernel =
+        std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes));
+    let clock = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    if from_kernel.is_ok() {
+        u64::from_ne_bytes(bytes) ^ clock.rotate_left(32)
+    } else {
+        clock
+    }
+}
+
+struct Forwarder {
+    routes: Routes,
+    timeout: Duration,
+    edns_max: u16,
+    set_truncate_bit: bool,
+    poll: Poll,
+    rx: Receiver<ForwardRequest>,
+    worker_sockets: Vec<socket2::Socket>,
+    out: Batch,
+    tcp: Option<(Sender<TcpReply>, Arc<Waker>)>,
+    pending: Vec<Option<Pending>>,
+    free: Vec<usize>,
+    deadlines: BTreeSet<(Instant, usize)>,
+    cache: Cache,
+    rng: u64,
+    counters: Arc<ForwardCounters>,
+    counts_upstream: BatchCounts,
+    counts_cache: BatchCounts,
+}
+
+impl Forwarder {
+    fn next_random(&mut self) -> u64 {
+        // SplitMix64.
+        self.rng = self.rng.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.rng;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    fn run(mut self) {
+        let mut events = Events::with_capacity(1024);
+        loop {
+            let now = Instant::now();
+            let wait = self
+                .deadlines
+                .first()
+                .map(|(d, _)| d.saturating_duration_since(now))
+                .unwrap_or(Duration::from_secs(1));
+            if let Err(e) = self.poll.poll(&mut events, Some(wait)) {
+                if e.kind() != io::ErrorKind::Interrupted {
+                    tracing::error!("forwarder poll failed: {e}");
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                continue;
+            }
+            for event in events.iter() {
+                if event.token() == WAKER {
+                    while let Ok(request) = self.rx.try_recv() {
+                        self.start(request);
+                    }
+                } else {
+                    self.progress(event.token().0);
+                }
+            }
+            self.expire(Instant::now());
+        }
+    }
+
+    /// A new query from a listener: answer from the cache, or send it upstream.
+    fn start(&mut self, request: ForwardRequest) {
+        let Ok(query) = parse(&request.packet) else {
+            return;
+        };
+        let limit = match (request.client, query.edns) {
+            (ClientPath::Tcp { .. }, _) => TCP_MAX,
+            (ClientPath::Udp { .. }, None) => UDP_CLASSIC,
+            (ClientPath::Udp { .. }, Some(e)) => {
+                (e.udp_size as usize).clamp(UDP_CLASSIC, self.edns_max as usize)
+            }
+        };
+        let question = request.packet[12..query.question_end].to_vec();
+        let key = CacheKey {
+            name: query.qname().into(),
+            qtype: query.qtype,
+            qclass: query.qclass,
+            dnssec_ok: query.edns.is_some_and(|e| e.dnssec_ok),
+        };
+        if let Some(reply) = self.cache.get(&key, Instant::now()) {
+            let client = Client {
+                path: request.client,
+                id: query.id,
+                question: &question,
+                limit,
+                edns: query.edns,
+            };
+            self.relay(&client, &reply, true);
+            return;
+        }
+        let upstreams = self.routes.upstreams(query.qname());
+        if upstreams.is_empty() || self.pending.len() - self.free.len() >= MAX_PENDING {
+            let rcode = if upstreams.is_empty() { 5 } else { 2 };
+            let client = Client {
+                path: request.client,
+                id: query.id,
+                question: &question,
+                limit,
+                edns: query.edns,
+            };
+            self.fail(&client, &request.packet, rcode);
+            return;
+        }
+        let our_id = self.next_random() as u16;
+        let mut packet = request.packet;
+        packet[0..2].copy_from_slice(&our_id.to_be_bytes());
+        let index = self.free.pop().unwrap_or_else(|| {
+            self.pending.push(None);
+            self.pending.len() - 1
+        });
+        let tcp_client = matches!(request.client, ClientPath::Tcp { .. });
+        let now = Instant::now();
+        let leg = match open_leg(&self.poll, upstreams[0], index, &packet, tcp_client) {
+            Ok(leg) => leg,
+            Err(_) => {
+                self.free.push(index);
+                let client = Client {
+                    path: request.client,
+                    id: query.id,
+                    question: &question,
+                    limit,
+                    edns: query.edns,
+                };
+                self.fail(&client, &packet, 2);
+                return;
+            }
+        };
+        self.pending[index] = Some(Pending {
+            client: request.client,
+            client_id: query.id,
+            question,
+            limit,
+            edns: query.edns,
+            key,
+            query: packet,
+            our_id,
+            upstreams,
+            current: 0,
+            leg,
+            deadline: now + self.timeout,
+            started: now,
+        });
+        self.deadlines.insert((now + self.timeout, index));
+    }
+
+    /// Reads or writes what an upstream socket is ready for.
+    fn progress(&mut self, index: usize) {
+        let Some(Some(p)) = self.pending.get_mut(index) else {
+            return;
+        };
+        let mut buf = [0u8; TCP_MAX];
+        let reply: Result<Option<Vec<u8>>, ()> = match &mut p.leg {
+            Leg::Udp(socket) => loop {
+                match socket.recv(&mut buf) {
+                    Ok(n) if is_reply_to(&buf[..n], p.our_id, &p.question) => {
+                        break Ok(Some(buf[..n].to_vec()));
+                    }
+                    // A datagram that is not the reply (wrong ID or question): ignore it.
+                    Ok(_) => continue,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break Ok(None),
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(_) => break Err(()),
+                }
+            },
+            Leg::Tcp {
+                stream,
+                output,
+                input,
+            } => tcp_progress(stream, output, input, &mut buf, p.our_id, &p.question),
+        };
+        match reply {
+            Ok(None) => {}
+            Ok(Some(reply)) => {
+                let truncated = reply.get(2).is_some_and(|f| f & 0x02 != 0);
+                if truncated && matches!(p.leg, Leg::Udp(_)) {
+                    // The whole answer is wanted: ask the same upstream over TCP.
+                    let upstream = p.upstreams[p.current];
+                    self.restart(index, upstream, true);
+                } else {
+                    self.finish(index, &reply);
+                }
+            }
+            Err(()) => self.next_upstream(index),
+        }
+    }
+
+    fn restart(&mut self, index: usize, upstream: SocketAddr, tcp: bool) {
+        let Some(Some(p)) = self.pending.get_mut(index) else {
+            return;
+        };
+        deregister(&self.poll, &mut p.leg);
+        match open_leg(&self.poll, upstream, index, &p.query, tcp) {
+            Ok(leg) => {
+                p.leg = leg;
+                self.deadlines.remove(&(p.deadline, index));
+                p.deadline = Instant::now() + self.timeout;
+                self.deadlines.insert((p.deadline, index));
+            }
+            Err(_) => self.next_upstream(index),
+        }
+    }
+
+    /// The current upstream failed: try the next, or answer SERVFAIL.
+    fn next_upstream(&mut self, index: usize) {
+        crate::status::Status::add(&self.counters.upstream_failures, 1);
+        let Some(Some(p)) = self.pending.get_mut(index) else {
+            return;
+        };
+        p.current += 1;
+        if p.current < p.upstreams.len() {
+            let upstream = p.upstreams[p.current];
+            let tcp = matches!(p.client, ClientPath::Tcp { .. });
+            self.restart(index, upstream, tcp);
+            return;
+        }
+        let Some(p) = self.take(index) else { return };
+        let client = Client {
+            path: p.client,
+            id: p.client_id,
+            question: &p.question,
+            limit: p.limit,
+            edns: p.edns,
+        };
+        self.fail(&client, &p.query, 2);
+    }
+
+    fn take(&mut self, index: usize) -> Option<Pending> {
+        let mut p = self.pending.get_mut(index)?.take()?;
+        deregister(&self.poll, &mut p.leg);
+        self.deadlines.remove(&(p.deadline, index));
+        self.free.push(index);
+        Some(p)
+    }
+
+    fn finish(&mut self, index: usize, reply: &[u8]) {
+        let Some(p) = self.take(index) else { return };
+        let rtt = p.started.elapsed().as_micros() as u64;
+        crate::status::Status::add(&self.counters.upstream_rtt_us_total, rtt);
+        if let Some(layout) = message::layout(reply) {
+            if let Some(ttl) = message::cache_ttl(reply, &layout) {
+                self.cache
+                    .insert(p.key.clone(), reply, &layout, ttl, Instant::now());
+            }
+        }
+        let client = Client {
+            path: p.client,
+            id: p.client_id,
+            question: &p.question,
+            limit: p.limit,
+            edns: p.edns,
+        };
+        self.relay(&client, reply, false);
+    }
+
+    fn expire(&mut self, now: Instant) {
+        while let Some(&(deadline, index)) = self.deadlines.first() {
+            if deadline > now {
+                break;
+            }
+            self.next_upstream(index);
+            // next_upstream re-arms or removes the entry; make sure it is gone either way.
+            self.deadlines.remove(&(deadline, index));
+        }
+    }
+
+    /// Sends an upstream (or cached) reply to the client: its ID and question spelling,
+    /// fitted to its size limit, with an OPT if it sent one.
+    fn relay(&mut self, client: &Client, reply: &[u8], from_cache: bool) {
+        let Some(layout) = message::layout(reply) else {
+            return self.fail(client, reply, 2);
+        };
+        if layout.question_end - 12 != client.question.len() {
+            return self.fail(client, reply, 2);
+        }
+        let reserve = if client.edns.is_some() { 11 } else { 0 };
+        let (cut, counts, lost) = message::fit(&layout, client.limit, reserve);
+        let mut out = Vec::with_capacity(cut + reserve);
+        out.extend_from_slice(&reply[..cut]);
+        out[0..2].copy_from_slice(&client.id.to_be_bytes());
+        out[12..layout.question_end].copy_from_slice(client.question);
+        let upstream_tc = out[2] & 0x02 != 0;
+        out[2] &= !0x02;
+        if (lost || upstream_tc) && self.set_truncate_bit {
+            out[2] |= 0x02;
+        }
+        let arcount = counts[2] + usize::from(client.edns.is_some());
+        for (i, c) in [counts[0], counts[1], arcount].iter().enumerate() {
+            out[6 + 2 * i..8 + 2 * i].copy_from_slice(&(*c as u16).to_be_bytes());
+        }
+        if let Some(edns) = client.edns {
+            let ext = layout.opt_ttl.map_or(0, |t| t[0]);
+            push_opt(&mut out, self.edns_max, ext, edns.dnssec_ok);
+        }
+        let counts = if from_cache {
+            &mut self.counts_cache
+        } else {
+            &mut self.counts_upstream
+        };
+        counts.reply(client_qtype(client.question), &out);
+        self.send(client.path, out);
+    }
+
+    /// SERVFAIL (rcode 2) or REFUSED (5), echoing the client's question.
+    fn fail(&mut self, client: &Client, packet: &[u8], rcode: u8) {
+        let mut out = Vec::with_capacity(12 + client.question.len() + 11);
+        let flags = packet
+            .get(2..4)
+            .map_or(0x0100, |f| u16::from_be_bytes([f[0], f[1]]));
+        let flags = 0x8000 | 0x0080 | (flags & (0x7800 | 0x0100 | 0x0010)) | u16::from(rcode);
+        out.extend_from_slice(&client.id.to_be_bytes());
+        out.extend_from_slice(&flags.to_be_bytes());
+        out.extend_from_slice(&[0, 1, 0, 0, 0, 0, 0, u8::from(client.edns.is_some())]);
+        out.extend_from_slice(client.question);
+        if let Some(edns) = client.edns {
+            push_opt(&mut out, self.edns_max, 0, edns.dnssec_ok);
+        }
+        self.counts_upstream
+            .reply(client_qtype(client.question), &out);
+        self.send(client.path, out);
+    }
+
+    fn send(&mut self, path: ClientPath, message: Vec<u8>) {
+        // Counted before sending, so a client that sees the reply sees the count.
+        self.counts_upstream.flush(&self.counters.upstream);
+        self.counts_cache.flush(&self.counters.cache);
+        match path {
+            ClientPath::Udp {
+                worker,
+                peer,
+                local,
+            } => {
+                let Some(fd) = self.worker_sockets.get(worker).map(AsRawFd::as_raw_fd) else {
+                    return;
+                };
+                send_udp(&mut self.out, fd, &message, peer, local);
+            }
+            ClientPath::Tcp { conn, generation } => {
+                if let Some((tx, waker)) = &self.tcp {
+                    if tx.try_send((conn, generation, message)).is_ok() {
+                        let _ = waker.wake();
+                    }
+                }
+            }
+        }
+    }
+}
+
+struct Client<'a> {
+    path: ClientPath,
+    id: u16,
+    question: &'a [u8],
+    limit: usize,
+    edns: Option<Edns>,
+}
+
+/// The type of a question section (name, type, class).
+fn client_qtype(question: &[u8]) -> u16 {
+    let n = question.len();
+    if n >= 4 {
+        u16::from_be_bytes([question[n - 4], question[n - 3]])
+    } else {
+        0
+    }
+}
+
+fn push_opt(out: &mut Vec<u8>, size: u16, ext_rcode: u8, dnssec_ok: bool) {
+    out.push(0);
+    out.extend_from_slice(&41u16.to_be_bytes());
+    out.extend_from_slice(&size.to_be_bytes());
+    out.extend_from_slice(&[ext_rcode, 0, if dnssec_ok { 0x80 } else { 0 }, 0, 0, 0]);
+}
+
+fn send_udp(out: &mut Batch, fd: RawFd, message: &[u8], peer: SocketAddr, local: LocalAddr) {
+    let len = message.len().min(out.buffer_mut(0).len());
+    out.buffer_mut(0)[..len].copy_from_slice(&message[..len]);
+    out.set_datagram(0, len, peer, local);
+    let _ = out.send(fd, 1);
+}
+
+/// True when `reply` answers our query: a response, our ID, the same question (any case).
+fn is_reply_to(reply: &[u8], id: u16, question: &[u8]) -> bool {
+    let end = 12 + question.len();
+    reply.len() >= end
+        && reply[0..2] == id.to_be_bytes()
+        && reply[2] & 0x80 != 0
+        && reply[4..6] == [0, 1]
+        && reply[12..end].eq_ignore_ascii_case(question)
+}
+
+fn open_leg(
+    poll: &Poll,
+    upstream: SocketAddr,
+    index: usize,
+    query: &[u8],
+    tcp: bool,
+) -> io::Result<Leg> {
+    if tcp {
+        let mut stream = TcpStream::connect(upstream)?;
+        poll.registry().register(
+            &mut stream,
+            Token(index),
+            Interest::READABLE | Interest::WRITABLE,
+        )?;
+        let mut output = Vec::with_capacity(query.len() + 2);
+        output.extend_from_slice(&(query.len() as u16).to_be_bytes());
+        output.extend_from_slice(query);
+        return Ok(Leg::Tcp {
+            stream,
+            output,
+            input: Vec::new(),
+        });
+    }
+    let any: IpAddr = if upstream.is_ipv6() {
+        Ipv6Addr::UNSPECIFIED.into()
+    } else {
+        Ipv4Addr::UNSPECIFIED.into()
+    };
+    let mut socket = UdpSocket::bind(SocketAddr::new(any, 0))?;
+    socket.connect(upstream)?;
+    poll.registry()
+        .register(&mut socket, Token(index), Interest::READABLE)?;
+    socket.send(query)?;
+    Ok(Leg::Udp(socket))
+}
+
+fn deregister(poll: &Poll, leg: &mut Leg) {
+    let _ = match leg {
+        Leg::Udp(s) => poll.registry().deregister(s),
+        Leg::Tcp { stream, .. } => poll.registry().deregister(stream),
+    };
+}
+
+/// Writes the query and reads the length-prefixed reply as the socket allows.
+fn tcp_progress(
+    stream: &mut TcpStream,
+    output: &mut Vec<u8>,
+    input: &mut Vec<u8>,
+    buf: &mut [u8],
+    id: u16,
+    question: &[u8],
+) -> Result<Option<Vec<u8>>, ()> {
+    while !output.is_empty() {
+        match stream.write(output) {
+            Ok(0) => return Err(()),
+            Ok(n) => {
+                output.drain(..n);
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(None),
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => return Ok(None),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => return Err(()),
+        }
+    }
+    loop {
+        if input.len() >= 2 {
+            let len = u16::from_be_bytes([input[0], input[1]]) as usize;
+            if input.len() >= 2 + len {
+                let reply = &input[2..2 + len];
+                return if is_reply_to(reply, id, question) {
+                    Ok(Some(reply.to_vec()))
+                } else {
+                    Err(())
+                };
+            }
+        }
+        match stream.read(buf) {
+            Ok(0) => return Err(()),
+            Ok(n) => input.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(None),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => return Err(()),
+        }
+    }
+}

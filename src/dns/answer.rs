@@ -26,7 +26,7 @@ pub enum Outcome {
     /// Send nothing.
     Drop,
     /// The name is outside the domain: hand the query to the forwarder.
-    Forward,
+    Forward { qtype: u16 },
 }
 
 /// Flag bits.
@@ -80,7 +80,7 @@ pub fn answer(
         return reply.simple(RCODE_REFUSED, 0, false);
     }
     let slot = match snap.lookup(query.qname()) {
-        Lookup::OutOfZone => return Outcome::Forward,
+        Lookup::OutOfZone => return Outcome::Forward { qtype: query.qtype },
         _ if !snap.ready => return reply.simple(RCODE_SERVFAIL, 0, true),
         Lookup::Missing => return reply.negative(RCODE_NXDOMAIN),
         Lookup::Found(slot) => *slot,

@@ -489,7 +489,7 @@ impl Forwarder {
         } else {
             &mut self.counts_upstream
         };
-        counts.reply(client_qtype(client.question), &out);
+        counts.response(&out);
         self.send(client.path, out);
     }
 
@@ -507,8 +507,7 @@ impl Forwarder {
         if let Some(edns) = client.edns {
             push_opt(&mut out, self.edns_max, 0, edns.dnssec_ok);
         }
-        self.counts_upstream
-            .reply(client_qtype(client.question), &out);
+        self.counts_upstream.response(&out);
         self.send(client.path, out);
     }
 
@@ -544,16 +543,6 @@ struct Client<'a> {
     question: &'a [u8],
     limit: usize,
     edns: Option<Edns>,
-}
-
-/// The type of a question section (name, type, class).
-fn client_qtype(question: &[u8]) -> u16 {
-    let n = question.len();
-    if n >= 4 {
-        u16::from_be_bytes([question[n - 4], question[n - 3]])
-    } else {
-        0
-    }
 }
 
 fn push_opt(out: &mut Vec<u8>, size: u16, ext_rcode: u8, dnssec_ok: bool) {

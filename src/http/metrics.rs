@@ -16,7 +16,8 @@ use prometheus_client::registry::Registry;
 #[derive(Debug)]
 struct Scrape {
     requests: Vec<(&'static str, &'static str, u64)>,
-    responses: Vec<(&'static str, u64)>,
+    responses: Vec<(&'static str, &'static str, u64)>,
+    forward_failures: u64,
     truncated: u64,
     dropped: Vec<(&'static str, u64)>,
     records: [(&'static str, u64); 3],
@@ -69,8 +70,8 @@ impl Collector for Scrape {
                 None,
                 MetricType::Counter,
             )?;
-            for (rcode, value) in &self.responses {
-                let labels = [("rcode", *rcode), ("source", "snapshot")];
+            for (rcode, source, value) in &self.responses {
+                let labels = [("rcode", *rcode), ("source", *source)];
                 ConstCounter::new(*value).encode(family.encode_family(&labels)?)?;
             }
         }
@@ -90,6 +91,12 @@ impl Collector for Scrape {
             "mesos_dns_truncated",
             "Replies sent with TC set",
             self.truncated,
+        )?;
+        counter(
+            &mut encoder,
+            "mesos_dns_upstream_failures",
+            "Upstream exchanges that failed (timeout, error, bad reply) before the next try",
+            self.forward_failures,
         )?;
         {
             let mut family = encoder.encode_descriptor(
@@ -190,11 +197,19 @@ pub fn render_metrics(ctx: &HttpContext, snapshot: &Snapshot) -> String {
             ));
         }
     }
-    let responses = RCODES
-        .iter()
-        .enumerate()
-        .map(|(i, r)| (*r, sum(&all, None, |c| load(&c.responses[i]))))
-        .collect();
+    let forward = ctx.status.forward.get();
+    let mut responses = Vec::new();
+    for (i, rcode) in RCODES.iter().enumerate() {
+        responses.push((
+            *rcode,
+            "snapshot",
+            sum(&all, None, |c| load(&c.responses[i])),
+        ));
+        if let Some(f) = forward {
+            responses.push((*rcode, "forwarder", load(&f.upstream.responses[i])));
+            responses.push((*rcode, "cache", load(&f.cache.responses[i])));
+        }
+    }
     let dropped = DROP_REASONS
         .iter()
         .enumerate()
@@ -205,7 +220,11 @@ pub fn render_metrics(ctx: &HttpContext, snapshot: &Snapshot) -> String {
     let scrape = Scrape {
         requests,
         responses,
-        truncated: sum(&all, None, |c| load(&c.truncated)),
+        truncated: sum(&all, None, |c| load(&c.truncated))
+            + forward.map_or(0, |f| {
+                load(&f.upstream.truncated) + load(&f.cache.truncated)
+            }),
+        forward_failures: forward.map_or(0, |f| Status::get(&f.upstream_failures)),
         dropped,
         records: [("A", a as u64), ("AAAA", aaaa as u64), ("SRV", srv as u64)],
         serial: u64::from(snapshot.serial),

@@ -54,7 +54,16 @@ pub struct BatchCounts {
 impl BatchCounts {
     /// Counts a reply by its question type and its header (rcode, TC).
     pub fn reply(&mut self, qtype: u16, reply: &[u8]) {
+        self.request(qtype);
+        self.response(reply);
+    }
+
+    pub fn request(&mut self, qtype: u16) {
         self.requests[qtype_index(qtype)] += 1;
+    }
+
+    /// Counts a reply by its header (rcode, TC).
+    pub fn response(&mut self, reply: &[u8]) {
         if let (Some(&flags), Some(&rcode)) = (reply.get(2), reply.get(3)) {
             self.responses[rcode_index(rcode & 0x0F)] += 1;
             self.truncated += u64::from(flags & 0x02 != 0);

@@ -218,7 +218,7 @@ impl TcpServer {
                     Transport::Tcp,
                     &mut self.reply,
                 ) {
-                    Outcome::Forward => match &self.forward {
+                    Outcome::Forward { qtype } => match &self.forward {
                         None => refuse(packet, &snap, Transport::Tcp, &mut self.reply),
                         Some(forward) => {
                             let client = ClientPath::Tcp {
@@ -229,6 +229,8 @@ impl TcpServer {
                                 packet: packet.to_vec(),
                                 client,
                             }) {
+                                // The forwarder counts the response.
+                                self.counts.request(qtype);
                                 continue;
                             }
                             servfail(packet, &snap, Transport::Tcp, &mut self.reply)
@@ -243,7 +245,7 @@ impl TcpServer {
                         conn.output.extend_from_slice(&self.reply[..len]);
                     }
                     // What UDP would drop ends the conversation on TCP.
-                    Outcome::Drop | Outcome::Forward => {
+                    Outcome::Drop | Outcome::Forward { .. } => {
                         self.counts.drop(0);
                         ended = true;
                     }

@@ -101,7 +101,7 @@ impl UdpWorker {
             let packet = self.rx.packet(i);
             let out = self.tx.buffer_mut(replies);
             let outcome = match answer(packet, &snap, self.rotation, Transport::Udp, out) {
-                Outcome::Forward => match (&self.forward, self.rx.peer(i)) {
+                Outcome::Forward { qtype } => match (&self.forward, self.rx.peer(i)) {
                     (None, _) => refuse(packet, &snap, Transport::Udp, out),
                     (Some(_), None) => Outcome::Drop,
                     (Some(forward), Some(peer)) => {
@@ -114,6 +114,8 @@ impl UdpWorker {
                             packet: packet.to_vec(),
                             client,
                         }) {
+                            // The forwarder counts the response.
+                            self.counts.request(qtype);
                             continue;
                         }
                         // The forwarder is saturated: say so now rather than never.
@@ -130,7 +132,7 @@ impl UdpWorker {
                     replies += 1;
                 }
                 Outcome::Drop => self.counts.drop(0),
-                Outcome::Forward => self.counts.drop(2),
+                Outcome::Forward { .. } => self.counts.drop(2),
             }
         }
         replies

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // ok: tests may panic
 
 pub mod server;
+pub mod upstream;
 
 use mesos_dns::config::{Config, ConfigError, Environment};
 use mesos_dns::mesos::state::State;

@@ -174,6 +174,11 @@ fn the_cache_answers_and_expires() {
         line(r#"mesos_dns_responses_total{rcode="NOERROR",source="forwarder"}"#).as_deref(),
         Some(r#"mesos_dns_responses_total{rcode="NOERROR",source="forwarder"} 1"#)
     );
+    let latency = line("mesos_dns_upstream_latency_seconds_count").unwrap();
+    assert!(
+        latency.contains(r#"upstream="127.0.0.1:"#) && latency.ends_with(" 1"),
+        "{latency}"
+    );
     std::thread::sleep(Duration::from_millis(2200));
     // Expired, and the upstream is gone: SERVFAIL.
     let r = s

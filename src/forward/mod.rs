@@ -17,6 +17,8 @@ use cache::{Cache, CacheKey};
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 use mio::net::{TcpStream, UdpSocket};
 use mio::{Events, Interest, Poll, Token, Waker};
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use std::collections::BTreeSet;
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -103,15 +105,33 @@ impl Routes {
     }
 }
 
+/// Upstream round-trip times, by upstream (`ip:port`).
+pub type LatencyFamily = Family<[(&'static str, String); 1], Histogram, fn() -> Histogram>;
+
+fn latency_histogram() -> Histogram {
+    // 100 µs to ~3.3 s.
+    Histogram::new(exponential_buckets(0.0001, 2.0, 16))
+}
+
 /// Counters of what the forwarder answered, by where the answer came from.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct ForwardCounters {
+    pub latency: LatencyFamily,
     pub upstream: WorkerCounters,
     pub cache: WorkerCounters,
     /// Upstream exchanges that failed (timeout, error, bad reply) before the next try.
     pub upstream_failures: std::sync::atomic::AtomicU64,
-    /// Sum of upstream round-trip times of answered queries, microseconds.
-    pub upstream_rtt_us_total: std::sync::atomic::AtomicU64,
+}
+
+impl Default for ForwardCounters {
+    fn default() -> ForwardCounters {
+        ForwardCounters {
+            latency: Family::new_with_constructor(latency_histogram),
+            upstream: WorkerCounters::default(),
+            cache: WorkerCounters::default(),
+            upstream_failures: Default::default(),
+        }
+    }
 }
 
 enum Leg {
@@ -427,8 +447,12 @@ impl Forwarder {
 
     fn finish(&mut self, index: usize, reply: &[u8]) {
         let Some(p) = self.take(index) else { return };
-        let rtt = p.started.elapsed().as_micros() as u64;
-        crate::status::Status::add(&self.counters.upstream_rtt_us_total, rtt);
+        let upstream = p.upstreams[p.current].to_string();
+        let rtt = p.started.elapsed().as_secs_f64();
+        self.counters
+            .latency
+            .get_or_create(&[("upstream", upstream)])
+            .observe(rtt);
         if let Some(layout) = message::layout(reply) {
             if let Some(ttl) = message::cache_ttl(reply, &layout) {
                 self.cache

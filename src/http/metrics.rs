@@ -242,6 +242,13 @@ pub fn render_metrics(ctx: &HttpContext, snapshot: &Snapshot) -> String {
     };
     let mut registry = Registry::default();
     registry.register_collector(Box::new(scrape));
+    if let Some(f) = forward {
+        registry.register(
+            "mesos_dns_upstream_latency_seconds",
+            "Time from a query's first send upstream to its answer, by the upstream that answered",
+            f.latency.clone(),
+        );
+    }
     let mut out = String::new();
     // Writing to a String cannot fail.
     let _ = prometheus_client::encoding::text::encode(&mut out, &registry);

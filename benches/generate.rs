@@ -3,10 +3,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // ok: a benchmark
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use mesos_dns::config::{Config, Environment};
 use mesos_dns::mesos::state::State;
 use mesos_dns::records::{Inputs, generate};
-use mesos_dns::synth::{SynthParams, write_state};
+use mesos_dns::synth::{SynthParams, benchmark_config, write_state};
 use std::hint::black_box;
 use std::time::Duration;
 
@@ -14,12 +13,7 @@ use std::time::Duration;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn bench(c: &mut Criterion) {
-    let config = Config::from_json(
-        r#"{"masters":["10.255.0.1:5050"],"externalon":false,"IPSources":["netinfo","docker","mesos","host"]}"#,
-        "config.json".as_ref(),
-        &Environment::system(),
-    )
-    .unwrap();
+    let config = benchmark_config();
     let masters = config.masters.clone().unwrap();
     let mut group = c.benchmark_group("decode_generate");
     group

@@ -2,34 +2,20 @@
 //! time, the snapshot's size and the process's peak RSS: `compile_snapshot STATE.json`.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // ok: a measuring tool
 
-use mesos_dns::config::{Config, Environment};
 use mesos_dns::mesos::state::State;
 use mesos_dns::records::{Inputs, generate};
 use mesos_dns::snapshot::compile;
+use mesos_dns::synth::{benchmark_config, process_memory_mb};
 use std::time::Instant;
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-fn rss_mb(key: &str) -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(key))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(0.0, |kb| kb / 1024.0)
-}
-
 fn main() {
     let path = std::env::args()
         .nth(1)
         .expect("usage: compile_snapshot STATE.json");
-    let config = Config::from_json(
-        r#"{"masters":["10.255.0.1:5050"],"externalon":false,"IPSources":["netinfo","docker","mesos","host"]}"#,
-        "config.json".as_ref(),
-        &Environment::system(),
-    )
-    .unwrap();
+    let config = benchmark_config();
     let state = State::from_reader(std::fs::File::open(&path).unwrap()).unwrap();
     let masters = config.masters.clone().unwrap();
     let (set, _) = generate(
@@ -52,7 +38,7 @@ fn main() {
     println!(
         "compile_ms={compile_ms:.0} names={names} snapshot_mb={:.1} rss_now_mb={:.0} peak_rss_mb={:.0}",
         bytes as f64 / 1e6,
-        rss_mb("VmRSS:"),
-        rss_mb("VmHWM:")
+        process_memory_mb("VmRSS:"),
+        process_memory_mb("VmHWM:")
     );
 }

@@ -6,30 +6,16 @@
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-use mesos_dns::config::{Config, Environment};
 use mesos_dns::mesos::state::State;
 use mesos_dns::records::{Inputs, generate};
+use mesos_dns::synth::{benchmark_config, process_memory_mb};
 use std::time::Instant;
-
-fn peak_rss_mb() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(0.0, |kb| kb / 1024.0)
-}
 
 fn main() {
     let path = std::env::args()
         .nth(1)
         .expect("usage: decode_generate STATE.json");
-    let config = Config::from_json(
-        r#"{"masters":["10.255.0.1:5050"],"externalon":false,"IPSources":["netinfo","docker","mesos","host"]}"#,
-        "config.json".as_ref(),
-        &Environment::system(),
-    )
-    .unwrap();
+    let config = benchmark_config();
     let start = Instant::now();
     let state = if std::env::var_os("FROM_SLICE").is_some() {
         State::from_slice(&std::fs::read(&path).unwrap()).unwrap()
@@ -54,7 +40,7 @@ fn main() {
         decoded.as_secs_f64() * 1e3,
         (total - decoded).as_secs_f64() * 1e3,
         total.as_secs_f64() * 1e3,
-        peak_rss_mb(),
+        process_memory_mb("VmHWM:"),
         set.iter().count(),
         report.skipped
     );

@@ -3,9 +3,9 @@
 //! `perf_inputs STATE.json OUT_DIR` → OUT_DIR/mesos.zone, OUT_DIR/queries.txt
 #![allow(clippy::unwrap_used, clippy::expect_used)] // ok: a tool for the perf harness
 
-use mesos_dns::config::{Config, Environment};
 use mesos_dns::mesos::state::State;
 use mesos_dns::records::{Inputs, generate};
+use mesos_dns::synth::benchmark_config;
 use std::io::Write;
 
 fn main() {
@@ -14,12 +14,7 @@ fn main() {
         args.next().expect("STATE.json"),
         args.next().expect("OUT_DIR"),
     );
-    let config = Config::from_json(
-        r#"{"masters":["10.255.0.1:5050"],"externalon":false,"IPSources":["netinfo","docker","mesos","host"]}"#,
-        "config.json".as_ref(),
-        &Environment::system(),
-    )
-    .unwrap();
+    let config = benchmark_config();
     let state = State::from_reader(std::fs::File::open(&state).unwrap()).unwrap();
     let masters = config.masters.clone().unwrap();
     let (set, _) = generate(

@@ -7,6 +7,7 @@
 # Needs: dnsperf, knot (apt-get install dnsperf knot), python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. perf/lib.sh
 tasks=${1:-100000}
 secs=${2:-10}
 cargo build --release --quiet --bin mesos-dns --bin synth-state --example perf_inputs --example reflector
@@ -15,7 +16,6 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$dir"; }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 ./target/release/synth-state "$tasks" 1 > "$dir/state.json"
 ./target/release/examples/perf_inputs "$dir/state.json" "$dir"
@@ -25,44 +25,15 @@ cat > "$dir/config.json" <<JSON
 {"StateFile":"state.json","listener":"127.0.0.1","port":$ours,"externalon":false,"httpon":false,
  "refreshSeconds":3600,"UDPWorkers":1,"IPSources":["netinfo","docker","mesos","host"],"masters":["10.255.0.1:5050"]}
 JSON
-mkdir -p "$dir/knot"
-cat > "$dir/knot.conf" <<CONF
-server:
-    listen: 127.0.0.1@$knot
-    udp-workers: 1
-    tcp-workers: 1
-    background-workers: 1
-    rundir: $dir/knot
-database:
-    storage: $dir/knot
-log:
-  - target: stderr
-    any: error
-zone:
-  - domain: mesos
-    file: $dir/mesos.zone
-    storage: $dir/knot
-CONF
+knot_conf "$dir" "$knot" mesos "$dir/mesos.zone" > "$dir/knot.conf"
 
 taskset -c 0 ./target/release/mesos-dns -config "$dir/config.json" & pids+=($!); ours_pid=$!
 taskset -c 0 knotd -c "$dir/knot.conf" & pids+=($!); knot_pid=$!
 taskset -c 0 ./target/release/examples/reflector "127.0.0.1:$refl" & pids+=($!); refl_pid=$!
 
-wait_ready() { # port
-  for _ in $(seq 600); do
-    if dig @127.0.0.1 -p "$1" +tries=1 +time=1 mesos SOA 2>/dev/null | grep -q 'status: NOERROR'; then return 0; fi
-    sleep 0.2
-  done
-  echo "server on port $1 did not come up" >&2; return 1
-}
 wait_ready "$ours"; wait_ready "$knot"
 sleep 1
 
-cpu_ns() { # pid: CPU time of all its threads, ns
-  local total=0
-  for f in /proc/"$1"/task/*/schedstat; do total=$((total + $(cut -d' ' -f1 "$f"))); done
-  echo "$total"
-}
 
 run() { # name port pid qps
   local name=$1 port=$2 pid=$3 qps=$4 qarg=() before after out
@@ -76,12 +47,10 @@ run() { # name port pid qps
   sent=$(grep -oP 'Queries sent:\s+\K[0-9]+' <<<"$out")
   lost=$(grep -oP 'Queries lost:\s+\K[0-9]+' <<<"$out")
   achieved=$(grep -oP 'Queries per second:\s+\K[0-9.]+' <<<"$out")
-  lat=$(python3 perf/latency.py < "$dir/run.txt")
-  local answered=${lat#answered=}; answered=${answered%% *}
+  lat=$(latency_of "$dir/run.txt")
   local cpu_us
-  cpu_us=$(python3 -c "print(f'{($after-$before)/1000/max($answered,1):.2f}')")
-  printf '| %-10s | %6s | %8s | %8s | %6s | %s | %s |\n' "$name" "$qps" "$sent" "${achieved%.*}" "$lost" \
-    "$(sed 's/answered=[0-9]* //; s/_ms=/ /g' <<<"$lat")" "$cpu_us"
+  cpu_us=$(cpu_per_answer "$before" "$after" "$(answered_in "$dir/run.txt")")
+  printf '| %-10s | %6s | %8s | %8s | %6s | %s | %s |\n' "$name" "$qps" "$sent" "${achieved%.*}" "$lost" "$lat" "$cpu_us"
 }
 
 echo "records: $(grep -c . "$dir/mesos.zone") zone lines; queries: 60% A, 30% SRV, 10% NXDOMAIN over the zone"

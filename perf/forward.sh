@@ -6,13 +6,13 @@
 # Usage: perf/forward.sh [SECONDS per run (default 10)]   Needs: dnsperf, knot, python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. perf/lib.sh
 secs=${1:-10}
 cargo build --release --quiet --bin mesos-dns --bin synth-state --example perf_inputs
 dir=$(mktemp -d)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$dir"; }
 trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 ./target/release/synth-state 10000 1 > "$dir/state.json"
 ./target/release/examples/perf_inputs "$dir/state.json" "$dir"
@@ -26,24 +26,7 @@ knot=$(free_port); hit=$(free_port); miss=$(free_port); hit_http=$(free_port); m
   for i in $(seq 0 9999); do echo "h$i A 10.$((i / 256 % 256)).$((i % 256)).1"; done
 } > "$dir/example.zone"
 for i in $(seq 0 9999); do echo "h$i.example.test. A"; done > "$dir/forwarded.txt"
-mkdir -p "$dir/knot"
-cat > "$dir/knot.conf" <<CONF
-server:
-    listen: 127.0.0.1@$knot
-    udp-workers: 1
-    tcp-workers: 1
-    background-workers: 1
-    rundir: $dir/knot
-database:
-    storage: $dir/knot
-log:
-  - target: stderr
-    any: error
-zone:
-  - domain: example.test
-    file: $dir/example.zone
-    storage: $dir/knot
-CONF
+knot_conf "$dir" "$knot" example.test "$dir/example.zone" > "$dir/knot.conf"
 config() { # port http_port cache_size
   cat <<JSON
 {"StateFile":"state.json","listener":"127.0.0.1","port":$1,"httpListener":"127.0.0.1","httpPort":$2,
@@ -57,29 +40,20 @@ config "$miss" "$miss_http" 0 > "$dir/miss.json"
 taskset -c 1 knotd -c "$dir/knot.conf" & pids+=($!)
 taskset -c 0 ./target/release/mesos-dns -config "$dir/hit.json" & pids+=($!); hit_pid=$!
 taskset -c 0 ./target/release/mesos-dns -config "$dir/miss.json" & pids+=($!); miss_pid=$!
-wait_ready() { # port name
-  for _ in $(seq 300); do
-    if dig @127.0.0.1 -p "$1" +tries=1 +time=1 "$2" 2>/dev/null | grep -q 'status: NOERROR'; then return 0; fi
-    sleep 0.2
-  done
-  echo "port $1 did not answer $2" >&2; return 1
-}
-wait_ready "$knot" h1.example.test; wait_ready "$hit" mesos; wait_ready "$miss" mesos
+wait_ready "$knot" h1.example.test A; wait_ready "$hit"; wait_ready "$miss"
 
-cpu_ns() { local t=0; for f in /proc/"$1"/task/*/schedstat; do t=$((t + $(cut -d' ' -f1 "$f"))); done; echo "$t"; }
 run() { # label port pid queries qps
-  local before after out lat answered
+  local before after out lat
   before=$(cpu_ns "$3")
   taskset -c 1 dnsperf -s 127.0.0.1 -p "$2" -d "$4" -l "$secs" -c 8 -q 500 -Q "$5" -v > "$dir/run.txt" 2>&1
   after=$(cpu_ns "$3")
   out=$(grep -v '^> ' "$dir/run.txt")
-  lat=$(python3 perf/latency.py < "$dir/run.txt")
-  answered=${lat#answered=}; answered=${answered%% *}
+  lat=$(latency_of "$dir/run.txt")
   printf '| %-28s | %6s | %8s | %5s | %s | %s |\n' "$1" "$5" \
     "$(grep -oP 'Queries per second:\s+\K[0-9]+' <<<"$out")" "$(grep -oP 'Queries lost:\s+\K[0-9]+' <<<"$out")" \
-    "$(sed 's/answered=[0-9]* //; s/_ms=/ /g' <<<"$lat")" \
-    "$(python3 -c "print(f'{($after-$before)/1000/max($answered,1):.2f}')")"
+    "$lat" "$(cpu_per_answer "$before" "$after" "$(answered_in "$dir/run.txt")")"
 }
+
 # Warm the cache: every forwarded name once.
 taskset -c 1 dnsperf -s 127.0.0.1 -p "$hit" -d "$dir/forwarded.txt" -n 1 -c 8 -q 500 > /dev/null 2>&1
 

@@ -3,7 +3,29 @@
 //! DiscoveryInfo with named ports, container addresses in v4 and v6, IPv6-only agents,
 //! tasks that are not running and completed ones).
 
+use crate::config::{Config, Environment};
 use std::io::{self, Write};
+
+/// The configuration the benchmarks and tools generate with: every IP source, the
+/// synthetic leader as the master, no forwarding.
+pub fn benchmark_config() -> Config {
+    let doc = r#"{"masters":["10.255.0.1:5050"],"externalon":false,
+                  "IPSources":["netinfo","docker","mesos","host"]}"#;
+    match Config::from_json(doc, "config.json".as_ref(), &Environment::system()) {
+        Ok(c) => c,
+        Err(e) => unreachable!("the benchmark configuration is valid: {e}"),
+    }
+}
+
+/// A memory figure of this process from /proc/self/status (`VmRSS:`, `VmHWM:`), in MB.
+pub fn process_memory_mb(key: &str) -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(key))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
 
 /// What to generate.
 #[derive(Clone, Copy, Debug)]

@@ -2,11 +2,10 @@
 //! callgrind counter (examples/answer_count.rs).
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code)] // ok: measuring code
 
-use mesos_dns::config::{Config, Environment};
 use mesos_dns::mesos::state::State;
 use mesos_dns::records::{Inputs, generate};
 use mesos_dns::snapshot::{Snapshot, compile};
-use mesos_dns::synth::{SynthParams, write_state};
+use mesos_dns::synth::{SynthParams, benchmark_config, write_state};
 
 /// A query packet for `name` (dotted, absolute) and `qtype`, optionally with EDNS.
 pub fn packet(name: &str, qtype: u16, edns: bool) -> Vec<u8> {
@@ -25,12 +24,7 @@ pub fn packet(name: &str, qtype: u16, edns: bool) -> Vec<u8> {
 }
 
 pub fn snapshot(tasks: usize) -> (Snapshot, String, String) {
-    let config = Config::from_json(
-        r#"{"masters":["10.255.0.1:5050"],"externalon":false,"IPSources":["netinfo","docker","mesos","host"]}"#,
-        "config.json".as_ref(),
-        &Environment::system(),
-    )
-    .unwrap();
+    let config = benchmark_config();
     let mut doc = Vec::new();
     write_state(
         SynthParams {

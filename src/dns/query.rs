@@ -51,23 +51,6 @@ pub enum Reject {
     WithQuestion(u8, usize),
 }
 
-fn be16(p: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_be_bytes([*p.get(at)?, *p.get(at + 1)?]))
-}
-
-/// Skips a possibly compressed name outside the question; returns the offset after it.
-fn skip_name(p: &[u8], mut at: usize) -> Option<usize> {
-    loop {
-        let len = *p.get(at)? as usize;
-        match len & 0xC0 {
-            0x00 if len == 0 => return Some(at + 1),
-            0x00 => at += 1 + len,
-            0xC0 => return (at + 2 <= p.len()).then_some(at + 2),
-            _ => return None,
-        }
-    }
-}
-
 /// Parses `packet` as a query.
 pub fn parse(packet: &[u8]) -> Result<Query, Reject> {
     if packet.len() < HEADER_LEN {

@@ -24,6 +24,24 @@ pub const RCODE_REFUSED: u8 = 5;
 /// Extended rcode 16 (upper bits 1 in the OPT TTL): unsupported EDNS version.
 pub const EXT_RCODE_BADVERS: u8 = 1;
 
+/// A big-endian u16 at `at`, if the packet is long enough.
+pub fn be16(p: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_be_bytes([*p.get(at)?, *p.get(at + 1)?]))
+}
+
+/// Steps over a possibly compressed name starting at `at`; the offset after it.
+pub fn skip_name(p: &[u8], mut at: usize) -> Option<usize> {
+    loop {
+        let len = *p.get(at)? as usize;
+        match len & 0xC0 {
+            0x00 if len == 0 => return Some(at + 1),
+            0x00 => at += 1 + len,
+            0xC0 => return (at + 2 <= p.len()).then_some(at + 2),
+            _ => return None,
+        }
+    }
+}
+
 /// A compression pointer to `offset`, if it can be expressed (offsets below 16 KiB).
 pub fn pointer(offset: usize) -> Option<[u8; 2]> {
     (offset < 0x4000).then(|| (0xC000 | offset as u16).to_be_bytes())

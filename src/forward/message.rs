@@ -2,7 +2,7 @@
 //! boundaries of each section, TTLs, and a prefix of the message that fits a client's
 //! size limit. Nothing here trusts the upstream: every offset is checked.
 
-use crate::dns::wire::{HEADER_LEN, TYPE_OPT, TYPE_SOA};
+use crate::dns::wire::{HEADER_LEN, TYPE_OPT, TYPE_SOA, be16, skip_name};
 
 /// Where things are in a DNS message.
 #[derive(Debug, Default, Clone)]
@@ -19,23 +19,6 @@ pub struct Layout {
     pub arcount_before_opt: usize,
     /// The OPT's TTL field (extended rcode, version, flags), if there was one.
     pub opt_ttl: Option<[u8; 4]>,
-}
-
-fn be16(p: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_be_bytes([*p.get(at)?, *p.get(at + 1)?]))
-}
-
-/// Steps over a possibly compressed name.
-fn skip_name(p: &[u8], mut at: usize) -> Option<usize> {
-    loop {
-        let len = *p.get(at)? as usize;
-        match len & 0xC0 {
-            0x00 if len == 0 => return Some(at + 1),
-            0x00 => at += 1 + len,
-            0xC0 => return (at + 2 <= p.len()).then_some(at + 2),
-            _ => return None,
-        }
-    }
 }
 
 /// Reads the layout of a message with exactly one question.

@@ -144,12 +144,7 @@ enum Leg {
 }
 
 struct Pending {
-    client: ClientPath,
-    client_id: u16,
-    /// The client's question section, as sent (its case is given back).
-    question: Vec<u8>,
-    limit: usize,
-    edns: Option<Edns>,
+    client: Client,
     key: CacheKey,
     /// The query as sent upstream (our ID).
     query: Vec<u8>,
@@ -283,7 +278,13 @@ impl Forwarder {
                 (e.udp_size as usize).clamp(UDP_CLASSIC, self.edns_max as usize)
             }
         };
-        let question = request.packet[12..query.question_end].to_vec();
+        let client = Client {
+            path: request.client,
+            id: query.id,
+            question: request.packet[12..query.question_end].to_vec(),
+            limit,
+            edns: query.edns,
+        };
         let key = CacheKey {
             name: query.qname().into(),
             qtype: query.qtype,
@@ -291,26 +292,12 @@ impl Forwarder {
             dnssec_ok: query.edns.is_some_and(|e| e.dnssec_ok),
         };
         if let Some(reply) = self.cache.get(&key, Instant::now()) {
-            let client = Client {
-                path: request.client,
-                id: query.id,
-                question: &question,
-                limit,
-                edns: query.edns,
-            };
             self.relay(&client, &reply, true);
             return;
         }
         let upstreams = self.routes.upstreams(query.qname());
         if upstreams.is_empty() || self.pending.len() - self.free.len() >= MAX_PENDING {
             let rcode = if upstreams.is_empty() { 5 } else { 2 };
-            let client = Client {
-                path: request.client,
-                id: query.id,
-                question: &question,
-                limit,
-                edns: query.edns,
-            };
             self.fail(&client, &request.packet, rcode);
             return;
         }
@@ -321,29 +308,18 @@ impl Forwarder {
             self.pending.push(None);
             self.pending.len() - 1
         });
-        let tcp_client = matches!(request.client, ClientPath::Tcp { .. });
+        let tcp_client = matches!(client.path, ClientPath::Tcp { .. });
         let now = Instant::now();
         let leg = match open_leg(&self.poll, upstreams[0], index, &packet, tcp_client) {
             Ok(leg) => leg,
             Err(_) => {
                 self.free.push(index);
-                let client = Client {
-                    path: request.client,
-                    id: query.id,
-                    question: &question,
-                    limit,
-                    edns: query.edns,
-                };
                 self.fail(&client, &packet, 2);
                 return;
             }
         };
         self.pending[index] = Some(Pending {
-            client: request.client,
-            client_id: query.id,
-            question,
-            limit,
-            edns: query.edns,
+            client,
             key,
             query: packet,
             our_id,
@@ -365,7 +341,7 @@ impl Forwarder {
         let reply: Result<Option<Vec<u8>>, ()> = match &mut p.leg {
             Leg::Udp(socket) => loop {
                 match socket.recv(&mut buf) {
-                    Ok(n) if is_reply_to(&buf[..n], p.our_id, &p.question) => {
+                    Ok(n) if is_reply_to(&buf[..n], p.our_id, &p.client.question) => {
                         break Ok(Some(buf[..n].to_vec()));
                     }
                     // A datagram that is not the reply (wrong ID or question): ignore it.
@@ -379,7 +355,14 @@ impl Forwarder {
                 stream,
                 output,
                 input,
-            } => tcp_progress(stream, output, input, &mut buf, p.our_id, &p.question),
+            } => tcp_progress(
+                stream,
+                output,
+                input,
+                &mut buf,
+                p.our_id,
+                &p.client.question,
+            ),
         };
         match reply {
             Ok(None) => {}
@@ -422,19 +405,12 @@ impl Forwarder {
         p.current += 1;
         if p.current < p.upstreams.len() {
             let upstream = p.upstreams[p.current];
-            let tcp = matches!(p.client, ClientPath::Tcp { .. });
+            let tcp = matches!(p.client.path, ClientPath::Tcp { .. });
             self.restart(index, upstream, tcp);
             return;
         }
         let Some(p) = self.take(index) else { return };
-        let client = Client {
-            path: p.client,
-            id: p.client_id,
-            question: &p.question,
-            limit: p.limit,
-            edns: p.edns,
-        };
-        self.fail(&client, &p.query, 2);
+        self.fail(&p.client, &p.query, 2);
     }
 
     fn take(&mut self, index: usize) -> Option<Pending> {
@@ -459,14 +435,7 @@ impl Forwarder {
                     .insert(p.key.clone(), reply, &layout, ttl, Instant::now());
             }
         }
-        let client = Client {
-            path: p.client,
-            id: p.client_id,
-            question: &p.question,
-            limit: p.limit,
-            edns: p.edns,
-        };
-        self.relay(&client, reply, false);
+        self.relay(&p.client, reply, false);
     }
 
     fn expire(&mut self, now: Instant) {
@@ -494,7 +463,7 @@ impl Forwarder {
         let mut out = Vec::with_capacity(cut + reserve);
         out.extend_from_slice(&reply[..cut]);
         out[0..2].copy_from_slice(&client.id.to_be_bytes());
-        out[12..layout.question_end].copy_from_slice(client.question);
+        out[12..layout.question_end].copy_from_slice(&client.question);
         let upstream_tc = out[2] & 0x02 != 0;
         out[2] &= !0x02;
         if (lost || upstream_tc) && self.set_truncate_bit {
@@ -527,7 +496,7 @@ impl Forwarder {
         out.extend_from_slice(&client.id.to_be_bytes());
         out.extend_from_slice(&flags.to_be_bytes());
         out.extend_from_slice(&[0, 1, 0, 0, 0, 0, 0, u8::from(client.edns.is_some())]);
-        out.extend_from_slice(client.question);
+        out.extend_from_slice(&client.question);
         if let Some(edns) = client.edns {
             push_opt(&mut out, self.edns_max, 0, edns.dnssec_ok);
         }
@@ -561,10 +530,12 @@ impl Forwarder {
     }
 }
 
-struct Client<'a> {
+/// Who asked, and how the reply must look for them.
+struct Client {
     path: ClientPath,
     id: u16,
-    question: &'a [u8],
+    /// The client's question section, as sent (its case is given back).
+    question: Vec<u8>,
     limit: usize,
     edns: Option<Edns>,
 }

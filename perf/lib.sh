@@ -1,0 +1,62 @@
+# Helpers shared by the perf scripts (sourced, not run).
+
+# A free UDP port on 127.0.0.1.
+free_port() {
+  python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# CPU time of every thread of a process, in ns.
+cpu_ns() {
+  local total=0
+  for f in /proc/"$1"/task/*/schedstat; do total=$((total + $(cut -d' ' -f1 "$f"))); done
+  echo "$total"
+}
+
+# Waits until the server on port $1 answers $2 (default: mesos SOA) with NOERROR.
+wait_ready() {
+  for _ in $(seq 600); do
+    if dig @127.0.0.1 -p "$1" +tries=1 +time=1 "${2:-mesos}" "${3:-SOA}" 2>/dev/null | grep -q 'status: NOERROR'; then
+      return 0
+    fi
+    sleep 0.2
+  done
+  echo "server on port $1 did not come up" >&2
+  return 1
+}
+
+# A knotd configuration: knot_conf DIR PORT ZONE ZONEFILE
+knot_conf() {
+  mkdir -p "$1/knot"
+  cat <<CONF
+server:
+    listen: 127.0.0.1@$2
+    udp-workers: 1
+    tcp-workers: 1
+    background-workers: 1
+    rundir: $1/knot
+database:
+    storage: $1/knot
+log:
+  - target: stderr
+    any: error
+zone:
+  - domain: $3
+    file: $4
+    storage: $1/knot
+CONF
+}
+
+# dnsperf -v output in $1 → "p50 X p99 Y p999 Z" (ms).
+latency_of() {
+  python3 "$(dirname "${BASH_SOURCE[0]}")/latency.py" < "$1" | sed 's/answered=[0-9]* //; s/_ms=/ /g'
+}
+
+# Answers received in dnsperf -v output $1.
+answered_in() {
+  grep -c '^> ' "$1"
+}
+
+# CPU µs per answer: cpu_per_answer NS_BEFORE NS_AFTER ANSWERS
+cpu_per_answer() {
+  python3 -c "print(f'{($2-$1)/1000/max($3,1):.2f}')"
+}

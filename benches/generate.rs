@@ -4,8 +4,7 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use mesos_dns::mesos::state::State;
-use mesos_dns::records::{Inputs, generate};
-use mesos_dns::synth::{SynthParams, benchmark_config, write_state};
+use mesos_dns::synth::{SynthParams, benchmark_config, generate_records, write_state};
 use std::hint::black_box;
 use std::time::Duration;
 
@@ -14,7 +13,6 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn bench(c: &mut Criterion) {
     let config = benchmark_config();
-    let masters = config.masters.clone().unwrap();
     let mut group = c.benchmark_group("decode_generate");
     group
         .sample_size(10)
@@ -32,11 +30,7 @@ fn bench(c: &mut Criterion) {
         group.bench_function(format!("{tasks}_tasks"), |b| {
             b.iter(|| {
                 let state = State::from_reader(black_box(&doc[..])).unwrap();
-                let inputs = Inputs {
-                    masters: &masters,
-                    listener_ips: &[],
-                };
-                black_box(generate(&config, &state, inputs))
+                black_box(generate_records(&config, &state))
             })
         });
     }

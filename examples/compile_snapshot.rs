@@ -3,9 +3,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // ok: a measuring tool
 
 use mesos_dns::mesos::state::State;
-use mesos_dns::records::{Inputs, generate};
 use mesos_dns::snapshot::compile;
-use mesos_dns::synth::{benchmark_config, process_memory_mb};
+use mesos_dns::synth::{benchmark_config, generate_records, process_memory_mb};
 use std::time::Instant;
 
 #[global_allocator]
@@ -17,15 +16,7 @@ fn main() {
         .expect("usage: compile_snapshot STATE.json");
     let config = benchmark_config();
     let state = State::from_reader(std::fs::File::open(&path).unwrap()).unwrap();
-    let masters = config.masters.clone().unwrap();
-    let (set, _) = generate(
-        &config,
-        &state,
-        Inputs {
-            masters: &masters,
-            listener_ips: &[],
-        },
-    );
+    let (set, _) = generate_records(&config, &state);
     drop(state);
     let start = Instant::now();
     let snapshot = compile(set, &config, 1);

@@ -7,8 +7,7 @@
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use mesos_dns::mesos::state::State;
-use mesos_dns::records::{Inputs, generate};
-use mesos_dns::synth::{benchmark_config, process_memory_mb};
+use mesos_dns::synth::{benchmark_config, generate_records, process_memory_mb};
 use std::time::Instant;
 
 fn main() {
@@ -23,15 +22,7 @@ fn main() {
         State::from_reader(std::fs::File::open(&path).unwrap()).unwrap()
     };
     let decoded = start.elapsed();
-    let masters = config.masters.clone().unwrap();
-    let (set, report) = generate(
-        &config,
-        &state,
-        Inputs {
-            masters: &masters,
-            listener_ips: &[],
-        },
-    );
+    let (set, report) = generate_records(&config, &state);
     drop(state);
     let total = start.elapsed();
     let (a, aaaa, srv) = set.counts();

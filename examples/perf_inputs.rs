@@ -4,8 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // ok: a tool for the perf harness
 
 use mesos_dns::mesos::state::State;
-use mesos_dns::records::{Inputs, generate};
-use mesos_dns::synth::benchmark_config;
+use mesos_dns::synth::{benchmark_config, generate_records};
 use std::io::Write;
 
 fn main() {
@@ -16,15 +15,7 @@ fn main() {
     );
     let config = benchmark_config();
     let state = State::from_reader(std::fs::File::open(&state).unwrap()).unwrap();
-    let masters = config.masters.clone().unwrap();
-    let (set, _) = generate(
-        &config,
-        &state,
-        Inputs {
-            masters: &masters,
-            listener_ips: &[],
-        },
-    );
+    let (set, _) = generate_records(&config, &state);
     drop(state);
 
     let out = std::path::Path::new(&out);

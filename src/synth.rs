@@ -4,6 +4,8 @@
 //! tasks that are not running and completed ones).
 
 use crate::config::{Config, Environment};
+use crate::mesos::state::State;
+use crate::records::{Inputs, RecordSet, Report, generate};
 use std::io::{self, Write};
 
 /// The configuration the benchmarks and tools generate with: every IP source, the
@@ -15,6 +17,20 @@ pub fn benchmark_config() -> Config {
         Ok(c) => c,
         Err(e) => unreachable!("the benchmark configuration is valid: {e}"),
     }
+}
+
+/// Records of `state` under the benchmark configuration (masters from the config, no
+/// listener addresses).
+pub fn generate_records(config: &Config, state: &State) -> (RecordSet, Report) {
+    let masters = config.masters.clone().unwrap_or_default();
+    generate(
+        config,
+        state,
+        Inputs {
+            masters: &masters,
+            listener_ips: &[],
+        },
+    )
 }
 
 /// A memory figure of this process from /proc/self/status (`VmRSS:`, `VmHWM:`), in MB.

@@ -3,9 +3,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code)] // ok: measuring code
 
 use mesos_dns::mesos::state::State;
-use mesos_dns::records::{Inputs, generate};
 use mesos_dns::snapshot::{Snapshot, compile};
-use mesos_dns::synth::{SynthParams, benchmark_config, write_state};
+use mesos_dns::synth::{SynthParams, benchmark_config, generate_records, write_state};
 
 /// A query packet for `name` (dotted, absolute) and `qtype`, optionally with EDNS.
 pub fn packet(name: &str, qtype: u16, edns: bool) -> Vec<u8> {
@@ -35,15 +34,7 @@ pub fn snapshot(tasks: usize) -> (Snapshot, String, String) {
     )
     .unwrap();
     let state = State::from_slice(&doc).unwrap();
-    let masters = config.masters.clone().unwrap();
-    let (set, _) = generate(
-        &config,
-        &state,
-        Inputs {
-            masters: &masters,
-            listener_ips: &[],
-        },
-    );
+    let (set, _) = generate_records(&config, &state);
     // A task name with two or more A records and an SRV name with two or more records,
     // from the middle of the set.
     let middle = |names: Vec<&str>| names[names.len() / 2].to_string();

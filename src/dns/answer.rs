@@ -54,14 +54,7 @@ pub fn answer(
         Err(Reject::Header(rcode)) => return header_only(packet, rcode, 0, out),
         Err(Reject::WithQuestion(rcode, end)) => return header_only(packet, rcode, end, out),
     };
-    let limit = match (transport, query.edns) {
-        (Transport::Tcp, _) => TCP_MAX,
-        (Transport::Udp, None) => UDP_CLASSIC,
-        (Transport::Udp, Some(e)) => {
-            (e.udp_size as usize).clamp(UDP_CLASSIC, snap.zone.edns_max as usize)
-        }
-    }
-    .min(out.len());
+    let limit = reply_limit(transport, query.edns, snap.zone.edns_max).min(out.len());
     let mut reply = Reply {
         packet,
         query: &query,
@@ -103,6 +96,16 @@ pub fn answer(
     reply.positive(&sets)
 }
 
+/// The largest reply a client may get: 65,535 bytes over TCP; over UDP 512, or with
+/// EDNS the client's size clamped to 512..`edns_max`.
+pub fn reply_limit(transport: Transport, edns: Option<Edns>, edns_max: u16) -> usize {
+    match (transport, edns) {
+        (Transport::Tcp, _) => TCP_MAX,
+        (Transport::Udp, None) => UDP_CLASSIC,
+        (Transport::Udp, Some(e)) => (e.udp_size as usize).clamp(UDP_CLASSIC, edns_max as usize),
+    }
+}
+
 /// REFUSED for a query that will not be answered here (outside the domain, forwarding
 /// off), with the question and OPT echoed.
 pub fn refuse(packet: &[u8], snap: &Snapshot, transport: Transport, out: &mut [u8]) -> Outcome {
@@ -124,12 +127,7 @@ fn reject(
     let Ok(query) = parse(packet) else {
         return Outcome::Drop;
     };
-    let limit = if transport == Transport::Tcp {
-        TCP_MAX
-    } else {
-        UDP_CLASSIC
-    }
-    .min(out.len());
+    let limit = reply_limit(transport, query.edns, snap.zone.edns_max).min(out.len());
     let mut reply = Reply {
         packet,
         query: &query,

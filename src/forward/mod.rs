@@ -8,8 +8,9 @@ pub mod cache;
 pub mod message;
 
 use crate::config::Config;
+use crate::dns::answer::{Transport, reply_limit};
 use crate::dns::query::{Edns, parse};
-use crate::dns::wire::{TCP_MAX, UDP_CLASSIC};
+use crate::dns::wire::TCP_MAX;
 use crate::server::batch::{Batch, LocalAddr};
 use crate::server::counters::{BatchCounts, WorkerCounters};
 use crate::snapshot::in_zone;
@@ -271,13 +272,11 @@ impl Forwarder {
         let Ok(query) = parse(&request.packet) else {
             return;
         };
-        let limit = match (request.client, query.edns) {
-            (ClientPath::Tcp { .. }, _) => TCP_MAX,
-            (ClientPath::Udp { .. }, None) => UDP_CLASSIC,
-            (ClientPath::Udp { .. }, Some(e)) => {
-                (e.udp_size as usize).clamp(UDP_CLASSIC, self.edns_max as usize)
-            }
+        let transport = match request.client {
+            ClientPath::Tcp { .. } => Transport::Tcp,
+            ClientPath::Udp { .. } => Transport::Udp,
         };
+        let limit = reply_limit(transport, query.edns, self.edns_max);
         let client = Client {
             path: request.client,
             id: query.id,

@@ -2,11 +2,13 @@
 //! Runs on its own thread; a failed refresh keeps the previous snapshot.
 
 use crate::config::{Config, is_wildcard};
+use crate::mesos::detect::Masters;
 use crate::mesos::source::StateSource;
 use crate::records::{Inputs, RecordSet, generate};
 use crate::server::SharedSnapshot;
 use crate::snapshot::compile;
 use crate::status::{Status, unix_ms};
+use crossbeam_channel::Receiver;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -36,6 +38,9 @@ fn unix_now() -> u32 {
 /// State kept between refreshes.
 pub struct Control {
     config: Config,
+    masters: Arc<Masters>,
+    /// Signals to refresh now (the master list changed).
+    wake: Receiver<()>,
     source: StateSource,
     shared: SharedSnapshot,
     status: Arc<Status>,
@@ -46,9 +51,17 @@ pub struct Control {
 }
 
 impl Control {
-    pub fn new(config: Config, shared: SharedSnapshot, status: Arc<Status>) -> Control {
+    pub fn new(
+        config: Config,
+        masters: Arc<Masters>,
+        wake: Receiver<()>,
+        shared: SharedSnapshot,
+        status: Arc<Status>,
+    ) -> Control {
         Control {
-            source: StateSource::from_config(&config),
+            source: StateSource::from_config(&config, masters.clone()),
+            masters,
+            wake,
             config,
             shared,
             status,
@@ -66,7 +79,7 @@ impl Control {
         Status::set(&self.status.last_fetch_ms, fetch_ms);
         Status::add(&self.status.fetch_ms_total, fetch_ms);
         let state = fetched.map_err(|e| e.to_string())?;
-        let masters = self.config.masters.clone().unwrap_or_default();
+        let masters = self.masters.view().list;
         let listener = listener_addresses(self.config.listener);
         let (records, report) = generate(
             &self.config,
@@ -105,14 +118,19 @@ impl Control {
         Ok(())
     }
 
-    /// Refreshes every `RefreshSeconds`, forever.
+    /// Refreshes every `RefreshSeconds` (with jitter), at once when the master list
+    /// changes, and after a failure again with capped exponential backoff.
     pub fn run(mut self) {
         let period = Duration::from_secs(self.config.refresh_seconds);
+        let mut backoff = Duration::from_secs(1);
+        let mut no_leader_since: Option<Instant> = None;
         loop {
-            match self.refresh() {
+            let wait = match self.refresh() {
                 Ok(()) => {
                     Status::add(&self.status.refreshes_ok, 1);
                     self.last_failure_log = None;
+                    backoff = Duration::from_secs(1);
+                    jitter(period)
                 }
                 Err(e) => {
                     Status::add(&self.status.refreshes_failed, 1);
@@ -125,9 +143,59 @@ impl Control {
                         tracing::warn!("refresh failed, keeping the previous records: {e}");
                         self.last_failure_log = Some(Instant::now());
                     }
+                    let wait = jitter(backoff.min(period));
+                    backoff = (backoff * 2).min(period);
+                    wait
                 }
+            };
+            self.watch_leader(&mut no_leader_since);
+            // Wait for the period, or for the master list to change (coalesced).
+            if self.wake.recv_timeout(wait).is_ok() {
+                while self.wake.try_recv().is_ok() {}
             }
-            std::thread::sleep(period);
         }
     }
+
+    /// ZooKeeper mode: with no leader for `ZkDetectionTimeout`, say so loudly and mark the
+    /// server not ready, but keep serving (the reference exits).
+    fn watch_leader(&self, since: &mut Option<Instant>) {
+        if self.config.zk.is_empty() || self.config.zk_detection_timeout <= 0 {
+            return;
+        }
+        let leader_known = self
+            .masters
+            .view()
+            .list
+            .first()
+            .is_some_and(|m| !m.is_empty());
+        if leader_known {
+            *since = None;
+            self.status
+                .leader_missing
+                .store(false, std::sync::atomic::Ordering::Relaxed);
+            return;
+        }
+        let started = *since.get_or_insert_with(Instant::now);
+        let limit = Duration::from_secs(self.config.zk_detection_timeout as u64);
+        if started.elapsed() >= limit
+            && !self
+                .status
+                .leader_missing
+                .swap(true, std::sync::atomic::Ordering::Relaxed)
+        {
+            tracing::error!(
+                "no leading master in ZooKeeper for {} s (ZkDetectionTimeout); serving the last records",
+                limit.as_secs()
+            );
+        }
+    }
+}
+
+/// `d` ± 10%, so that many servers do not ask the masters in step.
+fn jitter(d: Duration) -> Duration {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |t| t.subsec_nanos());
+    let factor = 0.9 + f64::from(nanos % 1000) / 5000.0;
+    d.mul_f64(factor)
 }

@@ -6,6 +6,8 @@ use mesos_dns::control::Control;
 use mesos_dns::flags::{Flags, FlagsError, USAGE};
 use mesos_dns::forward::{self, ForwardCounters};
 use mesos_dns::http::HttpContext;
+use mesos_dns::mesos::detect::{self, Masters};
+use mesos_dns::mesos::zk::ZkUrl;
 use mesos_dns::server::tcp::TcpServer;
 use mesos_dns::server::udp::UdpWorker;
 use mesos_dns::server::{SharedSnapshot, bind_address, bound_socket};
@@ -58,7 +60,20 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     }
-    Control::new(config, shared, status).run();
+    let (wake_tx, wake_rx) = crossbeam_channel::bounded(1);
+    let configured = config.masters.clone().unwrap_or_default();
+    let masters = if config.zk.is_empty() || config.state_file.is_some() {
+        Masters::fixed(configured)
+    } else {
+        match ZkUrl::parse(&config.zk) {
+            Ok(url) => detect::spawn_zk(url, configured, wake_tx),
+            Err(e) => {
+                eprintln!("mesos-dns: config: Zk: {e}");
+                return ExitCode::from(1);
+            }
+        }
+    };
+    Control::new(config, masters, wake_rx, shared, status).run();
     ExitCode::SUCCESS
 }
 

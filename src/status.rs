@@ -25,6 +25,8 @@ pub struct Status {
     pub published_ms: AtomicU64,
     /// Warnings not logged because the same warning was logged recently.
     pub warnings_suppressed: AtomicU64,
+    /// ZooKeeper has named no leader for longer than `ZkDetectionTimeout`.
+    pub leader_missing: std::sync::atomic::AtomicBool,
 }
 
 pub fn unix_ms() -> u64 {

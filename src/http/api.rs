@@ -177,6 +177,13 @@ pub fn not_ready_reason(ctx: &HttpContext, snapshot_ready: bool) -> Option<Strin
     if !snapshot_ready {
         return Some("no state loaded yet".into());
     }
+    if ctx
+        .status
+        .leader_missing
+        .load(std::sync::atomic::Ordering::Relaxed)
+    {
+        return Some("no leading master known (ZkDetectionTimeout)".into());
+    }
     let last = Status::get(&ctx.status.last_refresh_ok_ms);
     let age = unix_ms().saturating_sub(last);
     (age > ctx.stale_after_ms).then(|| format!("last successful refresh {} s ago", age / 1000))

@@ -1,6 +1,8 @@
 //! Everything read from Mesos: the state document and the address formats in it.
 
+pub mod detect;
 pub mod hostport;
 pub mod ports;
 pub mod source;
 pub mod state;
+pub mod zk;

@@ -1,9 +1,12 @@
 //! Where the master state comes from: a file (`StateFile`), or the first master of the
 //! list that answers `/master/state`.
 
+use super::detect::Masters;
+use super::hostport::split_host_port;
 use super::state::State;
 use crate::config::Config;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
@@ -20,14 +23,14 @@ pub enum FetchError {
 pub enum StateSource {
     File(PathBuf),
     Masters {
-        masters: Vec<String>,
+        masters: Arc<Masters>,
         https: bool,
         agent: ureq::Agent,
     },
 }
 
 impl StateSource {
-    pub fn from_config(config: &Config) -> StateSource {
+    pub fn from_config(config: &Config, masters: Arc<Masters>) -> StateSource {
         if let Some(path) = &config.state_file {
             return StateSource::File(path.clone());
         }
@@ -38,7 +41,7 @@ impl StateSource {
             .build()
             .into();
         StateSource::Masters {
-            masters: config.masters.clone().unwrap_or_default(),
+            masters,
             https: config.mesos_https_on,
             agent,
         }
@@ -61,21 +64,44 @@ impl StateSource {
                 agent,
             } => {
                 let mut last = FetchError::NoMasters;
-                for master in masters {
-                    match fetch_from(agent, *https, master) {
-                        Ok(state) => return Ok(state),
+                for master in masters.view().list.iter().filter(|m| !m.is_empty()) {
+                    let state = match fetch_from(agent, *https, master) {
+                        Ok(state) => state,
                         Err(error) => {
                             last = FetchError::Master {
                                 master: master.clone(),
                                 error,
+                            };
+                            continue;
+                        }
+                    };
+                    // Follow the leader the state names, on the leader's own port.
+                    match leader_address(&state.leader) {
+                        Some(leader) if leader != *master => {
+                            match fetch_from(agent, *https, &leader) {
+                                Ok(state) => return Ok(state),
+                                Err(error) => {
+                                    last = FetchError::Master {
+                                        master: leader,
+                                        error,
+                                    }
+                                }
                             }
                         }
+                        _ => return Ok(state),
                     }
                 }
                 Err(last)
             }
         }
     }
+}
+
+/// The `ip:port` of a state's `leader` (`master@ip:port`).
+fn leader_address(leader: &str) -> Option<String> {
+    let (_, address) = leader.split_once('@')?;
+    split_host_port(address)?;
+    Some(address.to_string())
 }
 
 /// `GET /master/state`, falling back to `/master/state.json` (Mesos before 1.x) on 404.

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 #![allow(clippy::unwrap_used, clippy::expect_used)] // ok: tests may panic
 
+pub mod master;
 pub mod server;
 pub mod upstream;
 

@@ -73,8 +73,23 @@ impl Server {
         s
     }
 
+    /// Starts a server that asks masters (or ZooKeeper) instead of reading a file:
+    /// `source` holds the config keys for that (e.g. `"masters":["127.0.0.1:5050"]`).
+    pub fn spawn_with_source(source: &str, extra: &str) -> Server {
+        Server::spawn_config(None, source, extra, "127.0.0.1")
+    }
+
     /// Starts without waiting; `state` may be absent (the file is then missing).
     pub fn spawn(state: Option<&Path>, extra: &str, listener: &'static str) -> Server {
+        Server::spawn_config(state, r#""StateFile":"state.json""#, extra, listener)
+    }
+
+    fn spawn_config(
+        state: Option<&Path>,
+        source: &str,
+        extra: &str,
+        listener: &'static str,
+    ) -> Server {
         let dir = temp_dir();
         if let Some(state) = state {
             std::fs::copy(state, dir.join("state.json")).unwrap();
@@ -82,7 +97,7 @@ impl Server {
         let port = free_port();
         let http_port = free_port();
         let config = format!(
-            r#"{{"StateFile":"state.json","listener":"{listener}","port":{port},"externalon":false,
+            r#"{{{source},"listener":"{listener}","port":{port},"externalon":false,
                 "httpListener":"127.0.0.1","httpPort":{http_port},"refreshSeconds":1,"UDPWorkers":2{extra}}}"#
         );
         std::fs::write(dir.join("config.json"), config).unwrap();

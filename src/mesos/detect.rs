@@ -1,0 +1,286 @@
+//! Which masters to ask for state, presumed leader first: the configured list, or what
+//! ZooKeeper says (spec §7), with the configured masters kept as the fallback.
+//!
+//! The ZooKeeper detector runs on its own thread with one long-lived session and watches
+//! on the master group; it re-reads the group after every change, after the session is
+//! lost, and when the group's path appears after start-up.
+
+use super::hostport::join_host_port;
+use super::zk::{Incoming, Session, ZkUrl};
+use crossbeam_channel::Sender;
+use serde_json::Value;
+use std::net::Ipv4Addr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// The masters to ask, leader first when known.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MasterView {
+    /// `ip:port` entries; the first is the leader, or `""` while none is known (ZooKeeper).
+    pub list: Vec<String>,
+    /// True while ZooKeeper answers (always false in static mode).
+    pub zk_connected: bool,
+}
+
+/// Shared between the detector (writer) and the control thread (reader).
+pub struct Masters {
+    view: Mutex<MasterView>,
+    changed: Option<Sender<()>>,
+}
+
+impl Masters {
+    /// A fixed list (static mode).
+    pub fn fixed(list: Vec<String>) -> Arc<Masters> {
+        Arc::new(Masters {
+            view: Mutex::new(MasterView {
+                list,
+                zk_connected: false,
+            }),
+            changed: None,
+        })
+    }
+
+    pub fn view(&self) -> MasterView {
+        self.view.lock().map(|v| v.clone()).unwrap_or_default()
+    }
+
+    fn publish(&self, view: MasterView) {
+        if let Ok(mut v) = self.view.lock() {
+            if *v == view {
+                return;
+            }
+            *v = view;
+        }
+        if let Some(tx) = &self.changed {
+            let _ = tx.try_send(());
+        }
+    }
+}
+
+/// The address a master announces in its ZooKeeper node (MasterInfo JSON), spec §9.9.
+pub fn master_address(info: &Value) -> String {
+    if let Some(address) = info.get("address") {
+        let ip = address.get("ip").and_then(Value::as_str).unwrap_or("");
+        let port = address.get("port").and_then(Value::as_u64).unwrap_or(0);
+        return join_host_port(ip, port as u16);
+    }
+    if info.get("ip").is_none() && info.get("port").is_none() {
+        return String::new();
+    }
+    // Legacy: the IPv4 address as a u32 whose little-endian bytes are the octets.
+    let ip = info.get("ip").and_then(Value::as_u64).unwrap_or(0) as u32;
+    let port = info.get("port").and_then(Value::as_u64).unwrap_or(5050);
+    join_host_port(&Ipv4Addr::from(ip.to_le_bytes()).to_string(), port as u16)
+}
+
+/// The `json.info_<n>` children in sequence order (lowest first: the leader).
+pub fn member_nodes(children: &[String]) -> Vec<String> {
+    let mut nodes: Vec<(u64, &String)> = children
+        .iter()
+        .filter_map(|c| Some((c.strip_prefix("json.info_")?.parse::<u64>().ok()?, c)))
+        .collect();
+    nodes.sort();
+    nodes.into_iter().map(|(_, c)| c.clone()).collect()
+}
+
+/// Starts the detector thread; `changed` is told whenever the list changes.
+pub fn spawn_zk(url: ZkUrl, fallback: Vec<String>, changed: Sender<()>) -> Arc<Masters> {
+    let masters = Arc::new(Masters {
+        view: Mutex::new(MasterView {
+            list: with_fallback(Vec::new(), &fallback),
+            zk_connected: false,
+        }),
+        changed: Some(changed),
+    });
+    let shared = masters.clone();
+    let spawned = std::thread::Builder::new()
+        .name("zk-detector".into())
+        .spawn(move || detect_forever(&url, &fallback, &shared));
+    if let Err(e) = spawned {
+        tracing::error!("cannot start the ZooKeeper detector: {e}");
+    }
+    masters
+}
+
+/// `[leader or "", other members…, configured masters not already listed]`.
+fn with_fallback(members: Vec<String>, fallback: &[String]) -> Vec<String> {
+    let mut list = if members.is_empty() {
+        vec![String::new()]
+    } else {
+        members
+    };
+    for m in fallback {
+        if !list.contains(m) {
+            list.push(m.clone());
+        }
+    }
+    list
+}
+
+fn detect_forever(url: &ZkUrl, fallback: &[String], masters: &Masters) {
+    let mut backoff = Duration::from_millis(500);
+    loop {
+        match Session::connect(&url.hosts, Duration::from_secs(10)) {
+            Ok(mut session) => {
+                backoff = Duration::from_millis(500);
+                if let Err(e) = watch_group(&mut session, url, fallback, masters) {
+                    tracing::warn!("ZooKeeper session ended: {e}");
+                }
+            }
+            Err(e) => tracing::warn!("ZooKeeper {:?} unreachable: {e}", url.hosts),
+        }
+        // Without ZooKeeper, the configured masters are what there is.
+        masters.publish(MasterView {
+            list: with_fallback(Vec::new(), fallback),
+            zk_connected: false,
+        });
+        std::thread::sleep(backoff);
+        backoff = (backoff * 2).min(Duration::from_secs(10));
+    }
+}
+
+/// Reads the group and waits for changes until the session fails.
+fn watch_group(
+    session: &mut Session,
+    url: &ZkUrl,
+    fallback: &[String],
+    masters: &Masters,
+) -> std::io::Result<()> {
+    let mut events = Vec::new();
+    loop {
+        let members = match session.children(&url.path, true, &mut events)? {
+            Some(children) => {
+                let mut seen_ids = Vec::new();
+                let mut list = Vec::new();
+                for node in member_nodes(&children) {
+                    let path = format!("{}/{node}", url.path);
+                    let Some(data) = session.data(&path, &mut events)? else {
+                        continue;
+                    };
+                    let Ok(info) = serde_json::from_slice::<Value>(&data) else {
+                        continue;
+                    };
+                    let id = info
+                        .get("id")
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .to_string();
+                    if !id.is_empty() && seen_ids.contains(&id) {
+                        continue;
+                    }
+                    seen_ids.push(id);
+                    let address = master_address(&info);
+                    if !address.is_empty() && !list.contains(&address) {
+                        list.push(address);
+                    }
+                }
+                list
+            }
+            None => {
+                // The group does not exist yet: be told when it does.
+                if session.exists_watch(&url.path, &mut events)? {
+                    continue;
+                }
+                Vec::new()
+            }
+        };
+        if members.is_empty() {
+            tracing::warn!("ZooKeeper {}: no leading master", url.path);
+        }
+        masters.publish(MasterView {
+            list: with_fallback(members, fallback),
+            zk_connected: true,
+        });
+        // Wait for a watch to fire, pinging to keep the session.
+        let ping_every = session.timeout / 3;
+        loop {
+            if !events.is_empty() {
+                events.clear();
+                break;
+            }
+            match session.read(ping_every) {
+                Ok(Incoming::Watch { .. }) => break,
+                Ok(Incoming::Reply { .. }) => {}
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    session.ping()?;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// Spec §9.9, MasterInfo rows.
+    #[test]
+    fn master_info() {
+        assert_eq!(master_address(&json!({})), "");
+        assert_eq!(
+            master_address(&json!({"address": {"ip": "", "port": 1234}})),
+            ":1234"
+        );
+        assert_eq!(
+            master_address(&json!({"address": {"ip": "1.1.1.1", "port": 0}})),
+            "1.1.1.1:0"
+        );
+        assert_eq!(
+            master_address(&json!({"address": {"ip": "1.1.1.1", "port": 1234}})),
+            "1.1.1.1:1234"
+        );
+        assert_eq!(master_address(&json!({"port": 1234})), "0.0.0.0:1234");
+        assert_eq!(master_address(&json!({"ip": 16843009u32})), "1.1.1.1:5050");
+        assert_eq!(
+            master_address(&json!({"ip": 16843009u32, "port": 1234})),
+            "1.1.1.1:1234"
+        );
+        assert_eq!(
+            master_address(&json!({"address": {"ip": "2001:db8::1", "port": 5050}})),
+            "[2001:db8::1]:5050"
+        );
+        // Little-endian octets: 0x0100_007f is 127.0.0.1.
+        assert_eq!(
+            master_address(&json!({"ip": 0x0100_007f_u32, "port": 5050})),
+            "127.0.0.1:5050"
+        );
+    }
+
+    #[test]
+    fn members_in_sequence_order() {
+        let children: Vec<String> = [
+            "json.info_0000000012",
+            "info_0000000001",
+            "json.info_0000000003",
+            "log_replicas",
+            "json.info_x",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        assert_eq!(
+            member_nodes(&children),
+            ["json.info_0000000003", "json.info_0000000012"]
+        );
+    }
+
+    #[test]
+    fn fallback_masters_stay_listed() {
+        let fallback = vec!["10.0.0.9:5050".to_string()];
+        assert_eq!(with_fallback(vec![], &fallback), ["", "10.0.0.9:5050"]);
+        assert_eq!(
+            with_fallback(
+                vec!["10.0.0.1:5050".into(), "10.0.0.9:5050".into()],
+                &fallback
+            ),
+            ["10.0.0.1:5050", "10.0.0.9:5050"]
+        );
+    }
+}

@@ -6,6 +6,8 @@ use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
+const OP_CREATE: i32 = 1;
+const OP_DELETE: i32 = 2;
 const OP_EXISTS: i32 = 3;
 const OP_GET_DATA: i32 = 4;
 const OP_GET_CHILDREN: i32 = 8;
@@ -303,6 +305,35 @@ impl Session {
         }
         zk_error(err)?;
         Ok(true)
+    }
+}
+
+impl Session {
+    /// Creates a node open to everyone; `flags`: 1 ephemeral, 2 sequential (3 both, as
+    /// Mesos masters do). Returns the created path. (The detector never writes; tests use
+    /// this to play masters.)
+    pub fn create(&mut self, path: &str, data: &[u8], flags: i32) -> io::Result<String> {
+        let xid = self.next_xid;
+        self.next_xid = self.next_xid.wrapping_add(1).max(1);
+        let mut w = Writer(Vec::new());
+        w.i32(xid).i32(OP_CREATE).bytes(path.as_bytes()).bytes(data);
+        // One ACL: all permissions for world:anyone.
+        w.i32(1).i32(31).bytes(b"world").bytes(b"anyone").i32(flags);
+        self.send_frame(&w.0)?;
+        let (err, body) = self.reply(xid, &mut Vec::new())?;
+        zk_error(err)?;
+        Reader::new(&body).string()
+    }
+
+    /// Deletes a node (any version).
+    pub fn delete(&mut self, path: &str) -> io::Result<()> {
+        let xid = self.next_xid;
+        self.next_xid = self.next_xid.wrapping_add(1).max(1);
+        let mut w = Writer(Vec::new());
+        w.i32(xid).i32(OP_DELETE).bytes(path.as_bytes()).i32(-1);
+        self.send_frame(&w.0)?;
+        let (err, _) = self.reply(xid, &mut Vec::new())?;
+        zk_error(err)
     }
 }
 

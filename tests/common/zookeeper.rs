@@ -1,0 +1,111 @@
+//! A real ZooKeeper (Debian's `zookeeper` package) on a free loopback port with its own
+//! data directory, for the detection tests.
+
+use super::server::{free_port, temp_dir};
+use mesos_dns::mesos::zk::Session;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub struct ZooKeeper {
+    child: Option<Child>,
+    pub port: u16,
+    dir: PathBuf,
+}
+
+impl Drop for ZooKeeper {
+    fn drop(&mut self) {
+        self.stop();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn classpath() -> String {
+    let wanted = [
+        "zookeeper-3",
+        "zookeeper-jute-3",
+        "slf4j-api",
+        "netty-",
+        "commons-cli",
+        "commons-io",
+        "log4j-1.2-",
+        "metrics-core-",
+        "snappy-java",
+    ];
+    let mut jars: Vec<String> = std::fs::read_dir("/usr/share/java")
+        .expect("Debian's zookeeper package is needed by the ZooKeeper tests")
+        .filter_map(|e| e.ok())
+        .map(|e| e.path().display().to_string())
+        .filter(|p| {
+            p.ends_with(".jar")
+                && wanted
+                    .iter()
+                    .any(|w| p.rsplit('/').next().unwrap_or("").starts_with(w))
+        })
+        .collect();
+    jars.sort();
+    jars.join(":")
+}
+
+impl ZooKeeper {
+    pub fn start() -> ZooKeeper {
+        let mut zk = ZooKeeper {
+            child: None,
+            port: free_port(),
+            dir: temp_dir(),
+        };
+        zk.restart();
+        zk
+    }
+
+    /// (Re)starts the server on the same port and data directory.
+    pub fn restart(&mut self) {
+        self.stop();
+        let child = Command::new("java")
+            .args([
+                "-Xmx128m",
+                "-Dzookeeper.admin.enableServer=false",
+                "-cp",
+                &classpath(),
+            ])
+            .arg("org.apache.zookeeper.server.ZooKeeperServerMain")
+            .arg(self.port.to_string())
+            .arg(self.dir.join("data"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("java is needed by the ZooKeeper tests");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Session::connect(&[self.host()], Duration::from_secs(10)).is_err() {
+            assert!(Instant::now() < deadline, "ZooKeeper did not start");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    pub fn host(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    pub fn session(&self) -> Session {
+        Session::connect(&[self.host()], Duration::from_secs(10)).unwrap()
+    }
+}
+
+/// MasterInfo JSON as Mesos writes it into `json.info_*` nodes.
+pub fn master_info(id: &str, port: u16) -> Vec<u8> {
+    serde_json::to_vec(&serde_json::json!({
+        "id": id, "hostname": "localhost", "port": port,
+        "address": {"hostname": "localhost", "ip": "127.0.0.1", "port": port},
+        "version": "1.11.0"
+    }))
+    .unwrap()
+}

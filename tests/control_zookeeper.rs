@@ -1,0 +1,118 @@
+//! Leader detection through a real ZooKeeper: a group path that appears late, elections,
+//! and a ZooKeeper restart (session lost, watches set again), with fake masters on
+//! loopback serving the state.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // ok: tests may panic
+
+mod common;
+use common::master::{Behaviour, FakeMaster, marked_fixture};
+use common::server::{Server, query};
+use common::zookeeper::{ZooKeeper, master_info};
+use hickory_proto::op::ResponseCode;
+use hickory_proto::rr::RecordType;
+use std::time::{Duration, Instant};
+
+fn has(s: &Server, name: &str) -> bool {
+    s.try_udp(&query(name, RecordType::A), Duration::from_millis(500))
+        .is_some_and(|r| r.response_code() == ResponseCode::NoError && !r.answers().is_empty())
+}
+
+fn wait_for(s: &Server, name: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !has(s, name) {
+        assert!(Instant::now() < deadline, "{name} never appeared");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn zk_server(zk: &ZooKeeper, extra: &str) -> Server {
+    Server::spawn_with_source(
+        &format!(
+            r#""zk":"zk://{}/mesos","IPSources":["netinfo","docker","mesos","host"],"stateTimeoutSeconds":2"#,
+            zk.host()
+        ),
+        extra,
+    )
+}
+
+#[test]
+fn late_group_then_elections() {
+    let mut zk = ZooKeeper::start();
+    let a = FakeMaster::start(Behaviour::Status(500));
+    a.set(Behaviour::State(marked_fixture(&a.address(), "from-a")));
+    let b = FakeMaster::start(Behaviour::Status(500));
+    b.set(Behaviour::State(marked_fixture(&b.address(), "from-b")));
+
+    // The group does not exist yet: no state, not ready, but serving.
+    let s = zk_server(&zk, "");
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(s.get("/ready").status, 503);
+    assert_eq!(s.get("/health").status, 200);
+
+    // The path appears, with A leading and B behind it.
+    let mut admin = zk.session();
+    admin.create("/mesos", b"", 0).unwrap();
+    let node_a = admin
+        .create("/mesos/json.info_", &master_info("a", a.port), 2)
+        .unwrap();
+    admin
+        .create("/mesos/json.info_", &master_info("b", b.port), 2)
+        .unwrap();
+    wait_for(&s, "from-a.marathon.mesos.");
+    assert_eq!(s.get("/ready").status, 200);
+
+    // A steps down: B leads.
+    admin.delete(&node_a).unwrap();
+    wait_for(&s, "from-b.marathon.mesos.");
+
+    // ZooKeeper goes away and comes back: the session is new, the watch is set again.
+    zk.stop();
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        has(&s, "from-b.marathon.mesos."),
+        "records stay while ZooKeeper is down"
+    );
+    zk.restart();
+    let mut admin = zk.session();
+    let children = {
+        let mut events = Vec::new();
+        admin
+            .children("/mesos", false, &mut events)
+            .unwrap()
+            .unwrap()
+    };
+    for c in children {
+        admin.delete(&format!("/mesos/{c}")).unwrap();
+    }
+    admin
+        .create("/mesos/json.info_", &master_info("a2", a.port), 2)
+        .unwrap();
+    wait_for(&s, "from-a.marathon.mesos.");
+}
+
+#[test]
+fn fallback_masters_while_zookeeper_is_unreachable() {
+    let master = FakeMaster::start(Behaviour::Status(500));
+    master.set(Behaviour::State(marked_fixture(
+        &master.address(),
+        "fallback",
+    )));
+    // Nothing listens on this port: ZooKeeper is unreachable from the start.
+    let dead_zk = common::server::free_port();
+    let s = Server::spawn_with_source(
+        &format!(
+            r#""zk":"zk://127.0.0.1:{dead_zk}/mesos","masters":["{}"],"IPSources":["netinfo","docker","mesos","host"]"#,
+            master.address()
+        ),
+        r#","zkDetectionTimeout":1"#,
+    );
+    wait_for(&s, "fallback.marathon.mesos.");
+    // No leader from ZooKeeper past ZkDetectionTimeout: not ready, still serving, alive.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while s.get("/ready").status == 200 {
+        assert!(Instant::now() < deadline, "never marked not ready");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(s.get("/ready").body.contains("ZkDetectionTimeout"));
+    assert!(has(&s, "fallback.marathon.mesos."));
+}

@@ -57,9 +57,9 @@ impl Control {
         wake: Receiver<()>,
         shared: SharedSnapshot,
         status: Arc<Status>,
-    ) -> Control {
-        Control {
-            source: StateSource::from_config(&config, masters.clone()),
+    ) -> Result<Control, String> {
+        Ok(Control {
+            source: StateSource::from_config(&config, masters.clone())?,
             masters,
             wake,
             config,
@@ -68,7 +68,7 @@ impl Control {
             previous: None,
             serial: 0,
             last_failure_log: None,
-        }
+        })
     }
 
     /// One refresh. The SOA serial moves only when the published data changes.

@@ -73,7 +73,13 @@ fn main() -> ExitCode {
             }
         }
     };
-    Control::new(config, masters, wake_rx, shared, status).run();
+    match Control::new(config, masters, wake_rx, shared, status) {
+        Ok(control) => control.run(),
+        Err(e) => {
+            eprintln!("mesos-dns: {e}");
+            return ExitCode::from(1);
+        }
+    }
     ExitCode::SUCCESS
 }
 

@@ -114,3 +114,107 @@ fn a_dead_master_is_skipped() {
         "the first master was tried first"
     );
 }
+
+#[test]
+fn basic_authentication() {
+    let master = FakeMaster::start(Behaviour::Status(500));
+    master.set(Behaviour::State(fixture_with_leader(&master.address())));
+    let s = Server::spawn_with_source(
+        &masters_source(&[&master]),
+        r#","MesosAuthentication":"basic","MesosCredentials":{"principal":"dns","secret":"s3cret"}"#,
+    );
+    wait_for(&s, "chronos.marathon.mesos.");
+    // base64("dns:s3cret")
+    assert_eq!(
+        *master.authorization.lock().unwrap(),
+        "Basic ZG5zOnMzY3JldA=="
+    );
+}
+
+/// A CA, and a server certificate for 127.0.0.1 signed by it, written as PEM files.
+fn test_pki(dir: &std::path::Path) -> std::sync::Arc<rustls::ServerConfig> {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let server_key = KeyPair::generate().unwrap();
+    let server = CertificateParams::new(vec!["127.0.0.1".to_string()])
+        .unwrap()
+        .signed_by(
+            &server_key,
+            &rcgen::Issuer::from_params(&ca_params, &ca_key),
+        )
+        .unwrap();
+    std::fs::write(dir.join("ca.pem"), ca.pem()).unwrap();
+    let other_key = KeyPair::generate().unwrap();
+    let other = CertificateParams::new(Vec::<String>::new())
+        .unwrap()
+        .self_signed(&other_key)
+        .unwrap();
+    std::fs::write(dir.join("other-ca.pem"), other.pem()).unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(
+        vec![server.der().clone()],
+        rustls::pki_types::PrivateKeyDer::Pkcs8(server_key.serialize_der().into()),
+    )
+    .unwrap();
+    std::sync::Arc::new(config)
+}
+
+#[test]
+fn tls_is_verified_against_the_ca_file() {
+    let dir = common::server::temp_dir();
+    let tls = test_pki(&dir);
+    let master = FakeMaster::start_with(Behaviour::Status(500), Some(tls));
+    master.set(Behaviour::State(fixture_with_leader(&master.address())));
+    let ca = dir.join("ca.pem");
+    let s = Server::spawn_with_source(
+        &masters_source(&[&master]),
+        &format!(
+            r#","MesosHTTPSOn":true,"CACertFile":{:?}"#,
+            ca.to_str().unwrap()
+        ),
+    );
+    wait_for(&s, "chronos.marathon.mesos.");
+
+    // Against another CA the master's certificate is refused: no state is loaded.
+    let other = dir.join("other-ca.pem");
+    let refused = Server::spawn_with_source(
+        &masters_source(&[&master]),
+        &format!(
+            r#","MesosHTTPSOn":true,"CACertFile":{:?}"#,
+            other.to_str().unwrap()
+        ),
+    );
+    std::thread::sleep(Duration::from_millis(2000));
+    assert_eq!(
+        refused
+            .try_udp(
+                &query("chronos.marathon.mesos.", RecordType::A),
+                Duration::from_secs(1)
+            )
+            .unwrap()
+            .response_code(),
+        ResponseCode::ServFail
+    );
+    // Without a CA file the system roots are used: still refused (never "no verification").
+    let system = Server::spawn_with_source(&masters_source(&[&master]), r#","MesosHTTPSOn":true"#);
+    std::thread::sleep(Duration::from_millis(2000));
+    assert_eq!(
+        system
+            .try_udp(
+                &query("chronos.marathon.mesos.", RecordType::A),
+                Duration::from_secs(1)
+            )
+            .unwrap()
+            .response_code(),
+        ResponseCode::ServFail
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -4,7 +4,7 @@
 use super::detect::Masters;
 use super::hostport::split_host_port;
 use super::state::State;
-use crate::config::Config;
+use crate::config::{AuthMechanism, Config};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,25 +26,43 @@ pub enum StateSource {
         masters: Arc<Masters>,
         https: bool,
         agent: ureq::Agent,
+        /// `Authorization` header value for every state request.
+        authorization: Option<String>,
     },
 }
 
 impl StateSource {
-    pub fn from_config(config: &Config, masters: Arc<Masters>) -> StateSource {
+    /// The state source of `config`. Fails when the TLS files cannot be read (they were
+    /// checked at start-up, so only if they changed since).
+    pub fn from_config(config: &Config, masters: Arc<Masters>) -> Result<StateSource, String> {
         if let Some(path) = &config.state_file {
-            return StateSource::File(path.clone());
+            return Ok(StateSource::File(path.clone()));
         }
-        let agent: ureq::Agent = ureq::Agent::config_builder()
+        let mut builder = ureq::Agent::config_builder()
             .timeout_global(Some(Duration::from_secs(config.state_timeout_seconds)))
             .http_status_as_error(false)
-            .user_agent("Mesos-DNS")
-            .build()
-            .into();
-        StateSource::Masters {
+            .user_agent("Mesos-DNS");
+        if config.mesos_https_on {
+            builder = builder.tls_config(tls_config(config)?);
+        }
+        let authorization = match config.mesos_authentication {
+            AuthMechanism::Basic => {
+                let c = &config.mesos_credentials;
+                Some(format!(
+                    "Basic {}",
+                    base64(format!("{}:{}", c.principal, c.secret).as_bytes())
+                ))
+            }
+            // IAM logins are not supported by this build; the configuration check accepts
+            // the keys, the fetch goes without a token.
+            _ => None,
+        };
+        Ok(StateSource::Masters {
             masters,
             https: config.mesos_https_on,
-            agent,
-        }
+            agent: builder.build().into(),
+            authorization,
+        })
     }
 
     /// Reads one state document.
@@ -62,10 +80,12 @@ impl StateSource {
                 masters,
                 https,
                 agent,
+                authorization,
             } => {
+                let auth = authorization.as_deref();
                 let mut last = FetchError::NoMasters;
                 for master in masters.view().list.iter().filter(|m| !m.is_empty()) {
-                    let state = match fetch_from(agent, *https, master) {
+                    let state = match fetch_from(agent, *https, auth, master) {
                         Ok(state) => state,
                         Err(error) => {
                             last = FetchError::Master {
@@ -78,7 +98,7 @@ impl StateSource {
                     // Follow the leader the state names, on the leader's own port.
                     match leader_address(&state.leader) {
                         Some(leader) if leader != *master => {
-                            match fetch_from(agent, *https, &leader) {
+                            match fetch_from(agent, *https, auth, &leader) {
                                 Ok(state) => return Ok(state),
                                 Err(error) => {
                                     last = FetchError::Master {
@@ -97,6 +117,65 @@ impl StateSource {
     }
 }
 
+/// TLS to the masters: always verified, against `CACertFile`, or else the system's
+/// roots (the reference turns verification off without a CA file); a client certificate
+/// when `CertFile`/`KeyFile` are set.
+fn tls_config(config: &Config) -> Result<ureq::tls::TlsConfig, String> {
+    use rustls_pki_types::CertificateDer;
+    use rustls_pki_types::pem::PemObject;
+    use ureq::tls::{Certificate, ClientCert, PrivateKey, RootCerts, TlsConfig};
+    let read_certs = |path: &str| -> Result<Vec<Certificate<'static>>, String> {
+        let pem = std::fs::read(path).map_err(|e| format!("{path}: {e}"))?;
+        CertificateDer::pem_slice_iter(&pem)
+            .map(|c| c.map(|c| Certificate::from_der(c.as_ref()).to_owned()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| format!("{path}: {e}"))
+    };
+    let roots = if !config.ca_cert_file.is_empty() {
+        RootCerts::Specific(Arc::new(read_certs(&config.ca_cert_file)?))
+    } else {
+        match read_certs(SYSTEM_ROOTS) {
+            Ok(certs) if !certs.is_empty() => RootCerts::Specific(Arc::new(certs)),
+            _ => RootCerts::WebPki,
+        }
+    };
+    let mut tls = TlsConfig::builder().root_certs(roots);
+    if !config.cert_file.is_empty() && !config.key_file.is_empty() {
+        let chain = read_certs(&config.cert_file)?;
+        let key_pem =
+            std::fs::read(&config.key_file).map_err(|e| format!("{}: {e}", config.key_file))?;
+        let key =
+            PrivateKey::from_pem(&key_pem).map_err(|e| format!("{}: {e}", config.key_file))?;
+        tls = tls.client_cert(Some(ClientCert::new_with_certs(&chain, key)));
+    }
+    Ok(tls.build())
+}
+
+/// Debian's bundle of the system's trusted roots.
+const SYSTEM_ROOTS: &str = "/etc/ssl/certs/ca-certificates.crt";
+
+/// Standard base64 with padding (RFC 4648), for the basic-auth header.
+fn base64(data: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
+    for chunk in data.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = u32::from(b[0]) << 16 | u32::from(b[1]) << 8 | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
 /// The `ip:port` of a state's `leader` (`master@ip:port`).
 fn leader_address(leader: &str) -> Option<String> {
     let (_, address) = leader.split_once('@')?;
@@ -105,11 +184,20 @@ fn leader_address(leader: &str) -> Option<String> {
 }
 
 /// `GET /master/state`, falling back to `/master/state.json` (Mesos before 1.x) on 404.
-fn fetch_from(agent: &ureq::Agent, https: bool, master: &str) -> Result<State, String> {
+fn fetch_from(
+    agent: &ureq::Agent,
+    https: bool,
+    auth: Option<&str>,
+    master: &str,
+) -> Result<State, String> {
     let scheme = if https { "https" } else { "http" };
     for path in ["/master/state", "/master/state.json"] {
         let url = format!("{scheme}://{master}{path}");
-        let response = agent.get(&url).call().map_err(|e| e.to_string())?;
+        let mut request = agent.get(&url).header("Content-Type", "application/json");
+        if let Some(auth) = auth {
+            request = request.header("Authorization", auth);
+        }
+        let response = request.call().map_err(|e| e.to_string())?;
         let status = response.status().as_u16();
         if status == 404 {
             continue;
@@ -121,4 +209,38 @@ fn fetch_from(agent: &ureq::Agent, https: bool, master: &str) -> Result<State, S
         return State::from_reader(body).map_err(|e| format!("{url}: {e}"));
     }
     Err("no state endpoint (404)".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_rfc4648_vectors() {
+        for (input, want) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            assert_eq!(base64(input.as_bytes()), want);
+        }
+    }
+
+    #[test]
+    fn leader_addresses() {
+        assert_eq!(
+            leader_address("master@10.0.0.1:5050").as_deref(),
+            Some("10.0.0.1:5050")
+        );
+        assert_eq!(
+            leader_address("master@[::1]:5050").as_deref(),
+            Some("[::1]:5050")
+        );
+        assert_eq!(leader_address(""), None);
+        assert_eq!(leader_address("master@nope"), None);
+    }
 }

@@ -129,6 +129,8 @@ pub struct Config {
     /// Lower-cased, no trailing dot.
     pub domain: String,
     pub file: String,
+    /// Where the configuration was read from (what SIGHUP reads again).
+    pub source_path: PathBuf,
     pub listener: IpAddr,
     pub http_listener: IpAddr,
     pub recurse_on: bool,
@@ -593,6 +595,7 @@ fn validate(raw: Raw, file: &Path, env: &Environment) -> Result<Config, ConfigEr
         zk: raw.zk,
         domain,
         file: raw.file.unwrap_or_else(|| file.display().to_string()),
+        source_path: file.to_path_buf(),
         listener,
         http_listener,
         recurse_on: raw.recurse_on,

@@ -35,12 +35,23 @@ fn unix_now() -> u32 {
         .map_or(0, |d| d.as_secs() as u32)
 }
 
+/// What can interrupt the wait between refreshes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ControlEvent {
+    /// Refresh now (the master list changed, or SIGUSR1).
+    Refresh,
+    /// Re-read config.json and apply what can change live (SIGHUP).
+    Reload,
+}
+
 /// State kept between refreshes.
 pub struct Control {
     config: Config,
     masters: Arc<Masters>,
-    /// Signals to refresh now (the master list changed).
-    wake: Receiver<()>,
+    /// Refresh and reload requests.
+    wake: Receiver<ControlEvent>,
+    /// The configuration in force, shared with the HTTP API (`/v1/config`).
+    live: Arc<arc_swap::ArcSwap<Config>>,
     source: StateSource,
     shared: SharedSnapshot,
     status: Arc<Status>,
@@ -54,7 +65,8 @@ impl Control {
     pub fn new(
         config: Config,
         masters: Arc<Masters>,
-        wake: Receiver<()>,
+        wake: Receiver<ControlEvent>,
+        live: Arc<arc_swap::ArcSwap<Config>>,
         shared: SharedSnapshot,
         status: Arc<Status>,
     ) -> Result<Control, String> {
@@ -62,6 +74,7 @@ impl Control {
             source: StateSource::from_config(&config, masters.clone())?,
             masters,
             wake,
+            live,
             config,
             shared,
             status,
@@ -121,10 +134,10 @@ impl Control {
     /// Refreshes every `RefreshSeconds` (with jitter), at once when the master list
     /// changes, and after a failure again with capped exponential backoff.
     pub fn run(mut self) {
-        let period = Duration::from_secs(self.config.refresh_seconds);
         let mut backoff = Duration::from_secs(1);
         let mut no_leader_since: Option<Instant> = None;
         loop {
+            let period = Duration::from_secs(self.config.refresh_seconds);
             let wait = match self.refresh() {
                 Ok(()) => {
                     Status::add(&self.status.refreshes_ok, 1);
@@ -149,10 +162,98 @@ impl Control {
                 }
             };
             self.watch_leader(&mut no_leader_since);
-            // Wait for the period, or for the master list to change (coalesced).
-            if self.wake.recv_timeout(wait).is_ok() {
-                while self.wake.try_recv().is_ok() {}
+            // Wait for the period, or for a request (several in a row count as one).
+            if let Ok(first) = self.wake.recv_timeout(wait) {
+                let mut reload = first == ControlEvent::Reload;
+                while let Ok(more) = self.wake.try_recv() {
+                    reload |= more == ControlEvent::Reload;
+                }
+                if reload {
+                    self.reload();
+                }
             }
+        }
+    }
+
+    /// SIGHUP: re-reads config.json. A bad file is refused with one log line and the old
+    /// configuration stays; what only a restart can change is logged and kept as it was.
+    fn reload(&mut self) {
+        let path = self.config.source_path.display().to_string();
+        let new = match Config::load(&path, &crate::config::Environment::system()) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!("SIGHUP: new configuration refused, keeping the old one: {e}");
+                return;
+            }
+        };
+        let old = &self.config;
+        let restart_only = [
+            ("Port", old.port != new.port),
+            ("Listener", old.listener != new.listener),
+            ("HttpPort", old.http_port != new.http_port),
+            ("HTTPListener", old.http_listener != new.http_listener),
+            ("DnsOn", old.dns_on != new.dns_on),
+            ("HttpOn", old.http_on != new.http_on),
+            ("UDPWorkers", old.udp_workers != new.udp_workers),
+            ("Zk", old.zk != new.zk),
+            ("Masters", old.masters != new.masters),
+            ("StateFile", old.state_file != new.state_file),
+            ("ExternalOn", old.external_on != new.external_on),
+            ("Resolvers", old.resolvers != new.resolvers),
+            ("ZoneResolvers", old.zone_resolvers != new.zone_resolvers),
+            ("Timeout", old.timeout_seconds != new.timeout_seconds),
+            (
+                "ForwardCacheSize",
+                old.forward_cache_size != new.forward_cache_size,
+            ),
+            ("MesosHTTPSOn", old.mesos_https_on != new.mesos_https_on),
+            (
+                "MesosAuthentication",
+                old.mesos_authentication != new.mesos_authentication,
+            ),
+            (
+                "MesosCredentials",
+                old.mesos_credentials != new.mesos_credentials,
+            ),
+            ("CACertFile", old.ca_cert_file != new.ca_cert_file),
+        ];
+        let pending: Vec<&str> = restart_only
+            .iter()
+            .filter(|(_, changed)| *changed)
+            .map(|(k, _)| *k)
+            .collect();
+        if !pending.is_empty() {
+            tracing::warn!(
+                "SIGHUP: {} changed; these need a restart and keep their old values",
+                pending.join(", ")
+            );
+        }
+        // Live: everything that shapes records and answers.
+        let mut applied = self.config.clone();
+        applied.refresh_seconds = new.refresh_seconds;
+        applied.ttl = new.ttl;
+        applied.srv_record_default_weight = new.srv_record_default_weight;
+        applied.soa_refresh = new.soa_refresh;
+        applied.soa_retry = new.soa_retry;
+        applied.soa_expire = new.soa_expire;
+        applied.soa_minttl = new.soa_minttl;
+        applied.soa_mname = new.soa_mname;
+        applied.soa_rname = new.soa_rname;
+        applied.ip_sources = new.ip_sources;
+        applied.domain = new.domain;
+        applied.enforce_rfc952 = new.enforce_rfc952;
+        applied.recurse_on = new.recurse_on;
+        applied.set_truncate_bit = new.set_truncate_bit;
+        applied.edns_max_udp_size = new.edns_max_udp_size;
+        applied.enumeration_on = new.enumeration_on;
+        applied.ready_stale_refreshes = new.ready_stale_refreshes;
+        self.config = applied.clone();
+        self.live.store(Arc::new(applied));
+        // Rebuild the snapshot with the new settings at the next refresh, now.
+        self.previous = None;
+        tracing::info!("SIGHUP: configuration reloaded");
+        if let Err(e) = self.refresh() {
+            tracing::warn!("refresh after SIGHUP failed, keeping the previous records: {e}");
         }
     }
 

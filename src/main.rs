@@ -2,7 +2,7 @@
 //! runs the refresh loop.
 
 use mesos_dns::config::{Config, Environment};
-use mesos_dns::control::Control;
+use mesos_dns::control::{Control, ControlEvent};
 use mesos_dns::flags::{Flags, FlagsError, USAGE};
 use mesos_dns::forward::{self, ForwardCounters};
 use mesos_dns::http::HttpContext;
@@ -48,6 +48,7 @@ fn main() -> ExitCode {
     let shared: SharedSnapshot =
         Arc::new(arc_swap::ArcSwap::from_pointee(Snapshot::empty(&config)));
     let status = Arc::new(Status::default());
+    let live = Arc::new(arc_swap::ArcSwap::from_pointee(config.clone()));
     if config.dns_on {
         if let Err(e) = start_dns(&config, &shared, &status) {
             eprintln!("mesos-dns: {e}");
@@ -55,12 +56,13 @@ fn main() -> ExitCode {
         }
     }
     if config.http_on {
-        if let Err(e) = start_http(&config, &shared, &status) {
+        if let Err(e) = start_http(&config, &live, &shared, &status) {
             eprintln!("mesos-dns: {e}");
             return ExitCode::from(1);
         }
     }
-    let (wake_tx, wake_rx) = crossbeam_channel::bounded(1);
+    let (wake_tx, wake_rx) = crossbeam_channel::bounded(4);
+    let wake_tx_signals = wake_tx.clone();
     let configured = config.masters.clone().unwrap_or_default();
     let masters = if config.zk.is_empty() || config.state_file.is_some() {
         Masters::fixed(configured)
@@ -73,7 +75,11 @@ fn main() -> ExitCode {
             }
         }
     };
-    match Control::new(config, masters, wake_rx, shared, status) {
+    if let Err(e) = watch_signals(wake_tx_signals) {
+        eprintln!("mesos-dns: signals: {e}");
+        return ExitCode::from(1);
+    }
+    match Control::new(config, masters, wake_rx, live, shared, status) {
         Ok(control) => control.run(),
         Err(e) => {
             eprintln!("mesos-dns: {e}");
@@ -87,22 +93,41 @@ fn main() -> ExitCode {
 /// own threads.
 fn start_http(
     config: &Config,
+    live: &Arc<arc_swap::ArcSwap<Config>>,
     shared: &SharedSnapshot,
     status: &Arc<Status>,
 ) -> Result<(), String> {
     let addr = std::net::SocketAddr::new(config.http_listener, config.http_port);
     let listener = std::net::TcpListener::bind(addr).map_err(|e| format!("HTTP {addr}: {e}"))?;
     let ctx = Arc::new(HttpContext {
-        config: config.clone(),
+        config: live.clone(),
         snapshot: shared.clone(),
         status: status.clone(),
-        stale_after_ms: config.refresh_seconds * config.ready_stale_refreshes * 1000,
     });
     std::thread::Builder::new()
         .name("http".into())
         .spawn(move || mesos_dns::http::server::serve(listener, ctx))
         .map_err(|e| format!("starting HTTP thread: {e}"))?;
     tracing::info!(%addr, "HTTP listening");
+    Ok(())
+}
+
+/// SIGUSR1: refresh now. SIGHUP: re-read config.json.
+fn watch_signals(control: crossbeam_channel::Sender<ControlEvent>) -> std::io::Result<()> {
+    use signal_hook::consts::{SIGHUP, SIGUSR1};
+    let mut signals = signal_hook::iterator::Signals::new([SIGUSR1, SIGHUP])?;
+    std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            for signal in signals.forever() {
+                let event = if signal == SIGHUP {
+                    ControlEvent::Reload
+                } else {
+                    ControlEvent::Refresh
+                };
+                let _ = control.send(event);
+            }
+        })?;
     Ok(())
 }
 

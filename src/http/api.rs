@@ -104,7 +104,8 @@ fn accepts_json(accept: Option<&str>) -> bool {
 }
 
 pub fn route(request: &Request, ctx: &HttpContext) -> Response {
-    let Some(route) = parse_route(&request.path, ctx.config.enumeration_on) else {
+    let config = ctx.config.load();
+    let Some(route) = parse_route(&request.path, config.enumeration_on) else {
         return Response::text(404, "404: Page Not Found");
     };
     if request.method != "GET" && request.method != "HEAD" {
@@ -121,7 +122,7 @@ pub fn route(request: &Request, ctx: &HttpContext) -> Response {
             "URL": "https://github.com/mesosphere/mesos-dns",
             "Version": env!("CARGO_PKG_VERSION"),
         })),
-        Route::Config => Response::json(&config_json(&ctx.config, snapshot.serial)),
+        Route::Config => Response::json(&config_json(&config, snapshot.serial)),
         Route::HostPorts => Response::text(501, "To be implemented..."),
         Route::Hosts(host) => {
             let name = normalise(host);
@@ -186,7 +187,9 @@ pub fn not_ready_reason(ctx: &HttpContext, snapshot_ready: bool) -> Option<Strin
     }
     let last = Status::get(&ctx.status.last_refresh_ok_ms);
     let age = unix_ms().saturating_sub(last);
-    (age > ctx.stale_after_ms).then(|| format!("last successful refresh {} s ago", age / 1000))
+    let config = ctx.config.load();
+    let stale_after_ms = config.refresh_seconds * config.ready_stale_refreshes * 1000;
+    (age > stale_after_ms).then(|| format!("last successful refresh {} s ago", age / 1000))
 }
 
 fn host_port_text(addr: &std::net::SocketAddr) -> String {

@@ -13,9 +13,8 @@ use std::sync::Arc;
 
 /// Everything a request handler reads.
 pub struct HttpContext {
-    pub config: Config,
+    /// The configuration in force (SIGHUP may replace it).
+    pub config: Arc<arc_swap::ArcSwap<Config>>,
     pub snapshot: SharedSnapshot,
     pub status: Arc<Status>,
-    /// `/ready` turns false when the last good refresh is older than this.
-    pub stale_after_ms: u64,
 }

@@ -7,6 +7,7 @@
 
 use super::hostport::join_host_port;
 use super::zk::{Incoming, Session, ZkUrl};
+use crate::control::ControlEvent;
 use crossbeam_channel::Sender;
 use serde_json::Value;
 use std::net::Ipv4Addr;
@@ -25,7 +26,7 @@ pub struct MasterView {
 /// Shared between the detector (writer) and the control thread (reader).
 pub struct Masters {
     view: Mutex<MasterView>,
-    changed: Option<Sender<()>>,
+    changed: Option<Sender<ControlEvent>>,
 }
 
 impl Masters {
@@ -52,7 +53,7 @@ impl Masters {
             *v = view;
         }
         if let Some(tx) = &self.changed {
-            let _ = tx.try_send(());
+            let _ = tx.try_send(ControlEvent::Refresh);
         }
     }
 }
@@ -84,7 +85,7 @@ pub fn member_nodes(children: &[String]) -> Vec<String> {
 }
 
 /// Starts the detector thread; `changed` is told whenever the list changes.
-pub fn spawn_zk(url: ZkUrl, fallback: Vec<String>, changed: Sender<()>) -> Arc<Masters> {
+pub fn spawn_zk(url: ZkUrl, fallback: Vec<String>, changed: Sender<ControlEvent>) -> Arc<Masters> {
     let masters = Arc::new(Masters {
         view: Mutex::new(MasterView {
             list: with_fallback(Vec::new(), &fallback),

@@ -216,6 +216,20 @@ impl HttpReply {
 }
 
 impl Server {
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends a signal (`USR1`, `HUP`, ...) to the server process.
+    pub fn signal(&self, name: &str) {
+        let ok = Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.pid().to_string())
+            .status()
+            .unwrap();
+        assert!(ok.success());
+    }
+
     /// Sends `request` as is (a whole HTTP/1.1 request) and reads the reply to the end.
     pub fn http_raw(&self, request: &[u8]) -> HttpReply {
         let mut stream = TcpStream::connect(("127.0.0.1", self.http_port)).unwrap();

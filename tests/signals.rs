@@ -1,0 +1,81 @@
+//! SIGUSR1 refreshes at once; SIGHUP re-reads config.json, applies what can change live,
+//! and refuses a bad file without harm.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // ok: tests may panic
+
+mod common;
+use common::data_path;
+use common::server::{SETUP_R, Server, query};
+use hickory_proto::rr::RecordType;
+use std::time::{Duration, Instant};
+
+fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !check() {
+        assert!(Instant::now() < deadline, "{what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn usr1_refreshes_now() {
+    let s = Server::start(
+        &data_path("fake-state.json"),
+        &format!(",{SETUP_R},\"refreshSeconds\":3600"),
+    );
+    let mut state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(data_path("fake-state.json")).unwrap()).unwrap();
+    state["frameworks"][3]["tasks"][6]["name"] = "renamed".into();
+    std::fs::write(
+        s.dir.join("state.json"),
+        serde_json::to_vec(&state).unwrap(),
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        s.udp(&query("renamed.marathon.mesos.", RecordType::A))
+            .answers()
+            .is_empty()
+    );
+    s.signal("USR1");
+    eventually("SIGUSR1 brought the new state", || {
+        !s.udp(&query("renamed.marathon.mesos.", RecordType::A))
+            .answers()
+            .is_empty()
+    });
+}
+
+#[test]
+fn hup_reloads_the_config() {
+    let s = Server::start(
+        &data_path("fake-state.json"),
+        &format!(",{SETUP_R},\"refreshSeconds\":3600"),
+    );
+    let path = s.dir.join("config.json");
+    let original = std::fs::read_to_string(&path).unwrap();
+    let ttl = || {
+        s.udp(&query("chronos.marathon.mesos.", RecordType::A))
+            .answers()[0]
+            .ttl()
+    };
+    assert_eq!(ttl(), 60);
+    // A live setting (TTL) and one that needs a restart (Port).
+    let changed = original
+        .replacen('{', r#"{"TTL":99,"#, 1)
+        .replace(&format!("\"port\":{}", s.port), "\"port\":1");
+    std::fs::write(&path, &changed).unwrap();
+    s.signal("HUP");
+    eventually("SIGHUP applied the new TTL", || ttl() == 99);
+    assert_eq!(s.get("/v1/config").json()["TTL"], 99);
+    assert_eq!(
+        s.get("/v1/config").json()["Port"],
+        s.port,
+        "Port needs a restart"
+    );
+    // A broken file is refused; the server goes on with what it had.
+    std::fs::write(&path, "{ not json").unwrap();
+    s.signal("HUP");
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(ttl(), 99);
+    assert_eq!(s.get("/health").status, 200);
+}

@@ -142,6 +142,8 @@ fn canonical_label(task_label: &str, hash: &str, tail: &str) -> String {
         Some(i) => task_label.split_at(i + 1),
         None => ("", task_label),
     };
+    // An agent tail is short in practice; a hostile one is cut so `T` keeps a character.
+    let tail = shorten_label(tail, 63 - hash.len() - 3);
     let suffix = if tail.is_empty() {
         format!("-{hash}")
     } else {
@@ -476,5 +478,8 @@ mod tests {
         assert_eq!(c.len(), 63);
         assert!(c.ends_with("-abcde-s12"));
         assert_eq!(canonical_label("big.dog", "4dfjd", "0"), "big.dog-4dfjd-0");
+        // A tail too long for the label is cut, never the whole task label.
+        let c = canonical_label("a", "5eh48", &"b".repeat(70));
+        assert!(c.starts_with("a-5eh48-b") && c.len() == 63, "{c}");
     }
 }

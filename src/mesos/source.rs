@@ -53,9 +53,13 @@ impl StateSource {
                     base64(format!("{}:{}", c.principal, c.secret).as_bytes())
                 ))
             }
-            // IAM logins are not supported by this build; the configuration check accepts
-            // the keys, the fetch goes without a token.
-            _ => None,
+            AuthMechanism::Iam => {
+                tracing::warn!(
+                    "MesosAuthentication iam: IAM login is not implemented yet; state requests carry no token"
+                );
+                None
+            }
+            AuthMechanism::None => None,
         };
         Ok(StateSource::Masters {
             masters,

@@ -114,5 +114,11 @@ fn fallback_masters_while_zookeeper_is_unreachable() {
         std::thread::sleep(Duration::from_millis(200));
     }
     assert!(s.get("/ready").body.contains("ZkDetectionTimeout"));
+    assert!(
+        s.get("/metrics")
+            .body
+            .lines()
+            .any(|l| l == "mesos_dns_leader_missing 1")
+    );
     assert!(has(&s, "fallback.marathon.mesos."));
 }

@@ -24,6 +24,7 @@ struct Scrape {
     serial: u64,
     snapshot_age_s: f64,
     ready: bool,
+    leader_missing: bool,
     refreshes_ok: u64,
     refreshes_failed: u64,
     last_fetch_s: f64,
@@ -127,6 +128,12 @@ impl Collector for Scrape {
             "mesos_dns_ready",
             "1 when /ready answers 200",
             f64::from(u8::from(self.ready)),
+        )?;
+        gauge(
+            &mut encoder,
+            "mesos_dns_leader_missing",
+            "1 when ZooKeeper has named no leading master for longer than ZkDetectionTimeout",
+            f64::from(u8::from(self.leader_missing)),
         )?;
         counter(
             &mut encoder,
@@ -234,6 +241,10 @@ pub fn render_metrics(ctx: &HttpContext, snapshot: &Snapshot) -> String {
             unix_ms().saturating_sub(published) as f64 / 1e3
         },
         ready: super::api::not_ready_reason(ctx, snapshot.ready).is_none(),
+        leader_missing: ctx
+            .status
+            .leader_missing
+            .load(std::sync::atomic::Ordering::Relaxed),
         refreshes_ok: Status::get(&ctx.status.refreshes_ok),
         refreshes_failed: Status::get(&ctx.status.refreshes_failed),
         last_fetch_s: Status::get(&ctx.status.last_fetch_ms) as f64 / 1e3,

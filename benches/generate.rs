@@ -4,7 +4,7 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use mesos_dns::mesos::state::State;
-use mesos_dns::synth::{SynthParams, benchmark_config, generate_records, write_state};
+use mesos_dns::synth::{benchmark_config, generate_records, state_document};
 use std::hint::black_box;
 use std::time::Duration;
 
@@ -18,15 +18,7 @@ fn bench(c: &mut Criterion) {
         .sample_size(10)
         .measurement_time(Duration::from_secs(15));
     for tasks in [10_000, 100_000] {
-        let mut doc = Vec::new();
-        write_state(
-            SynthParams {
-                running_tasks: tasks,
-                seed: 1,
-            },
-            &mut doc,
-        )
-        .unwrap();
+        let doc = state_document(tasks, 1);
         group.bench_function(format!("{tasks}_tasks"), |b| {
             b.iter(|| {
                 let state = State::from_reader(black_box(&doc[..])).unwrap();

@@ -11,10 +11,7 @@ cd "$(dirname "$0")/.."
 tasks=${1:-100000}
 secs=${2:-10}
 cargo build --release --quiet --bin mesos-dns --bin synth-state --example perf_inputs --example reflector
-dir=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$dir"; }
-trap cleanup EXIT
+work_dir
 
 
 ./target/release/synth-state "$tasks" 1 > "$dir/state.json"

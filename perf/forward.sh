@@ -9,10 +9,7 @@ cd "$(dirname "$0")/.."
 . perf/lib.sh
 secs=${1:-10}
 cargo build --release --quiet --bin mesos-dns --bin synth-state --example perf_inputs
-dir=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$dir"; }
-trap cleanup EXIT
+work_dir
 
 ./target/release/synth-state 10000 1 > "$dir/state.json"
 ./target/release/examples/perf_inputs "$dir/state.json" "$dir"

@@ -1,5 +1,12 @@
 # Helpers shared by the perf scripts (sourced, not run).
 
+# A scratch directory in $dir, and $pids of background processes, both cleaned up on exit.
+work_dir() {
+  dir=$(mktemp -d)
+  pids=()
+  trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$dir"' EXIT
+}
+
 # A free UDP port on 127.0.0.1.
 free_port() {
   python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'

@@ -11,10 +11,7 @@ cd "$(dirname "$0")/.."
 . perf/lib.sh
 secs=${1:-30}
 cargo build --release --quiet --bin mesos-dns --bin synth-state --example perf_inputs
-dir=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$dir"; }
-trap cleanup EXIT
+work_dir
 
 start_server() { # name port refresh
   cat > "$dir/$1.json" <<JSON

@@ -141,6 +141,20 @@ impl Agent {
     }
 }
 
+/// A state document in memory (for benchmarks and tests).
+pub fn state_document(running_tasks: usize, seed: u64) -> Vec<u8> {
+    let mut doc = Vec::new();
+    // Writing to a Vec cannot fail.
+    let _ = write_state(
+        SynthParams {
+            running_tasks,
+            seed,
+        },
+        &mut doc,
+    );
+    doc
+}
+
 /// Writes a state document; about 1.1 kB of JSON per running task.
 pub fn write_state(params: SynthParams, out: impl Write) -> io::Result<()> {
     let mut w = io::BufWriter::with_capacity(1 << 20, out);

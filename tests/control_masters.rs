@@ -131,6 +131,18 @@ fn basic_authentication() {
     );
 }
 
+/// After a couple of refresh attempts the server still has no state: SERVFAIL.
+fn assert_no_state_loaded(s: &Server) {
+    std::thread::sleep(Duration::from_millis(2000));
+    let r = s
+        .try_udp(
+            &query("chronos.marathon.mesos.", RecordType::A),
+            Duration::from_secs(1),
+        )
+        .unwrap();
+    assert_eq!(r.response_code(), ResponseCode::ServFail);
+}
+
 /// A CA, and a server certificate for 127.0.0.1 signed by it, written as PEM files.
 fn test_pki(dir: &std::path::Path) -> std::sync::Arc<rustls::ServerConfig> {
     use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
@@ -192,29 +204,9 @@ fn tls_is_verified_against_the_ca_file() {
             other.to_str().unwrap()
         ),
     );
-    std::thread::sleep(Duration::from_millis(2000));
-    assert_eq!(
-        refused
-            .try_udp(
-                &query("chronos.marathon.mesos.", RecordType::A),
-                Duration::from_secs(1)
-            )
-            .unwrap()
-            .response_code(),
-        ResponseCode::ServFail
-    );
+    assert_no_state_loaded(&refused);
     // Without a CA file the system roots are used: still refused (never "no verification").
     let system = Server::spawn_with_source(&masters_source(&[&master]), r#","MesosHTTPSOn":true"#);
-    std::thread::sleep(Duration::from_millis(2000));
-    assert_eq!(
-        system
-            .try_udp(
-                &query("chronos.marathon.mesos.", RecordType::A),
-                Duration::from_secs(1)
-            )
-            .unwrap()
-            .response_code(),
-        ResponseCode::ServFail
-    );
+    assert_no_state_loaded(&system);
     let _ = std::fs::remove_dir_all(dir);
 }

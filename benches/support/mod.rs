@@ -4,7 +4,7 @@
 
 use mesos_dns::mesos::state::State;
 use mesos_dns::snapshot::{Snapshot, compile};
-use mesos_dns::synth::{SynthParams, benchmark_config, generate_records, write_state};
+use mesos_dns::synth::{benchmark_config, generate_records, state_document};
 
 /// A query packet for `name` (dotted, absolute) and `qtype`, optionally with EDNS.
 pub fn packet(name: &str, qtype: u16, edns: bool) -> Vec<u8> {
@@ -24,15 +24,7 @@ pub fn packet(name: &str, qtype: u16, edns: bool) -> Vec<u8> {
 
 pub fn snapshot(tasks: usize) -> (Snapshot, String, String) {
     let config = benchmark_config();
-    let mut doc = Vec::new();
-    write_state(
-        SynthParams {
-            running_tasks: tasks,
-            seed: 1,
-        },
-        &mut doc,
-    )
-    .unwrap();
+    let doc = state_document(tasks, 1);
     let state = State::from_slice(&doc).unwrap();
     let (set, _) = generate_records(&config, &state);
     // A task name with two or more A records and an SRV name with two or more records,

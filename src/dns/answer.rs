@@ -54,15 +54,7 @@ pub fn answer(
         Err(Reject::Header(rcode)) => return header_only(packet, rcode, 0, out),
         Err(Reject::WithQuestion(rcode, end)) => return header_only(packet, rcode, end, out),
     };
-    let limit = reply_limit(transport, query.edns, snap.zone.edns_max).min(out.len());
-    let mut reply = Reply {
-        packet,
-        query: &query,
-        snap,
-        out,
-        limit,
-        rotation,
-    };
+    let mut reply = Reply::new(packet, &query, snap, out, transport, rotation);
 
     if let Some(edns) = query.edns {
         if edns.version > 0 {
@@ -127,16 +119,7 @@ fn reject(
     let Ok(query) = parse(packet) else {
         return Outcome::Drop;
     };
-    let limit = reply_limit(transport, query.edns, snap.zone.edns_max).min(out.len());
-    let mut reply = Reply {
-        packet,
-        query: &query,
-        snap,
-        out,
-        limit,
-        rotation: 0,
-    };
-    reply.simple(rcode, 0, false)
+    Reply::new(packet, &query, snap, out, transport, 0).simple(rcode, 0, false)
 }
 
 /// A reply that copies the header (and possibly the question) of a packet that could
@@ -181,7 +164,27 @@ fn extra_len(ip: &std::net::IpAddr) -> usize {
     if ip.is_ipv4() { 16 } else { 28 }
 }
 
-impl Reply<'_> {
+impl<'a> Reply<'a> {
+    /// A reply to `query`, limited to what the client may receive and `out` holds.
+    fn new(
+        packet: &'a [u8],
+        query: &'a Query,
+        snap: &'a Snapshot,
+        out: &'a mut [u8],
+        transport: Transport,
+        rotation: u32,
+    ) -> Reply<'a> {
+        let limit = reply_limit(transport, query.edns, snap.zone.edns_max).min(out.len());
+        Reply {
+            packet,
+            query,
+            snap,
+            out,
+            limit,
+            rotation,
+        }
+    }
+
     fn header(&mut self, rcode: u8, authoritative: bool, truncated: bool, counts: [u16; 4]) {
         let q = self.query;
         let mut flags = QR | (q.flags & (RD | CD)) | rcode as u16;

@@ -160,12 +160,12 @@ mod tests {
 
     #[test]
     fn plain_and_edns() {
-        let q = parse(&query(b"\x03WwW\x05Mesos\x00", 1, &[], 0)).unwrap();
+        let q = parse(&query(b"\x03WwW\x05Mesos\x00", 1, &[], 0)).unwrap(); // ok: test
         assert_eq!(q.qname(), b"\x03www\x05mesos\x00");
         assert_eq!((q.id, q.qtype, q.qclass), (0x1234, 1, 1));
         assert!(q.rd());
         assert!(q.edns.is_none());
-        let q = parse(&query(b"\x00", 1, OPT, 1)).unwrap();
+        let q = parse(&query(b"\x00", 1, OPT, 1)).unwrap(); // ok: test
         assert_eq!(
             q.edns,
             Some(Edns {

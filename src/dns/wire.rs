@@ -82,10 +82,10 @@ mod tests {
     #[test]
     fn names() {
         let mut v = Vec::new();
-        name_to_wire("Ab.mesos.", true, &mut v).unwrap();
+        name_to_wire("Ab.mesos.", true, &mut v).unwrap(); // ok: test
         assert_eq!(v, b"\x02ab\x05mesos\x00");
         v.clear();
-        name_to_wire(".", false, &mut v).unwrap();
+        name_to_wire(".", false, &mut v).unwrap(); // ok: test
         assert_eq!(v, b"\x00");
         assert!(name_to_wire("a..b.", false, &mut v).is_none());
         assert!(pointer(12) == Some([0xC0, 12]));

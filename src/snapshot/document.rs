@@ -59,7 +59,7 @@ mod tests {
         let mut d = Document::default();
         let data: Vec<u8> = (0..3 * CHUNK + 17).map(|i| i as u8).collect();
         for piece in data.chunks(1000) {
-            d.write_all(piece).unwrap();
+            d.write_all(piece).unwrap(); // ok: test
         }
         assert_eq!(d.len(), data.len());
         assert_eq!(d.chunks().count(), 4);

@@ -68,7 +68,7 @@ fn main() -> ExitCode {
         Masters::fixed(configured)
     } else {
         match ZkUrl::parse(&config.zk) {
-            Ok(url) => detect::spawn_zk(url, configured, wake_tx),
+            Ok(url) => detect::spawn_zk(url, configured, wake_tx, status.clone()),
             Err(e) => {
                 eprintln!("mesos-dns: config: Zk: {e}");
                 return ExitCode::from(1);

@@ -27,6 +27,8 @@ pub struct Status {
     pub warnings_suppressed: AtomicU64,
     /// ZooKeeper has named no leader for longer than `ZkDetectionTimeout`.
     pub leader_missing: std::sync::atomic::AtomicBool,
+    /// ZooKeeper sessions established (more than one: expiries, restarts or outages).
+    pub zk_sessions: AtomicU64,
 }
 
 pub fn unix_ms() -> u64 {

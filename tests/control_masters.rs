@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // ok: tests may panic
 
 mod common;
-use common::master::{Behaviour, FakeMaster, fixture_with_leader, marked_fixture};
+use common::master::{Behaviour, FakeMaster, LOGIN_PATH, fixture_with_leader, marked_fixture};
 use common::server::{Server, query};
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::RecordType;
@@ -109,10 +109,7 @@ fn a_dead_master_is_skipped() {
     alive.set(Behaviour::State(fixture_with_leader(&alive.address())));
     let s = Server::spawn_with_source(&masters_source(&[&dead, &alive]), "");
     assert_eq!(wait_for(&s, "chronos.marathon.mesos."), ["1.2.3.11"]);
-    assert!(
-        dead.requests.load(std::sync::atomic::Ordering::Relaxed) > 0,
-        "the first master was tried first"
-    );
+    assert!(dead.requests() > 0, "the first master was tried first");
 }
 
 #[test]
@@ -125,10 +122,7 @@ fn basic_authentication() {
     );
     wait_for(&s, "chronos.marathon.mesos.");
     // base64("dns:s3cret")
-    assert_eq!(
-        *master.authorization.lock().unwrap(),
-        "Basic ZG5zOnMzY3JldA=="
-    );
+    assert_eq!(master.authorization(), "Basic ZG5zOnMzY3JldA==");
 }
 
 /// After a couple of refresh attempts the server still has no state: SERVFAIL.
@@ -208,5 +202,212 @@ fn tls_is_verified_against_the_ca_file() {
     // Without a CA file the system roots are used: still refused (never "no verification").
     let system = Server::spawn_with_source(&masters_source(&[&master]), r#","MesosHTTPSOn":true"#);
     assert_no_state_loaded(&system);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn slow_and_truncated_bodies_move_on_to_the_next_master() {
+    let slow = FakeMaster::start(Behaviour::Status(500));
+    slow.set(Behaviour::Slow(marked_fixture(
+        &slow.address(),
+        "from-slow",
+    )));
+    let truncated = FakeMaster::start(Behaviour::Status(500));
+    truncated.set(Behaviour::Truncated(marked_fixture(
+        &truncated.address(),
+        "from-truncated",
+    )));
+    let good = FakeMaster::start(Behaviour::Status(500));
+    good.set(Behaviour::State(marked_fixture(
+        &good.address(),
+        "from-good",
+    )));
+    // stateTimeoutSeconds is 2; the slow master needs about 4 s for its body.
+    let s = Server::spawn_with_source(&masters_source(&[&slow, &truncated, &good]), "");
+    wait_for(&s, "from-good.marathon.mesos.");
+    assert!(slow.requests() > 0 && truncated.requests() > 0);
+    for name in [
+        "from-slow.marathon.mesos.",
+        "from-truncated.marathon.mesos.",
+    ] {
+        assert_eq!(a_records(&s, name).unwrap(), Vec::<String>::new());
+    }
+}
+
+#[test]
+fn a_slow_master_alone_times_out_and_the_records_stay() {
+    let master = FakeMaster::start(Behaviour::Status(500));
+    master.set(Behaviour::State(marked_fixture(&master.address(), "first")));
+    let s = Server::spawn_with_source(&masters_source(&[&master]), "");
+    let first = wait_for(&s, "first.marathon.mesos.");
+    let failures = |s: &Server| {
+        s.get("/metrics")
+            .body
+            .lines()
+            .find_map(|l| l.strip_prefix("mesos_dns_state_refresh_failures_total "))
+            .map(|v| v.trim().parse::<f64>().unwrap())
+            .unwrap()
+    };
+    let before = failures(&s);
+    master.set(Behaviour::Slow(marked_fixture(&master.address(), "second")));
+    // Two timed-out refreshes (2 s each), bounded.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while failures(&s) < before + 2.0 {
+        assert!(Instant::now() < deadline, "slow fetches never failed");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(a_records(&s, "first.marathon.mesos.").unwrap(), first);
+    assert!(a_records(&s, "second.marathon.mesos.").unwrap().is_empty());
+}
+
+#[test]
+fn redirects_to_the_leader_are_followed_with_credentials() {
+    let leader = FakeMaster::start(Behaviour::Status(500));
+    leader.set(Behaviour::State(marked_fixture(
+        &leader.address(),
+        "from-leader",
+    )));
+    // What a non-leading Mesos master answers: a scheme-relative redirect.
+    let follower = FakeMaster::start(Behaviour::Redirect(format!(
+        "//{}/master/state",
+        leader.address()
+    )));
+    let s = Server::spawn_with_source(
+        &masters_source(&[&follower]),
+        r#","MesosAuthentication":"basic","MesosCredentials":{"principal":"dns","secret":"s3cret"}"#,
+    );
+    let from_leader = wait_for(&s, "from-leader.marathon.mesos.");
+    assert_eq!(leader.authorization(), "Basic ZG5zOnMzY3JldA==");
+
+    // A redirect loop is cut short: the records stay, the server stays up.
+    follower.set(Behaviour::Redirect(format!(
+        "http://{}/master/state",
+        follower.address()
+    )));
+    leader.set(Behaviour::Redirect(format!(
+        "http://{}/master/state",
+        follower.address()
+    )));
+    let requests = follower.requests();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while follower.requests() < requests + 8 {
+        assert!(Instant::now() < deadline, "no refresh attempts");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(
+        a_records(&s, "from-leader.marathon.mesos.").unwrap(),
+        from_leader
+    );
+}
+
+/// The IAM test account's key (a throwaway made for these tests) and its public half.
+fn iam_key(name: &str) -> (String, Vec<u8>) {
+    use rustls::pki_types::PrivateKeyDer;
+    use rustls::pki_types::pem::PemObject;
+    let pem = std::fs::read_to_string(common::data_path(name)).unwrap();
+    let key = match PrivateKeyDer::from_pem_slice(pem.as_bytes()).unwrap() {
+        PrivateKeyDer::Pkcs8(k) => {
+            ring::signature::RsaKeyPair::from_pkcs8(k.secret_pkcs8_der()).unwrap()
+        }
+        PrivateKeyDer::Pkcs1(k) => {
+            ring::signature::RsaKeyPair::from_der(k.secret_pkcs1_der()).unwrap()
+        }
+        _ => panic!("{name} is not an RSA key"),
+    };
+    use ring::signature::KeyPair;
+    (pem, key.public_key().as_ref().to_vec())
+}
+
+/// An IAM config file for `uid` with this key, logging in at `master`.
+fn iam_file(dir: &std::path::Path, uid: &str, pem: &str, master: &FakeMaster) -> String {
+    let path = dir.join("iam.json");
+    let doc = serde_json::json!({
+        "uid": uid,
+        "private_key": pem,
+        "login_endpoint": format!("http://{}{}", master.address(), LOGIN_PATH),
+    });
+    std::fs::write(&path, doc.to_string()).unwrap();
+    format!(
+        r#","MesosAuthentication":"iam","IAMConfigFile":{:?}"#,
+        path.to_str().unwrap()
+    )
+}
+
+/// Waits until the master has seen `n` more state requests (bounded).
+fn wait_requests(master: &FakeMaster, n: usize) {
+    let target = master.requests() + n;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while master.requests() < target {
+        assert!(Instant::now() < deadline, "refreshes stopped");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn iam_login_is_signed_reused_and_renewed_when_refused() {
+    let (pem, public) = iam_key("iam-key-pkcs8.pem");
+    let master = FakeMaster::start(Behaviour::Status(500));
+    master.set(Behaviour::State(marked_fixture(&master.address(), "first")));
+    master.require_iam(&public, "dns-svc", Duration::from_secs(5 * 86_400));
+    let dir = common::server::temp_dir();
+    let s = Server::spawn_with_source(
+        &masters_source(&[&master]),
+        &iam_file(&dir, "dns-svc", &pem, &master),
+    );
+    wait_for(&s, "first.marathon.mesos.");
+    assert!(master.authorization().starts_with("token="));
+    // Several refreshes later: still the first login's token.
+    wait_requests(&master, 3);
+    assert_eq!(master.iam_logins(), (1, 0), "one login, reused");
+
+    // The token is revoked: the next refresh is refused, logs in again, and goes on.
+    master.revoke_tokens();
+    master.set(Behaviour::State(marked_fixture(
+        &master.address(),
+        "second",
+    )));
+    wait_for(&s, "second.marathon.mesos.");
+    assert_eq!(master.iam_logins(), (2, 0));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn iam_tokens_near_expiry_are_renewed() {
+    let (pem, public) = iam_key("iam-key-pkcs8.pem");
+    let master = FakeMaster::start(Behaviour::Status(500));
+    master.set(Behaviour::State(fixture_with_leader(&master.address())));
+    // Tokens that last 2 s are renewed after half of that, before any request fails.
+    master.require_iam(&public, "dns-svc", Duration::from_secs(2));
+    let dir = common::server::temp_dir();
+    let s = Server::spawn_with_source(
+        &masters_source(&[&master]),
+        &iam_file(&dir, "dns-svc", &pem, &master),
+    );
+    wait_for(&s, "chronos.marathon.mesos.");
+    wait_requests(&master, 4);
+    let (logins, refused) = master.iam_logins();
+    assert!(logins >= 2, "renewed: {logins} logins");
+    assert_eq!(refused, 0);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn iam_with_the_wrong_key_loads_nothing() {
+    let (_, public) = iam_key("iam-key-pkcs8.pem");
+    let (other_pem, _) = iam_key("iam-other-key-pkcs1.pem");
+    let master = FakeMaster::start(Behaviour::Status(500));
+    master.set(Behaviour::State(fixture_with_leader(&master.address())));
+    master.require_iam(&public, "dns-svc", Duration::from_secs(86_400));
+    let dir = common::server::temp_dir();
+    let s = Server::spawn_with_source(
+        &masters_source(&[&master]),
+        &iam_file(&dir, "dns-svc", &other_pem, &master),
+    );
+    assert_no_state_loaded(&s);
+    let (logins, refused) = master.iam_logins();
+    assert_eq!(logins, 0);
+    assert!(refused > 0, "the login endpoint checked the signature");
+    assert_eq!(master.requests(), 0, "no state request without a token");
+    assert_eq!(s.get("/ready").status, 503);
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -1,13 +1,13 @@
 //! Leader detection through a real ZooKeeper: a group path that appears late, elections,
-//! and a ZooKeeper restart (session lost, watches set again), with fake masters on
-//! loopback serving the state.
+//! a ZooKeeper restart and a forced session expiry (session lost, watches set again), with
+//! fake masters on loopback serving the state.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // ok: tests may panic
 
 mod common;
 use common::master::{Behaviour, FakeMaster, marked_fixture};
 use common::server::{Server, query};
-use common::zookeeper::{ZooKeeper, master_info};
+use common::zookeeper::{MAX_SESSION, ZooKeeper, master_info};
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::RecordType;
 use std::time::{Duration, Instant};
@@ -121,4 +121,46 @@ fn fallback_masters_while_zookeeper_is_unreachable() {
             .any(|l| l.starts_with("mesos_dns_leader_missing 1"))
     );
     assert!(has(&s, "fallback.marathon.mesos."));
+}
+
+/// `mesos_dns_zk_sessions_total` from /metrics.
+fn zk_sessions(s: &Server) -> u64 {
+    s.get("/metrics")
+        .body
+        .lines()
+        .find_map(|l| l.strip_prefix("mesos_dns_zk_sessions_total "))
+        .expect("the sessions counter is exported")
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn session_expiry_is_survived() {
+    let zk = ZooKeeper::start();
+    let a = FakeMaster::start(Behaviour::Status(500));
+    a.set(Behaviour::State(marked_fixture(&a.address(), "from-a")));
+    let b = FakeMaster::start(Behaviour::Status(500));
+    b.set(Behaviour::State(marked_fixture(&b.address(), "from-b")));
+    let mut admin = zk.session();
+    admin.create("/mesos", b"", 0).unwrap();
+    let node_a = admin
+        .create("/mesos/json.info_", &master_info("a", a.port), 2)
+        .unwrap();
+    let s = zk_server(&zk, "");
+    wait_for(&s, "from-a.marathon.mesos.");
+    let sessions = zk_sessions(&s);
+
+    // Frozen longer than any session ZooKeeper grants, the server's session expires; the
+    // leader changes meanwhile, so only a new session with new watches can notice.
+    s.signal("STOP");
+    admin.delete(&node_a).unwrap();
+    admin
+        .create("/mesos/json.info_", &master_info("b", b.port), 2)
+        .unwrap();
+    std::thread::sleep(MAX_SESSION + Duration::from_millis(2500));
+    s.signal("CONT");
+    wait_for(&s, "from-b.marathon.mesos.");
+    assert!(zk_sessions(&s) > sessions, "a new session after the expiry");
+    assert_eq!(s.get("/ready").status, 200);
 }

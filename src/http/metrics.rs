@@ -25,6 +25,7 @@ struct Scrape {
     snapshot_age_s: f64,
     ready: bool,
     leader_missing: bool,
+    zk_sessions: u64,
     refreshes_ok: u64,
     refreshes_failed: u64,
     last_fetch_s: f64,
@@ -137,6 +138,12 @@ impl Collector for Scrape {
         )?;
         counter(
             &mut encoder,
+            "mesos_dns_zk_sessions",
+            "ZooKeeper sessions established (a new one after each expiry or outage)",
+            self.zk_sessions,
+        )?;
+        counter(
+            &mut encoder,
             "mesos_dns_state_refreshes",
             "Successful state refreshes",
             self.refreshes_ok,
@@ -245,6 +252,7 @@ pub fn render_metrics(ctx: &HttpContext, snapshot: &Snapshot) -> String {
             .status
             .leader_missing
             .load(std::sync::atomic::Ordering::Relaxed),
+        zk_sessions: Status::get(&ctx.status.zk_sessions),
         refreshes_ok: Status::get(&ctx.status.refreshes_ok),
         refreshes_failed: Status::get(&ctx.status.refreshes_failed),
         last_fetch_s: Status::get(&ctx.status.last_fetch_ms) as f64 / 1e3,

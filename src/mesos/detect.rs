@@ -8,6 +8,7 @@
 use super::hostport::join_host_port;
 use super::zk::{Incoming, Session, ZkUrl};
 use crate::control::ControlEvent;
+use crate::status::Status;
 use crossbeam_channel::Sender;
 use serde_json::Value;
 use std::net::Ipv4Addr;
@@ -85,7 +86,12 @@ pub fn member_nodes(children: &[String]) -> Vec<String> {
 }
 
 /// Starts the detector thread; `changed` is told whenever the list changes.
-pub fn spawn_zk(url: ZkUrl, fallback: Vec<String>, changed: Sender<ControlEvent>) -> Arc<Masters> {
+pub fn spawn_zk(
+    url: ZkUrl,
+    fallback: Vec<String>,
+    changed: Sender<ControlEvent>,
+    status: Arc<Status>,
+) -> Arc<Masters> {
     let masters = Arc::new(Masters {
         view: Mutex::new(MasterView {
             list: with_fallback(Vec::new(), &fallback),
@@ -96,7 +102,7 @@ pub fn spawn_zk(url: ZkUrl, fallback: Vec<String>, changed: Sender<ControlEvent>
     let shared = masters.clone();
     let spawned = std::thread::Builder::new()
         .name("zk-detector".into())
-        .spawn(move || detect_forever(&url, &fallback, &shared));
+        .spawn(move || detect_forever(&url, &fallback, &shared, &status));
     if let Err(e) = spawned {
         tracing::error!("cannot start the ZooKeeper detector: {e}");
     }
@@ -118,12 +124,13 @@ fn with_fallback(members: Vec<String>, fallback: &[String]) -> Vec<String> {
     list
 }
 
-fn detect_forever(url: &ZkUrl, fallback: &[String], masters: &Masters) {
+fn detect_forever(url: &ZkUrl, fallback: &[String], masters: &Masters, status: &Status) {
     let mut backoff = Duration::from_millis(500);
     loop {
         match Session::connect(&url.hosts, Duration::from_secs(10)) {
             Ok(mut session) => {
                 backoff = Duration::from_millis(500);
+                Status::add(&status.zk_sessions, 1);
                 if let Err(e) = watch_group(&mut session, url, fallback, masters) {
                     tracing::warn!("ZooKeeper session ended: {e}");
                 }

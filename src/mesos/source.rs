@@ -1,8 +1,10 @@
 //! Where the master state comes from: a file (`StateFile`), or the first master of the
 //! list that answers `/master/state`.
 
+use super::base64;
 use super::detect::Masters;
 use super::hostport::split_host_port;
+use super::iam::IamLogin;
 use super::state::State;
 use crate::config::{AuthMechanism, Config};
 use std::path::PathBuf;
@@ -26,9 +28,45 @@ pub enum StateSource {
         masters: Arc<Masters>,
         https: bool,
         agent: ureq::Agent,
-        /// `Authorization` header value for every state request.
-        authorization: Option<String>,
+        auth: Auth,
     },
+}
+
+/// How state requests authenticate (`MesosAuthentication`).
+pub enum Auth {
+    None,
+    /// A fixed `Authorization` header value (basic).
+    Header(String),
+    /// A token from the IAM login endpoint, renewed when it nears expiry.
+    Iam(Box<IamLogin>),
+}
+
+impl Auth {
+    fn header(&self, agent: &ureq::Agent) -> Result<Option<String>, String> {
+        match self {
+            Auth::None => Ok(None),
+            Auth::Header(h) => Ok(Some(h.clone())),
+            Auth::Iam(login) => login.authorization(agent).map(Some),
+        }
+    }
+}
+
+/// Why one master gave no state.
+enum MasterError {
+    /// 401 or 403: the credentials were refused.
+    Refused(String),
+    /// A redirect to this `host:port`.
+    Redirect(String),
+    Other(String),
+}
+
+impl MasterError {
+    fn into_message(self) -> String {
+        match self {
+            MasterError::Refused(m) | MasterError::Other(m) => m,
+            MasterError::Redirect(to) => format!("too many redirects (last to {to})"),
+        }
+    }
 }
 
 impl StateSource {
@@ -41,31 +79,31 @@ impl StateSource {
         let mut builder = ureq::Agent::config_builder()
             .timeout_global(Some(Duration::from_secs(config.state_timeout_seconds)))
             .http_status_as_error(false)
-            .user_agent("Mesos-DNS");
+            .user_agent("Mesos-DNS")
+            .max_redirects(0)
+            .max_redirects_will_error(false);
         if config.mesos_https_on {
             builder = builder.tls_config(tls_config(config)?);
         }
-        let authorization = match config.mesos_authentication {
+        let auth = match config.mesos_authentication {
             AuthMechanism::Basic => {
                 let c = &config.mesos_credentials;
-                Some(format!(
+                Auth::Header(format!(
                     "Basic {}",
-                    base64(format!("{}:{}", c.principal, c.secret).as_bytes())
+                    base64::standard(format!("{}:{}", c.principal, c.secret).as_bytes())
                 ))
             }
-            AuthMechanism::Iam => {
-                tracing::warn!(
-                    "MesosAuthentication iam: IAM login is not implemented yet; state requests carry no token"
-                );
-                None
-            }
-            AuthMechanism::None => None,
+            AuthMechanism::Iam => match &config.iam {
+                Some(iam) => Auth::Iam(Box::new(IamLogin::new(iam)?)),
+                None => return Err("MesosAuthentication iam needs IAMConfigFile".into()),
+            },
+            AuthMechanism::None => Auth::None,
         };
         Ok(StateSource::Masters {
             masters,
             https: config.mesos_https_on,
             agent: builder.build().into(),
-            authorization,
+            auth,
         })
     }
 
@@ -84,13 +122,17 @@ impl StateSource {
                 masters,
                 https,
                 agent,
-                authorization,
+                auth,
             } => {
-                let auth = authorization.as_deref();
+                let client = MasterClient {
+                    https: *https,
+                    agent,
+                    auth,
+                };
                 let mut last = FetchError::NoMasters;
                 for master in masters.view().list.iter().filter(|m| !m.is_empty()) {
-                    let state = match fetch_from(agent, *https, auth, master) {
-                        Ok(state) => state,
+                    let (state, answered_by) = match client.state(master) {
+                        Ok(found) => found,
                         Err(error) => {
                             last = FetchError::Master {
                                 master: master.clone(),
@@ -101,17 +143,15 @@ impl StateSource {
                     };
                     // Follow the leader the state names, on the leader's own port.
                     match leader_address(&state.leader) {
-                        Some(leader) if leader != *master => {
-                            match fetch_from(agent, *https, auth, &leader) {
-                                Ok(state) => return Ok(state),
-                                Err(error) => {
-                                    last = FetchError::Master {
-                                        master: leader,
-                                        error,
-                                    }
+                        Some(leader) if leader != answered_by => match client.state(&leader) {
+                            Ok((state, _)) => return Ok(state),
+                            Err(error) => {
+                                last = FetchError::Master {
+                                    master: leader,
+                                    error,
                                 }
                             }
-                        }
+                        },
                         _ => return Ok(state),
                     }
                 }
@@ -119,6 +159,103 @@ impl StateSource {
             }
         }
     }
+}
+
+/// Redirects followed from one master (a non-leading Mesos master redirects to the leader).
+const MAX_REDIRECTS: usize = 3;
+
+/// Asks masters for their state over one agent, with the configured authentication.
+struct MasterClient<'a> {
+    https: bool,
+    agent: &'a ureq::Agent,
+    auth: &'a Auth,
+}
+
+impl MasterClient<'_> {
+    /// The state of `master`, and the master that finally answered: redirects are followed
+    /// here rather than by the HTTP client, so that credentials go only to masters named
+    /// by a master, and so the leader is not asked twice. An IAM token a master refuses is
+    /// renewed once (it may have been revoked, or the clocks disagree about its expiry).
+    fn state(&self, master: &str) -> Result<(State, String), String> {
+        let mut master = master.to_string();
+        let mut renewed = false;
+        let mut redirects = 0;
+        loop {
+            let header = self.auth.header(self.agent)?;
+            match self.get_state(header.as_deref(), &master) {
+                Ok(state) => return Ok((state, master)),
+                Err(MasterError::Redirect(to)) if redirects < MAX_REDIRECTS => {
+                    redirects += 1;
+                    master = to;
+                }
+                Err(MasterError::Refused(message)) => match self.auth {
+                    Auth::Iam(login) if !renewed => {
+                        renewed = true;
+                        login.invalidate();
+                    }
+                    _ => return Err(message),
+                },
+                Err(e) => return Err(e.into_message()),
+            }
+        }
+    }
+
+    /// `GET /master/state`, falling back to `/master/state.json` (Mesos before 1.x) on 404.
+    fn get_state(&self, auth: Option<&str>, master: &str) -> Result<State, MasterError> {
+        let scheme = if self.https { "https" } else { "http" };
+        for path in ["/master/state", "/master/state.json"] {
+            let url = format!("{scheme}://{master}{path}");
+            let mut request = self
+                .agent
+                .get(&url)
+                .header("Content-Type", "application/json");
+            if let Some(auth) = auth {
+                request = request.header("Authorization", auth);
+            }
+            let response = request
+                .call()
+                .map_err(|e| MasterError::Other(format!("{url}: {e}")))?;
+            match response.status().as_u16() {
+                200 => {}
+                404 => continue,
+                401 | 403 => {
+                    return Err(MasterError::Refused(format!(
+                        "{url}: HTTP status {} (credentials refused)",
+                        response.status().as_u16()
+                    )));
+                }
+                301 | 302 | 303 | 307 | 308 => {
+                    let location = response
+                        .headers()
+                        .get("location")
+                        .and_then(|l| l.to_str().ok())
+                        .unwrap_or("");
+                    return match redirect_authority(location) {
+                        Some(to) => Err(MasterError::Redirect(to)),
+                        None => Err(MasterError::Other(format!(
+                            "{url}: unusable redirect to {location:?}"
+                        ))),
+                    };
+                }
+                status => return Err(MasterError::Other(format!("{url}: HTTP status {status}"))),
+            }
+            let body = response.into_body().into_reader();
+            return State::from_reader(body).map_err(|e| MasterError::Other(format!("{url}: {e}")));
+        }
+        Err(MasterError::Other("no state endpoint (404)".into()))
+    }
+}
+
+/// The `host:port` a redirect points at: Mesos sends `//host:port/master/state`; absolute
+/// URLs are accepted too. Anything without an explicit port is refused.
+fn redirect_authority(location: &str) -> Option<String> {
+    let rest = location
+        .strip_prefix("http://")
+        .or_else(|| location.strip_prefix("https://"))
+        .or_else(|| location.strip_prefix("//"))?;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    split_host_port(authority)?;
+    Some(authority.to_string())
 }
 
 /// TLS to the masters: always verified, against `CACertFile`, or else the system's
@@ -158,28 +295,6 @@ fn tls_config(config: &Config) -> Result<ureq::tls::TlsConfig, String> {
 /// Debian's bundle of the system's trusted roots.
 const SYSTEM_ROOTS: &str = "/etc/ssl/certs/ca-certificates.crt";
 
-/// Standard base64 with padding (RFC 4648), for the basic-auth header.
-fn base64(data: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-    for chunk in data.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = u32::from(b[0]) << 16 | u32::from(b[1]) << 8 | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 /// The `ip:port` of a state's `leader` (`master@ip:port`).
 fn leader_address(leader: &str) -> Option<String> {
     let (_, address) = leader.split_once('@')?;
@@ -187,52 +302,9 @@ fn leader_address(leader: &str) -> Option<String> {
     Some(address.to_string())
 }
 
-/// `GET /master/state`, falling back to `/master/state.json` (Mesos before 1.x) on 404.
-fn fetch_from(
-    agent: &ureq::Agent,
-    https: bool,
-    auth: Option<&str>,
-    master: &str,
-) -> Result<State, String> {
-    let scheme = if https { "https" } else { "http" };
-    for path in ["/master/state", "/master/state.json"] {
-        let url = format!("{scheme}://{master}{path}");
-        let mut request = agent.get(&url).header("Content-Type", "application/json");
-        if let Some(auth) = auth {
-            request = request.header("Authorization", auth);
-        }
-        let response = request.call().map_err(|e| e.to_string())?;
-        let status = response.status().as_u16();
-        if status == 404 {
-            continue;
-        }
-        if status != 200 {
-            return Err(format!("{url}: HTTP status {status}"));
-        }
-        let body = response.into_body().into_reader();
-        return State::from_reader(body).map_err(|e| format!("{url}: {e}"));
-    }
-    Err("no state endpoint (404)".into())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn base64_rfc4648_vectors() {
-        for (input, want) in [
-            ("", ""),
-            ("f", "Zg=="),
-            ("fo", "Zm8="),
-            ("foo", "Zm9v"),
-            ("foob", "Zm9vYg=="),
-            ("fooba", "Zm9vYmE="),
-            ("foobar", "Zm9vYmFy"),
-        ] {
-            assert_eq!(base64(input.as_bytes()), want);
-        }
-    }
 
     #[test]
     fn leader_addresses() {
@@ -246,5 +318,19 @@ mod tests {
         );
         assert_eq!(leader_address(""), None);
         assert_eq!(leader_address("master@nope"), None);
+    }
+
+    #[test]
+    fn redirect_targets() {
+        for (location, want) in [
+            ("//10.0.0.2:5050/master/state", Some("10.0.0.2:5050")),
+            ("http://10.0.0.2:5050/master/state", Some("10.0.0.2:5050")),
+            ("https://[::1]:5050", Some("[::1]:5050")),
+            ("//10.0.0.2/master/state", None),
+            ("/master/state", None),
+            ("", None),
+        ] {
+            assert_eq!(redirect_authority(location).as_deref(), want, "{location}");
+        }
     }
 }

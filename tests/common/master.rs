@@ -1,10 +1,16 @@
 //! A small HTTP server that plays a Mesos master on loopback: it serves a state document
-//! (or misbehaves) as the test says.
+//! (or misbehaves) as the test says, and can play a DC/OS IAM login endpoint that checks
+//! the RS256 signature of login tokens.
 
+use ring::signature::{RSA_PKCS1_2048_8192_SHA256, UnparsedPublicKey};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Where the IAM login endpoint lives on the fake master.
+pub const LOGIN_PATH: &str = "/acs/api/v1/auth/login";
 
 #[derive(Clone, Debug)]
 pub enum Behaviour {
@@ -14,20 +20,44 @@ pub enum Behaviour {
     LegacyState(Vec<u8>),
     /// This status code with a small body.
     Status(u16),
+    /// This body trickled out in ten pieces over about four seconds.
+    Slow(Vec<u8>),
+    /// The full length announced, half of this body sent, then the connection closed.
+    Truncated(Vec<u8>),
+    /// 307 to this `Location` (what a non-leading master answers).
+    Redirect(String),
+}
+
+/// What the login endpoint accepts and what it has handed out.
+struct Iam {
+    /// The service account's public key (PKCS#1 RSAPublicKey DER).
+    public_key: Vec<u8>,
+    uid: String,
+    token_lifetime: Duration,
+    /// Tokens handed out and not revoked; state requests must carry one of them.
+    valid_tokens: Vec<String>,
+    logins: usize,
+    /// Login attempts refused (bad signature, wrong uid, expired).
+    refused: usize,
+}
+
+#[derive(Default)]
+struct Shared {
+    behaviour: Mutex<Option<Behaviour>>,
+    requests: AtomicUsize,
+    authorization: Mutex<String>,
+    iam: Mutex<Option<Iam>>,
+    stop: AtomicBool,
 }
 
 pub struct FakeMaster {
     pub port: u16,
-    behaviour: Arc<Mutex<Behaviour>>,
-    pub requests: Arc<AtomicUsize>,
-    /// The Authorization header of the last request ("" when none).
-    pub authorization: Arc<Mutex<String>>,
-    stop: Arc<AtomicBool>,
+    shared: Arc<Shared>,
 }
 
 impl Drop for FakeMaster {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
+        self.shared.stop.store(true, Ordering::Relaxed);
         // Wake the accept loop so it sees the flag.
         let _ = TcpStream::connect(("127.0.0.1", self.port));
     }
@@ -42,55 +72,80 @@ impl FakeMaster {
     pub fn start_with(behaviour: Behaviour, tls: Option<Arc<rustls::ServerConfig>>) -> FakeMaster {
         let port = super::server::free_port();
         let listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
-        let behaviour = Arc::new(Mutex::new(behaviour));
-        let requests = Arc::new(AtomicUsize::new(0));
-        let authorization = Arc::new(Mutex::new(String::new()));
-        let stop = Arc::new(AtomicBool::new(false));
-        let (b, r, a, s) = (
-            behaviour.clone(),
-            requests.clone(),
-            authorization.clone(),
-            stop.clone(),
-        );
+        let shared = Arc::new(Shared::default());
+        *shared.behaviour.lock().unwrap() = Some(behaviour);
+        let s = shared.clone();
         std::thread::spawn(move || {
             for stream in listener.incoming() {
-                if s.load(Ordering::Relaxed) {
+                if s.stop.load(Ordering::Relaxed) {
                     break;
                 }
                 let Ok(stream) = stream else { continue };
-                let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(5)));
-                match &tls {
-                    None => serve(stream, &b, &r, &a),
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+                // One thread per connection, so a slow answer does not hold up the next.
+                let (s, tls) = (s.clone(), tls.clone());
+                std::thread::spawn(move || match tls {
+                    None => serve(stream, &s),
                     Some(config) => {
-                        let Ok(conn) = rustls::ServerConnection::new(config.clone()) else {
-                            continue;
-                        };
-                        serve(rustls::StreamOwned::new(conn, stream), &b, &r, &a);
+                        if let Ok(conn) = rustls::ServerConnection::new(config) {
+                            serve(rustls::StreamOwned::new(conn, stream), &s);
+                        }
                     }
-                }
+                });
             }
         });
-        FakeMaster {
-            port,
-            behaviour,
-            requests,
-            authorization,
-            stop,
-        }
+        FakeMaster { port, shared }
     }
 
     pub fn set(&self, behaviour: Behaviour) {
-        *self.behaviour.lock().unwrap() = behaviour;
+        *self.shared.behaviour.lock().unwrap() = Some(behaviour);
     }
 
     pub fn address(&self) -> String {
         format!("127.0.0.1:{}", self.port)
     }
+
+    /// State requests seen so far.
+    pub fn requests(&self) -> usize {
+        self.shared.requests.load(Ordering::Relaxed)
+    }
+
+    /// The Authorization header of the last state request ("" when none).
+    pub fn authorization(&self) -> String {
+        self.shared.authorization.lock().unwrap().clone()
+    }
+
+    /// From now on state requests need `Authorization: token=T` with a T from a login at
+    /// [`LOGIN_PATH`] signed by the key whose public half is `public_key`.
+    pub fn require_iam(&self, public_key: &[u8], uid: &str, token_lifetime: Duration) {
+        *self.shared.iam.lock().unwrap() = Some(Iam {
+            public_key: public_key.to_vec(),
+            uid: uid.into(),
+            token_lifetime,
+            valid_tokens: Vec::new(),
+            logins: 0,
+            refused: 0,
+        });
+    }
+
+    /// (successful logins, refused logins).
+    pub fn iam_logins(&self) -> (usize, usize) {
+        let iam = self.shared.iam.lock().unwrap();
+        iam.as_ref().map_or((0, 0), |i| (i.logins, i.refused))
+    }
+
+    /// Every token handed out so far stops working.
+    pub fn revoke_tokens(&self) {
+        if let Some(iam) = self.shared.iam.lock().unwrap().as_mut() {
+            iam.valid_tokens.clear();
+        }
+    }
 }
 
-/// Answers one request on `stream` as `behaviour` says.
-fn serve<S: Read + Write>(mut stream: S, b: &Mutex<Behaviour>, r: &AtomicUsize, a: &Mutex<String>) {
+/// Answers one request on `stream`.
+fn serve<S: Read + Write>(mut stream: S, shared: &Shared) {
     let mut head = Vec::new();
+    let mut body = Vec::new();
     {
         let mut reader = BufReader::new(&mut stream);
         loop {
@@ -100,36 +155,170 @@ fn serve<S: Read + Write>(mut stream: S, b: &Mutex<Behaviour>, r: &AtomicUsize, 
             }
             head.push(line.trim_end().to_string());
         }
+        let length = header(&head, "content-length")
+            .and_then(|l| l.parse::<u64>().ok())
+            .unwrap_or(0)
+            .min(1 << 20);
+        let _ = reader.take(length).read_to_end(&mut body);
     }
     let path = head
         .first()
         .and_then(|l| l.split_whitespace().nth(1))
         .unwrap_or("")
         .to_string();
-    let auth = head
-        .iter()
-        .find_map(|h| {
-            h.strip_prefix("authorization: ")
-                .or_else(|| h.strip_prefix("Authorization: "))
-        })
-        .unwrap_or("")
-        .to_string();
-    *a.lock().unwrap() = auth;
-    r.fetch_add(1, Ordering::Relaxed);
-    let behaviour = b.lock().unwrap().clone();
-    let (status, body) = match (&behaviour, path.as_str()) {
-        (Behaviour::State(body), "/master/state") => (200, body.clone()),
-        (Behaviour::LegacyState(body), "/master/state.json") => (200, body.clone()),
-        (Behaviour::Status(code), _) => (*code, b"oops".to_vec()),
-        _ => (404, b"no such path".to_vec()),
+    if path == LOGIN_PATH {
+        let (status, reply) = login(shared, &body);
+        return respond(&mut stream, status, &[], &reply);
+    }
+    let auth = header(&head, "authorization").unwrap_or("").to_string();
+    *shared.authorization.lock().unwrap() = auth.clone();
+    shared.requests.fetch_add(1, Ordering::Relaxed);
+    let presented = auth.strip_prefix("token=").unwrap_or("");
+    let refused = shared
+        .iam
+        .lock()
+        .unwrap()
+        .as_ref()
+        .is_some_and(|iam| !iam.valid_tokens.iter().any(|t| t == presented));
+    if refused {
+        return respond(&mut stream, 401, &[], b"token required");
+    }
+    let behaviour = shared.behaviour.lock().unwrap().clone();
+    match (behaviour, path.as_str()) {
+        (Some(Behaviour::State(body)), "/master/state") => respond(&mut stream, 200, &[], &body),
+        (Some(Behaviour::LegacyState(body)), "/master/state.json") => {
+            respond(&mut stream, 200, &[], &body)
+        }
+        (Some(Behaviour::Status(code)), _) => respond(&mut stream, code, &[], b"oops"),
+        (Some(Behaviour::Slow(body)), _) => {
+            let _ = stream.write_all(head_of(200, &[], body.len()).as_bytes());
+            for piece in body.chunks(body.len().div_ceil(10).max(1)) {
+                if stream
+                    .write_all(piece)
+                    .and_then(|_| stream.flush())
+                    .is_err()
+                {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(400));
+            }
+        }
+        (Some(Behaviour::Truncated(body)), _) => {
+            let _ = stream.write_all(head_of(200, &[], body.len()).as_bytes());
+            let _ = stream.write_all(&body[..body.len() / 2]);
+            let _ = stream.flush();
+        }
+        (Some(Behaviour::Redirect(location)), _) => {
+            respond(&mut stream, 307, &[("Location", &location)], b"")
+        }
+        _ => respond(&mut stream, 404, &[], b"no such path"),
+    }
+}
+
+/// Checks a login request `{"uid", "token"}`: an RS256 JWT over `uid` and a future `exp`,
+/// signed by the account's key. Hands out a token (itself JWT-shaped, with an `exp`).
+fn login(shared: &Shared, body: &[u8]) -> (u16, Vec<u8>) {
+    let mut guard = shared.iam.lock().unwrap();
+    let Some(iam) = guard.as_mut() else {
+        return (404, b"no IAM here".to_vec());
     };
-    let head = format!(
-        "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let request: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+    let jwt = request["token"].as_str().unwrap_or("");
+    let verified = (|| {
+        let (signed, signature) = jwt.rsplit_once('.')?;
+        let (header, claims) = signed.split_once('.')?;
+        let header: serde_json::Value = serde_json::from_slice(&unbase64url(header)?).ok()?;
+        let claims: serde_json::Value = serde_json::from_slice(&unbase64url(claims)?).ok()?;
+        UnparsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, &iam.public_key)
+            .verify(signed.as_bytes(), &unbase64url(signature)?)
+            .ok()?;
+        (header["alg"] == "RS256"
+            && claims["uid"] == iam.uid.as_str()
+            && request["uid"] == iam.uid.as_str()
+            && claims["exp"].as_u64()? > now)
+            .then_some(())
+    })();
+    if verified.is_none() {
+        iam.refused += 1;
+        return (401, br#"{"code":"ERR_INVALID_SIGNATURE"}"#.to_vec());
+    }
+    iam.logins += 1;
+    let exp = now + iam.token_lifetime.as_secs();
+    let token = format!(
+        "eyJhbGciOiJSUzI1NiJ9.{}.sig{}",
+        base64url(format!(r#"{{"uid":"{}","exp":{exp}}}"#, iam.uid).as_bytes()),
+        iam.logins
     );
-    let _ = stream.write_all(head.as_bytes());
-    let _ = stream.write_all(&body);
+    iam.valid_tokens.push(token.clone());
+    (
+        200,
+        serde_json::json!({ "token": token })
+            .to_string()
+            .into_bytes(),
+    )
+}
+
+fn header<'a>(head: &'a [String], name: &str) -> Option<&'a str> {
+    head.iter().find_map(|h| {
+        let (key, value) = h.split_once(':')?;
+        key.eq_ignore_ascii_case(name).then(|| value.trim())
+    })
+}
+
+fn head_of(status: u16, headers: &[(&str, &str)], length: usize) -> String {
+    let extra: String = headers
+        .iter()
+        .map(|(k, v)| format!("{k}: {v}\r\n"))
+        .collect();
+    format!(
+        "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\n{extra}Content-Length: {length}\r\nConnection: close\r\n\r\n"
+    )
+}
+
+fn respond<S: Write>(stream: &mut S, status: u16, headers: &[(&str, &str)], body: &[u8]) {
+    let _ = stream.write_all(head_of(status, headers, body.len()).as_bytes());
+    let _ = stream.write_all(body);
     let _ = stream.flush();
+}
+
+const URL_ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/// Base64url without padding, written independently of the server's so that the two
+/// check each other.
+fn base64url(data: &[u8]) -> String {
+    let bits: Vec<bool> = data
+        .iter()
+        .flat_map(|b| (0..8).rev().map(move |i| b >> i & 1 == 1))
+        .collect();
+    bits.chunks(6)
+        .map(|six| {
+            let v = six
+                .iter()
+                .chain(std::iter::repeat(&false))
+                .take(6)
+                .fold(0, |acc, &b| acc << 1 | usize::from(b));
+            URL_ALPHABET[v] as char
+        })
+        .collect()
+}
+
+fn unbase64url(text: &str) -> Option<Vec<u8>> {
+    let bits: Vec<bool> = text
+        .bytes()
+        .map(|c| URL_ALPHABET.iter().position(|&a| a == c))
+        .collect::<Option<Vec<_>>>()?
+        .into_iter()
+        .flat_map(|v| (0..6).rev().map(move |i| v >> i & 1 == 1))
+        .collect();
+    Some(
+        bits.chunks_exact(8)
+            .map(|byte| byte.iter().fold(0u8, |acc, &b| acc << 1 | u8::from(b)))
+            .collect(),
+    )
 }
 
 /// The fixture state with its `leader` pointing at `leader` (an `ip:port` on loopback),

@@ -7,6 +7,10 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+const TICK_MS: u64 = 200;
+/// The longest session the test server grants (20 ticks).
+pub const MAX_SESSION: Duration = Duration::from_millis(20 * TICK_MS);
+
 pub struct ZooKeeper {
     child: Option<Child>,
     pub port: u16,
@@ -71,6 +75,9 @@ impl ZooKeeper {
             .arg("org.apache.zookeeper.server.ZooKeeperServerMain")
             .arg(self.port.to_string())
             .arg(self.dir.join("data"))
+            // tickTime: sessions may last 2 to 20 ticks, so ours (asked for 10 s) gets 4 s
+            // and an expiry can be forced in seconds.
+            .arg(TICK_MS.to_string())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())

@@ -1,0 +1,241 @@
+//! DC/OS IAM service-account login (`MesosAuthentication: iam`): a login token signed
+//! with the account's RSA key (RS256 JWT) is exchanged at `login_endpoint` for an
+//! authentication token, which then goes on state requests as `Authorization: token=T`.
+//!
+//! The reference logs in before every state request; the token here is kept until
+//! shortly before it expires (read from its own `exp` claim) or until a master refuses it.
+
+use super::base64;
+use crate::config::IamConfig;
+use ring::rand::SystemRandom;
+use ring::signature::{RSA_PKCS1_SHA256, RsaKeyPair};
+use rustls_pki_types::PrivateKeyDer;
+use rustls_pki_types::pem::PemObject;
+use std::io::Read;
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// How long the login JWT we sign is valid (as the reference: one hour).
+const LOGIN_TOKEN_LIFETIME: Duration = Duration::from_secs(3600);
+/// A token is renewed this long before its `exp`, so that it never expires mid-fetch.
+const RENEW_MARGIN: Duration = Duration::from_secs(300);
+/// Reuse for a token whose expiry cannot be read (not a JWT, or no `exp`).
+const UNKNOWN_EXPIRY_REUSE: Duration = Duration::from_secs(300);
+/// The login reply is a small JSON object; anything bigger is refused.
+const MAX_LOGIN_REPLY: u64 = 64 * 1024;
+
+/// A service account ready to log in, with the token of its last login.
+pub struct IamLogin {
+    uid: String,
+    key: RsaKeyPair,
+    login_endpoint: String,
+    rng: SystemRandom,
+    cached: Mutex<Option<CachedToken>>,
+}
+
+struct CachedToken {
+    token: String,
+    renew_at: SystemTime,
+}
+
+impl IamLogin {
+    /// Parses the account's private key (PEM, PKCS#1 or PKCS#8 RSA).
+    pub fn new(config: &IamConfig) -> Result<IamLogin, String> {
+        let der = PrivateKeyDer::from_pem_slice(config.private_key.as_bytes())
+            .map_err(|e| format!("IAMConfigFile: private_key is not a PEM private key: {e}"))?;
+        let key = match &der {
+            PrivateKeyDer::Pkcs1(k) => RsaKeyPair::from_der(k.secret_pkcs1_der()),
+            PrivateKeyDer::Pkcs8(k) => RsaKeyPair::from_pkcs8(k.secret_pkcs8_der()),
+            _ => {
+                return Err("IAMConfigFile: private_key is not an RSA key".into());
+            }
+        }
+        .map_err(|e| format!("IAMConfigFile: private_key is not a usable RSA key: {e}"))?;
+        Ok(IamLogin {
+            uid: config.uid.clone(),
+            key,
+            login_endpoint: config.login_endpoint.clone(),
+            rng: SystemRandom::new(),
+            cached: Mutex::new(None),
+        })
+    }
+
+    /// The `Authorization` header value for a state request: the cached token while it is
+    /// fresh, else a new login.
+    pub fn authorization(&self, agent: &ureq::Agent) -> Result<String, String> {
+        let now = SystemTime::now();
+        let mut cached = self.cached.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(c) = cached.as_ref().filter(|c| now < c.renew_at) {
+            return Ok(format!("token={}", c.token));
+        }
+        let token = self.login(agent)?;
+        let renew_at = renew_time(&token, now);
+        tracing::debug!(uid = %self.uid, "IAM login succeeded");
+        let header = format!("token={token}");
+        *cached = Some(CachedToken { token, renew_at });
+        Ok(header)
+    }
+
+    /// Forgets the cached token (a master refused it).
+    pub fn invalidate(&self) {
+        *self.cached.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+
+    /// POSTs `{"uid", "token": <RS256 JWT>}` to the login endpoint; returns its `token`.
+    fn login(&self, agent: &ureq::Agent) -> Result<String, String> {
+        let jwt = self.login_jwt(SystemTime::now())?;
+        let body = serde_json::json!({ "uid": self.uid, "token": jwt }).to_string();
+        let response = agent
+            .post(&self.login_endpoint)
+            .header("Content-Type", "application/json")
+            .send(body.as_bytes())
+            .map_err(|e| format!("IAM login at {}: {e}", self.login_endpoint))?;
+        let status = response.status().as_u16();
+        if status != 200 {
+            return Err(format!(
+                "IAM authentication failed: {} answered HTTP status {status}",
+                self.login_endpoint
+            ));
+        }
+        let mut reply = Vec::new();
+        response
+            .into_body()
+            .into_reader()
+            .take(MAX_LOGIN_REPLY)
+            .read_to_end(&mut reply)
+            .map_err(|e| format!("IAM login at {}: {e}", self.login_endpoint))?;
+        serde_json::from_slice::<serde_json::Value>(&reply)
+            .ok()
+            .and_then(|v| v.get("token")?.as_str().map(str::to_string))
+            .filter(|t| !t.is_empty() && t.bytes().all(|b| b.is_ascii_graphic()))
+            .ok_or_else(|| {
+                format!(
+                    "IAM authentication failed: {} sent no token",
+                    self.login_endpoint
+                )
+            })
+    }
+
+    /// The signed login token: claims `uid` and `exp` = now + one hour.
+    fn login_jwt(&self, now: SystemTime) -> Result<String, String> {
+        let exp = (now + LOGIN_TOKEN_LIFETIME)
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let header = base64::url(br#"{"alg":"RS256","typ":"JWT"}"#);
+        let claims = base64::url(
+            serde_json::json!({ "uid": self.uid, "exp": exp })
+                .to_string()
+                .as_bytes(),
+        );
+        let signing_input = format!("{header}.{claims}");
+        let mut signature = vec![0; self.key.public().modulus_len()];
+        self.key
+            .sign(
+                &RSA_PKCS1_SHA256,
+                &self.rng,
+                signing_input.as_bytes(),
+                &mut signature,
+            )
+            .map_err(|_| "IAM: signing the login token failed".to_string())?;
+        Ok(format!("{signing_input}.{}", base64::url(&signature)))
+    }
+}
+
+/// When to log in again: `RENEW_MARGIN` before the token's `exp` (but not before half its
+/// remaining life is used), or after `UNKNOWN_EXPIRY_REUSE` when it does not say.
+fn renew_time(token: &str, now: SystemTime) -> SystemTime {
+    let Some(exp) = jwt_expiry(token) else {
+        return now + UNKNOWN_EXPIRY_REUSE;
+    };
+    let exp = UNIX_EPOCH + Duration::from_secs(exp);
+    let left = exp.duration_since(now).unwrap_or_default();
+    now + left.saturating_sub(RENEW_MARGIN).max(left / 2)
+}
+
+/// The `exp` claim of a JWT, read without checking its signature (it is not ours to check;
+/// only the expiry matters here).
+fn jwt_expiry(token: &str) -> Option<u64> {
+    let mut parts = token.split('.');
+    let (_, payload, _) = (parts.next()?, parts.next()?, parts.next()?);
+    let claims: serde_json::Value = serde_json::from_slice(&base64::url_decode(payload)?).ok()?;
+    claims.get("exp")?.as_u64()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // ok: tests may panic
+    use super::*;
+
+    /// Both PEM forms load, and the login JWT verifies against the key's public half.
+    #[test]
+    fn login_jwt_is_rs256_signed() {
+        use ring::signature::{RSA_PKCS1_2048_8192_SHA256, UnparsedPublicKey};
+        for pem in [
+            include_str!("../../tests/data/iam-key-pkcs8.pem"),
+            include_str!("../../tests/data/iam-other-key-pkcs1.pem"),
+        ] {
+            let login = IamLogin::new(&IamConfig {
+                uid: "dns-svc".into(),
+                private_key: pem.into(),
+                login_endpoint: "http://127.0.0.1:1/login".into(),
+            })
+            .unwrap();
+            let now = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+            let jwt = login.login_jwt(now).unwrap();
+            let (signed, signature) = jwt.rsplit_once('.').unwrap();
+            UnparsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, login.key.public().as_ref())
+                .verify(signed.as_bytes(), &base64::url_decode(signature).unwrap())
+                .unwrap();
+            let (header, claims) = signed.split_once('.').unwrap();
+            assert_eq!(
+                base64::url_decode(header).unwrap(),
+                br#"{"alg":"RS256","typ":"JWT"}"#
+            );
+            let claims: serde_json::Value =
+                serde_json::from_slice(&base64::url_decode(claims).unwrap()).unwrap();
+            assert_eq!(claims["uid"], "dns-svc");
+            assert_eq!(claims["exp"], 1_700_003_600);
+        }
+    }
+
+    #[test]
+    fn unusable_keys_are_refused() {
+        for key in [
+            "",
+            "not a key",
+            "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+        ] {
+            let config = IamConfig {
+                uid: "u".into(),
+                private_key: key.into(),
+                login_endpoint: "http://127.0.0.1:1/login".into(),
+            };
+            assert!(IamLogin::new(&config).is_err(), "{key:?}");
+        }
+    }
+
+    #[test]
+    fn renewal_follows_the_token_expiry() {
+        let now = UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let token = |exp: u64| {
+            format!(
+                "x.{}.y",
+                base64::url(format!(r#"{{"uid":"u","exp":{exp}}}"#).as_bytes())
+            )
+        };
+        // Five days left: renewed five minutes before the end.
+        let five_days = 5 * 86_400;
+        assert_eq!(
+            renew_time(&token(1_000_000 + five_days), now),
+            now + Duration::from_secs(five_days - 300)
+        );
+        // Two minutes left: renewed after half of them.
+        assert_eq!(
+            renew_time(&token(1_000_120), now),
+            now + Duration::from_secs(60)
+        );
+        // Already expired, or unreadable.
+        assert_eq!(renew_time(&token(999_000), now), now);
+        assert_eq!(renew_time("opaque", now), now + UNKNOWN_EXPIRY_REUSE);
+    }
+}

@@ -3,7 +3,8 @@
 #  1. time from a state change (new file + SIGUSR1) to the new answer, at 10k and 100k tasks;
 #  2. CPU time and peak RSS of one refresh at 100k tasks;
 #  3. query latency and loss at 20k qps offered while the 100k-task state changes and is
-#     refreshed every 5 s, beside the same load with no refreshes.
+#     refreshed every 5 s, beside the same load with no refreshes and with refreshes of
+#     an unchanged state.
 # The server's UDP worker is pinned to CPU 0; dnsperf runs on CPU 1.
 # Usage: perf/refresh.sh [SECONDS of load (default 30)]   Needs: dnsperf, python3, dig.
 set -euo pipefail
@@ -58,9 +59,6 @@ echo
 echo "## 3. Queries at 20k qps while the 100k-task state refreshes every 5 s"
 ./target/release/examples/perf_inputs "$dir/s100000-a.json" "$dir"
 cp "$dir/s100000-a.json" "$dir/load-state.json"
-port=$(free_port)
-start_server load "$port" 5
-pid=$SERVER_PID
 run() { # label
   taskset -c 1 dnsperf -s 127.0.0.1 -p "$port" -d "$dir/queries.txt" -l "$secs" -c 8 -q 500 -Q 20000 -v > "$dir/run.txt" 2>&1
   out=$(grep -v '^> ' "$dir/run.txt")
@@ -69,6 +67,13 @@ run() { # label
 }
 echo "| condition | qps | lost | latency p50 / p99 / p99.9 (ms) |"
 echo "|---|---|---|---|"
+# The floor: the same server and load with no refresh during the run.
+port=$(free_port)
+start_server load "$port" 3600
+run "no refreshes"
+kill "$SERVER_PID"
+port=$(free_port)
+start_server load "$port" 5
 run "state unchanged"
 # Swap the file between two versions every 5 s so every refresh publishes.
 ( for i in $(seq $((secs / 5 + 1))); do

@@ -4,7 +4,7 @@
 use crate::config::{Config, is_wildcard};
 use crate::mesos::detect::Masters;
 use crate::mesos::source::StateSource;
-use crate::records::{Inputs, RecordSet, generate};
+use crate::records::{RecordSet, generate};
 use crate::server::SharedSnapshot;
 use crate::snapshot::compile;
 use crate::status::{Status, unix_ms};
@@ -44,6 +44,10 @@ pub enum ControlEvent {
     Reload,
 }
 
+/// What records are generated from, besides the configuration: the state document's
+/// digest, the master list and the listener's addresses.
+type Inputs = (u64, Vec<String>, Vec<IpAddr>);
+
 /// State kept between refreshes.
 pub struct Control {
     config: Config,
@@ -55,7 +59,9 @@ pub struct Control {
     source: StateSource,
     shared: SharedSnapshot,
     status: Arc<Status>,
-    previous: Option<RecordSet>,
+    previous: Option<Arc<RecordSet>>,
+    /// What `previous` was generated from: the same inputs again need no generation.
+    previous_inputs: Option<Inputs>,
     serial: u32,
     /// When a failed refresh was last logged: repeats are counted, not logged, for a minute.
     last_failure_log: Option<Instant>,
@@ -79,6 +85,7 @@ impl Control {
             shared,
             status,
             previous: None,
+            previous_inputs: None,
             serial: 0,
             last_failure_log: None,
         })
@@ -91,13 +98,23 @@ impl Control {
         let fetch_ms = started.elapsed().as_millis() as u64;
         Status::set(&self.status.last_fetch_ms, fetch_ms);
         Status::add(&self.status.fetch_ms_total, fetch_ms);
-        let state = fetched.map_err(|e| e.to_string())?;
+        let fetched = fetched.map_err(|e| e.to_string())?;
         let masters = self.masters.view().list;
         let listener = listener_addresses(self.config.listener);
+        let inputs = (fetched.digest, masters.clone(), listener.clone());
+        if self.previous.is_some()
+            && self.previous_inputs.as_ref() == Some(&inputs)
+            && self.shared.load().ready
+        {
+            tracing::debug!("state document unchanged; snapshot kept");
+            Status::set(&self.status.last_refresh_ok_ms, unix_ms());
+            return Ok(());
+        }
+        let state = fetched.state;
         let (records, report) = generate(
             &self.config,
             &state,
-            Inputs {
+            crate::records::Inputs {
                 masters: &masters,
                 listener_ips: &listener,
             },
@@ -108,16 +125,19 @@ impl Control {
         }
         if let Some(previous) = &self.previous {
             if previous.same_records(&records) && self.shared.load().ready {
-                tracing::debug!("state unchanged; snapshot kept");
+                tracing::debug!("records unchanged; snapshot kept");
+                self.previous_inputs = Some(inputs);
                 Status::set(&self.status.last_refresh_ok_ms, unix_ms());
                 return Ok(());
             }
         }
         self.serial = unix_now().max(self.serial.wrapping_add(1));
+        let records = Arc::new(records);
         let snapshot = compile(records.clone(), &self.config, self.serial);
         let (names, bytes) = snapshot.size();
         self.shared.store(Arc::new(snapshot));
         self.previous = Some(records);
+        self.previous_inputs = Some(inputs);
         let now = unix_ms();
         Status::set(&self.status.published_ms, now);
         Status::set(&self.status.last_refresh_ok_ms, now);
@@ -134,6 +154,7 @@ impl Control {
     /// Refreshes every `RefreshSeconds` (with jitter), at once when the master list
     /// changes, and after a failure again with capped exponential backoff.
     pub fn run(mut self) {
+        lower_priority();
         let mut backoff = Duration::from_secs(1);
         let mut no_leader_since: Option<Instant> = None;
         loop {
@@ -251,6 +272,7 @@ impl Control {
         self.live.store(Arc::new(applied));
         // Rebuild the snapshot with the new settings at the next refresh, now.
         self.previous = None;
+        self.previous_inputs = None;
         tracing::info!("SIGHUP: configuration reloaded");
         if let Err(e) = self.refresh() {
             tracing::warn!("refresh after SIGHUP failed, keeping the previous records: {e}");
@@ -291,6 +313,21 @@ impl Control {
         }
     }
 }
+
+/// Refresh work (decode, generate, compile: seconds of CPU at 100k tasks) yields to the
+/// query path: this thread runs at the lowest priority, so a worker waking for a query
+/// preempts it at once instead of waiting out its time slice. Only this thread: the
+/// workers were started before, with the normal priority.
+fn lower_priority() {
+    let this_thread = rustix::thread::gettid();
+    if let Err(e) = rustix::process::setpriority_process(Some(this_thread), REFRESH_NICE) {
+        tracing::debug!("could not lower the refresh thread's priority: {e}");
+    }
+}
+
+/// Nice value of the refresh thread (19 is the lowest priority; it still gets a share of
+/// the CPU, so refreshes continue even with the workers saturated).
+const REFRESH_NICE: i32 = 19;
 
 /// `d` ± 10%, so that many servers do not ask the masters in step.
 fn jitter(d: Duration) -> Duration {

@@ -2,6 +2,7 @@
 
 pub mod base64;
 pub mod detect;
+pub mod digest;
 pub mod hostport;
 pub mod iam;
 pub mod ports;

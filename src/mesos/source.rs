@@ -3,6 +3,7 @@
 
 use super::base64;
 use super::detect::Masters;
+use super::digest::DigestReader;
 use super::hostport::split_host_port;
 use super::iam::IamLogin;
 use super::state::State;
@@ -19,6 +20,22 @@ pub enum FetchError {
     NoMasters,
     #[error("master {master}: {error}")]
     Master { master: String, error: String },
+}
+
+/// One decoded state document and the digest of its bytes.
+pub struct Fetched {
+    pub state: State,
+    pub digest: u64,
+}
+
+/// Decodes a document from `reader`, taking its digest on the way.
+fn decode(reader: impl std::io::Read) -> Result<Fetched, serde_json::Error> {
+    let mut reader = DigestReader::new(reader);
+    let state = State::from_reader(&mut reader)?;
+    Ok(Fetched {
+        state,
+        digest: reader.digest(),
+    })
 }
 
 /// A configured source of state documents.
@@ -108,7 +125,7 @@ impl StateSource {
     }
 
     /// Reads one state document.
-    pub fn fetch(&self) -> Result<State, FetchError> {
+    pub fn fetch(&self) -> Result<Fetched, FetchError> {
         match self {
             StateSource::File(path) => {
                 let file_error = |error: String| FetchError::File {
@@ -116,7 +133,7 @@ impl StateSource {
                     error,
                 };
                 let file = std::fs::File::open(path).map_err(|e| file_error(e.to_string()))?;
-                State::from_reader(file).map_err(|e| file_error(e.to_string()))
+                decode(file).map_err(|e| file_error(e.to_string()))
             }
             StateSource::Masters {
                 masters,
@@ -131,7 +148,7 @@ impl StateSource {
                 };
                 let mut last = FetchError::NoMasters;
                 for master in masters.view().list.iter().filter(|m| !m.is_empty()) {
-                    let (state, answered_by) = match client.state(master) {
+                    let (fetched, answered_by) = match client.state(master) {
                         Ok(found) => found,
                         Err(error) => {
                             last = FetchError::Master {
@@ -142,9 +159,9 @@ impl StateSource {
                         }
                     };
                     // Follow the leader the state names, on the leader's own port.
-                    match leader_address(&state.leader) {
+                    match leader_address(&fetched.state.leader) {
                         Some(leader) if leader != answered_by => match client.state(&leader) {
-                            Ok((state, _)) => return Ok(state),
+                            Ok((fetched, _)) => return Ok(fetched),
                             Err(error) => {
                                 last = FetchError::Master {
                                     master: leader,
@@ -152,7 +169,7 @@ impl StateSource {
                                 }
                             }
                         },
-                        _ => return Ok(state),
+                        _ => return Ok(fetched),
                     }
                 }
                 Err(last)
@@ -176,7 +193,7 @@ impl MasterClient<'_> {
     /// here rather than by the HTTP client, so that credentials go only to masters named
     /// by a master, and so the leader is not asked twice. An IAM token a master refuses is
     /// renewed once (it may have been revoked, or the clocks disagree about its expiry).
-    fn state(&self, master: &str) -> Result<(State, String), String> {
+    fn state(&self, master: &str) -> Result<(Fetched, String), String> {
         let mut master = master.to_string();
         let mut renewed = false;
         let mut redirects = 0;
@@ -201,7 +218,7 @@ impl MasterClient<'_> {
     }
 
     /// `GET /master/state`, falling back to `/master/state.json` (Mesos before 1.x) on 404.
-    fn get_state(&self, auth: Option<&str>, master: &str) -> Result<State, MasterError> {
+    fn get_state(&self, auth: Option<&str>, master: &str) -> Result<Fetched, MasterError> {
         let scheme = if self.https { "https" } else { "http" };
         for path in ["/master/state", "/master/state.json"] {
             let url = format!("{scheme}://{master}{path}");
@@ -240,7 +257,7 @@ impl MasterClient<'_> {
                 status => return Err(MasterError::Other(format!("{url}: HTTP status {status}"))),
             }
             let body = response.into_body().into_reader();
-            return State::from_reader(body).map_err(|e| MasterError::Other(format!("{url}: {e}")));
+            return decode(body).map_err(|e| MasterError::Other(format!("{url}: {e}")));
         }
         Err(MasterError::Other("no state endpoint (404)".into()))
     }

@@ -95,8 +95,9 @@ pub struct ZoneText {
 
 /// An immutable answer table. Built by [`compile`], swapped in whole.
 pub struct Snapshot {
-    /// The generator's output, for the HTTP API.
-    pub records: RecordSet,
+    /// The generator's output, for the HTTP API (shared with the control thread, which
+    /// compares the next refresh's records with it).
+    pub records: Arc<RecordSet>,
     pub serial: u32,
     pub zone_text: ZoneText,
     /// `/v1/enumerate` and `/v1/axfr`, built on first request, at most once per snapshot.
@@ -480,7 +481,8 @@ impl Compiler<'_> {
 }
 
 /// Builds the answer table for `records` under `config`, with SOA serial `serial`.
-pub fn compile(records: RecordSet, config: &Config, serial: u32) -> Snapshot {
+pub fn compile(records: impl Into<Arc<RecordSet>>, config: &Config, serial: u32) -> Snapshot {
+    let records: Arc<RecordSet> = records.into();
     let mut apex = Vec::new();
     // The domain was validated at start-up, so it always encodes.
     let _ = name_to_wire(&config.domain, true, &mut apex);

@@ -220,23 +220,6 @@ impl Control {
             ("Masters", old.masters != new.masters),
             ("StateFile", old.state_file != new.state_file),
             ("ExternalOn", old.external_on != new.external_on),
-            ("Resolvers", old.resolvers != new.resolvers),
-            ("ZoneResolvers", old.zone_resolvers != new.zone_resolvers),
-            ("Timeout", old.timeout_seconds != new.timeout_seconds),
-            (
-                "ForwardCacheSize",
-                old.forward_cache_size != new.forward_cache_size,
-            ),
-            ("MesosHTTPSOn", old.mesos_https_on != new.mesos_https_on),
-            (
-                "MesosAuthentication",
-                old.mesos_authentication != new.mesos_authentication,
-            ),
-            (
-                "MesosCredentials",
-                old.mesos_credentials != new.mesos_credentials,
-            ),
-            ("CACertFile", old.ca_cert_file != new.ca_cert_file),
         ];
         let pending: Vec<&str> = restart_only
             .iter()
@@ -268,15 +251,39 @@ impl Control {
         applied.edns_max_udp_size = new.edns_max_udp_size;
         applied.enumeration_on = new.enumeration_on;
         applied.ready_stale_refreshes = new.ready_stale_refreshes;
+        applied.zk_detection_timeout = new.zk_detection_timeout;
+        // The forwarder follows the live configuration.
+        applied.resolvers = new.resolvers;
+        applied.zone_resolvers = new.zone_resolvers;
+        applied.timeout_seconds = new.timeout_seconds;
+        applied.forward_cache_size = new.forward_cache_size;
+        // How masters are asked: always rebuilt, so that renewed certificates and keys
+        // are read again; if the new files do not load, the old client stays.
+        let mut with_source = applied.clone();
+        with_source.state_timeout_seconds = new.state_timeout_seconds;
+        with_source.mesos_https_on = new.mesos_https_on;
+        with_source.ca_cert_file = new.ca_cert_file;
+        with_source.cert_file = new.cert_file;
+        with_source.key_file = new.key_file;
+        with_source.mesos_credentials = new.mesos_credentials;
+        with_source.iam_config_file = new.iam_config_file;
+        with_source.iam = new.iam;
+        with_source.mesos_authentication = new.mesos_authentication;
+        match StateSource::from_config(&with_source, self.masters.clone()) {
+            Ok(source) => {
+                self.source = source;
+                applied = with_source;
+            }
+            Err(e) => tracing::error!(
+                "SIGHUP: TLS or authentication settings for the masters refused, keeping the old ones: {e}"
+            ),
+        }
         self.config = applied.clone();
         self.live.store(Arc::new(applied));
-        // Rebuild the snapshot with the new settings at the next refresh, now.
+        // The refresh that follows (at once) rebuilds the snapshot with the new settings.
         self.previous = None;
         self.previous_inputs = None;
         tracing::info!("SIGHUP: configuration reloaded");
-        if let Err(e) = self.refresh() {
-            tracing::warn!("refresh after SIGHUP failed, keeping the previous records: {e}");
-        }
     }
 
     /// ZooKeeper mode: with no leader for `ZkDetectionTimeout`, say so loudly and mark the

@@ -50,7 +50,7 @@ fn main() -> ExitCode {
     let status = Arc::new(Status::default());
     let live = Arc::new(arc_swap::ArcSwap::from_pointee(config.clone()));
     if config.dns_on {
-        if let Err(e) = start_dns(&config, &shared, &status) {
+        if let Err(e) = start_dns(&config, &live, &shared, &status) {
             eprintln!("mesos-dns: {e}");
             return ExitCode::from(1);
         }
@@ -146,7 +146,12 @@ fn init_logging(verbosity: i32) {
 }
 
 /// Binds every DNS socket before any thread starts, so a busy port is one clear error.
-fn start_dns(config: &Config, shared: &SharedSnapshot, status: &Status) -> Result<(), String> {
+fn start_dns(
+    config: &Config,
+    live: &Arc<arc_swap::ArcSwap<Config>>,
+    shared: &SharedSnapshot,
+    status: &Status,
+) -> Result<(), String> {
     let (mut addr, mut dual) = bind_address(config.listener, config.port);
     // Without IPv6 on the host, the wildcard falls back to IPv4 only.
     if dual && bound_socket(addr, Type::DGRAM, true).is_err() {
@@ -177,7 +182,7 @@ fn start_dns(config: &Config, shared: &SharedSnapshot, status: &Status) -> Resul
             .map_err(|e| format!("UDP {addr}: {e}"))?;
         let counters = Arc::new(ForwardCounters::default());
         let _ = status.forward.set(counters.clone());
-        let handle = forward::spawn(config, sockets, Some(tcp.reply_path()), counters)
+        let handle = forward::spawn(live.clone(), sockets, Some(tcp.reply_path()), counters)
             .map_err(|e| format!("starting the forwarder: {e}"))?;
         for worker in &mut started {
             worker.set_forwarder(handle.clone());

@@ -411,3 +411,48 @@ fn iam_with_the_wrong_key_loads_nothing() {
     assert_eq!(s.get("/ready").status, 503);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn sighup_applies_new_credentials() {
+    let master = FakeMaster::start(Behaviour::Status(500));
+    master.set(Behaviour::State(fixture_with_leader(&master.address())));
+    let s = Server::spawn_with_source(
+        &masters_source(&[&master]),
+        r#","MesosAuthentication":"basic","MesosCredentials":{"principal":"dns","secret":"s3cret"}"#,
+    );
+    wait_for(&s, "chronos.marathon.mesos.");
+    assert_eq!(master.authorization(), "Basic ZG5zOnMzY3JldA==");
+    let path = s.dir.join("config.json");
+    let config = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("s3cret", "n3w");
+    std::fs::write(&path, config).unwrap();
+    s.signal("HUP");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    // base64("dns:n3w")
+    while master.authorization() != "Basic ZG5zOm4zdw==" {
+        assert!(Instant::now() < deadline, "new credentials never used");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    // IAM with a key that does not load: refused, the basic credentials stay in use.
+    let iam = s.dir.join("iam.json");
+    let doc = serde_json::json!({
+        "uid": "dns-svc",
+        "private_key": "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+        "login_endpoint": format!("http://{}{}", master.address(), LOGIN_PATH),
+    });
+    std::fs::write(&iam, doc.to_string()).unwrap();
+    let config = std::fs::read_to_string(&path).unwrap().replace(
+        r#""MesosAuthentication":"basic""#,
+        &format!(
+            r#""MesosAuthentication":"iam","IAMConfigFile":{:?}"#,
+            iam.to_str().unwrap()
+        ),
+    );
+    std::fs::write(&path, config).unwrap();
+    s.signal("HUP");
+    wait_requests(&master, 2);
+    assert_eq!(master.authorization(), "Basic ZG5zOm4zdw==");
+    assert_eq!(s.get("/ready").status, 200);
+}

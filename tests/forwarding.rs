@@ -207,3 +207,33 @@ fn cache_can_be_turned_off() {
         .unwrap();
     assert_eq!(r.response_code(), ResponseCode::ServFail);
 }
+
+#[test]
+fn sighup_switches_resolvers() {
+    let silent = Silent::start();
+    let knot = Knot::start();
+    let s = forwarding_server(&[silent.port], "");
+    let r = s.udp(&query("www.example.test.", RecordType::A));
+    assert_eq!(
+        r.response_code(),
+        ResponseCode::ServFail,
+        "a silent upstream"
+    );
+    let path = s.dir.join("config.json");
+    let config = std::fs::read_to_string(&path).unwrap().replace(
+        &format!("\"127.0.0.1:{}\"", silent.port),
+        &format!("\"127.0.0.1:{}\"", knot.port),
+    );
+    std::fs::write(&path, config).unwrap();
+    s.signal("HUP");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let r = s.udp(&query("www.example.test.", RecordType::A));
+        if r.response_code() == ResponseCode::NoError {
+            assert_eq!(ips(&r), ["192.0.2.1"]);
+            break;
+        }
+        assert!(Instant::now() < deadline, "the new resolver was never used");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

@@ -2,7 +2,8 @@
 //! to this thread over a bounded channel and never wait; this thread owns its upstream
 //! sockets (one connected socket per query, so a random source port and only the
 //! upstream's own address accepted), random query IDs, a table of pending queries with
-//! deadlines, TCP retry when an upstream truncates, and a cache of replies.
+//! deadlines, TCP retry when an upstream truncates, and a cache of replies. It follows the
+//! live configuration, so a SIGHUP can change resolvers, zones, timeout and cache size.
 
 pub mod cache;
 pub mod message;
@@ -160,7 +161,7 @@ struct Pending {
 /// Starts the forwarder thread. `worker_sockets` are clones of the UDP workers' sockets
 /// (replies leave from them); `tcp` is where replies for TCP clients go.
 pub fn spawn(
-    config: &Config,
+    live: Arc<arc_swap::ArcSwap<Config>>,
     worker_sockets: Vec<socket2::Socket>,
     tcp: Option<(Sender<TcpReply>, Arc<Waker>)>,
     counters: Arc<ForwardCounters>,
@@ -168,8 +169,9 @@ pub fn spawn(
     let poll = Poll::new()?;
     let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
     let (tx, rx) = crossbeam_channel::bounded(QUEUE);
+    let config = live.load_full();
     let forwarder = Forwarder {
-        routes: Routes::new(config),
+        routes: Routes::new(&config),
         timeout: Duration::from_secs(config.timeout_seconds),
         edns_max: config.edns_max_udp_size,
         set_truncate_bit: config.set_truncate_bit,
@@ -182,6 +184,8 @@ pub fn spawn(
         free: Vec::new(),
         deadlines: BTreeSet::new(),
         cache: Cache::new(config.forward_cache_size),
+        live,
+        applied: config,
         rng: seed(),
         counters,
         counts_upstream: BatchCounts::default(),
@@ -222,6 +226,9 @@ struct Forwarder {
     free: Vec<usize>,
     deadlines: BTreeSet<(Instant, usize)>,
     cache: Cache,
+    /// The configuration in force (replaced on SIGHUP), and the one last applied here.
+    live: Arc<arc_swap::ArcSwap<Config>>,
+    applied: Arc<Config>,
     rng: u64,
     counters: Arc<ForwardCounters>,
     counts_upstream: BatchCounts,
@@ -254,6 +261,7 @@ impl Forwarder {
                 }
                 continue;
             }
+            self.follow_config();
             for event in events.iter() {
                 if event.token() == WAKER {
                     while let Ok(request) = self.rx.try_recv() {
@@ -265,6 +273,27 @@ impl Forwarder {
             }
             self.expire(Instant::now());
         }
+    }
+
+    /// Takes up a configuration replaced by SIGHUP. Queries in flight finish with the
+    /// upstreams they started with; cached replies are dropped when the upstreams change.
+    fn follow_config(&mut self) {
+        let current = self.live.load();
+        if Arc::ptr_eq(&current, &self.applied) {
+            return;
+        }
+        let config = Arc::clone(&current);
+        drop(current);
+        let upstreams_changed = config.resolvers != self.applied.resolvers
+            || config.zone_resolvers != self.applied.zone_resolvers;
+        if upstreams_changed || config.forward_cache_size != self.applied.forward_cache_size {
+            self.cache = Cache::new(config.forward_cache_size);
+        }
+        self.routes = Routes::new(&config);
+        self.timeout = Duration::from_secs(config.timeout_seconds);
+        self.edns_max = config.edns_max_udp_size;
+        self.set_truncate_bit = config.set_truncate_bit;
+        self.applied = config;
     }
 
     /// A new query from a listener: answer from the cache, or send it upstream.

@@ -133,13 +133,21 @@ fn watch_signals(control: crossbeam_channel::Sender<ControlEvent>) -> std::io::R
 
 fn init_logging(verbosity: i32) {
     let level = match verbosity {
-        i32::MIN..=0 => tracing::Level::WARN,
-        1 => tracing::Level::INFO,
-        2 => tracing::Level::DEBUG,
-        _ => tracing::Level::TRACE,
+        i32::MIN..=0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
     };
+    // The ZooKeeper client logs every ping at debug: only at -v 3 and above.
+    let zookeeper = match verbosity {
+        i32::MIN..=0 => "warn",
+        1 | 2 => "info",
+        _ => "trace",
+    };
+    let filter =
+        tracing_subscriber::EnvFilter::new(format!("{level},zookeeper_client={zookeeper}"));
     tracing_subscriber::fmt()
-        .with_max_level(level)
+        .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();

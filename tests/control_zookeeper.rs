@@ -51,18 +51,14 @@ fn late_group_then_elections() {
 
     // The path appears, with A leading and B behind it.
     let mut admin = zk.session();
-    admin.create("/mesos", b"", 0).unwrap();
-    let node_a = admin
-        .create("/mesos/json.info_", &master_info("a", a.port), 2)
-        .unwrap();
-    admin
-        .create("/mesos/json.info_", &master_info("b", b.port), 2)
-        .unwrap();
+    admin.create("/mesos", b"", false);
+    let node_a = admin.create("/mesos/json.info_", &master_info("a", a.port), true);
+    admin.create("/mesos/json.info_", &master_info("b", b.port), true);
     wait_for(&s, "from-a.marathon.mesos.");
     assert_eq!(s.get("/ready").status, 200);
 
     // A steps down: B leads.
-    admin.delete(&node_a).unwrap();
+    admin.delete(&node_a);
     wait_for(&s, "from-b.marathon.mesos.");
 
     // ZooKeeper goes away and comes back: the session is new, the watch is set again.
@@ -74,19 +70,10 @@ fn late_group_then_elections() {
     );
     zk.restart();
     let mut admin = zk.session();
-    let children = {
-        let mut events = Vec::new();
-        admin
-            .children("/mesos", false, &mut events)
-            .unwrap()
-            .unwrap()
-    };
-    for c in children {
-        admin.delete(&format!("/mesos/{c}")).unwrap();
+    for c in admin.children("/mesos") {
+        admin.delete(&format!("/mesos/{c}"));
     }
-    admin
-        .create("/mesos/json.info_", &master_info("a2", a.port), 2)
-        .unwrap();
+    admin.create("/mesos/json.info_", &master_info("a2", a.port), true);
     wait_for(&s, "from-a.marathon.mesos.");
 }
 
@@ -143,10 +130,8 @@ fn session_expiry_is_survived() {
     let b = FakeMaster::start(Behaviour::Status(500));
     b.set(Behaviour::State(marked_fixture(&b.address(), "from-b")));
     let mut admin = zk.session();
-    admin.create("/mesos", b"", 0).unwrap();
-    let node_a = admin
-        .create("/mesos/json.info_", &master_info("a", a.port), 2)
-        .unwrap();
+    admin.create("/mesos", b"", false);
+    let node_a = admin.create("/mesos/json.info_", &master_info("a", a.port), true);
     let s = zk_server(&zk, "");
     wait_for(&s, "from-a.marathon.mesos.");
     let sessions = zk_sessions(&s);
@@ -154,10 +139,8 @@ fn session_expiry_is_survived() {
     // Frozen longer than any session ZooKeeper grants, the server's session expires; the
     // leader changes meanwhile, so only a new session with new watches can notice.
     s.signal("STOP");
-    admin.delete(&node_a).unwrap();
-    admin
-        .create("/mesos/json.info_", &master_info("b", b.port), 2)
-        .unwrap();
+    admin.delete(&node_a);
+    admin.create("/mesos/json.info_", &master_info("b", b.port), true);
     std::thread::sleep(MAX_SESSION + Duration::from_millis(2500));
     s.signal("CONT");
     wait_for(&s, "from-b.marathon.mesos.");

@@ -1,12 +1,13 @@
 //! Which masters to ask for state, presumed leader first: the configured list, or what
 //! ZooKeeper says (spec §7), with the configured masters kept as the fallback.
 //!
-//! The ZooKeeper detector runs on its own thread with one long-lived session and watches
-//! on the master group; it re-reads the group after every change, after the session is
-//! lost, and when the group's path appears after start-up.
+//! The ZooKeeper detector runs on its own thread: a current-thread async runtime there
+//! drives a zookeeper-client session with watches on the master group. It re-reads the
+//! group after every change, after a reconnection, after the session expires (with a new
+//! session), and when the group's path appears after start-up.
 
 use super::hostport::join_host_port;
-use super::zk::{Incoming, Session, ZkUrl};
+use super::zk::ZkUrl;
 use crate::control::ControlEvent;
 use crate::status::Status;
 use crossbeam_channel::Sender;
@@ -14,6 +15,7 @@ use serde_json::Value;
 use std::net::Ipv4Addr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use zookeeper_client as zk;
 
 /// The masters to ask, leader first when known.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -124,73 +126,73 @@ fn with_fallback(members: Vec<String>, fallback: &[String]) -> Vec<String> {
     list
 }
 
+/// Session timeout asked of ZooKeeper (the server may grant less or more).
+const SESSION_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long one connection attempt to the ensemble may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
 fn detect_forever(url: &ZkUrl, fallback: &[String], masters: &Masters, status: &Status) {
-    let mut backoff = Duration::from_millis(500);
-    loop {
-        match Session::connect(&url.hosts, Duration::from_secs(10)) {
-            Ok(mut session) => {
-                backoff = Duration::from_millis(500);
-                Status::add(&status.zk_sessions, 1);
-                if let Err(e) = watch_group(&mut session, url, fallback, masters) {
-                    tracing::warn!("ZooKeeper session ended: {e}");
-                }
-            }
-            Err(e) => tracing::warn!("ZooKeeper {:?} unreachable: {e}", url.hosts),
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!(
+                "ZooKeeper detector: no async runtime: {e}; using the configured masters"
+            );
+            return;
         }
-        // Without ZooKeeper, the configured masters are what there is.
-        masters.publish(MasterView {
-            list: with_fallback(Vec::new(), fallback),
-            zk_connected: false,
-        });
-        std::thread::sleep(backoff);
-        backoff = (backoff * 2).min(Duration::from_secs(10));
-    }
+    };
+    let hosts = url.hosts.join(",");
+    runtime.block_on(async {
+        let mut backoff = Duration::from_millis(500);
+        loop {
+            let connect = zk::Client::connector()
+                .with_session_timeout(SESSION_TIMEOUT)
+                .with_fail_eagerly()
+                .connect(&hosts);
+            match tokio::time::timeout(CONNECT_TIMEOUT, connect).await {
+                Ok(Ok(client)) => {
+                    backoff = Duration::from_millis(500);
+                    Status::add(&status.zk_sessions, 1);
+                    let ended = watch_group(&client, url, fallback, masters).await;
+                    tracing::warn!("ZooKeeper session ended: {ended}");
+                }
+                Ok(Err(e)) => tracing::warn!("ZooKeeper {hosts} unreachable: {e}"),
+                Err(_) => tracing::warn!("ZooKeeper {hosts} unreachable: connection timed out"),
+            }
+            // Without ZooKeeper, the configured masters are what there is.
+            masters.publish(MasterView {
+                list: with_fallback(Vec::new(), fallback),
+                zk_connected: false,
+            });
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(Duration::from_secs(10));
+        }
+    });
 }
 
-/// Reads the group and waits for changes until the session fails.
-fn watch_group(
-    session: &mut Session,
+/// Reads the group and waits for changes until the session ends (expired, closed, or an
+/// error); returns why. While the connection is lost the configured masters are used, and
+/// the group is read afresh once it is back (watch events may be lost meanwhile).
+async fn watch_group(
+    client: &zk::Client,
     url: &ZkUrl,
     fallback: &[String],
     masters: &Masters,
-) -> std::io::Result<()> {
-    let mut events = Vec::new();
+) -> String {
+    let mut states = client.state_watcher();
     loop {
-        let members = match session.children(&url.path, true, &mut events)? {
-            Some(children) => {
-                let mut seen_ids = Vec::new();
-                let mut list = Vec::new();
-                for node in member_nodes(&children) {
-                    let path = format!("{}/{node}", url.path);
-                    let Some(data) = session.data(&path, &mut events)? else {
-                        continue;
-                    };
-                    let Ok(info) = serde_json::from_slice::<Value>(&data) else {
-                        continue;
-                    };
-                    let id = info
-                        .get("id")
-                        .and_then(Value::as_str)
-                        .unwrap_or("")
-                        .to_string();
-                    if !id.is_empty() && seen_ids.contains(&id) {
-                        continue;
-                    }
-                    seen_ids.push(id);
-                    let address = master_address(&info);
-                    if !address.is_empty() && !list.contains(&address) {
-                        list.push(address);
-                    }
+        let (members, watcher) = match read_group(client, &url.path).await {
+            Ok(found) => found,
+            Err(zk::Error::ConnectionLoss) => {
+                if let Err(ended) = wait_reconnected(&mut states, fallback, masters).await {
+                    return ended;
                 }
-                list
+                continue;
             }
-            None => {
-                // The group does not exist yet: be told when it does.
-                if session.exists_watch(&url.path, &mut events)? {
-                    continue;
-                }
-                Vec::new()
-            }
+            Err(e) => return e.to_string(),
         };
         if members.is_empty() {
             tracing::warn!("ZooKeeper {}: no leading master", url.path);
@@ -199,27 +201,94 @@ fn watch_group(
             list: with_fallback(members, fallback),
             zk_connected: true,
         });
-        // Wait for a watch to fire, pinging to keep the session.
-        let ping_every = session.timeout / 3;
-        loop {
-            if !events.is_empty() {
-                events.clear();
-                break;
-            }
-            match session.read(ping_every) {
-                Ok(Incoming::Watch { .. }) => break,
-                Ok(Incoming::Reply { .. }) => {}
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                    ) =>
-                {
-                    session.ping()?;
+        // Wait for the group to change, or for the connection to drop.
+        tokio::select! {
+            event = watcher.changed() => {
+                if event.event_type == zk::EventType::Session && event.session_state.is_terminated() {
+                    return format!("{:?}", event.session_state);
                 }
-                Err(e) => return Err(e),
+            }
+            state = states.changed() => {
+                if state.is_terminated() {
+                    return format!("{state:?}");
+                }
+                if state == zk::SessionState::Disconnected {
+                    if let Err(ended) = wait_reconnected(&mut states, fallback, masters).await {
+                        return ended;
+                    }
+                }
             }
         }
+    }
+}
+
+/// The connection is lost (the session may still live): use the configured masters until
+/// it is back. Err when the session ends instead.
+async fn wait_reconnected(
+    states: &mut zk::StateWatcher,
+    fallback: &[String],
+    masters: &Masters,
+) -> Result<(), String> {
+    masters.publish(MasterView {
+        list: with_fallback(Vec::new(), fallback),
+        zk_connected: false,
+    });
+    loop {
+        let state = states.changed().await;
+        if state.is_terminated() {
+            return Err(format!("{state:?}"));
+        }
+        if state == zk::SessionState::SyncConnected {
+            return Ok(());
+        }
+    }
+}
+
+/// The group's members in sequence order (leader first) and a watch on the group: on its
+/// children when it exists, else on its creation.
+async fn read_group(
+    client: &zk::Client,
+    path: &str,
+) -> Result<(Vec<String>, zk::OneshotWatcher), zk::Error> {
+    loop {
+        let (children, watcher) = match client.list_and_watch_children(path).await {
+            Ok(found) => found,
+            Err(zk::Error::NoNode) => {
+                // The group does not exist yet: be told when it does.
+                match client.check_and_watch_stat(path).await? {
+                    (Some(_), _) => continue,
+                    (None, watcher) => return Ok((Vec::new(), watcher)),
+                }
+            }
+            Err(e) => return Err(e),
+        };
+        let mut seen_ids = Vec::new();
+        let mut list = Vec::new();
+        for node in member_nodes(&children) {
+            let data = match client.get_data(&format!("{path}/{node}")).await {
+                Ok((data, _)) => data,
+                // Gone since the listing: the watch will tell.
+                Err(zk::Error::NoNode) => continue,
+                Err(e) => return Err(e),
+            };
+            let Ok(info) = serde_json::from_slice::<Value>(&data) else {
+                continue;
+            };
+            let id = info
+                .get("id")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
+            if !id.is_empty() && seen_ids.contains(&id) {
+                continue;
+            }
+            seen_ids.push(id);
+            let address = master_address(&info);
+            if !address.is_empty() && !list.contains(&address) {
+                list.push(address);
+            }
+        }
+        return Ok((list, watcher));
     }
 }
 

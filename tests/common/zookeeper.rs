@@ -2,10 +2,10 @@
 //! data directory, for the detection tests.
 
 use super::server::{free_port, temp_dir};
-use mesos_dns::mesos::zk::Session;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+use zookeeper_client as zk;
 
 const TICK_MS: u64 = 200;
 /// The longest session the test server grants (20 ticks).
@@ -85,7 +85,7 @@ impl ZooKeeper {
             .expect("java is needed by the ZooKeeper tests");
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(60);
-        while Session::connect(&[self.host()], Duration::from_secs(10)).is_err() {
+        while Admin::connect(&self.host()).is_none() {
             assert!(Instant::now() < deadline, "ZooKeeper did not start");
             std::thread::sleep(Duration::from_millis(200));
         }
@@ -102,8 +102,63 @@ impl ZooKeeper {
         format!("127.0.0.1:{}", self.port)
     }
 
-    pub fn session(&self) -> Session {
-        Session::connect(&[self.host()], Duration::from_secs(10)).unwrap()
+    /// A session for the test to change the master group with.
+    pub fn session(&self) -> Admin {
+        Admin::connect(&self.host()).expect("ZooKeeper is up")
+    }
+}
+
+/// A blocking ZooKeeper client for the tests (zookeeper-client on its own runtime).
+pub struct Admin {
+    runtime: tokio::runtime::Runtime,
+    client: zk::Client,
+}
+
+impl Admin {
+    fn connect(host: &str) -> Option<Admin> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        let client = runtime.block_on(async {
+            let connect = zk::Client::connector().with_fail_eagerly().connect(host);
+            tokio::time::timeout(Duration::from_secs(10), connect).await
+        });
+        Some(Admin {
+            client: client.ok()?.ok()?,
+            runtime,
+        })
+    }
+
+    /// Creates `path` (with a sequence number appended when `sequential`); returns its path.
+    pub fn create(&mut self, path: &str, data: &[u8], sequential: bool) -> String {
+        let mode = if sequential {
+            zk::CreateMode::PersistentSequential
+        } else {
+            zk::CreateMode::Persistent
+        };
+        let options = mode.with_acls(zk::Acls::anyone_all());
+        let (_, sequence) = self
+            .runtime
+            .block_on(self.client.create(path, data, &options))
+            .unwrap();
+        if sequential {
+            format!("{path}{sequence}")
+        } else {
+            path.to_string()
+        }
+    }
+
+    pub fn delete(&mut self, path: &str) {
+        self.runtime
+            .block_on(self.client.delete(path, None))
+            .unwrap();
+    }
+
+    pub fn children(&mut self, path: &str) -> Vec<String> {
+        self.runtime
+            .block_on(self.client.list_children(path))
+            .unwrap()
     }
 }
 

@@ -456,3 +456,19 @@ fn sighup_applies_new_credentials() {
     assert_eq!(master.authorization(), "Basic ZG5zOm4zdw==");
     assert_eq!(s.get("/ready").status, 200);
 }
+
+#[test]
+fn a_leader_change_is_followed() {
+    let a = FakeMaster::start(Behaviour::Status(500));
+    a.set(Behaviour::State(marked_fixture(&a.address(), "from-a")));
+    let b = FakeMaster::start(Behaviour::Status(500));
+    b.set(Behaviour::State(marked_fixture(&b.address(), "from-b")));
+    let s = Server::spawn_with_source(&masters_source(&[&a, &b]), "");
+    wait_for(&s, "from-a.marathon.mesos.");
+    // A steps down: its state now names B, whose state is the one to serve.
+    a.set(Behaviour::State(marked_fixture(&b.address(), "stale-a")));
+    wait_for(&s, "from-b.marathon.mesos.");
+    for gone in ["from-a.marathon.mesos.", "stale-a.marathon.mesos."] {
+        assert!(a_records(&s, gone).unwrap().is_empty(), "{gone}");
+    }
+}

@@ -87,8 +87,8 @@ impl MasterError {
 }
 
 impl StateSource {
-    /// The state source of `config`. Fails when the TLS files cannot be read (they were
-    /// checked at start-up, so only if they changed since).
+    /// The state source of `config`. Fails when the TLS files cannot be read (checked at
+    /// start-up, so only if they changed since) or the IAM private key is unusable.
     pub fn from_config(config: &Config, masters: Arc<Masters>) -> Result<StateSource, String> {
         if let Some(path) = &config.state_file {
             return Ok(StateSource::File(path.clone()));

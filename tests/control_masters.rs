@@ -81,11 +81,7 @@ fn pre_1x_state_path() {
 
 #[test]
 fn follows_the_leader_named_in_the_state() {
-    let leader = FakeMaster::start(Behaviour::Status(500));
-    leader.set(Behaviour::State(marked_fixture(
-        &leader.address(),
-        "from-leader",
-    )));
+    let leader = FakeMaster::leading(Some("from-leader"));
     let follower = FakeMaster::start(Behaviour::State(marked_fixture(
         &leader.address(),
         "from-follower",
@@ -105,24 +101,10 @@ fn follows_the_leader_named_in_the_state() {
 #[test]
 fn a_dead_master_is_skipped() {
     let dead = FakeMaster::start(Behaviour::Status(503));
-    let alive = FakeMaster::start(Behaviour::Status(500));
-    alive.set(Behaviour::State(fixture_with_leader(&alive.address())));
+    let alive = FakeMaster::leading(None);
     let s = Server::spawn_with_source(&masters_source(&[&dead, &alive]), "");
     assert_eq!(wait_for(&s, "chronos.marathon.mesos."), ["1.2.3.11"]);
     assert!(dead.requests() > 0, "the first master was tried first");
-}
-
-#[test]
-fn basic_authentication() {
-    let master = FakeMaster::start(Behaviour::Status(500));
-    master.set(Behaviour::State(fixture_with_leader(&master.address())));
-    let s = Server::spawn_with_source(
-        &masters_source(&[&master]),
-        r#","MesosAuthentication":"basic","MesosCredentials":{"principal":"dns","secret":"s3cret"}"#,
-    );
-    wait_for(&s, "chronos.marathon.mesos.");
-    // base64("dns:s3cret")
-    assert_eq!(master.authorization(), "Basic ZG5zOnMzY3JldA==");
 }
 
 /// After a couple of refresh attempts the server still has no state: SERVFAIL.
@@ -217,11 +199,7 @@ fn slow_and_truncated_bodies_move_on_to_the_next_master() {
         &truncated.address(),
         "from-truncated",
     )));
-    let good = FakeMaster::start(Behaviour::Status(500));
-    good.set(Behaviour::State(marked_fixture(
-        &good.address(),
-        "from-good",
-    )));
+    let good = FakeMaster::leading(Some("from-good"));
     // stateTimeoutSeconds is 2; the slow master needs about 4 s for its body.
     let s = Server::spawn_with_source(&masters_source(&[&slow, &truncated, &good]), "");
     wait_for(&s, "from-good.marathon.mesos.");
@@ -236,8 +214,7 @@ fn slow_and_truncated_bodies_move_on_to_the_next_master() {
 
 #[test]
 fn a_slow_master_alone_times_out_and_the_records_stay() {
-    let master = FakeMaster::start(Behaviour::Status(500));
-    master.set(Behaviour::State(marked_fixture(&master.address(), "first")));
+    let master = FakeMaster::leading(Some("first"));
     let s = Server::spawn_with_source(&masters_source(&[&master]), "");
     let first = wait_for(&s, "first.marathon.mesos.");
     let failures = |s: &Server| {
@@ -262,11 +239,7 @@ fn a_slow_master_alone_times_out_and_the_records_stay() {
 
 #[test]
 fn redirects_to_the_leader_are_followed_with_credentials() {
-    let leader = FakeMaster::start(Behaviour::Status(500));
-    leader.set(Behaviour::State(marked_fixture(
-        &leader.address(),
-        "from-leader",
-    )));
+    let leader = FakeMaster::leading(Some("from-leader"));
     // What a non-leading Mesos master answers: a scheme-relative redirect.
     let follower = FakeMaster::start(Behaviour::Redirect(format!(
         "//{}/master/state",
@@ -318,19 +291,35 @@ fn iam_key(name: &str) -> (String, Vec<u8>) {
     (pem, key.public_key().as_ref().to_vec())
 }
 
-/// An IAM config file for `uid` with this key, logging in at `master`.
-fn iam_file(dir: &std::path::Path, uid: &str, pem: &str, master: &FakeMaster) -> String {
+/// A leading master (see [`FakeMaster::leading`]) that wants tokens of the service account
+/// `dns-svc` whose key is `account_key`, each lasting `lifetime`; and a server logging in
+/// as `dns-svc` with `server_key`. The directory holds the server's IAM file.
+fn iam_setup(
+    account_key: &str,
+    server_key: &str,
+    lifetime: Duration,
+    task: Option<&str>,
+) -> (FakeMaster, Server, std::path::PathBuf) {
+    let (_, public) = iam_key(account_key);
+    let (pem, _) = iam_key(server_key);
+    let master = FakeMaster::leading(task);
+    master.require_iam(&public, "dns-svc", lifetime);
+    let dir = common::server::temp_dir();
     let path = dir.join("iam.json");
     let doc = serde_json::json!({
-        "uid": uid,
+        "uid": "dns-svc",
         "private_key": pem,
         "login_endpoint": format!("http://{}{}", master.address(), LOGIN_PATH),
     });
     std::fs::write(&path, doc.to_string()).unwrap();
-    format!(
-        r#","MesosAuthentication":"iam","IAMConfigFile":{:?}"#,
-        path.to_str().unwrap()
-    )
+    let s = Server::spawn_with_source(
+        &masters_source(&[&master]),
+        &format!(
+            r#","MesosAuthentication":"iam","IAMConfigFile":{:?}"#,
+            path.to_str().unwrap()
+        ),
+    );
+    (master, s, dir)
 }
 
 /// Waits until the master has seen `n` more state requests (bounded).
@@ -345,14 +334,11 @@ fn wait_requests(master: &FakeMaster, n: usize) {
 
 #[test]
 fn iam_login_is_signed_reused_and_renewed_when_refused() {
-    let (pem, public) = iam_key("iam-key-pkcs8.pem");
-    let master = FakeMaster::start(Behaviour::Status(500));
-    master.set(Behaviour::State(marked_fixture(&master.address(), "first")));
-    master.require_iam(&public, "dns-svc", Duration::from_secs(5 * 86_400));
-    let dir = common::server::temp_dir();
-    let s = Server::spawn_with_source(
-        &masters_source(&[&master]),
-        &iam_file(&dir, "dns-svc", &pem, &master),
+    let (master, s, dir) = iam_setup(
+        "iam-key-pkcs8.pem",
+        "iam-key-pkcs8.pem",
+        Duration::from_secs(5 * 86_400),
+        Some("first"),
     );
     wait_for(&s, "first.marathon.mesos.");
     assert!(master.authorization().starts_with("token="));
@@ -373,15 +359,12 @@ fn iam_login_is_signed_reused_and_renewed_when_refused() {
 
 #[test]
 fn iam_tokens_near_expiry_are_renewed() {
-    let (pem, public) = iam_key("iam-key-pkcs8.pem");
-    let master = FakeMaster::start(Behaviour::Status(500));
-    master.set(Behaviour::State(fixture_with_leader(&master.address())));
     // Tokens that last 2 s are renewed after half of that, before any request fails.
-    master.require_iam(&public, "dns-svc", Duration::from_secs(2));
-    let dir = common::server::temp_dir();
-    let s = Server::spawn_with_source(
-        &masters_source(&[&master]),
-        &iam_file(&dir, "dns-svc", &pem, &master),
+    let (master, s, dir) = iam_setup(
+        "iam-key-pkcs8.pem",
+        "iam-key-pkcs8.pem",
+        Duration::from_secs(2),
+        None,
     );
     wait_for(&s, "chronos.marathon.mesos.");
     wait_requests(&master, 4);
@@ -393,15 +376,11 @@ fn iam_tokens_near_expiry_are_renewed() {
 
 #[test]
 fn iam_with_the_wrong_key_loads_nothing() {
-    let (_, public) = iam_key("iam-key-pkcs8.pem");
-    let (other_pem, _) = iam_key("iam-other-key-pkcs1.pem");
-    let master = FakeMaster::start(Behaviour::Status(500));
-    master.set(Behaviour::State(fixture_with_leader(&master.address())));
-    master.require_iam(&public, "dns-svc", Duration::from_secs(86_400));
-    let dir = common::server::temp_dir();
-    let s = Server::spawn_with_source(
-        &masters_source(&[&master]),
-        &iam_file(&dir, "dns-svc", &other_pem, &master),
+    let (master, s, dir) = iam_setup(
+        "iam-key-pkcs8.pem",
+        "iam-other-key-pkcs1.pem",
+        Duration::from_secs(86_400),
+        None,
     );
     assert_no_state_loaded(&s);
     let (logins, refused) = master.iam_logins();
@@ -413,14 +392,14 @@ fn iam_with_the_wrong_key_loads_nothing() {
 }
 
 #[test]
-fn sighup_applies_new_credentials() {
-    let master = FakeMaster::start(Behaviour::Status(500));
-    master.set(Behaviour::State(fixture_with_leader(&master.address())));
+fn basic_authentication_and_new_credentials_on_sighup() {
+    let master = FakeMaster::leading(None);
     let s = Server::spawn_with_source(
         &masters_source(&[&master]),
         r#","MesosAuthentication":"basic","MesosCredentials":{"principal":"dns","secret":"s3cret"}"#,
     );
     wait_for(&s, "chronos.marathon.mesos.");
+    // base64("dns:s3cret")
     assert_eq!(master.authorization(), "Basic ZG5zOnMzY3JldA==");
     let path = s.dir.join("config.json");
     let config = std::fs::read_to_string(&path)
@@ -459,10 +438,8 @@ fn sighup_applies_new_credentials() {
 
 #[test]
 fn a_leader_change_is_followed() {
-    let a = FakeMaster::start(Behaviour::Status(500));
-    a.set(Behaviour::State(marked_fixture(&a.address(), "from-a")));
-    let b = FakeMaster::start(Behaviour::Status(500));
-    b.set(Behaviour::State(marked_fixture(&b.address(), "from-b")));
+    let a = FakeMaster::leading(Some("from-a"));
+    let b = FakeMaster::leading(Some("from-b"));
     let s = Server::spawn_with_source(&masters_source(&[&a, &b]), "");
     wait_for(&s, "from-a.marathon.mesos.");
     // A steps down: its state now names B, whose state is the one to serve.

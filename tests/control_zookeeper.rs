@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // ok: tests may panic
 
 mod common;
-use common::master::{Behaviour, FakeMaster, marked_fixture};
+use common::master::FakeMaster;
 use common::server::{Server, query};
 use common::zookeeper::{MAX_SESSION, ZooKeeper, master_info};
 use hickory_proto::op::ResponseCode;
@@ -38,10 +38,8 @@ fn zk_server(zk: &ZooKeeper, extra: &str) -> Server {
 #[test]
 fn late_group_then_elections() {
     let mut zk = ZooKeeper::start();
-    let a = FakeMaster::start(Behaviour::Status(500));
-    a.set(Behaviour::State(marked_fixture(&a.address(), "from-a")));
-    let b = FakeMaster::start(Behaviour::Status(500));
-    b.set(Behaviour::State(marked_fixture(&b.address(), "from-b")));
+    let a = FakeMaster::leading(Some("from-a"));
+    let b = FakeMaster::leading(Some("from-b"));
 
     // The group does not exist yet: no state, not ready, but serving.
     let s = zk_server(&zk, "");
@@ -79,11 +77,7 @@ fn late_group_then_elections() {
 
 #[test]
 fn fallback_masters_while_zookeeper_is_unreachable() {
-    let master = FakeMaster::start(Behaviour::Status(500));
-    master.set(Behaviour::State(marked_fixture(
-        &master.address(),
-        "fallback",
-    )));
+    let master = FakeMaster::leading(Some("fallback"));
     // Nothing listens on this port: ZooKeeper is unreachable from the start.
     let dead_zk = common::server::free_port();
     let s = Server::spawn_with_source(
@@ -125,10 +119,8 @@ fn zk_sessions(s: &Server) -> u64 {
 #[test]
 fn session_expiry_is_survived() {
     let zk = ZooKeeper::start();
-    let a = FakeMaster::start(Behaviour::Status(500));
-    a.set(Behaviour::State(marked_fixture(&a.address(), "from-a")));
-    let b = FakeMaster::start(Behaviour::Status(500));
-    b.set(Behaviour::State(marked_fixture(&b.address(), "from-b")));
+    let a = FakeMaster::leading(Some("from-a"));
+    let b = FakeMaster::leading(Some("from-b"));
     let mut admin = zk.session();
     admin.create("/mesos", b"", false);
     let node_a = admin.create("/mesos/json.info_", &master_info("a", a.port), true);

@@ -97,6 +97,18 @@ impl FakeMaster {
         FakeMaster { port, shared }
     }
 
+    /// A master whose state names itself as the leader (so following the leader stays
+    /// here): the fixture, with its first marathon task renamed `task` when given.
+    pub fn leading(task: Option<&str>) -> FakeMaster {
+        let master = FakeMaster::start(Behaviour::Status(500));
+        let state = match task {
+            Some(task) => marked_fixture(&master.address(), task),
+            None => fixture_with_leader(&master.address()),
+        };
+        master.set(Behaviour::State(state));
+        master
+    }
+
     pub fn set(&self, behaviour: Behaviour) {
         *self.shared.behaviour.lock().unwrap() = Some(behaviour);
     }

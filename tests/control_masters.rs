@@ -80,6 +80,14 @@ fn pre_1x_state_path() {
 }
 
 #[test]
+fn gzip_bodies_are_accepted() {
+    let master = FakeMaster::start(Behaviour::Status(500));
+    master.set(Behaviour::Gzip(fixture_with_leader(&master.address())));
+    let s = Server::spawn_with_source(&masters_source(&[&master]), "");
+    assert_eq!(wait_for(&s, "chronos.marathon.mesos."), ["1.2.3.11"]);
+}
+
+#[test]
 fn follows_the_leader_named_in_the_state() {
     let leader = FakeMaster::leading(Some("from-leader"));
     let follower = FakeMaster::start(Behaviour::State(marked_fixture(

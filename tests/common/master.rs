@@ -26,6 +26,8 @@ pub enum Behaviour {
     Truncated(Vec<u8>),
     /// 307 to this `Location` (what a non-leading master answers).
     Redirect(String),
+    /// This body gzip-compressed when the request accepts gzip; 406 when it does not.
+    Gzip(Vec<u8>),
 }
 
 /// What the login endpoint accepts and what it has handed out.
@@ -219,6 +221,22 @@ fn serve<S: Read + Write>(mut stream: S, shared: &Shared) {
             let _ = stream.write_all(head_of(200, &[], body.len()).as_bytes());
             let _ = stream.write_all(&body[..body.len() / 2]);
             let _ = stream.flush();
+        }
+        (Some(Behaviour::Gzip(body)), "/master/state") => {
+            let accepts = header(&head, "accept-encoding").is_some_and(|e| e.contains("gzip"));
+            if !accepts {
+                return respond(&mut stream, 406, &[], b"gzip only");
+            }
+            let mut encoder =
+                flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+            encoder.write_all(&body).unwrap();
+            let compressed = encoder.finish().unwrap();
+            respond(
+                &mut stream,
+                200,
+                &[("Content-Encoding", "gzip")],
+                &compressed,
+            )
         }
         (Some(Behaviour::Redirect(location)), _) => {
             respond(&mut stream, 307, &[("Location", &location)], b"")

@@ -25,10 +25,12 @@ fn wait_for(s: &Server, name: &str) {
     }
 }
 
+/// A server watching `zk`, named second in an ensemble whose first member is down.
 fn zk_server(zk: &ZooKeeper, extra: &str) -> Server {
+    let dead = common::server::free_port();
     Server::spawn_with_source(
         &format!(
-            r#""zk":"zk://{}/mesos","IPSources":["netinfo","docker","mesos","host"],"stateTimeoutSeconds":2"#,
+            r#""zk":"zk://127.0.0.1:{dead},{}/mesos","IPSources":["netinfo","docker","mesos","host"],"stateTimeoutSeconds":2"#,
             zk.host()
         ),
         extra,

@@ -151,6 +151,14 @@ impl Control {
         Ok(())
     }
 
+    /// One refresh; a panic in it (a state nobody foresaw) fails that refresh like any
+    /// other error: the previous snapshot stays and the process lives (the reference
+    /// exits). The refresh changes `self` only once it has succeeded.
+    fn refresh_guarded(&mut self) -> Result<(), String> {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.refresh()))
+            .unwrap_or_else(|_| Err("refresh panicked (see the message above)".into()))
+    }
+
     /// Refreshes every `RefreshSeconds` (with jitter), at once when the master list
     /// changes, and after a failure again with capped exponential backoff.
     pub fn run(mut self) {
@@ -159,7 +167,7 @@ impl Control {
         let mut no_leader_since: Option<Instant> = None;
         loop {
             let period = Duration::from_secs(self.config.refresh_seconds);
-            let wait = match self.refresh() {
+            let wait = match self.refresh_guarded() {
                 Ok(()) => {
                     Status::add(&self.status.refreshes_ok, 1);
                     self.last_failure_log = None;

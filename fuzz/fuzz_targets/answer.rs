@@ -37,7 +37,7 @@ fuzz_target!(|data: &[u8]| {
                     assert!(n <= limit && n >= 12);
                     assert!(out[2] & 0x80 != 0, "QR set");
                 }
-                Outcome::Forward => {
+                Outcome::Forward { .. } => {
                     if let Outcome::Reply { len: n, .. } = refuse(data, snap, transport, &mut out) {
                         assert!(n <= 512.max(limit.min(65535)));
                     }

@@ -10,7 +10,7 @@ use std::hint::black_box;
 use support::{packet, snapshot};
 
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 fn bench(c: &mut Criterion) {
     let (snap, a_name, srv_name) = snapshot(10_000);

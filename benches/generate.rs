@@ -9,7 +9,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 fn bench(c: &mut Criterion) {
     let config = benchmark_config();

@@ -8,7 +8,7 @@ use mesos_dns::synth::{benchmark_config, generate_records, process_memory_mb};
 use std::time::Instant;
 
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 fn main() {
     let path = std::env::args()

@@ -2,9 +2,8 @@
 //! and the process's peak RSS: `decode_generate STATE.json`. Used by perf/generate.sh.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // ok: a measuring tool
 
-/// mimalloc: the generator and the HTTP documents allocate many small strings.
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 use mesos_dns::mesos::state::State;
 use mesos_dns::synth::{benchmark_config, generate_records, process_memory_mb};

@@ -17,9 +17,11 @@ use socket2::Type;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-/// mimalloc: the generator and the HTTP documents allocate many small strings.
+/// jemalloc, with its background thread returning freed pages to the system: a refresh
+/// at 100k tasks frees a few hundred MB (the decoded state) that glibc's malloc and
+/// mimalloc kept resident while the process idles (perf/README.md, "Memory").
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 fn main() -> ExitCode {
     let flags = match Flags::parse(std::env::args().skip(1)) {
@@ -38,6 +40,9 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     init_logging(flags.verbosity);
+    if let Err(e) = tikv_jemalloc_ctl::background_thread::write(true) {
+        tracing::debug!("jemalloc background thread not started: {e}");
+    }
     let config = match Config::load(&flags.config, &Environment::system()) {
         Ok(c) => c,
         Err(e) => {

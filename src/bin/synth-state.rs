@@ -1,8 +1,7 @@
 //! Writes a synthetic master state document: `synth-state TASKS [SEED] > state.json`.
 
-/// mimalloc: the generator and the HTTP documents allocate many small strings.
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 use mesos_dns::synth::{SynthParams, write_state};
 use std::process::ExitCode;

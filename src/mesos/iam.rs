@@ -144,12 +144,14 @@ impl IamLogin {
 /// When to log in again: `RENEW_MARGIN` before the token's `exp` (but not before half its
 /// remaining life is used), or after `UNKNOWN_EXPIRY_REUSE` when it does not say.
 fn renew_time(token: &str, now: SystemTime) -> SystemTime {
-    let Some(exp) = jwt_expiry(token) else {
+    // An `exp` beyond what the clock can represent counts as unreadable.
+    let Some(exp) = jwt_expiry(token).and_then(|e| UNIX_EPOCH.checked_add(Duration::from_secs(e)))
+    else {
         return now + UNKNOWN_EXPIRY_REUSE;
     };
-    let exp = UNIX_EPOCH + Duration::from_secs(exp);
     let left = exp.duration_since(now).unwrap_or_default();
-    now + left.saturating_sub(RENEW_MARGIN).max(left / 2)
+    let wait = left.saturating_sub(RENEW_MARGIN).max(left / 2);
+    now.checked_add(wait).unwrap_or(now + UNKNOWN_EXPIRY_REUSE)
 }
 
 /// The `exp` claim of a JWT, read without checking its signature (it is not ours to check;
@@ -214,6 +216,18 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// Whatever token a login endpoint sends, reading its expiry neither panics nor
+        /// schedules the renewal in the past.
+        #[test]
+        fn any_token_gets_a_renewal_time(token in ".*", exp in proptest::num::u64::ANY) {
+            let now = SystemTime::now();
+            proptest::prop_assert!(renew_time(&token, now) >= now);
+            let jwt = format!("h.{}.s", base64::url(format!(r#"{{"exp":{exp}}}"#).as_bytes()));
+            proptest::prop_assert!(renew_time(&jwt, now) >= now);
+        }
+    }
+
     #[test]
     fn renewal_follows_the_token_expiry() {
         let now = UNIX_EPOCH + Duration::from_secs(1_000_000);
@@ -237,5 +251,8 @@ mod tests {
         // Already expired, or unreadable.
         assert_eq!(renew_time(&token(999_000), now), now);
         assert_eq!(renew_time("opaque", now), now + UNKNOWN_EXPIRY_REUSE);
+        // A hostile expiry does not overflow the clock.
+        let far = renew_time(&token(u64::MAX), now);
+        assert!(far >= now);
     }
 }

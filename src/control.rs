@@ -60,7 +60,8 @@ pub struct Control {
     shared: SharedSnapshot,
     status: Arc<Status>,
     previous: Option<Arc<RecordSet>>,
-    /// What `previous` was generated from: the same inputs again need no generation.
+    /// What `previous` was generated from (set with it, cleared with it): the same inputs
+    /// again need no generation.
     previous_inputs: Option<Inputs>,
     serial: u32,
     /// When a failed refresh was last logged: repeats are counted, not logged, for a minute.
@@ -102,10 +103,7 @@ impl Control {
         let masters = self.masters.view().list;
         let listener = listener_addresses(self.config.listener);
         let inputs = (fetched.digest, masters.clone(), listener.clone());
-        if self.previous.is_some()
-            && self.previous_inputs.as_ref() == Some(&inputs)
-            && self.shared.load().ready
-        {
+        if self.previous_inputs.as_ref() == Some(&inputs) && self.shared.load().ready {
             tracing::debug!("state document unchanged; snapshot kept");
             Status::set(&self.status.last_refresh_ok_ms, unix_ms());
             return Ok(());

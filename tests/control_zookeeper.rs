@@ -141,3 +141,22 @@ fn session_expiry_is_survived() {
     assert!(zk_sessions(&s) > sessions, "a new session after the expiry");
     assert_eq!(s.get("/ready").status, 200);
 }
+
+#[test]
+fn a_new_member_is_published_though_the_state_is_the_same() {
+    let zk = ZooKeeper::start();
+    let a = FakeMaster::leading(Some("from-a"));
+    let mut admin = zk.session();
+    admin.create("/mesos", b"", false);
+    admin.create("/mesos/json.info_", &master_info("a", a.port), true);
+    let s = zk_server(&zk, "");
+    wait_for(&s, "from-a.marathon.mesos.");
+    assert!(has(&s, "master0.mesos."));
+    assert!(!has(&s, "master1.mesos."));
+    // B joins behind A: A's document is byte for byte the same, the master list is not.
+    // (B never leads, so nothing needs to listen at its address; masterN needs its own IP.)
+    let b = serde_json::json!({"id": "b", "address": {"ip": "127.0.0.2", "port": 5050}});
+    admin.create("/mesos/json.info_", b.to_string().as_bytes(), true);
+    wait_for(&s, "master1.mesos.");
+    assert!(has(&s, "from-a.marathon.mesos."));
+}

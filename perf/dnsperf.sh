@@ -14,17 +14,14 @@ cargo build --release --quiet --bin mesos-dns --bin synth-state --example perf_i
 work_dir
 
 
-./target/release/synth-state "$tasks" 1 > "$dir/state.json"
-./target/release/examples/perf_inputs "$dir/state.json" "$dir"
+./target/release/synth-state "$tasks" 1 > "$dir/ours-state.json"
+./target/release/examples/perf_inputs "$dir/ours-state.json" "$dir"
 ours=$(free_port); knot=$(free_port); refl=$(free_port)
 
-cat > "$dir/config.json" <<JSON
-{"StateFile":"state.json","listener":"127.0.0.1","port":$ours,"externalon":false,"httpon":false,
- "refreshSeconds":3600,"UDPWorkers":1,"IPSources":["netinfo","docker","mesos","host"],"masters":["10.255.0.1:5050"]}
-JSON
+server_config ours "$ours" 3600
 knot_conf "$dir" "$knot" mesos "$dir/mesos.zone" > "$dir/knot.conf"
 
-taskset -c 0 ./target/release/mesos-dns -config "$dir/config.json" & pids+=($!); ours_pid=$!
+taskset -c 0 ./target/release/mesos-dns -config "$dir/ours.json" & pids+=($!); ours_pid=$!
 taskset -c 0 knotd -c "$dir/knot.conf" & pids+=($!); knot_pid=$!
 taskset -c 0 ./target/release/examples/reflector "127.0.0.1:$refl" & pids+=($!); refl_pid=$!
 

@@ -7,6 +7,16 @@ work_dir() {
   trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$dir"' EXIT
 }
 
+# server_config NAME PORT REFRESH: writes $dir/NAME.json, a server that reads
+# $dir/NAME-state.json every REFRESH seconds and answers on 127.0.0.1:PORT with one UDP
+# worker, no HTTP and no forwarding.
+server_config() {
+  cat > "$dir/$1.json" <<JSON
+{"StateFile":"$1-state.json","listener":"127.0.0.1","port":$2,"externalon":false,"httpon":false,
+ "refreshSeconds":$3,"UDPWorkers":1,"IPSources":["netinfo","docker","mesos","host"],"masters":["10.255.0.1:5050"]}
+JSON
+}
+
 # A free UDP port on 127.0.0.1.
 free_port() {
   python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'

@@ -18,13 +18,10 @@ d = json.load(open(sys.argv[1]))
 d["frameworks"][0]["tasks"][0]["name"] = "renamed"
 json.dump(d, open(sys.argv[2], "w"))
 PY
-cp "$dir/a.json" "$dir/state.json"
+cp "$dir/a.json" "$dir/mem-state.json"
 port=$(free_port)
-cat > "$dir/config.json" <<JSON
-{"StateFile":"state.json","listener":"127.0.0.1","port":$port,"externalon":false,"httpon":false,
- "refreshSeconds":3600,"UDPWorkers":1,"IPSources":["netinfo","docker","mesos","host"],"masters":["10.255.0.1:5050"]}
-JSON
-${BIN:-./target/release/mesos-dns} -config "$dir/config.json" & pids+=($!)
+server_config mem "$port" 3600
+${BIN:-./target/release/mesos-dns} -config "$dir/mem.json" & pids+=($!)
 pid=$!
 wait_ready "$port"
 rss() { awk '/^VmRSS/ {printf "%d MB", $2 / 1024}' /proc/"$pid"/status; }
@@ -33,6 +30,6 @@ echo "|---|---|"
 echo "| first state loaded | $(rss) |"
 sleep 15; echo "| 15 s later | $(rss) |"
 kill -USR1 "$pid"; sleep 15; echo "| 15 s after refreshing the same state | $(rss) |"
-cp "$dir/b.json" "$dir/state.json"
+cp "$dir/b.json" "$dir/mem-state.json"
 kill -USR1 "$pid"; sleep 15; echo "| 15 s after refreshing a changed state | $(rss) |"
 echo "| peak (VmHWM) | $(awk '/^VmHWM/ {printf "%d MB", $2 / 1024}' /proc/"$pid"/status) |"

@@ -15,10 +15,7 @@ cargo build --release --quiet --bin mesos-dns --bin synth-state --example perf_i
 work_dir
 
 start_server() { # name port refresh
-  cat > "$dir/$1.json" <<JSON
-{"StateFile":"$1-state.json","listener":"127.0.0.1","port":$2,"externalon":false,"httpon":false,
- "refreshSeconds":$3,"UDPWorkers":1,"IPSources":["netinfo","docker","mesos","host"],"masters":["10.255.0.1:5050"]}
-JSON
+  server_config "$1" "$2" "$3"
   ./target/release/mesos-dns -config "$dir/$1.json" & pids+=($!)
   SERVER_PID=$!
   wait_ready "$2"

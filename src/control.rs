@@ -4,7 +4,7 @@
 use crate::config::{Config, is_wildcard};
 use crate::mesos::detect::Masters;
 use crate::mesos::source::StateSource;
-use crate::records::{RecordSet, generate};
+use crate::records::{Inputs, RecordSet, generate};
 use crate::server::SharedSnapshot;
 use crate::snapshot::compile;
 use crate::status::{Status, unix_ms};
@@ -46,7 +46,7 @@ pub enum ControlEvent {
 
 /// What records are generated from, besides the configuration: the state document's
 /// digest, the master list and the listener's addresses.
-type Inputs = (u64, Vec<String>, Vec<IpAddr>);
+type BuiltFrom = (u64, Vec<String>, Vec<IpAddr>);
 
 /// State kept between refreshes.
 pub struct Control {
@@ -62,7 +62,7 @@ pub struct Control {
     previous: Option<Arc<RecordSet>>,
     /// What `previous` was generated from (set with it, cleared with it): the same inputs
     /// again need no generation.
-    previous_inputs: Option<Inputs>,
+    built_from: Option<BuiltFrom>,
     serial: u32,
     /// When a failed refresh was last logged: repeats are counted, not logged, for a minute.
     last_failure_log: Option<Instant>,
@@ -86,7 +86,7 @@ impl Control {
             shared,
             status,
             previous: None,
-            previous_inputs: None,
+            built_from: None,
             serial: 0,
             last_failure_log: None,
         })
@@ -102,8 +102,8 @@ impl Control {
         let fetched = fetched.map_err(|e| e.to_string())?;
         let masters = self.masters.view().list;
         let listener = listener_addresses(self.config.listener);
-        let inputs = (fetched.digest, masters.clone(), listener.clone());
-        if self.previous_inputs.as_ref() == Some(&inputs) && self.shared.load().ready {
+        let inputs: BuiltFrom = (fetched.digest, masters.clone(), listener.clone());
+        if self.built_from.as_ref() == Some(&inputs) && self.shared.load().ready {
             tracing::debug!("state document unchanged; snapshot kept");
             Status::set(&self.status.last_refresh_ok_ms, unix_ms());
             return Ok(());
@@ -112,7 +112,7 @@ impl Control {
         let (records, report) = generate(
             &self.config,
             &state,
-            crate::records::Inputs {
+            Inputs {
                 masters: &masters,
                 listener_ips: &listener,
             },
@@ -124,7 +124,7 @@ impl Control {
         if let Some(previous) = &self.previous {
             if previous.same_records(&records) && self.shared.load().ready {
                 tracing::debug!("records unchanged; snapshot kept");
-                self.previous_inputs = Some(inputs);
+                self.built_from = Some(inputs);
                 Status::set(&self.status.last_refresh_ok_ms, unix_ms());
                 return Ok(());
             }
@@ -135,7 +135,7 @@ impl Control {
         let (names, bytes) = snapshot.size();
         self.shared.store(Arc::new(snapshot));
         self.previous = Some(records);
-        self.previous_inputs = Some(inputs);
+        self.built_from = Some(inputs);
         let now = unix_ms();
         Status::set(&self.status.published_ms, now);
         Status::set(&self.status.last_refresh_ok_ms, now);
@@ -288,7 +288,7 @@ impl Control {
         self.live.store(Arc::new(applied));
         // The refresh that follows (at once) rebuilds the snapshot with the new settings.
         self.previous = None;
-        self.previous_inputs = None;
+        self.built_from = None;
         tracing::info!("SIGHUP: configuration reloaded");
     }
 

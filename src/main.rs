@@ -137,17 +137,12 @@ fn watch_signals(control: crossbeam_channel::Sender<ControlEvent>) -> std::io::R
 }
 
 fn init_logging(verbosity: i32) {
-    let level = match verbosity {
-        i32::MIN..=0 => "warn",
-        1 => "info",
-        2 => "debug",
-        _ => "trace",
-    };
-    // The ZooKeeper client logs every ping at debug: only at -v 3 and above.
-    let zookeeper = match verbosity {
-        i32::MIN..=0 => "warn",
-        1 | 2 => "info",
-        _ => "trace",
+    // The ZooKeeper client logs every ping at debug: its debug only from -v 3 on.
+    let (level, zookeeper) = match verbosity {
+        i32::MIN..=0 => ("warn", "warn"),
+        1 => ("info", "info"),
+        2 => ("debug", "info"),
+        _ => ("trace", "trace"),
     };
     let filter =
         tracing_subscriber::EnvFilter::new(format!("{level},zookeeper_client={zookeeper}"));

@@ -225,14 +225,7 @@ fn a_slow_master_alone_times_out_and_the_records_stay() {
     let master = FakeMaster::leading(Some("first"));
     let s = Server::spawn_with_source(&masters_source(&[&master]), "");
     let first = wait_for(&s, "first.marathon.mesos.");
-    let failures = |s: &Server| {
-        s.get("/metrics")
-            .body
-            .lines()
-            .find_map(|l| l.strip_prefix("mesos_dns_state_refresh_failures_total "))
-            .map(|v| v.trim().parse::<f64>().unwrap())
-            .unwrap()
-    };
+    let failures = |s: &Server| s.metric("mesos_dns_state_refresh_failures_total");
     let before = failures(&s);
     master.set(Behaviour::Slow(marked_fixture(&master.address(), "second")));
     // Two timed-out refreshes (2 s each), bounded.

@@ -97,25 +97,12 @@ fn fallback_masters_while_zookeeper_is_unreachable() {
         std::thread::sleep(Duration::from_millis(200));
     }
     assert!(s.get("/ready").body.contains("ZkDetectionTimeout"));
-    assert!(
-        s.get("/metrics")
-            .body
-            .lines()
-            .any(|l| l.starts_with("mesos_dns_leader_missing 1"))
-    );
+    assert_eq!(s.metric("mesos_dns_leader_missing"), 1.0);
     assert!(has(&s, "fallback.marathon.mesos."));
 }
 
-/// `mesos_dns_zk_sessions_total` from /metrics.
-fn zk_sessions(s: &Server) -> u64 {
-    s.get("/metrics")
-        .body
-        .lines()
-        .find_map(|l| l.strip_prefix("mesos_dns_zk_sessions_total "))
-        .expect("the sessions counter is exported")
-        .trim()
-        .parse()
-        .unwrap()
+fn zk_sessions(s: &Server) -> f64 {
+    s.metric("mesos_dns_zk_sessions_total")
 }
 
 #[test]

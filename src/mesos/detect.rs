@@ -95,10 +95,7 @@ pub fn spawn_zk(
     status: Arc<Status>,
 ) -> Arc<Masters> {
     let masters = Arc::new(Masters {
-        view: Mutex::new(MasterView {
-            list: with_fallback(Vec::new(), &fallback),
-            zk_connected: false,
-        }),
+        view: Mutex::new(without_zookeeper(&fallback)),
         changed: Some(changed),
     });
     let shared = masters.clone();
@@ -109,6 +106,14 @@ pub fn spawn_zk(
         tracing::error!("cannot start the ZooKeeper detector: {e}");
     }
     masters
+}
+
+/// Without ZooKeeper, the configured masters are what there is (no leader known).
+fn without_zookeeper(fallback: &[String]) -> MasterView {
+    MasterView {
+        list: with_fallback(Vec::new(), fallback),
+        zk_connected: false,
+    }
 }
 
 /// `[leader or "", other members…, configured masters not already listed]`.
@@ -162,11 +167,7 @@ fn detect_forever(url: &ZkUrl, fallback: &[String], masters: &Masters, status: &
                 Ok(Err(e)) => tracing::warn!("ZooKeeper {hosts} unreachable: {e}"),
                 Err(_) => tracing::warn!("ZooKeeper {hosts} unreachable: connection timed out"),
             }
-            // Without ZooKeeper, the configured masters are what there is.
-            masters.publish(MasterView {
-                list: with_fallback(Vec::new(), fallback),
-                zk_connected: false,
-            });
+            masters.publish(without_zookeeper(fallback));
             tokio::time::sleep(backoff).await;
             backoff = (backoff * 2).min(Duration::from_secs(10));
         }
@@ -229,10 +230,7 @@ async fn wait_reconnected(
     fallback: &[String],
     masters: &Masters,
 ) -> Result<(), String> {
-    masters.publish(MasterView {
-        list: with_fallback(Vec::new(), fallback),
-        zk_connected: false,
-    });
+    masters.publish(without_zookeeper(fallback));
     loop {
         let state = states.changed().await;
         if state.is_terminated() {

@@ -43,14 +43,12 @@ pub enum StateSource {
     File(PathBuf),
     Masters {
         masters: Arc<Masters>,
-        https: bool,
-        agent: ureq::Agent,
-        auth: Auth,
+        client: MasterClient,
     },
 }
 
 /// How state requests authenticate (`MesosAuthentication`).
-pub enum Auth {
+enum Auth {
     None,
     /// A fixed `Authorization` header value (basic).
     Header(String),
@@ -118,9 +116,11 @@ impl StateSource {
         };
         Ok(StateSource::Masters {
             masters,
-            https: config.mesos_https_on,
-            agent: builder.build().into(),
-            auth,
+            client: MasterClient {
+                https: config.mesos_https_on,
+                agent: builder.build().into(),
+                auth,
+            },
         })
     }
 
@@ -135,17 +135,7 @@ impl StateSource {
                 let file = std::fs::File::open(path).map_err(|e| file_error(e.to_string()))?;
                 decode(file).map_err(|e| file_error(e.to_string()))
             }
-            StateSource::Masters {
-                masters,
-                https,
-                agent,
-                auth,
-            } => {
-                let client = MasterClient {
-                    https: *https,
-                    agent,
-                    auth,
-                };
+            StateSource::Masters { masters, client } => {
                 let mut last = FetchError::NoMasters;
                 for master in masters.view().list.iter().filter(|m| !m.is_empty()) {
                     let (fetched, answered_by) = match client.state(master) {
@@ -182,13 +172,13 @@ impl StateSource {
 const MAX_REDIRECTS: usize = 3;
 
 /// Asks masters for their state over one agent, with the configured authentication.
-struct MasterClient<'a> {
+pub struct MasterClient {
     https: bool,
-    agent: &'a ureq::Agent,
-    auth: &'a Auth,
+    agent: ureq::Agent,
+    auth: Auth,
 }
 
-impl MasterClient<'_> {
+impl MasterClient {
     /// The state of `master`, and the master that finally answered: redirects are followed
     /// here rather than by the HTTP client, so that credentials go only to masters named
     /// by a master, and so the leader is not asked twice. An IAM token a master refuses is
@@ -198,14 +188,14 @@ impl MasterClient<'_> {
         let mut renewed = false;
         let mut redirects = 0;
         loop {
-            let header = self.auth.header(self.agent)?;
+            let header = self.auth.header(&self.agent)?;
             match self.get_state(header.as_deref(), &master) {
                 Ok(state) => return Ok((state, master)),
                 Err(MasterError::Redirect(to)) if redirects < MAX_REDIRECTS => {
                     redirects += 1;
                     master = to;
                 }
-                Err(MasterError::Refused(message)) => match self.auth {
+                Err(MasterError::Refused(message)) => match &self.auth {
                     Auth::Iam(login) if !renewed => {
                         renewed = true;
                         login.invalidate();

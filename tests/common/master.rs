@@ -2,6 +2,7 @@
 //! (or misbehaves) as the test says, and can play a DC/OS IAM login endpoint that checks
 //! the RS256 signature of login tokens.
 
+use mesos_dns::mesos::base64;
 use ring::signature::{RSA_PKCS1_2048_8192_SHA256, UnparsedPublicKey};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -261,10 +262,12 @@ fn login(shared: &Shared, body: &[u8]) -> (u16, Vec<u8>) {
     let verified = (|| {
         let (signed, signature) = jwt.rsplit_once('.')?;
         let (header, claims) = signed.split_once('.')?;
-        let header: serde_json::Value = serde_json::from_slice(&unbase64url(header)?).ok()?;
-        let claims: serde_json::Value = serde_json::from_slice(&unbase64url(claims)?).ok()?;
+        let header: serde_json::Value =
+            serde_json::from_slice(&base64::url_decode(header)?).ok()?;
+        let claims: serde_json::Value =
+            serde_json::from_slice(&base64::url_decode(claims)?).ok()?;
         UnparsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, &iam.public_key)
-            .verify(signed.as_bytes(), &unbase64url(signature)?)
+            .verify(signed.as_bytes(), &base64::url_decode(signature)?)
             .ok()?;
         (header["alg"] == "RS256"
             && claims["uid"] == iam.uid.as_str()
@@ -280,7 +283,7 @@ fn login(shared: &Shared, body: &[u8]) -> (u16, Vec<u8>) {
     let exp = now + iam.token_lifetime.as_secs();
     let token = format!(
         "eyJhbGciOiJSUzI1NiJ9.{}.sig{}",
-        base64url(format!(r#"{{"uid":"{}","exp":{exp}}}"#, iam.uid).as_bytes()),
+        base64::url(format!(r#"{{"uid":"{}","exp":{exp}}}"#, iam.uid).as_bytes()),
         iam.logins
     );
     iam.valid_tokens.push(token.clone());
@@ -313,42 +316,6 @@ fn respond<S: Write>(stream: &mut S, status: u16, headers: &[(&str, &str)], body
     let _ = stream.write_all(head_of(status, headers, body.len()).as_bytes());
     let _ = stream.write_all(body);
     let _ = stream.flush();
-}
-
-const URL_ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-/// Base64url without padding, written independently of the server's so that the two
-/// check each other.
-fn base64url(data: &[u8]) -> String {
-    let bits: Vec<bool> = data
-        .iter()
-        .flat_map(|b| (0..8).rev().map(move |i| b >> i & 1 == 1))
-        .collect();
-    bits.chunks(6)
-        .map(|six| {
-            let v = six
-                .iter()
-                .chain(std::iter::repeat(&false))
-                .take(6)
-                .fold(0, |acc, &b| acc << 1 | usize::from(b));
-            URL_ALPHABET[v] as char
-        })
-        .collect()
-}
-
-fn unbase64url(text: &str) -> Option<Vec<u8>> {
-    let bits: Vec<bool> = text
-        .bytes()
-        .map(|c| URL_ALPHABET.iter().position(|&a| a == c))
-        .collect::<Option<Vec<_>>>()?
-        .into_iter()
-        .flat_map(|v| (0..6).rev().map(move |i| v >> i & 1 == 1))
-        .collect();
-    Some(
-        bits.chunks_exact(8)
-            .map(|byte| byte.iter().fold(0u8, |acc, &b| acc << 1 | u8::from(b)))
-            .collect(),
-    )
 }
 
 /// The fixture state with its `leader` pointing at `leader` (an `ip:port` on loopback),

@@ -261,6 +261,16 @@ impl Server {
     pub fn get(&self, path: &str) -> HttpReply {
         self.http_raw(format!("GET {path} HTTP/1.1\r\nHost: test\r\n\r\n").as_bytes())
     }
+
+    /// The value of an unlabelled metric in `/metrics` (the test fails when it is absent).
+    pub fn metric(&self, name: &str) -> f64 {
+        let body = self.get("/metrics").body;
+        let value = body
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+            .unwrap_or_else(|| panic!("{name} is not in /metrics"));
+        value.trim().parse().unwrap()
+    }
 }
 
 /// A query with RD set and a random-ish id.

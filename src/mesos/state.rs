@@ -5,8 +5,11 @@
 //! field's empty value, as Go's decoder does. PIDs and port strings are kept as text and
 //! checked by the record generator, so one bad item never rejects the whole state.
 
+use crate::cluster::{self, ClusterState};
 use crate::mesos::hostport::parse_ip;
+use crate::mesos::ports::parse_port_ranges;
 use serde::{Deserialize, Deserializer};
+use std::collections::HashSet;
 use std::io::Read;
 use std::net::IpAddr;
 
@@ -19,7 +22,7 @@ where
     Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize)]
 pub struct State {
     /// The leading master's UPID, `master@ip:port`.
     #[serde(default, deserialize_with = "nullable")]
@@ -30,8 +33,10 @@ pub struct State {
     pub slaves: Vec<Agent>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize)]
 pub struct Framework {
+    #[serde(default, deserialize_with = "nullable")]
+    pub id: String,
     #[serde(default, deserialize_with = "nullable")]
     pub name: String,
     /// Scheduler UPID; `None` when the key is absent.
@@ -43,7 +48,7 @@ pub struct Framework {
     pub tasks: Vec<Task>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize)]
 pub struct Task {
     #[serde(default, deserialize_with = "nullable")]
     pub id: String,
@@ -59,6 +64,78 @@ pub struct Task {
     pub resources: Resources,
     #[serde(default)]
     pub discovery: Option<Discovery>,
+}
+
+impl Task {
+    /// The model's view of this task, listed under framework `framework_key`.
+    pub fn into_cluster_task(self, framework_key: &str) -> cluster::Task {
+        let (ports, malformed) = parse_port_ranges(&self.resources.ports);
+        let last_status_running = self.statuses.last().map(|s| s.state.is_running());
+        let running_statuses = self
+            .statuses
+            .iter()
+            .filter(|s| s.state.is_running())
+            .map(Status::running_status)
+            .collect();
+        cluster::Task {
+            framework_id: framework_key.to_string(),
+            agent_id: self.slave_id,
+            running: self.state.is_running(),
+            running_statuses,
+            last_status_running,
+            ports,
+            malformed_ports: malformed.then_some(self.resources.ports),
+            discovery: self.discovery.map(|d| cluster::Discovery {
+                name: d.name,
+                ports: d
+                    .ports
+                    .ports
+                    .into_iter()
+                    .map(|p| cluster::DiscoveryPort {
+                        number: p.number,
+                        protocol: p.protocol,
+                        name: p.name,
+                    })
+                    .collect(),
+            }),
+            id: self.id,
+            instance: 0,
+            name: self.name,
+        }
+    }
+
+    /// [`Task::into_cluster_task`] of a copy.
+    pub fn to_cluster_task(&self, framework_key: &str) -> cluster::Task {
+        self.clone().into_cluster_task(framework_key)
+    }
+}
+
+impl Status {
+    /// The addresses each IP source reads from this status.
+    fn running_status(&self) -> cluster::RunningStatus {
+        let labels = |key: LabelKey| {
+            self.labels
+                .iter()
+                .filter(|l| l.key == key)
+                .filter_map(|l| l.value.0)
+                .collect()
+        };
+        let mut netinfo = Vec::new();
+        for info in &self.container_status.network_infos {
+            // The pre-0.26 single address counts only where the list is absent.
+            if info.ip_addresses.is_empty() {
+                netinfo.extend(info.ip_address.0);
+            } else {
+                netinfo.extend(info.ip_addresses.iter().filter_map(|a| a.ip_address.0));
+            }
+        }
+        cluster::RunningStatus {
+            timestamp: self.timestamp,
+            netinfo,
+            docker: labels(LabelKey::DockerIp),
+            mesos: labels(LabelKey::MesosIp),
+        }
+    }
 }
 
 /// Only `TASK_RUNNING` matters, so the state string is not kept.
@@ -87,7 +164,7 @@ impl<'de> Deserialize<'de> for TaskState {
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize)]
 pub struct Status {
     #[serde(default, deserialize_with = "nullable")]
     pub state: TaskState,
@@ -102,7 +179,7 @@ pub struct Status {
 
 /// A status label; only the two keys that carry container addresses are told apart,
 /// and only values that are IP literals are kept (nothing else is ever used).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize)]
 pub struct Label {
     #[serde(default, deserialize_with = "nullable")]
     pub key: LabelKey,
@@ -154,13 +231,13 @@ impl<T, F: FnOnce(&str) -> T> serde::de::Visitor<'_> for StrVisitor<F> {
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize)]
 pub struct ContainerStatus {
     #[serde(default, deserialize_with = "nullable")]
     pub network_infos: Vec<NetworkInfo>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize)]
 pub struct NetworkInfo {
     #[serde(default, deserialize_with = "nullable")]
     pub ip_addresses: Vec<IpAddressEntry>,
@@ -169,20 +246,20 @@ pub struct NetworkInfo {
     pub ip_address: MaybeIp,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize)]
 pub struct IpAddressEntry {
     #[serde(default, deserialize_with = "nullable")]
     pub ip_address: MaybeIp,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize)]
 pub struct Resources {
     /// Port ranges as text, e.g. `[31000-31001, 31005-31005]`.
     #[serde(default, deserialize_with = "nullable")]
     pub ports: String,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize)]
 pub struct Discovery {
     #[serde(default, deserialize_with = "nullable")]
     pub name: String,
@@ -190,13 +267,13 @@ pub struct Discovery {
     pub ports: DiscoveryPorts,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize)]
 pub struct DiscoveryPorts {
     #[serde(default, deserialize_with = "nullable")]
     pub ports: Vec<DiscoveryPort>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize)]
 pub struct DiscoveryPort {
     #[serde(default, deserialize_with = "nullable")]
     pub number: i64,
@@ -207,7 +284,7 @@ pub struct DiscoveryPort {
 }
 
 /// An agent ("slave" in the state document).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize)]
 pub struct Agent {
     #[serde(default, deserialize_with = "nullable")]
     pub id: String,
@@ -219,6 +296,55 @@ pub struct Agent {
 }
 
 impl State {
+    /// The model's view of this document. Frameworks are keyed by id; a framework whose
+    /// id is empty or repeated (never so in a real master's state) gets a key of its own,
+    /// so that every framework of the document keeps its tasks.
+    pub fn into_cluster_state(self) -> ClusterState {
+        let mut seen: HashSet<String> = HashSet::with_capacity(self.frameworks.len());
+        let mut frameworks = Vec::with_capacity(self.frameworks.len());
+        let mut tasks = Vec::new();
+        for (index, framework) in self.frameworks.into_iter().enumerate() {
+            let key = if framework.id.is_empty() || seen.contains(&framework.id) {
+                format!("{}\u{0}{index}", framework.id)
+            } else {
+                framework.id.clone()
+            };
+            seen.insert(key.clone());
+            let mut ids: std::collections::HashMap<String, u32> = Default::default();
+            tasks.extend(framework.tasks.into_iter().map(|t| {
+                let repeats = ids.entry(t.id.clone()).or_insert(0);
+                let mut task = t.into_cluster_task(&key);
+                task.instance = *repeats;
+                *repeats += 1;
+                task
+            }));
+            frameworks.push((
+                key.into_boxed_str(),
+                cluster::Framework {
+                    name: framework.name,
+                    pid: framework.pid,
+                    hostname: framework.hostname,
+                },
+            ));
+        }
+        let agents = self
+            .slaves
+            .into_iter()
+            .map(|a| (a.id.into_boxed_str(), cluster::Agent { pid: a.pid }))
+            .collect();
+        ClusterState {
+            leader: self.leader,
+            frameworks,
+            agents,
+            tasks,
+        }
+    }
+
+    /// [`State::into_cluster_state`] of a copy.
+    pub fn to_cluster_state(&self) -> ClusterState {
+        self.clone().into_cluster_state()
+    }
+
     /// Decodes a state document from a stream, never holding the whole text.
     pub fn from_reader(reader: impl Read) -> Result<State, serde_json::Error> {
         let buffered = std::io::BufReader::with_capacity(256 * 1024, reader);

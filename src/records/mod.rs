@@ -9,18 +9,17 @@ pub mod labels;
 pub mod set;
 pub mod task_ips;
 
+use crate::cluster::{Agent, Cluster, Discovery, Item, Task};
 use crate::config::Config;
 use crate::mesos::hostport::Upid;
 use crate::mesos::hostport::{Host, parse_ip, split_host_port};
-use crate::mesos::ports::parse_port_ranges;
-use crate::mesos::state::{Discovery, State, Task};
+use crate::mesos::state::State;
 use hash::{agent_tail, task_hash};
 use labels::{LabelSpec, is_host_fragment, shorten_label};
 pub use set::{
     AddError, FrameworkEntry, NameId, NameRecords, RData, RecordSet, RecordSetBuilder, TaskEntry,
     ip_rdata,
 };
-use std::collections::HashMap;
 use std::net::IpAddr;
 
 /// What the generator reads besides the state.
@@ -50,81 +49,185 @@ impl Report {
     }
 }
 
+/// Where generated records go: a whole [`RecordSet`], or the records of one item.
+pub trait Sink {
+    /// Interns `name` if it can be written in a DNS message.
+    fn name(&mut self, name: &str) -> Result<NameId, AddError>;
+    /// Adds a record to an interned name; `Duplicate` when the name has it already.
+    fn add(&mut self, owner: NameId, rdata: RData) -> Result<(), AddError>;
+}
+
+impl Sink for RecordSetBuilder {
+    fn name(&mut self, name: &str) -> Result<NameId, AddError> {
+        RecordSetBuilder::name(self, name)
+    }
+    fn add(&mut self, owner: NameId, rdata: RData) -> Result<(), AddError> {
+        RecordSetBuilder::add(self, owner, rdata)
+    }
+}
+
 /// Generates every record of `state`, in the reference's order: frameworks, agents,
 /// listener, leader and masters, tasks.
 pub fn generate(config: &Config, state: &State, inputs: Inputs) -> (RecordSet, Report) {
-    let mut g = Generator {
-        domain: &config.domain,
-        spec: config.label_spec(),
-        config,
-        out: {
-            // A running task publishes about 4 names and 13 records (measured on
-            // synthetic Marathon states).
-            let tasks: usize = state.frameworks.iter().map(|f| f.tasks.len()).sum();
-            RecordSetBuilder::with_capacity(4 * tasks + 64, 16 * tasks + 64)
-        },
-        report: Report::default(),
-        scratch: String::with_capacity(256),
-    };
-    let framework_labels: Vec<String> = state
-        .frameworks
-        .iter()
-        .map(|f| g.spec.domain_fragment(&f.name))
-        .collect();
-    for (framework, label) in state.frameworks.iter().zip(&framework_labels) {
-        g.framework(
-            label,
-            framework.pid.as_deref(),
-            &framework.hostname,
-            &framework.name,
+    let cluster = Cluster::from_state(
+        state.to_cluster_state(),
+        inputs.masters.to_vec(),
+        inputs.listener_ips.to_vec(),
+    );
+    generate_cluster(config, &cluster)
+}
+
+/// Generates every record of the model, in the reference's order: frameworks, agents,
+/// listener, leader and masters, then each framework's tasks.
+pub fn generate_cluster(config: &Config, cluster: &Cluster) -> (RecordSet, Report) {
+    // A running task publishes about 4 names and 13 records (measured on synthetic
+    // Marathon states).
+    let tasks = cluster.tasks.len();
+    let mut out = RecordSetBuilder::with_capacity(4 * tasks + 64, 16 * tasks + 64);
+    let mut report = Report::default();
+    let rules = Rules::new(config);
+    let frameworks = cluster.frameworks_in_order();
+    for (id, _) in &frameworks {
+        rules.item(
+            cluster,
+            &Item::Framework((*id).into()),
+            &mut out,
+            &mut report,
         );
     }
-    let agents = g.agents(state);
-    for ip in inputs.listener_ips {
-        g.add_ip(&config.soa_mname, *ip);
+    for (id, _) in cluster.agents_in_order() {
+        rules.item(cluster, &Item::Agent(id.into()), &mut out, &mut report);
     }
-    g.leader_and_masters(&state.leader, inputs.masters);
-    for (framework, label) in state.frameworks.iter().zip(&framework_labels) {
-        let zones = FrameworkZones {
-            label: label.clone(),
-            zone: format!("{label}.{}.", config.domain),
-            slave_zone: format!("{label}.slave.{}.", config.domain),
-        };
+    rules.item(cluster, &Item::Cluster, &mut out, &mut report);
+    for (id, framework) in &frameworks {
         let mut entry = FrameworkEntry {
             name: framework.name.as_str().into(),
             tasks: Vec::new(),
         };
-        for task in &framework.tasks {
-            if !task.state.is_running() {
+        for task in cluster.framework_tasks(id) {
+            if !rules.has_names(cluster, task) {
                 continue;
             }
-            let Some(agent_ips) = agents.get(task.slave_id.as_str()) else {
-                continue;
-            };
-            let start = g.out.position();
-            if label.is_empty() {
-                g.report
-                    .skip(|| format!("framework {:?} has no usable label", framework.name));
-            } else {
-                g.task(task, &zones, agent_ips);
-            }
+            let start = out.position();
+            rules.item(cluster, &Item::Task(task.key()), &mut out, &mut report);
             entry.tasks.push(TaskEntry {
                 name: task.name.as_str().into(),
                 id: task.id.as_str().into(),
-                records: start..g.out.position(),
+                records: start..out.position(),
             });
         }
-        g.out.push_framework(entry);
+        out.push_framework(entry);
     }
-    (g.out.finish(), g.report)
+    (out.finish(), report)
 }
 
-struct Generator<'a> {
+/// The naming rules of one configuration, applied item by item.
+pub struct Rules<'a> {
+    config: &'a Config,
+    spec: LabelSpec,
+}
+
+impl<'a> Rules<'a> {
+    pub fn new(config: &'a Config) -> Rules<'a> {
+        Rules {
+            config,
+            spec: config.label_spec(),
+        }
+    }
+
+    /// True when the task is listed by `/v1/enumerate` and may have names: it runs, and
+    /// its framework and an agent with a usable PID are known.
+    pub fn has_names(&self, cluster: &Cluster, task: &Task) -> bool {
+        task.running
+            && cluster.frameworks.contains_key(task.framework_id.as_str())
+            && cluster
+                .agents
+                .get(task.agent_id.as_str())
+                .and_then(|a| agent_upid(&a.value).ok())
+                .is_some()
+    }
+
+    /// Writes the records of one item of `cluster` to `out`.
+    pub fn item<S: Sink>(&self, cluster: &Cluster, item: &Item, out: &mut S, report: &mut Report) {
+        let mut g = Generator {
+            domain: &self.config.domain,
+            spec: self.spec,
+            config: self.config,
+            out,
+            report,
+            scratch: String::with_capacity(256),
+        };
+        match item {
+            Item::Cluster => {
+                for ip in &cluster.listener_ips {
+                    g.add_ip(&self.config.soa_mname, *ip);
+                }
+                g.leader_and_masters(&cluster.leader, &cluster.masters);
+            }
+            Item::Framework(id) => {
+                if let Some(f) = cluster.frameworks.get(id) {
+                    let f = &f.value;
+                    let label = self.spec.domain_fragment(&f.name);
+                    g.framework(&label, f.pid.as_deref(), &f.hostname, &f.name);
+                }
+            }
+            Item::Agent(id) => {
+                if let Some(agent) = cluster.agents.get(id) {
+                    g.agent(id, &agent.value);
+                }
+            }
+            Item::Task(key) => {
+                let Some(task) = cluster.tasks.get(key).map(|t| &t.value) else {
+                    return;
+                };
+                if !self.has_names(cluster, task) {
+                    return;
+                }
+                let Some(framework) = cluster.frameworks.get(task.framework_id.as_str()) else {
+                    return;
+                };
+                let agent_ips = cluster
+                    .agents
+                    .get(task.agent_id.as_str())
+                    .and_then(|a| agent_upid(&a.value).ok())
+                    .map(|pid| pid.host.ip().into_iter().collect::<Vec<_>>())
+                    .unwrap_or_default();
+                let label = self.spec.domain_fragment(&framework.value.name);
+                if label.is_empty() {
+                    let name = &framework.value.name;
+                    g.report
+                        .skip(|| format!("framework {name:?} has no usable label"));
+                    return;
+                }
+                let zones = FrameworkZones {
+                    zone: format!("{label}.{}.", self.config.domain),
+                    slave_zone: format!("{label}.slave.{}.", self.config.domain),
+                    label,
+                };
+                g.task(task, &zones, &agent_ips);
+            }
+        }
+    }
+}
+
+/// Why an agent has no usable PID.
+#[derive(Debug)]
+enum AgentPidError {
+    Missing,
+    Bad(crate::mesos::hostport::UpidError),
+}
+
+fn agent_upid(agent: &Agent) -> Result<Upid, AgentPidError> {
+    let raw = agent.pid.as_deref().ok_or(AgentPidError::Missing)?;
+    Upid::parse(raw).map_err(AgentPidError::Bad)
+}
+
+struct Generator<'a, S: Sink> {
     domain: &'a str,
     spec: LabelSpec,
     config: &'a Config,
-    out: RecordSetBuilder,
-    report: Report,
+    out: &'a mut S,
+    report: &'a mut Report,
     /// Reused to build names without allocating.
     scratch: String,
 }
@@ -153,7 +256,7 @@ fn canonical_label(task_label: &str, hash: &str, tail: &str) -> String {
     format!("{prefix}{}{suffix}", shorten_label(last, budget))
 }
 
-impl Generator<'_> {
+impl<S: Sink> Generator<'_, S> {
     fn note(&mut self, result: Result<(), AddError>, owner: &str) {
         if result == Err(AddError::BadName) {
             self.report
@@ -161,13 +264,21 @@ impl Generator<'_> {
         }
     }
 
+    fn try_add_ip(&mut self, owner: &str, ip: IpAddr) -> Result<(), AddError> {
+        let owner = self.out.name(owner)?;
+        self.out.add(owner, ip_rdata(ip))
+    }
+
     fn add_ip(&mut self, owner: &str, ip: IpAddr) {
-        let r = self.out.add_ip(owner, ip);
+        let r = self.try_add_ip(owner, ip);
         self.note(r, owner);
     }
 
     fn add_srv(&mut self, owner: &str, target: &str, port: u16) {
-        let r = self.out.add_srv(owner, target, port);
+        let r = self.out.name(owner).and_then(|owner| {
+            let target = self.out.name(target)?;
+            self.out.add(owner, RData::Srv { target, port })
+        });
         self.note(r, owner);
     }
 
@@ -196,41 +307,37 @@ impl Generator<'_> {
         }
     }
 
-    /// Agent records, and the agent id → addresses table tasks are joined on.
-    fn agents<'s>(&mut self, state: &'s State) -> HashMap<&'s str, Vec<IpAddr>> {
-        let mut table = HashMap::with_capacity(state.slaves.len());
-        let slave_name = format!("slave.{}.", self.domain);
-        let slave_srv = format!("_slave._tcp.{}.", self.domain);
-        for agent in &state.slaves {
-            let Some(raw) = &agent.pid else {
+    /// An agent's `slave.<domain>` records.
+    fn agent(&mut self, id: &str, agent: &Agent) {
+        let pid = match agent_upid(agent) {
+            Ok(pid) => pid,
+            Err(AgentPidError::Missing) => {
                 self.report
-                    .skip(|| format!("agent {:?} has no pid; its tasks are skipped", agent.id));
-                continue;
-            };
-            let pid = match Upid::parse(raw) {
-                Ok(pid) => pid,
-                Err(e) => {
-                    self.report
-                        .skip(|| format!("agent {:?}: {e}; its tasks are skipped", agent.id));
-                    continue;
-                }
-            };
-            let ips: Vec<IpAddr> = pid.host.ip().into_iter().collect();
-            if ips.is_empty() {
-                self.report.skip(|| {
-                    format!(
-                        "agent {:?} host {} is not an IP; no agent address records",
-                        agent.id, pid.host
-                    )
-                });
+                    .skip(|| format!("agent {id:?} has no pid; its tasks are skipped"));
+                return;
             }
-            for ip in &ips {
-                self.add_ip(&slave_name, *ip);
-                self.add_srv(&slave_srv, &slave_name, pid.port);
+            Err(AgentPidError::Bad(e)) => {
+                self.report
+                    .skip(|| format!("agent {id:?}: {e}; its tasks are skipped"));
+                return;
             }
-            table.insert(agent.id.as_str(), ips);
-        }
-        table
+        };
+        let Some(ip) = pid.host.ip() else {
+            self.report.skip(|| {
+                format!(
+                    "agent {id:?} host {} is not an IP; no agent address records",
+                    pid.host
+                )
+            });
+            return;
+        };
+        let slave_name = format!("slave.{}.", self.domain);
+        self.add_ip(&slave_name, ip);
+        self.add_srv(
+            &format!("_slave._tcp.{}.", self.domain),
+            &slave_name,
+            pid.port,
+        );
     }
 
     /// Spec §4.8.
@@ -273,7 +380,7 @@ impl Generator<'_> {
             };
             let is_leader = entry == address;
             if !is_leader {
-                if self.out.add_ip(&master_name, master_ip).is_err() {
+                if self.try_add_ip(&master_name, master_ip).is_err() {
                     continue;
                 }
             } else if leader_numbered {
@@ -291,19 +398,15 @@ impl Generator<'_> {
     fn task(&mut self, task: &Task, zones: &FrameworkZones, agent_ips: &[IpAddr]) {
         let framework = zones.label.as_str();
         let ips = task_ips::task_ips(task, &self.config.ip_sources, agent_ips);
-        let (ports, malformed) = parse_port_ranges(&task.resources.ports);
-        if malformed {
-            self.report.skip(|| {
-                format!(
-                    "task {:?}: malformed port ranges {:?}",
-                    task.id, task.resources.ports
-                )
-            });
+        let ports = &task.ports;
+        if let Some(text) = &task.malformed_ports {
+            self.report
+                .skip(|| format!("task {:?}: malformed port ranges {text:?}", task.id));
         }
         let hash = task_hash(&task.id);
         let hash = std::str::from_utf8(&hash).unwrap_or_default();
         // The tail goes into a label: keep it one (the reference uses it raw).
-        let tail = LabelSpec::Rfc1123.label(&agent_tail(&task.slave_id));
+        let tail = LabelSpec::Rfc1123.label(&agent_tail(&task.agent_id));
         let ctx = TaskContext {
             framework,
             framework_zone: &zones.zone,
@@ -312,7 +415,7 @@ impl Generator<'_> {
             tail: &tail,
             ips: &ips,
             agent_ips,
-            ports: &ports,
+            ports,
         };
         match task.discovery.as_ref().filter(|d| !d.name.is_empty()) {
             Some(discovery) => {
@@ -334,8 +437,8 @@ impl Generator<'_> {
 
     /// DiscoveryInfo ports as (number, protocol labels, port-name label).
     fn discovery_ports(&mut self, discovery: &Discovery) -> Vec<DiscoveryPort> {
-        let mut out = Vec::with_capacity(discovery.ports.ports.len());
-        for port in &discovery.ports.ports {
+        let mut out = Vec::with_capacity(discovery.ports.len());
+        for port in &discovery.ports {
             let Ok(number) = u16::try_from(port.number) else {
                 self.report
                     .skip(|| format!("DiscoveryInfo port {} is not a port number", port.number));

@@ -1,21 +1,22 @@
 //! Which addresses a task's names point at (spec §3.6, `IPSources`).
 
+use crate::cluster::{RunningStatus, Task};
 use crate::config::IpSource;
-use crate::mesos::state::{LabelKey, Status, Task};
 use std::net::IpAddr;
 
 /// The addresses of the first source in `sources` that yields any; empty when none does.
 pub fn task_ips(task: &Task, sources: &[IpSource], agent_ips: &[IpAddr]) -> Vec<IpAddr> {
     let latest = latest_running_status(task);
     for source in sources {
-        let ips: Vec<IpAddr> = match source {
-            IpSource::Host => agent_ips.to_vec(),
-            IpSource::Docker => label_ips(latest, LabelKey::DockerIp),
-            IpSource::Mesos => label_ips(latest, LabelKey::MesosIp),
-            IpSource::Netinfo => netinfo_ips(latest),
+        let ips: &[IpAddr] = match (source, latest) {
+            (IpSource::Host, _) => agent_ips,
+            (IpSource::Docker, Some(s)) => &s.docker,
+            (IpSource::Mesos, Some(s)) => &s.mesos,
+            (IpSource::Netinfo, Some(s)) => &s.netinfo,
+            (_, None) => &[],
         };
         if !ips.is_empty() {
-            return ips;
+            return ips.to_vec();
         }
     }
     Vec::new()
@@ -23,10 +24,10 @@ pub fn task_ips(task: &Task, sources: &[IpSource], agent_ips: &[IpAddr]) -> Vec<
 
 /// The `TASK_RUNNING` status with the greatest timestamp; the first wins ties. Only this
 /// one status is consulted, as in the reference.
-fn latest_running_status(task: &Task) -> Option<&Status> {
-    let mut best: Option<&Status> = None;
+fn latest_running_status(task: &Task) -> Option<&RunningStatus> {
+    let mut best: Option<&RunningStatus> = None;
     let mut best_time = -1.0;
-    for status in task.statuses.iter().filter(|s| s.state.is_running()) {
+    for status in &task.running_statuses {
         if status.timestamp > best_time {
             best_time = status.timestamp;
             best = Some(status);
@@ -35,37 +36,15 @@ fn latest_running_status(task: &Task) -> Option<&Status> {
     best
 }
 
-fn label_ips(status: Option<&Status>, key: LabelKey) -> Vec<IpAddr> {
-    status
-        .into_iter()
-        .flat_map(|s| &s.labels)
-        .filter(|l| l.key == key)
-        .filter_map(|l| l.value.0)
-        .collect()
-}
-
-fn netinfo_ips(status: Option<&Status>) -> Vec<IpAddr> {
-    let mut out = Vec::new();
-    for info in status
-        .into_iter()
-        .flat_map(|s| &s.container_status.network_infos)
-    {
-        if info.ip_addresses.is_empty() {
-            out.extend(info.ip_address.0);
-        } else {
-            out.extend(info.ip_addresses.iter().filter_map(|a| a.ip_address.0));
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use IpSource::*;
 
+    /// A task read as `/master/state` writes it.
     fn task(json: &str) -> Task {
-        serde_json::from_str(json).unwrap()
+        let task: crate::mesos::state::Task = serde_json::from_str(json).unwrap();
+        task.to_cluster_task("f")
     }
 
     fn ips(list: &[&str]) -> Vec<IpAddr> {

@@ -1,0 +1,165 @@
+//! The facts of one framework, agent or task that names depend on, in the same shape
+//! whichever source they came from.
+
+use super::TaskKey;
+use std::net::IpAddr;
+
+/// A registered framework.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Framework {
+    pub name: String,
+    /// Scheduler UPID (`/master/state` only; the operator API has none).
+    pub pid: Option<String>,
+    pub hostname: String,
+}
+
+/// A registered agent.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Agent {
+    /// Agent UPID, `slave(1)@ip:port`, as the master writes it.
+    pub pid: Option<String>,
+}
+
+/// A task the master knows, running or not.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Task {
+    pub id: String,
+    /// 0, or n for the n-th repeat of an id within one framework of a state document.
+    pub instance: u32,
+    pub name: String,
+    pub framework_id: String,
+    pub agent_id: String,
+    /// The task's state is `TASK_RUNNING` (only running tasks have names).
+    pub running: bool,
+    /// The task's `TASK_RUNNING` statuses, in stored order (addresses come from these).
+    pub running_statuses: Vec<RunningStatus>,
+    /// Whether the last stored status was `TASK_RUNNING`; `None` before any status. A new
+    /// status of the same kind replaces the last one, as the master stores them.
+    pub last_status_running: Option<bool>,
+    /// Resource ports in the order `/master/state` lists them.
+    pub ports: Vec<u16>,
+    /// Port text that could not be read (reported, never fatal).
+    pub malformed_ports: Option<String>,
+    pub discovery: Option<Discovery>,
+}
+
+impl Task {
+    pub fn key(&self) -> TaskKey {
+        TaskKey {
+            framework: self.framework_id.as_str().into(),
+            id: self.id.as_str().into(),
+            instance: self.instance,
+        }
+    }
+
+    /// Applies one `TASK_UPDATED`: the state is the update's, and the status is stored as
+    /// the master stores it (replacing the last one when both have the same kind).
+    pub fn apply_update(&mut self, update: &StatusUpdate) {
+        self.running = update.running;
+        if update.status.is_some() && self.last_status_running == Some(true) {
+            self.running_statuses.pop();
+        }
+        if let Some(status) = &update.status {
+            self.running_statuses.push(status.clone());
+        }
+        self.last_status_running = Some(update.status.is_some());
+    }
+}
+
+/// One `TASK_RUNNING` status: when, and the addresses each IP source reads from it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RunningStatus {
+    /// Seconds since the epoch; 0 when missing.
+    pub timestamp: f64,
+    /// `container_status.network_infos[]` addresses (`netinfo`).
+    pub netinfo: Vec<IpAddr>,
+    /// `Docker.NetworkSettings.IPAddress` label values (`docker`).
+    pub docker: Vec<IpAddr>,
+    /// `MesosContainerizer.NetworkSettings.IPAddress` label values (`mesos`).
+    pub mesos: Vec<IpAddr>,
+}
+
+/// `TASK_UPDATED`: a task's new state and the status the master is processing.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct StatusUpdate {
+    pub framework_id: String,
+    pub task_id: String,
+    /// The task's state (`task_updated.state`) is `TASK_RUNNING`.
+    pub running: bool,
+    /// The task's state is terminal: it can come back only through a new `TASK_ADDED`.
+    pub terminal: bool,
+    /// The status, when its own state is `TASK_RUNNING`; `None` for any other state.
+    pub status: Option<RunningStatus>,
+}
+
+impl StatusUpdate {
+    pub fn key(&self) -> TaskKey {
+        TaskKey {
+            framework: self.framework_id.as_str().into(),
+            id: self.task_id.as_str().into(),
+            instance: 0,
+        }
+    }
+}
+
+/// A task's DiscoveryInfo: the name and ports it publishes under.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Discovery {
+    pub name: String,
+    pub ports: Vec<DiscoveryPort>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DiscoveryPort {
+    /// As sent: checked to be a port number when records are made.
+    pub number: i64,
+    pub protocol: String,
+    pub name: String,
+}
+
+/// Terminal task states: the master forgets the task (it may only return by `TASK_ADDED`).
+pub fn is_terminal_state(state: &str) -> bool {
+    matches!(
+        state,
+        "TASK_FINISHED"
+            | "TASK_FAILED"
+            | "TASK_KILLED"
+            | "TASK_ERROR"
+            | "TASK_DROPPED"
+            | "TASK_GONE"
+            | "TASK_GONE_BY_OPERATOR"
+            | "TASK_LOST"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(ts: f64) -> RunningStatus {
+        RunningStatus {
+            timestamp: ts,
+            ..RunningStatus::default()
+        }
+    }
+
+    #[test]
+    fn statuses_are_stored_as_the_master_stores_them() {
+        let mut task = Task::default();
+        let update = |running: Option<f64>| StatusUpdate {
+            running: true,
+            status: running.map(status),
+            ..StatusUpdate::default()
+        };
+        task.apply_update(&update(None)); // STARTING
+        task.apply_update(&update(None)); // another non-running: replaced, nothing kept
+        assert!(task.running_statuses.is_empty());
+        task.apply_update(&update(Some(1.0)));
+        task.apply_update(&update(Some(2.0))); // same kind: replaces
+        assert_eq!(task.running_statuses, vec![status(2.0)]);
+        task.apply_update(&update(None));
+        task.apply_update(&update(Some(3.0))); // after another kind: appended
+        assert_eq!(task.running_statuses, vec![status(2.0), status(3.0)]);
+        assert!(task.running);
+    }
+}

@@ -22,10 +22,6 @@ fn main() {
     let snapshot = compile(set, &config, 1);
     let compile_ms = start.elapsed().as_secs_f64() * 1e3;
     let (names, bytes) = snapshot.size();
-    eprintln!(
-        "keys, bytes, offsets, extras, sets, slots: {:?}",
-        snapshot.size_detail()
-    );
     println!(
         "compile_ms={compile_ms:.0} names={names} snapshot_mb={:.1} rss_now_mb={:.0} peak_rss_mb={:.0}",
         bytes as f64 / 1e6,

@@ -60,8 +60,10 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     }
+    let (documents_tx, documents_rx) = crossbeam_channel::bounded(16);
     if config.http_on {
-        if let Err(e) = start_http(&config, &live, &shared, &status) {
+        let documents = mesos_dns::http::Documents::new(documents_tx);
+        if let Err(e) = start_http(&config, &live, &shared, &status, documents) {
             eprintln!("mesos-dns: {e}");
             return ExitCode::from(1);
         }
@@ -84,7 +86,7 @@ fn main() -> ExitCode {
         eprintln!("mesos-dns: signals: {e}");
         return ExitCode::from(1);
     }
-    match Control::new(config, masters, wake_rx, live, shared, status) {
+    match Control::new(config, masters, wake_rx, documents_rx, live, shared, status) {
         Ok(control) => control.run(),
         Err(e) => {
             eprintln!("mesos-dns: {e}");
@@ -101,6 +103,7 @@ fn start_http(
     live: &Arc<arc_swap::ArcSwap<Config>>,
     shared: &SharedSnapshot,
     status: &Arc<Status>,
+    documents: mesos_dns::http::Documents,
 ) -> Result<(), String> {
     let addr = std::net::SocketAddr::new(config.http_listener, config.http_port);
     let listener = std::net::TcpListener::bind(addr).map_err(|e| format!("HTTP {addr}: {e}"))?;
@@ -108,6 +111,7 @@ fn start_http(
         config: live.clone(),
         snapshot: shared.clone(),
         status: status.clone(),
+        documents,
     });
     std::thread::Builder::new()
         .name("http".into())

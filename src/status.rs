@@ -6,6 +6,44 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+/// Operator API event types counted in `mesos_dns_events_total`; the last is every
+/// type this server does not know.
+pub const EVENT_TYPES: [&str; 10] = [
+    "SUBSCRIBED",
+    "HEARTBEAT",
+    "TASK_ADDED",
+    "TASK_UPDATED",
+    "FRAMEWORK_ADDED",
+    "FRAMEWORK_UPDATED",
+    "FRAMEWORK_REMOVED",
+    "AGENT_ADDED",
+    "AGENT_REMOVED",
+    "UNKNOWN",
+];
+
+/// The index of an event type in [`EVENT_TYPES`].
+pub fn event_index(kind: &str) -> usize {
+    EVENT_TYPES
+        .iter()
+        .position(|t| *t == kind)
+        .unwrap_or(EVENT_TYPES.len() - 1)
+}
+
+/// Seconds from the first change of a publish to the swap of its snapshot.
+#[derive(Debug, Clone)]
+pub struct PublishHistogram(pub prometheus_client::metrics::histogram::Histogram);
+
+impl Default for PublishHistogram {
+    fn default() -> Self {
+        let buckets = [
+            0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+        ];
+        PublishHistogram(prometheus_client::metrics::histogram::Histogram::new(
+            buckets,
+        ))
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct Status {
     /// Counters of every DNS listener (UDP workers and the TCP thread), set at start-up.
@@ -29,6 +67,20 @@ pub struct Status {
     pub leader_missing: std::sync::atomic::AtomicBool,
     /// ZooKeeper sessions established (more than one: expiries, restarts or outages).
     pub zk_sessions: AtomicU64,
+    /// Bytes of state documents and of the event stream read from the masters.
+    pub state_bytes_read: AtomicU64,
+    pub stream_bytes_read: AtomicU64,
+    /// Operator API events received, by [`EVENT_TYPES`] index.
+    pub events: [AtomicU64; EVENT_TYPES.len()],
+    /// Subscriptions that reached `SUBSCRIBED`.
+    pub subscriptions: AtomicU64,
+    /// The source in use: 0 polling, 1 subscribed.
+    pub subscribed: std::sync::atomic::AtomicBool,
+    pub publishes: AtomicU64,
+    pub publish_seconds: PublishHistogram,
+    /// Deltas and records held by the journal.
+    pub journal_entries: AtomicU64,
+    pub journal_records: AtomicU64,
 }
 
 pub fn unix_ms() -> u64 {

@@ -125,6 +125,26 @@ impl Cluster {
         cluster
     }
 
+    /// The model as a whole state, in order (what a poll of the same cluster reads).
+    pub fn to_state(&self) -> ClusterState {
+        let mut tasks: Vec<&Ordered<Task>> = self.tasks.values().collect();
+        tasks.sort_unstable_by_key(|t| t.seq);
+        ClusterState {
+            leader: self.leader.clone(),
+            frameworks: self
+                .frameworks_in_order()
+                .into_iter()
+                .map(|(id, f)| (id.into(), f.clone()))
+                .collect(),
+            agents: self
+                .agents_in_order()
+                .into_iter()
+                .map(|(id, a)| (id.into(), a.clone()))
+                .collect(),
+            tasks: tasks.into_iter().map(|t| t.value.clone()).collect(),
+        }
+    }
+
     fn seq(&mut self) -> u64 {
         self.next_seq += 1;
         self.next_seq

@@ -8,6 +8,7 @@
 
 use super::query::{Edns, Query, Reject, parse};
 use super::wire::*;
+use crate::snapshot::shards::Shard;
 use crate::snapshot::{Lookup, NO_SET, QUESTION_POINTER, RrSet, Snapshot};
 
 /// How the query arrived: decides the size limit.
@@ -64,25 +65,32 @@ pub fn answer(
     if query.qclass != CLASS_IN {
         return reply.simple(RCODE_REFUSED, 0, false);
     }
-    let slot = match snap.lookup(query.qname()) {
+    let (shard, slot) = match snap.lookup(query.qname()) {
         Lookup::OutOfZone => return Outcome::Forward { qtype: query.qtype },
         _ if !snap.ready => return reply.simple(RCODE_SERVFAIL, 0, true),
         Lookup::Missing => return reply.negative(RCODE_NXDOMAIN),
-        Lookup::Found(slot) => *slot,
+        Lookup::Found(shard, slot) => (shard, slot),
     };
     let zone = &snap.zone;
     let at_apex = query.qname() == zone.apex.as_slice();
-    let sets: [u32; 4] = match query.qtype {
-        TYPE_A => [slot.a, NO_SET, NO_SET, NO_SET],
-        TYPE_AAAA => [slot.aaaa, NO_SET, NO_SET, NO_SET],
-        TYPE_SRV => [slot.srv, NO_SET, NO_SET, NO_SET],
-        TYPE_SOA if at_apex => [zone.soa_set, NO_SET, NO_SET, NO_SET],
-        TYPE_NS if at_apex => [zone.ns_set, NO_SET, NO_SET, NO_SET],
-        TYPE_ANY if at_apex => [zone.soa_set, zone.ns_set, slot.a, slot.aaaa],
-        TYPE_ANY => [slot.a, slot.aaaa, slot.srv, NO_SET],
-        _ => [NO_SET; 4],
+    // Each answer set with the shard holding it: the name's, or the zone's SOA and NS.
+    let (zs, none) = (snap.zone_sets(), (snap.zone_sets(), NO_SET));
+    let sets: [(&Shard, u32); 4] = match query.qtype {
+        TYPE_A => [(shard, slot.a), none, none, none],
+        TYPE_AAAA => [(shard, slot.aaaa), none, none, none],
+        TYPE_SRV => [(shard, slot.srv), none, none, none],
+        TYPE_SOA if at_apex => [(zs, zone.soa_set), none, none, none],
+        TYPE_NS if at_apex => [(zs, zone.ns_set), none, none, none],
+        TYPE_ANY if at_apex => [
+            (zs, zone.soa_set),
+            (zs, zone.ns_set),
+            (shard, slot.a),
+            (shard, slot.aaaa),
+        ],
+        TYPE_ANY => [(shard, slot.a), (shard, slot.aaaa), (shard, slot.srv), none],
+        _ => [none; 4],
     };
-    if sets.iter().all(|&s| s == NO_SET) {
+    if sets.iter().all(|&(_, s)| s == NO_SET) {
         return reply.negative(RCODE_NOERROR);
     }
     reply.positive(&sets)
@@ -249,7 +257,8 @@ impl<'a> Reply<'a> {
     /// NXDOMAIN or NODATA: the apex SOA (negative TTL) in the authority section.
     fn negative(&mut self, rcode: u8) -> Outcome {
         let snap = self.snap;
-        let Some(soa) = snap.set(snap.zone.negative_soa_set) else {
+        let zone_sets = snap.zone_sets();
+        let Some(soa) = zone_sets.set(snap.zone.negative_soa_set) else {
             return self.simple(rcode, 0, true);
         };
         // The apex is the tail of the question name: point the SOA's owner at it.
@@ -261,7 +270,7 @@ impl<'a> Reply<'a> {
         }
         let arcount = u16::from(self.query.edns.is_some());
         self.header(rcode, true, false, [1, 0, 1, arcount]);
-        let end = self.copy_records(soa, 0, 1, start);
+        let end = self.copy_records(zone_sets, soa, 0, 1, start);
         self.out[start..start + 2].copy_from_slice(&owner);
         let len = self.write_opt(end, 0);
         Outcome::Reply {
@@ -271,10 +280,9 @@ impl<'a> Reply<'a> {
     }
 
     /// Copies `m` records of `set` from record `k` (wrapping) in at most two runs.
-    fn copy_records(&mut self, set: &RrSet, k: usize, m: usize, at: usize) -> usize {
-        let snap = self.snap;
-        let bytes = snap.set_bytes(set);
-        let offsets = snap.set_offsets(set);
+    fn copy_records(&mut self, shard: &Shard, set: &RrSet, k: usize, m: usize, at: usize) -> usize {
+        let bytes = shard.set_bytes(set);
+        let offsets = shard.set_offsets(set);
         let n = set.count as usize;
         let first_end = (k + m).min(n);
         let run = &bytes[offsets[k] as usize..offsets[first_end] as usize];
@@ -288,11 +296,11 @@ impl<'a> Reply<'a> {
         end
     }
 
-    fn positive(&mut self, set_ids: &[u32]) -> Outcome {
+    fn positive(&mut self, set_ids: &[(&'a Shard, u32)]) -> Outcome {
         let snap = self.snap;
-        let mut chosen: [Option<&RrSet>; 4] = [None; 4];
-        for (slot, &id) in chosen.iter_mut().zip(set_ids) {
-            *slot = snap.set(id);
+        let mut chosen: [Option<(&Shard, &RrSet)>; 4] = [None; 4];
+        for (slot, &(shard, id)) in chosen.iter_mut().zip(set_ids) {
+            *slot = shard.set(id).map(|set| (shard, set));
         }
         let base = self.query.question_end;
         let opt = self.opt_len();
@@ -303,10 +311,10 @@ impl<'a> Reply<'a> {
         let mut used = 0;
         let mut truncated = false;
         for (p, set) in plan.iter_mut().zip(&chosen) {
-            let Some(set) = set else { continue };
+            let Some((shard, set)) = set else { continue };
             let n = set.count as usize;
             let k = self.rotation as usize % n;
-            let offsets = snap.set_offsets(set);
+            let offsets = shard.set_offsets(set);
             let mut m = n;
             if truncated || used + span_len(offsets, k, n) > room {
                 // Largest m with span_len(k, m) fitting (span_len grows with m).
@@ -331,9 +339,9 @@ impl<'a> Reply<'a> {
         let mut set_at = [0usize; 4];
         let mut ancount = 0u16;
         for ((p, set), pos) in plan.iter().zip(&chosen).zip(set_at.iter_mut()) {
-            let Some(set) = set else { continue };
+            let Some((shard, set)) = set else { continue };
             *pos = at;
-            at = self.copy_records(set, p.0, p.1, at);
+            at = self.copy_records(shard, set, p.0, p.1, at);
             ancount += p.1 as u16;
         }
 
@@ -341,10 +349,10 @@ impl<'a> Reply<'a> {
         let mut arcount = 0u16;
         if !truncated {
             for ((p, set), &pos) in plan.iter().zip(&chosen).zip(&set_at) {
-                let Some(set) = set else { continue };
-                let offsets = snap.set_offsets(set);
+                let Some((shard, set)) = set else { continue };
+                let offsets = shard.set_offsets(set);
                 let n = set.count as usize;
-                for extra in snap.set_extras(set) {
+                for extra in shard.set_extras(set) {
                     let len = extra_len(&extra.ip);
                     if at + len + opt > self.limit {
                         break;

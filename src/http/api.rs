@@ -4,7 +4,7 @@
 use super::HttpContext;
 use super::metrics::render_metrics;
 use crate::config::Config;
-use crate::snapshot::document::Document;
+use crate::snapshot::document::{Document, DocumentKind};
 use crate::status::{Status, unix_ms};
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -149,8 +149,8 @@ pub fn route(request: &Request, ctx: &HttpContext) -> Response {
             }
             Response::json(&Value::Array(entries))
         }
-        Route::Enumerate => Response::shared_json(snapshot.enumerate_json()),
-        Route::Axfr => Response::shared_json(snapshot.axfr_json()),
+        Route::Enumerate => document(ctx, DocumentKind::Enumerate, snapshot.serial),
+        Route::Axfr => document(ctx, DocumentKind::Axfr, snapshot.serial),
         Route::Metrics => Response {
             status: 200,
             content_type: "text/plain; version=0.0.4; charset=utf-8",
@@ -278,4 +278,11 @@ pub fn config_json(c: &Config, serial: u32) -> Value {
     put("ForwardCacheSize", json!(c.forward_cache_size));
     put("ReadyStaleRefreshes", json!(c.ready_stale_refreshes));
     Value::Object(m)
+}
+
+fn document(ctx: &HttpContext, kind: DocumentKind, serial: u32) -> Response {
+    match ctx.documents.get(kind, serial) {
+        Some(doc) => Response::shared_json(doc),
+        None => Response::text(503, "the document could not be rendered in time\n"),
+    }
 }

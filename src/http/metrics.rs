@@ -229,7 +229,7 @@ pub fn render_metrics(ctx: &HttpContext, snapshot: &Snapshot) -> String {
         .enumerate()
         .map(|(i, r)| (*r, sum(&all, None, |c| load(&c.dropped[i]))))
         .collect();
-    let (a, aaaa, srv) = snapshot.records.counts();
+    let crate::snapshot::Counts { a, aaaa, srv, .. } = snapshot.counts;
     let published = Status::get(&ctx.status.published_ms);
     let scrape = Scrape {
         requests,

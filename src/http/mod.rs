@@ -8,8 +8,10 @@ pub mod server;
 
 use crate::config::Config;
 use crate::server::SharedSnapshot;
+use crate::snapshot::document::{Document, DocumentKind, DocumentRequest};
 use crate::status::Status;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 /// Everything a request handler reads.
 pub struct HttpContext {
@@ -17,4 +19,46 @@ pub struct HttpContext {
     pub config: Arc<arc_swap::ArcSwap<Config>>,
     pub snapshot: SharedSnapshot,
     pub status: Arc<Status>,
+    pub documents: Documents,
+}
+
+/// `/v1/enumerate` and `/v1/axfr`: rendered by the control thread from its model, at
+/// most once per published serial.
+pub struct Documents {
+    requests: crossbeam_channel::Sender<DocumentRequest>,
+    cached: Mutex<Vec<(DocumentKind, u32, Arc<Document>)>>,
+}
+
+/// How long a handler waits for the control thread (busy with a 100k-task state for
+/// a second or two at most).
+const DOCUMENT_WAIT: Duration = Duration::from_secs(30);
+
+impl Documents {
+    pub fn new(requests: crossbeam_channel::Sender<DocumentRequest>) -> Documents {
+        Documents {
+            requests,
+            cached: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The document of `kind` for the snapshot of `serial`; `None` when the control
+    /// thread does not answer in time.
+    pub fn get(&self, kind: DocumentKind, serial: u32) -> Option<Arc<Document>> {
+        let cached = |c: &Vec<(DocumentKind, u32, Arc<Document>)>| {
+            c.iter()
+                .find(|(k, s, _)| *k == kind && *s == serial)
+                .map(|(_, _, d)| d.clone())
+        };
+        if let Some(doc) = self.cached.lock().ok().and_then(|c| cached(&c)) {
+            return Some(doc);
+        }
+        let (reply, answer) = crossbeam_channel::bounded(1);
+        self.requests.send(DocumentRequest { kind, reply }).ok()?;
+        let (serial, doc) = answer.recv_timeout(DOCUMENT_WAIT).ok()?;
+        if let Ok(mut c) = self.cached.lock() {
+            c.retain(|(k, _, _)| *k != kind);
+            c.push((kind, serial, doc.clone()));
+        }
+        Some(doc)
+    }
 }

@@ -35,6 +35,11 @@ impl<R: Read> DigestReader<R> {
         }
     }
 
+    /// Bytes read so far.
+    pub fn bytes(&self) -> u64 {
+        self.total
+    }
+
     /// The digest of everything read so far.
     pub fn digest(mut self) -> u64 {
         self.hasher.write(&self.block);

@@ -1,11 +1,29 @@
-//! Everything read from Mesos: the state document and the address formats in it.
+//! Everything read from Mesos: leader detection, the state document and the operator API
+//! stream, and the address formats in them. Sources hand what they read to the control
+//! thread as [`events::SourceEvent`]s; nothing here knows the control loop.
 
 pub mod base64;
 pub mod detect;
 pub mod digest;
+pub mod events;
 pub mod hostport;
 pub mod iam;
+pub mod poll;
 pub mod ports;
 pub mod source;
 pub mod state;
 pub mod zk;
+
+/// Work on a source or control thread (decoding, generating, compiling: seconds of CPU
+/// at 100k tasks) yields to the query path: such threads run at the lowest priority, so
+/// a worker waking for a query preempts them at once. Only the calling thread.
+pub fn lower_priority() {
+    let this_thread = rustix::thread::gettid();
+    if let Err(e) = rustix::process::setpriority_process(Some(this_thread), BACKGROUND_NICE) {
+        tracing::debug!("could not lower a background thread's priority: {e}");
+    }
+}
+
+/// Nice value of background threads (19 is the lowest priority; they still get a share
+/// of the CPU, so refreshes continue even with the workers saturated).
+const BACKGROUND_NICE: i32 = 19;

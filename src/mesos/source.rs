@@ -22,19 +22,22 @@ pub enum FetchError {
     Master { master: String, error: String },
 }
 
-/// One decoded state document and the digest of its bytes.
+/// One decoded state document, the digest of its bytes and their number.
 pub struct Fetched {
     pub state: State,
     pub digest: u64,
+    pub bytes: u64,
 }
 
 /// Decodes a document from `reader`, taking its digest on the way.
 fn decode(reader: impl std::io::Read) -> Result<Fetched, serde_json::Error> {
     let mut reader = DigestReader::new(reader);
     let state = State::from_reader(&mut reader)?;
+    let bytes = reader.bytes();
     Ok(Fetched {
         state,
         digest: reader.digest(),
+        bytes,
     })
 }
 

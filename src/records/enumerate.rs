@@ -1,15 +1,36 @@
-//! The `/v1/enumerate` and `/v1/axfr` documents (spec §4.10, §6), written straight from a
-//! [`RecordSet`] to any writer without building a JSON tree.
+//! The `/v1/enumerate` and `/v1/axfr` documents (spec §4.10, §6), written straight to any
+//! writer without building a JSON tree. The server writes them from its model
+//! ([`ModelView`]); tools and tests from a whole [`RecordSet`].
 
-use super::set::{RData, RecordSet};
+use super::item::ItemRecords;
+use super::set::{NameRecords, RData, RecordSet};
+use super::{Report, Rules};
+use crate::cluster::{Cluster, Item, Task};
 use serde::Serialize;
 use serde::ser::{SerializeMap, SerializeSeq, Serializer};
 use std::io::Write;
 
-/// Writes `/v1/enumerate`: frameworks in state order, their eligible tasks, and each
-/// task's records in the order it added them.
-pub fn write_enumerate(set: &RecordSet, out: impl Write) -> serde_json::Result<()> {
-    Enumerate(set).serialize(&mut serde_json::Serializer::new(out))
+/// One record as `/v1/enumerate` lists it.
+#[derive(Serialize)]
+pub struct RecordRow {
+    pub name: String,
+    pub host: String,
+    pub rtype: &'static str,
+}
+
+/// What `/v1/enumerate` lists: frameworks in state order, their eligible tasks, and each
+/// task's records in the order it added them. Records are produced one task at a time.
+pub trait EnumerateSource {
+    fn framework_count(&self) -> usize;
+    fn framework_name(&self, framework: usize) -> &str;
+    fn task_count(&self, framework: usize) -> usize;
+    /// A task's name, id and records.
+    fn task(&self, framework: usize, task: usize) -> (&str, &str, Vec<RecordRow>);
+}
+
+/// Writes `/v1/enumerate`.
+pub fn write_enumerate(source: &impl EnumerateSource, out: impl Write) -> serde_json::Result<()> {
+    Enumerate(source).serialize(&mut serde_json::Serializer::new(out))
 }
 
 /// The SOA facts `/v1/axfr` carries beside the records.
@@ -23,8 +44,27 @@ pub struct ZoneInfo<'a> {
     pub domain: &'a str,
 }
 
+/// Which values of a name `/v1/axfr` lists under one key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AxfrKind {
+    A,
+    Aaaa,
+    Srv,
+}
+
+/// What `/v1/axfr` lists: names, each with its values of one type as text.
+pub trait AxfrSource {
+    /// Every name with records, sorted.
+    fn names(&self) -> Vec<&str>;
+    fn values(&self, name: &str, kind: AxfrKind) -> Vec<String>;
+}
+
 /// Writes `/v1/axfr`: every name by type, names sorted.
-pub fn write_axfr(set: &RecordSet, zone: &ZoneInfo, out: impl Write) -> serde_json::Result<()> {
+pub fn write_axfr(
+    source: &impl AxfrSource,
+    zone: &ZoneInfo,
+    out: impl Write,
+) -> serde_json::Result<()> {
     let mut ser = serde_json::Serializer::new(out);
     let mut map = ser.serialize_map(Some(7))?;
     map.serialize_entry("TTL", &zone.ttl)?;
@@ -33,162 +73,230 @@ pub fn write_axfr(set: &RecordSet, zone: &ZoneInfo, out: impl Write) -> serde_js
     map.serialize_entry("Mname", zone.mname)?;
     map.serialize_entry("Rname", zone.rname)?;
     map.serialize_entry("Domain", zone.domain)?;
-    map.serialize_entry("Records", &AxfrRecords(set))?;
+    map.serialize_entry("Records", &AxfrRecords(source))?;
     SerializeMap::end(map)
 }
 
 /// The text of a record's data as the reference stores it: an IP, or `target:port`.
-pub fn rdata_text(set: &RecordSet, rdata: &RData) -> String {
+fn rdata_text(name_of: impl Fn(u32) -> String, rdata: &RData) -> String {
     match rdata {
         RData::A(ip) => ip.to_string(),
         RData::Aaaa(ip) => ip.to_string(),
-        RData::Srv { target, port } => format!("{}:{port}", set.name(*target)),
+        RData::Srv { target, port } => format!("{}:{port}", name_of(*target)),
     }
 }
 
-struct Enumerate<'a>(&'a RecordSet);
+impl EnumerateSource for RecordSet {
+    fn framework_count(&self) -> usize {
+        self.frameworks().len()
+    }
+    fn framework_name(&self, framework: usize) -> &str {
+        &self.frameworks()[framework].name
+    }
+    fn task_count(&self, framework: usize) -> usize {
+        self.frameworks()[framework].tasks.len()
+    }
+    fn task(&self, framework: usize, task: usize) -> (&str, &str, Vec<RecordRow>) {
+        let task = &self.frameworks()[framework].tasks[task];
+        let log = &self.insertion_log()[task.records.start as usize..task.records.end as usize];
+        let rows = log
+            .iter()
+            .map(|(owner, rdata)| RecordRow {
+                name: self.name(*owner).to_string(),
+                host: rdata_text(|id| self.name(id).to_string(), rdata),
+                rtype: rdata.rtype(),
+            })
+            .collect();
+        (&task.name, &task.id, rows)
+    }
+}
 
-impl Serialize for Enumerate<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let set = self.0;
+impl AxfrSource for RecordSet {
+    fn names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.iter().map(|(_, name, _)| name).collect();
+        names.sort_unstable();
+        names
+    }
+    fn values(&self, name: &str, kind: AxfrKind) -> Vec<String> {
+        let Some(r) = self.get(name) else {
+            return Vec::new();
+        };
+        name_values(r, kind, |id| self.name(id).to_string())
+    }
+}
+
+fn name_values(r: &NameRecords, kind: AxfrKind, name_of: impl Fn(u32) -> String) -> Vec<String> {
+    match kind {
+        AxfrKind::A => r.a.iter().map(|ip| ip.to_string()).collect(),
+        AxfrKind::Aaaa => r.aaaa.iter().map(|ip| ip.to_string()).collect(),
+        AxfrKind::Srv => r
+            .srv
+            .iter()
+            .map(|(target, port)| format!("{}:{port}", name_of(*target)))
+            .collect(),
+    }
+}
+
+/// The model as `/v1/enumerate` sees it: each task's records are generated when the
+/// document reaches it, so no copy of every record is held.
+pub struct ModelView<'a> {
+    rules: Rules<'a>,
+    cluster: &'a Cluster,
+    frameworks: Vec<(&'a str, Vec<&'a Task>)>,
+}
+
+impl<'a> ModelView<'a> {
+    pub fn new(rules: Rules<'a>, cluster: &'a Cluster) -> ModelView<'a> {
+        let frameworks = cluster
+            .frameworks_in_order()
+            .into_iter()
+            .map(|(id, framework)| {
+                let tasks = cluster
+                    .framework_tasks(id)
+                    .into_iter()
+                    .filter(|t| rules.has_names(cluster, t))
+                    .collect();
+                (framework.name.as_str(), tasks)
+            })
+            .collect();
+        ModelView {
+            rules,
+            cluster,
+            frameworks,
+        }
+    }
+}
+
+impl EnumerateSource for ModelView<'_> {
+    fn framework_count(&self) -> usize {
+        self.frameworks.len()
+    }
+    fn framework_name(&self, framework: usize) -> &str {
+        self.frameworks[framework].0
+    }
+    fn task_count(&self, framework: usize) -> usize {
+        self.frameworks[framework].1.len()
+    }
+    fn task(&self, framework: usize, task: usize) -> (&str, &str, Vec<RecordRow>) {
+        let task = self.frameworks[framework].1[task];
+        let mut report = Report::default();
+        let item = Item::Task(task.key());
+        let records = ItemRecords::of(&self.rules, self.cluster, &item, &mut report);
+        let rows = records
+            .records
+            .iter()
+            .map(|(owner, rdata)| RecordRow {
+                name: records.name(*owner).to_string(),
+                host: rdata_text(|id| records.name(id).to_string(), rdata),
+                rtype: rdata.rtype(),
+            })
+            .collect();
+        (&task.name, &task.id, rows)
+    }
+}
+
+struct Enumerate<'a, S>(&'a S);
+
+impl<S: EnumerateSource> Serialize for Enumerate<'_, S> {
+    fn serialize<Ser: Serializer>(&self, s: Ser) -> Result<Ser::Ok, Ser::Error> {
+        let source = self.0;
         let mut map = s.serialize_map(Some(1))?;
-        if set.frameworks().is_empty() {
+        if source.framework_count() == 0 {
             map.serialize_entry("frameworks", &())?;
         } else {
-            map.serialize_entry("frameworks", &Frameworks(set))?;
+            map.serialize_entry("frameworks", &Frameworks(source))?;
         }
         map.end()
     }
 }
 
-struct Frameworks<'a>(&'a RecordSet);
+struct Frameworks<'a, S>(&'a S);
 
-impl Serialize for Frameworks<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let set = self.0;
-        let mut seq = s.serialize_seq(Some(set.frameworks().len()))?;
-        for framework in set.frameworks() {
-            seq.serialize_element(&FrameworkJson { set, framework })?;
+impl<S: EnumerateSource> Serialize for Frameworks<'_, S> {
+    fn serialize<Ser: Serializer>(&self, s: Ser) -> Result<Ser::Ok, Ser::Error> {
+        let source = self.0;
+        let mut seq = s.serialize_seq(Some(source.framework_count()))?;
+        for framework in 0..source.framework_count() {
+            seq.serialize_element(&FrameworkJson { source, framework })?;
         }
         seq.end()
     }
 }
 
-struct FrameworkJson<'a> {
-    set: &'a RecordSet,
-    framework: &'a super::FrameworkEntry,
+struct FrameworkJson<'a, S> {
+    source: &'a S,
+    framework: usize,
 }
 
-impl Serialize for FrameworkJson<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+impl<S: EnumerateSource> Serialize for FrameworkJson<'_, S> {
+    fn serialize<Ser: Serializer>(&self, s: Ser) -> Result<Ser::Ok, Ser::Error> {
         let mut map = s.serialize_map(Some(2))?;
-        map.serialize_entry("tasks", &Tasks(self.set, &self.framework.tasks))?;
-        map.serialize_entry("name", &*self.framework.name)?;
+        map.serialize_entry("tasks", &Tasks(self.source, self.framework))?;
+        map.serialize_entry("name", self.source.framework_name(self.framework))?;
         map.end()
     }
 }
 
-struct Tasks<'a>(&'a RecordSet, &'a [super::TaskEntry]);
+struct Tasks<'a, S>(&'a S, usize);
 
-impl Serialize for Tasks<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut seq = s.serialize_seq(Some(self.1.len()))?;
-        for task in self.1 {
-            seq.serialize_element(&TaskJson(self.0, task))?;
+impl<S: EnumerateSource> Serialize for Tasks<'_, S> {
+    fn serialize<Ser: Serializer>(&self, s: Ser) -> Result<Ser::Ok, Ser::Error> {
+        let (source, framework) = (self.0, self.1);
+        let count = source.task_count(framework);
+        let mut seq = s.serialize_seq(Some(count))?;
+        for task in 0..count {
+            let (name, id, records) = source.task(framework, task);
+            seq.serialize_element(&TaskJson { name, id, records })?;
         }
         seq.end()
     }
 }
 
-struct TaskJson<'a>(&'a RecordSet, &'a super::TaskEntry);
+struct TaskJson<'a> {
+    name: &'a str,
+    id: &'a str,
+    records: Vec<RecordRow>,
+}
 
 impl Serialize for TaskJson<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let (set, task) = (self.0, self.1);
+    fn serialize<Ser: Serializer>(&self, s: Ser) -> Result<Ser::Ok, Ser::Error> {
         let mut map = s.serialize_map(Some(3))?;
-        map.serialize_entry("name", &*task.name)?;
-        map.serialize_entry("id", &*task.id)?;
-        if task.records.is_empty() {
+        map.serialize_entry("name", self.name)?;
+        map.serialize_entry("id", self.id)?;
+        if self.records.is_empty() {
             map.serialize_entry("records", &())?;
         } else {
-            map.serialize_entry("records", &TaskRecords(set, task))?;
+            map.serialize_entry("records", &self.records)?;
         }
         map.end()
     }
 }
 
-struct TaskRecords<'a>(&'a RecordSet, &'a super::TaskEntry);
+struct AxfrRecords<'a, S>(&'a S);
 
-impl Serialize for TaskRecords<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let (set, task) = (self.0, self.1);
-        let log = &set.insertion_log()[task.records.start as usize..task.records.end as usize];
-        let mut seq = s.serialize_seq(Some(log.len()))?;
-        for (owner, rdata) in log {
-            seq.serialize_element(&RecordJson {
-                name: set.name(*owner),
-                host: rdata_text(set, rdata),
-                rtype: rdata.rtype(),
-            })?;
-        }
-        seq.end()
-    }
-}
-
-#[derive(Serialize)]
-struct RecordJson<'a> {
-    name: &'a str,
-    host: String,
-    rtype: &'static str,
-}
-
-struct AxfrRecords<'a>(&'a RecordSet);
-
-impl Serialize for AxfrRecords<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let set = self.0;
-        let mut names: Vec<(&str, &super::NameRecords)> = set
-            .iter()
-            .map(|(_, name, records)| (name, records))
-            .collect();
-        names.sort_unstable_by(|a, b| a.0.cmp(b.0));
+impl<S: AxfrSource> Serialize for AxfrRecords<'_, S> {
+    fn serialize<Ser: Serializer>(&self, s: Ser) -> Result<Ser::Ok, Ser::Error> {
+        let names = self.0.names();
         let mut map = s.serialize_map(Some(3))?;
-        map.serialize_entry(
-            "As",
-            &ByName(&names, |r: &super::NameRecords| {
-                r.a.iter().map(|ip| ip.to_string()).collect()
-            }),
-        )?;
-        map.serialize_entry(
-            "AAAAs",
-            &ByName(&names, |r: &super::NameRecords| {
-                r.aaaa.iter().map(|ip| ip.to_string()).collect()
-            }),
-        )?;
-        map.serialize_entry(
-            "SRVs",
-            &ByName(&names, |r: &super::NameRecords| {
-                r.srv
-                    .iter()
-                    .map(|(target, port)| format!("{}:{port}", set.name(*target)))
-                    .collect()
-            }),
-        )?;
+        for (key, kind) in [
+            ("As", AxfrKind::A),
+            ("AAAAs", AxfrKind::Aaaa),
+            ("SRVs", AxfrKind::Srv),
+        ] {
+            map.serialize_entry(key, &ByName(self.0, &names, kind))?;
+        }
         map.end()
     }
 }
 
 /// One `{name: [values]}` map of the AXFR document, for names with values of one type.
-struct ByName<'a, F>(&'a [(&'a str, &'a super::NameRecords)], F);
+struct ByName<'a, S>(&'a S, &'a [&'a str], AxfrKind);
 
-impl<F> Serialize for ByName<'_, F>
-where
-    F: Fn(&super::NameRecords) -> Vec<String>,
-{
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+impl<S: AxfrSource> Serialize for ByName<'_, S> {
+    fn serialize<Ser: Serializer>(&self, s: Ser) -> Result<Ser::Ok, Ser::Error> {
         let mut map = s.serialize_map(None)?;
-        for (name, records) in self.0 {
-            let values = (self.1)(records);
+        for name in self.1 {
+            let values = self.0.values(name, self.2);
             if !values.is_empty() {
                 map.serialize_entry(name, &values)?;
             }

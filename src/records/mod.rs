@@ -5,6 +5,7 @@
 
 pub mod enumerate;
 pub mod hash;
+pub mod item;
 pub mod labels;
 pub mod set;
 pub mod task_ips;
@@ -15,6 +16,7 @@ use crate::mesos::hostport::Upid;
 use crate::mesos::hostport::{Host, parse_ip, split_host_port};
 use crate::mesos::state::State;
 use hash::{agent_tail, task_hash};
+pub use item::ItemRecords;
 use labels::{LabelSpec, is_host_fragment, shorten_label};
 pub use set::{
     AddError, FrameworkEntry, NameId, NameRecords, RData, RecordSet, RecordSetBuilder, TaskEntry,

@@ -96,6 +96,11 @@ impl RecordSet {
         &self.0.names[id as usize]
     }
 
+    /// Names interned, including those that are only SRV targets.
+    pub fn name_count(&self) -> usize {
+        self.0.names.len()
+    }
+
     /// The records of a name by id (empty for a name that is only an SRV target).
     pub fn records_of(&self, id: NameId) -> &NameRecords {
         &self.0.records[id as usize]

@@ -5,6 +5,23 @@ use std::io::{self, Write};
 
 const CHUNK: usize = 1 << 20;
 
+/// The large JSON documents of the HTTP API, rendered by the control thread from the
+/// model on request (the snapshot keeps no second copy of every record for them).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DocumentKind {
+    /// `/v1/enumerate`
+    Enumerate,
+    /// `/v1/axfr`
+    Axfr,
+}
+
+/// A request for a document, answered on `reply` with the document of serial `serial`.
+#[derive(Debug)]
+pub struct DocumentRequest {
+    pub kind: DocumentKind,
+    pub reply: crossbeam_channel::Sender<(u32, std::sync::Arc<Document>)>,
+}
+
 #[derive(Debug, Default)]
 pub struct Document {
     chunks: Vec<Vec<u8>>,

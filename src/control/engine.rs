@@ -1,0 +1,219 @@
+//! The delta pipeline: changes → model → records of the touched items → store → the
+//! touched shards compiled again → one published snapshot, with its delta journaled.
+//!
+//! For every item a change touches, the item's records are generated from the model
+//! before the change and taken out of the store, the change is applied, and the item's
+//! records are generated again and put in. Records are a pure function of an item, so
+//! the store always holds exactly what a full generation of the model would give.
+
+use crate::cluster::{Change, Cluster, ClusterState, Item};
+use crate::config::Config;
+use crate::records::enumerate::{ModelView, ZoneInfo, write_axfr, write_enumerate};
+use crate::records::{ItemRecords, Report, Rules};
+use crate::snapshot::delta::Journal;
+use crate::snapshot::document::{Document, DocumentKind};
+use crate::snapshot::store::{Sign, ZoneStore};
+use crate::snapshot::{Snapshot, apex_name};
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// Journal bounds: IXFR can go back this many publishes, holding at most this many
+/// records in all.
+pub const JOURNAL_ENTRIES: usize = 1000;
+pub const JOURNAL_RECORDS: usize = 1_000_000;
+
+/// What one publish did.
+#[derive(Clone, Copy, Debug)]
+pub struct Published {
+    pub serial: u32,
+    pub shards: usize,
+    pub records_changed: Option<usize>,
+    pub took: Duration,
+}
+
+/// The model, the store and the journal, owned by the control thread.
+pub struct Engine {
+    config: Config,
+    cluster: Cluster,
+    store: ZoneStore,
+    journal: Journal,
+    serial: u32,
+    /// Items skipped since the last publish (logged with it).
+    report: Report,
+    /// Configuration changed: the next publish compiles every shard.
+    recompile_all: bool,
+    /// A state was applied since the last publish, even one that changed nothing.
+    state_seen: bool,
+}
+
+impl Engine {
+    pub fn new(config: Config) -> Engine {
+        Engine {
+            store: ZoneStore::new(&apex_name(&config)),
+            config,
+            cluster: Cluster::default(),
+            journal: Journal::new(JOURNAL_ENTRIES, JOURNAL_RECORDS),
+            serial: 0,
+            report: Report::default(),
+            recompile_all: true,
+            state_seen: false,
+        }
+    }
+
+    pub fn cluster(&self) -> &Cluster {
+        &self.cluster
+    }
+
+    pub fn store(&self) -> &ZoneStore {
+        &self.store
+    }
+
+    pub fn journal(&self) -> &Journal {
+        &self.journal
+    }
+
+    /// Applies stream changes in order.
+    pub fn apply_changes(&mut self, changes: Vec<Change>) {
+        for change in changes {
+            let items = self.cluster.affected_by(&change);
+            self.put(&items, Sign::Remove);
+            self.cluster.apply(change);
+            self.put(&items, Sign::Add);
+        }
+    }
+
+    /// Replaces the model with a whole state (a poll, or a subscription's snapshot):
+    /// only the items that differ are regenerated.
+    pub fn apply_state(&mut self, state: ClusterState, masters: &[String], listener: &[IpAddr]) {
+        let new = Cluster::from_state(state, masters.to_vec(), listener.to_vec());
+        let items = self.cluster.differences(&new);
+        self.put(&items, Sign::Remove);
+        self.cluster = new;
+        self.put(&items, Sign::Add);
+        self.state_seen = true;
+    }
+
+    /// Sets the leader, the master list and the listener's addresses.
+    pub fn set_cluster_inputs(&mut self, leader: &str, masters: &[String], listener: &[IpAddr]) {
+        let (old_leader, old_masters, old_listener) = (
+            self.cluster.leader.clone(),
+            self.cluster.masters.clone(),
+            self.cluster.listener_ips.clone(),
+        );
+        if old_leader == leader && old_masters == masters && old_listener == listener {
+            return;
+        }
+        self.put(&[Item::Cluster], Sign::Remove);
+        self.cluster.set_cluster_inputs(leader, masters, listener);
+        self.put(&[Item::Cluster], Sign::Add);
+    }
+
+    /// A new configuration: every record is made again under it.
+    pub fn reconfigure(&mut self, config: Config) {
+        self.config = config;
+        self.store = ZoneStore::new(&apex_name(&self.config));
+        let mut items: Vec<Item> = vec![Item::Cluster];
+        items.extend(self.cluster.frameworks.keys().cloned().map(Item::Framework));
+        items.extend(self.cluster.agents.keys().cloned().map(Item::Agent));
+        items.extend(self.cluster.tasks.keys().cloned().map(Item::Task));
+        self.put(&items, Sign::Add);
+        self.recompile_all = true;
+        // A delta cannot describe a change of settings (TTL, domain): no IXFR across it.
+        self.journal.clear();
+    }
+
+    fn put(&mut self, items: &[Item], sign: Sign) {
+        let rules = Rules::new(&self.config);
+        let mut report = Report::default();
+        for item in items {
+            let records = ItemRecords::of(&rules, &self.cluster, item, &mut report);
+            if !records.is_empty() {
+                self.store.apply(&records, sign);
+            }
+        }
+        // Only what is added is reported: what is removed was reported when it came.
+        if sign == Sign::Add {
+            self.report.skipped += report.skipped;
+            for e in report.examples {
+                if self.report.examples.len() < 10 {
+                    self.report.examples.push(e);
+                }
+            }
+        }
+    }
+
+    /// Publishes what changed since the last publish, if anything did (or if nothing is
+    /// served yet and a state has been seen). The SOA serial moves only when records
+    /// changed.
+    pub fn publish(&mut self, current: &Snapshot) -> Option<(Snapshot, Published)> {
+        let started = Instant::now();
+        let changes = self.store.take_changes();
+        let first = !current.ready && self.state_seen;
+        if changes.shards.is_empty() && !first && !self.recompile_all {
+            return None;
+        }
+        if !current.ready && !self.state_seen {
+            // Nothing to serve yet; keep the changes for when a state comes.
+            return None;
+        }
+        let report = std::mem::take(&mut self.report);
+        if report.skipped > 0 {
+            tracing::warn!(skipped = report.skipped, examples = ?report.examples, "state items skipped");
+        }
+        let previous = self.serial;
+        self.serial = unix_now().max(self.serial.wrapping_add(1));
+        let records_changed = changes.delta.as_ref().map(|d| d.len());
+        let snapshot = if self.recompile_all || !current.ready {
+            Snapshot::compile_all(&self.store, &self.config, self.serial)
+        } else {
+            current.update(&self.store, &changes.shards, &self.config, self.serial)
+        };
+        if previous != 0 && !self.recompile_all {
+            self.journal.push(previous, self.serial, changes.delta);
+        }
+        self.recompile_all = false;
+        let info = Published {
+            serial: self.serial,
+            shards: changes.shards.len(),
+            records_changed,
+            took: started.elapsed(),
+        };
+        Some((snapshot, info))
+    }
+
+    /// Renders `/v1/enumerate` or `/v1/axfr` from the model and the store.
+    pub fn document(&self, kind: DocumentKind) -> Arc<Document> {
+        let mut out = Document::default();
+        // Writing to a Document cannot fail.
+        let _ = match kind {
+            DocumentKind::Enumerate => write_enumerate(
+                &ModelView::new(Rules::new(&self.config), &self.cluster),
+                &mut out,
+            ),
+            DocumentKind::Axfr => {
+                let c = &self.config;
+                let info = ZoneInfo {
+                    ttl: c.ttl,
+                    serial: self.serial,
+                    refresh_seconds: c.refresh_seconds,
+                    mname: &c.soa_mname,
+                    rname: &c.soa_rname,
+                    domain: &c.domain,
+                };
+                write_axfr(&self.store, &info, &mut out)
+            }
+        };
+        Arc::new(out)
+    }
+
+    pub fn serial(&self) -> u32 {
+        self.serial
+    }
+}
+
+fn unix_now() -> u32 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as u32)
+}

@@ -1,0 +1,372 @@
+//! The control loop: takes what the sources read, applies it to the model through the
+//! delta pipeline ([`engine::Engine`]), and publishes snapshots. Runs on its own thread
+//! and never blocks on I/O: the sources read on theirs.
+
+pub mod engine;
+
+use crate::config::{Config, is_wildcard};
+use crate::mesos::detect::Masters;
+use crate::mesos::events::SourceEvent;
+use crate::mesos::poll::{PollCommand, Poller};
+use crate::mesos::source::StateSource;
+use crate::server::SharedSnapshot;
+use crate::snapshot::document::DocumentRequest;
+use crate::status::{Status, unix_ms};
+use crossbeam_channel::{Receiver, Sender};
+use engine::Engine;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// The addresses published under `SOAMname` (spec §4.7): every non-loopback interface
+/// address for the wildcard listener, else the listener itself.
+pub fn listener_addresses(listener: IpAddr) -> Vec<IpAddr> {
+    if !is_wildcard(listener) {
+        return vec![listener];
+    }
+    if_addrs::get_if_addrs()
+        .map(|ifs| {
+            ifs.into_iter()
+                .filter(|i| !i.is_loopback())
+                .map(|i| i.ip())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// What can reach the control thread besides the sources.
+#[derive(Debug)]
+pub enum ControlEvent {
+    /// Read the state now (the master list changed, or SIGUSR1).
+    Refresh,
+    /// Re-read config.json and apply what can change live (SIGHUP).
+    Reload,
+}
+
+/// The control thread's state.
+pub struct Control {
+    config: Config,
+    masters: Arc<Masters>,
+    /// Refresh and reload requests.
+    wake: Receiver<ControlEvent>,
+    /// `/v1/enumerate` and `/v1/axfr` requests from the HTTP API.
+    documents: Receiver<DocumentRequest>,
+    /// The configuration in force, shared with the HTTP API (`/v1/config`).
+    live: Arc<arc_swap::ArcSwap<Config>>,
+    shared: SharedSnapshot,
+    status: Arc<Status>,
+    engine: Engine,
+    events: Receiver<SourceEvent>,
+    poller: Sender<PollCommand>,
+    /// When the changes applied so far are to be published (stream changes wait a
+    /// little, so that a burst becomes one publish).
+    publish_due: Option<Instant>,
+    /// When the first change of the coming publish arrived.
+    pending_since: Option<Instant>,
+}
+
+/// How long stream changes wait to be published together.
+const COALESCE: Duration = Duration::from_millis(5);
+
+impl Control {
+    /// The control state of `config`; starts the state source's thread.
+    pub fn new(
+        config: Config,
+        masters: Arc<Masters>,
+        wake: Receiver<ControlEvent>,
+        documents: Receiver<DocumentRequest>,
+        live: Arc<arc_swap::ArcSwap<Config>>,
+        shared: SharedSnapshot,
+        status: Arc<Status>,
+    ) -> Result<Control, String> {
+        let source = StateSource::from_config(&config, masters.clone())?;
+        let (events_tx, events) = crossbeam_channel::bounded(64);
+        let (poller, commands) = crossbeam_channel::unbounded();
+        let period = Duration::from_secs(config.refresh_seconds);
+        let poll = Poller::new(source, period, events_tx, commands, status.clone());
+        std::thread::Builder::new()
+            .name("state-poll".into())
+            .spawn(move || poll.run())
+            .map_err(|e| format!("starting the state poller: {e}"))?;
+        Ok(Control {
+            engine: Engine::new(config.clone()),
+            masters,
+            wake,
+            documents,
+            live,
+            config,
+            shared,
+            status,
+            events,
+            poller,
+            publish_due: None,
+            pending_since: None,
+        })
+    }
+
+    /// Runs until the sources and every requester are gone.
+    pub fn run(mut self) {
+        crate::mesos::lower_priority();
+        let mut no_leader_since: Option<Instant> = None;
+        loop {
+            let timeout = self.publish_due.map_or(Duration::from_secs(1), |due| {
+                due.saturating_duration_since(Instant::now())
+            });
+            crossbeam_channel::select! {
+                recv(self.events) -> event => match event {
+                    Ok(event) => self.on_source(event),
+                    Err(_) => return,
+                },
+                recv(self.wake) -> event => match event {
+                    Ok(event) => self.on_control(event),
+                    Err(_) => return,
+                },
+                recv(self.documents) -> request => {
+                    if let Ok(request) = request {
+                        self.on_document(request);
+                    }
+                }
+                default(timeout) => {}
+            }
+            if self.publish_due.is_some_and(|due| due <= Instant::now()) {
+                self.publish_guarded();
+            }
+            self.watch_leader(&mut no_leader_since);
+        }
+    }
+
+    fn on_source(&mut self, event: SourceEvent) {
+        self.pending_since.get_or_insert_with(Instant::now);
+        match event {
+            SourceEvent::State(state) => {
+                let masters = self.masters.view().list;
+                let listener = listener_addresses(self.config.listener);
+                self.engine.apply_state(state, &masters, &listener);
+                self.publish_due = Some(Instant::now());
+            }
+            SourceEvent::Unchanged => {
+                self.update_cluster_inputs();
+                self.publish_due = Some(Instant::now());
+            }
+            SourceEvent::Changes(changes) => {
+                self.engine.apply_changes(changes);
+                let due = Instant::now() + COALESCE;
+                self.publish_due = Some(self.publish_due.map_or(due, |d| d.min(due)));
+            }
+        }
+        Status::set(&self.status.last_refresh_ok_ms, unix_ms());
+    }
+
+    fn on_control(&mut self, event: ControlEvent) {
+        match event {
+            ControlEvent::Refresh => {
+                let _ = self.poller.send(PollCommand::Now);
+                // A new master list changes the master records at once.
+                self.pending_since.get_or_insert_with(Instant::now);
+                self.update_cluster_inputs();
+                self.publish_due = Some(Instant::now());
+            }
+            ControlEvent::Reload => self.reload(),
+        }
+    }
+
+    fn on_document(&mut self, request: DocumentRequest) {
+        // The document shows what is published: publish what is pending first.
+        if self.publish_due.is_some() {
+            self.publish_guarded();
+        }
+        let doc = self.engine.document(request.kind);
+        let _ = request.reply.send((self.engine.serial(), doc));
+    }
+
+    /// The leader stays as the last state named it; the master list and the listener's
+    /// addresses are read again.
+    fn update_cluster_inputs(&mut self) {
+        let masters = self.masters.view().list;
+        let listener = listener_addresses(self.config.listener);
+        let leader = self.engine.cluster().leader.clone();
+        self.engine.set_cluster_inputs(&leader, &masters, &listener);
+    }
+
+    /// Publishes; a panic in it (a state nobody foresaw) keeps the served snapshot and
+    /// starts the model afresh from the next state (the reference exits).
+    fn publish_guarded(&mut self) {
+        self.publish_due = None;
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.publish()));
+        if result.is_err() {
+            tracing::error!("publishing panicked; keeping the served records");
+            self.engine = Engine::new(self.config.clone());
+            let _ = self.poller.send(PollCommand::Now);
+        }
+    }
+
+    fn publish(&mut self) {
+        let current = self.shared.load_full();
+        let Some((snapshot, info)) = self.engine.publish(&current) else {
+            self.pending_since = None;
+            return;
+        };
+        let (names, bytes) = snapshot.size();
+        self.shared.store(Arc::new(snapshot));
+        let now = unix_ms();
+        Status::set(&self.status.published_ms, now);
+        Status::add(&self.status.publishes, 1);
+        if let Some(since) = self.pending_since.take() {
+            self.status
+                .publish_seconds
+                .0
+                .observe(since.elapsed().as_secs_f64());
+        }
+        let (entries, records) = self.engine.journal().size();
+        Status::set(&self.status.journal_entries, entries as u64);
+        Status::set(&self.status.journal_records, records as u64);
+        let whole = info.records_changed.is_none();
+        if whole {
+            tracing::info!(
+                serial = info.serial,
+                names,
+                snapshot_bytes = bytes,
+                ms = info.took.as_millis() as u64,
+                "published new snapshot"
+            );
+        } else {
+            tracing::debug!(
+                serial = info.serial,
+                shards = info.shards,
+                records = info.records_changed,
+                us = info.took.as_micros() as u64,
+                "published changes"
+            );
+        }
+    }
+
+    /// SIGHUP: re-reads config.json. A bad file is refused with one log line and the old
+    /// configuration stays; what only a restart can change is logged and kept as it was.
+    fn reload(&mut self) {
+        let path = self.config.source_path.display().to_string();
+        let new = match Config::load(&path, &crate::config::Environment::system()) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!("SIGHUP: new configuration refused, keeping the old one: {e}");
+                return;
+            }
+        };
+        let old = &self.config;
+        let restart_only = [
+            ("Port", old.port != new.port),
+            ("Listener", old.listener != new.listener),
+            ("HttpPort", old.http_port != new.http_port),
+            ("HTTPListener", old.http_listener != new.http_listener),
+            ("DnsOn", old.dns_on != new.dns_on),
+            ("HttpOn", old.http_on != new.http_on),
+            ("UDPWorkers", old.udp_workers != new.udp_workers),
+            ("Zk", old.zk != new.zk),
+            ("Masters", old.masters != new.masters),
+            ("StateFile", old.state_file != new.state_file),
+            ("ExternalOn", old.external_on != new.external_on),
+        ];
+        let pending: Vec<&str> = restart_only
+            .iter()
+            .filter(|(_, changed)| *changed)
+            .map(|(k, _)| *k)
+            .collect();
+        if !pending.is_empty() {
+            tracing::warn!(
+                "SIGHUP: {} changed; these need a restart and keep their old values",
+                pending.join(", ")
+            );
+        }
+        // Live: everything that shapes records and answers.
+        let mut applied = self.config.clone();
+        applied.refresh_seconds = new.refresh_seconds;
+        applied.ttl = new.ttl;
+        applied.srv_record_default_weight = new.srv_record_default_weight;
+        applied.soa_refresh = new.soa_refresh;
+        applied.soa_retry = new.soa_retry;
+        applied.soa_expire = new.soa_expire;
+        applied.soa_minttl = new.soa_minttl;
+        applied.soa_mname = new.soa_mname;
+        applied.soa_rname = new.soa_rname;
+        applied.ip_sources = new.ip_sources;
+        applied.domain = new.domain;
+        applied.enforce_rfc952 = new.enforce_rfc952;
+        applied.recurse_on = new.recurse_on;
+        applied.set_truncate_bit = new.set_truncate_bit;
+        applied.edns_max_udp_size = new.edns_max_udp_size;
+        applied.enumeration_on = new.enumeration_on;
+        applied.ready_stale_refreshes = new.ready_stale_refreshes;
+        applied.zk_detection_timeout = new.zk_detection_timeout;
+        // The forwarder follows the live configuration.
+        applied.resolvers = new.resolvers;
+        applied.zone_resolvers = new.zone_resolvers;
+        applied.timeout_seconds = new.timeout_seconds;
+        applied.forward_cache_size = new.forward_cache_size;
+        // How masters are asked: always rebuilt, so that renewed certificates and keys
+        // are read again; if the new files do not load, the old client stays.
+        let mut with_source = applied.clone();
+        with_source.state_timeout_seconds = new.state_timeout_seconds;
+        with_source.mesos_https_on = new.mesos_https_on;
+        with_source.ca_cert_file = new.ca_cert_file;
+        with_source.cert_file = new.cert_file;
+        with_source.key_file = new.key_file;
+        with_source.mesos_credentials = new.mesos_credentials;
+        with_source.iam_config_file = new.iam_config_file;
+        with_source.iam = new.iam;
+        with_source.mesos_authentication = new.mesos_authentication;
+        match StateSource::from_config(&with_source, self.masters.clone()) {
+            Ok(source) => {
+                let period = Duration::from_secs(applied.refresh_seconds);
+                let _ = self
+                    .poller
+                    .send(PollCommand::Replace(Box::new(source), period));
+                applied = with_source;
+            }
+            Err(e) => tracing::error!(
+                "SIGHUP: TLS or authentication settings for the masters refused, keeping the old ones: {e}"
+            ),
+        }
+        self.config = applied.clone();
+        self.live.store(Arc::new(applied.clone()));
+        // Every record is made again under the new settings, and the state read anew.
+        self.engine.reconfigure(applied);
+        self.update_cluster_inputs();
+        self.pending_since.get_or_insert_with(Instant::now);
+        self.publish_due = Some(Instant::now());
+        let _ = self.poller.send(PollCommand::Now);
+        tracing::info!("SIGHUP: configuration reloaded");
+    }
+
+    /// ZooKeeper mode: with no leader for `ZkDetectionTimeout`, say so loudly and mark the
+    /// server not ready, but keep serving (the reference exits).
+    fn watch_leader(&self, since: &mut Option<Instant>) {
+        if self.config.zk.is_empty() || self.config.zk_detection_timeout <= 0 {
+            return;
+        }
+        let leader_known = self
+            .masters
+            .view()
+            .list
+            .first()
+            .is_some_and(|m| !m.is_empty());
+        if leader_known {
+            *since = None;
+            self.status
+                .leader_missing
+                .store(false, std::sync::atomic::Ordering::Relaxed);
+            return;
+        }
+        let started = *since.get_or_insert_with(Instant::now);
+        let limit = Duration::from_secs(self.config.zk_detection_timeout as u64);
+        if started.elapsed() >= limit
+            && !self
+                .status
+                .leader_missing
+                .swap(true, std::sync::atomic::Ordering::Relaxed)
+        {
+            tracing::error!(
+                "no leading master in ZooKeeper for {} s (ZkDetectionTimeout); serving the last records",
+                limit.as_secs()
+            );
+        }
+    }
+}

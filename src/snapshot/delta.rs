@@ -1,0 +1,214 @@
+//! Deltas: the records one publish took away and added, and the bounded journal that
+//! keeps the latest of them (zone transfers serve IXFR from it).
+
+use crate::records::{NameId, RData};
+use std::collections::VecDeque;
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+/// One record of a delta, with names as text (lower case, trailing dot).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct DeltaRecord {
+    pub name: Box<str>,
+    pub data: DeltaData,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum DeltaData {
+    A(Ipv4Addr),
+    Aaaa(Ipv6Addr),
+    Srv { target: Box<str>, port: u16 },
+}
+
+/// The records that went away and came between two versions of the zone.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Delta {
+    pub removed: Vec<DeltaRecord>,
+    pub added: Vec<DeltaRecord>,
+}
+
+impl Delta {
+    pub fn is_empty(&self) -> bool {
+        self.removed.is_empty() && self.added.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.removed.len() + self.added.len()
+    }
+}
+
+/// A batch larger than this is not kept as a delta (a first load, a resync that
+/// changed most of the zone): a transfer then sends the whole zone.
+pub const MAX_DELTA_RECORDS: usize = 200_000;
+
+/// Collects record changes while a batch is applied.
+#[derive(Debug, Default)]
+pub struct DeltaBuilder {
+    pending: Vec<(NameId, RData, bool)>,
+    overflow: bool,
+}
+
+impl DeltaBuilder {
+    pub fn record(&mut self, owner: NameId, rdata: RData, added: bool) {
+        if self.overflow {
+            return;
+        }
+        if self.pending.len() >= MAX_DELTA_RECORDS {
+            self.overflow = true;
+            self.pending = Vec::new();
+            return;
+        }
+        self.pending.push((owner, rdata, added));
+    }
+
+    /// The net delta since the last call (a record added then removed in one batch
+    /// cancels out), or `None` when the batch overflowed.
+    pub fn take(&mut self, name: impl Fn(NameId) -> Box<str>) -> Option<Delta> {
+        let pending = std::mem::take(&mut self.pending);
+        if std::mem::take(&mut self.overflow) {
+            return None;
+        }
+        let mut net: std::collections::HashMap<(NameId, RData), i32, foldhash::fast::FixedState> =
+            Default::default();
+        let mut order = Vec::new();
+        for (owner, rdata, added) in pending {
+            let n = net.entry((owner, rdata)).or_insert_with(|| {
+                order.push((owner, rdata));
+                0
+            });
+            *n += if added { 1 } else { -1 };
+        }
+        let mut delta = Delta::default();
+        for key in order {
+            let n = net[&key];
+            if n == 0 {
+                continue;
+            }
+            let (owner, rdata) = key;
+            let data = match rdata {
+                RData::A(ip) => DeltaData::A(ip),
+                RData::Aaaa(ip) => DeltaData::Aaaa(ip),
+                RData::Srv { target, port } => DeltaData::Srv {
+                    target: name(target),
+                    port,
+                },
+            };
+            let record = DeltaRecord {
+                name: name(owner),
+                data,
+            };
+            if n > 0 {
+                delta.added.push(record);
+            } else {
+                delta.removed.push(record);
+            }
+        }
+        Some(delta)
+    }
+}
+
+/// One journal entry: the delta that took the zone from `from` to `to`.
+#[derive(Clone, Debug)]
+pub struct JournalEntry {
+    pub from: u32,
+    pub to: u32,
+    pub delta: Delta,
+}
+
+/// The latest deltas, oldest first, bounded by entries and by records.
+#[derive(Debug)]
+pub struct Journal {
+    entries: VecDeque<JournalEntry>,
+    records: usize,
+    max_entries: usize,
+    max_records: usize,
+}
+
+impl Journal {
+    pub fn new(max_entries: usize, max_records: usize) -> Journal {
+        Journal {
+            entries: VecDeque::new(),
+            records: 0,
+            max_entries,
+            max_records,
+        }
+    }
+
+    /// Appends the delta of a publish. `None` (a delta too large to keep) or a gap in the
+    /// serials empties the journal: no chain of deltas leads past it.
+    pub fn push(&mut self, from: u32, to: u32, delta: Option<Delta>) {
+        let Some(delta) = delta else {
+            self.clear();
+            return;
+        };
+        if self.entries.back().is_some_and(|e| e.to != from) {
+            self.clear();
+        }
+        self.records += delta.len();
+        self.entries.push_back(JournalEntry { from, to, delta });
+        while self.entries.len() > self.max_entries || self.records > self.max_records {
+            match self.entries.pop_front() {
+                Some(old) => self.records -= old.delta.len(),
+                None => break,
+            }
+        }
+    }
+
+    pub fn clear(&mut self) {
+        self.entries.clear();
+        self.records = 0;
+    }
+
+    pub fn entries(&self) -> &VecDeque<JournalEntry> {
+        &self.entries
+    }
+
+    /// (entries, records) held.
+    pub fn size(&self) -> (usize, usize) {
+        (self.entries.len(), self.records)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn delta(n: usize) -> Delta {
+        Delta {
+            added: (0..n)
+                .map(|i| DeltaRecord {
+                    name: format!("n{i}.mesos.").into(),
+                    data: DeltaData::A(Ipv4Addr::new(10, 0, 0, 1)),
+                })
+                .collect(),
+            removed: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn journal_is_bounded_and_chained() {
+        let mut j = Journal::new(3, 100);
+        for s in 1..=5 {
+            j.push(s, s + 1, Some(delta(1)));
+        }
+        assert_eq!(j.size(), (3, 3));
+        assert_eq!(j.entries()[0].from, 3);
+        j.push(9, 10, Some(delta(1))); // a gap
+        assert_eq!(j.size(), (1, 1));
+        j.push(10, 11, Some(delta(150))); // over the record bound on its own
+        assert_eq!(j.size(), (0, 0));
+        j.push(11, 12, None);
+        assert_eq!(j.size(), (0, 0));
+    }
+
+    #[test]
+    fn a_record_added_and_removed_cancels_out() {
+        let mut b = DeltaBuilder::default();
+        let a = RData::A(Ipv4Addr::new(10, 0, 0, 1));
+        b.record(1, a, true);
+        b.record(1, a, false);
+        b.record(2, a, true);
+        let d = b.take(|id| format!("n{id}.").into()).unwrap();
+        assert!(d.removed.is_empty());
+        assert_eq!(d.added.len(), 1);
+    }
+}

@@ -1,0 +1,527 @@
+//! [`ZoneStore`]: every published record with the number of items that contribute it, so
+//! that the records of one item can be added or taken away without regenerating the
+//! others. Owned by the control thread; the served snapshot is compiled from it shard by
+//! shard, and only the shards a change touched are compiled again.
+//!
+//! Names are kept lower-cased (answers are case-insensitive, and every generated name is
+//! lower case but a configured `SOAMname`). A name exists in the zone while it owns a
+//! record or a name below it does (empty non-terminals); it stays in the table while an
+//! SRV record still points at it.
+
+use super::delta::{Delta, DeltaBuilder};
+use super::shards::{SHARDS, shard_of};
+use crate::dns::wire::name_to_wire;
+use crate::records::{ItemRecords, NameId, RData};
+use foldhash::fast::FixedState;
+use hashbrown::HashTable;
+use std::hash::BuildHasher;
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+/// One name of the store.
+#[derive(Debug, Default)]
+pub struct Node {
+    /// Lower-cased, with the trailing dot; empty while the slot is free.
+    pub name: Box<str>,
+    /// Hash of the lower-cased wire name: picks the shard and the slot in it.
+    pub key_hash: u64,
+    /// At or below the apex: only such names are served.
+    pub in_zone: bool,
+    /// Values with the number of items contributing each.
+    pub a: Vec<(Ipv4Addr, u32)>,
+    pub aaaa: Vec<(Ipv6Addr, u32)>,
+    pub srv: Vec<(NameId, u16, u32)>,
+    /// Names with records strictly below this one.
+    below: u32,
+    /// Owners of SRV records pointing here, with how many of their values do: their
+    /// additional addresses change when this name's addresses do.
+    referrers: Vec<(NameId, u32)>,
+    /// Position in its shard's member list; `NOT_MEMBER` when not served.
+    member_pos: u32,
+}
+
+const NOT_MEMBER: u32 = u32::MAX;
+
+impl Node {
+    pub fn has_records(&self) -> bool {
+        !(self.a.is_empty() && self.aaaa.is_empty() && self.srv.is_empty())
+    }
+
+    fn exists(&self) -> bool {
+        self.has_records() || self.below > 0
+    }
+}
+
+/// Whether an item's records come or go.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sign {
+    Add,
+    Remove,
+}
+
+/// What a batch of changes did to the store.
+#[derive(Debug, Default)]
+pub struct Changes {
+    /// Shards whose names or records changed.
+    pub shards: Vec<u32>,
+    /// The records that came and went (None when the batch was too large to keep).
+    pub delta: Option<Delta>,
+}
+
+pub struct ZoneStore {
+    apex: Box<str>,
+    nodes: Vec<Node>,
+    free: Vec<NameId>,
+    index: HashTable<NameId>,
+    hasher: FixedState,
+    /// Per shard, the served names (in zone, existing).
+    members: Vec<Vec<NameId>>,
+    dirty: Vec<bool>,
+    dirty_list: Vec<u32>,
+    /// Names that may have no reason left to stay; checked when changes are taken.
+    maybe_free: Vec<NameId>,
+    delta: DeltaBuilder,
+    /// Removals of records the store did not hold (a bug if ever non-zero).
+    pub inconsistencies: u64,
+    /// Names with records, A, AAAA and SRV records.
+    counts: [usize; 4],
+    wire: Vec<u8>,
+}
+
+impl ZoneStore {
+    /// An empty store for the zone `apex` (lower case, trailing dot). The apex always
+    /// exists.
+    pub fn new(apex: &str) -> ZoneStore {
+        let mut store = ZoneStore {
+            apex: apex.to_ascii_lowercase().into(),
+            nodes: Vec::new(),
+            free: Vec::new(),
+            index: HashTable::new(),
+            hasher: FixedState::default(),
+            members: (0..SHARDS).map(|_| Vec::new()).collect(),
+            dirty: vec![false; SHARDS],
+            dirty_list: Vec::new(),
+            maybe_free: Vec::new(),
+            delta: DeltaBuilder::default(),
+            inconsistencies: 0,
+            counts: [0; 4],
+            wire: Vec::with_capacity(256),
+        };
+        let apex = store.apex.clone();
+        let id = store.intern(&apex);
+        // The apex is a member for good: its `below` never returns to zero.
+        store.nodes[id as usize].below = 1;
+        store.join_shard(id);
+        store
+    }
+
+    pub fn apex(&self) -> &str {
+        &self.apex
+    }
+
+    pub fn node(&self, id: NameId) -> &Node {
+        &self.nodes[id as usize]
+    }
+
+    pub fn name(&self, id: NameId) -> &str {
+        &self.nodes[id as usize].name
+    }
+
+    /// The id of a name (any case, trailing dot).
+    pub fn find(&self, name: &str) -> Option<NameId> {
+        let lower = lower(name);
+        let hash = self.hasher.hash_one(&*lower);
+        self.index
+            .find(hash, |&id| *self.nodes[id as usize].name == *lower)
+            .copied()
+    }
+
+    /// The served names of one shard.
+    pub fn members(&self, shard: usize) -> &[NameId] {
+        &self.members[shard]
+    }
+
+    /// Every name that owns records.
+    pub fn names_with_records(&self) -> impl Iterator<Item = (NameId, &Node)> {
+        self.nodes
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| n.has_records())
+            .map(|(i, n)| (i as NameId, n))
+    }
+
+    /// Counts of (names with records, A, AAAA, SRV).
+    pub fn counts(&self) -> (usize, usize, usize, usize) {
+        let [n, a, q, s] = self.counts;
+        (n, a, q, s)
+    }
+
+    fn count(&mut self, rdata: RData, up: bool) {
+        let i = match rdata {
+            RData::A(_) => 1,
+            RData::Aaaa(_) => 2,
+            RData::Srv { .. } => 3,
+        };
+        if up {
+            self.counts[i] += 1;
+        } else {
+            self.counts[i] -= 1;
+        }
+    }
+
+    /// Adds or removes the records of one item.
+    pub fn apply(&mut self, item: &ItemRecords, sign: Sign) {
+        let ids: Vec<NameId> = item.names.iter().map(|n| self.intern(n)).collect();
+        for &(owner, rdata) in &item.records {
+            let owner = ids[owner as usize];
+            let rdata = match rdata {
+                RData::Srv { target, port } => RData::Srv {
+                    target: ids[target as usize],
+                    port,
+                },
+                other => other,
+            };
+            match sign {
+                Sign::Add => self.add(owner, rdata),
+                Sign::Remove => self.remove(owner, rdata),
+            }
+        }
+        // Names interned for nothing (an item with nothing to remove) must not linger.
+        self.maybe_free.extend(ids);
+    }
+
+    /// The shards to compile again and the records that came and went since the last
+    /// call; frees names nothing needs any more.
+    pub fn take_changes(&mut self) -> Changes {
+        let delta = self.delta.take(|id| self.nodes[id as usize].name.clone());
+        for id in std::mem::take(&mut self.maybe_free) {
+            self.free_if_unused(id);
+        }
+        let shards = std::mem::take(&mut self.dirty_list);
+        for &s in &shards {
+            self.dirty[s as usize] = false;
+        }
+        Changes { shards, delta }
+    }
+
+    fn add(&mut self, owner: NameId, rdata: RData) {
+        let was = self.nodes[owner as usize].has_records();
+        let node = &mut self.nodes[owner as usize];
+        let new = match rdata {
+            RData::A(ip) => bump(&mut node.a, ip),
+            RData::Aaaa(ip) => bump(&mut node.aaaa, ip),
+            RData::Srv { target, port } => {
+                match node.srv.iter_mut().find(|v| v.0 == target && v.1 == port) {
+                    Some(v) => {
+                        v.2 += 1;
+                        false
+                    }
+                    None => {
+                        node.srv.push((target, port, 1));
+                        true
+                    }
+                }
+            }
+        };
+        if !new {
+            return;
+        }
+        self.delta.record(owner, rdata, true);
+        self.count(rdata, true);
+        if !was {
+            self.counts[0] += 1;
+        }
+        self.touch(owner);
+        match rdata {
+            RData::Srv { target, .. } => self.refer(target, owner),
+            _ => self.touch_referrers(owner),
+        }
+        if !was {
+            self.records_appeared(owner);
+        }
+    }
+
+    fn remove(&mut self, owner: NameId, rdata: RData) {
+        let node = &mut self.nodes[owner as usize];
+        let gone = match rdata {
+            RData::A(ip) => drop_one(&mut node.a, |v| v.0 == ip, |v| &mut v.1),
+            RData::Aaaa(ip) => drop_one(&mut node.aaaa, |v| v.0 == ip, |v| &mut v.1),
+            RData::Srv { target, port } => drop_one(
+                &mut node.srv,
+                |v| v.0 == target && v.1 == port,
+                |v| &mut v.2,
+            ),
+        };
+        match gone {
+            None => {
+                self.inconsistencies += 1;
+                return;
+            }
+            Some(false) => return,
+            Some(true) => {}
+        }
+        self.delta.record(owner, rdata, false);
+        self.count(rdata, false);
+        self.touch(owner);
+        match rdata {
+            RData::Srv { target, .. } => self.unrefer(target, owner),
+            _ => self.touch_referrers(owner),
+        }
+        if !self.nodes[owner as usize].has_records() {
+            self.counts[0] -= 1;
+            self.records_vanished(owner);
+        }
+        self.maybe_free.push(owner);
+    }
+
+    /// A name got its first record: it and its ancestors (up to the apex) exist.
+    fn records_appeared(&mut self, id: NameId) {
+        if !self.nodes[id as usize].in_zone {
+            return;
+        }
+        if self.nodes[id as usize].below == 0 {
+            self.join_shard(id);
+        }
+        for ancestor in self.ancestors(id) {
+            let a = self.intern(&ancestor);
+            let node = &mut self.nodes[a as usize];
+            node.below += 1;
+            if node.below == 1 && !node.has_records() {
+                self.join_shard(a);
+            }
+        }
+    }
+
+    /// A name lost its last record.
+    fn records_vanished(&mut self, id: NameId) {
+        if !self.nodes[id as usize].in_zone {
+            return;
+        }
+        if self.nodes[id as usize].below == 0 {
+            self.leave_shard(id);
+        }
+        for ancestor in self.ancestors(id) {
+            let Some(a) = self.find(&ancestor) else {
+                self.inconsistencies += 1;
+                continue;
+            };
+            let node = &mut self.nodes[a as usize];
+            node.below = node.below.saturating_sub(1);
+            if node.below == 0 && !node.has_records() {
+                self.leave_shard(a);
+                self.maybe_free.push(a);
+            }
+        }
+    }
+
+    /// The names strictly between `id` and the apex.
+    fn ancestors(&self, id: NameId) -> Vec<String> {
+        let name = &*self.nodes[id as usize].name;
+        let mut out = Vec::new();
+        let mut rest = name;
+        while let Some((_, parent)) = rest.split_once('.') {
+            if parent.len() <= self.apex.len() {
+                break;
+            }
+            out.push(parent.to_string());
+            rest = parent;
+        }
+        out
+    }
+
+    fn refer(&mut self, target: NameId, owner: NameId) {
+        let referrers = &mut self.nodes[target as usize].referrers;
+        match referrers.iter_mut().find(|r| r.0 == owner) {
+            Some(r) => r.1 += 1,
+            None => referrers.push((owner, 1)),
+        }
+    }
+
+    fn unrefer(&mut self, target: NameId, owner: NameId) {
+        let referrers = &mut self.nodes[target as usize].referrers;
+        if let Some(i) = referrers.iter().position(|r| r.0 == owner) {
+            referrers[i].1 -= 1;
+            if referrers[i].1 == 0 {
+                referrers.swap_remove(i);
+            }
+        }
+        self.maybe_free.push(target);
+    }
+
+    /// Marks the shard of a name for compiling.
+    fn touch(&mut self, id: NameId) {
+        let node = &self.nodes[id as usize];
+        if !node.in_zone {
+            return;
+        }
+        let shard = shard_of(node.key_hash);
+        if !self.dirty[shard] {
+            self.dirty[shard] = true;
+            self.dirty_list.push(shard as u32);
+        }
+    }
+
+    /// The addresses of a name changed: SRV sets pointing at it carry them as extras.
+    fn touch_referrers(&mut self, id: NameId) {
+        for i in 0..self.nodes[id as usize].referrers.len() {
+            let owner = self.nodes[id as usize].referrers[i].0;
+            self.touch(owner);
+        }
+    }
+
+    fn join_shard(&mut self, id: NameId) {
+        let node = &self.nodes[id as usize];
+        if node.member_pos != NOT_MEMBER {
+            return;
+        }
+        let shard = shard_of(node.key_hash);
+        self.nodes[id as usize].member_pos = self.members[shard].len() as u32;
+        self.members[shard].push(id);
+        self.touch(id);
+    }
+
+    fn leave_shard(&mut self, id: NameId) {
+        let node = &self.nodes[id as usize];
+        let pos = node.member_pos;
+        if pos == NOT_MEMBER {
+            return;
+        }
+        let shard = shard_of(node.key_hash);
+        let list = &mut self.members[shard];
+        list.swap_remove(pos as usize);
+        if let Some(&moved) = list.get(pos as usize) {
+            self.nodes[moved as usize].member_pos = pos;
+        }
+        self.nodes[id as usize].member_pos = NOT_MEMBER;
+        self.touch(id);
+    }
+
+    /// The id of `name` (lower-cased here), making a node for it if needed.
+    fn intern(&mut self, name: &str) -> NameId {
+        let lower = lower(name);
+        let hash = self.hasher.hash_one(&*lower);
+        if let Some(&id) = self
+            .index
+            .find(hash, |&id| *self.nodes[id as usize].name == *lower)
+        {
+            return id;
+        }
+        self.wire.clear();
+        let in_zone = name_to_wire(&lower, true, &mut self.wire).is_some()
+            && is_at_or_below(&lower, &self.apex);
+        let node = Node {
+            name: lower.into(),
+            key_hash: super::key_hash(&self.wire),
+            in_zone,
+            member_pos: NOT_MEMBER,
+            ..Node::default()
+        };
+        let id = match self.free.pop() {
+            Some(id) => {
+                self.nodes[id as usize] = node;
+                id
+            }
+            None => {
+                self.nodes.push(node);
+                (self.nodes.len() - 1) as NameId
+            }
+        };
+        let nodes = &self.nodes;
+        let hasher = &self.hasher;
+        self.index
+            .insert_unique(hash, id, |&i| hasher.hash_one(&*nodes[i as usize].name));
+        id
+    }
+
+    fn free_if_unused(&mut self, id: NameId) {
+        let node = &self.nodes[id as usize];
+        if node.name.is_empty()
+            || node.exists()
+            || !node.referrers.is_empty()
+            || node.member_pos != NOT_MEMBER
+        {
+            return;
+        }
+        let hash = self.hasher.hash_one(&*node.name);
+        if let Ok(entry) = self.index.find_entry(hash, |&i| i == id) {
+            entry.remove();
+        }
+        self.nodes[id as usize] = Node {
+            member_pos: NOT_MEMBER,
+            ..Node::default()
+        };
+        self.free.push(id);
+    }
+}
+
+/// Counts one more contributor of `value`; true when it is new.
+fn bump<T: PartialEq>(list: &mut Vec<(T, u32)>, value: T) -> bool {
+    match list.iter_mut().find(|v| v.0 == value) {
+        Some(v) => {
+            v.1 += 1;
+            false
+        }
+        None => {
+            list.push((value, 1));
+            true
+        }
+    }
+}
+
+/// Counts one contributor less: `Some(true)` when the value is gone, `None` when it was
+/// not there.
+fn drop_one<T>(
+    list: &mut Vec<T>,
+    is: impl Fn(&T) -> bool,
+    count: impl Fn(&mut T) -> &mut u32,
+) -> Option<bool> {
+    let i = list.iter().position(is)?;
+    let c = count(&mut list[i]);
+    *c -= 1;
+    if *c == 0 {
+        list.swap_remove(i);
+        return Some(true);
+    }
+    Some(false)
+}
+
+fn lower(name: &str) -> std::borrow::Cow<'_, str> {
+    if name.bytes().any(|b| b.is_ascii_uppercase()) {
+        name.to_ascii_lowercase().into()
+    } else {
+        name.into()
+    }
+}
+
+/// `name` is `apex` or ends in `.apex` (both lower case with trailing dots).
+fn is_at_or_below(name: &str, apex: &str) -> bool {
+    name == apex
+        || (name.len() > apex.len()
+            && name.ends_with(apex)
+            && name.as_bytes()[name.len() - apex.len() - 1] == b'.')
+}
+
+impl crate::records::enumerate::AxfrSource for ZoneStore {
+    fn names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.names_with_records().map(|(_, n)| &*n.name).collect();
+        names.sort_unstable();
+        names
+    }
+
+    fn values(&self, name: &str, kind: crate::records::enumerate::AxfrKind) -> Vec<String> {
+        use crate::records::enumerate::AxfrKind;
+        let Some(node) = self.find(name).map(|id| self.node(id)) else {
+            return Vec::new();
+        };
+        let mut values: Vec<String> = match kind {
+            AxfrKind::A => node.a.iter().map(|v| v.0.to_string()).collect(),
+            AxfrKind::Aaaa => node.aaaa.iter().map(|v| v.0.to_string()).collect(),
+            AxfrKind::Srv => node
+                .srv
+                .iter()
+                .map(|v| format!("{}:{}", self.name(v.0), v.1))
+                .collect(),
+        };
+        values.sort_unstable();
+        values
+    }
+}

@@ -42,6 +42,28 @@ impl IpSource {
     }
 }
 
+/// `StateAPI`: how the masters' state is followed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StateApi {
+    /// Subscribe to the operator API; poll `/master/state` only while the master has no
+    /// `/api/v1`.
+    Auto,
+    /// Subscribe to the operator API only.
+    Subscribe,
+    /// Poll `/master/state` every `RefreshSeconds` (what Mesos-DNS does).
+    Poll,
+}
+
+impl StateApi {
+    pub fn name(self) -> &'static str {
+        match self {
+            StateApi::Auto => "auto",
+            StateApi::Subscribe => "subscribe",
+            StateApi::Poll => "poll",
+        }
+    }
+}
+
 /// `MesosAuthentication`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AuthMechanism {
@@ -159,6 +181,10 @@ pub struct Config {
     /// Extension: `/ready` fails once the last good refresh is older than this many
     /// `RefreshSeconds`.
     pub ready_stale_refreshes: u64,
+    /// Extension: subscribe to the operator API, poll, or subscribe when the master can.
+    pub state_api: StateApi,
+    /// Extension: how long stream changes wait to be published together.
+    pub coalesce_ms: u64,
 }
 
 /// What the loader needs from the machine, so tests can supply their own.
@@ -230,6 +256,8 @@ struct Raw {
     edns_max_udp_size: i64,
     forward_cache_size: i64,
     ready_stale_refreshes: i64,
+    state_api: String,
+    coalesce_ms: i64,
 }
 
 impl Default for Raw {
@@ -277,6 +305,8 @@ impl Default for Raw {
             edns_max_udp_size: 1232,
             forward_cache_size: 10_000,
             ready_stale_refreshes: 3,
+            state_api: "auto".into(),
+            coalesce_ms: 5,
         }
     }
 }
@@ -431,6 +461,8 @@ impl Raw {
                 "ednsmaxudpsize" => r.int(&mut self.edns_max_udp_size, v, 512, 65535)?,
                 "forwardcachesize" => r.int(&mut self.forward_cache_size, v, 0, 100_000_000)?,
                 "readystalerefreshes" => r.int(&mut self.ready_stale_refreshes, v, 1, 1_000_000)?,
+                "stateapi" => r.string(&mut self.state_api, v)?,
+                "coalescemilliseconds" => r.int(&mut self.coalesce_ms, v, 0, 10_000)?,
                 _ => {}
             }
         }
@@ -573,6 +605,17 @@ fn validate(raw: Raw, file: &Path, env: &Environment) -> Result<Config, ConfigEr
         }
     });
 
+    let state_api = match raw.state_api.to_ascii_lowercase().as_str() {
+        "auto" => StateApi::Auto,
+        "subscribe" => StateApi::Subscribe,
+        "poll" => StateApi::Poll,
+        other => {
+            return invalid(format!(
+                "StateAPI: unknown value {other:?} (use \"auto\", \"subscribe\" or \"poll\")"
+            ));
+        }
+    };
+
     Ok(Config {
         refresh_seconds,
         port,
@@ -618,6 +661,8 @@ fn validate(raw: Raw, file: &Path, env: &Environment) -> Result<Config, ConfigEr
         edns_max_udp_size: raw.edns_max_udp_size as u16,
         forward_cache_size: raw.forward_cache_size as usize,
         ready_stale_refreshes: raw.ready_stale_refreshes as u64,
+        state_api,
+        coalesce_ms: raw.coalesce_ms as u64,
     })
 }
 

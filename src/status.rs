@@ -74,8 +74,10 @@ pub struct Status {
     pub events: [AtomicU64; EVENT_TYPES.len()],
     /// Subscriptions that reached `SUBSCRIBED`.
     pub subscriptions: AtomicU64,
-    /// The source in use: 0 polling, 1 subscribed.
+    /// A subscription to the operator API is up.
     pub subscribed: std::sync::atomic::AtomicBool,
+    /// Its heartbeat interval, in milliseconds (0 when never subscribed).
+    pub heartbeat_ms: AtomicU64,
     pub publishes: AtomicU64,
     pub publish_seconds: PublishHistogram,
     /// Deltas and records held by the journal.

@@ -148,13 +148,12 @@ impl Engine {
     /// changed.
     pub fn publish(&mut self, current: &Snapshot) -> Option<(Snapshot, Published)> {
         let started = Instant::now();
-        let changes = self.store.take_changes();
-        let first = !current.ready && self.state_seen;
-        if changes.shards.is_empty() && !first && !self.recompile_all {
+        if !current.ready && !self.state_seen {
+            // Nothing to serve yet: the first publish after a state compiles everything.
             return None;
         }
-        if !current.ready && !self.state_seen {
-            // Nothing to serve yet; keep the changes for when a state comes.
+        let changes = self.store.take_changes();
+        if changes.names.is_empty() && current.ready && !self.recompile_all {
             return None;
         }
         let report = std::mem::take(&mut self.report);
@@ -167,15 +166,17 @@ impl Engine {
         let snapshot = if self.recompile_all || !current.ready {
             Snapshot::compile_all(&self.store, &self.config, self.serial)
         } else {
-            current.update(&self.store, &changes.shards, &self.config, self.serial)
+            current.update(&self.store, &changes.names, &self.config, self.serial)
         };
         if previous != 0 && !self.recompile_all {
             self.journal.push(previous, self.serial, changes.delta);
         }
         self.recompile_all = false;
+        let mut shards: Vec<u32> = changes.names.iter().map(|n| n.shard).collect();
+        shards.dedup();
         let info = Published {
             serial: self.serial,
-            shards: changes.shards.len(),
+            shards: shards.len(),
             records_changed,
             took: started.elapsed(),
         };

@@ -7,7 +7,7 @@ pub mod engine;
 use crate::config::{Config, is_wildcard};
 use crate::mesos::detect::Masters;
 use crate::mesos::events::SourceEvent;
-use crate::mesos::poll::{PollCommand, Poller};
+use crate::mesos::feed::{Feed, FeedCommand};
 use crate::mesos::source::StateSource;
 use crate::server::SharedSnapshot;
 use crate::snapshot::document::DocumentRequest;
@@ -57,16 +57,13 @@ pub struct Control {
     status: Arc<Status>,
     engine: Engine,
     events: Receiver<SourceEvent>,
-    poller: Sender<PollCommand>,
+    feed: Sender<FeedCommand>,
     /// When the changes applied so far are to be published (stream changes wait a
     /// little, so that a burst becomes one publish).
     publish_due: Option<Instant>,
     /// When the first change of the coming publish arrived.
     pending_since: Option<Instant>,
 }
-
-/// How long stream changes wait to be published together.
-const COALESCE: Duration = Duration::from_millis(5);
 
 impl Control {
     /// The control state of `config`; starts the state source's thread.
@@ -81,13 +78,20 @@ impl Control {
     ) -> Result<Control, String> {
         let source = StateSource::from_config(&config, masters.clone())?;
         let (events_tx, events) = crossbeam_channel::bounded(64);
-        let (poller, commands) = crossbeam_channel::unbounded();
+        let (feed, commands) = crossbeam_channel::unbounded();
         let period = Duration::from_secs(config.refresh_seconds);
-        let poll = Poller::new(source, period, events_tx, commands, status.clone());
+        let follower = Feed::new(
+            config.state_api,
+            source,
+            period,
+            events_tx,
+            commands,
+            status.clone(),
+        );
         std::thread::Builder::new()
-            .name("state-poll".into())
-            .spawn(move || poll.run())
-            .map_err(|e| format!("starting the state poller: {e}"))?;
+            .name("state-feed".into())
+            .spawn(move || follower.run())
+            .map_err(|e| format!("starting the state feed: {e}"))?;
         Ok(Control {
             engine: Engine::new(config.clone()),
             masters,
@@ -98,7 +102,7 @@ impl Control {
             shared,
             status,
             events,
-            poller,
+            feed,
             publish_due: None,
             pending_since: None,
         })
@@ -150,17 +154,16 @@ impl Control {
             }
             SourceEvent::Changes(changes) => {
                 self.engine.apply_changes(changes);
-                let due = Instant::now() + COALESCE;
+                let due = Instant::now() + Duration::from_millis(self.config.coalesce_ms);
                 self.publish_due = Some(self.publish_due.map_or(due, |d| d.min(due)));
             }
         }
-        Status::set(&self.status.last_refresh_ok_ms, unix_ms());
     }
 
     fn on_control(&mut self, event: ControlEvent) {
         match event {
             ControlEvent::Refresh => {
-                let _ = self.poller.send(PollCommand::Now);
+                let _ = self.feed.send(FeedCommand::Now);
                 // A new master list changes the master records at once.
                 self.pending_since.get_or_insert_with(Instant::now);
                 self.update_cluster_inputs();
@@ -196,7 +199,7 @@ impl Control {
         if result.is_err() {
             tracing::error!("publishing panicked; keeping the served records");
             self.engine = Engine::new(self.config.clone());
-            let _ = self.poller.send(PollCommand::Now);
+            let _ = self.feed.send(FeedCommand::Now);
         }
     }
 
@@ -264,6 +267,7 @@ impl Control {
             ("Masters", old.masters != new.masters),
             ("StateFile", old.state_file != new.state_file),
             ("ExternalOn", old.external_on != new.external_on),
+            ("StateAPI", old.state_api != new.state_api),
         ];
         let pending: Vec<&str> = restart_only
             .iter()
@@ -295,6 +299,7 @@ impl Control {
         applied.edns_max_udp_size = new.edns_max_udp_size;
         applied.enumeration_on = new.enumeration_on;
         applied.ready_stale_refreshes = new.ready_stale_refreshes;
+        applied.coalesce_ms = new.coalesce_ms;
         applied.zk_detection_timeout = new.zk_detection_timeout;
         // The forwarder follows the live configuration.
         applied.resolvers = new.resolvers;
@@ -317,8 +322,8 @@ impl Control {
             Ok(source) => {
                 let period = Duration::from_secs(applied.refresh_seconds);
                 let _ = self
-                    .poller
-                    .send(PollCommand::Replace(Box::new(source), period));
+                    .feed
+                    .send(FeedCommand::Replace(Box::new(source), period));
                 applied = with_source;
             }
             Err(e) => tracing::error!(
@@ -332,7 +337,7 @@ impl Control {
         self.update_cluster_inputs();
         self.pending_since.get_or_insert_with(Instant::now);
         self.publish_due = Some(Instant::now());
-        let _ = self.poller.send(PollCommand::Now);
+        let _ = self.feed.send(FeedCommand::Now);
         tracing::info!("SIGHUP: configuration reloaded");
     }
 

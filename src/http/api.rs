@@ -188,7 +188,17 @@ pub fn not_ready_reason(ctx: &HttpContext, snapshot_ready: bool) -> Option<Strin
     let last = Status::get(&ctx.status.last_refresh_ok_ms);
     let age = unix_ms().saturating_sub(last);
     let config = ctx.config.load();
-    let stale_after_ms = config.refresh_seconds * config.ready_stale_refreshes * 1000;
+    // A subscription's records come at least once per heartbeat interval.
+    let period_ms = if ctx
+        .status
+        .subscribed
+        .load(std::sync::atomic::Ordering::Relaxed)
+    {
+        Status::get(&ctx.status.heartbeat_ms).max(1000)
+    } else {
+        config.refresh_seconds * 1000
+    };
+    let stale_after_ms = period_ms * config.ready_stale_refreshes;
     (age > stale_after_ms).then(|| format!("last successful refresh {} s ago", age / 1000))
 }
 
@@ -277,6 +287,8 @@ pub fn config_json(c: &Config, serial: u32) -> Value {
     put("EDNSMaxUDPSize", json!(c.edns_max_udp_size));
     put("ForwardCacheSize", json!(c.forward_cache_size));
     put("ReadyStaleRefreshes", json!(c.ready_stale_refreshes));
+    put("StateAPI", json!(c.state_api.name()));
+    put("CoalesceMilliseconds", json!(c.coalesce_ms));
     Value::Object(m)
 }
 

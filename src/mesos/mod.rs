@@ -2,16 +2,21 @@
 //! stream, and the address formats in them. Sources hand what they read to the control
 //! thread as [`events::SourceEvent`]s; nothing here knows the control loop.
 
+pub mod backoff;
 pub mod base64;
 pub mod detect;
 pub mod digest;
 pub mod events;
+pub mod feed;
 pub mod hostport;
 pub mod iam;
+pub mod operator;
 pub mod poll;
 pub mod ports;
+pub mod recordio;
 pub mod source;
 pub mod state;
+pub mod subscribe;
 pub mod zk;
 
 /// Work on a source or control thread (decoding, generating, compiling: seconds of CPU

@@ -88,20 +88,48 @@ impl MasterError {
 }
 
 impl StateSource {
+    /// The masters to subscribe to, in order, and the client to do it with; `None` for a
+    /// state file.
+    pub fn masters(&self) -> Option<(Vec<String>, &MasterClient)> {
+        match self {
+            StateSource::File(_) => None,
+            StateSource::Masters { masters, client } => Some((
+                masters
+                    .view()
+                    .list
+                    .into_iter()
+                    .filter(|m| !m.is_empty())
+                    .collect(),
+                client,
+            )),
+        }
+    }
+
     /// The state source of `config`. Fails when the TLS files cannot be read (checked at
     /// start-up, so only if they changed since) or the IAM private key is unusable.
     pub fn from_config(config: &Config, masters: Arc<Masters>) -> Result<StateSource, String> {
         if let Some(path) = &config.state_file {
             return Ok(StateSource::File(path.clone()));
         }
-        let mut builder = ureq::Agent::config_builder()
-            .timeout_global(Some(Duration::from_secs(config.state_timeout_seconds)))
-            .http_status_as_error(false)
-            .user_agent("Mesos-DNS")
-            .max_redirects(0)
-            .max_redirects_will_error(false);
+        let timeout = Duration::from_secs(config.state_timeout_seconds);
+        let base = || {
+            ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .user_agent("Mesos-DNS")
+                .max_redirects(0)
+                .max_redirects_will_error(false)
+        };
+        let mut builder = base().timeout_global(Some(timeout));
+        // A stream lasts as long as the subscription: no overall deadline, but the
+        // connection and the answer's head must come in time, and every read is bounded
+        // by the heartbeat watchdog (set per subscription).
+        let mut stream_builder = base()
+            .timeout_connect(Some(timeout))
+            .timeout_recv_response(Some(timeout));
         if config.mesos_https_on {
-            builder = builder.tls_config(tls_config(config)?);
+            let tls = tls_config(config)?;
+            builder = builder.tls_config(tls.clone());
+            stream_builder = stream_builder.tls_config(tls);
         }
         let auth = match config.mesos_authentication {
             AuthMechanism::Basic => {
@@ -122,6 +150,7 @@ impl StateSource {
             client: MasterClient {
                 https: config.mesos_https_on,
                 agent: builder.build().into(),
+                stream_agent: stream_builder.build().into(),
                 auth,
             },
         })
@@ -178,7 +207,26 @@ const MAX_REDIRECTS: usize = 3;
 pub struct MasterClient {
     https: bool,
     agent: ureq::Agent,
+    /// For the operator API stream.
+    stream_agent: ureq::Agent,
     auth: Auth,
+}
+
+/// Why a subscription could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum SubscribeError {
+    /// 404, 405 or 501: this master has no operator API (Mesos before 1.0, or not a
+    /// Mesos master).
+    #[error("{0}: no operator API (HTTP status {1})")]
+    NoApi(String, u16),
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// An open subscription: the event stream, and the master that answered it.
+pub struct Subscription {
+    pub body: ureq::BodyReader<'static>,
+    pub master: String,
 }
 
 impl MasterClient {
@@ -206,6 +254,85 @@ impl MasterClient {
                     _ => return Err(message),
                 },
                 Err(e) => return Err(e.into_message()),
+            }
+        }
+    }
+
+    /// `POST /api/v1 {"type":"SUBSCRIBE"}` to `master`, following redirects to the
+    /// leader ourselves (credentials go only to masters a master named); every read of
+    /// the stream may take at most `per_read`.
+    pub fn subscribe(
+        &self,
+        master: &str,
+        per_read: Duration,
+    ) -> Result<Subscription, SubscribeError> {
+        let mut master = master.to_string();
+        let mut renewed = false;
+        let mut redirects = 0;
+        loop {
+            let auth = self
+                .auth
+                .header(&self.agent)
+                .map_err(SubscribeError::Failed)?;
+            let scheme = if self.https { "https" } else { "http" };
+            let url = format!("{scheme}://{master}/api/v1");
+            let mut request = self
+                .stream_agent
+                .post(&url)
+                .header("Content-Type", "application/json")
+                .header("Accept", "application/json");
+            if let Some(auth) = &auth {
+                request = request.header("Authorization", auth);
+            }
+            let response = request
+                .config()
+                .timeout_per_read(Some(per_read))
+                .build()
+                .send(r#"{"type":"SUBSCRIBE"}"#)
+                .map_err(|e| SubscribeError::Failed(format!("{url}: {e}")))?;
+            let status = response.status().as_u16();
+            match status {
+                200 => {
+                    return Ok(Subscription {
+                        body: response.into_body().into_reader(),
+                        master,
+                    });
+                }
+                404 | 405 | 501 => return Err(SubscribeError::NoApi(url, status)),
+                401 | 403 => match &self.auth {
+                    Auth::Iam(login) if !renewed => {
+                        renewed = true;
+                        login.invalidate();
+                    }
+                    _ => {
+                        return Err(SubscribeError::Failed(format!(
+                            "{url}: HTTP status {status} (credentials refused)"
+                        )));
+                    }
+                },
+                301 | 302 | 303 | 307 | 308 if redirects < MAX_REDIRECTS => {
+                    let location = response
+                        .headers()
+                        .get("location")
+                        .and_then(|l| l.to_str().ok())
+                        .unwrap_or("");
+                    match redirect_authority(location) {
+                        Some(to) => {
+                            redirects += 1;
+                            master = to;
+                        }
+                        None => {
+                            return Err(SubscribeError::Failed(format!(
+                                "{url}: unusable redirect to {location:?}"
+                            )));
+                        }
+                    }
+                }
+                _ => {
+                    return Err(SubscribeError::Failed(format!(
+                        "{url}: HTTP status {status}"
+                    )));
+                }
             }
         }
     }

@@ -20,7 +20,7 @@ use shards::{RecordSettings, SHARDS, Shard, ShardBuilder, shard_of};
 use std::hash::BuildHasher;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
-use store::{Sign, ZoneStore};
+use store::{DirtyName, Sign, ZoneStore};
 
 /// The hash of a lower-cased wire name: picks its shard and its slot.
 pub fn key_hash(wire: &[u8]) -> u64 {
@@ -151,20 +151,27 @@ impl Snapshot {
         Snapshot::assemble(store, config, serial, shards)
     }
 
-    /// The next snapshot: the shards in `changed` compiled again from `store`, the others
-    /// shared with `self`. `config` must shape records as it did for `self` (else use
-    /// [`Snapshot::compile_all`]).
+    /// The next snapshot: the shards holding `changed` names patched from `store`, the
+    /// others shared with `self`. `changed` is grouped by shard. `config` must shape
+    /// records as it did for `self` (else use [`Snapshot::compile_all`]).
     pub fn update(
         &self,
         store: &ZoneStore,
-        changed: &[u32],
+        changed: &[DirtyName],
         config: &Config,
         serial: u32,
     ) -> Snapshot {
         let settings = record_settings(config);
         let mut shards = self.shards.clone();
-        for &i in changed {
-            shards[i as usize] = Arc::new(ShardBuilder::compile(store, i as usize, settings));
+        for group in changed.chunk_by(|a, b| a.shard == b.shard) {
+            let i = group[0].shard as usize;
+            shards[i] = Arc::new(ShardBuilder::patch(
+                &self.shards[i],
+                store,
+                i,
+                group,
+                settings,
+            ));
         }
         Snapshot::assemble(store, config, serial, shards)
     }
@@ -277,6 +284,11 @@ impl Snapshot {
             + self.shards.capacity() * std::mem::size_of::<Arc<Shard>>();
         (names, bytes)
     }
+}
+
+/// Compiles one shard of `store` on its own (benchmarks).
+pub fn compile_shard(store: &ZoneStore, index: usize, config: &Config) -> Shard {
+    ShardBuilder::compile(store, index, record_settings(config))
 }
 
 /// Builds the answer table of a whole [`RecordSet`] (tools, benchmarks and tests; the

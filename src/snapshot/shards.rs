@@ -8,9 +8,10 @@
 //! are sorted within a set, so a table depends only on the store's contents, never on the
 //! order changes arrived in.
 
-use super::store::ZoneStore;
+use super::store::{DirtyName, ZoneStore};
 use super::{Extra, NO_SET, RrSet, Slot, push_rr_header};
 use crate::dns::wire::{TYPE_A, TYPE_AAAA, TYPE_SRV, name_to_wire};
+use crate::records::NameId;
 use foldhash::fast::FixedState;
 use hashbrown::HashTable;
 use std::hash::BuildHasher;
@@ -27,7 +28,7 @@ pub fn shard_of(key_hash: u64) -> usize {
 }
 
 /// Answer data of one shard.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub struct Shard {
     index: HashTable<u32>,
     pub(super) slots: Vec<Slot>,
@@ -36,6 +37,16 @@ pub struct Shard {
     bytes: Vec<u8>,
     offsets: Vec<u32>,
     extras: Vec<Extra>,
+    /// Bytes of sets no slot uses any more (left behind by patches), and slots removed:
+    /// when they outweigh the live data, the shard is compiled afresh.
+    garbage: usize,
+    dead_slots: usize,
+}
+
+/// A slot whose name left the shard (its key length is never 0 otherwise: the shortest
+/// wire name is one octet).
+fn is_dead(slot: &Slot) -> bool {
+    slot.key_len == 0
 }
 
 impl Shard {
@@ -82,6 +93,7 @@ impl Shard {
         let mut out: Vec<_> = self
             .slots
             .iter()
+            .filter(|slot| !is_dead(slot))
             .map(|slot| {
                 let set = |id: u32| match self.set(id) {
                     Some(set) => (self.set_bytes(set).to_vec(), self.set_extras(set).to_vec()),
@@ -99,11 +111,20 @@ impl Shard {
 
     /// Names held (including empty non-terminals).
     pub fn len(&self) -> usize {
-        self.slots.len()
+        self.slots.len() - self.dead_slots
     }
 
     pub fn is_empty(&self) -> bool {
-        self.slots.is_empty()
+        self.len() == 0
+    }
+
+    /// Bytes of the sets a slot uses.
+    fn slot_bytes(&self, slot: &Slot) -> usize {
+        [slot.a, slot.aaaa, slot.srv]
+            .iter()
+            .filter_map(|&id| self.set(id))
+            .map(|s| s.len as usize)
+            .sum()
     }
 
     /// Bytes held by the tables.
@@ -164,31 +185,87 @@ impl ShardBuilder {
         let members = store.members(index);
         b.shard.slots.reserve_exact(members.len());
         b.shard.index.reserve(members.len(), |_| 0);
-        let mut v4 = Vec::new();
-        let mut v6 = Vec::new();
-        let mut srv: Vec<(&str, u16, u32)> = Vec::new();
         for &id in members {
-            let node = store.node(id);
-            v4.clear();
-            v4.extend(node.a.iter().map(|v| v.0));
-            v4.sort_unstable();
-            v6.clear();
-            v6.extend(node.aaaa.iter().map(|v| v.0));
-            v6.sort_unstable();
-            srv.clear();
-            srv.extend(node.srv.iter().map(|v| (store.name(v.0), v.1, v.0)));
-            srv.sort_unstable();
-            let a = b.address_set(v4.iter().map(|&ip| IpAddr::V4(ip)));
-            let aaaa = b.address_set(v6.iter().map(|&ip| IpAddr::V6(ip)));
-            let srv = b.srv_set(store, &srv);
+            let sets = b.name_sets(store, id);
             b.wire.clear();
             // Names in a shard are in the zone, so they encode.
-            let _ = name_to_wire(&node.name, true, &mut b.wire);
+            let _ = name_to_wire(&store.node(id).name, true, &mut b.wire);
             let key = std::mem::take(&mut b.wire);
-            b.push_slot(&key, node.key_hash, [a, aaaa, srv]);
+            b.push_slot(&key, store.node(id).key_hash, sets);
             b.wire = key;
         }
         b.finish()
+    }
+
+    /// `shard` with the answers of `names` (all of this shard) made again from `store`;
+    /// the rest is copied as it is. A shard whose leftovers outweigh its live data is
+    /// compiled afresh instead.
+    pub(super) fn patch(
+        shard: &Shard,
+        store: &ZoneStore,
+        index: usize,
+        names: &[DirtyName],
+        settings: RecordSettings,
+    ) -> Shard {
+        let mut b = ShardBuilder::new(settings);
+        b.shard = shard.clone();
+        for name in names {
+            let found = b
+                .shard
+                .index
+                .find(name.key_hash, |&i| {
+                    b.shard.key(&b.shard.slots[i as usize]) == &*name.key
+                })
+                .copied();
+            match (found, name.node) {
+                (Some(i), Some(id)) => {
+                    let sets = b.name_sets(store, id);
+                    let slot = &mut b.shard.slots[i as usize];
+                    let old = *slot;
+                    (slot.a, slot.aaaa, slot.srv) = (sets[0], sets[1], sets[2]);
+                    b.shard.garbage += b.shard.slot_bytes(&old);
+                }
+                (Some(i), None) => {
+                    let old = b.shard.slots[i as usize];
+                    b.shard.garbage += b.shard.slot_bytes(&old);
+                    if let Ok(entry) = b.shard.index.find_entry(name.key_hash, |&j| j == i) {
+                        entry.remove();
+                    }
+                    let slot = &mut b.shard.slots[i as usize];
+                    (slot.key_len, slot.a, slot.aaaa, slot.srv) = (0, NO_SET, NO_SET, NO_SET);
+                    b.shard.dead_slots += 1;
+                }
+                (None, Some(id)) => {
+                    let sets = b.name_sets(store, id);
+                    b.push_slot(&name.key, name.key_hash, sets);
+                }
+                (None, None) => {}
+            }
+        }
+        let live = b.shard.bytes.len().saturating_sub(b.shard.garbage);
+        if b.shard.garbage > live.max(4096) || b.shard.dead_slots > b.shard.len().max(16) {
+            return ShardBuilder::compile(store, index, settings);
+        }
+        b.shard
+    }
+
+    /// Writes the A, AAAA and SRV sets of one name, values sorted.
+    fn name_sets(&mut self, store: &ZoneStore, id: NameId) -> [u32; 3] {
+        let node = store.node(id);
+        let mut v4: Vec<IpAddr> = node.a.iter().map(|v| IpAddr::V4(v.0)).collect();
+        v4.sort_unstable();
+        let mut v6: Vec<IpAddr> = node.aaaa.iter().map(|v| IpAddr::V6(v.0)).collect();
+        v6.sort_unstable();
+        let mut srv: Vec<(&str, u16, u32)> = node
+            .srv
+            .iter()
+            .map(|v| (store.name(v.0), v.1, v.0))
+            .collect();
+        srv.sort_unstable();
+        let a = self.address_set(v4.into_iter());
+        let aaaa = self.address_set(v6.into_iter());
+        let srv = self.srv_set(store, &srv);
+        [a, aaaa, srv]
     }
 
     fn push_slot(&mut self, key: &[u8], hash: u64, [a, aaaa, srv]: [u32; 3]) {

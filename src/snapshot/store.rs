@@ -37,6 +37,8 @@ pub struct Node {
     referrers: Vec<(NameId, u32)>,
     /// Position in its shard's member list; `NOT_MEMBER` when not served.
     member_pos: u32,
+    /// Listed in the store's dirty names.
+    dirty: bool,
 }
 
 const NOT_MEMBER: u32 = u32::MAX;
@@ -58,11 +60,22 @@ pub enum Sign {
     Remove,
 }
 
+/// A served name whose answers may have changed.
+#[derive(Clone, Debug)]
+pub struct DirtyName {
+    pub shard: u32,
+    pub key_hash: u64,
+    /// Lower-cased wire form.
+    pub key: Box<[u8]>,
+    /// The name as it is now, when it is still served.
+    pub node: Option<NameId>,
+}
+
 /// What a batch of changes did to the store.
 #[derive(Debug, Default)]
 pub struct Changes {
-    /// Shards whose names or records changed.
-    pub shards: Vec<u32>,
+    /// Names whose answers may have changed, grouped by shard.
+    pub names: Vec<DirtyName>,
     /// The records that came and went (None when the batch was too large to keep).
     pub delta: Option<Delta>,
 }
@@ -75,8 +88,7 @@ pub struct ZoneStore {
     hasher: FixedState,
     /// Per shard, the served names (in zone, existing).
     members: Vec<Vec<NameId>>,
-    dirty: Vec<bool>,
-    dirty_list: Vec<u32>,
+    dirty: Vec<NameId>,
     /// Names that may have no reason left to stay; checked when changes are taken.
     maybe_free: Vec<NameId>,
     delta: DeltaBuilder,
@@ -98,8 +110,7 @@ impl ZoneStore {
             index: HashTable::new(),
             hasher: FixedState::default(),
             members: (0..SHARDS).map(|_| Vec::new()).collect(),
-            dirty: vec![false; SHARDS],
-            dirty_list: Vec::new(),
+            dirty: Vec::new(),
             maybe_free: Vec::new(),
             delta: DeltaBuilder::default(),
             inconsistencies: 0,
@@ -193,14 +204,26 @@ impl ZoneStore {
     /// call; frees names nothing needs any more.
     pub fn take_changes(&mut self) -> Changes {
         let delta = self.delta.take(|id| self.nodes[id as usize].name.clone());
+        let mut names: Vec<DirtyName> = Vec::with_capacity(self.dirty.len());
+        for id in std::mem::take(&mut self.dirty) {
+            let node = &mut self.nodes[id as usize];
+            node.dirty = false;
+            self.wire.clear();
+            let _ = name_to_wire(&node.name, true, &mut self.wire);
+            let served = node.member_pos != NOT_MEMBER;
+            names.push(DirtyName {
+                shard: shard_of(node.key_hash) as u32,
+                key_hash: node.key_hash,
+                key: self.wire.as_slice().into(),
+                node: served.then_some(id),
+            });
+        }
+        names.sort_unstable_by_key(|n| n.shard);
+        // Only now: the names above needed their text.
         for id in std::mem::take(&mut self.maybe_free) {
             self.free_if_unused(id);
         }
-        let shards = std::mem::take(&mut self.dirty_list);
-        for &s in &shards {
-            self.dirty[s as usize] = false;
-        }
-        Changes { shards, delta }
+        Changes { names, delta }
     }
 
     fn add(&mut self, owner: NameId, rdata: RData) {
@@ -353,10 +376,9 @@ impl ZoneStore {
         if !node.in_zone {
             return;
         }
-        let shard = shard_of(node.key_hash);
-        if !self.dirty[shard] {
-            self.dirty[shard] = true;
-            self.dirty_list.push(shard as u32);
+        if !node.dirty {
+            self.nodes[id as usize].dirty = true;
+            self.dirty.push(id);
         }
     }
 

@@ -1,0 +1,557 @@
+//! The operator API's JSON records (`POST /api/v1 SUBSCRIBE`), read into the cluster
+//! model: `SUBSCRIBED` becomes a whole [`ClusterState`], the other events [`Change`]s.
+//! Only the fields names are made from are read; unknown event types are ignored.
+//! Field meanings: `shared/spec/operator-api.md` §4-§6.
+
+use super::state::{LabelKey, MaybeIp};
+use crate::cluster::{
+    self, Change, ClusterState, RunningStatus, StatusUpdate, facts::is_terminal_state,
+};
+use serde::{Deserialize, Deserializer};
+use std::net::IpAddr;
+
+/// Reads a field whose JSON value may be `null`, which means "empty".
+fn nullable<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de> + Default,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Id {
+    #[serde(default, deserialize_with = "nullable")]
+    value: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Labels {
+    #[serde(default, deserialize_with = "nullable")]
+    labels: Vec<Label>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Label {
+    #[serde(default, deserialize_with = "nullable")]
+    key: LabelKey,
+    #[serde(default, deserialize_with = "nullable")]
+    value: MaybeIp,
+}
+
+/// One operator API event. The payload sits under the key named after its type.
+#[derive(Debug, Default, Deserialize)]
+pub struct Event {
+    #[serde(rename = "type", default, deserialize_with = "nullable")]
+    pub kind: String,
+    #[serde(default)]
+    subscribed: Option<Subscribed>,
+    #[serde(default)]
+    task_added: Option<TaskAdded>,
+    #[serde(default)]
+    task_updated: Option<TaskUpdated>,
+    #[serde(default)]
+    framework_added: Option<FrameworkEvent>,
+    #[serde(default)]
+    framework_updated: Option<FrameworkEvent>,
+    #[serde(default)]
+    framework_removed: Option<FrameworkRemoved>,
+    #[serde(default)]
+    agent_added: Option<AgentAdded>,
+    #[serde(default)]
+    agent_removed: Option<AgentRemoved>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct Subscribed {
+    #[serde(default, deserialize_with = "nullable")]
+    get_state: GetState,
+    #[serde(default, deserialize_with = "nullable")]
+    pub heartbeat_interval_seconds: f64,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct GetState {
+    #[serde(default, deserialize_with = "nullable")]
+    get_tasks: GetTasks,
+    #[serde(default, deserialize_with = "nullable")]
+    get_frameworks: GetFrameworks,
+    #[serde(default, deserialize_with = "nullable")]
+    get_agents: GetAgents,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct GetTasks {
+    #[serde(default, deserialize_with = "nullable")]
+    tasks: Vec<Task>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct GetFrameworks {
+    #[serde(default, deserialize_with = "nullable")]
+    frameworks: Vec<Framework>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct GetAgents {
+    #[serde(default, deserialize_with = "nullable")]
+    agents: Vec<Agent>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Task {
+    #[serde(default, deserialize_with = "nullable")]
+    name: String,
+    #[serde(default, deserialize_with = "nullable")]
+    task_id: Id,
+    #[serde(default, deserialize_with = "nullable")]
+    framework_id: Id,
+    #[serde(default, deserialize_with = "nullable")]
+    agent_id: Id,
+    #[serde(default, deserialize_with = "nullable")]
+    state: String,
+    #[serde(default, deserialize_with = "nullable")]
+    resources: Vec<Resource>,
+    #[serde(default, deserialize_with = "nullable")]
+    statuses: Vec<Status>,
+    #[serde(default)]
+    discovery: Option<Discovery>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Status {
+    #[serde(default, deserialize_with = "nullable")]
+    state: String,
+    #[serde(default, deserialize_with = "nullable")]
+    timestamp: f64,
+    #[serde(default, deserialize_with = "nullable")]
+    labels: Labels,
+    #[serde(default, deserialize_with = "nullable")]
+    container_status: ContainerStatus,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ContainerStatus {
+    #[serde(default, deserialize_with = "nullable")]
+    network_infos: Vec<NetworkInfo>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct NetworkInfo {
+    #[serde(default, deserialize_with = "nullable")]
+    ip_addresses: Vec<IpAddress>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct IpAddress {
+    #[serde(default, deserialize_with = "nullable")]
+    ip_address: MaybeIp,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Resource {
+    #[serde(default, deserialize_with = "nullable")]
+    name: String,
+    #[serde(rename = "type", default, deserialize_with = "nullable")]
+    kind: String,
+    #[serde(default, deserialize_with = "nullable")]
+    ranges: Ranges,
+    /// Present (as `{}`) only on revocable resources, which names never use.
+    #[serde(default)]
+    revocable: Option<serde::de::IgnoredAny>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Ranges {
+    #[serde(default, deserialize_with = "nullable")]
+    range: Vec<Range>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Range {
+    #[serde(default, deserialize_with = "nullable")]
+    begin: u64,
+    #[serde(default, deserialize_with = "nullable")]
+    end: u64,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Discovery {
+    #[serde(default, deserialize_with = "nullable")]
+    name: String,
+    #[serde(default, deserialize_with = "nullable")]
+    ports: DiscoveryPorts,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct DiscoveryPorts {
+    #[serde(default, deserialize_with = "nullable")]
+    ports: Vec<DiscoveryPort>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct DiscoveryPort {
+    #[serde(default, deserialize_with = "nullable")]
+    number: i64,
+    #[serde(default, deserialize_with = "nullable")]
+    protocol: String,
+    #[serde(default, deserialize_with = "nullable")]
+    name: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Framework {
+    #[serde(default, deserialize_with = "nullable")]
+    framework_info: FrameworkInfo,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct FrameworkInfo {
+    #[serde(default, deserialize_with = "nullable")]
+    name: String,
+    #[serde(default, deserialize_with = "nullable")]
+    id: Id,
+    #[serde(default, deserialize_with = "nullable")]
+    hostname: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Agent {
+    #[serde(default, deserialize_with = "nullable")]
+    agent_info: AgentInfo,
+    #[serde(default)]
+    pid: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct AgentInfo {
+    #[serde(default, deserialize_with = "nullable")]
+    id: Id,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct TaskAdded {
+    #[serde(default, deserialize_with = "nullable")]
+    task: Task,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct TaskUpdated {
+    #[serde(default, deserialize_with = "nullable")]
+    framework_id: Id,
+    #[serde(default, deserialize_with = "nullable")]
+    status: TaskUpdatedStatus,
+    #[serde(default, deserialize_with = "nullable")]
+    state: String,
+}
+
+/// The status of a `TASK_UPDATED`: a status, and the task it belongs to.
+#[derive(Debug, Default, Deserialize)]
+struct TaskUpdatedStatus {
+    #[serde(default, deserialize_with = "nullable")]
+    task_id: Id,
+    #[serde(flatten)]
+    status: Status,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct FrameworkEvent {
+    #[serde(default, deserialize_with = "nullable")]
+    framework: Framework,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct FrameworkRemoved {
+    #[serde(default, deserialize_with = "nullable")]
+    framework_info: FrameworkInfo,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct AgentAdded {
+    #[serde(default, deserialize_with = "nullable")]
+    agent: Agent,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct AgentRemoved {
+    #[serde(default, deserialize_with = "nullable")]
+    agent_id: Id,
+}
+
+/// What one record of the stream means for the model.
+#[derive(Debug)]
+pub enum Record {
+    /// The whole cluster, and the heartbeat interval in seconds.
+    Subscribed(ClusterState, f64),
+    Change(Change),
+    Heartbeat,
+    /// A type this server does not use (counted, otherwise ignored).
+    Other,
+}
+
+impl Event {
+    /// Decodes one record's JSON.
+    pub fn from_slice(bytes: &[u8]) -> Result<Event, serde_json::Error> {
+        serde_json::from_slice(bytes)
+    }
+
+    /// Decodes one record as it streams in (the `SUBSCRIBED` of a large cluster).
+    pub fn from_reader(reader: impl std::io::Read) -> Result<Event, serde_json::Error> {
+        serde_json::from_reader(std::io::BufReader::with_capacity(256 * 1024, reader))
+    }
+
+    /// What the event means; `leader` is the master that answered the subscription.
+    pub fn into_record(self, leader: &str) -> Record {
+        match self.kind.as_str() {
+            "SUBSCRIBED" => {
+                let subscribed = self.subscribed.unwrap_or_default();
+                let interval = subscribed.heartbeat_interval_seconds;
+                Record::Subscribed(subscribed.get_state.into_cluster_state(leader), interval)
+            }
+            "HEARTBEAT" => Record::Heartbeat,
+            "TASK_ADDED" => match self.task_added {
+                Some(added) => Record::Change(Change::TaskAdded(added.task.into_cluster_task())),
+                None => Record::Other,
+            },
+            "TASK_UPDATED" => match self.task_updated {
+                Some(u) => Record::Change(Change::TaskUpdated(StatusUpdate {
+                    framework_id: u.framework_id.value,
+                    task_id: u.status.task_id.value,
+                    running: u.state == "TASK_RUNNING",
+                    terminal: is_terminal_state(&u.state),
+                    status: (u.status.status.state == "TASK_RUNNING")
+                        .then(|| u.status.status.running_status()),
+                })),
+                None => Record::Other,
+            },
+            "FRAMEWORK_ADDED" | "FRAMEWORK_UPDATED" => {
+                match self.framework_added.or(self.framework_updated) {
+                    Some(f) => {
+                        let (id, framework) = f.framework.framework_info.into_model();
+                        Record::Change(Change::FrameworkUpserted { id, framework })
+                    }
+                    None => Record::Other,
+                }
+            }
+            "FRAMEWORK_REMOVED" => match self.framework_removed {
+                Some(f) => Record::Change(Change::FrameworkRemoved {
+                    id: f.framework_info.id.value.into(),
+                }),
+                None => Record::Other,
+            },
+            "AGENT_ADDED" => match self.agent_added {
+                Some(a) => {
+                    let (id, agent) = a.agent.into_model();
+                    Record::Change(Change::AgentUpserted { id, agent })
+                }
+                None => Record::Other,
+            },
+            "AGENT_REMOVED" => match self.agent_removed {
+                Some(a) => Record::Change(Change::AgentRemoved {
+                    id: a.agent_id.value.into(),
+                }),
+                None => Record::Other,
+            },
+            _ => Record::Other,
+        }
+    }
+}
+
+impl GetState {
+    fn into_cluster_state(self, leader: &str) -> ClusterState {
+        ClusterState {
+            leader: if leader.is_empty() {
+                String::new()
+            } else {
+                format!("master@{leader}")
+            },
+            frameworks: self
+                .get_frameworks
+                .frameworks
+                .into_iter()
+                .map(|f| f.framework_info.into_model())
+                .collect(),
+            agents: self
+                .get_agents
+                .agents
+                .into_iter()
+                .map(Agent::into_model)
+                .collect(),
+            tasks: self
+                .get_tasks
+                .tasks
+                .into_iter()
+                .map(Task::into_cluster_task)
+                .collect(),
+        }
+    }
+}
+
+impl FrameworkInfo {
+    fn into_model(self) -> (Box<str>, cluster::Framework) {
+        (
+            self.id.value.into(),
+            cluster::Framework {
+                name: self.name,
+                // The operator API carries no scheduler PID.
+                pid: None,
+                hostname: self.hostname,
+            },
+        )
+    }
+}
+
+impl Agent {
+    fn into_model(self) -> (Box<str>, cluster::Agent) {
+        (
+            self.agent_info.id.value.into(),
+            cluster::Agent { pid: self.pid },
+        )
+    }
+}
+
+/// Ports are expanded from ranges; a task announcing more than this is cut (and
+/// reported), as no task's names could use them all.
+const MAX_TASK_PORTS: u64 = 65_536;
+
+impl Task {
+    fn into_cluster_task(self) -> cluster::Task {
+        let (ports, malformed) = ports(&self.resources);
+        let last_status_running = self.statuses.last().map(|s| s.state == "TASK_RUNNING");
+        cluster::Task {
+            id: self.task_id.value,
+            instance: 0,
+            name: self.name,
+            framework_id: self.framework_id.value,
+            agent_id: self.agent_id.value,
+            running: self.state == "TASK_RUNNING",
+            running_statuses: self
+                .statuses
+                .iter()
+                .filter(|s| s.state == "TASK_RUNNING")
+                .map(Status::running_status)
+                .collect(),
+            last_status_running,
+            ports,
+            malformed_ports: malformed,
+            discovery: self.discovery.map(|d| cluster::Discovery {
+                name: d.name,
+                ports: d
+                    .ports
+                    .ports
+                    .into_iter()
+                    .map(|p| cluster::DiscoveryPort {
+                        number: p.number,
+                        protocol: p.protocol,
+                        name: p.name,
+                    })
+                    .collect(),
+            }),
+        }
+    }
+}
+
+/// The task's ports as `/master/state` lists them: the sorted, coalesced union of every
+/// non-revocable `ports` range resource. Bad ranges are skipped and described.
+fn ports(resources: &[Resource]) -> (Vec<u16>, Option<String>) {
+    let mut ranges: Vec<(u64, u64)> = Vec::new();
+    let mut bad = Vec::new();
+    for r in resources {
+        if r.name != "ports" || r.kind != "RANGES" || r.revocable.is_some() {
+            continue;
+        }
+        for range in &r.ranges.range {
+            if range.begin > range.end || range.end > u64::from(u16::MAX) {
+                bad.push(format!("{}-{}", range.begin, range.end));
+            } else {
+                ranges.push((range.begin, range.end));
+            }
+        }
+    }
+    ranges.sort_unstable();
+    let mut ports = Vec::new();
+    let mut next = 0u64;
+    for (begin, end) in ranges {
+        for port in begin.max(next)..=end {
+            if ports.len() as u64 >= MAX_TASK_PORTS {
+                break;
+            }
+            ports.push(port as u16);
+        }
+        next = next.max(end + 1);
+    }
+    let malformed = (!bad.is_empty()).then(|| format!("[{}]", bad.join(", ")));
+    (ports, malformed)
+}
+
+impl Status {
+    fn running_status(&self) -> RunningStatus {
+        let labels = |key: LabelKey| -> Vec<IpAddr> {
+            self.labels
+                .labels
+                .iter()
+                .filter(|l| l.key == key)
+                .filter_map(|l| l.value.0)
+                .collect()
+        };
+        RunningStatus {
+            timestamp: self.timestamp,
+            netinfo: self
+                .container_status
+                .network_infos
+                .iter()
+                .flat_map(|n| &n.ip_addresses)
+                .filter_map(|a| a.ip_address.0)
+                .collect(),
+            docker: labels(LabelKey::DockerIp),
+            mesos: labels(LabelKey::MesosIp),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ports_are_the_sorted_union_of_plain_ranges() {
+        let resources: Vec<Resource> = serde_json::from_str(
+            r#"[{"name":"ports","type":"RANGES","ranges":{"range":[{"begin":31005,"end":31006},{"begin":31000,"end":31001}]}},
+                {"name":"ports","type":"RANGES","ranges":{"range":[{"begin":31001,"end":31002}]}},
+                {"name":"ports","type":"RANGES","revocable":{},"ranges":{"range":[{"begin":80,"end":80}]}},
+                {"name":"cpus","type":"SCALAR","scalar":{"value":1}},
+                {"name":"ports","type":"RANGES","ranges":{"range":[{"begin":9,"end":3},{"begin":1,"end":70000}]}}]"#,
+        )
+        .unwrap();
+        let (ports, bad) = ports(&resources);
+        assert_eq!(ports, vec![31000, 31001, 31002, 31005, 31006]);
+        assert_eq!(bad.as_deref(), Some("[9-3, 1-70000]"));
+    }
+
+    #[test]
+    fn task_updated_reads_the_task_from_its_status() {
+        let e = Event::from_slice(
+            br#"{"type":"TASK_UPDATED","task_updated":{"framework_id":{"value":"f"},
+                 "status":{"task_id":{"value":"t"},"state":"TASK_STARTING","timestamp":2.5},
+                 "state":"TASK_RUNNING"}}"#,
+        )
+        .unwrap();
+        let Record::Change(Change::TaskUpdated(u)) = e.into_record("") else {
+            panic!("not an update");
+        };
+        assert_eq!((u.framework_id.as_str(), u.task_id.as_str()), ("f", "t"));
+        assert!(u.running && !u.terminal && u.status.is_none());
+    }
+
+    #[test]
+    fn unknown_types_and_missing_payloads_are_other() {
+        for doc in [
+            r#"{"type":"SOMETHING_NEW","something_new":{}}"#,
+            r#"{"type":"TASK_ADDED"}"#,
+            r#"{}"#,
+        ] {
+            let e = Event::from_slice(doc.as_bytes()).unwrap();
+            assert!(matches!(e.into_record(""), Record::Other), "{doc}");
+        }
+    }
+}

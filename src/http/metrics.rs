@@ -31,6 +31,12 @@ struct Scrape {
     last_fetch_s: f64,
     fetch_s_total: f64,
     warnings_suppressed: u64,
+    events: Vec<(&'static str, u64)>,
+    subscriptions: u64,
+    subscribed: bool,
+    publishes: u64,
+    journal: (u64, u64),
+    bytes_read: [(&'static str, u64); 2],
 }
 
 fn counter(
@@ -166,6 +172,58 @@ impl Collector for Scrape {
             "Time spent fetching and decoding state, all refreshes",
             self.fetch_s_total,
         )?;
+        {
+            let mut family = encoder.encode_descriptor(
+                "mesos_dns_events",
+                "Operator API events received, by type (UNKNOWN: types this server ignores)",
+                None,
+                MetricType::Counter,
+            )?;
+            for (kind, value) in &self.events {
+                ConstCounter::new(*value).encode(family.encode_family(&[("type", *kind)])?)?;
+            }
+        }
+        counter(
+            &mut encoder,
+            "mesos_dns_subscriptions",
+            "Subscriptions to the operator API that reached SUBSCRIBED",
+            self.subscriptions,
+        )?;
+        gauge(
+            &mut encoder,
+            "mesos_dns_subscribed",
+            "1 while a subscription to the operator API is up",
+            f64::from(u8::from(self.subscribed)),
+        )?;
+        counter(
+            &mut encoder,
+            "mesos_dns_publishes",
+            "Snapshots published",
+            self.publishes,
+        )?;
+        gauge(
+            &mut encoder,
+            "mesos_dns_journal_entries",
+            "Deltas kept in the journal",
+            self.journal.0 as f64,
+        )?;
+        gauge(
+            &mut encoder,
+            "mesos_dns_journal_records",
+            "Records in the deltas kept in the journal",
+            self.journal.1 as f64,
+        )?;
+        {
+            let mut family = encoder.encode_descriptor(
+                "mesos_dns_master_bytes_read",
+                "Bytes read from the masters, by source (state: /master/state; stream: the operator API)",
+                None,
+                MetricType::Counter,
+            )?;
+            for (source, value) in &self.bytes_read {
+                ConstCounter::new(*value).encode(family.encode_family(&[("source", *source)])?)?;
+            }
+        }
         counter(
             &mut encoder,
             "mesos_dns_log_warnings_suppressed",
@@ -258,9 +316,33 @@ pub fn render_metrics(ctx: &HttpContext, snapshot: &Snapshot) -> String {
         last_fetch_s: Status::get(&ctx.status.last_fetch_ms) as f64 / 1e3,
         fetch_s_total: Status::get(&ctx.status.fetch_ms_total) as f64 / 1e3,
         warnings_suppressed: Status::get(&ctx.status.warnings_suppressed),
+        events: crate::status::EVENT_TYPES
+            .iter()
+            .zip(&ctx.status.events)
+            .map(|(kind, n)| (*kind, Status::get(n)))
+            .collect(),
+        subscriptions: Status::get(&ctx.status.subscriptions),
+        subscribed: ctx
+            .status
+            .subscribed
+            .load(std::sync::atomic::Ordering::Relaxed),
+        publishes: Status::get(&ctx.status.publishes),
+        journal: (
+            Status::get(&ctx.status.journal_entries),
+            Status::get(&ctx.status.journal_records),
+        ),
+        bytes_read: [
+            ("state", Status::get(&ctx.status.state_bytes_read)),
+            ("stream", Status::get(&ctx.status.stream_bytes_read)),
+        ],
     };
     let mut registry = Registry::default();
     registry.register_collector(Box::new(scrape));
+    registry.register(
+        "mesos_dns_publish_seconds",
+        "Time from the first change of a publish to its snapshot being served",
+        ctx.status.publish_seconds.0.clone(),
+    );
     if let Some(f) = forward {
         registry.register(
             "mesos_dns_upstream_latency_seconds",

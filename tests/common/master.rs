@@ -31,6 +31,29 @@ pub enum Behaviour {
     Gzip(Vec<u8>),
 }
 
+/// How `POST /api/v1` (the operator API) answers.
+#[derive(Clone, Debug, Default)]
+pub enum Api {
+    /// 404, as a master before 1.0 (or anything that is not a master) answers.
+    #[default]
+    Missing,
+    /// 200 and a RecordIO stream that starts with this `SUBSCRIBED` event.
+    Stream(serde_json::Value),
+    /// This status code.
+    Status(u16),
+    /// 307 to this `Location`.
+    Redirect(String),
+}
+
+/// What a test sends down the open streams.
+#[derive(Clone, Debug)]
+enum StreamOp {
+    /// Bytes to write (records, or anything else).
+    Bytes(Vec<u8>),
+    /// Close the connection at once (no final chunk).
+    Drop,
+}
+
 /// What the login endpoint accepts and what it has handed out.
 struct Iam {
     /// The service account's public key (PKCS#1 RSAPublicKey DER).
@@ -47,6 +70,14 @@ struct Iam {
 #[derive(Default)]
 struct Shared {
     behaviour: Mutex<Option<Behaviour>>,
+    api: Mutex<Api>,
+    /// One sender per open stream.
+    streams: Mutex<Vec<std::sync::mpsc::Sender<StreamOp>>>,
+    /// Subscriptions answered with a stream, and `/api/v1` requests of any outcome.
+    subscriptions: AtomicUsize,
+    api_requests: AtomicUsize,
+    /// Heartbeat interval in milliseconds; 0 = the master is silent (sends none).
+    heartbeat_ms: std::sync::atomic::AtomicU64,
     requests: AtomicUsize,
     authorization: Mutex<String>,
     iam: Mutex<Option<Iam>>,
@@ -114,6 +145,58 @@ impl FakeMaster {
 
     pub fn set(&self, behaviour: Behaviour) {
         *self.shared.behaviour.lock().unwrap() = Some(behaviour);
+    }
+
+    /// How the operator API answers from now on (open streams stay open).
+    pub fn set_api(&self, api: Api) {
+        *self.shared.api.lock().unwrap() = api;
+    }
+
+    /// Streams `SUBSCRIBED` of this `/master/state` document (its frameworks, agents
+    /// and tasks), with heartbeats every `heartbeat` seconds.
+    pub fn stream_state(&self, state: &serde_json::Value, heartbeat: f64) {
+        self.set_heartbeat(heartbeat);
+        self.set_api(Api::Stream(super::v1::subscribed(state, heartbeat)));
+    }
+
+    /// Heartbeats every `seconds` from now on; 0 makes the master fall silent.
+    pub fn set_heartbeat(&self, seconds: f64) {
+        self.shared
+            .heartbeat_ms
+            .store((seconds * 1000.0) as u64, Ordering::Relaxed);
+    }
+
+    /// Sends one event (framed as a record) down every open stream.
+    pub fn send_event(&self, event: &serde_json::Value) {
+        self.send_raw(&super::v1::record(event));
+    }
+
+    /// Sends these bytes, as they are, down every open stream.
+    pub fn send_raw(&self, bytes: &[u8]) {
+        self.each_stream(StreamOp::Bytes(bytes.to_vec()));
+    }
+
+    /// Closes every open stream abruptly.
+    pub fn drop_streams(&self) {
+        self.each_stream(StreamOp::Drop);
+    }
+
+    fn each_stream(&self, op: StreamOp) {
+        self.shared
+            .streams
+            .lock()
+            .unwrap()
+            .retain(|s| s.send(op.clone()).is_ok());
+    }
+
+    /// Subscriptions answered with a stream so far.
+    pub fn subscriptions(&self) -> usize {
+        self.shared.subscriptions.load(Ordering::Relaxed)
+    }
+
+    /// `/api/v1` requests so far, whatever the answer.
+    pub fn api_requests(&self) -> usize {
+        self.shared.api_requests.load(Ordering::Relaxed)
     }
 
     pub fn address(&self) -> String {
@@ -187,7 +270,11 @@ fn serve<S: Read + Write>(mut stream: S, shared: &Shared) {
     }
     let auth = header(&head, "authorization").unwrap_or("").to_string();
     *shared.authorization.lock().unwrap() = auth.clone();
-    shared.requests.fetch_add(1, Ordering::Relaxed);
+    if path == "/api/v1" {
+        shared.api_requests.fetch_add(1, Ordering::Relaxed);
+    } else {
+        shared.requests.fetch_add(1, Ordering::Relaxed);
+    }
     let presented = auth.strip_prefix("token=").unwrap_or("");
     let refused = shared
         .iam
@@ -197,6 +284,9 @@ fn serve<S: Read + Write>(mut stream: S, shared: &Shared) {
         .is_some_and(|iam| !iam.valid_tokens.iter().any(|t| t == presented));
     if refused {
         return respond(&mut stream, 401, &[], b"token required");
+    }
+    if path == "/api/v1" {
+        return operator_api(stream, shared, &head, &body);
     }
     let behaviour = shared.behaviour.lock().unwrap().clone();
     match (behaviour, path.as_str()) {
@@ -243,6 +333,87 @@ fn serve<S: Read + Write>(mut stream: S, shared: &Shared) {
             respond(&mut stream, 307, &[("Location", &location)], b"")
         }
         _ => respond(&mut stream, 404, &[], b"no such path"),
+    }
+}
+
+/// `POST /api/v1`: checks the request as a master does, then answers as the test set.
+fn operator_api<S: Read + Write>(mut stream: S, shared: &Shared, head: &[String], body: &[u8]) {
+    let method = head
+        .first()
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap_or("");
+    let api = shared.api.lock().unwrap().clone();
+    let subscribing = match &api {
+        Api::Missing => return respond(&mut stream, 404, &[], b"no such path"),
+        Api::Status(code) => return respond(&mut stream, *code, &[], b"not now"),
+        Api::Redirect(location) => {
+            return respond(&mut stream, 307, &[("Location", location)], b"");
+        }
+        Api::Stream(subscribed) => subscribed.clone(),
+    };
+    if method != "POST" {
+        return respond(&mut stream, 405, &[("Allow", "POST")], b"");
+    }
+    // The master compares Content-Type as an exact string.
+    if header(head, "content-type") != Some("application/json") {
+        return respond(&mut stream, 415, &[], b"unsupported media type");
+    }
+    let call: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+    if call["type"] != "SUBSCRIBE" {
+        return respond(&mut stream, 400, &[], b"not a SUBSCRIBE call");
+    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    shared.streams.lock().unwrap().push(tx);
+    shared.subscriptions.fetch_add(1, Ordering::Relaxed);
+    let head =
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
+    if stream.write_all(head.as_bytes()).is_err() {
+        return;
+    }
+    let mut pending = super::v1::record(&subscribing);
+    pending.extend(super::v1::record(&serde_json::json!({"type":"HEARTBEAT"})));
+    // Chunk sizes from a small generator: records split anywhere, several per chunk.
+    let mut seed = 0x9E37_79B9_7F4A_7C15u64 ^ shared.subscriptions.load(Ordering::Relaxed) as u64;
+    let mut last_heartbeat = std::time::Instant::now();
+    loop {
+        while !pending.is_empty() {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let size = (1 + seed % 700) as usize;
+            let piece: Vec<u8> = pending.drain(..size.min(pending.len())).collect();
+            let chunk = [
+                format!("{:x}\r\n", piece.len()).into_bytes(),
+                piece,
+                b"\r\n".to_vec(),
+            ]
+            .concat();
+            if stream
+                .write_all(&chunk)
+                .and_then(|_| stream.flush())
+                .is_err()
+            {
+                return;
+            }
+        }
+        let heartbeat = shared.heartbeat_ms.load(Ordering::Relaxed);
+        match rx.recv_timeout(Duration::from_millis(50)) {
+            Ok(StreamOp::Bytes(bytes)) => pending.extend(bytes),
+            Ok(StreamOp::Drop) => return,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return,
+        }
+        // Whatever else is queued goes out with it, so that records share chunks.
+        while let Ok(op) = rx.try_recv() {
+            match op {
+                StreamOp::Bytes(bytes) => pending.extend(bytes),
+                StreamOp::Drop => return,
+            }
+        }
+        if heartbeat > 0 && last_heartbeat.elapsed() >= Duration::from_millis(heartbeat) {
+            last_heartbeat = std::time::Instant::now();
+            pending.extend(super::v1::record(&serde_json::json!({"type":"HEARTBEAT"})));
+        }
     }
 }
 

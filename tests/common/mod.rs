@@ -5,6 +5,7 @@
 pub mod master;
 pub mod server;
 pub mod upstream;
+pub mod v1;
 pub mod zookeeper;
 
 use mesos_dns::config::{Config, ConfigError, Environment};

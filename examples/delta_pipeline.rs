@@ -69,6 +69,22 @@ fn main() {
         process_memory_mb("VmHWM:")
     );
 
+    let mut detail = [0usize; 7];
+    for shard in served.shards() {
+        for (d, v) in detail.iter_mut().zip(shard.size_detail()) {
+            *d += v;
+        }
+    }
+    println!(
+        "snapshot_mb keys={:.1} bytes={:.1} offsets={:.1} extras={:.1} sets={:.1} slots={:.1} index={:.1}",
+        detail[0] as f64 / 1e6,
+        detail[1] as f64 / 1e6,
+        detail[2] as f64 / 1e6,
+        detail[3] as f64 / 1e6,
+        detail[4] as f64 / 1e6,
+        detail[5] as f64 / 1e6,
+        detail[6] as f64 / 1e6
+    );
     if std::env::var_os("SHARD_TIMES").is_some() {
         let mut times: Vec<(f64, usize, usize)> = (0..mesos_dns::snapshot::shards::SHARDS)
             .map(|i| {

@@ -127,6 +127,19 @@ impl Shard {
             .sum()
     }
 
+    /// Bytes held by each table: keys, record bytes, offsets, extras, sets, slots, index.
+    pub fn size_detail(&self) -> [usize; 7] {
+        [
+            self.keys.capacity(),
+            self.bytes.capacity(),
+            self.offsets.capacity() * 4,
+            self.extras.capacity() * std::mem::size_of::<Extra>(),
+            self.sets.capacity() * std::mem::size_of::<RrSet>(),
+            self.slots.capacity() * std::mem::size_of::<Slot>(),
+            self.index.capacity() * 5,
+        ]
+    }
+
     /// Bytes held by the tables.
     pub fn bytes_held(&self) -> usize {
         std::mem::size_of::<Shard>()

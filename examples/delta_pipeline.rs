@@ -49,6 +49,11 @@ fn main() {
     let cluster_state = state.into_cluster_state();
     let convert_ms = t.elapsed().as_secs_f64() * 1e3;
     let converted_mb = allocated_mb();
+    if std::env::var_os("MODEL_ONLY").is_some() {
+        let model = mesos_dns::cluster::Cluster::from_state(cluster_state, masters, listener);
+        println!("model_only_mb={:.0} tasks={}", allocated_mb(), model.tasks.len());
+        return;
+    }
     let mut engine = Engine::new(config.clone());
     let t = Instant::now();
     engine.apply_state(cluster_state, &masters, &listener);

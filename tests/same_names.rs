@@ -74,7 +74,7 @@ fn from_state(config: &Config, document: &[u8]) -> (Engine, Snapshot) {
 }
 
 fn same_snapshots(a: &Snapshot, b: &Snapshot) {
-    for (i, (x, y)) in a.shards().iter().zip(b.shards()).enumerate() {
+    for (i, (x, y)) in a.shards().zip(b.shards()).enumerate() {
         assert_eq!(x.canonical(), y.canonical(), "shard {i} differs");
     }
 }

@@ -16,7 +16,7 @@ use crate::config::Config;
 use crate::dns::wire::{CLASS_IN, TYPE_NS, TYPE_SOA, name_to_wire};
 use crate::records::{ItemRecords, RecordSet};
 use foldhash::fast::FixedState;
-use shards::{RecordSettings, SHARDS, Shard, ShardBuilder, shard_of};
+use shards::{RecordSettings, Shard, ShardBuilder, ShardTable, shard_of};
 use std::hash::BuildHasher;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
@@ -119,7 +119,7 @@ pub struct Snapshot {
     pub counts: Counts,
     /// The SOA and NS answers (`zone.soa_set`, ... index into it).
     zone_sets: Shard,
-    shards: Vec<Arc<Shard>>,
+    shards: ShardTable,
 }
 
 /// Where a lower-cased question name falls relative to the zone.
@@ -145,9 +145,7 @@ impl Snapshot {
     /// A snapshot of every shard of `store`.
     pub fn compile_all(store: &ZoneStore, config: &Config, serial: u32) -> Snapshot {
         let settings = record_settings(config);
-        let shards = (0..SHARDS)
-            .map(|i| Arc::new(ShardBuilder::compile(store, i, settings)))
-            .collect();
+        let shards = ShardTable::build(|i| ShardBuilder::compile(store, i, settings));
         Snapshot::assemble(store, config, serial, shards)
     }
 
@@ -162,17 +160,15 @@ impl Snapshot {
         serial: u32,
     ) -> Snapshot {
         let settings = record_settings(config);
-        let mut shards = self.shards.clone();
-        for group in changed.chunk_by(|a, b| a.shard == b.shard) {
-            let i = group[0].shard as usize;
-            shards[i] = Arc::new(ShardBuilder::patch(
-                &self.shards[i],
-                store,
-                i,
-                group,
-                settings,
-            ));
-        }
+        let patched = changed
+            .chunk_by(|a, b| a.shard == b.shard)
+            .map(|names| {
+                let i = names[0].shard as usize;
+                let shard = ShardBuilder::patch(self.shards.get(i), store, i, names, settings);
+                (i, shard)
+            })
+            .collect();
+        let shards = self.shards.with(patched);
         Snapshot::assemble(store, config, serial, shards)
     }
 
@@ -180,7 +176,7 @@ impl Snapshot {
         store: &ZoneStore,
         config: &Config,
         serial: u32,
-        shards: Vec<Arc<Shard>>,
+        shards: ShardTable,
     ) -> Snapshot {
         let (zone, zone_sets) = zone_sets(store, config, serial);
         let (names, a, aaaa, srv) = store.counts();
@@ -211,7 +207,7 @@ impl Snapshot {
             return Lookup::OutOfZone;
         }
         let hash = key_hash(qname);
-        let shard = &self.shards[shard_of(hash)];
+        let shard = self.shards.get(shard_of(hash));
         match shard.find(qname, hash) {
             Some(slot) => Lookup::Found(shard, *slot),
             None => Lookup::Missing,
@@ -219,8 +215,8 @@ impl Snapshot {
     }
 
     /// The shards, in order.
-    pub fn shards(&self) -> &[Arc<Shard>] {
-        &self.shards
+    pub fn shards(&self) -> impl Iterator<Item = &Shard> {
+        self.shards.iter()
     }
 
     /// The shard holding the SOA and NS answers.
@@ -281,7 +277,7 @@ impl Snapshot {
     pub fn size(&self) -> (usize, usize) {
         let names = self.shards.iter().map(|s| s.len()).sum();
         let bytes = self.shards.iter().map(|s| s.bytes_held()).sum::<usize>()
-            + self.shards.capacity() * std::mem::size_of::<Arc<Shard>>();
+            + shards::SHARDS * std::mem::size_of::<Arc<Shard>>();
         (names, bytes)
     }
 }

@@ -16,11 +16,52 @@ use foldhash::fast::FixedState;
 use hashbrown::HashTable;
 use std::hash::BuildHasher;
 use std::net::IpAddr;
+use std::sync::Arc;
 
-/// log2 of the number of shards. 4,096 shards keep a shard of a 100k-task zone (317k
-/// names) near 80 names, so compiling one costs tens of microseconds.
-pub const SHARD_BITS: u32 = 12;
+/// log2 of the number of shards. 16,384 shards keep a shard of a 100k-task zone (317k
+/// names) near 20 names (about 7 kB), so a patch copies little.
+pub const SHARD_BITS: u32 = 14;
 pub const SHARDS: usize = 1 << SHARD_BITS;
+/// Shards are held in groups of this many, so that a publish copies one group pointer
+/// table per touched group rather than one pointer per shard.
+const GROUP_BITS: u32 = 7;
+const GROUP: usize = 1 << GROUP_BITS;
+
+/// Every shard, in two levels of shared pointers: a new version shares every untouched
+/// group and shard with the one before.
+#[derive(Clone)]
+pub struct ShardTable {
+    groups: Vec<Arc<Vec<Arc<Shard>>>>,
+}
+
+impl ShardTable {
+    /// A table of `make(i)` for every shard `i`.
+    pub fn build(mut make: impl FnMut(usize) -> Shard) -> ShardTable {
+        ShardTable {
+            groups: (0..SHARDS / GROUP)
+                .map(|g| Arc::new((0..GROUP).map(|i| Arc::new(make(g * GROUP + i))).collect()))
+                .collect(),
+        }
+    }
+
+    pub fn get(&self, shard: usize) -> &Shard {
+        &self.groups[shard >> GROUP_BITS][shard & (GROUP - 1)]
+    }
+
+    /// A copy with these shards replaced (`replacements` ordered by shard).
+    pub fn with(&self, replacements: Vec<(usize, Shard)>) -> ShardTable {
+        let mut groups = self.groups.clone();
+        for (shard, new) in replacements {
+            let group = Arc::make_mut(&mut groups[shard >> GROUP_BITS]);
+            group[shard & (GROUP - 1)] = Arc::new(new);
+        }
+        ShardTable { groups }
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Shard> {
+        self.groups.iter().flat_map(|g| g.iter().map(|s| &**s))
+    }
+}
 
 /// The shard of a key hash (its top bits; the table inside uses the low bits).
 pub fn shard_of(key_hash: u64) -> usize {
@@ -107,6 +148,28 @@ impl Shard {
             .collect();
         out.sort_by(|a, b| a.0.cmp(&b.0));
         out
+    }
+
+    /// A copy with room to rebuild about `names` names without growing (a plain clone
+    /// has no spare capacity, so the first push would copy each table again).
+    fn clone_with_room(&self, names: usize) -> Shard {
+        fn with_room<T: Clone>(v: &[T], extra: usize) -> Vec<T> {
+            let mut out = Vec::with_capacity(v.len() + extra);
+            out.extend_from_slice(v);
+            out
+        }
+        let per_name = self.bytes.len() / self.slots.len().max(1) + 64;
+        Shard {
+            index: self.index.clone(),
+            slots: with_room(&self.slots, names),
+            keys: with_room(&self.keys, names * 48),
+            sets: with_room(&self.sets, names * 3),
+            bytes: with_room(&self.bytes, names * per_name),
+            offsets: with_room(&self.offsets, names * 8),
+            extras: with_room(&self.extras, names * 2),
+            garbage: self.garbage,
+            dead_slots: self.dead_slots,
+        }
     }
 
     /// Names held (including empty non-terminals).
@@ -221,7 +284,7 @@ impl ShardBuilder {
         settings: RecordSettings,
     ) -> Shard {
         let mut b = ShardBuilder::new(settings);
-        b.shard = shard.clone();
+        b.shard = shard.clone_with_room(names.len());
         for name in names {
             let found = b
                 .shard

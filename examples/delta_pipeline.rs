@@ -51,7 +51,11 @@ fn main() {
     let converted_mb = allocated_mb();
     if std::env::var_os("MODEL_ONLY").is_some() {
         let model = mesos_dns::cluster::Cluster::from_state(cluster_state, masters, listener);
-        println!("model_only_mb={:.0} tasks={}", allocated_mb(), model.tasks.len());
+        println!(
+            "model_only_mb={:.0} tasks={}",
+            allocated_mb(),
+            model.tasks.len()
+        );
         return;
     }
     let mut engine = Engine::new(config.clone());
@@ -74,27 +78,19 @@ fn main() {
         process_memory_mb("VmHWM:")
     );
 
-    let mut detail = [0usize; 7];
-    for shard in served.shards() {
-        for (d, v) in detail.iter_mut().zip(shard.size_detail()) {
-            *d += v;
-        }
-    }
+    let (sets, set_bytes) = engine.pool_size();
     println!(
-        "snapshot_mb keys={:.1} bytes={:.1} offsets={:.1} extras={:.1} sets={:.1} slots={:.1} index={:.1}",
-        detail[0] as f64 / 1e6,
-        detail[1] as f64 / 1e6,
-        detail[2] as f64 / 1e6,
-        detail[3] as f64 / 1e6,
-        detail[4] as f64 / 1e6,
-        detail[5] as f64 / 1e6,
-        detail[6] as f64 / 1e6
+        "snapshot_mb shards={:.1} sets={:.1} distinct_sets={sets}",
+        bytes as f64 / 1e6,
+        set_bytes as f64 / 1e6
     );
     if std::env::var_os("SHARD_TIMES").is_some() {
         let mut times: Vec<(f64, usize, usize)> = (0..mesos_dns::snapshot::shards::SHARDS)
             .map(|i| {
                 let t = Instant::now();
-                let shard = mesos_dns::snapshot::compile_shard(engine.store(), i, &config);
+                let mut pool = mesos_dns::snapshot::sets::SetPool::default();
+                let shard =
+                    mesos_dns::snapshot::compile_shard(engine.store(), i, &config, &mut pool);
                 (t.elapsed().as_secs_f64() * 1e6, i, shard.len())
             })
             .collect();

@@ -183,7 +183,10 @@ fn probe(
                     next_id = next_id.wrapping_add(1);
                     let mut q = Message::new();
                     q.set_id(next_id);
-                    q.add_query(Query::query(Name::from_ascii(&name).unwrap(), RecordType::A));
+                    q.add_query(Query::query(
+                        Name::from_ascii(&name).unwrap(),
+                        RecordType::A,
+                    ));
                     pending.push((next_id, q.to_vec().unwrap(), ip, sent, sent));
                 }
                 Err(std::sync::mpsc::TryRecvError::Empty) => break,
@@ -245,7 +248,11 @@ fn serve(mut stream: TcpStream, master: &Master) {
     }
     let length: u64 = head
         .iter()
-        .find_map(|h| h.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_string()))
+        .find_map(|h| {
+            h.to_ascii_lowercase()
+                .strip_prefix("content-length:")
+                .map(|v| v.trim().to_string())
+        })
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
     let mut body = Vec::new();
@@ -261,7 +268,9 @@ fn serve(mut stream: TcpStream, master: &Master) {
                 let cluster = master.cluster.lock().unwrap();
                 serde_json::to_vec(&v0_state(&cluster)).unwrap()
             };
-            master.state_bytes.fetch_add(doc.len() as u64, Ordering::Relaxed);
+            master
+                .state_bytes
+                .fetch_add(doc.len() as u64, Ordering::Relaxed);
             let head = format!(
                 "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
                 doc.len()
@@ -343,10 +352,9 @@ fn labels(status: &RunningStatus) -> Vec<Value> {
         .docker
         .iter()
         .map(|ip| json!({"key":"Docker.NetworkSettings.IPAddress","value":ip.to_string()}));
-    let mesos = status
-        .mesos
-        .iter()
-        .map(|ip| json!({"key":"MesosContainerizer.NetworkSettings.IPAddress","value":ip.to_string()}));
+    let mesos = status.mesos.iter().map(
+        |ip| json!({"key":"MesosContainerizer.NetworkSettings.IPAddress","value":ip.to_string()}),
+    );
     docker.chain(mesos).collect()
 }
 

@@ -12,6 +12,7 @@ use crate::records::enumerate::{ModelView, ZoneInfo, write_axfr, write_enumerate
 use crate::records::{ItemRecords, Report, Rules};
 use crate::snapshot::delta::Journal;
 use crate::snapshot::document::{Document, DocumentKind};
+use crate::snapshot::sets::SetPool;
 use crate::snapshot::store::{Sign, ZoneStore};
 use crate::snapshot::{Snapshot, apex_name};
 use std::net::IpAddr;
@@ -37,6 +38,8 @@ pub struct Engine {
     config: Config,
     cluster: Cluster,
     store: ZoneStore,
+    /// Every answer set in use, stored once.
+    pool: SetPool,
     journal: Journal,
     serial: u32,
     /// Items skipped since the last publish (logged with it).
@@ -51,6 +54,7 @@ impl Engine {
     pub fn new(config: Config) -> Engine {
         Engine {
             store: ZoneStore::new(&apex_name(&config)),
+            pool: SetPool::default(),
             config,
             cluster: Cluster::default(),
             journal: Journal::new(JOURNAL_ENTRIES, JOURNAL_RECORDS),
@@ -164,14 +168,21 @@ impl Engine {
         self.serial = unix_now().max(self.serial.wrapping_add(1));
         let records_changed = changes.delta.as_ref().map(|d| d.len());
         let snapshot = if self.recompile_all || !current.ready {
-            Snapshot::compile_all(&self.store, &self.config, self.serial)
+            Snapshot::compile_all(&self.store, &self.config, self.serial, &mut self.pool)
         } else {
-            current.update(&self.store, &changes.names, &self.config, self.serial)
+            current.update(
+                &self.store,
+                &changes.names,
+                &self.config,
+                self.serial,
+                &mut self.pool,
+            )
         };
         if previous != 0 && !self.recompile_all {
             self.journal.push(previous, self.serial, changes.delta);
         }
         self.recompile_all = false;
+        self.pool.sweep_if_grown();
         let mut shards: Vec<u32> = changes.names.iter().map(|n| n.shard).collect();
         shards.dedup();
         let info = Published {
@@ -210,6 +221,11 @@ impl Engine {
 
     pub fn serial(&self) -> u32 {
         self.serial
+    }
+
+    /// Distinct answer sets held, and their bytes.
+    pub fn pool_size(&self) -> (usize, usize) {
+        (self.pool.len(), self.pool.bytes_held())
     }
 }
 

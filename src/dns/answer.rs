@@ -8,8 +8,8 @@
 
 use super::query::{Edns, Query, Reject, parse};
 use super::wire::*;
-use crate::snapshot::shards::Shard;
-use crate::snapshot::{Lookup, NO_SET, QUESTION_POINTER, RrSet, Snapshot};
+use crate::snapshot::sets::RrSet;
+use crate::snapshot::{Lookup, QUESTION_POINTER, Snapshot};
 
 /// How the query arrived: decides the size limit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -65,32 +65,27 @@ pub fn answer(
     if query.qclass != CLASS_IN {
         return reply.simple(RCODE_REFUSED, 0, false);
     }
-    let (shard, slot) = match snap.lookup(query.qname()) {
+    let slot = match snap.lookup(query.qname()) {
         Lookup::OutOfZone => return Outcome::Forward { qtype: query.qtype },
         _ if !snap.ready => return reply.simple(RCODE_SERVFAIL, 0, true),
         Lookup::Missing => return reply.negative(RCODE_NXDOMAIN),
-        Lookup::Found(shard, slot) => (shard, slot),
+        Lookup::Found(slot) => slot,
     };
     let zone = &snap.zone;
     let at_apex = query.qname() == zone.apex.as_slice();
-    // Each answer set with the shard holding it: the name's, or the zone's SOA and NS.
-    let (zs, none) = (snap.zone_sets(), (snap.zone_sets(), NO_SET));
-    let sets: [(&Shard, u32); 4] = match query.qtype {
-        TYPE_A => [(shard, slot.a), none, none, none],
-        TYPE_AAAA => [(shard, slot.aaaa), none, none, none],
-        TYPE_SRV => [(shard, slot.srv), none, none, none],
-        TYPE_SOA if at_apex => [(zs, zone.soa_set), none, none, none],
-        TYPE_NS if at_apex => [(zs, zone.ns_set), none, none, none],
-        TYPE_ANY if at_apex => [
-            (zs, zone.soa_set),
-            (zs, zone.ns_set),
-            (shard, slot.a),
-            (shard, slot.aaaa),
-        ],
-        TYPE_ANY => [(shard, slot.a), (shard, slot.aaaa), (shard, slot.srv), none],
-        _ => [none; 4],
+    let (a, aaaa, srv) = (slot.a.as_deref(), slot.aaaa.as_deref(), slot.srv.as_deref());
+    let (soa, ns) = (zone.soa.as_deref(), zone.ns.as_deref());
+    let sets: [Option<&RrSet>; 4] = match query.qtype {
+        TYPE_A => [a, None, None, None],
+        TYPE_AAAA => [aaaa, None, None, None],
+        TYPE_SRV => [srv, None, None, None],
+        TYPE_SOA if at_apex => [soa, None, None, None],
+        TYPE_NS if at_apex => [ns, None, None, None],
+        TYPE_ANY if at_apex => [soa, ns, a, aaaa],
+        TYPE_ANY => [a, aaaa, srv, None],
+        _ => [None; 4],
     };
-    if sets.iter().all(|&(_, s)| s == NO_SET) {
+    if sets.iter().all(Option::is_none) {
         return reply.negative(RCODE_NOERROR);
     }
     reply.positive(&sets)
@@ -257,20 +252,19 @@ impl<'a> Reply<'a> {
     /// NXDOMAIN or NODATA: the apex SOA (negative TTL) in the authority section.
     fn negative(&mut self, rcode: u8) -> Outcome {
         let snap = self.snap;
-        let zone_sets = snap.zone_sets();
-        let Some(soa) = zone_sets.set(snap.zone.negative_soa_set) else {
+        let Some(soa) = snap.zone.negative_soa.as_deref() else {
             return self.simple(rcode, 0, true);
         };
         // The apex is the tail of the question name: point the SOA's owner at it.
         let apex_at = HEADER_LEN + self.query.qname_len - snap.zone.apex.len();
         let owner = pointer(apex_at).unwrap_or(QUESTION_POINTER);
         let start = self.query.question_end;
-        if start + soa.len as usize + self.opt_len() > self.limit {
+        if start + soa.bytes().len() + self.opt_len() > self.limit {
             return self.simple(rcode, 0, true);
         }
         let arcount = u16::from(self.query.edns.is_some());
         self.header(rcode, true, false, [1, 0, 1, arcount]);
-        let end = self.copy_records(zone_sets, soa, 0, 1, start);
+        let end = self.copy_records(soa, 0, 1, start);
         self.out[start..start + 2].copy_from_slice(&owner);
         let len = self.write_opt(end, 0);
         Outcome::Reply {
@@ -280,10 +274,10 @@ impl<'a> Reply<'a> {
     }
 
     /// Copies `m` records of `set` from record `k` (wrapping) in at most two runs.
-    fn copy_records(&mut self, shard: &Shard, set: &RrSet, k: usize, m: usize, at: usize) -> usize {
-        let bytes = shard.set_bytes(set);
-        let offsets = shard.set_offsets(set);
-        let n = set.count as usize;
+    fn copy_records(&mut self, set: &RrSet, k: usize, m: usize, at: usize) -> usize {
+        let bytes = set.bytes();
+        let offsets = set.offsets();
+        let n = set.count();
         let first_end = (k + m).min(n);
         let run = &bytes[offsets[k] as usize..offsets[first_end] as usize];
         self.out[at..at + run.len()].copy_from_slice(run);
@@ -296,12 +290,8 @@ impl<'a> Reply<'a> {
         end
     }
 
-    fn positive(&mut self, set_ids: &[(&'a Shard, u32)]) -> Outcome {
+    fn positive(&mut self, chosen: &[Option<&RrSet>; 4]) -> Outcome {
         let snap = self.snap;
-        let mut chosen: [Option<(&Shard, &RrSet)>; 4] = [None; 4];
-        for (slot, &(shard, id)) in chosen.iter_mut().zip(set_ids) {
-            *slot = shard.set(id).map(|set| (shard, set));
-        }
         let base = self.query.question_end;
         let opt = self.opt_len();
         let room = self.limit.saturating_sub(base + opt);
@@ -310,11 +300,11 @@ impl<'a> Reply<'a> {
         let mut plan = [(0usize, 0usize); 4]; // (rotation start, records taken)
         let mut used = 0;
         let mut truncated = false;
-        for (p, set) in plan.iter_mut().zip(&chosen) {
-            let Some((shard, set)) = set else { continue };
-            let n = set.count as usize;
+        for (p, set) in plan.iter_mut().zip(chosen) {
+            let Some(set) = set else { continue };
+            let n = set.count();
             let k = self.rotation as usize % n;
-            let offsets = shard.set_offsets(set);
+            let offsets = set.offsets();
             let mut m = n;
             if truncated || used + span_len(offsets, k, n) > room {
                 // Largest m with span_len(k, m) fitting (span_len grows with m).
@@ -338,21 +328,21 @@ impl<'a> Reply<'a> {
         let mut at = base;
         let mut set_at = [0usize; 4];
         let mut ancount = 0u16;
-        for ((p, set), pos) in plan.iter().zip(&chosen).zip(set_at.iter_mut()) {
-            let Some((shard, set)) = set else { continue };
+        for ((p, set), pos) in plan.iter().zip(chosen).zip(set_at.iter_mut()) {
+            let Some(set) = set else { continue };
             *pos = at;
-            at = self.copy_records(shard, set, p.0, p.1, at);
+            at = self.copy_records(set, p.0, p.1, at);
             ancount += p.1 as u16;
         }
 
         // Additional addresses, only when every answer went out, as many as fit.
         let mut arcount = 0u16;
         if !truncated {
-            for ((p, set), &pos) in plan.iter().zip(&chosen).zip(&set_at) {
-                let Some((shard, set)) = set else { continue };
-                let offsets = shard.set_offsets(set);
-                let n = set.count as usize;
-                for extra in shard.set_extras(set) {
+            for ((p, set), &pos) in plan.iter().zip(chosen).zip(&set_at) {
+                let Some(set) = set else { continue };
+                let offsets = set.offsets();
+                let n = set.count();
+                for extra in set.extras() {
                     let len = extra_len(&extra.ip);
                     if at + len + opt > self.limit {
                         break;
@@ -361,7 +351,7 @@ impl<'a> Reply<'a> {
                     let j = extra.answer_rr as usize;
                     let index = (j + n - p.0) % n;
                     let rr_at = pos + span_len(offsets, p.0, index);
-                    let Some(ptr) = pointer(rr_at + set.target_offset as usize) else {
+                    let Some(ptr) = pointer(rr_at + set.target_offset() as usize) else {
                         continue;
                     };
                     let o = &mut self.out[at..at + len];

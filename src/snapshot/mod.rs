@@ -9,6 +9,7 @@
 
 pub mod delta;
 pub mod document;
+pub mod sets;
 pub mod shards;
 pub mod store;
 
@@ -16,9 +17,10 @@ use crate::config::Config;
 use crate::dns::wire::{CLASS_IN, TYPE_NS, TYPE_SOA, name_to_wire};
 use crate::records::{ItemRecords, RecordSet};
 use foldhash::fast::FixedState;
-use shards::{RecordSettings, Shard, ShardBuilder, ShardTable, shard_of};
+use sets::{Extra, RrSet, SetPool};
+use shards::{RecordSettings, SetWriter, Shard, ShardTable, Slot, shard_of};
 use std::hash::BuildHasher;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 use store::{DirtyName, Sign, ZoneStore};
 
@@ -26,9 +28,6 @@ use store::{DirtyName, Sign, ZoneStore};
 pub fn key_hash(wire: &[u8]) -> u64 {
     FixedState::default().hash_one(wire)
 }
-
-/// Marks "no record set of this type".
-pub const NO_SET: u32 = u32::MAX;
 
 /// Settings and zone records that every answer needs.
 #[derive(Clone, Debug)]
@@ -47,48 +46,12 @@ pub struct Zone {
     /// TTL of the SOA in negative answers: min(TTL, SOA MINIMUM) (RFC 2308 §3).
     pub negative_ttl: u32,
     /// The apex SOA as an answer set.
-    pub soa_set: u32,
+    pub soa: Option<Arc<RrSet>>,
     /// The apex SOA with the negative TTL, for the authority section of negative answers.
-    pub negative_soa_set: u32,
+    pub negative_soa: Option<Arc<RrSet>>,
     /// The apex NS as an answer set, with `SOAMname`'s addresses as glue when it lies
     /// in the zone.
-    pub ns_set: u32,
-}
-
-/// One name of the zone. A slot without sets is an empty non-terminal (NODATA).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Slot {
-    pub(crate) key_start: u32,
-    pub(crate) key_len: u8,
-    pub a: u32,
-    pub aaaa: u32,
-    pub srv: u32,
-}
-
-/// Wire records of one type at one name, each as owner pointer `C0 0C`, type, class,
-/// TTL, RDLENGTH, RDATA.
-#[derive(Clone, Copy, Debug)]
-pub struct RrSet {
-    pub start: u32,
-    pub len: u32,
-    pub count: u32,
-    /// Index into the offsets table: `count + 1` entries, each record's start within
-    /// the set, then the set's length.
-    pub offsets: u32,
-    /// Additional-section addresses of SRV targets.
-    pub extras_start: u32,
-    pub extras_len: u32,
-    /// Where, inside each record, the name that extras refer to starts: 18 for an SRV
-    /// target, 12 for an NS host.
-    pub target_offset: u16,
-}
-
-/// An address record for the additional section: the owner is the target name inside
-/// answer record `answer_rr` of the set (a compression pointer is made when answering).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Extra {
-    pub answer_rr: u32,
-    pub ip: IpAddr,
+    pub ns: Option<Arc<RrSet>>,
 }
 
 /// The zone facts the HTTP API reports.
@@ -117,8 +80,6 @@ pub struct Snapshot {
     pub ready: bool,
     pub zone: Zone,
     pub counts: Counts,
-    /// The SOA and NS answers (`zone.soa_set`, ... index into it).
-    zone_sets: Shard,
     shards: ShardTable,
 }
 
@@ -128,7 +89,7 @@ pub enum Lookup<'a> {
     /// Not in the zone: forward (or refuse).
     OutOfZone,
     /// In the zone, and the name exists (possibly as an empty non-terminal).
-    Found(&'a Shard, Slot),
+    Found(&'a Slot),
     /// In the zone, no such name.
     Missing,
 }
@@ -137,16 +98,21 @@ impl Snapshot {
     /// A snapshot with no data yet: it knows the zone, and answers SERVFAIL inside it.
     pub fn empty(config: &Config) -> Snapshot {
         let store = ZoneStore::new(&apex_name(config));
-        let mut s = Snapshot::compile_all(&store, config, 0);
+        let mut s = Snapshot::compile_all(&store, config, 0, &mut SetPool::default());
         s.ready = false;
         s
     }
 
-    /// A snapshot of every shard of `store`.
-    pub fn compile_all(store: &ZoneStore, config: &Config, serial: u32) -> Snapshot {
-        let settings = record_settings(config);
-        let shards = ShardTable::build(|i| ShardBuilder::compile(store, i, settings));
-        Snapshot::assemble(store, config, serial, shards)
+    /// A snapshot of every shard of `store`, its sets interned in `pool`.
+    pub fn compile_all(
+        store: &ZoneStore,
+        config: &Config,
+        serial: u32,
+        pool: &mut SetPool,
+    ) -> Snapshot {
+        let mut writer = SetWriter::new(record_settings(config), pool);
+        let shards = ShardTable::build(|i| writer.compile(store, i));
+        Snapshot::assemble(store, config, serial, shards, pool)
     }
 
     /// The next snapshot: the shards holding `changed` names patched from `store`, the
@@ -158,18 +124,18 @@ impl Snapshot {
         changed: &[DirtyName],
         config: &Config,
         serial: u32,
+        pool: &mut SetPool,
     ) -> Snapshot {
-        let settings = record_settings(config);
+        let mut writer = SetWriter::new(record_settings(config), pool);
         let patched = changed
             .chunk_by(|a, b| a.shard == b.shard)
             .map(|names| {
                 let i = names[0].shard as usize;
-                let shard = ShardBuilder::patch(self.shards.get(i), store, i, names, settings);
-                (i, shard)
+                (i, writer.patch(self.shards.get(i), store, i, names))
             })
             .collect();
         let shards = self.shards.with(patched);
-        Snapshot::assemble(store, config, serial, shards)
+        Snapshot::assemble(store, config, serial, shards, pool)
     }
 
     fn assemble(
@@ -177,8 +143,9 @@ impl Snapshot {
         config: &Config,
         serial: u32,
         shards: ShardTable,
+        pool: &mut SetPool,
     ) -> Snapshot {
-        let (zone, zone_sets) = zone_sets(store, config, serial);
+        let zone = zone(store, config, serial, pool);
         let (names, a, aaaa, srv) = store.counts();
         Snapshot {
             serial,
@@ -196,7 +163,6 @@ impl Snapshot {
                 aaaa,
                 srv,
             },
-            zone_sets,
             shards,
         }
     }
@@ -207,9 +173,8 @@ impl Snapshot {
             return Lookup::OutOfZone;
         }
         let hash = key_hash(qname);
-        let shard = self.shards.get(shard_of(hash));
-        match shard.find(qname, hash) {
-            Some(slot) => Lookup::Found(shard, *slot),
+        match self.shards.get(shard_of(hash)).find(qname, hash) {
+            Some(slot) => Lookup::Found(slot),
             None => Lookup::Missing,
         }
     }
@@ -219,17 +184,12 @@ impl Snapshot {
         self.shards.iter()
     }
 
-    /// The shard holding the SOA and NS answers.
-    pub fn zone_sets(&self) -> &Shard {
-        &self.zone_sets
-    }
-
     /// The slot of a name given as text (`a.b.` or `a.b`), any case.
-    fn slot_by_text(&self, name: &str) -> Option<(&Shard, Slot)> {
+    fn slot_by_text(&self, name: &str) -> Option<&Slot> {
         let mut key = Vec::with_capacity(name.len() + 2);
         name_to_wire(name, true, &mut key)?;
         match self.lookup(&key) {
-            Lookup::Found(shard, slot) => Some((shard, slot)),
+            Lookup::Found(slot) => Some(slot),
             _ => None,
         }
     }
@@ -237,11 +197,11 @@ impl Snapshot {
     /// The A and AAAA addresses of a name, in stored order.
     pub fn addresses(&self, name: &str) -> (Vec<Ipv4Addr>, Vec<Ipv6Addr>) {
         let (mut v4, mut v6) = (Vec::new(), Vec::new());
-        let Some((shard, slot)) = self.slot_by_text(name) else {
+        let Some(slot) = self.slot_by_text(name) else {
             return (v4, v6);
         };
-        for set in [slot.a, slot.aaaa].iter().filter_map(|&id| shard.set(id)) {
-            for rr in shard.records_of(set) {
+        for set in [&slot.a, &slot.aaaa].into_iter().flatten() {
+            for rr in set.records() {
                 match rr.get(12..) {
                     Some(ip) if ip.len() == 4 => {
                         v4.extend(<[u8; 4]>::try_from(ip).ok().map(Ipv4Addr::from))
@@ -258,14 +218,10 @@ impl Snapshot {
 
     /// The SRV records of a name as (target, port), in stored order.
     pub fn services(&self, name: &str) -> Vec<(String, u16)> {
-        let Some((shard, slot)) = self.slot_by_text(name) else {
+        let Some(set) = self.slot_by_text(name).and_then(|slot| slot.srv.as_ref()) else {
             return Vec::new();
         };
-        let Some(set) = shard.set(slot.srv) else {
-            return Vec::new();
-        };
-        shard
-            .records_of(set)
+        set.records()
             .filter_map(|rr| {
                 let port = u16::from_be_bytes([*rr.get(16)?, *rr.get(17)?]);
                 Some((wire_to_text(rr.get(18..)?)?, port))
@@ -273,7 +229,8 @@ impl Snapshot {
             .collect()
     }
 
-    /// Names in the table (including empty non-terminals) and bytes held by the table.
+    /// Names in the table (including empty non-terminals) and bytes held by the
+    /// shards' own tables (the sets they share are counted by their [`SetPool`]).
     pub fn size(&self) -> (usize, usize) {
         let names = self.shards.iter().map(|s| s.len()).sum();
         let bytes = self.shards.iter().map(|s| s.bytes_held()).sum::<usize>()
@@ -283,8 +240,13 @@ impl Snapshot {
 }
 
 /// Compiles one shard of `store` on its own (benchmarks).
-pub fn compile_shard(store: &ZoneStore, index: usize, config: &Config) -> Shard {
-    ShardBuilder::compile(store, index, record_settings(config))
+pub fn compile_shard(
+    store: &ZoneStore,
+    index: usize,
+    config: &Config,
+    pool: &mut SetPool,
+) -> Shard {
+    SetWriter::new(record_settings(config), pool).compile(store, index)
 }
 
 /// Builds the answer table of a whole [`RecordSet`] (tools, benchmarks and tests; the
@@ -299,7 +261,7 @@ pub fn compile(records: impl Into<Arc<RecordSet>>, config: &Config, serial: u32)
     all.records = records.insertion_log().to_vec();
     store.apply(&all, Sign::Add);
     store.take_changes();
-    Snapshot::compile_all(&store, config, serial)
+    Snapshot::compile_all(&store, config, serial, &mut SetPool::default())
 }
 
 /// The zone apex as lower-case text with a trailing dot.
@@ -368,9 +330,9 @@ pub fn zone_record(rtype: u16, ttl: u32, rdata: &[u8], out: &mut Vec<u8>) {
     out.extend_from_slice(rdata);
 }
 
-/// The zone's SOA (positive and negative TTL) and NS answers, with `SOAMname`'s
-/// addresses from the store as NS glue when they are served here.
-fn zone_sets(store: &ZoneStore, config: &Config, serial: u32) -> (Zone, Shard) {
+/// The zone's settings with its SOA (positive and negative TTL) and NS answers, and
+/// `SOAMname`'s addresses from the store as NS glue when they are served here.
+fn zone(store: &ZoneStore, config: &Config, serial: u32, pool: &mut SetPool) -> Zone {
     let mut apex = Vec::new();
     // The domain was validated at start-up, so it always encodes.
     let _ = name_to_wire(&config.domain, true, &mut apex);
@@ -388,7 +350,27 @@ fn zone_sets(store: &ZoneStore, config: &Config, serial: u32) -> (Zone, Shard) {
     }
     let mut ns_rdata = Vec::new();
     let _ = name_to_wire(&config.soa_mname, false, &mut ns_rdata);
-    let mut zone = Zone {
+    let negative_ttl = config.ttl.min(config.soa_minttl);
+    let mut scratch = sets::SetScratch::default();
+    let mut one = |rtype: u16, ttl: u32, rdata: &[u8], extras: &[Extra], target_offset: u16| {
+        scratch.clear();
+        scratch.next_record();
+        zone_record(rtype, ttl, rdata, &mut scratch.bytes);
+        scratch.extras.extend_from_slice(extras);
+        scratch.target_offset = target_offset;
+        pool.intern(&scratch)
+    };
+    // Glue: SOAMname's own addresses, when they are served here.
+    let glue: Vec<Extra> = match store.find(&fqdn(&config.soa_mname)) {
+        Some(id) if store.node(id).in_zone => shards::target_addresses(store, id)
+            .map(|ip| Extra { answer_rr: 0, ip })
+            .collect(),
+        _ => Vec::new(),
+    };
+    Zone {
+        soa: one(TYPE_SOA, config.ttl, &soa_rdata, &[], 0),
+        negative_soa: one(TYPE_SOA, negative_ttl, &soa_rdata, &[], 0),
+        ns: one(TYPE_NS, config.ttl, &ns_rdata, &glue, 12),
         apex,
         ttl: config.ttl,
         recurse_on: config.recurse_on,
@@ -396,42 +378,8 @@ fn zone_sets(store: &ZoneStore, config: &Config, serial: u32) -> (Zone, Shard) {
         edns_max: config.edns_max_udp_size,
         soa_rdata,
         ns_rdata,
-        negative_ttl: config.ttl.min(config.soa_minttl),
-        soa_set: NO_SET,
-        negative_soa_set: NO_SET,
-        ns_set: NO_SET,
-    };
-    let mut b = ShardBuilder::new(record_settings(config));
-    for (ttl, negative) in [(zone.ttl, false), (zone.negative_ttl, true)] {
-        b.begin_set();
-        b.scratch_offsets.push(0);
-        zone_record(TYPE_SOA, ttl, &zone.soa_rdata, &mut b.scratch);
-        let id = b.finish_set();
-        if negative {
-            zone.negative_soa_set = id;
-        } else {
-            zone.soa_set = id;
-        }
+        negative_ttl,
     }
-    b.begin_set();
-    b.scratch_offsets.push(0);
-    zone_record(TYPE_NS, zone.ttl, &zone.ns_rdata, &mut b.scratch);
-    // Glue: SOAMname's own addresses, when they are served here.
-    if let Some(id) = store.find(&fqdn(&config.soa_mname)) {
-        let node = store.node(id);
-        if node.in_zone {
-            let mut ips: Vec<IpAddr> = node.a.iter().map(|v| IpAddr::V4(v.0)).collect();
-            ips.sort_unstable();
-            let mut v6: Vec<IpAddr> = node.aaaa.iter().map(|v| IpAddr::V6(v.0)).collect();
-            v6.sort_unstable();
-            ips.extend(v6);
-            b.scratch_extras
-                .extend(ips.into_iter().map(|ip| Extra { answer_rr: 0, ip }));
-        }
-    }
-    b.target_offset = 12;
-    zone.ns_set = b.finish_set();
-    (zone, b.finish())
 }
 
 fn fqdn(name: &str) -> String {

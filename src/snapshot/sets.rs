@@ -1,0 +1,171 @@
+//! [`RrSet`]: the wire records of one type at one name, and the [`SetPool`] that stores
+//! each distinct set once for every shard and every snapshot version (the same SRV set
+//! stands under `_tcp` and `_udp`, the same agent address under every task of an agent).
+
+use foldhash::fast::FixedState;
+use hashbrown::HashTable;
+use std::hash::{BuildHasher, Hash, Hasher};
+use std::net::IpAddr;
+use std::sync::Arc;
+
+/// An address record for the additional section: the owner is the target name inside
+/// answer record `answer_rr` of the set (a compression pointer is made when answering).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Extra {
+    pub answer_rr: u32,
+    pub ip: IpAddr,
+}
+
+/// Records of one type at one name, each as owner pointer `C0 0C`, type, class, TTL,
+/// RDLENGTH, RDATA; immutable and shared.
+#[derive(Debug, PartialEq, Eq)]
+pub struct RrSet {
+    /// Each record's start within `bytes`, then the length of `bytes`.
+    offsets: Box<[u32]>,
+    /// Additional-section addresses of SRV targets (NS: of the name server).
+    extras: Box<[Extra]>,
+    bytes: Box<[u8]>,
+    /// Where, inside each record, the name that extras refer to starts: 18 for an SRV
+    /// target, 12 for an NS host.
+    target_offset: u16,
+}
+
+impl RrSet {
+    pub fn count(&self) -> usize {
+        self.offsets.len() - 1
+    }
+
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// Record start offsets, then the set's length (`count + 1` entries).
+    pub fn offsets(&self) -> &[u32] {
+        &self.offsets
+    }
+
+    pub fn extras(&self) -> &[Extra] {
+        &self.extras
+    }
+
+    pub fn target_offset(&self) -> u16 {
+        self.target_offset
+    }
+
+    /// Each record as bytes.
+    pub fn records(&self) -> impl Iterator<Item = &[u8]> {
+        self.offsets
+            .windows(2)
+            .map(|w| &self.bytes[w[0] as usize..w[1] as usize])
+    }
+
+    /// Bytes held, allocations included (approximately).
+    pub fn bytes_held(&self) -> usize {
+        std::mem::size_of::<RrSet>()
+            + 16
+            + self.offsets.len() * 4
+            + self.extras.len() * std::mem::size_of::<Extra>()
+            + self.bytes.len()
+    }
+}
+
+/// A set being written.
+#[derive(Default)]
+pub struct SetScratch {
+    pub bytes: Vec<u8>,
+    pub offsets: Vec<u32>,
+    pub extras: Vec<Extra>,
+    pub target_offset: u16,
+}
+
+impl SetScratch {
+    pub fn clear(&mut self) {
+        self.bytes.clear();
+        self.offsets.clear();
+        self.extras.clear();
+        self.target_offset = 0;
+    }
+
+    /// Marks the start of the next record.
+    pub fn next_record(&mut self) {
+        self.offsets.push(self.bytes.len() as u32);
+    }
+
+    fn hash(&self, hasher: &FixedState) -> u64 {
+        let mut h = hasher.build_hasher();
+        self.bytes.hash(&mut h);
+        self.extras.hash(&mut h);
+        self.target_offset.hash(&mut h);
+        h.finish()
+    }
+
+    fn matches(&self, set: &RrSet) -> bool {
+        *set.bytes == *self.bytes
+            && *set.extras == *self.extras
+            && set.target_offset == self.target_offset
+            && set.offsets.len() == self.offsets.len() + 1
+            && set.offsets[..self.offsets.len()] == *self.offsets
+    }
+}
+
+/// Every distinct set in use, each stored once.
+#[derive(Default)]
+pub struct SetPool {
+    table: HashTable<Arc<RrSet>>,
+    hasher: FixedState,
+    /// Sets held after the last sweep: the next sweep waits until the pool doubles.
+    after_sweep: usize,
+}
+
+impl SetPool {
+    /// The shared set equal to `scratch`, stored now if new; `None` for an empty set.
+    pub fn intern(&mut self, scratch: &SetScratch) -> Option<Arc<RrSet>> {
+        if scratch.offsets.is_empty() {
+            return None;
+        }
+        let hash = scratch.hash(&self.hasher);
+        if let Some(set) = self.table.find(hash, |s| scratch.matches(s)) {
+            return Some(set.clone());
+        }
+        let mut offsets = Vec::with_capacity(scratch.offsets.len() + 1);
+        offsets.extend_from_slice(&scratch.offsets);
+        offsets.push(scratch.bytes.len() as u32);
+        let set = Arc::new(RrSet {
+            offsets: offsets.into(),
+            extras: scratch.extras.as_slice().into(),
+            bytes: scratch.bytes.as_slice().into(),
+            target_offset: scratch.target_offset,
+        });
+        let hasher = &self.hasher;
+        self.table.insert_unique(hash, set.clone(), |s| {
+            let mut h = hasher.build_hasher();
+            s.bytes.hash(&mut h);
+            s.extras.hash(&mut h);
+            s.target_offset.hash(&mut h);
+            h.finish()
+        });
+        Some(set)
+    }
+
+    /// Drops the sets no snapshot uses any more, once the pool has doubled since the
+    /// last sweep (so a sweep's cost is spread over as many new sets).
+    pub fn sweep_if_grown(&mut self) {
+        if self.table.len() > (2 * self.after_sweep).max(4096) {
+            self.table.retain(|s| Arc::strong_count(s) > 1);
+            self.after_sweep = self.table.len();
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.table.is_empty()
+    }
+
+    /// Bytes held by the sets (approximately).
+    pub fn bytes_held(&self) -> usize {
+        self.table.iter().map(|s| s.bytes_held()).sum::<usize>() + self.table.capacity() * 9
+    }
+}

@@ -54,7 +54,7 @@ fn main() {
         println!(
             "model_only_mb={:.0} tasks={}",
             allocated_mb(),
-            model.tasks.len()
+            model.task_count()
         );
         return;
     }
@@ -106,10 +106,9 @@ fn main() {
     // Running tasks to move: each event gives one a new container address.
     let keys: Vec<_> = engine
         .cluster()
-        .tasks
-        .iter()
-        .filter(|(_, t)| t.value.running)
-        .map(|(k, _)| k.clone())
+        .tasks()
+        .filter(|t| t.running)
+        .map(|t| t.key())
         .take(events)
         .collect();
     let update = |i: usize, key: &mesos_dns::cluster::TaskKey| {

@@ -102,7 +102,7 @@ fn main() {
             task.running_statuses.pop();
             task.running_statuses.push(status.clone());
             let event = json!({"type":"TASK_UPDATED","task_updated":{
-                "framework_id":{"value":task.framework_id},
+                "framework_id":{"value":&*task.framework_id},
                 "status":v1_status(task, &status),
                 "state":"TASK_RUNNING"}});
             let framework = cluster
@@ -393,8 +393,8 @@ fn v0_state(cluster: &ClusterState) -> Value {
                         .map(|s| json!({"state":"TASK_RUNNING","timestamp":s.timestamp,"labels":labels(s),
                                         "container_status":{"network_infos":network_infos(s)}}))
                         .collect();
-                    let mut task = json!({"id":t.id,"name":t.name,"framework_id":t.framework_id,
-                        "slave_id":t.agent_id,"state":state_name(t),
+                    let mut task = json!({"id":t.id,"name":t.name,"framework_id":&*t.framework_id,
+                        "slave_id":&*t.agent_id,"state":state_name(t),
                         "resources":{"ports":ports_text(&t.ports)},"statuses":statuses});
                     if let Some(d) = discovery(t) {
                         task["discovery"] = d;
@@ -414,7 +414,7 @@ fn v0_state(cluster: &ClusterState) -> Value {
 }
 
 fn v1_status(task: &Task, s: &RunningStatus) -> Value {
-    json!({"task_id":{"value":task.id},"state":"TASK_RUNNING","agent_id":{"value":task.agent_id},
+    json!({"task_id":{"value":task.id},"state":"TASK_RUNNING","agent_id":{"value":&*task.agent_id},
            "timestamp":s.timestamp,"labels":{"labels":labels(s)},
            "container_status":{"network_infos":network_infos(s)}})
 }
@@ -424,8 +424,8 @@ fn v1_subscribed(cluster: &ClusterState, _port: u16) -> Value {
         .tasks
         .iter()
         .map(|t| {
-            let mut task = json!({"name":t.name,"task_id":{"value":t.id},"framework_id":{"value":t.framework_id},
-                "agent_id":{"value":t.agent_id},"state":state_name(t),
+            let mut task = json!({"name":t.name,"task_id":{"value":t.id},"framework_id":{"value":&*t.framework_id},
+                "agent_id":{"value":&*t.agent_id},"state":state_name(t),
                 "resources":[{"name":"ports","type":"RANGES","ranges":{"range":
                     t.ports.iter().map(|&p| json!({"begin":p,"end":p})).collect::<Vec<_>>()}}],
                 "statuses":t.running_statuses.iter().map(|s| v1_status(t, s)).collect::<Vec<_>>()});

@@ -83,17 +83,17 @@ fn task() -> impl Strategy<Value = Task> {
     )
         .prop_map(
             |((id, framework, agent, running), name, statuses, ports, discovery)| Task {
-                id: format!("t{id}"),
+                id: format!("t{id}").into(),
                 instance: 0,
                 name: name.into(),
-                framework_id: format!("f{framework}"),
-                agent_id: format!("a{agent}"),
+                framework_id: format!("f{framework}").into(),
+                agent_id: format!("a{agent}").into(),
                 running,
                 last_status_running: (!statuses.is_empty()).then_some(true),
                 running_statuses: statuses,
-                ports,
+                ports: ports.into(),
                 malformed_ports: None,
-                discovery,
+                discovery: discovery.map(Box::new),
             },
         )
 }

@@ -21,12 +21,12 @@ impl Cluster {
             Change::TaskUpdated(update) => vec![Item::Task(update.key())],
             Change::FrameworkUpserted { id, .. } | Change::FrameworkRemoved { id } => {
                 let mut items = vec![Item::Framework(id.clone())];
-                items.extend(self.framework_task_keys(id).cloned().map(Item::Task));
+                items.extend(self.framework_task_keys(id).map(Item::Task));
                 items
             }
             Change::AgentUpserted { id, .. } | Change::AgentRemoved { id } => {
                 let mut items = vec![Item::Agent(id.clone())];
-                items.extend(self.agent_task_keys(id).cloned().map(Item::Task));
+                items.extend(self.agent_task_keys(id).map(Item::Task));
                 items
             }
         }
@@ -41,8 +41,8 @@ impl Cluster {
                 let key = update.key();
                 if update.terminal {
                     self.remove_task(&key);
-                } else if let Some(task) = self.tasks.get_mut(&key) {
-                    task.value.apply_update(&update);
+                } else if let Some(task) = self.task_mut(&key) {
+                    task.apply_update(&update);
                 }
             }
             Change::FrameworkUpserted { id, framework } => {
@@ -108,7 +108,7 @@ impl Cluster {
             if old.map(|f| &f.value) != now.map(|f| &f.value) {
                 items.insert(Item::Framework(id.clone()));
                 for cluster in [self, new] {
-                    items.extend(cluster.framework_task_keys(id).cloned().map(Item::Task));
+                    items.extend(cluster.framework_task_keys(id).map(Item::Task));
                 }
             }
         }
@@ -117,14 +117,22 @@ impl Cluster {
             if old.map(|a| &a.value) != now.map(|a| &a.value) {
                 items.insert(Item::Agent(id.clone()));
                 for cluster in [self, new] {
-                    items.extend(cluster.agent_task_keys(id).cloned().map(Item::Task));
+                    items.extend(cluster.agent_task_keys(id).map(Item::Task));
                 }
             }
         }
-        for key in self.tasks.keys().chain(new.tasks.keys()) {
-            let (old, now) = (self.tasks.get(key), new.tasks.get(key));
-            if old.map(|t| &t.value) != now.map(|t| &t.value) {
-                items.insert(Item::Task(key.clone()));
+        for task in self.tasks() {
+            let now = new.find(&task.framework_id, &task.id, task.instance);
+            if now.is_none_or(|i| new.slot_task(i) != task) {
+                items.insert(Item::Task(task.key()));
+            }
+        }
+        for task in new.tasks() {
+            if self
+                .find(&task.framework_id, &task.id, task.instance)
+                .is_none()
+            {
+                items.insert(Item::Task(task.key()));
             }
         }
         items.into_iter().collect()
@@ -177,7 +185,7 @@ mod tests {
             terminal: true,
             ..StatusUpdate::default()
         }));
-        assert_eq!(c.tasks.len(), 1);
+        assert_eq!(c.task_count(), 1);
         assert_eq!(c.agent_task_keys("a1").count(), 0);
     }
 

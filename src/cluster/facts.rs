@@ -3,6 +3,7 @@
 
 use super::TaskKey;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 /// A registered framework.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -23,12 +24,14 @@ pub struct Agent {
 /// A task the master knows, running or not.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Task {
-    pub id: String,
+    pub id: Box<str>,
     /// 0, or n for the n-th repeat of an id within one framework of a state document.
     pub instance: u32,
-    pub name: String,
-    pub framework_id: String,
-    pub agent_id: String,
+    pub name: Box<str>,
+    /// Shared with every task of the framework once in the model.
+    pub framework_id: Arc<str>,
+    /// Shared with every task of the agent once in the model.
+    pub agent_id: Arc<str>,
     /// The task's state is `TASK_RUNNING` (only running tasks have names).
     pub running: bool,
     /// The task's `TASK_RUNNING` statuses, in stored order (addresses come from these).
@@ -37,17 +40,17 @@ pub struct Task {
     /// status of the same kind replaces the last one, as the master stores them.
     pub last_status_running: Option<bool>,
     /// Resource ports in the order `/master/state` lists them.
-    pub ports: Vec<u16>,
+    pub ports: Box<[u16]>,
     /// Port text that could not be read (reported, never fatal).
-    pub malformed_ports: Option<String>,
-    pub discovery: Option<Discovery>,
+    pub malformed_ports: Option<Box<str>>,
+    pub discovery: Option<Box<Discovery>>,
 }
 
 impl Task {
     pub fn key(&self) -> TaskKey {
         TaskKey {
-            framework: self.framework_id.as_str().into(),
-            id: self.id.as_str().into(),
+            framework: (*self.framework_id).into(),
+            id: self.id.clone(),
             instance: self.instance,
         }
     }

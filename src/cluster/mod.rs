@@ -13,6 +13,7 @@ pub use apply::Item;
 pub use facts::{Agent, Discovery, DiscoveryPort, Framework, RunningStatus, StatusUpdate, Task};
 
 use std::net::IpAddr;
+use std::sync::Arc;
 
 /// Maps keyed by ids from the master: a seeded hasher, since the ids are not ours.
 pub type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
@@ -72,20 +73,40 @@ pub struct Ordered<T> {
     pub value: T,
 }
 
+/// A task where the model keeps it, with its place in the agent's and the framework's
+/// lists (so it leaves them in constant time).
+#[derive(Clone, Debug)]
+struct TaskSlot {
+    seq: u64,
+    task: Task,
+    agent_pos: u32,
+    framework_pos: u32,
+}
+
 /// What names are made from, besides the configuration.
+///
+/// Tasks live in a slab indexed by a hash table on (framework, id, instance) read from
+/// the task itself, and the per-agent and per-framework lists hold slab indices, so a
+/// task's ids are stored once; framework and agent ids are shared by every task that
+/// names them.
 #[derive(Clone, Debug, Default)]
 pub struct Cluster {
     pub frameworks: HashMap<Box<str>, Ordered<Framework>>,
     pub agents: HashMap<Box<str>, Ordered<Agent>>,
-    pub tasks: HashMap<TaskKey, Ordered<Task>>,
     /// The leading master's UPID, `master@ip:port`.
     pub leader: String,
     /// The current master list (`host:port`), presumed leader first.
     pub masters: Vec<String>,
     /// Addresses published under `SOAMname`.
     pub listener_ips: Vec<IpAddr>,
-    tasks_by_agent: HashMap<Box<str>, HashSet<TaskKey>>,
-    tasks_by_framework: HashMap<Box<str>, HashSet<TaskKey>>,
+    slots: Vec<Option<TaskSlot>>,
+    free: Vec<u32>,
+    index: hashbrown::HashTable<u32>,
+    hasher: foldhash::fast::RandomState,
+    tasks_by_agent: HashMap<Arc<str>, Vec<u32>>,
+    tasks_by_framework: HashMap<Arc<str>, Vec<u32>>,
+    /// Framework and agent ids named by tasks, each held once.
+    ids: HashSet<Arc<str>>,
     next_seq: u64,
 }
 
@@ -118,7 +139,8 @@ impl Cluster {
             let seq = cluster.seq();
             cluster.agents.insert(id, Ordered { seq, value: agent });
         }
-        cluster.tasks.reserve(state.tasks.len());
+        cluster.slots.reserve(state.tasks.len());
+        cluster.index.reserve(state.tasks.len(), |_| 0);
         for task in state.tasks {
             cluster.put_task(task);
         }
@@ -127,7 +149,7 @@ impl Cluster {
 
     /// The model as a whole state, in order (what a poll of the same cluster reads).
     pub fn to_state(&self) -> ClusterState {
-        let mut tasks: Vec<&Ordered<Task>> = self.tasks.values().collect();
+        let mut tasks: Vec<&TaskSlot> = self.slots.iter().flatten().collect();
         tasks.sort_unstable_by_key(|t| t.seq);
         ClusterState {
             leader: self.leader.clone(),
@@ -141,7 +163,7 @@ impl Cluster {
                 .into_iter()
                 .map(|(id, a)| (id.into(), a.clone()))
                 .collect(),
-            tasks: tasks.into_iter().map(|t| t.value.clone()).collect(),
+            tasks: tasks.into_iter().map(|t| t.task.clone()).collect(),
         }
     }
 
@@ -164,75 +186,205 @@ impl Cluster {
         out.into_iter().map(|(k, a)| (&**k, &a.value)).collect()
     }
 
+    /// Every task, in no particular order.
+    pub fn tasks(&self) -> impl Iterator<Item = &Task> {
+        self.slots.iter().flatten().map(|s| &s.task)
+    }
+
+    pub fn task_count(&self) -> usize {
+        self.slots.len() - self.free.len()
+    }
+
+    /// The task of `key`.
+    pub fn task(&self, key: &TaskKey) -> Option<&Task> {
+        self.find(&key.framework, &key.id, key.instance)
+            .map(|i| &self.slot(i).task)
+    }
+
     /// The tasks of one framework, in source order.
     pub fn framework_tasks(&self, framework: &str) -> Vec<&Task> {
-        let Some(keys) = self.tasks_by_framework.get(framework) else {
+        let Some(list) = self.tasks_by_framework.get(framework) else {
             return Vec::new();
         };
-        let mut out: Vec<&Ordered<Task>> = keys.iter().filter_map(|k| self.tasks.get(k)).collect();
+        let mut out: Vec<&TaskSlot> = list.iter().map(|&i| self.slot(i)).collect();
         out.sort_unstable_by_key(|t| t.seq);
-        out.into_iter().map(|t| &t.value).collect()
+        out.into_iter().map(|t| &t.task).collect()
     }
 
     /// The keys of the tasks on one agent.
-    pub fn agent_task_keys(&self, agent: &str) -> impl Iterator<Item = &TaskKey> {
-        self.tasks_by_agent.get(agent).into_iter().flatten()
+    pub fn agent_task_keys(&self, agent: &str) -> impl Iterator<Item = TaskKey> + '_ {
+        let list = self
+            .tasks_by_agent
+            .get(agent)
+            .map_or(&[][..], Vec::as_slice);
+        list.iter().map(|&i| self.slot(i).task.key())
     }
 
     /// The keys of the tasks of one framework.
-    pub fn framework_task_keys(&self, framework: &str) -> impl Iterator<Item = &TaskKey> {
-        self.tasks_by_framework.get(framework).into_iter().flatten()
+    pub fn framework_task_keys(&self, framework: &str) -> impl Iterator<Item = TaskKey> + '_ {
+        let list = self
+            .tasks_by_framework
+            .get(framework)
+            .map_or(&[][..], Vec::as_slice);
+        list.iter().map(|&i| self.slot(i).task.key())
+    }
+
+    pub(crate) fn slot_task(&self, i: u32) -> &Task {
+        &self.slot(i).task
+    }
+
+    fn slot(&self, i: u32) -> &TaskSlot {
+        // Indices come from the index and the lists, which hold live slots only.
+        match &self.slots[i as usize] {
+            Some(slot) => slot,
+            None => unreachable!("task index {i} points at a free slot"),
+        }
+    }
+
+    fn hash(&self, framework: &str, id: &str, instance: u32) -> u64 {
+        use std::hash::BuildHasher;
+        self.hasher.hash_one((framework, id, instance))
+    }
+
+    pub(crate) fn find(&self, framework: &str, id: &str, instance: u32) -> Option<u32> {
+        let hash = self.hash(framework, id, instance);
+        self.index
+            .find(hash, |&i| {
+                let t = &self.slot(i).task;
+                *t.framework_id == *framework && *t.id == *id && t.instance == instance
+            })
+            .copied()
+    }
+
+    /// The shared copy of a framework or agent id.
+    fn shared_id(&mut self, id: &str) -> Arc<str> {
+        if let Some(shared) = self.ids.get(id) {
+            return shared.clone();
+        }
+        let shared: Arc<str> = id.into();
+        self.ids.insert(shared.clone());
+        shared
     }
 
     /// Inserts or replaces a task, keeping its place in the order when it was known.
-    fn put_task(&mut self, task: Task) {
-        let key = task.key();
-        let seq = match self.tasks.get(&key) {
-            Some(old) => {
-                let seq = old.seq;
-                self.unindex(&key);
+    pub(crate) fn put_task(&mut self, mut task: Task) {
+        task.framework_id = self.shared_id(&task.framework_id);
+        task.agent_id = self.shared_id(&task.agent_id);
+        let seq = match self.find(&task.framework_id, &task.id, task.instance) {
+            Some(i) => {
+                let seq = self.slot(i).seq;
+                self.remove_slot(i);
                 seq
             }
             None => self.seq(),
         };
-        self.index(&key, &task);
-        self.tasks.insert(key, Ordered { seq, value: task });
+        let agent_list = self
+            .tasks_by_agent
+            .entry(task.agent_id.clone())
+            .or_default();
+        let agent_pos = agent_list.len() as u32;
+        let framework_list = self
+            .tasks_by_framework
+            .entry(task.framework_id.clone())
+            .or_default();
+        let framework_pos = framework_list.len() as u32;
+        let hash = self.hash(&task.framework_id, &task.id, task.instance);
+        let slot = TaskSlot {
+            seq,
+            task,
+            agent_pos,
+            framework_pos,
+        };
+        let i = match self.free.pop() {
+            Some(i) => {
+                self.slots[i as usize] = Some(slot);
+                i
+            }
+            None => {
+                self.slots.push(Some(slot));
+                (self.slots.len() - 1) as u32
+            }
+        };
+        let task = &self.slot(i).task;
+        let (agent, framework) = (task.agent_id.clone(), task.framework_id.clone());
+        if let Some(list) = self.tasks_by_agent.get_mut(&agent) {
+            list.push(i);
+        }
+        if let Some(list) = self.tasks_by_framework.get_mut(&framework) {
+            list.push(i);
+        }
+        let (slots, hasher) = (&self.slots, &self.hasher);
+        self.index.insert_unique(hash, i, |&j| {
+            use std::hash::BuildHasher;
+            let t = match &slots[j as usize] {
+                Some(s) => &s.task,
+                None => unreachable!("task index {j} points at a free slot"),
+            };
+            hasher.hash_one((&*t.framework_id, &*t.id, t.instance))
+        });
     }
 
-    fn remove_task(&mut self, key: &TaskKey) {
-        if self.tasks.contains_key(key) {
-            self.unindex(key);
-            self.tasks.remove(key);
+    pub(crate) fn remove_task(&mut self, key: &TaskKey) {
+        if let Some(i) = self.find(&key.framework, &key.id, key.instance) {
+            self.remove_slot(i);
         }
     }
 
-    fn index(&mut self, key: &TaskKey, task: &Task) {
-        self.tasks_by_agent
-            .entry(task.agent_id.as_str().into())
-            .or_default()
-            .insert(key.clone());
-        self.tasks_by_framework
-            .entry(key.framework.clone())
-            .or_default()
-            .insert(key.clone());
+    /// The task in slot `i`, for an update in place.
+    pub(crate) fn task_mut(&mut self, key: &TaskKey) -> Option<&mut Task> {
+        let i = self.find(&key.framework, &key.id, key.instance)?;
+        self.slots[i as usize].as_mut().map(|s| &mut s.task)
     }
 
-    fn unindex(&mut self, key: &TaskKey) {
-        let Some(task) = self.tasks.get(key) else {
+    fn remove_slot(&mut self, i: u32) {
+        let Some(slot) = self.slots[i as usize].take() else {
             return;
         };
-        let agent = task.value.agent_id.as_str();
-        if let Some(set) = self.tasks_by_agent.get_mut(agent) {
-            set.remove(key);
-            if set.is_empty() {
-                self.tasks_by_agent.remove(agent);
+        let t = &slot.task;
+        let hash = self.hash(&t.framework_id, &t.id, t.instance);
+        if let Ok(entry) = self.index.find_entry(hash, |&j| j == i) {
+            entry.remove();
+        }
+        Self::unlist(
+            &mut self.tasks_by_agent,
+            &t.agent_id,
+            slot.agent_pos,
+            &mut self.slots,
+            true,
+        );
+        Self::unlist(
+            &mut self.tasks_by_framework,
+            &t.framework_id,
+            slot.framework_pos,
+            &mut self.slots,
+            false,
+        );
+        self.free.push(i);
+    }
+
+    /// Takes the task at `pos` out of `owner`'s list, moving the last one into its place.
+    fn unlist(
+        lists: &mut HashMap<Arc<str>, Vec<u32>>,
+        owner: &Arc<str>,
+        pos: u32,
+        slots: &mut [Option<TaskSlot>],
+        by_agent: bool,
+    ) {
+        let Some(list) = lists.get_mut(owner) else {
+            return;
+        };
+        list.swap_remove(pos as usize);
+        if let Some(&moved) = list.get(pos as usize) {
+            if let Some(s) = slots[moved as usize].as_mut() {
+                if by_agent {
+                    s.agent_pos = pos;
+                } else {
+                    s.framework_pos = pos;
+                }
             }
         }
-        if let Some(set) = self.tasks_by_framework.get_mut(&key.framework) {
-            set.remove(key);
-            if set.is_empty() {
-                self.tasks_by_framework.remove(&key.framework);
-            }
+        if list.is_empty() {
+            lists.remove(owner);
         }
     }
 }

@@ -120,7 +120,7 @@ impl Engine {
         let mut items: Vec<Item> = vec![Item::Cluster];
         items.extend(self.cluster.frameworks.keys().cloned().map(Item::Framework));
         items.extend(self.cluster.agents.keys().cloned().map(Item::Agent));
-        items.extend(self.cluster.tasks.keys().cloned().map(Item::Task));
+        items.extend(self.cluster.tasks().map(|t| Item::Task(t.key())));
         self.put(&items, Sign::Add);
         self.recompile_all = true;
         // A delta cannot describe a change of settings (TTL, domain): no IXFR across it.

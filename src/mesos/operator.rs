@@ -419,11 +419,11 @@ impl Task {
         let (ports, malformed) = ports(&self.resources);
         let last_status_running = self.statuses.last().map(|s| s.state == "TASK_RUNNING");
         cluster::Task {
-            id: self.task_id.value,
+            id: self.task_id.value.into(),
             instance: 0,
-            name: self.name,
-            framework_id: self.framework_id.value,
-            agent_id: self.agent_id.value,
+            name: self.name.into(),
+            framework_id: self.framework_id.value.into(),
+            agent_id: self.agent_id.value.into(),
             running: self.state == "TASK_RUNNING",
             running_statuses: self
                 .statuses
@@ -432,20 +432,22 @@ impl Task {
                 .map(Status::running_status)
                 .collect(),
             last_status_running,
-            ports,
-            malformed_ports: malformed,
-            discovery: self.discovery.map(|d| cluster::Discovery {
-                name: d.name,
-                ports: d
-                    .ports
-                    .ports
-                    .into_iter()
-                    .map(|p| cluster::DiscoveryPort {
-                        number: p.number,
-                        protocol: p.protocol,
-                        name: p.name,
-                    })
-                    .collect(),
+            ports: ports.into(),
+            malformed_ports: malformed.map(Into::into),
+            discovery: self.discovery.map(|d| {
+                Box::new(cluster::Discovery {
+                    name: d.name,
+                    ports: d
+                        .ports
+                        .ports
+                        .into_iter()
+                        .map(|p| cluster::DiscoveryPort {
+                            number: p.number,
+                            protocol: p.protocol,
+                            name: p.name,
+                        })
+                        .collect(),
+                })
             }),
         }
     }

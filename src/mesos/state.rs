@@ -78,29 +78,31 @@ impl Task {
             .map(Status::running_status)
             .collect();
         cluster::Task {
-            framework_id: framework_key.to_string(),
-            agent_id: self.slave_id,
+            framework_id: framework_key.into(),
+            agent_id: self.slave_id.into(),
             running: self.state.is_running(),
             running_statuses,
             last_status_running,
-            ports,
-            malformed_ports: malformed.then_some(self.resources.ports),
-            discovery: self.discovery.map(|d| cluster::Discovery {
-                name: d.name,
-                ports: d
-                    .ports
-                    .ports
-                    .into_iter()
-                    .map(|p| cluster::DiscoveryPort {
-                        number: p.number,
-                        protocol: p.protocol,
-                        name: p.name,
-                    })
-                    .collect(),
+            ports: ports.into(),
+            malformed_ports: malformed.then(|| self.resources.ports.into()),
+            discovery: self.discovery.map(|d| {
+                Box::new(cluster::Discovery {
+                    name: d.name,
+                    ports: d
+                        .ports
+                        .ports
+                        .into_iter()
+                        .map(|p| cluster::DiscoveryPort {
+                            number: p.number,
+                            protocol: p.protocol,
+                            name: p.name,
+                        })
+                        .collect(),
+                })
             }),
-            id: self.id,
+            id: self.id.into(),
             instance: 0,
-            name: self.name,
+            name: self.name.into(),
         }
     }
 

@@ -84,7 +84,7 @@ pub fn generate(config: &Config, state: &State, inputs: Inputs) -> (RecordSet, R
 pub fn generate_cluster(config: &Config, cluster: &Cluster) -> (RecordSet, Report) {
     // A running task publishes about 4 names and 13 records (measured on synthetic
     // Marathon states).
-    let tasks = cluster.tasks.len();
+    let tasks = cluster.task_count();
     let mut out = RecordSetBuilder::with_capacity(4 * tasks + 64, 16 * tasks + 64);
     let mut report = Report::default();
     let rules = Rules::new(config);
@@ -113,8 +113,8 @@ pub fn generate_cluster(config: &Config, cluster: &Cluster) -> (RecordSet, Repor
             let start = out.position();
             rules.item(cluster, &Item::Task(task.key()), &mut out, &mut report);
             entry.tasks.push(TaskEntry {
-                name: task.name.as_str().into(),
-                id: task.id.as_str().into(),
+                name: task.name.clone(),
+                id: task.id.clone(),
                 records: start..out.position(),
             });
         }
@@ -141,10 +141,10 @@ impl<'a> Rules<'a> {
     /// its framework and an agent with a usable PID are known.
     pub fn has_names(&self, cluster: &Cluster, task: &Task) -> bool {
         task.running
-            && cluster.frameworks.contains_key(task.framework_id.as_str())
+            && cluster.frameworks.contains_key(&*task.framework_id)
             && cluster
                 .agents
-                .get(task.agent_id.as_str())
+                .get(&*task.agent_id)
                 .and_then(|a| agent_upid(&a.value).ok())
                 .is_some()
     }
@@ -179,18 +179,18 @@ impl<'a> Rules<'a> {
                 }
             }
             Item::Task(key) => {
-                let Some(task) = cluster.tasks.get(key).map(|t| &t.value) else {
+                let Some(task) = cluster.task(key) else {
                     return;
                 };
                 if !self.has_names(cluster, task) {
                     return;
                 }
-                let Some(framework) = cluster.frameworks.get(task.framework_id.as_str()) else {
+                let Some(framework) = cluster.frameworks.get(&*task.framework_id) else {
                     return;
                 };
                 let agent_ips = cluster
                     .agents
-                    .get(task.agent_id.as_str())
+                    .get(&*task.agent_id)
                     .and_then(|a| agent_upid(&a.value).ok())
                     .map(|pid| pid.host.ip().into_iter().collect::<Vec<_>>())
                     .unwrap_or_default();

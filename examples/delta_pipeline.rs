@@ -78,6 +78,11 @@ fn main() {
         process_memory_mb("VmHWM:")
     );
 
+    println!(
+        "store_mb={:.1} node_bytes={}",
+        engine.store().bytes_held() as f64 / 1e6,
+        std::mem::size_of::<mesos_dns::snapshot::store::Node>()
+    );
     let (sets, set_bytes) = engine.pool_size();
     println!(
         "snapshot_mb shards={:.1} sets={:.1} distinct_sets={sets}",

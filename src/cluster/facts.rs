@@ -55,6 +55,17 @@ impl Task {
         }
     }
 
+    /// Gives back the spare capacity of the status lists (lists built by `collect` from
+    /// a filter reserve four entries; a model of 100k tasks holds them for long).
+    pub fn compact(&mut self) {
+        self.running_statuses.shrink_to_fit();
+        for s in &mut self.running_statuses {
+            s.netinfo.shrink_to_fit();
+            s.docker.shrink_to_fit();
+            s.mesos.shrink_to_fit();
+        }
+    }
+
     /// Applies one `TASK_UPDATED`: the state is the update's, and the status is stored as
     /// the master stores it (replacing the last one when both have the same kind).
     pub fn apply_update(&mut self, update: &StatusUpdate) {
@@ -66,6 +77,7 @@ impl Task {
             self.running_statuses.push(status.clone());
         }
         self.last_status_running = Some(update.status.is_some());
+        self.compact();
     }
 }
 

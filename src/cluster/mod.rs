@@ -268,6 +268,7 @@ impl Cluster {
 
     /// Inserts or replaces a task, keeping its place in the order when it was known.
     pub(crate) fn put_task(&mut self, mut task: Task) {
+        task.compact();
         task.framework_id = self.shared_id(&task.framework_id);
         task.agent_id = self.shared_id(&task.agent_id);
         let seq = match self.find(&task.framework_id, &task.id, task.instance) {

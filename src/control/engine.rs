@@ -95,6 +95,7 @@ impl Engine {
         self.put(&items, Sign::Remove);
         self.cluster = new;
         self.put(&items, Sign::Add);
+        self.store.shrink();
         self.state_seen = true;
     }
 

@@ -263,14 +263,13 @@ impl<'a> SetWriter<'a> {
     /// The A, AAAA and SRV sets of one name, values sorted.
     fn name_sets(&mut self, store: &ZoneStore, id: NameId) -> SlotSets {
         let node = store.node(id);
-        let mut v4: Vec<IpAddr> = node.a.iter().map(|v| IpAddr::V4(v.0)).collect();
+        let mut v4: Vec<IpAddr> = node.a().map(IpAddr::V4).collect();
         v4.sort_unstable();
-        let mut v6: Vec<IpAddr> = node.aaaa.iter().map(|v| IpAddr::V6(v.0)).collect();
+        let mut v6: Vec<IpAddr> = node.aaaa().map(IpAddr::V6).collect();
         v6.sort_unstable();
         let mut srv: Vec<(&str, u16, u32)> = node
-            .srv
-            .iter()
-            .map(|v| (store.name(v.0), v.1, v.0))
+            .srv()
+            .map(|(target, port)| (store.name(target), port, target))
             .collect();
         srv.sort_unstable();
         [
@@ -333,9 +332,9 @@ impl<'a> SetWriter<'a> {
 /// A name's addresses, A then AAAA, each sorted.
 pub(super) fn target_addresses(store: &ZoneStore, id: NameId) -> impl Iterator<Item = IpAddr> {
     let node = store.node(id);
-    let mut v4: Vec<_> = node.a.iter().map(|v| v.0).collect();
+    let mut v4: Vec<_> = node.a().collect();
     v4.sort_unstable();
-    let mut v6: Vec<_> = node.aaaa.iter().map(|v| v.0).collect();
+    let mut v6: Vec<_> = node.aaaa().collect();
     v6.sort_unstable();
     v4.into_iter()
         .map(IpAddr::V4)

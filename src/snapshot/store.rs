@@ -26,10 +26,8 @@ pub struct Node {
     pub key_hash: u64,
     /// At or below the apex: only such names are served.
     pub in_zone: bool,
-    /// Values with the number of items contributing each.
-    pub a: Vec<(Ipv4Addr, u32)>,
-    pub aaaa: Vec<(Ipv6Addr, u32)>,
-    pub srv: Vec<(NameId, u16, u32)>,
+    /// Every value of the name with the number of items contributing it.
+    values: Vec<(RData, u32)>,
     /// Names with records strictly below this one.
     below: u32,
     /// Owners of SRV records pointing here, with how many of their values do: their
@@ -45,7 +43,31 @@ const NOT_MEMBER: u32 = u32::MAX;
 
 impl Node {
     pub fn has_records(&self) -> bool {
-        !(self.a.is_empty() && self.aaaa.is_empty() && self.srv.is_empty())
+        !self.values.is_empty()
+    }
+
+    /// The A values, in no particular order.
+    pub fn a(&self) -> impl Iterator<Item = Ipv4Addr> + '_ {
+        self.values.iter().filter_map(|(v, _)| match v {
+            RData::A(ip) => Some(*ip),
+            _ => None,
+        })
+    }
+
+    /// The AAAA values, in no particular order.
+    pub fn aaaa(&self) -> impl Iterator<Item = Ipv6Addr> + '_ {
+        self.values.iter().filter_map(|(v, _)| match v {
+            RData::Aaaa(ip) => Some(*ip),
+            _ => None,
+        })
+    }
+
+    /// The SRV values as (target, port), in no particular order.
+    pub fn srv(&self) -> impl Iterator<Item = (NameId, u16)> + '_ {
+        self.values.iter().filter_map(|(v, _)| match v {
+            RData::Srv { target, port } => Some((*target, *port)),
+            _ => None,
+        })
     }
 
     fn exists(&self) -> bool {
@@ -160,6 +182,31 @@ impl ZoneStore {
             .map(|(i, n)| (i as NameId, n))
     }
 
+    /// Bytes held by the store's tables and the heap data of its names (approximately).
+    pub fn bytes_held(&self) -> usize {
+        let heap: usize = self
+            .nodes
+            .iter()
+            .map(|n| {
+                n.name.len()
+                    + n.values.capacity() * std::mem::size_of::<(RData, u32)>()
+                    + n.referrers.capacity() * 8
+            })
+            .sum();
+        self.nodes.capacity() * std::mem::size_of::<Node>()
+            + heap
+            + self.index.capacity() * 5
+            + self.members.iter().map(|m| m.capacity() * 4).sum::<usize>()
+            + (self.maybe_free.capacity() + self.dirty.capacity() + self.free.capacity()) * 4
+    }
+
+    /// Gives back spare capacity (after a whole state, the tables were sized by guess).
+    pub fn shrink(&mut self) {
+        self.nodes.shrink_to_fit();
+        self.maybe_free.shrink_to_fit();
+        self.dirty.shrink_to_fit();
+    }
+
     /// Counts of (names with records, A, AAAA, SRV).
     pub fn counts(&self) -> (usize, usize, usize, usize) {
         let [n, a, q, s] = self.counts;
@@ -229,20 +276,14 @@ impl ZoneStore {
     fn add(&mut self, owner: NameId, rdata: RData) {
         let was = self.nodes[owner as usize].has_records();
         let node = &mut self.nodes[owner as usize];
-        let new = match rdata {
-            RData::A(ip) => bump(&mut node.a, ip),
-            RData::Aaaa(ip) => bump(&mut node.aaaa, ip),
-            RData::Srv { target, port } => {
-                match node.srv.iter_mut().find(|v| v.0 == target && v.1 == port) {
-                    Some(v) => {
-                        v.2 += 1;
-                        false
-                    }
-                    None => {
-                        node.srv.push((target, port, 1));
-                        true
-                    }
-                }
+        let new = match node.values.iter_mut().find(|v| v.0 == rdata) {
+            Some(v) => {
+                v.1 += 1;
+                false
+            }
+            None => {
+                push_small(&mut node.values, (rdata, 1));
+                true
             }
         };
         if !new {
@@ -265,14 +306,16 @@ impl ZoneStore {
 
     fn remove(&mut self, owner: NameId, rdata: RData) {
         let node = &mut self.nodes[owner as usize];
-        let gone = match rdata {
-            RData::A(ip) => drop_one(&mut node.a, |v| v.0 == ip, |v| &mut v.1),
-            RData::Aaaa(ip) => drop_one(&mut node.aaaa, |v| v.0 == ip, |v| &mut v.1),
-            RData::Srv { target, port } => drop_one(
-                &mut node.srv,
-                |v| v.0 == target && v.1 == port,
-                |v| &mut v.2,
-            ),
+        let gone = match node.values.iter().position(|v| v.0 == rdata) {
+            None => None,
+            Some(i) => {
+                node.values[i].1 -= 1;
+                let gone = node.values[i].1 == 0;
+                if gone {
+                    node.values.swap_remove(i);
+                }
+                Some(gone)
+            }
         };
         match gone {
             None => {
@@ -304,8 +347,9 @@ impl ZoneStore {
         if self.nodes[id as usize].below == 0 {
             self.join_shard(id);
         }
-        for ancestor in self.ancestors(id) {
-            let a = self.intern(&ancestor);
+        let mut ancestors = self.ancestors(id);
+        while let Some(ancestor) = ancestors.next_name() {
+            let a = self.intern(ancestor);
             let node = &mut self.nodes[a as usize];
             node.below += 1;
             if node.below == 1 && !node.has_records() {
@@ -322,8 +366,9 @@ impl ZoneStore {
         if self.nodes[id as usize].below == 0 {
             self.leave_shard(id);
         }
-        for ancestor in self.ancestors(id) {
-            let Some(a) = self.find(&ancestor) else {
+        let mut ancestors = self.ancestors(id);
+        while let Some(ancestor) = ancestors.next_name() {
+            let Some(a) = self.find(ancestor) else {
                 self.inconsistencies += 1;
                 continue;
             };
@@ -336,26 +381,20 @@ impl ZoneStore {
         }
     }
 
-    /// The names strictly between `id` and the apex.
-    fn ancestors(&self, id: NameId) -> Vec<String> {
-        let name = &*self.nodes[id as usize].name;
-        let mut out = Vec::new();
-        let mut rest = name;
-        while let Some((_, parent)) = rest.split_once('.') {
-            if parent.len() <= self.apex.len() {
-                break;
-            }
-            out.push(parent.to_string());
-            rest = parent;
+    /// The names strictly between `id` and the apex, as suffixes of a copy of its name.
+    fn ancestors(&self, id: NameId) -> Ancestors {
+        Ancestors {
+            name: self.nodes[id as usize].name.clone(),
+            at: 0,
+            apex_len: self.apex.len(),
         }
-        out
     }
 
     fn refer(&mut self, target: NameId, owner: NameId) {
         let referrers = &mut self.nodes[target as usize].referrers;
         match referrers.iter_mut().find(|r| r.0 == owner) {
             Some(r) => r.1 += 1,
-            None => referrers.push((owner, 1)),
+            None => push_small(referrers, (owner, 1)),
         }
     }
 
@@ -475,35 +514,14 @@ impl ZoneStore {
     }
 }
 
-/// Counts one more contributor of `value`; true when it is new.
-fn bump<T: PartialEq>(list: &mut Vec<(T, u32)>, value: T) -> bool {
-    match list.iter_mut().find(|v| v.0 == value) {
-        Some(v) => {
-            v.1 += 1;
-            false
-        }
-        None => {
-            list.push((value, 1));
-            true
-        }
+/// Pushes one element, growing a short list one element at a time: most names hold one
+/// to three values, and a Vec's first push would reserve four.
+fn push_small<T>(list: &mut Vec<T>, value: T) {
+    if list.len() == list.capacity() {
+        let extra = if list.len() < 8 { 1 } else { list.len() };
+        list.reserve_exact(extra);
     }
-}
-
-/// Counts one contributor less: `Some(true)` when the value is gone, `None` when it was
-/// not there.
-fn drop_one<T>(
-    list: &mut Vec<T>,
-    is: impl Fn(&T) -> bool,
-    count: impl Fn(&mut T) -> &mut u32,
-) -> Option<bool> {
-    let i = list.iter().position(is)?;
-    let c = count(&mut list[i]);
-    *c -= 1;
-    if *c == 0 {
-        list.swap_remove(i);
-        return Some(true);
-    }
-    Some(false)
+    list.push(value);
 }
 
 fn lower(name: &str) -> std::borrow::Cow<'_, str> {
@@ -535,15 +553,34 @@ impl crate::records::enumerate::AxfrSource for ZoneStore {
             return Vec::new();
         };
         let mut values: Vec<String> = match kind {
-            AxfrKind::A => node.a.iter().map(|v| v.0.to_string()).collect(),
-            AxfrKind::Aaaa => node.aaaa.iter().map(|v| v.0.to_string()).collect(),
+            AxfrKind::A => node.a().map(|ip| ip.to_string()).collect(),
+            AxfrKind::Aaaa => node.aaaa().map(|ip| ip.to_string()).collect(),
             AxfrKind::Srv => node
-                .srv
-                .iter()
-                .map(|v| format!("{}:{}", self.name(v.0), v.1))
+                .srv()
+                .map(|(target, port)| format!("{}:{port}", self.name(target)))
                 .collect(),
         };
         values.sort_unstable();
         values
+    }
+}
+
+/// Walks up a name's ancestors, stopping above the apex.
+struct Ancestors {
+    name: Box<str>,
+    at: usize,
+    apex_len: usize,
+}
+
+impl Ancestors {
+    fn next_name(&mut self) -> Option<&str> {
+        let rest = &self.name[self.at..];
+        let dot = rest.find('.')?;
+        let parent = &rest[dot + 1..];
+        if parent.len() <= self.apex_len {
+            return None;
+        }
+        self.at += dot + 1;
+        Some(&self.name[self.at..])
     }
 }

@@ -50,11 +50,21 @@ fn main() {
     let convert_ms = t.elapsed().as_secs_f64() * 1e3;
     let converted_mb = allocated_mb();
     if std::env::var_os("MODEL_ONLY").is_some() {
+        let t = Instant::now();
         let model = mesos_dns::cluster::Cluster::from_state(cluster_state, masters, listener);
+        let model_ms = t.elapsed().as_secs_f64() * 1e3;
+        let model_mb = allocated_mb();
+        let t = Instant::now();
+        let items = mesos_dns::cluster::Cluster::default().differences(&model);
+        let diff_ms = t.elapsed().as_secs_f64() * 1e3;
+        let t = Instant::now();
+        let (set, _) = mesos_dns::records::generate_cluster(&config, &model);
+        let generate_ms = t.elapsed().as_secs_f64() * 1e3;
         println!(
-            "model_only_mb={:.0} tasks={}",
-            allocated_mb(),
-            model.task_count()
+            "model_only_mb={model_mb:.0} tasks={} model_ms={model_ms:.0} diff_ms={diff_ms:.0} items={} full_generate_ms={generate_ms:.0} records={}",
+            model.task_count(),
+            items.len(),
+            set.insertion_log().len()
         );
         return;
     }

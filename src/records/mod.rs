@@ -22,7 +22,9 @@ pub use set::{
     AddError, FrameworkEntry, NameId, NameRecords, RData, RecordSet, RecordSetBuilder, TaskEntry,
     ip_rdata,
 };
+use std::cell::RefCell;
 use std::net::IpAddr;
+use std::rc::Rc;
 
 /// What the generator reads besides the state.
 #[derive(Clone, Copy, Debug)]
@@ -124,9 +126,19 @@ pub fn generate_cluster(config: &Config, cluster: &Cluster) -> (RecordSet, Repor
 }
 
 /// The naming rules of one configuration, applied item by item.
+///
+/// What every task of a framework or an agent shares (the framework's zones, the agent's
+/// addresses) is worked out once per `Rules` and remembered: keep one `Rules` for a batch
+/// of items of one unchanging model.
 pub struct Rules<'a> {
     config: &'a Config,
     spec: LabelSpec,
+    /// Framework id → its zones (`None`: no usable label).
+    zones: RefCell<std::collections::HashMap<String, Option<Rc<FrameworkZones>>>>,
+    /// Agent id → its addresses (`None`: no usable PID).
+    agent_ips: RefCell<std::collections::HashMap<String, Option<Rc<[IpAddr]>>>>,
+    /// Reused to build names without allocating.
+    scratch: RefCell<String>,
 }
 
 impl<'a> Rules<'a> {
@@ -134,7 +146,42 @@ impl<'a> Rules<'a> {
         Rules {
             config,
             spec: config.label_spec(),
+            zones: RefCell::default(),
+            agent_ips: RefCell::default(),
+            scratch: RefCell::new(String::with_capacity(256)),
         }
+    }
+
+    /// The addresses of an agent with a usable PID.
+    fn agent_ips(&self, cluster: &Cluster, id: &str) -> Option<Rc<[IpAddr]>> {
+        if let Some(known) = self.agent_ips.borrow().get(id) {
+            return known.clone();
+        }
+        let ips: Option<Rc<[IpAddr]>> = cluster
+            .agents
+            .get(id)
+            .and_then(|a| agent_upid(&a.value).ok())
+            .map(|pid| pid.host.ip().into_iter().collect());
+        self.agent_ips.borrow_mut().insert(id.into(), ips.clone());
+        ips
+    }
+
+    /// A known framework's zones (`None` inside: it has no usable label).
+    fn zones(&self, cluster: &Cluster, id: &str) -> Option<Option<Rc<FrameworkZones>>> {
+        if let Some(known) = self.zones.borrow().get(id) {
+            return Some(known.clone());
+        }
+        let framework = &cluster.frameworks.get(id)?.value;
+        let label = self.spec.domain_fragment(&framework.name);
+        let zones = (!label.is_empty()).then(|| {
+            Rc::new(FrameworkZones {
+                zone: format!("{label}.{}.", self.config.domain),
+                slave_zone: format!("{label}.slave.{}.", self.config.domain),
+                label,
+            })
+        });
+        self.zones.borrow_mut().insert(id.into(), zones.clone());
+        Some(zones)
     }
 
     /// True when the task is listed by `/v1/enumerate` and may have names: it runs, and
@@ -142,22 +189,19 @@ impl<'a> Rules<'a> {
     pub fn has_names(&self, cluster: &Cluster, task: &Task) -> bool {
         task.running
             && cluster.frameworks.contains_key(&*task.framework_id)
-            && cluster
-                .agents
-                .get(&*task.agent_id)
-                .and_then(|a| agent_upid(&a.value).ok())
-                .is_some()
+            && self.agent_ips(cluster, &task.agent_id).is_some()
     }
 
     /// Writes the records of one item of `cluster` to `out`.
     pub fn item<S: Sink>(&self, cluster: &Cluster, item: &Item, out: &mut S, report: &mut Report) {
+        let mut scratch = self.scratch.borrow_mut();
         let mut g = Generator {
             domain: &self.config.domain,
             spec: self.spec,
             config: self.config,
             out,
             report,
-            scratch: String::with_capacity(256),
+            scratch: std::mem::take(&mut *scratch),
         };
         match item {
             Item::Cluster => {
@@ -182,31 +226,24 @@ impl<'a> Rules<'a> {
                 let Some(task) = cluster.task(key) else {
                     return;
                 };
-                if !self.has_names(cluster, task) {
+                if !task.running {
                     return;
                 }
-                let Some(framework) = cluster.frameworks.get(&*task.framework_id) else {
+                let (Some(zones), Some(agent_ips)) = (
+                    self.zones(cluster, &task.framework_id),
+                    self.agent_ips(cluster, &task.agent_id),
+                ) else {
                     return;
                 };
-                let agent_ips = cluster
-                    .agents
-                    .get(&*task.agent_id)
-                    .and_then(|a| agent_upid(&a.value).ok())
-                    .map(|pid| pid.host.ip().into_iter().collect::<Vec<_>>())
-                    .unwrap_or_default();
-                let label = self.spec.domain_fragment(&framework.value.name);
-                if label.is_empty() {
-                    let name = &framework.value.name;
+                let Some(zones) = zones else {
+                    let name = &cluster.frameworks[&*task.framework_id].value.name;
                     g.report
                         .skip(|| format!("framework {name:?} has no usable label"));
+                    *scratch = g.scratch;
                     return;
-                }
-                let zones = FrameworkZones {
-                    zone: format!("{label}.{}.", self.config.domain),
-                    slave_zone: format!("{label}.slave.{}.", self.config.domain),
-                    label,
                 };
                 g.task(task, &zones, &agent_ips);
+                *scratch = std::mem::take(&mut g.scratch);
             }
         }
     }

@@ -209,7 +209,9 @@ impl Control {
             self.pending_since = None;
             return;
         };
-        let (names, bytes) = snapshot.size();
+        let whole = info.records_changed.is_none();
+        // Sizing visits every shard: only for whole publishes, which are logged.
+        let (names, bytes) = if whole { snapshot.size() } else { (0, 0) };
         self.shared.store(Arc::new(snapshot));
         let now = unix_ms();
         Status::set(&self.status.published_ms, now);
@@ -223,7 +225,6 @@ impl Control {
         let (entries, records) = self.engine.journal().size();
         Status::set(&self.status.journal_entries, entries as u64);
         Status::set(&self.status.journal_records, records as u64);
-        let whole = info.records_changed.is_none();
         if whole {
             tracing::info!(
                 serial = info.serial,

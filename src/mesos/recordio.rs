@@ -65,6 +65,12 @@ impl<R: Read> RecordReader<R> {
         Ok(Some(length))
     }
 
+    /// True when bytes already read from the stream wait in the buffer (more records may
+    /// be decoded without waiting).
+    pub fn has_buffered(&self) -> bool {
+        !self.inner.buffer().is_empty()
+    }
+
     /// The next `length` bytes, read whole (the caller bounded `length`).
     pub fn read_record(&mut self, length: u64) -> Result<Vec<u8>, RecordIoError> {
         let mut data = Vec::new();

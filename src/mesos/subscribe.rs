@@ -39,14 +39,21 @@ pub enum Ended {
     Interrupted(Option<super::feed::FeedCommand>),
 }
 
-/// What the reading thread reports.
-enum StreamMessage {
-    Record(Record),
-    End(String),
+/// What the feed and the reading thread share about one subscription.
+struct Shared {
+    /// Set by the feed: the reader stops at its next record.
+    cancel: AtomicBool,
+    /// When bytes last arrived (Unix ms).
+    last_read: AtomicU64,
+    /// The heartbeat interval in ms (from `SUBSCRIBED`).
+    heartbeat_ms: AtomicU64,
+    /// When `SUBSCRIBED` was passed on (Unix ms); 0 before.
+    subscribed_at: AtomicU64,
 }
 
-/// Subscribes to the first of `masters` that accepts, and passes what it reads on to
-/// `events` until the stream ends or a command arrives on `stop` (handed back).
+/// Subscribes to the first of `masters` that accepts; a thread of its own reads the
+/// stream and hands what it reads straight to `events`, while this one watches for the
+/// end, for silence and for a command on `stop` (handed back).
 pub fn run(
     client: &MasterClient,
     masters: &[String],
@@ -77,99 +84,74 @@ pub fn run(
             None => Ended::Unavailable(last),
         };
     };
-    let leader = subscription.master.clone();
-    let cancel = Arc::new(AtomicBool::new(false));
-    let last_read = Arc::new(AtomicU64::new(unix_ms()));
-    let (tx, rx) = crossbeam_channel::bounded(BATCH);
+    let shared = Arc::new(Shared {
+        cancel: AtomicBool::new(false),
+        last_read: AtomicU64::new(unix_ms()),
+        heartbeat_ms: AtomicU64::new(heartbeat.as_millis() as u64),
+        subscribed_at: AtomicU64::new(0),
+    });
+    let (end_tx, end_rx) = crossbeam_channel::bounded(1);
     {
-        let (cancel, last_read, status) = (cancel.clone(), last_read.clone(), status.clone());
+        let (shared, status, events) = (shared.clone(), status.clone(), events.clone());
+        let leader = subscription.master.clone();
         let body = Watched {
             inner: subscription.body,
-            last_read,
+            shared: shared.clone(),
             status: status.clone(),
         };
         let spawned = std::thread::Builder::new()
             .name("state-stream".into())
-            .spawn(move || read_records(body, &leader, &tx, &cancel, &status));
+            .spawn(move || {
+                super::lower_priority();
+                let why = read_records(body, &leader, &events, &shared, &status);
+                let _ = end_tx.send(why);
+            });
         if let Err(e) = spawned {
             return Ended::Unavailable(format!("starting the stream reader: {e}"));
         }
     }
-    let ended = follow(&rx, heartbeat, events, stop, status, &last_read);
+    let ended = watch(&end_rx, stop, &shared);
     // A reader still blocked in a read ends at its next read or read timeout.
-    cancel.store(true, Ordering::Relaxed);
+    shared.cancel.store(true, Ordering::Relaxed);
     status.subscribed.store(false, Ordering::Relaxed);
+    *heartbeat = Duration::from_millis(shared.heartbeat_ms.load(Ordering::Relaxed));
     ended
 }
 
-/// Passes records on until the stream ends, goes silent, or the feed interrupts.
-fn follow(
-    rx: &Receiver<StreamMessage>,
-    heartbeat: &mut Duration,
-    events: &Sender<SourceEvent>,
+/// Waits for the stream to end, to fall silent, or for a command.
+fn watch(
+    end: &Receiver<Option<String>>,
     stop: &Receiver<super::feed::FeedCommand>,
-    status: &Status,
-    last_read: &AtomicU64,
+    shared: &Shared,
 ) -> Ended {
-    let mut subscribed: Option<std::time::Instant> = None;
-    let closed = |why: String, since: Option<std::time::Instant>| {
-        Ended::Closed(why, since.map_or(Duration::ZERO, |t| t.elapsed()))
+    let closed = |why: String| {
+        let since = shared.subscribed_at.load(Ordering::Relaxed);
+        let up_for = if since == 0 {
+            Duration::ZERO
+        } else {
+            Duration::from_millis(unix_ms().saturating_sub(since))
+        };
+        Ended::Closed(why, up_for)
     };
     loop {
-        let silence_limit = *heartbeat * SILENT_HEARTBEATS;
         select! {
-            recv(rx) -> message => {
-                let record = match message {
-                    Ok(StreamMessage::Record(record)) => record,
-                    Ok(StreamMessage::End(why)) => return closed(why, subscribed),
-                    Err(_) => return closed("the stream reader stopped".into(), subscribed),
-                };
-                Status::set(&status.last_refresh_ok_ms, unix_ms());
-                let event = match record {
-                    Record::Subscribed(state, interval) => {
-                        *heartbeat = heartbeat_interval(interval);
-                        Status::set(&status.heartbeat_ms, heartbeat.as_millis() as u64);
-                        Status::add(&status.subscriptions, 1);
-                        status.subscribed.store(true, Ordering::Relaxed);
-                        subscribed = Some(std::time::Instant::now());
-                        tracing::info!(heartbeat_s = heartbeat.as_secs_f64(), "subscribed to the operator API");
-                        SourceEvent::State(state)
-                    }
-                    Record::Change(first) if subscribed.is_some() => {
-                        // Whatever else is already read goes along in the same message.
-                        let mut changes = vec![first];
-                        while changes.len() < BATCH {
-                            match rx.try_recv() {
-                                Ok(StreamMessage::Record(Record::Change(c))) => changes.push(c),
-                                Ok(StreamMessage::Record(_)) => {}
-                                Ok(StreamMessage::End(why)) => {
-                                    let _ = events.send(SourceEvent::Changes(changes));
-                                    return closed(why, subscribed);
-                                }
-                                Err(_) => break,
-                            }
-                        }
-                        SourceEvent::Changes(changes)
-                    }
-                    Record::Change(_) => {
-                        return closed("the stream did not start with SUBSCRIBED".into(), None);
-                    }
-                    Record::Heartbeat | Record::Other => continue,
-                };
-                if events.send(event).is_err() {
-                    return Ended::Interrupted(None);
-                }
-            }
+            recv(end) -> why => return match why {
+                Ok(Some(why)) => closed(why),
+                // The control thread is gone.
+                Ok(None) | Err(_) => Ended::Interrupted(None),
+            },
             recv(stop) -> command => return Ended::Interrupted(command.ok()),
-            default(Duration::from_millis(250)) => {
-                let silent = Duration::from_millis(unix_ms().saturating_sub(last_read.load(Ordering::Relaxed)));
-                if silent >= silence_limit {
-                    let why = format!(
+            default(Duration::from_millis(100)) => {
+                let limit = Duration::from_millis(shared.heartbeat_ms.load(Ordering::Relaxed))
+                    * SILENT_HEARTBEATS;
+                let last = shared.last_read.load(Ordering::Relaxed);
+                let silent = Duration::from_millis(unix_ms().saturating_sub(last));
+                if silent >= limit {
+                    return closed(format!(
                         "no data for {:.1} s ({} heartbeat intervals)",
                         silent.as_secs_f64(),
                         SILENT_HEARTBEATS
-                    );
-                    return closed(why, subscribed);
+                    ));
                 }
             }
         }
@@ -185,19 +167,22 @@ fn heartbeat_interval(seconds: f64) -> Duration {
     }
 }
 
-/// The stream reader's loop: frames records, decodes them, counts them by type.
+/// The stream reader's loop: frames records, decodes them, counts them by type, and
+/// passes the model's changes on, several at a time when several are already read.
+/// Returns why the stream ended (`None`: the control thread is gone).
 fn read_records(
     body: impl Read,
     leader: &str,
-    tx: &Sender<StreamMessage>,
-    cancel: &AtomicBool,
+    events: &Sender<SourceEvent>,
+    shared: &Shared,
     status: &Status,
-) {
+) -> Option<String> {
     let mut reader = RecordReader::new(body);
     let mut first = true;
-    let end = loop {
-        if cancel.load(Ordering::Relaxed) {
-            return;
+    let mut batch = Vec::new();
+    let why = loop {
+        if shared.cancel.load(Ordering::Relaxed) {
+            return Some("cancelled".into());
         }
         let limit = if first {
             MAX_SUBSCRIBED_BYTES
@@ -209,6 +194,7 @@ fn read_records(
             Ok(None) => break "the master closed the stream".to_string(),
             Err(e) => break format!("bad stream: {e}"),
         };
+        let started = std::time::Instant::now();
         let event = if first {
             Event::from_reader(reader.record_stream(length)).map_err(|e| e.to_string())
         } else {
@@ -222,24 +208,50 @@ fn read_records(
             Err(e) => break format!("bad record: {e}"),
         };
         Status::add(&status.events[event_index(&event.kind)], 1);
-        if first && event.kind != "SUBSCRIBED" {
-            break format!("the stream started with {:?}, not SUBSCRIBED", event.kind);
+        Status::set(&status.last_refresh_ok_ms, unix_ms());
+        let record = event.into_record(leader);
+        if first && !matches!(record, Record::Subscribed(..)) {
+            break "the stream did not start with SUBSCRIBED".to_string();
         }
         first = false;
-        if tx
-            .send(StreamMessage::Record(event.into_record(leader)))
-            .is_err()
-        {
-            return;
+        match record {
+            Record::Subscribed(state, interval) => {
+                let heartbeat = heartbeat_interval(interval);
+                shared
+                    .heartbeat_ms
+                    .store(heartbeat.as_millis() as u64, Ordering::Relaxed);
+                Status::set(&status.heartbeat_ms, heartbeat.as_millis() as u64);
+                Status::add(&status.subscriptions, 1);
+                status.subscribed.store(true, Ordering::Relaxed);
+                shared.subscribed_at.store(unix_ms(), Ordering::Relaxed);
+                tracing::info!(
+                    heartbeat_s = heartbeat.as_secs_f64(),
+                    bytes = length,
+                    decode_ms = started.elapsed().as_millis() as u64,
+                    "subscribed to the operator API"
+                );
+                events.send(SourceEvent::State(state)).ok()?;
+            }
+            Record::Change(change) => batch.push(change),
+            Record::Heartbeat | Record::Other => {}
+        }
+        // Changes go on once nothing more is waiting to be decoded.
+        if !batch.is_empty() && (!reader.has_buffered() || batch.len() >= BATCH) {
+            events
+                .send(SourceEvent::Changes(std::mem::take(&mut batch)))
+                .ok()?;
         }
     };
-    let _ = tx.send(StreamMessage::End(end));
+    if !batch.is_empty() {
+        events.send(SourceEvent::Changes(batch)).ok()?;
+    }
+    Some(why)
 }
 
 /// The stream, noting when it last delivered bytes and how many.
 struct Watched<R> {
     inner: R,
-    last_read: Arc<AtomicU64>,
+    shared: Arc<Shared>,
     status: Arc<Status>,
 }
 
@@ -247,7 +259,7 @@ impl<R: Read> Read for Watched<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
         if n > 0 {
-            self.last_read.store(unix_ms(), Ordering::Relaxed);
+            self.shared.last_read.store(unix_ms(), Ordering::Relaxed);
             Status::add(&self.status.stream_bytes_read, n as u64);
         }
         Ok(n)

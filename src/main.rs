@@ -75,7 +75,12 @@ fn main() -> ExitCode {
         Masters::fixed(configured)
     } else {
         match ZkUrl::parse(&config.zk) {
-            Ok(url) => detect::spawn_zk(url, configured, wake_tx, status.clone()),
+            Ok(url) => {
+                let wake = move || {
+                    let _ = wake_tx.try_send(ControlEvent::Refresh);
+                };
+                detect::spawn_zk(url, configured, Box::new(wake), status.clone())
+            }
             Err(e) => {
                 eprintln!("mesos-dns: config: Zk: {e}");
                 return ExitCode::from(1);

@@ -274,3 +274,38 @@ fn poll_mode_never_subscribes() {
     });
     assert_eq!(master.api_requests(), 0);
 }
+
+#[test]
+fn subscribing_and_polling_serve_the_same_zone() {
+    // The fixture as the operator API can carry it: no scheduler PIDs (the API has none),
+    // and no task id used twice in a framework (the fixture has one; Mesos never does).
+    let master = FakeMaster::start(Behaviour::Status(500));
+    let mut state = fixture(&master);
+    let mut seen = std::collections::HashSet::new();
+    for framework in state["frameworks"].as_array_mut().unwrap() {
+        framework.as_object_mut().unwrap().remove("pid");
+        for task in framework["tasks"].as_array_mut().unwrap() {
+            let id = task["id"].as_str().unwrap().to_string();
+            if !seen.insert(id.clone()) {
+                task["id"] = json!(format!("{id}-again"));
+            }
+        }
+    }
+    master.set(Behaviour::State(serde_json::to_vec(&state).unwrap()));
+    master.stream_state(&state, 1.0);
+    let streamed = Server::spawn_with_source(&config_for(&[&master], "subscribe"), "");
+    let polled = Server::spawn_with_source(&config_for(&[&master], "poll"), "");
+    for s in [&streamed, &polled] {
+        eventually("served", || {
+            a_records(s, "chronos.marathon.mesos.").is_some_and(|a| !a.is_empty())
+        });
+    }
+    let zone = |s: &Server| {
+        let mut doc = s.get("/v1/axfr").json();
+        doc.as_object_mut().unwrap().remove("Serial");
+        doc
+    };
+    let (a, b) = (zone(&streamed), zone(&polled));
+    assert!(a["Records"]["As"].as_object().unwrap().len() > 10);
+    assert_eq!(a, b);
+}

@@ -8,9 +8,7 @@
 
 use super::hostport::join_host_port;
 use super::zk::ZkUrl;
-use crate::control::ControlEvent;
 use crate::status::Status;
-use crossbeam_channel::Sender;
 use serde_json::Value;
 use std::net::Ipv4Addr;
 use std::sync::{Arc, Mutex};
@@ -26,10 +24,14 @@ pub struct MasterView {
     pub zk_connected: bool,
 }
 
+/// What the detector calls whenever the master list changes (the caller wakes whoever
+/// follows the masters; this module knows nothing of them).
+pub type OnChange = Box<dyn Fn() + Send + Sync>;
+
 /// Shared between the detector (writer) and the control thread (reader).
 pub struct Masters {
     view: Mutex<MasterView>,
-    changed: Option<Sender<ControlEvent>>,
+    changed: Option<OnChange>,
 }
 
 impl Masters {
@@ -55,8 +57,8 @@ impl Masters {
             }
             *v = view;
         }
-        if let Some(tx) = &self.changed {
-            let _ = tx.try_send(ControlEvent::Refresh);
+        if let Some(changed) = &self.changed {
+            changed();
         }
     }
 }
@@ -91,7 +93,7 @@ pub fn member_nodes(children: &[String]) -> Vec<String> {
 pub fn spawn_zk(
     url: ZkUrl,
     fallback: Vec<String>,
-    changed: Sender<ControlEvent>,
+    changed: OnChange,
     status: Arc<Status>,
 ) -> Arc<Masters> {
     let masters = Arc::new(Masters {

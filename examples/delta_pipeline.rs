@@ -118,13 +118,16 @@ fn main() {
         );
     }
 
-    // Running tasks to move: each event gives one a new container address.
-    let keys: Vec<_> = engine
+    // Running tasks to move, spread over the whole model as real events are (a stride
+    // through the task list): each event gives one a new container address.
+    let running: Vec<_> = engine
         .cluster()
         .tasks()
         .filter(|t| t.running)
         .map(|t| t.key())
-        .take(events)
+        .collect();
+    let keys: Vec<_> = (0..events)
+        .map(|i| running[(i * 7919) % running.len()].clone())
         .collect();
     let update = |i: usize, key: &mesos_dns::cluster::TaskKey| {
         Change::TaskUpdated(StatusUpdate {

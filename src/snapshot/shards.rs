@@ -23,7 +23,7 @@ pub const SHARD_BITS: u32 = 14;
 pub const SHARDS: usize = 1 << SHARD_BITS;
 /// Shards are held in groups of this many, so that a publish copies one group pointer
 /// table per touched group rather than one pointer per shard.
-const GROUP_BITS: u32 = 7;
+const GROUP_BITS: u32 = 6;
 const GROUP: usize = 1 << GROUP_BITS;
 
 /// The shard of a key hash (its top bits; the table inside uses the low bits).

@@ -3,7 +3,7 @@
 //! Only the fields names are made from are read; unknown event types are ignored.
 //! Field meanings: `shared/spec/operator-api.md` §4-§6.
 
-use super::state::{LabelKey, MaybeIp};
+use super::state::{Discovery, LabelKey, MaybeIp};
 use crate::cluster::{
     self, Change, ClusterState, RunningStatus, StatusUpdate, facts::is_terminal_state,
 };
@@ -173,30 +173,6 @@ struct Range {
     begin: u64,
     #[serde(default, deserialize_with = "nullable")]
     end: u64,
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct Discovery {
-    #[serde(default, deserialize_with = "nullable")]
-    name: String,
-    #[serde(default, deserialize_with = "nullable")]
-    ports: DiscoveryPorts,
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct DiscoveryPorts {
-    #[serde(default, deserialize_with = "nullable")]
-    ports: Vec<DiscoveryPort>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct DiscoveryPort {
-    #[serde(default, deserialize_with = "nullable")]
-    number: i64,
-    #[serde(default, deserialize_with = "nullable")]
-    protocol: String,
-    #[serde(default, deserialize_with = "nullable")]
-    name: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -434,21 +410,7 @@ impl Task {
             last_status_running,
             ports: ports.into(),
             malformed_ports: malformed.map(Into::into),
-            discovery: self.discovery.map(|d| {
-                Box::new(cluster::Discovery {
-                    name: d.name,
-                    ports: d
-                        .ports
-                        .ports
-                        .into_iter()
-                        .map(|p| cluster::DiscoveryPort {
-                            number: p.number,
-                            protocol: p.protocol,
-                            name: p.name,
-                        })
-                        .collect(),
-                })
-            }),
+            discovery: self.discovery.map(Discovery::into_model),
         }
     }
 }

@@ -85,21 +85,7 @@ impl Task {
             last_status_running,
             ports: ports.into(),
             malformed_ports: malformed.then(|| self.resources.ports.into()),
-            discovery: self.discovery.map(|d| {
-                Box::new(cluster::Discovery {
-                    name: d.name,
-                    ports: d
-                        .ports
-                        .ports
-                        .into_iter()
-                        .map(|p| cluster::DiscoveryPort {
-                            number: p.number,
-                            protocol: p.protocol,
-                            name: p.name,
-                        })
-                        .collect(),
-                })
-            }),
+            discovery: self.discovery.map(Discovery::into_model),
             id: self.id.into(),
             instance: 0,
             name: self.name.into(),
@@ -109,6 +95,25 @@ impl Task {
     /// [`Task::into_cluster_task`] of a copy.
     pub fn to_cluster_task(&self, framework_key: &str) -> cluster::Task {
         self.clone().into_cluster_task(framework_key)
+    }
+}
+
+impl Discovery {
+    /// The model's view (the operator API writes DiscoveryInfo in this same shape).
+    pub fn into_model(self) -> Box<cluster::Discovery> {
+        Box::new(cluster::Discovery {
+            name: self.name,
+            ports: self
+                .ports
+                .ports
+                .into_iter()
+                .map(|p| cluster::DiscoveryPort {
+                    number: p.number,
+                    protocol: p.protocol,
+                    name: p.name,
+                })
+                .collect(),
+        })
     }
 }
 

@@ -132,25 +132,6 @@ impl RecordSet {
             (a + r.a.len(), q + r.aaaa.len(), s + r.srv.len())
         })
     }
-
-    /// True when both sets publish the same names with the same data (the order of
-    /// values within a name aside from insertion order is significant).
-    pub fn same_records(&self, other: &RecordSet) -> bool {
-        let mine: Vec<_> = self.iter().collect();
-        let theirs: Vec<_> = other.iter().collect();
-        mine.len() == theirs.len()
-            && mine.iter().zip(&theirs).all(|((_, n1, r1), (_, n2, r2))| {
-                n1 == n2
-                    && r1.a == r2.a
-                    && r1.aaaa == r2.aaaa
-                    && r1.srv.len() == r2.srv.len()
-                    && r1
-                        .srv
-                        .iter()
-                        .zip(&r2.srv)
-                        .all(|((t1, p1), (t2, p2))| p1 == p2 && self.name(*t1) == other.name(*t2))
-            })
-    }
 }
 
 /// Why a record was not added.

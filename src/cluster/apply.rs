@@ -91,6 +91,15 @@ impl Cluster {
         changed
     }
 
+    /// Every item of the model.
+    pub fn items(&self) -> Vec<Item> {
+        let mut items = vec![Item::Cluster];
+        items.extend(self.frameworks.keys().cloned().map(Item::Framework));
+        items.extend(self.agents.keys().cloned().map(Item::Agent));
+        items.extend(self.tasks().map(|t| Item::Task(t.key())));
+        items
+    }
+
     /// The items whose records may differ between `self` and `new`: what a whole new
     /// state changes. Items equal in both are left out, so an unchanged task costs one
     /// comparison.

@@ -91,10 +91,18 @@ impl Engine {
     /// only the items that differ are regenerated.
     pub fn apply_state(&mut self, state: ClusterState, masters: &[String], listener: &[IpAddr]) {
         let new = Cluster::from_state(state, masters.to_vec(), listener.to_vec());
-        let items = self.cluster.differences(&new);
-        self.put(&items, Sign::Remove);
-        self.cluster = new;
-        self.put(&items, Sign::Add);
+        if self.store.is_empty() {
+            // Nothing to compare with or take out (the first state, or after a new
+            // configuration emptied the store): every item goes in.
+            self.cluster = new;
+            let items = self.cluster.items();
+            self.put(&items, Sign::Add);
+        } else {
+            let items = self.cluster.differences(&new);
+            self.put(&items, Sign::Remove);
+            self.cluster = new;
+            self.put(&items, Sign::Add);
+        }
         self.store.shrink();
         self.state_seen = true;
     }
@@ -118,10 +126,7 @@ impl Engine {
     pub fn reconfigure(&mut self, config: Config) {
         self.config = config;
         self.store = ZoneStore::new(&apex_name(&self.config));
-        let mut items: Vec<Item> = vec![Item::Cluster];
-        items.extend(self.cluster.frameworks.keys().cloned().map(Item::Framework));
-        items.extend(self.cluster.agents.keys().cloned().map(Item::Agent));
-        items.extend(self.cluster.tasks().map(|t| Item::Task(t.key())));
+        let items = self.cluster.items();
         self.put(&items, Sign::Add);
         self.recompile_all = true;
         // A delta cannot describe a change of settings (TTL, domain): no IXFR across it.

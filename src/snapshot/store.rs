@@ -147,6 +147,11 @@ impl ZoneStore {
         store
     }
 
+    /// True when no name holds a record.
+    pub fn is_empty(&self) -> bool {
+        self.counts[0] == 0
+    }
+
     pub fn apex(&self) -> &str {
         &self.apex
     }

@@ -362,9 +362,13 @@ fn zone(store: &ZoneStore, config: &Config, serial: u32, pool: &mut SetPool) -> 
     };
     // Glue: SOAMname's own addresses, when they are served here.
     let glue: Vec<Extra> = match store.find(&fqdn(&config.soa_mname)) {
-        Some(id) if store.node(id).in_zone => shards::target_addresses(store, id)
-            .map(|ip| Extra { answer_rr: 0, ip })
-            .collect(),
+        Some(id) if store.node(id).in_zone => {
+            let mut ips = Vec::new();
+            shards::addresses(store, id, &mut ips);
+            ips.into_iter()
+                .map(|ip| Extra { answer_rr: 0, ip })
+                .collect()
+        }
         _ => Vec::new(),
     };
     Zone {

@@ -185,6 +185,10 @@ pub(super) struct SetWriter<'a> {
     pool: &'a mut SetPool,
     pub(super) scratch: SetScratch,
     wire: Vec<u8>,
+    /// Reused lists: a name's addresses, its SRV values, an SRV target's addresses.
+    ips: Vec<IpAddr>,
+    srv: Vec<(NameId, u16)>,
+    target_ips: Vec<IpAddr>,
 }
 
 impl<'a> SetWriter<'a> {
@@ -194,6 +198,9 @@ impl<'a> SetWriter<'a> {
             pool,
             scratch: SetScratch::default(),
             wire: Vec::with_capacity(256),
+            ips: Vec::new(),
+            srv: Vec::new(),
+            target_ips: Vec::new(),
         }
     }
 
@@ -262,21 +269,20 @@ impl<'a> SetWriter<'a> {
 
     /// The A, AAAA and SRV sets of one name, values sorted.
     fn name_sets(&mut self, store: &ZoneStore, id: NameId) -> SlotSets {
-        let node = store.node(id);
-        let mut v4: Vec<IpAddr> = node.a().map(IpAddr::V4).collect();
-        v4.sort_unstable();
-        let mut v6: Vec<IpAddr> = node.aaaa().map(IpAddr::V6).collect();
-        v6.sort_unstable();
-        let mut srv: Vec<(&str, u16, u32)> = node
-            .srv()
-            .map(|(target, port)| (store.name(target), port, target))
-            .collect();
-        srv.sort_unstable();
-        [
-            self.address_set(&v4),
-            self.address_set(&v6),
-            self.srv_set(store, &srv),
-        ]
+        let mut ips = std::mem::take(&mut self.ips);
+        addresses(store, id, &mut ips);
+        // IPv4 sorts before IPv6: the A records, then the AAAA records.
+        let v6 = ips.partition_point(IpAddr::is_ipv4);
+        let a = self.address_set(&ips[..v6]);
+        let aaaa = self.address_set(&ips[v6..]);
+        self.ips = ips;
+        let mut srv = std::mem::take(&mut self.srv);
+        srv.clear();
+        srv.extend(store.node(id).srv());
+        srv.sort_unstable_by(|x, y| store.name(x.0).cmp(store.name(y.0)).then(x.1.cmp(&y.1)));
+        let srv_set = self.srv_set(store, &srv);
+        self.srv = srv;
+        [a, aaaa, srv_set]
     }
 
     fn address_set(&mut self, ips: &[IpAddr]) -> Option<Arc<RrSet>> {
@@ -299,14 +305,15 @@ impl<'a> SetWriter<'a> {
         self.pool.intern(&self.scratch)
     }
 
-    /// SRV records (target text, port, target id), sorted by the caller.
-    fn srv_set(&mut self, store: &ZoneStore, srv: &[(&str, u16, u32)]) -> Option<Arc<RrSet>> {
+    /// SRV records (target, port), sorted by the caller.
+    fn srv_set(&mut self, store: &ZoneStore, srv: &[(NameId, u16)]) -> Option<Arc<RrSet>> {
         self.scratch.clear();
         let (ttl, weight) = (self.settings.ttl, self.settings.srv_weight);
-        for (i, &(target, port, target_id)) in srv.iter().enumerate() {
+        let mut target_ips = std::mem::take(&mut self.target_ips);
+        for (i, &(target, port)) in srv.iter().enumerate() {
             self.wire.clear();
             // Targets come from the generator, which keeps only encodable names.
-            if name_to_wire(target, false, &mut self.wire).is_none() {
+            if name_to_wire(store.name(target), false, &mut self.wire).is_none() {
                 continue;
             }
             let rr = self.scratch.offsets.len() as u32;
@@ -319,24 +326,23 @@ impl<'a> SetWriter<'a> {
             out.extend_from_slice(&port.to_be_bytes());
             out.extend_from_slice(&self.wire);
             // Addresses of each distinct target once, for the additional section.
-            if srv[..i].iter().all(|&(_, _, t)| t != target_id) {
-                self.scratch.extras.extend(
-                    target_addresses(store, target_id).map(|ip| Extra { answer_rr: rr, ip }),
-                );
+            if srv[..i].iter().all(|&(t, _)| t != target) {
+                addresses(store, target, &mut target_ips);
+                self.scratch
+                    .extras
+                    .extend(target_ips.iter().map(|&ip| Extra { answer_rr: rr, ip }));
             }
         }
+        self.target_ips = target_ips;
         self.pool.intern(&self.scratch)
     }
 }
 
-/// A name's addresses, A then AAAA, each sorted.
-pub(super) fn target_addresses(store: &ZoneStore, id: NameId) -> impl Iterator<Item = IpAddr> {
+/// A name's addresses into `out`, sorted: every A (IPv4) before every AAAA.
+pub(super) fn addresses(store: &ZoneStore, id: NameId, out: &mut Vec<IpAddr>) {
     let node = store.node(id);
-    let mut v4: Vec<_> = node.a().collect();
-    v4.sort_unstable();
-    let mut v6: Vec<_> = node.aaaa().collect();
-    v6.sort_unstable();
-    v4.into_iter()
-        .map(IpAddr::V4)
-        .chain(v6.into_iter().map(IpAddr::V6))
+    out.clear();
+    out.extend(node.a().map(IpAddr::V4));
+    out.extend(node.aaaa().map(IpAddr::V6));
+    out.sort_unstable();
 }

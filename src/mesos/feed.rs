@@ -89,52 +89,40 @@ impl Feed {
         let mut backoff = Backoff::new(Duration::from_secs(1), self.period);
         loop {
             let wait = match mode {
-                Mode::Subscribe => match self.subscribe() {
-                    Ended::Interrupted(None) => return,
-                    Ended::Interrupted(Some(command)) => {
-                        self.command(command, &mut backoff);
-                        continue;
-                    }
-                    Ended::NoApi(why) if self.api == StateApi::Auto => {
-                        tracing::warn!(
-                            "{why}; polling /master/state instead, and subscribing again in {} s",
-                            RETRY_SUBSCRIBE.as_secs()
-                        );
-                        mode = Mode::Poll(Some(Instant::now() + RETRY_SUBSCRIBE));
-                        backoff.reset();
-                        continue;
-                    }
-                    Ended::Closed(why, up_for) => {
-                        // A stream that stayed up a while is subscribed again at once; one
-                        // that keeps failing early backs off like a refused connection.
-                        if up_for >= STABLE {
+                Mode::Subscribe => {
+                    match self.subscribe() {
+                        Ended::Interrupted(None) => return,
+                        Ended::Interrupted(Some(command)) => {
+                            self.command(command, &mut backoff);
+                            continue;
+                        }
+                        Ended::NoApi(why) if self.api == StateApi::Auto => {
+                            tracing::warn!(
+                                "{why}; polling /master/state instead, and subscribing again in {} s",
+                                RETRY_SUBSCRIBE.as_secs()
+                            );
+                            mode = Mode::Poll(Some(Instant::now() + RETRY_SUBSCRIBE));
                             backoff.reset();
+                            continue;
                         }
-                        let (wait, log) = backoff.fail();
-                        if log {
-                            tracing::warn!(
-                                "operator API stream ended: {why}; subscribing again in {:.1} s",
-                                wait.as_secs_f64()
-                            );
-                        } else {
-                            Status::add(&self.status.warnings_suppressed, 1);
+                        Ended::Closed(why, up_for) => {
+                            // A stream that stayed up a while is subscribed again at once; one
+                            // that keeps failing early backs off like a refused connection.
+                            if up_for >= STABLE {
+                                backoff.reset();
+                            }
+                            self.failed(&mut backoff, |wait| {
+                            format!("operator API stream ended: {why}; subscribing again in {wait:.1} s")
+                        })
                         }
-                        wait
+                        Ended::NoApi(why) | Ended::Unavailable(why) => {
+                            Status::add(&self.status.refreshes_failed, 1);
+                            self.failed(&mut backoff, |wait| {
+                            format!("cannot subscribe to the operator API: {why}; next try in {wait:.1} s")
+                        })
+                        }
                     }
-                    Ended::NoApi(why) | Ended::Unavailable(why) => {
-                        Status::add(&self.status.refreshes_failed, 1);
-                        let (wait, log) = backoff.fail();
-                        if log {
-                            tracing::warn!(
-                                "cannot subscribe to the operator API: {why}; next try in {:.1} s",
-                                wait.as_secs_f64()
-                            );
-                        } else {
-                            Status::add(&self.status.warnings_suppressed, 1);
-                        }
-                        wait
-                    }
-                },
+                }
                 Mode::Poll(until) => {
                     if until.is_some_and(|t| Instant::now() >= t) {
                         mode = Mode::Subscribe;
@@ -183,15 +171,23 @@ impl Feed {
             }
             Err(e) => {
                 Status::add(&self.status.refreshes_failed, 1);
-                let (wait, log) = backoff.fail();
-                if log {
-                    tracing::warn!("refresh failed, keeping the previous records: {e}");
-                } else {
-                    Status::add(&self.status.warnings_suppressed, 1);
-                }
-                wait
+                self.failed(backoff, |_| {
+                    format!("refresh failed, keeping the previous records: {e}")
+                })
             }
         }
+    }
+
+    /// The wait after a failure; the failure is logged once per step of the backoff
+    /// (`message` gets the wait in seconds), and counted as suppressed otherwise.
+    fn failed(&self, backoff: &mut Backoff, message: impl FnOnce(f64) -> String) -> Duration {
+        let (wait, log) = backoff.fail();
+        if log {
+            tracing::warn!("{}", message(wait.as_secs_f64()));
+        } else {
+            Status::add(&self.status.warnings_suppressed, 1);
+        }
+        wait
     }
 
     fn command(&mut self, command: FeedCommand, backoff: &mut Backoff) {

@@ -207,7 +207,7 @@ mod tests {
         b.record(1, a, true);
         b.record(1, a, false);
         b.record(2, a, true);
-        let d = b.take(|id| format!("n{id}.").into()).unwrap();
+        let d = b.take(|id| format!("n{id}.").into()).unwrap(); // ok: test
         assert!(d.removed.is_empty());
         assert_eq!(d.added.len(), 1);
     }

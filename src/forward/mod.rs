@@ -6,6 +6,7 @@
 //! live configuration, so a SIGHUP can change resolvers, zones, timeout and cache size.
 
 pub mod cache;
+pub mod ids;
 pub mod message;
 
 use crate::config::Config;
@@ -17,6 +18,7 @@ use crate::server::counters::{BatchCounts, WorkerCounters};
 use crate::snapshot::in_zone;
 use cache::{Cache, CacheKey};
 use crossbeam_channel::{Receiver, Sender, TrySendError};
+use ids::QueryIds;
 use mio::net::{TcpStream, UdpSocket};
 use mio::{Events, Interest, Poll, Token, Waker};
 use prometheus_client::metrics::family::Family;
@@ -186,7 +188,7 @@ pub fn spawn(
         cache: Cache::new(config.forward_cache_size),
         live,
         applied: config,
-        rng: seed(),
+        ids: QueryIds::new(),
         counters,
         counts_upstream: BatchCounts::default(),
         counts_cache: BatchCounts::default(),
@@ -195,21 +197,6 @@ pub fn spawn(
         .name("forwarder".into())
         .spawn(move || forwarder.run())?;
     Ok(ForwardHandle { tx, waker })
-}
-
-/// A random 64-bit seed from the kernel, mixed with the clock as a fallback.
-fn seed() -> u64 {
-    let mut bytes = [0u8; 8];
-    let from_kernel =
-        std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes));
-    let clock = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as u64);
-    if from_kernel.is_ok() {
-        u64::from_ne_bytes(bytes) ^ clock.rotate_left(32)
-    } else {
-        clock
-    }
 }
 
 struct Forwarder {
@@ -229,22 +216,13 @@ struct Forwarder {
     /// The configuration in force (replaced on SIGHUP), and the one last applied here.
     live: Arc<arc_swap::ArcSwap<Config>>,
     applied: Arc<Config>,
-    rng: u64,
+    ids: QueryIds,
     counters: Arc<ForwardCounters>,
     counts_upstream: BatchCounts,
     counts_cache: BatchCounts,
 }
 
 impl Forwarder {
-    fn next_random(&mut self) -> u64 {
-        // SplitMix64.
-        self.rng = self.rng.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.rng;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
     fn run(mut self) {
         let mut events = Events::with_capacity(1024);
         loop {
@@ -329,7 +307,11 @@ impl Forwarder {
             self.fail(&client, &request.packet, rcode);
             return;
         }
-        let our_id = self.next_random() as u16;
+        let Some(our_id) = self.ids.draw() else {
+            tracing::error!("the system's random source failed; query not forwarded");
+            self.fail(&client, &request.packet, 2);
+            return;
+        };
         let mut packet = request.packet;
         packet[0..2].copy_from_slice(&our_id.to_be_bytes());
         let index = self.free.pop().unwrap_or_else(|| {

@@ -54,18 +54,26 @@ fn main() -> ExitCode {
         Arc::new(arc_swap::ArcSwap::from_pointee(Snapshot::empty(&config)));
     let status = Arc::new(Status::default());
     let live = Arc::new(arc_swap::ArcSwap::from_pointee(config.clone()));
+    let mut dns_addr = None;
     if config.dns_on {
-        if let Err(e) = start_dns(&config, &live, &shared, &status) {
-            eprintln!("mesos-dns: {e}");
-            return ExitCode::from(1);
+        match start_dns(&config, &live, &shared, &status) {
+            Ok(addr) => dns_addr = Some(addr),
+            Err(e) => {
+                eprintln!("mesos-dns: {e}");
+                return ExitCode::from(1);
+            }
         }
     }
     let (documents_tx, documents_rx) = crossbeam_channel::bounded(16);
+    let mut http_addr = None;
     if config.http_on {
         let documents = mesos_dns::http::Documents::new(documents_tx);
-        if let Err(e) = start_http(&config, &live, &shared, &status, documents) {
-            eprintln!("mesos-dns: {e}");
-            return ExitCode::from(1);
+        match start_http(&config, &live, &shared, &status, documents) {
+            Ok(addr) => http_addr = Some(addr),
+            Err(e) => {
+                eprintln!("mesos-dns: {e}");
+                return ExitCode::from(1);
+            }
         }
     }
     let (wake_tx, wake_rx) = crossbeam_channel::bounded(4);
@@ -91,14 +99,49 @@ fn main() -> ExitCode {
         eprintln!("mesos-dns: signals: {e}");
         return ExitCode::from(1);
     }
+    let started = start_line(&config, dns_addr, http_addr);
     match Control::new(config, masters, wake_rx, documents_rx, live, shared, status) {
-        Ok(control) => control.run(),
+        Ok(control) => {
+            tracing::info!(target: START_TARGET, "{started}");
+            control.run()
+        }
         Err(e) => {
             eprintln!("mesos-dns: {e}");
             return ExitCode::from(1);
         }
     }
     ExitCode::SUCCESS
+}
+
+/// The one line logged at start whatever the verbosity, so a newcomer sees it is up.
+const START_TARGET: &str = "mesos_dns::start";
+
+fn start_line(
+    config: &Config,
+    dns: Option<std::net::SocketAddr>,
+    http: Option<std::net::SocketAddr>,
+) -> String {
+    let off = || "off".to_string();
+    let source = match (&config.state_file, config.zk.is_empty()) {
+        (Some(path), _) => format!("the file {}", path.display()),
+        (None, false) => format!(
+            "ZooKeeper {} (StateAPI {})",
+            config.zk,
+            config.state_api.name()
+        ),
+        (None, true) => format!(
+            "masters {} (StateAPI {})",
+            config.masters.clone().unwrap_or_default().join(","),
+            config.state_api.name()
+        ),
+    };
+    format!(
+        "mesos-dns {} serving {}.: DNS {}, HTTP {}, state from {source}",
+        env!("CARGO_PKG_VERSION"),
+        config.domain,
+        dns.map_or_else(off, |a| a.to_string()),
+        http.map_or_else(off, |a| a.to_string()),
+    )
 }
 
 /// Binds the HTTP listener now (a busy port is a start-up error) and serves it on its
@@ -109,7 +152,7 @@ fn start_http(
     shared: &SharedSnapshot,
     status: &Arc<Status>,
     documents: mesos_dns::http::Documents,
-) -> Result<(), String> {
+) -> Result<std::net::SocketAddr, String> {
     let addr = std::net::SocketAddr::new(config.http_listener, config.http_port);
     let listener = std::net::TcpListener::bind(addr).map_err(|e| format!("HTTP {addr}: {e}"))?;
     let ctx = Arc::new(HttpContext {
@@ -123,7 +166,7 @@ fn start_http(
         .spawn(move || mesos_dns::http::server::serve(listener, ctx))
         .map_err(|e| format!("starting HTTP thread: {e}"))?;
     tracing::info!(%addr, "HTTP listening");
-    Ok(())
+    Ok(addr)
 }
 
 /// SIGUSR1: refresh now. SIGHUP: re-read config.json.
@@ -153,8 +196,9 @@ fn init_logging(verbosity: i32) {
         2 => ("debug", "info"),
         _ => ("trace", "trace"),
     };
-    let filter =
-        tracing_subscriber::EnvFilter::new(format!("{level},zookeeper_client={zookeeper}"));
+    let filter = tracing_subscriber::EnvFilter::new(format!(
+        "{level},zookeeper_client={zookeeper},{START_TARGET}=info"
+    ));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -168,7 +212,7 @@ fn start_dns(
     live: &Arc<arc_swap::ArcSwap<Config>>,
     shared: &SharedSnapshot,
     status: &Status,
-) -> Result<(), String> {
+) -> Result<std::net::SocketAddr, String> {
     let (mut addr, mut dual) = bind_address(config.listener, config.port);
     // Without IPv6 on the host, the wildcard falls back to IPv4 only.
     if dual && bound_socket(addr, Type::DGRAM, true).is_err() {
@@ -234,5 +278,5 @@ fn start_dns(
         })
         .map_err(|e| format!("starting TCP thread: {e}"))?;
     tracing::info!(%addr, workers, "DNS listening");
-    Ok(())
+    Ok(addr)
 }

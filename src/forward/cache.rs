@@ -1,10 +1,10 @@
 //! A bounded cache of upstream replies, keyed by (name, type, class, DO bit), honouring
 //! TTLs: an entry lives for its TTL (RFC 2308 rules for negative replies), and TTLs in a
-//! served copy are lowered by the time spent in the cache. When full, the oldest entry
-//! goes first.
+//! served copy are lowered by the time spent in the cache. The bound and the choice of
+//! what to evict are quick_cache's (S3-FIFO over the entry count); expiry is checked on
+//! read, and an expired entry is removed then.
 
 use super::message::Layout;
-use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -23,15 +23,11 @@ struct Entry {
     ttl_offsets: Vec<usize>,
     stored: Instant,
     lifetime: Duration,
-    /// Insertion number, to tell this entry from a later one under the same key.
-    generation: u64,
 }
 
 pub struct Cache {
-    capacity: usize,
-    entries: HashMap<CacheKey, Entry>,
-    order: VecDeque<(CacheKey, u64)>,
-    next_generation: u64,
+    /// `None` when the cache is off (`ForwardCacheSize` 0).
+    entries: Option<quick_cache::unsync::Cache<CacheKey, Entry>>,
     pub hits: u64,
     pub misses: u64,
 }
@@ -42,39 +38,27 @@ const MAX_LIFETIME: u32 = 86_400;
 impl Cache {
     pub fn new(capacity: usize) -> Cache {
         Cache {
-            capacity,
-            entries: HashMap::new(),
-            order: VecDeque::new(),
-            next_generation: 0,
+            entries: (capacity > 0).then(|| quick_cache::unsync::Cache::new(capacity)),
             hits: 0,
             misses: 0,
         }
     }
 
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.entries.as_ref().map_or(0, |e| e.len())
     }
 
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.len() == 0
     }
 
     /// Stores a reply (its layout already read) for `ttl` seconds.
     pub fn insert(&mut self, key: CacheKey, reply: &[u8], layout: &Layout, ttl: u32, now: Instant) {
-        if self.capacity == 0 || ttl == 0 {
+        let Some(entries) = self.entries.as_mut() else {
             return;
-        }
-        while self.entries.len() >= self.capacity {
-            let Some((old, generation)) = self.order.pop_front() else {
-                break;
-            };
-            if self
-                .entries
-                .get(&old)
-                .is_some_and(|e| e.generation == generation)
-            {
-                self.entries.remove(&old);
-            }
+        };
+        if ttl == 0 {
+            return;
         }
         let end = layout
             .record_ends
@@ -85,30 +69,30 @@ impl Cache {
         // The stored copy has no OPT: fix its additional count accordingly.
         let ar = layout.arcount_before_opt as u16;
         reply[10..12].copy_from_slice(&ar.to_be_bytes());
-        self.next_generation += 1;
-        let generation = self.next_generation;
-        self.order.push_back((key.clone(), generation));
-        self.entries.insert(
+        entries.insert(
             key,
             Entry {
                 reply,
                 ttl_offsets: layout.ttls.iter().map(|&(at, _)| at).collect(),
                 stored: now,
                 lifetime: Duration::from_secs(u64::from(ttl.min(MAX_LIFETIME))),
-                generation,
             },
         );
     }
 
     /// A copy of the cached reply with TTLs lowered by its age, if still fresh.
     pub fn get(&mut self, key: &CacheKey, now: Instant) -> Option<Vec<u8>> {
-        let Some(entry) = self.entries.get(key) else {
+        let Some(entries) = self.entries.as_mut() else {
+            self.misses += 1;
+            return None;
+        };
+        let Some(entry) = entries.get(key) else {
             self.misses += 1;
             return None;
         };
         let age = now.saturating_duration_since(entry.stored);
         if age >= entry.lifetime {
-            self.entries.remove(key);
+            entries.remove(key);
             self.misses += 1;
             return None;
         }
@@ -168,9 +152,7 @@ mod tests {
         for n in 0..5 {
             c.insert(key(n), &p, &l, 60, t0);
         }
-        assert_eq!(c.len(), 3);
-        assert!(c.get(&key(0), t0).is_none());
-        assert!(c.get(&key(4), t0).is_some());
+        assert!(c.len() <= 3, "{}", c.len());
         let mut off = Cache::new(0);
         off.insert(key(1), &p, &l, 60, t0);
         assert!(off.is_empty());

@@ -23,7 +23,7 @@ use mio::net::{TcpStream, UdpSocket};
 use mio::{Events, Interest, Poll, Token, Waker};
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::os::fd::{AsRawFd, RawFd};
@@ -65,15 +65,28 @@ pub struct ForwardHandle {
 }
 
 impl ForwardHandle {
-    /// Queues a query; false when the queue is full (answer SERVFAIL).
+    /// Queues a query and wakes the forwarder; false when the queue is full (answer
+    /// SERVFAIL).
     pub fn submit(&self, request: ForwardRequest) -> bool {
+        let queued = self.queue(request);
+        if queued {
+            self.wake();
+        }
+        queued
+    }
+
+    /// Queues a query without waking the forwarder: a worker queues a batch's queries,
+    /// then calls [`ForwardHandle::wake`] once (one system call per batch, not per query).
+    pub fn queue(&self, request: ForwardRequest) -> bool {
         match self.tx.try_send(request) {
-            Ok(()) => {
-                let _ = self.waker.wake();
-                true
-            }
+            Ok(()) => true,
             Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => false,
         }
+    }
+
+    /// Wakes the forwarder to take what was queued.
+    pub fn wake(&self) {
+        let _ = self.waker.wake();
     }
 }
 
@@ -189,6 +202,7 @@ pub fn spawn(
         live,
         applied: config,
         ids: QueryIds::new(),
+        latency: HashMap::new(),
         counters,
         counts_upstream: BatchCounts::default(),
         counts_cache: BatchCounts::default(),
@@ -218,6 +232,8 @@ struct Forwarder {
     applied: Arc<Config>,
     ids: QueryIds,
     counters: Arc<ForwardCounters>,
+    /// Each upstream's latency histogram (from `counters.latency`), by address.
+    latency: HashMap<SocketAddr, Histogram>,
     counts_upstream: BatchCounts,
     counts_cache: BatchCounts,
 }
@@ -431,14 +447,20 @@ impl Forwarder {
         Some(p)
     }
 
+    /// The latency histogram of one upstream, its label made once per upstream.
+    fn latency_of(&mut self, upstream: SocketAddr) -> &Histogram {
+        let family = &self.counters.latency;
+        self.latency.entry(upstream).or_insert_with(|| {
+            family
+                .get_or_create(&[("upstream", upstream.to_string())])
+                .clone()
+        })
+    }
+
     fn finish(&mut self, index: usize, reply: &[u8]) {
         let Some(p) = self.take(index) else { return };
-        let upstream = p.upstreams[p.current].to_string();
         let rtt = p.started.elapsed().as_secs_f64();
-        self.counters
-            .latency
-            .get_or_create(&[("upstream", upstream)])
-            .observe(rtt);
+        self.latency_of(p.upstreams[p.current]).observe(rtt);
         if let Some(layout) = message::layout(reply) {
             if let Some(ttl) = message::cache_ttl(reply, &layout) {
                 self.cache

@@ -96,6 +96,7 @@ impl UdpWorker {
     fn answer_batch(&mut self, n: usize, snapshot: &SharedSnapshot) -> usize {
         let snap = snapshot.load();
         let mut replies = 0;
+        let mut forwarded = false;
         for i in 0..n {
             self.rotation = self.rotation.wrapping_add(1);
             let packet = self.rx.packet(i);
@@ -110,12 +111,13 @@ impl UdpWorker {
                             peer,
                             local: self.rx.local(i),
                         };
-                        if forward.submit(ForwardRequest {
+                        if forward.queue(ForwardRequest {
                             packet: packet.to_vec(),
                             client,
                         }) {
                             // The forwarder counts the response.
                             self.counts.request(qtype);
+                            forwarded = true;
                             continue;
                         }
                         // The forwarder is saturated: say so now rather than never.
@@ -133,6 +135,11 @@ impl UdpWorker {
                 }
                 Outcome::Drop => self.counts.drop(0),
                 Outcome::Forward { .. } => self.counts.drop(2),
+            }
+        }
+        if forwarded {
+            if let Some(forward) = &self.forward {
+                forward.wake();
             }
         }
         replies

@@ -74,21 +74,26 @@ impl Cluster {
         }
     }
 
-    /// Sets the cluster-wide inputs; true when any of them changed.
+    /// True when the cluster-wide inputs are these.
+    pub fn has_cluster_inputs(
+        &self,
+        leader: &str,
+        masters: &[String],
+        listener_ips: &[std::net::IpAddr],
+    ) -> bool {
+        self.leader == leader && self.masters == masters && self.listener_ips == listener_ips
+    }
+
+    /// Sets the cluster-wide inputs.
     pub fn set_cluster_inputs(
         &mut self,
         leader: &str,
         masters: &[String],
         listener_ips: &[std::net::IpAddr],
-    ) -> bool {
-        let changed =
-            self.leader != leader || self.masters != masters || self.listener_ips != listener_ips;
-        if changed {
-            self.leader = leader.to_string();
-            self.masters = masters.to_vec();
-            self.listener_ips = listener_ips.to_vec();
-        }
-        changed
+    ) {
+        self.leader = leader.to_string();
+        self.masters = masters.to_vec();
+        self.listener_ips = listener_ips.to_vec();
     }
 
     /// Every item of the model.
@@ -105,10 +110,7 @@ impl Cluster {
     /// comparison.
     pub fn differences(&self, new: &Cluster) -> Vec<Item> {
         let mut items: HashSet<Item> = HashSet::default();
-        if self.leader != new.leader
-            || self.masters != new.masters
-            || self.listener_ips != new.listener_ips
-        {
+        if !self.has_cluster_inputs(&new.leader, &new.masters, &new.listener_ips) {
             items.insert(Item::Cluster);
         }
         let keys = self.frameworks.keys().chain(new.frameworks.keys());

@@ -213,20 +213,16 @@ impl Cluster {
 
     /// The keys of the tasks on one agent.
     pub fn agent_task_keys(&self, agent: &str) -> impl Iterator<Item = TaskKey> + '_ {
-        let list = self
-            .tasks_by_agent
-            .get(agent)
-            .map_or(&[][..], Vec::as_slice);
-        list.iter().map(|&i| self.slot(i).task.key())
+        self.keys_in(self.tasks_by_agent.get(agent))
     }
 
     /// The keys of the tasks of one framework.
     pub fn framework_task_keys(&self, framework: &str) -> impl Iterator<Item = TaskKey> + '_ {
-        let list = self
-            .tasks_by_framework
-            .get(framework)
-            .map_or(&[][..], Vec::as_slice);
-        list.iter().map(|&i| self.slot(i).task.key())
+        self.keys_in(self.tasks_by_framework.get(framework))
+    }
+
+    fn keys_in<'a>(&'a self, list: Option<&'a Vec<u32>>) -> impl Iterator<Item = TaskKey> + 'a {
+        list.into_iter().flatten().map(|&i| self.slot(i).task.key())
     }
 
     pub(crate) fn slot_task(&self, i: u32) -> &Task {

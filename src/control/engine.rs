@@ -109,12 +109,7 @@ impl Engine {
 
     /// Sets the leader, the master list and the listener's addresses.
     pub fn set_cluster_inputs(&mut self, leader: &str, masters: &[String], listener: &[IpAddr]) {
-        let (old_leader, old_masters, old_listener) = (
-            self.cluster.leader.clone(),
-            self.cluster.masters.clone(),
-            self.cluster.listener_ips.clone(),
-        );
-        if old_leader == leader && old_masters == masters && old_listener == listener {
+        if self.cluster.has_cluster_inputs(leader, masters, listener) {
             return;
         }
         self.put(&[Item::Cluster], Sign::Remove);

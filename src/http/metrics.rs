@@ -53,6 +53,21 @@ fn counter(
     )?)
 }
 
+/// A counter family with one label: one line per (label value, count).
+fn counters_by(
+    encoder: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    label: &str,
+    values: &[(&str, u64)],
+) -> std::fmt::Result {
+    let mut family = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
+    for (value_label, value) in values {
+        ConstCounter::new(*value).encode(family.encode_family(&[(label, *value_label)])?)?;
+    }
+    Ok(())
+}
+
 fn gauge(encoder: &mut DescriptorEncoder, name: &str, help: &str, value: f64) -> std::fmt::Result {
     ConstGauge::new(value).encode(encoder.encode_descriptor(name, help, None, MetricType::Gauge)?)
 }
@@ -83,17 +98,13 @@ impl Collector for Scrape {
                 ConstCounter::new(*value).encode(family.encode_family(&labels)?)?;
             }
         }
-        {
-            let mut family = encoder.encode_descriptor(
-                "mesos_dns_dropped",
-                "Packets that got no reply, by reason",
-                None,
-                MetricType::Counter,
-            )?;
-            for (reason, value) in &self.dropped {
-                ConstCounter::new(*value).encode(family.encode_family(&[("reason", *reason)])?)?;
-            }
-        }
+        counters_by(
+            &mut encoder,
+            "mesos_dns_dropped",
+            "Packets that got no reply, by reason",
+            "reason",
+            &self.dropped,
+        )?;
         counter(
             &mut encoder,
             "mesos_dns_truncated",
@@ -172,17 +183,13 @@ impl Collector for Scrape {
             "Time spent fetching and decoding state, all refreshes",
             self.fetch_s_total,
         )?;
-        {
-            let mut family = encoder.encode_descriptor(
-                "mesos_dns_events",
-                "Operator API events received, by type (UNKNOWN: types this server ignores)",
-                None,
-                MetricType::Counter,
-            )?;
-            for (kind, value) in &self.events {
-                ConstCounter::new(*value).encode(family.encode_family(&[("type", *kind)])?)?;
-            }
-        }
+        counters_by(
+            &mut encoder,
+            "mesos_dns_events",
+            "Operator API events received, by type (UNKNOWN: types this server ignores)",
+            "type",
+            &self.events,
+        )?;
         counter(
             &mut encoder,
             "mesos_dns_subscriptions",
@@ -213,17 +220,13 @@ impl Collector for Scrape {
             "Records in the deltas kept in the journal",
             self.journal.1 as f64,
         )?;
-        {
-            let mut family = encoder.encode_descriptor(
-                "mesos_dns_master_bytes_read",
-                "Bytes read from the masters, by source (state: /master/state; stream: the operator API)",
-                None,
-                MetricType::Counter,
-            )?;
-            for (source, value) in &self.bytes_read {
-                ConstCounter::new(*value).encode(family.encode_family(&[("source", *source)])?)?;
-            }
-        }
+        counters_by(
+            &mut encoder,
+            "mesos_dns_master_bytes_read",
+            "Bytes read from the masters, by source (state: /master/state; stream: the operator API)",
+            "source",
+            &self.bytes_read,
+        )?;
         counter(
             &mut encoder,
             "mesos_dns_log_warnings_suppressed",

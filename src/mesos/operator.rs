@@ -3,21 +3,12 @@
 //! Only the fields names are made from are read; unknown event types are ignored.
 //! Field meanings: `shared/spec/operator-api.md` §4-§6.
 
-use super::state::{Discovery, LabelKey, MaybeIp};
+use super::state::{Discovery, LabelKey, MaybeIp, nullable};
 use crate::cluster::{
     self, Change, ClusterState, RunningStatus, StatusUpdate, facts::is_terminal_state,
 };
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use std::net::IpAddr;
-
-/// Reads a field whose JSON value may be `null`, which means "empty".
-fn nullable<'de, D, T>(d: D) -> Result<T, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de> + Default,
-{
-    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
-}
 
 #[derive(Debug, Default, Deserialize)]
 struct Id {

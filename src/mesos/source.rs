@@ -69,12 +69,14 @@ impl Auth {
     }
 }
 
-/// Why one master gave no state.
+/// Why one master gave no answer.
 enum MasterError {
     /// 401 or 403: the credentials were refused.
     Refused(String),
     /// A redirect to this `host:port`.
     Redirect(String),
+    /// 404, 405 or 501 on the operator API (the URL and the status).
+    NoApi(String, u16),
     Other(String),
 }
 
@@ -83,7 +85,36 @@ impl MasterError {
         match self {
             MasterError::Refused(m) | MasterError::Other(m) => m,
             MasterError::Redirect(to) => format!("too many redirects (last to {to})"),
+            MasterError::NoApi(url, status) => format!("{url}: HTTP status {status}"),
         }
+    }
+}
+
+/// The answers every master request treats alike: 200 is the response; credentials
+/// refused, redirects and other statuses are errors.
+fn check_status(
+    url: &str,
+    response: ureq::http::Response<ureq::Body>,
+) -> Result<ureq::http::Response<ureq::Body>, MasterError> {
+    match response.status().as_u16() {
+        200 => Ok(response),
+        status @ (401 | 403) => Err(MasterError::Refused(format!(
+            "{url}: HTTP status {status} (credentials refused)"
+        ))),
+        301 | 302 | 303 | 307 | 308 => {
+            let location = response
+                .headers()
+                .get("location")
+                .and_then(|l| l.to_str().ok())
+                .unwrap_or("");
+            match redirect_authority(location) {
+                Some(to) => Err(MasterError::Redirect(to)),
+                None => Err(MasterError::Other(format!(
+                    "{url}: unusable redirect to {location:?}"
+                ))),
+            }
+        }
+        status => Err(MasterError::Other(format!("{url}: HTTP status {status}"))),
     }
 }
 
@@ -235,13 +266,25 @@ impl MasterClient {
     /// by a master, and so the leader is not asked twice. An IAM token a master refuses is
     /// renewed once (it may have been revoked, or the clocks disagree about its expiry).
     fn state(&self, master: &str) -> Result<(Fetched, String), String> {
+        self.ask(master, |auth, master| self.get_state(auth, master))
+            .map_err(MasterError::into_message)
+    }
+
+    /// Runs `request` against `master` and the masters its redirects name, at most
+    /// [`MAX_REDIRECTS`] of them; an IAM token a master refuses is renewed once. Returns
+    /// the answer and the master that gave it.
+    fn ask<T>(
+        &self,
+        master: &str,
+        request: impl Fn(Option<&str>, &str) -> Result<T, MasterError>,
+    ) -> Result<(T, String), MasterError> {
         let mut master = master.to_string();
         let mut renewed = false;
         let mut redirects = 0;
         loop {
-            let header = self.auth.header(&self.agent)?;
-            match self.get_state(header.as_deref(), &master) {
-                Ok(state) => return Ok((state, master)),
+            let header = self.auth.header(&self.agent).map_err(MasterError::Other)?;
+            match request(header.as_deref(), &master) {
+                Ok(answer) => return Ok((answer, master)),
                 Err(MasterError::Redirect(to)) if redirects < MAX_REDIRECTS => {
                     redirects += 1;
                     master = to;
@@ -251,9 +294,9 @@ impl MasterClient {
                         renewed = true;
                         login.invalidate();
                     }
-                    _ => return Err(message),
+                    _ => return Err(MasterError::Refused(message)),
                 },
-                Err(e) => return Err(e.into_message()),
+                Err(e) => return Err(e),
             }
         }
     }
@@ -266,14 +309,7 @@ impl MasterClient {
         master: &str,
         per_read: Duration,
     ) -> Result<Subscription, SubscribeError> {
-        let mut master = master.to_string();
-        let mut renewed = false;
-        let mut redirects = 0;
-        loop {
-            let auth = self
-                .auth
-                .header(&self.agent)
-                .map_err(SubscribeError::Failed)?;
+        let post = |auth: Option<&str>, master: &str| {
             let scheme = if self.https { "https" } else { "http" };
             let url = format!("{scheme}://{master}/api/v1");
             let mut request = self
@@ -281,7 +317,7 @@ impl MasterClient {
                 .post(&url)
                 .header("Content-Type", "application/json")
                 .header("Accept", "application/json");
-            if let Some(auth) = &auth {
+            if let Some(auth) = auth {
                 request = request.header("Authorization", auth);
             }
             let response = request
@@ -289,51 +325,16 @@ impl MasterClient {
                 .timeout_per_read(Some(per_read))
                 .build()
                 .send(r#"{"type":"SUBSCRIBE"}"#)
-                .map_err(|e| SubscribeError::Failed(format!("{url}: {e}")))?;
-            let status = response.status().as_u16();
-            match status {
-                200 => {
-                    return Ok(Subscription {
-                        body: response.into_body().into_reader(),
-                        master,
-                    });
-                }
-                404 | 405 | 501 => return Err(SubscribeError::NoApi(url, status)),
-                401 | 403 => match &self.auth {
-                    Auth::Iam(login) if !renewed => {
-                        renewed = true;
-                        login.invalidate();
-                    }
-                    _ => {
-                        return Err(SubscribeError::Failed(format!(
-                            "{url}: HTTP status {status} (credentials refused)"
-                        )));
-                    }
-                },
-                301 | 302 | 303 | 307 | 308 if redirects < MAX_REDIRECTS => {
-                    let location = response
-                        .headers()
-                        .get("location")
-                        .and_then(|l| l.to_str().ok())
-                        .unwrap_or("");
-                    match redirect_authority(location) {
-                        Some(to) => {
-                            redirects += 1;
-                            master = to;
-                        }
-                        None => {
-                            return Err(SubscribeError::Failed(format!(
-                                "{url}: unusable redirect to {location:?}"
-                            )));
-                        }
-                    }
-                }
-                _ => {
-                    return Err(SubscribeError::Failed(format!(
-                        "{url}: HTTP status {status}"
-                    )));
-                }
+                .map_err(|e| MasterError::Other(format!("{url}: {e}")))?;
+            match response.status().as_u16() {
+                status @ (404 | 405 | 501) => Err(MasterError::NoApi(url, status)),
+                _ => Ok(check_status(&url, response)?.into_body().into_reader()),
             }
+        };
+        match self.ask(master, post) {
+            Ok((body, master)) => Ok(Subscription { body, master }),
+            Err(MasterError::NoApi(url, status)) => Err(SubscribeError::NoApi(url, status)),
+            Err(e) => Err(SubscribeError::Failed(e.into_message())),
         }
     }
 
@@ -352,30 +353,10 @@ impl MasterClient {
             let response = request
                 .call()
                 .map_err(|e| MasterError::Other(format!("{url}: {e}")))?;
-            match response.status().as_u16() {
-                200 => {}
-                404 => continue,
-                401 | 403 => {
-                    return Err(MasterError::Refused(format!(
-                        "{url}: HTTP status {} (credentials refused)",
-                        response.status().as_u16()
-                    )));
-                }
-                301 | 302 | 303 | 307 | 308 => {
-                    let location = response
-                        .headers()
-                        .get("location")
-                        .and_then(|l| l.to_str().ok())
-                        .unwrap_or("");
-                    return match redirect_authority(location) {
-                        Some(to) => Err(MasterError::Redirect(to)),
-                        None => Err(MasterError::Other(format!(
-                            "{url}: unusable redirect to {location:?}"
-                        ))),
-                    };
-                }
-                status => return Err(MasterError::Other(format!("{url}: HTTP status {status}"))),
+            if response.status().as_u16() == 404 {
+                continue;
             }
+            let response = check_status(&url, response)?;
             let body = response.into_body().into_reader();
             return decode(body).map_err(|e| MasterError::Other(format!("{url}: {e}")));
         }

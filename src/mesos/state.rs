@@ -13,8 +13,9 @@ use std::collections::HashSet;
 use std::io::Read;
 use std::net::IpAddr;
 
-/// Reads a field whose JSON value may be `null`, which means "empty".
-fn nullable<'de, D, T>(d: D) -> Result<T, D::Error>
+/// Reads a field whose JSON value may be `null`, which means "empty" (both the state
+/// document and the operator API's records are read this way).
+pub(crate) fn nullable<'de, D, T>(d: D) -> Result<T, D::Error>
 where
     D: Deserializer<'de>,
     T: Deserialize<'de> + Default,
@@ -90,11 +91,6 @@ impl Task {
             instance: 0,
             name: self.name.into(),
         }
-    }
-
-    /// [`Task::into_cluster_task`] of a copy.
-    pub fn to_cluster_task(&self, framework_key: &str) -> cluster::Task {
-        self.clone().into_cluster_task(framework_key)
     }
 }
 
@@ -317,14 +313,29 @@ impl State {
                 framework.id.clone()
             };
             seen.insert(key.clone());
-            let mut ids: std::collections::HashMap<String, u32> = Default::default();
-            tasks.extend(framework.tasks.into_iter().map(|t| {
-                let repeats = ids.entry(t.id.clone()).or_insert(0);
-                let mut task = t.into_cluster_task(&key);
-                task.instance = *repeats;
-                *repeats += 1;
-                task
-            }));
+            // The n-th repeat of a task id gets instance n (counted on borrowed ids).
+            let mut repeats: std::collections::HashMap<&str, u32> = Default::default();
+            let instances: Vec<u32> = framework
+                .tasks
+                .iter()
+                .map(|t| {
+                    let n = repeats.entry(t.id.as_str()).or_insert(0);
+                    *n += 1;
+                    *n - 1
+                })
+                .collect();
+            drop(repeats);
+            tasks.extend(
+                framework
+                    .tasks
+                    .into_iter()
+                    .zip(instances)
+                    .map(|(t, instance)| {
+                        let mut task = t.into_cluster_task(&key);
+                        task.instance = instance;
+                        task
+                    }),
+            );
             frameworks.push((
                 key.into_boxed_str(),
                 cluster::Framework {

@@ -77,13 +77,20 @@ pub fn write_axfr(
     SerializeMap::end(map)
 }
 
-/// The text of a record's data as the reference stores it: an IP, or `target:port`.
-fn rdata_text(name_of: impl Fn(u32) -> String, rdata: &RData) -> String {
-    match rdata {
-        RData::A(ip) => ip.to_string(),
-        RData::Aaaa(ip) => ip.to_string(),
-        RData::Srv { target, port } => format!("{}:{port}", name_of(*target)),
-    }
+/// Records as `/v1/enumerate` lists them; `name_of` reads the names they refer to.
+fn rows<'a>(records: &[(u32, RData)], name_of: impl Fn(u32) -> &'a str) -> Vec<RecordRow> {
+    records
+        .iter()
+        .map(|(owner, rdata)| RecordRow {
+            name: name_of(*owner).to_string(),
+            host: match rdata {
+                RData::A(ip) => ip.to_string(),
+                RData::Aaaa(ip) => ip.to_string(),
+                RData::Srv { target, port } => format!("{}:{port}", name_of(*target)),
+            },
+            rtype: rdata.rtype(),
+        })
+        .collect()
 }
 
 impl EnumerateSource for RecordSet {
@@ -99,15 +106,7 @@ impl EnumerateSource for RecordSet {
     fn task(&self, framework: usize, task: usize) -> (&str, &str, Vec<RecordRow>) {
         let task = &self.frameworks()[framework].tasks[task];
         let log = &self.insertion_log()[task.records.start as usize..task.records.end as usize];
-        let rows = log
-            .iter()
-            .map(|(owner, rdata)| RecordRow {
-                name: self.name(*owner).to_string(),
-                host: rdata_text(|id| self.name(id).to_string(), rdata),
-                rtype: rdata.rtype(),
-            })
-            .collect();
-        (&task.name, &task.id, rows)
+        (&task.name, &task.id, rows(log, |id| self.name(id)))
     }
 }
 
@@ -182,16 +181,11 @@ impl EnumerateSource for ModelView<'_> {
         let mut report = Report::default();
         let item = Item::Task(task.key());
         let records = ItemRecords::of(&self.rules, self.cluster, &item, &mut report);
-        let rows = records
-            .records
-            .iter()
-            .map(|(owner, rdata)| RecordRow {
-                name: records.name(*owner).to_string(),
-                host: rdata_text(|id| records.name(id).to_string(), rdata),
-                rtype: rdata.rtype(),
-            })
-            .collect();
-        (&task.name, &task.id, rows)
+        (
+            &task.name,
+            &task.id,
+            rows(&records.records, |id| records.name(id)),
+        )
     }
 }
 

@@ -203,6 +203,11 @@ impl<'a> Rules<'a> {
             report,
             scratch: std::mem::take(&mut *scratch),
         };
+        self.write(cluster, item, &mut g);
+        *scratch = g.scratch;
+    }
+
+    fn write<S: Sink>(&self, cluster: &Cluster, item: &Item, g: &mut Generator<'_, S>) {
         match item {
             Item::Cluster => {
                 for ip in &cluster.listener_ips {
@@ -223,27 +228,23 @@ impl<'a> Rules<'a> {
                 }
             }
             Item::Task(key) => {
-                let Some(task) = cluster.task(key) else {
+                let Some(task) = cluster.task(key).filter(|t| t.running) else {
                     return;
                 };
-                if !task.running {
-                    return;
-                }
                 let (Some(zones), Some(agent_ips)) = (
                     self.zones(cluster, &task.framework_id),
                     self.agent_ips(cluster, &task.agent_id),
                 ) else {
                     return;
                 };
-                let Some(zones) = zones else {
-                    let name = &cluster.frameworks[&*task.framework_id].value.name;
-                    g.report
-                        .skip(|| format!("framework {name:?} has no usable label"));
-                    *scratch = g.scratch;
-                    return;
-                };
-                g.task(task, &zones, &agent_ips);
-                *scratch = std::mem::take(&mut g.scratch);
+                match zones {
+                    Some(zones) => g.task(task, &zones, &agent_ips),
+                    None => {
+                        let name = &cluster.frameworks[&*task.framework_id].value.name;
+                        g.report
+                            .skip(|| format!("framework {name:?} has no usable label"));
+                    }
+                }
             }
         }
     }

@@ -44,7 +44,7 @@ mod tests {
     /// A task read as `/master/state` writes it.
     fn task(json: &str) -> Task {
         let task: crate::mesos::state::Task = serde_json::from_str(json).unwrap();
-        task.to_cluster_task("f")
+        task.into_cluster_task("f")
     }
 
     fn ips(list: &[&str]) -> Vec<IpAddr> {

@@ -92,11 +92,7 @@ impl SetScratch {
     }
 
     fn hash(&self, hasher: &FixedState) -> u64 {
-        let mut h = hasher.build_hasher();
-        self.bytes.hash(&mut h);
-        self.extras.hash(&mut h);
-        self.target_offset.hash(&mut h);
-        h.finish()
+        set_hash(hasher, &self.bytes, &self.extras, self.target_offset)
     }
 
     fn matches(&self, set: &RrSet) -> bool {
@@ -106,6 +102,15 @@ impl SetScratch {
             && set.offsets.len() == self.offsets.len() + 1
             && set.offsets[..self.offsets.len()] == *self.offsets
     }
+}
+
+/// What a set is found by in the pool: its bytes, its extras and its target offset.
+fn set_hash(hasher: &FixedState, bytes: &[u8], extras: &[Extra], target_offset: u16) -> u64 {
+    let mut h = hasher.build_hasher();
+    bytes.hash(&mut h);
+    extras.hash(&mut h);
+    target_offset.hash(&mut h);
+    h.finish()
 }
 
 /// Every distinct set in use, each stored once.
@@ -138,11 +143,7 @@ impl SetPool {
         });
         let hasher = &self.hasher;
         self.table.insert_unique(hash, set.clone(), |s| {
-            let mut h = hasher.build_hasher();
-            s.bytes.hash(&mut h);
-            s.extras.hash(&mut h);
-            s.target_offset.hash(&mut h);
-            h.finish()
+            set_hash(hasher, &s.bytes, &s.extras, s.target_offset)
         });
         Some(set)
     }

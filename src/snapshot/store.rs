@@ -152,10 +152,6 @@ impl ZoneStore {
         self.counts[0] == 0
     }
 
-    pub fn apex(&self) -> &str {
-        &self.apex
-    }
-
     pub fn node(&self, id: NameId) -> &Node {
         &self.nodes[id as usize]
     }

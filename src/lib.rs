@@ -17,4 +17,5 @@ pub mod records;
 pub mod server;
 pub mod snapshot;
 pub mod status;
+pub mod stop;
 pub mod synth;

@@ -50,6 +50,7 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    let stop = mesos_dns::stop::Stop::new();
     let shared: SharedSnapshot =
         Arc::new(arc_swap::ArcSwap::from_pointee(Snapshot::empty(&config)));
     let status = Arc::new(Status::default());
@@ -68,7 +69,7 @@ fn main() -> ExitCode {
     let mut http_addr = None;
     if config.http_on {
         let documents = mesos_dns::http::Documents::new(documents_tx);
-        match start_http(&config, &live, &shared, &status, documents) {
+        match start_http(&config, &live, &shared, &status, documents, stop.clone()) {
             Ok(addr) => http_addr = Some(addr),
             Err(e) => {
                 eprintln!("mesos-dns: {e}");
@@ -152,6 +153,7 @@ fn start_http(
     shared: &SharedSnapshot,
     status: &Arc<Status>,
     documents: mesos_dns::http::Documents,
+    stop: mesos_dns::stop::Stop,
 ) -> Result<std::net::SocketAddr, String> {
     let addr = std::net::SocketAddr::new(config.http_listener, config.http_port);
     let listener = std::net::TcpListener::bind(addr).map_err(|e| format!("HTTP {addr}: {e}"))?;
@@ -163,7 +165,11 @@ fn start_http(
     });
     std::thread::Builder::new()
         .name("http".into())
-        .spawn(move || mesos_dns::http::server::serve(listener, ctx))
+        .spawn(move || {
+            if let Err(e) = mesos_dns::http::server::serve(listener, ctx, &stop) {
+                tracing::error!("HTTP server stopped: {e}");
+            }
+        })
         .map_err(|e| format!("starting HTTP thread: {e}"))?;
     tracing::info!(%addr, "HTTP listening");
     Ok(addr)

@@ -94,6 +94,11 @@ fn parse_route<'a>(path: &'a str, enumeration_on: bool) -> Option<Route<'a>> {
     })
 }
 
+/// `/health` and `/ready`: cheap, never blocking, so the event loop answers them itself.
+pub fn is_probe(path: &str) -> bool {
+    path == "/health" || path == "/ready"
+}
+
 /// Whether an Accept header allows JSON (parameters after `;` ignored).
 fn accepts_json(accept: Option<&str>) -> bool {
     let Some(accept) = accept else { return true };

@@ -5,6 +5,7 @@
 //! [`records::generate`] → [`records::RecordSet`] (names → A / AAAA / SRV, plus the
 //! enumeration data) → the DNS responder and the HTTP API.
 
+pub mod app;
 pub mod cluster;
 pub mod config;
 pub mod control;

@@ -9,7 +9,7 @@ use crate::mesos::detect::Masters;
 use crate::mesos::events::SourceEvent;
 use crate::mesos::feed::{Feed, FeedCommand};
 use crate::mesos::source::StateSource;
-use crate::server::SharedSnapshot;
+use crate::snapshot::SharedSnapshot;
 use crate::snapshot::document::DocumentRequest;
 use crate::status::{Status, unix_ms};
 use crossbeam_channel::{Receiver, Sender};
@@ -108,8 +108,10 @@ impl Control {
         })
     }
 
-    /// Runs until the sources and every requester are gone.
-    pub fn run(mut self) {
+    /// Runs until `stop` is given (or the sources and every requester are gone); the
+    /// state feed then ends too, as its command channel closes.
+    pub fn run(mut self, stop: &crate::stop::Stop) {
+        let stopped = stop.receiver();
         crate::mesos::lower_priority();
         let mut no_leader_since: Option<Instant> = None;
         loop {
@@ -130,6 +132,7 @@ impl Control {
                         self.on_document(request);
                     }
                 }
+                recv(stopped) -> _ => return,
                 default(timeout) => {}
             }
             if self.publish_due.is_some_and(|due| due <= Instant::now()) {

@@ -16,6 +16,7 @@ use crate::dns::wire::TCP_MAX;
 use crate::server::batch::{Batch, LocalAddr};
 use crate::server::counters::{BatchCounts, WorkerCounters};
 use crate::snapshot::in_zone;
+use crate::stop::Stop;
 use cache::{Cache, CacheKey};
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 use ids::QueryIds;
@@ -35,6 +36,8 @@ const QUEUE: usize = 4096;
 /// Queries in flight upstream at once; beyond this, SERVFAIL.
 const MAX_PENDING: usize = 16_384;
 const WAKER: Token = Token(usize::MAX);
+/// How long a stopping forwarder waits for the exchanges in flight.
+const DRAIN: Duration = Duration::from_millis(500);
 
 /// Where the reply to a forwarded query goes.
 #[derive(Clone, Copy, Debug)]
@@ -180,9 +183,14 @@ pub fn spawn(
     worker_sockets: Vec<socket2::Socket>,
     tcp: Option<(Sender<TcpReply>, Arc<Waker>)>,
     counters: Arc<ForwardCounters>,
-) -> io::Result<ForwardHandle> {
+    stop: Stop,
+) -> io::Result<(ForwardHandle, std::thread::JoinHandle<()>)> {
     let poll = Poll::new()?;
     let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
+    let stop_waker = waker.clone();
+    stop.on_stop(move || {
+        let _ = stop_waker.wake();
+    });
     let (tx, rx) = crossbeam_channel::bounded(QUEUE);
     let config = live.load_full();
     let forwarder = Forwarder {
@@ -207,10 +215,10 @@ pub fn spawn(
         counts_upstream: BatchCounts::default(),
         counts_cache: BatchCounts::default(),
     };
-    std::thread::Builder::new()
+    let thread = std::thread::Builder::new()
         .name("forwarder".into())
-        .spawn(move || forwarder.run())?;
-    Ok(ForwardHandle { tx, waker })
+        .spawn(move || forwarder.run(&stop))?;
+    Ok((ForwardHandle { tx, waker }, thread))
 }
 
 struct Forwarder {
@@ -239,15 +247,30 @@ struct Forwarder {
 }
 
 impl Forwarder {
-    fn run(mut self) {
+    /// Forwards until `stop` is given; then takes what the listeners already queued and
+    /// finishes the exchanges in flight, for at most [`DRAIN`].
+    fn run(mut self, stop: &Stop) {
         let mut events = Events::with_capacity(1024);
+        let mut drain_until: Option<Instant> = None;
         loop {
             let now = Instant::now();
+            if stop.is_stopped() {
+                let until = *drain_until.get_or_insert(now + DRAIN);
+                let idle = self.pending.iter().all(Option::is_none) && self.rx.is_empty();
+                if idle || now >= until {
+                    return;
+                }
+            }
             let wait = self
                 .deadlines
                 .first()
                 .map(|(d, _)| d.saturating_duration_since(now))
-                .unwrap_or(Duration::from_secs(1));
+                .unwrap_or(Duration::from_secs(1))
+                .min(if drain_until.is_some() {
+                    Duration::from_millis(20)
+                } else {
+                    Duration::MAX
+                });
             if let Err(e) = self.poll.poll(&mut events, Some(wait)) {
                 if e.kind() != io::ErrorKind::Interrupted {
                     tracing::error!("forwarder poll failed: {e}");
@@ -256,6 +279,12 @@ impl Forwarder {
                 continue;
             }
             self.follow_config();
+            if drain_until.is_some() {
+                // Listeners that stopped may have queued a last batch without a wake-up.
+                while let Ok(request) = self.rx.try_recv() {
+                    self.start(request);
+                }
+            }
             for event in events.iter() {
                 if event.token() == WAKER {
                     while let Ok(request) = self.rx.try_recv() {

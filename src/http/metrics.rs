@@ -2,7 +2,7 @@
 //! counters the workers keep (summed here, at scrape time) and the refresh status.
 
 use super::HttpContext;
-use crate::server::counters::{DROP_REASONS, QTYPES, RCODES, WorkerCounters};
+use crate::server::counters::{DropReason, QTYPES, RCODES, WorkerCounters};
 use crate::snapshot::Snapshot;
 use crate::status::{Status, unix_ms};
 use prometheus_client::collector::Collector;
@@ -285,10 +285,14 @@ pub fn render_metrics(ctx: &HttpContext, snapshot: &Snapshot) -> String {
             responses.push((*rcode, "cache", load(&f.cache.responses[i])));
         }
     }
-    let dropped = DROP_REASONS
+    let dropped = DropReason::ALL
         .iter()
-        .enumerate()
-        .map(|(i, r)| (*r, sum(&all, None, |c| load(&c.dropped[i]))))
+        .map(|r| {
+            (
+                r.label(),
+                sum(&all, None, |c| load(&c.dropped[*r as usize])),
+            )
+        })
         .collect();
     let crate::snapshot::Counts { a, aaaa, srv, .. } = snapshot.counts;
     let published = Status::get(&ctx.status.published_ms);

@@ -7,7 +7,7 @@ pub mod metrics;
 pub mod server;
 
 use crate::config::Config;
-use crate::server::SharedSnapshot;
+use crate::snapshot::SharedSnapshot;
 use crate::snapshot::document::{Document, DocumentKind, DocumentRequest};
 use crate::status::Status;
 use std::sync::{Arc, Mutex};

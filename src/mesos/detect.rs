@@ -9,6 +9,7 @@
 use super::hostport::join_host_port;
 use super::zk::ZkUrl;
 use crate::status::Status;
+use crate::stop::Stop;
 use serde_json::Value;
 use std::net::Ipv4Addr;
 use std::sync::{Arc, Mutex};
@@ -95,6 +96,7 @@ pub fn spawn_zk(
     fallback: Vec<String>,
     changed: OnChange,
     status: Arc<Status>,
+    stop: Stop,
 ) -> Arc<Masters> {
     let masters = Arc::new(Masters {
         view: Mutex::new(without_zookeeper(&fallback)),
@@ -103,7 +105,7 @@ pub fn spawn_zk(
     let shared = masters.clone();
     let spawned = std::thread::Builder::new()
         .name("zk-detector".into())
-        .spawn(move || detect_forever(&url, &fallback, &shared, &status));
+        .spawn(move || detect_until_stopped(&url, &fallback, &shared, &status, &stop));
     if let Err(e) = spawned {
         tracing::error!("cannot start the ZooKeeper detector: {e}");
     }
@@ -138,7 +140,16 @@ const SESSION_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long one connection attempt to the ensemble may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
-fn detect_forever(url: &ZkUrl, fallback: &[String], masters: &Masters, status: &Status) {
+/// How often the detector looks at the stop signal while it waits on ZooKeeper.
+const STOP_CHECK: Duration = Duration::from_millis(100);
+
+fn detect_until_stopped(
+    url: &ZkUrl,
+    fallback: &[String],
+    masters: &Masters,
+    status: &Status,
+    stop: &Stop,
+) {
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .build()
@@ -152,7 +163,12 @@ fn detect_forever(url: &ZkUrl, fallback: &[String], masters: &Masters, status: &
         }
     };
     let hosts = url.hosts.join(",");
-    runtime.block_on(async {
+    let stopped = async {
+        while !stop.is_stopped() {
+            tokio::time::sleep(STOP_CHECK).await;
+        }
+    };
+    let detect = async {
         let mut backoff = Duration::from_millis(500);
         loop {
             let connect = zk::Client::connector()
@@ -172,6 +188,12 @@ fn detect_forever(url: &ZkUrl, fallback: &[String], masters: &Masters, status: &
             masters.publish(without_zookeeper(fallback));
             tokio::time::sleep(backoff).await;
             backoff = (backoff * 2).min(Duration::from_secs(10));
+        }
+    };
+    runtime.block_on(async {
+        tokio::select! {
+            () = stopped => {}
+            () = detect => {}
         }
     });
 }

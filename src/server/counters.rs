@@ -20,7 +20,33 @@ pub const RCODES: [&str; 7] = [
 ];
 
 /// Why a packet got no reply.
-pub const DROP_REASONS: [&str; 3] = ["malformed", "send_failed", "no_forwarder"];
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DropReason {
+    /// Not a query we can read (or one that must not be answered).
+    Malformed,
+    /// The reply could not be sent.
+    SendFailed,
+    /// A query to forward whose client address could not be read.
+    NoClientAddress,
+}
+
+impl DropReason {
+    /// Every reason, in the order of the counters.
+    pub const ALL: [DropReason; 3] = [
+        DropReason::Malformed,
+        DropReason::SendFailed,
+        DropReason::NoClientAddress,
+    ];
+
+    /// The `reason` label of the dropped-queries counter.
+    pub fn label(self) -> &'static str {
+        match self {
+            DropReason::Malformed => "malformed",
+            DropReason::SendFailed => "send_failed",
+            DropReason::NoClientAddress => "no_client_address",
+        }
+    }
+}
 
 pub fn qtype_index(qtype: u16) -> usize {
     QTYPES
@@ -39,7 +65,7 @@ pub struct WorkerCounters {
     pub requests: [AtomicU64; QTYPES.len()],
     pub responses: [AtomicU64; RCODES.len()],
     pub truncated: AtomicU64,
-    pub dropped: [AtomicU64; DROP_REASONS.len()],
+    pub dropped: [AtomicU64; DropReason::ALL.len()],
 }
 
 /// One batch's counts, kept in plain integers and added to the atomics once.
@@ -48,7 +74,7 @@ pub struct BatchCounts {
     pub requests: [u64; QTYPES.len()],
     pub responses: [u64; RCODES.len()],
     pub truncated: u64,
-    pub dropped: [u64; DROP_REASONS.len()],
+    pub dropped: [u64; DropReason::ALL.len()],
 }
 
 impl BatchCounts {
@@ -70,8 +96,8 @@ impl BatchCounts {
         }
     }
 
-    pub fn drop(&mut self, reason: usize) {
-        self.dropped[reason] += 1;
+    pub fn drop(&mut self, reason: DropReason) {
+        self.dropped[reason as usize] += 1;
     }
 
     /// Adds this batch to `to` and starts over.

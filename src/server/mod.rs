@@ -3,18 +3,13 @@
 
 pub mod batch;
 pub mod counters;
+mod dispatch;
 pub mod tcp;
 pub mod udp;
 
-use crate::snapshot::Snapshot;
-use arc_swap::ArcSwap;
 use socket2::{Domain, Protocol, Socket, Type};
 use std::io;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
-use std::sync::Arc;
-
-/// The snapshot every listener answers from; the control thread swaps it.
-pub type SharedSnapshot = Arc<ArcSwap<Snapshot>>;
 
 /// The address to bind for `Listener`: `0.0.0.0` means every address of both families,
 /// as Mesos-DNS does, so it becomes a dual-stack `[::]` socket.

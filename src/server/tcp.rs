@@ -1,11 +1,13 @@
 //! DNS over TCP (RFC 7766): one mio event loop; 2-byte length framing, several and
 //! pipelined queries per connection, an idle timeout and a cap on open connections.
 
-use super::SharedSnapshot;
 use super::counters::{BatchCounts, WorkerCounters};
-use crate::dns::answer::{Outcome, Transport, answer, refuse, servfail};
+use super::dispatch::{ForwardPath, Handled, handle_query};
+use crate::dns::answer::Transport;
 use crate::dns::wire::TCP_MAX;
-use crate::forward::{ClientPath, ForwardHandle, ForwardRequest, TcpReply};
+use crate::forward::{ClientPath, ForwardHandle, TcpReply};
+use crate::snapshot::SharedSnapshot;
+use crate::stop::Stop;
 use crossbeam_channel::{Receiver, Sender};
 use mio::Waker;
 use mio::net::{TcpListener, TcpStream};
@@ -21,6 +23,8 @@ const REPLIES: Token = Token(usize::MAX - 1);
 const IDLE: Duration = Duration::from_secs(10);
 /// Connections beyond this are accepted and closed at once.
 const MAX_CONNECTIONS: usize = 1024;
+/// How long a stopping server keeps writing replies already owed.
+const DRAIN: Duration = Duration::from_millis(500);
 /// A client that does not read its replies stops being read once this much is queued.
 const MAX_PENDING_OUTPUT: usize = 256 * 1024;
 
@@ -45,6 +49,8 @@ pub struct TcpServer {
     open: usize,
     reply: Vec<u8>,
     rotation: u32,
+    /// Queries handed to the forwarder whose replies have not come back.
+    awaiting_forwarder: usize,
     counts: BatchCounts,
     pub counters: Arc<WorkerCounters>,
 }
@@ -65,6 +71,7 @@ impl TcpServer {
             open: 0,
             reply: vec![0; TCP_MAX],
             rotation: 0,
+            awaiting_forwarder: 0,
             counts: BatchCounts::default(),
             counters: Arc::new(WorkerCounters::default()),
         })
@@ -79,17 +86,38 @@ impl TcpServer {
         self.forward = Some(forward);
     }
 
-    /// Serves forever.
-    pub fn run(mut self, snapshot: SharedSnapshot) -> io::Result<()> {
+    /// Serves until `stop` is given; then accepts no more connections, finishes the
+    /// queries already read (forwarded ones included) and writes their replies, for at
+    /// most [`DRAIN`].
+    pub fn run(mut self, snapshot: SharedSnapshot, stop: &Stop) -> io::Result<()> {
         // The poll made in `new` carries the forwarder's waker; keep it.
         let spare = Poll::new()?;
         let mut poll = std::mem::replace(&mut self.poll, spare);
         poll.registry()
             .register(&mut self.listener, LISTENER, Interest::READABLE)?;
+        let waker = self.waker.clone();
+        stop.on_stop(move || {
+            let _ = waker.wake();
+        });
         let mut events = Events::with_capacity(256);
         let mut last_sweep = Instant::now();
+        let mut drain_until: Option<Instant> = None;
         loop {
-            if let Err(e) = poll.poll(&mut events, Some(Duration::from_secs(1))) {
+            if stop.is_stopped() && drain_until.is_none() {
+                let _ = poll.registry().deregister(&mut self.listener);
+                drain_until = Some(Instant::now() + DRAIN);
+            }
+            if let Some(until) = drain_until {
+                if Instant::now() >= until || self.drained() {
+                    return Ok(());
+                }
+            }
+            let wait = if drain_until.is_some() {
+                Duration::from_millis(20)
+            } else {
+                Duration::from_secs(1)
+            };
+            if let Err(e) = poll.poll(&mut events, Some(wait)) {
                 if e.kind() != io::ErrorKind::Interrupted {
                     return Err(e);
                 }
@@ -108,6 +136,16 @@ impl TcpServer {
                 last_sweep = Instant::now();
             }
         }
+    }
+
+    /// Nothing left to send, and nothing the forwarder still owes.
+    fn drained(&self) -> bool {
+        self.awaiting_forwarder == 0
+            && self
+                .connections
+                .iter()
+                .flatten()
+                .all(|c| c.output.is_empty())
     }
 
     fn accept(&mut self, poll: &Poll) {
@@ -175,6 +213,7 @@ impl TcpServer {
     /// Queues the forwarder's replies on their connections (if still open) and writes.
     fn deliver_forwarded(&mut self, poll: &Poll) {
         while let Ok((index, generation, message)) = self.replies.1.try_recv() {
+            self.awaiting_forwarder = self.awaiting_forwarder.saturating_sub(1);
             let Some(Some(conn)) = self.connections.get_mut(index) else {
                 continue;
             };
@@ -199,6 +238,7 @@ impl TcpServer {
         let snap = snapshot.load();
         let mut buf = [0u8; 4096];
         let mut ended = false;
+        let mut forwarded = false;
         loop {
             // Answer every complete message in the input.
             let mut consumed = 0;
@@ -211,44 +251,35 @@ impl TcpServer {
                 let packet = &conn.input[consumed + 2..consumed + 2 + len];
                 consumed += 2 + len;
                 self.rotation = self.rotation.wrapping_add(1);
-                let outcome = match answer(
+                let forward = ForwardPath {
+                    forwarder: self.forward.as_ref(),
+                    client: || {
+                        Some(ClientPath::Tcp {
+                            conn: index,
+                            generation: conn.generation,
+                        })
+                    },
+                };
+                let reply = &mut self.reply;
+                match handle_query(
                     packet,
                     &snap,
                     self.rotation,
                     Transport::Tcp,
-                    &mut self.reply,
+                    reply,
+                    forward,
+                    &mut self.counts,
                 ) {
-                    Outcome::Forward { qtype } => match &self.forward {
-                        None => refuse(packet, &snap, Transport::Tcp, &mut self.reply),
-                        Some(forward) => {
-                            let client = ClientPath::Tcp {
-                                conn: index,
-                                generation: conn.generation,
-                            };
-                            if forward.submit(ForwardRequest {
-                                packet: packet.to_vec(),
-                                client,
-                            }) {
-                                // The forwarder counts the response.
-                                self.counts.request(qtype);
-                                continue;
-                            }
-                            servfail(packet, &snap, Transport::Tcp, &mut self.reply)
-                        }
-                    },
-                    other => other,
-                };
-                match outcome {
-                    Outcome::Reply { len, qtype } => {
-                        self.counts.reply(qtype, &self.reply[..len]);
+                    Handled::Reply { len } => {
                         conn.output.extend_from_slice(&(len as u16).to_be_bytes());
                         conn.output.extend_from_slice(&self.reply[..len]);
                     }
-                    // What UDP would drop ends the conversation on TCP.
-                    Outcome::Drop | Outcome::Forward { .. } => {
-                        self.counts.drop(0);
-                        ended = true;
+                    Handled::Forwarded => {
+                        self.awaiting_forwarder += 1;
+                        forwarded = true;
                     }
+                    // What UDP would drop ends the conversation on TCP.
+                    Handled::Dropped => ended = true,
                 }
             }
             conn.input.drain(..consumed);
@@ -280,6 +311,11 @@ impl TcpServer {
         if ended {
             let _ = write_some(conn);
             self.close(poll, index);
+        }
+        if forwarded {
+            if let Some(forward) = &self.forward {
+                forward.wake();
+            }
         }
     }
 }

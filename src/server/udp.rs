@@ -1,17 +1,21 @@
 //! UDP workers: each owns an SO_REUSEPORT socket and a CPU, and loops
 //! `recvmmsg` → answer → `sendmmsg`, loading the snapshot once per batch.
 
-use super::SharedSnapshot;
 use super::batch::{Batch, enable_pktinfo};
-use super::counters::{BatchCounts, WorkerCounters};
-use crate::dns::answer::{Outcome, Transport, answer, refuse, servfail};
-use crate::forward::{ClientPath, ForwardHandle, ForwardRequest};
+use super::counters::{BatchCounts, DropReason, WorkerCounters};
+use super::dispatch::{ForwardPath, Handled, handle_query};
+use crate::dns::answer::Transport;
+use crate::forward::{ClientPath, ForwardHandle};
+use crate::snapshot::SharedSnapshot;
+use crate::stop::Stop;
 use std::io;
 use std::os::fd::AsRawFd;
 use std::sync::Arc;
 
 /// Datagrams per batch call.
 const BATCH: usize = 32;
+/// How long a receive blocks before the worker looks at the stop signal.
+const RECEIVE_WAIT: std::time::Duration = std::time::Duration::from_millis(200);
 /// Queries longer than this are cut, and then fail to parse (FORMERR).
 const QUERY_SLOT: usize = 4096;
 
@@ -70,13 +74,29 @@ impl UdpWorker {
         self.forward = Some(forward);
     }
 
-    /// Serves forever.
-    pub fn run(mut self, snapshot: SharedSnapshot) {
+    /// Serves until `stop` is given: the batch in hand is answered and sent, then the
+    /// worker returns (a blocked receive gives up within [`RECEIVE_WAIT`]).
+    pub fn run(mut self, snapshot: SharedSnapshot, stop: &Stop) {
         let fd = self.socket.as_raw_fd();
-        loop {
+        if let Err(e) = self.socket.set_read_timeout(Some(RECEIVE_WAIT)) {
+            tracing::warn!(
+                "UDP worker {}: no receive timeout ({e}); it stops only with the process",
+                self.index
+            );
+        }
+        while !stop.is_stopped() {
             let n = match self.rx.receive(fd) {
                 Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::Interrupted
+                            | io::ErrorKind::WouldBlock
+                            | io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    continue;
+                }
                 Err(e) => {
                     tracing::warn!("UDP receive failed: {e}");
                     std::thread::sleep(std::time::Duration::from_millis(10));
@@ -88,7 +108,9 @@ impl UdpWorker {
             self.counts.flush(&self.counters);
             if replies > 0 {
                 let sent = self.tx.send(fd, replies).unwrap_or(0);
-                self.counts.dropped[1] += (replies - sent) as u64;
+                for _ in sent..replies {
+                    self.counts.drop(DropReason::SendFailed);
+                }
             }
         }
     }
@@ -99,42 +121,34 @@ impl UdpWorker {
         let mut forwarded = false;
         for i in 0..n {
             self.rotation = self.rotation.wrapping_add(1);
-            let packet = self.rx.packet(i);
-            let out = self.tx.buffer_mut(replies);
-            let outcome = match answer(packet, &snap, self.rotation, Transport::Udp, out) {
-                Outcome::Forward { qtype } => match (&self.forward, self.rx.peer(i)) {
-                    (None, _) => refuse(packet, &snap, Transport::Udp, out),
-                    (Some(_), None) => Outcome::Drop,
-                    (Some(forward), Some(peer)) => {
-                        let client = ClientPath::Udp {
-                            worker: self.index,
-                            peer,
-                            local: self.rx.local(i),
-                        };
-                        if forward.queue(ForwardRequest {
-                            packet: packet.to_vec(),
-                            client,
-                        }) {
-                            // The forwarder counts the response.
-                            self.counts.request(qtype);
-                            forwarded = true;
-                            continue;
-                        }
-                        // The forwarder is saturated: say so now rather than never.
-                        servfail(packet, &snap, Transport::Udp, out)
-                    }
+            let (rx, worker) = (&self.rx, self.index);
+            let forward = ForwardPath {
+                forwarder: self.forward.as_ref(),
+                client: || {
+                    rx.peer(i).map(|peer| ClientPath::Udp {
+                        worker,
+                        peer,
+                        local: rx.local(i),
+                    })
                 },
-                other => other,
             };
-            match outcome {
-                Outcome::Reply { len, qtype } => {
-                    self.counts
-                        .reply(qtype, &self.tx.buffer_mut(replies)[..len]);
+            let out = self.tx.buffer_mut(replies);
+            let packet = rx.packet(i);
+            match handle_query(
+                packet,
+                &snap,
+                self.rotation,
+                Transport::Udp,
+                out,
+                forward,
+                &mut self.counts,
+            ) {
+                Handled::Reply { len } => {
                     self.tx.set_reply(replies, len, &self.rx, i);
                     replies += 1;
                 }
-                Outcome::Drop => self.counts.drop(0),
-                Outcome::Forward { .. } => self.counts.drop(2),
+                Handled::Forwarded => forwarded = true,
+                Handled::Dropped => {}
             }
         }
         if forwarded {

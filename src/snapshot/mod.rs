@@ -72,6 +72,9 @@ pub struct Counts {
     pub srv: usize,
 }
 
+/// The snapshot every listener answers from; the control thread swaps it.
+pub type SharedSnapshot = std::sync::Arc<arc_swap::ArcSwap<Snapshot>>;
+
 /// An immutable answer table, swapped in whole; shards are shared between versions.
 pub struct Snapshot {
     pub serial: u32,

@@ -221,6 +221,18 @@ impl Server {
     }
 
     /// Sends a signal (`USR1`, `HUP`, ...) to the server process.
+    /// Waits for the server to exit, at most `within`; its exit status, if it did.
+    pub fn wait_exit(&mut self, within: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        None
+    }
+
     pub fn signal(&self, name: &str) {
         let ok = Command::new("kill")
             .arg(format!("-{name}"))

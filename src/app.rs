@@ -1,0 +1,326 @@
+//! The whole server, started and stopped as one: binds the listeners, starts every
+//! thread, and stops them together. `main` wraps it in flags, logging and signals;
+//! tests can run it in-process on ports the kernel picks.
+
+use crate::config::Config;
+use crate::control::{Control, ControlEvent};
+use crate::forward::{self, ForwardCounters};
+use crate::http::{Documents, HttpContext};
+use crate::mesos::detect::{self, Masters};
+use crate::mesos::zk::ZkUrl;
+use crate::server::tcp::TcpServer;
+use crate::server::udp::UdpWorker;
+use crate::server::{bind_address, bound_socket};
+use crate::snapshot::{SharedSnapshot, Snapshot};
+use crate::status::Status;
+use crate::stop::Stop;
+use crossbeam_channel::Sender;
+use socket2::Type;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// Why the server could not start (one line, naming what failed).
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// A listener could not be bound or set up.
+    #[error("{what} {addr}: {source}")]
+    Listener {
+        what: &'static str,
+        addr: SocketAddr,
+        source: io::Error,
+    },
+    /// A thread could not be started.
+    #[error("starting {what}: {source}")]
+    Thread {
+        what: &'static str,
+        source: io::Error,
+    },
+    /// `Zk` is not a ZooKeeper URL.
+    #[error("config: Zk: {0}")]
+    Zk(String),
+    /// The masters cannot be asked as configured (TLS or credential files).
+    #[error("{0}")]
+    StateSource(String),
+}
+
+/// A started server.
+pub struct Running {
+    /// Where DNS is served (UDP and TCP), when `DnsOn`.
+    pub dns: Option<SocketAddr>,
+    /// Where HTTP is served, when `HttpOn`.
+    pub http: Option<SocketAddr>,
+    /// Counters and health, as `/metrics` and `/ready` read them.
+    pub status: Arc<Status>,
+    stop: Stop,
+    control: Sender<ControlEvent>,
+    /// The threads that serve clients or own state; each ends after `stop`.
+    threads: Vec<JoinHandle<()>>,
+}
+
+/// Binds everything `config` asks for and starts serving. A port of 0 (for tests) is
+/// chosen by the kernel; [`Running`] says which.
+pub fn start(config: Config) -> Result<Running, StartError> {
+    let stop = Stop::new();
+    let shared: SharedSnapshot =
+        Arc::new(arc_swap::ArcSwap::from_pointee(Snapshot::empty(&config)));
+    let status = Arc::new(Status::default());
+    let live = Arc::new(arc_swap::ArcSwap::from_pointee(config.clone()));
+    let mut threads = Vec::new();
+    let dns = if config.dns_on {
+        Some(start_dns(
+            &config,
+            &live,
+            &shared,
+            &status,
+            &stop,
+            &mut threads,
+        )?)
+    } else {
+        None
+    };
+    let (documents_tx, documents_rx) = crossbeam_channel::bounded(16);
+    let http = if config.http_on {
+        let ctx = Arc::new(HttpContext {
+            config: live.clone(),
+            snapshot: shared.clone(),
+            status: status.clone(),
+            documents: Documents::new(documents_tx),
+        });
+        Some(start_http(&config, ctx, &stop, &mut threads)?)
+    } else {
+        None
+    };
+    let (control_tx, control_rx) = crossbeam_channel::bounded(4);
+    let configured = config.masters.clone().unwrap_or_default();
+    let masters = if config.zk.is_empty() || config.state_file.is_some() {
+        Masters::fixed(configured)
+    } else {
+        let url = ZkUrl::parse(&config.zk).map_err(StartError::Zk)?;
+        let wake = control_tx.clone();
+        let on_change = move || {
+            let _ = wake.try_send(ControlEvent::Refresh);
+        };
+        detect::spawn_zk(
+            url,
+            configured,
+            Box::new(on_change),
+            status.clone(),
+            stop.clone(),
+        )
+    };
+    let control = Control::new(config, masters, control_rx, documents_rx, live, shared, {
+        status.clone()
+    })
+    .map_err(StartError::StateSource)?;
+    let control_stop = stop.clone();
+    threads.push(spawn("control", move || control.run(&control_stop))?);
+    Ok(Running {
+        dns,
+        http,
+        status,
+        stop,
+        control: control_tx,
+        threads,
+    })
+}
+
+impl Running {
+    /// The signal that stops this server (for a signal handler to give).
+    pub fn stop_signal(&self) -> Stop {
+        self.stop.clone()
+    }
+
+    /// Where refresh and reload requests go (SIGUSR1, SIGHUP).
+    pub fn control(&self) -> Sender<ControlEvent> {
+        self.control.clone()
+    }
+
+    /// Stops every thread and waits for them, at most `within`: listeners stop reading,
+    /// answer what they already read, and end. True when all ended in time.
+    pub fn shutdown(self, within: Duration) -> bool {
+        self.stop.stop();
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline {
+            if self.threads.iter().all(JoinHandle::is_finished) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let mut all = true;
+        for thread in self.threads {
+            if thread.is_finished() {
+                let _ = thread.join();
+            } else {
+                all = false;
+            }
+        }
+        all
+    }
+}
+
+fn spawn(
+    what: &'static str,
+    run: impl FnOnce() + Send + 'static,
+) -> Result<JoinHandle<()>, StartError> {
+    std::thread::Builder::new()
+        .name(what.into())
+        .spawn(run)
+        .map_err(|source| StartError::Thread { what, source })
+}
+
+/// Binds the HTTP listener now (a busy port is a start-up error) and serves it.
+fn start_http(
+    config: &Config,
+    ctx: Arc<HttpContext>,
+    stop: &Stop,
+    threads: &mut Vec<JoinHandle<()>>,
+) -> Result<SocketAddr, StartError> {
+    let wanted = SocketAddr::new(config.http_listener, config.http_port);
+    let listener = std::net::TcpListener::bind(wanted)
+        .and_then(|l| Ok((l.local_addr()?, l)))
+        .map_err(|source| StartError::Listener {
+            what: "HTTP",
+            addr: wanted,
+            source,
+        });
+    let (addr, listener) = listener?;
+    let stop = stop.clone();
+    threads.push(spawn("http", move || {
+        if let Err(e) = crate::http::server::serve(listener, ctx, &stop) {
+            tracing::error!("HTTP server stopped: {e}");
+        }
+    })?);
+    tracing::info!(%addr, "HTTP listening");
+    Ok(addr)
+}
+
+/// The DNS sockets, all bound before any thread starts, so a busy port is one clear
+/// error: one UDP socket per worker (SO_REUSEPORT) and the TCP listener.
+struct DnsSockets {
+    addr: SocketAddr,
+    udp: Vec<socket2::Socket>,
+    tcp: socket2::Socket,
+}
+
+fn bind_dns(config: &Config, workers: usize) -> Result<DnsSockets, StartError> {
+    let (mut addr, mut dual) = bind_address(config.listener, config.port);
+    // Without IPv6 on the host, the wildcard falls back to IPv4 only.
+    if dual && bound_socket(addr, Type::DGRAM, true).is_err() {
+        addr = SocketAddr::new(config.listener, config.port);
+        dual = false;
+    }
+    let failed = |what, addr| move |source| StartError::Listener { what, addr, source };
+    // Port 0: the kernel picks a port for UDP, and TCP must then get the same one; if
+    // TCP has it taken, try again with another.
+    let attempts = if config.port == 0 { 8 } else { 1 };
+    let mut last = None;
+    for _ in 0..attempts {
+        let first = bound_socket(addr, Type::DGRAM, dual).map_err(failed("UDP", addr))?;
+        let port = first
+            .local_addr()
+            .ok()
+            .and_then(|a| a.as_socket())
+            .map_or(addr.port(), |a| a.port());
+        let addr = SocketAddr::new(addr.ip(), port);
+        let mut udp = vec![first];
+        for _ in 1..workers {
+            udp.push(bound_socket(addr, Type::DGRAM, dual).map_err(failed("UDP", addr))?);
+        }
+        let tcp = bound_socket(addr, Type::STREAM, dual).and_then(|t| {
+            t.listen(1024)?;
+            Ok(t)
+        });
+        match tcp {
+            Ok(tcp) => return Ok(DnsSockets { addr, udp, tcp }),
+            Err(source) => {
+                last = Some(StartError::Listener {
+                    what: "TCP",
+                    addr,
+                    source,
+                })
+            }
+        }
+    }
+    Err(last.unwrap_or_else(|| StartError::Listener {
+        what: "TCP",
+        addr,
+        source: io::ErrorKind::AddrInUse.into(),
+    }))
+}
+
+/// Binds DNS, then starts the UDP workers (one per core, pinned), the TCP thread and,
+/// when forwarding is on, the forwarder.
+fn start_dns(
+    config: &Config,
+    live: &Arc<arc_swap::ArcSwap<Config>>,
+    shared: &SharedSnapshot,
+    status: &Status,
+    stop: &Stop,
+    threads: &mut Vec<JoinHandle<()>>,
+) -> Result<SocketAddr, StartError> {
+    let cores = core_affinity::get_core_ids().unwrap_or_default();
+    let workers = config.udp_workers.unwrap_or(cores.len().max(1));
+    let sockets = bind_dns(config, workers)?;
+    let addr = sockets.addr;
+    let wildcard = addr.ip().is_unspecified();
+    let failed = |what| move |source| StartError::Listener { what, addr, source };
+    let reply_size = config.edns_max_udp_size as usize;
+    let mut started = Vec::with_capacity(workers);
+    for (index, socket) in sockets.udp.into_iter().enumerate() {
+        started.push(UdpWorker::new(index, socket, wildcard, reply_size).map_err(failed("UDP"))?);
+    }
+    let mut tcp = TcpServer::new(sockets.tcp.into()).map_err(failed("TCP"))?;
+    if config.external_on {
+        let sockets = started
+            .iter()
+            .map(UdpWorker::socket_clone)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(failed("UDP"))?;
+        let counters = Arc::new(ForwardCounters::default());
+        let _ = status.forward.set(counters.clone());
+        let (handle, thread) = forward::spawn(
+            live.clone(),
+            sockets,
+            Some(tcp.reply_path()),
+            counters,
+            stop.clone(),
+        )
+        .map_err(|source| StartError::Thread {
+            what: "the forwarder",
+            source,
+        })?;
+        threads.push(thread);
+        for worker in &mut started {
+            worker.set_forwarder(handle.clone());
+        }
+        tcp.set_forwarder(handle);
+    }
+    let _ = status
+        .udp
+        .set(started.iter().map(|w| w.counters.clone()).collect());
+    let _ = status.tcp.set(tcp.counters.clone());
+
+    for (i, worker) in started.into_iter().enumerate() {
+        let snapshot = shared.clone();
+        let core = cores.get(i % cores.len().max(1)).copied();
+        let stop = stop.clone();
+        threads.push(spawn("udp", move || {
+            if let Some(core) = core {
+                core_affinity::set_for_current(core);
+            }
+            worker.run(snapshot, &stop);
+        })?);
+    }
+    let snapshot = shared.clone();
+    let stop = stop.clone();
+    threads.push(spawn("tcp", move || {
+        if let Err(e) = tcp.run(snapshot, &stop) {
+            tracing::error!("TCP listener stopped: {e}");
+        }
+    })?);
+    tracing::info!(%addr, workers, "DNS listening");
+    Ok(addr)
+}

@@ -1,0 +1,73 @@
+//! What both transports do with one query: answer it from the snapshot, hand it to the
+//! forwarder, or refuse it; and count what was done.
+
+use super::counters::{BatchCounts, DropReason};
+use crate::dns::answer::{Outcome, Transport, answer, refuse, servfail};
+use crate::forward::{ClientPath, ForwardHandle, ForwardRequest};
+use crate::snapshot::Snapshot;
+
+/// What became of a query.
+pub(crate) enum Handled {
+    /// Send the first `len` bytes of the output buffer.
+    Reply { len: usize },
+    /// The forwarder has it and will reply (the caller wakes it once per batch).
+    Forwarded,
+    /// Nothing to send.
+    Dropped,
+}
+
+/// Where a query outside the domain may go: the forwarder, when forwarding is on, and
+/// the way back to the client (worked out only for queries that are forwarded; `None`
+/// when the client cannot be replied to).
+pub(crate) struct ForwardPath<'a, C: FnOnce() -> Option<ClientPath>> {
+    pub(crate) forwarder: Option<&'a ForwardHandle>,
+    pub(crate) client: C,
+}
+
+/// Handles one query into `out`, counting it in `counts`.
+pub(crate) fn handle_query<C: FnOnce() -> Option<ClientPath>>(
+    packet: &[u8],
+    snap: &Snapshot,
+    rotation: u32,
+    transport: Transport,
+    out: &mut [u8],
+    forward: ForwardPath<'_, C>,
+    counts: &mut BatchCounts,
+) -> Handled {
+    let outcome = match answer(packet, snap, rotation, transport, out) {
+        Outcome::Forward { qtype } => match (
+            forward.forwarder,
+            forward.forwarder.and_then(|_| (forward.client)()),
+        ) {
+            (None, _) => refuse(packet, snap, transport, out),
+            (Some(_), None) => {
+                counts.drop(DropReason::NoClientAddress);
+                return Handled::Dropped;
+            }
+            (Some(forwarder), Some(client)) => {
+                let request = ForwardRequest {
+                    packet: packet.to_vec(),
+                    client,
+                };
+                if forwarder.queue(request) {
+                    // The forwarder counts the response.
+                    counts.request(qtype);
+                    return Handled::Forwarded;
+                }
+                // The forwarder is saturated: say so now rather than never.
+                servfail(packet, snap, transport, out)
+            }
+        },
+        other => other,
+    };
+    match outcome {
+        Outcome::Reply { len, qtype } => {
+            counts.reply(qtype, &out[..len]);
+            Handled::Reply { len }
+        }
+        Outcome::Drop | Outcome::Forward { .. } => {
+            counts.drop(DropReason::Malformed);
+            Handled::Dropped
+        }
+    }
+}

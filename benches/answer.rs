@@ -5,7 +5,7 @@
 mod support;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use mesos_dns::dns::answer::{Transport, answer};
+use mesos_dns::answer::{Transport, answer};
 use std::hint::black_box;
 use support::{packet, snapshot};
 

@@ -6,7 +6,7 @@
 #[path = "../benches/support/mod.rs"]
 mod cases;
 
-use mesos_dns::dns::answer::{Transport, answer};
+use mesos_dns::answer::{Transport, answer};
 use std::hint::black_box;
 
 fn main() {

@@ -2,7 +2,7 @@
 //! query with one fixed A record and no lookup at all. `reflector ADDR:PORT`
 #![allow(clippy::unwrap_used, clippy::expect_used)] // ok: a tool for the perf harness
 
-use mesos_dns::server::batch::Batch;
+use mesos_dns::sockets::batch::Batch;
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
 

@@ -13,7 +13,7 @@ use hickory_proto::op::{Message, Query};
 use hickory_proto::rr::{Name, RData, RecordType};
 use mesos_dns::cluster::{ClusterState, RunningStatus, Task};
 use mesos_dns::mesos::state::State;
-use mesos_dns::records::labels::LabelSpec;
+use mesos_dns::names::labels::LabelSpec;
 use mesos_dns::synth::state_document;
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Read, Write};

@@ -4,14 +4,15 @@
 
 use crate::config::Config;
 use crate::control::{Control, ControlEvent};
-use crate::forward::{self, ForwardCounters};
+use crate::counters::ForwardCounters;
+use crate::forward;
 use crate::http::{Documents, HttpContext};
 use crate::mesos::detect::{self, Masters};
 use crate::mesos::zk::ZkUrl;
 use crate::server::tcp::TcpServer;
 use crate::server::udp::UdpWorker;
-use crate::server::{bind_address, bound_socket};
 use crate::snapshot::{SharedSnapshot, Snapshot};
+use crate::sockets::{bind_address, bound_socket};
 use crate::status::Status;
 use crate::stop::Stop;
 use crossbeam_channel::Sender;
@@ -40,10 +41,10 @@ pub enum StartError {
     },
     /// `Zk` is not a ZooKeeper URL.
     #[error("config: Zk: {0}")]
-    Zk(String),
+    Zk(#[from] crate::mesos::zk::ZkUrlError),
     /// The masters cannot be asked as configured (TLS or credential files).
-    #[error("{0}")]
-    StateSource(String),
+    #[error(transparent)]
+    Control(#[from] crate::control::ControlError),
 }
 
 /// A started server.
@@ -98,7 +99,7 @@ pub fn start(config: Config) -> Result<Running, StartError> {
     let masters = if config.zk.is_empty() || config.state_file.is_some() {
         Masters::fixed(configured)
     } else {
-        let url = ZkUrl::parse(&config.zk).map_err(StartError::Zk)?;
+        let url = ZkUrl::parse(&config.zk)?;
         let wake = control_tx.clone();
         let on_change = move || {
             let _ = wake.try_send(ControlEvent::Refresh);
@@ -113,8 +114,7 @@ pub fn start(config: Config) -> Result<Running, StartError> {
     };
     let control = Control::new(config, masters, control_rx, documents_rx, live, shared, {
         status.clone()
-    })
-    .map_err(StartError::StateSource)?;
+    })?;
     let control_stop = stop.clone();
     threads.push(spawn("control", move || control.run(&control_stop))?);
     Ok(Running {

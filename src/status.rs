@@ -1,14 +1,14 @@
 //! What the process knows about itself, shared by the control thread (which writes it)
 //! and the HTTP API (which reports it): refresh outcomes and the listeners' counters.
 
-use crate::server::counters::WorkerCounters;
+use crate::counters::WorkerCounters;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Operator API event types counted in `mesos_dns_events_total`; the last is every
 /// type this server does not know.
-pub const EVENT_TYPES: [&str; 10] = [
+pub(crate) const EVENT_TYPES: [&str; 10] = [
     "SUBSCRIBED",
     "HEARTBEAT",
     "TASK_ADDED",
@@ -22,7 +22,7 @@ pub const EVENT_TYPES: [&str; 10] = [
 ];
 
 /// The index of an event type in [`EVENT_TYPES`].
-pub fn event_index(kind: &str) -> usize {
+pub(crate) fn event_index(kind: &str) -> usize {
     EVENT_TYPES
         .iter()
         .position(|t| *t == kind)
@@ -50,7 +50,7 @@ pub struct Status {
     pub udp: OnceLock<Vec<Arc<WorkerCounters>>>,
     pub tcp: OnceLock<Arc<WorkerCounters>>,
     /// Counters of the forwarder, when forwarding is on.
-    pub forward: OnceLock<Arc<crate::forward::ForwardCounters>>,
+    pub forward: OnceLock<Arc<crate::counters::ForwardCounters>>,
     pub refreshes_ok: AtomicU64,
     pub refreshes_failed: AtomicU64,
     /// Unix time in milliseconds of the last successful refresh; 0 before the first.
@@ -85,7 +85,7 @@ pub struct Status {
     pub journal_records: AtomicU64,
 }
 
-pub fn unix_ms() -> u64 {
+pub(crate) fn unix_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)

@@ -4,7 +4,7 @@
 
 mod common;
 use common::*;
-use mesos_dns::records::enumerate::{ZoneInfo, write_axfr, write_enumerate};
+use mesos_dns::http::documents::{ZoneInfo, write_axfr, write_enumerate};
 use mesos_dns::records::{Inputs, RecordSet, generate};
 use serde_json::Value;
 

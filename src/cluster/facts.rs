@@ -133,7 +133,7 @@ pub struct DiscoveryPort {
 }
 
 /// Terminal task states: the master forgets the task (it may only return by `TASK_ADDED`).
-pub fn is_terminal_state(state: &str) -> bool {
+pub(crate) fn is_terminal_state(state: &str) -> bool {
     matches!(
         state,
         "TASK_FINISHED"

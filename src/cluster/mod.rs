@@ -7,7 +7,7 @@
 //! This module is a leaf: it knows nothing of JSON, sources, records or threads.
 
 mod apply;
-pub mod facts;
+pub(crate) mod facts;
 
 pub use apply::Item;
 pub use facts::{Agent, Discovery, DiscoveryPort, Framework, RunningStatus, StatusUpdate, Task};

@@ -8,10 +8,11 @@
 
 use crate::cluster::{Change, Cluster, ClusterState, Item};
 use crate::config::Config;
-use crate::records::enumerate::{ModelView, ZoneInfo, write_axfr, write_enumerate};
+use crate::http::documents::{Document, DocumentKind};
+use crate::http::documents::{ZoneInfo, write_axfr, write_enumerate};
+use crate::records::enumerate::ModelView;
 use crate::records::{ItemRecords, Report, Rules};
 use crate::snapshot::delta::Journal;
-use crate::snapshot::document::{Document, DocumentKind};
 use crate::snapshot::sets::SetPool;
 use crate::snapshot::store::{Sign, ZoneStore};
 use crate::snapshot::{Snapshot, apex_name};

@@ -5,12 +5,12 @@
 pub mod engine;
 
 use crate::config::{Config, is_wildcard};
+use crate::http::documents::DocumentRequest;
 use crate::mesos::detect::Masters;
 use crate::mesos::events::SourceEvent;
 use crate::mesos::feed::{Feed, FeedCommand};
 use crate::mesos::source::StateSource;
 use crate::snapshot::SharedSnapshot;
-use crate::snapshot::document::DocumentRequest;
 use crate::status::{Status, unix_ms};
 use crossbeam_channel::{Receiver, Sender};
 use engine::Engine;
@@ -32,6 +32,15 @@ pub fn listener_addresses(listener: IpAddr) -> Vec<IpAddr> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// Why the control thread could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ControlError {
+    #[error(transparent)]
+    Source(#[from] crate::mesos::source::SourceError),
+    #[error("starting the state feed: {0}")]
+    Thread(#[from] std::io::Error),
 }
 
 /// What can reach the control thread besides the sources.
@@ -75,7 +84,7 @@ impl Control {
         live: Arc<arc_swap::ArcSwap<Config>>,
         shared: SharedSnapshot,
         status: Arc<Status>,
-    ) -> Result<Control, String> {
+    ) -> Result<Control, ControlError> {
         let source = StateSource::from_config(&config, masters.clone())?;
         let (events_tx, events) = crossbeam_channel::bounded(64);
         let (feed, commands) = crossbeam_channel::unbounded();
@@ -90,8 +99,7 @@ impl Control {
         );
         std::thread::Builder::new()
             .name("state-feed".into())
-            .spawn(move || follower.run())
-            .map_err(|e| format!("starting the state feed: {e}"))?;
+            .spawn(move || follower.run())?;
         Ok(Control {
             engine: Engine::new(config.clone()),
             masters,
@@ -258,70 +266,18 @@ impl Control {
                 return;
             }
         };
-        let old = &self.config;
-        let restart_only = [
-            ("Port", old.port != new.port),
-            ("Listener", old.listener != new.listener),
-            ("HttpPort", old.http_port != new.http_port),
-            ("HTTPListener", old.http_listener != new.http_listener),
-            ("DnsOn", old.dns_on != new.dns_on),
-            ("HttpOn", old.http_on != new.http_on),
-            ("UDPWorkers", old.udp_workers != new.udp_workers),
-            ("Zk", old.zk != new.zk),
-            ("Masters", old.masters != new.masters),
-            ("StateFile", old.state_file != new.state_file),
-            ("ExternalOn", old.external_on != new.external_on),
-            ("StateAPI", old.state_api != new.state_api),
-        ];
-        let pending: Vec<&str> = restart_only
-            .iter()
-            .filter(|(_, changed)| *changed)
-            .map(|(k, _)| *k)
-            .collect();
-        if !pending.is_empty() {
+        let plan = crate::config::keys::reload(&self.config, &new);
+        if !plan.need_restart.is_empty() {
             tracing::warn!(
                 "SIGHUP: {} changed; these need a restart and keep their old values",
-                pending.join(", ")
+                plan.need_restart.join(", ")
             );
         }
-        // Live: everything that shapes records and answers.
-        let mut applied = self.config.clone();
-        applied.refresh_seconds = new.refresh_seconds;
-        applied.ttl = new.ttl;
-        applied.srv_record_default_weight = new.srv_record_default_weight;
-        applied.soa_refresh = new.soa_refresh;
-        applied.soa_retry = new.soa_retry;
-        applied.soa_expire = new.soa_expire;
-        applied.soa_minttl = new.soa_minttl;
-        applied.soa_mname = new.soa_mname;
-        applied.soa_rname = new.soa_rname;
-        applied.ip_sources = new.ip_sources;
-        applied.domain = new.domain;
-        applied.enforce_rfc952 = new.enforce_rfc952;
-        applied.recurse_on = new.recurse_on;
-        applied.set_truncate_bit = new.set_truncate_bit;
-        applied.edns_max_udp_size = new.edns_max_udp_size;
-        applied.enumeration_on = new.enumeration_on;
-        applied.ready_stale_refreshes = new.ready_stale_refreshes;
-        applied.coalesce_ms = new.coalesce_ms;
-        applied.zk_detection_timeout = new.zk_detection_timeout;
-        // The forwarder follows the live configuration.
-        applied.resolvers = new.resolvers;
-        applied.zone_resolvers = new.zone_resolvers;
-        applied.timeout_seconds = new.timeout_seconds;
-        applied.forward_cache_size = new.forward_cache_size;
-        // How masters are asked: always rebuilt, so that renewed certificates and keys
-        // are read again; if the new files do not load, the old client stays.
-        let mut with_source = applied.clone();
-        with_source.state_timeout_seconds = new.state_timeout_seconds;
-        with_source.mesos_https_on = new.mesos_https_on;
-        with_source.ca_cert_file = new.ca_cert_file;
-        with_source.cert_file = new.cert_file;
-        with_source.key_file = new.key_file;
-        with_source.mesos_credentials = new.mesos_credentials;
-        with_source.iam_config_file = new.iam_config_file;
-        with_source.iam = new.iam;
-        with_source.mesos_authentication = new.mesos_authentication;
+        // Live keys apply now; the masters' client is always rebuilt, so that renewed
+        // certificates and keys are read again; if the new files do not load, the old
+        // client stays.
+        let mut applied = plan.live;
+        let with_source = plan.with_source;
         match StateSource::from_config(&with_source, self.masters.clone()) {
             Ok(source) => {
                 let period = Duration::from_secs(applied.refresh_seconds);

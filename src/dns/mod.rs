@@ -1,6 +1,6 @@
-//! DNS on the wire: parsing queries and writing answers from a [`crate::snapshot::Snapshot`].
+//! DNS on the wire: names, headers and records, and parsing queries. A leaf: the
+//! answers themselves are written by [`crate::answer`].
 //! Nothing here allocates or panics on any input.
 
-pub mod answer;
-pub mod query;
-pub mod wire;
+pub(crate) mod query;
+pub(crate) mod wire;

@@ -5,7 +5,7 @@ use super::wire::*;
 
 /// The parts of a query the responder needs.
 #[derive(Clone, Debug)]
-pub struct Query {
+pub(crate) struct Query {
     pub id: u16,
     /// Header flag bits of the query (RD, CD and opcode are echoed).
     pub flags: u16,
@@ -21,12 +21,8 @@ pub struct Query {
 }
 
 impl Query {
-    pub fn qname(&self) -> &[u8] {
+    pub(crate) fn qname(&self) -> &[u8] {
         &self.qname_lower[..self.qname_len]
-    }
-
-    pub fn rd(&self) -> bool {
-        self.flags & 0x0100 != 0
     }
 }
 
@@ -41,7 +37,7 @@ pub struct Edns {
 
 /// Why a packet is not a query we can answer normally.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Reject {
+pub(crate) enum Reject {
     /// Not worth a reply: shorter than a header, or a response (QR=1).
     Drop,
     /// Reply with this rcode and no question (the question could not be read).
@@ -52,7 +48,7 @@ pub enum Reject {
 }
 
 /// Parses `packet` as a query.
-pub fn parse(packet: &[u8]) -> Result<Query, Reject> {
+pub(crate) fn parse(packet: &[u8]) -> Result<Query, Reject> {
     if packet.len() < HEADER_LEN {
         return Err(Reject::Drop);
     }
@@ -163,7 +159,7 @@ mod tests {
         let q = parse(&query(b"\x03WwW\x05Mesos\x00", 1, &[], 0)).unwrap(); // ok: test
         assert_eq!(q.qname(), b"\x03www\x05mesos\x00");
         assert_eq!((q.id, q.qtype, q.qclass), (0x1234, 1, 1));
-        assert!(q.rd());
+        assert_ne!(q.flags & 0x0100, 0, "RD is kept");
         assert!(q.edns.is_none());
         let q = parse(&query(b"\x00", 1, OPT, 1)).unwrap(); // ok: test
         assert_eq!(

@@ -1,36 +1,36 @@
 //! Constants and small helpers for DNS wire format (RFC 1035, 6891).
 
-pub const HEADER_LEN: usize = 12;
+pub(crate) const HEADER_LEN: usize = 12;
 /// Largest message over TCP (2-byte length prefix).
-pub const TCP_MAX: usize = 65535;
+pub(crate) const TCP_MAX: usize = 65535;
 /// UDP size every client may receive without EDNS.
-pub const UDP_CLASSIC: usize = 512;
+pub(crate) const UDP_CLASSIC: usize = 512;
 
-pub const TYPE_A: u16 = 1;
-pub const TYPE_NS: u16 = 2;
-pub const TYPE_SOA: u16 = 6;
-pub const TYPE_AAAA: u16 = 28;
-pub const TYPE_SRV: u16 = 33;
-pub const TYPE_OPT: u16 = 41;
-pub const TYPE_ANY: u16 = 255;
-pub const CLASS_IN: u16 = 1;
+pub(crate) const TYPE_A: u16 = 1;
+pub(crate) const TYPE_NS: u16 = 2;
+pub(crate) const TYPE_SOA: u16 = 6;
+pub(crate) const TYPE_AAAA: u16 = 28;
+pub(crate) const TYPE_SRV: u16 = 33;
+pub(crate) const TYPE_OPT: u16 = 41;
+pub(crate) const TYPE_ANY: u16 = 255;
+pub(crate) const CLASS_IN: u16 = 1;
 
-pub const RCODE_NOERROR: u8 = 0;
-pub const RCODE_FORMERR: u8 = 1;
-pub const RCODE_SERVFAIL: u8 = 2;
-pub const RCODE_NXDOMAIN: u8 = 3;
-pub const RCODE_NOTIMP: u8 = 4;
-pub const RCODE_REFUSED: u8 = 5;
+pub(crate) const RCODE_NOERROR: u8 = 0;
+pub(crate) const RCODE_FORMERR: u8 = 1;
+pub(crate) const RCODE_SERVFAIL: u8 = 2;
+pub(crate) const RCODE_NXDOMAIN: u8 = 3;
+pub(crate) const RCODE_NOTIMP: u8 = 4;
+pub(crate) const RCODE_REFUSED: u8 = 5;
 /// Extended rcode 16 (upper bits 1 in the OPT TTL): unsupported EDNS version.
-pub const EXT_RCODE_BADVERS: u8 = 1;
+pub(crate) const EXT_RCODE_BADVERS: u8 = 1;
 
 /// A big-endian u16 at `at`, if the packet is long enough.
-pub fn be16(p: &[u8], at: usize) -> Option<u16> {
+pub(crate) fn be16(p: &[u8], at: usize) -> Option<u16> {
     Some(u16::from_be_bytes([*p.get(at)?, *p.get(at + 1)?]))
 }
 
 /// Steps over a possibly compressed name starting at `at`; the offset after it.
-pub fn skip_name(p: &[u8], mut at: usize) -> Option<usize> {
+pub(crate) fn skip_name(p: &[u8], mut at: usize) -> Option<usize> {
     loop {
         let len = *p.get(at)? as usize;
         match len & 0xC0 {
@@ -43,13 +43,13 @@ pub fn skip_name(p: &[u8], mut at: usize) -> Option<usize> {
 }
 
 /// A compression pointer to `offset`, if it can be expressed (offsets below 16 KiB).
-pub fn pointer(offset: usize) -> Option<[u8; 2]> {
+pub(crate) fn pointer(offset: usize) -> Option<[u8; 2]> {
     (offset < 0x4000).then(|| (0xC000 | offset as u16).to_be_bytes())
 }
 
 /// Writes `text` (`a.b.c.`, labels of 1-63 octets) as an uncompressed wire name,
 /// ASCII-lower-cased when `lower`. Returns `None` for a name that cannot be written.
-pub fn name_to_wire(text: &str, lower: bool, out: &mut Vec<u8>) -> Option<()> {
+pub(crate) fn name_to_wire(text: &str, lower: bool, out: &mut Vec<u8>) -> Option<()> {
     let body = text.strip_suffix('.').unwrap_or(text);
     let start = out.len();
     if !body.is_empty() {

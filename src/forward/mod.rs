@@ -9,21 +9,20 @@ pub mod cache;
 pub mod ids;
 pub mod message;
 
+use crate::answer::{Transport, reply_limit};
 use crate::config::Config;
-use crate::dns::answer::{Transport, reply_limit};
+use crate::counters::{BatchCounts, ForwardCounters};
 use crate::dns::query::{Edns, parse};
 use crate::dns::wire::TCP_MAX;
-use crate::server::batch::{Batch, LocalAddr};
-use crate::server::counters::{BatchCounts, WorkerCounters};
 use crate::snapshot::in_zone;
+use crate::sockets::batch::{Batch, LocalAddr};
 use crate::stop::Stop;
 use cache::{Cache, CacheKey};
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 use ids::QueryIds;
 use mio::net::{TcpStream, UdpSocket};
 use mio::{Events, Interest, Poll, Token, Waker};
-use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::metrics::histogram::Histogram;
 use std::collections::{BTreeSet, HashMap};
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -122,35 +121,6 @@ impl Routes {
             .iter()
             .find(|(zone, _)| in_zone(qname, zone))
             .map_or_else(|| self.default.clone(), |(_, list)| list.clone())
-    }
-}
-
-/// Upstream round-trip times, by upstream (`ip:port`).
-pub type LatencyFamily = Family<[(&'static str, String); 1], Histogram, fn() -> Histogram>;
-
-fn latency_histogram() -> Histogram {
-    // 100 µs to ~3.3 s.
-    Histogram::new(exponential_buckets(0.0001, 2.0, 16))
-}
-
-/// Counters of what the forwarder answered, by where the answer came from.
-#[derive(Debug)]
-pub struct ForwardCounters {
-    pub latency: LatencyFamily,
-    pub upstream: WorkerCounters,
-    pub cache: WorkerCounters,
-    /// Upstream exchanges that failed (timeout, error, bad reply) before the next try.
-    pub upstream_failures: std::sync::atomic::AtomicU64,
-}
-
-impl Default for ForwardCounters {
-    fn default() -> ForwardCounters {
-        ForwardCounters {
-            latency: Family::new_with_constructor(latency_histogram),
-            upstream: WorkerCounters::default(),
-            cache: WorkerCounters::default(),
-            upstream_failures: Default::default(),
-        }
     }
 }
 

@@ -3,13 +3,11 @@
 
 use super::HttpContext;
 use super::metrics::render_metrics;
-use crate::config::Config;
-use crate::snapshot::document::{Document, DocumentKind};
-use crate::status::{Status, unix_ms};
+use crate::http::documents::{Document, DocumentKind};
 use serde_json::{Value, json};
 use std::sync::Arc;
 
-pub struct Request {
+pub(crate) struct Request {
     pub method: String,
     pub path: String,
     pub accept: Option<String>,
@@ -17,20 +15,20 @@ pub struct Request {
     pub content_type: Option<String>,
 }
 
-pub enum Body {
+pub(crate) enum Body {
     Owned(Vec<u8>),
     /// A document cached in the snapshot (`/v1/enumerate`, `/v1/axfr`).
     Shared(Arc<Document>),
 }
 
-pub struct Response {
+pub(crate) struct Response {
     pub status: u16,
     pub content_type: &'static str,
     pub body: Body,
 }
 
 impl Response {
-    pub fn text(status: u16, text: &str) -> Response {
+    pub(crate) fn text(status: u16, text: &str) -> Response {
         Response {
             status,
             content_type: "text/plain; charset=utf-8",
@@ -95,7 +93,7 @@ fn parse_route<'a>(path: &'a str, enumeration_on: bool) -> Option<Route<'a>> {
 }
 
 /// `/health` and `/ready`: cheap, never blocking, so the event loop answers them itself.
-pub fn is_probe(path: &str) -> bool {
+pub(crate) fn is_probe(path: &str) -> bool {
     path == "/health" || path == "/ready"
 }
 
@@ -108,7 +106,7 @@ fn accepts_json(accept: Option<&str>) -> bool {
     })
 }
 
-pub fn route(request: &Request, ctx: &HttpContext) -> Response {
+pub(crate) fn route(request: &Request, ctx: &HttpContext) -> Response {
     let config = ctx.config.load();
     let Some(route) = parse_route(&request.path, config.enumeration_on) else {
         return Response::text(404, "404: Page Not Found");
@@ -127,7 +125,10 @@ pub fn route(request: &Request, ctx: &HttpContext) -> Response {
             "URL": "https://github.com/mesosphere/mesos-dns",
             "Version": env!("CARGO_PKG_VERSION"),
         })),
-        Route::Config => Response::json(&config_json(&config, snapshot.serial)),
+        Route::Config => Response::json(&crate::config::keys::effective_json(
+            &config,
+            snapshot.serial,
+        )),
         Route::HostPorts => Response::text(501, "To be implemented..."),
         Route::Hosts(host) => {
             let name = normalise(host);
@@ -162,7 +163,7 @@ pub fn route(request: &Request, ctx: &HttpContext) -> Response {
             body: Body::Owned(render_metrics(ctx, &snapshot).into_bytes()),
         },
         Route::Health => Response::text(200, "ok"),
-        Route::Ready => match not_ready_reason(ctx, snapshot.ready) {
+        Route::Ready => match super::health::not_ready_reason(ctx, snapshot.ready) {
             None => Response::text(200, "ready"),
             Some(why) => Response::text(503, &format!("not ready: {why}")),
         },
@@ -176,125 +177,6 @@ fn normalise(name: &str) -> String {
         n.push('.');
     }
     n
-}
-
-/// Why `/ready` says no: no state loaded yet, or the last good refresh is too old.
-pub fn not_ready_reason(ctx: &HttpContext, snapshot_ready: bool) -> Option<String> {
-    if !snapshot_ready {
-        return Some("no state loaded yet".into());
-    }
-    if ctx
-        .status
-        .leader_missing
-        .load(std::sync::atomic::Ordering::Relaxed)
-    {
-        return Some("no leading master known (ZkDetectionTimeout)".into());
-    }
-    let last = Status::get(&ctx.status.last_refresh_ok_ms);
-    let age = unix_ms().saturating_sub(last);
-    let config = ctx.config.load();
-    // A subscription's records come at least once per heartbeat interval.
-    let period_ms = if ctx
-        .status
-        .subscribed
-        .load(std::sync::atomic::Ordering::Relaxed)
-    {
-        Status::get(&ctx.status.heartbeat_ms).max(1000)
-    } else {
-        config.refresh_seconds * 1000
-    };
-    let stale_after_ms = period_ms * config.ready_stale_refreshes;
-    (age > stale_after_ms).then(|| format!("last successful refresh {} s ago", age / 1000))
-}
-
-fn host_port_text(addr: &std::net::SocketAddr) -> String {
-    if addr.port() == 53 {
-        addr.ip().to_string()
-    } else {
-        addr.to_string()
-    }
-}
-
-/// `/v1/config`: the effective configuration, keys in the reference's order, secrets
-/// redacted, then this server's extension keys.
-pub fn config_json(c: &Config, serial: u32) -> Value {
-    let mut m = serde_json::Map::new();
-    let mut put = |k: &str, v: Value| {
-        m.insert(k.to_string(), v);
-    };
-    put("RefreshSeconds", json!(c.refresh_seconds));
-    put("Port", json!(c.port));
-    put("Timeout", json!(c.timeout_seconds));
-    put("StateTimeoutSeconds", json!(c.state_timeout_seconds));
-    put("ZkDetectionTimeout", json!(c.zk_detection_timeout));
-    put("HttpPort", json!(c.http_port));
-    put("TTL", json!(c.ttl));
-    put("SRVRecordDefaultWeight", json!(c.srv_record_default_weight));
-    put("SOASerial", json!(serial));
-    put("SOARefresh", json!(c.soa_refresh));
-    put("SOARetry", json!(c.soa_retry));
-    put("SOAExpire", json!(c.soa_expire));
-    put("SOAMinttl", json!(c.soa_minttl));
-    put("SOAMname", json!(c.soa_mname));
-    put("SOARname", json!(c.soa_rname));
-    put("Masters", json!(c.masters));
-    let zones: serde_json::Map<String, Value> = c
-        .zone_resolvers
-        .iter()
-        .map(|(z, list)| {
-            (
-                z.clone(),
-                json!(list.iter().map(host_port_text).collect::<Vec<_>>()),
-            )
-        })
-        .collect();
-    put("ZoneResolvers", Value::Object(zones));
-    put(
-        "Resolvers",
-        json!(c.resolvers.iter().map(host_port_text).collect::<Vec<_>>()),
-    );
-    put(
-        "IPSources",
-        json!(c.ip_sources.iter().map(|s| s.name()).collect::<Vec<_>>()),
-    );
-    put("Zk", json!(c.zk));
-    put("Domain", json!(c.domain));
-    put("File", json!(c.file));
-    put("Listener", json!(c.listener.to_string()));
-    put("HTTPListener", json!(c.http_listener.to_string()));
-    put("RecurseOn", json!(c.recurse_on));
-    put("DnsOn", json!(c.dns_on));
-    put("HttpOn", json!(c.http_on));
-    put("ExternalOn", json!(c.external_on));
-    put("EnforceRFC952", json!(c.enforce_rfc952));
-    put("SetTruncateBit", json!(c.set_truncate_bit));
-    put("EnumerationOn", json!(c.enumeration_on));
-    put("MesosHTTPSOn", json!(c.mesos_https_on));
-    put("CACertFile", json!(c.ca_cert_file));
-    put("CertFile", json!(c.cert_file));
-    put("KeyFile", json!(c.key_file));
-    let secret = if c.mesos_credentials.secret.is_empty() {
-        ""
-    } else {
-        "<redacted>"
-    };
-    put(
-        "MesosCredentials",
-        json!({"Principal": c.mesos_credentials.principal, "Secret": secret}),
-    );
-    put("IAMConfigFile", json!(c.iam_config_file));
-    put("MesosAuthentication", json!(c.mesos_authentication.name()));
-    put(
-        "StateFile",
-        json!(c.state_file.as_ref().map(|p| p.display().to_string())),
-    );
-    put("UDPWorkers", json!(c.udp_workers));
-    put("EDNSMaxUDPSize", json!(c.edns_max_udp_size));
-    put("ForwardCacheSize", json!(c.forward_cache_size));
-    put("ReadyStaleRefreshes", json!(c.ready_stale_refreshes));
-    put("StateAPI", json!(c.state_api.name()));
-    put("CoalesceMilliseconds", json!(c.coalesce_ms));
-    Value::Object(m)
 }
 
 fn document(ctx: &HttpContext, kind: DocumentKind, serial: u32) -> Response {

@@ -2,7 +2,7 @@
 //! counters the workers keep (summed here, at scrape time) and the refresh status.
 
 use super::HttpContext;
-use crate::server::counters::{DropReason, QTYPES, RCODES, WorkerCounters};
+use crate::counters::{DropReason, QTYPES, RCODES, WorkerCounters};
 use crate::snapshot::Snapshot;
 use crate::status::{Status, unix_ms};
 use prometheus_client::collector::Collector;
@@ -259,7 +259,7 @@ fn sum(
         .sum()
 }
 
-pub fn render_metrics(ctx: &HttpContext, snapshot: &Snapshot) -> String {
+pub(crate) fn render_metrics(ctx: &HttpContext, snapshot: &Snapshot) -> String {
     let all = ctx.status.all_counters();
     let load = WorkerCounters::load;
     let mut requests = Vec::new();
@@ -312,7 +312,7 @@ pub fn render_metrics(ctx: &HttpContext, snapshot: &Snapshot) -> String {
         } else {
             unix_ms().saturating_sub(published) as f64 / 1e3
         },
-        ready: super::api::not_ready_reason(ctx, snapshot.ready).is_none(),
+        ready: super::health::not_ready_reason(ctx, snapshot.ready).is_none(),
         leader_missing: ctx
             .status
             .leader_missing

@@ -2,13 +2,15 @@
 //! A small blocking HTTP/1.1 server of our own, because it needs what general servers
 //! leave out: bounded request heads, a cap on connections, and timeouts for slow clients.
 
-pub mod api;
-pub mod metrics;
-pub mod server;
+pub(crate) mod api;
+pub mod documents;
+mod health;
+pub(crate) mod metrics;
+pub(crate) mod server;
 
 use crate::config::Config;
+use crate::http::documents::{Document, DocumentKind, DocumentRequest};
 use crate::snapshot::SharedSnapshot;
-use crate::snapshot::document::{Document, DocumentKind, DocumentRequest};
 use crate::status::Status;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

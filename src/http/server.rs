@@ -35,7 +35,7 @@ const LISTENER: Token = Token(0);
 const WAKE: Token = Token(1);
 
 /// Serves `listener` until `stop` is given.
-pub fn serve(listener: TcpListener, ctx: Arc<HttpContext>, stop: &Stop) -> io::Result<()> {
+pub(crate) fn serve(listener: TcpListener, ctx: Arc<HttpContext>, stop: &Stop) -> io::Result<()> {
     let (queue, jobs) = crossbeam_channel::bounded::<(TcpStream, Request)>(QUEUE);
     for i in 0..HANDLERS {
         let jobs = jobs.clone();

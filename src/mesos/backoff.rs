@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-pub struct Backoff {
+pub(crate) struct Backoff {
     min: Duration,
     max: Duration,
     next: Duration,
@@ -16,7 +16,7 @@ pub struct Backoff {
 const REPEAT_LOG: Duration = Duration::from_secs(60);
 
 impl Backoff {
-    pub fn new(min: Duration, max: Duration) -> Backoff {
+    pub(crate) fn new(min: Duration, max: Duration) -> Backoff {
         Backoff {
             min,
             max: max.max(min),
@@ -26,19 +26,19 @@ impl Backoff {
     }
 
     /// A success: the next failure starts from the shortest delay again.
-    pub fn reset(&mut self) {
+    pub(crate) fn reset(&mut self) {
         self.next = self.min;
         self.logged = None;
     }
 
     /// A new cap (the refresh period changed).
-    pub fn set_max(&mut self, max: Duration) {
+    pub(crate) fn set_max(&mut self, max: Duration) {
         self.max = max.max(self.min);
         self.next = self.next.min(self.max);
     }
 
     /// A failure: how long to wait (± 10%), and whether to log it.
-    pub fn fail(&mut self) -> (Duration, bool) {
+    pub(crate) fn fail(&mut self) -> (Duration, bool) {
         let step = self.next;
         self.next = (self.next * 2).min(self.max);
         let log = match self.logged {
@@ -53,7 +53,7 @@ impl Backoff {
 }
 
 /// `d` ± 10%, so that many servers do not ask the masters in step.
-pub fn jitter(d: Duration) -> Duration {
+pub(crate) fn jitter(d: Duration) -> Duration {
     use std::time::{SystemTime, UNIX_EPOCH};
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)

@@ -6,8 +6,8 @@
 //! group after every change, after a reconnection, after the session expires (with a new
 //! session), and when the group's path appears after start-up.
 
-use super::hostport::join_host_port;
 use super::zk::ZkUrl;
+use crate::names::hostport::join_host_port;
 use crate::status::Status;
 use crate::stop::Stop;
 use serde_json::Value;
@@ -27,7 +27,7 @@ pub struct MasterView {
 
 /// What the detector calls whenever the master list changes (the caller wakes whoever
 /// follows the masters; this module knows nothing of them).
-pub type OnChange = Box<dyn Fn() + Send + Sync>;
+pub(crate) type OnChange = Box<dyn Fn() + Send + Sync>;
 
 /// Shared between the detector (writer) and the control thread (reader).
 pub struct Masters {
@@ -65,7 +65,7 @@ impl Masters {
 }
 
 /// The address a master announces in its ZooKeeper node (MasterInfo JSON), spec §9.9.
-pub fn master_address(info: &Value) -> String {
+pub(crate) fn master_address(info: &Value) -> String {
     if let Some(address) = info.get("address") {
         let ip = address.get("ip").and_then(Value::as_str).unwrap_or("");
         let port = address.get("port").and_then(Value::as_u64).unwrap_or(0);
@@ -81,7 +81,7 @@ pub fn master_address(info: &Value) -> String {
 }
 
 /// The `json.info_<n>` children in sequence order (lowest first: the leader).
-pub fn member_nodes(children: &[String]) -> Vec<String> {
+pub(crate) fn member_nodes(children: &[String]) -> Vec<String> {
     let mut nodes: Vec<(u64, &String)> = children
         .iter()
         .filter_map(|c| Some((c.strip_prefix("json.info_")?.parse::<u64>().ok()?, c)))
@@ -91,7 +91,7 @@ pub fn member_nodes(children: &[String]) -> Vec<String> {
 }
 
 /// Starts the detector thread; `changed` is told whenever the list changes.
-pub fn spawn_zk(
+pub(crate) fn spawn_zk(
     url: ZkUrl,
     fallback: Vec<String>,
     changed: OnChange,

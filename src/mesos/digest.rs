@@ -18,7 +18,7 @@ fn seed() -> &'static RandomState {
 }
 
 /// Passes reads through, hashing what it passes.
-pub struct DigestReader<R> {
+pub(crate) struct DigestReader<R> {
     inner: R,
     hasher: FoldHasher<'static>,
     block: Vec<u8>,
@@ -26,7 +26,7 @@ pub struct DigestReader<R> {
 }
 
 impl<R: Read> DigestReader<R> {
-    pub fn new(inner: R) -> DigestReader<R> {
+    pub(crate) fn new(inner: R) -> DigestReader<R> {
         DigestReader {
             inner,
             hasher: seed().build_hasher(),
@@ -36,12 +36,12 @@ impl<R: Read> DigestReader<R> {
     }
 
     /// Bytes read so far.
-    pub fn bytes(&self) -> u64 {
+    pub(crate) fn bytes(&self) -> u64 {
         self.total
     }
 
     /// The digest of everything read so far.
-    pub fn digest(mut self) -> u64 {
+    pub(crate) fn digest(mut self) -> u64 {
         self.hasher.write(&self.block);
         self.hasher.write_u64(self.total);
         self.hasher.finish()

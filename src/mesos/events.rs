@@ -4,7 +4,7 @@ use crate::cluster::{Change, ClusterState};
 
 /// One message from a source of cluster state.
 #[derive(Debug)]
-pub enum SourceEvent {
+pub(crate) enum SourceEvent {
     /// A whole state: a polled document, or the snapshot that opens a subscription.
     State(ClusterState),
     /// A poll read the same document as last time.

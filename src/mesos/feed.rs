@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// What the control thread can ask of the feed.
-pub enum FeedCommand {
+pub(crate) enum FeedCommand {
     /// Read the state now: poll, or subscribe again (SIGUSR1, a new master list).
     Now,
     /// New connection settings (SIGHUP), and the refresh period.
@@ -46,7 +46,7 @@ enum Mode {
     Poll(Option<Instant>),
 }
 
-pub struct Feed {
+pub(crate) struct Feed {
     api: StateApi,
     source: StateSource,
     period: Duration,
@@ -59,7 +59,7 @@ pub struct Feed {
 
 impl Feed {
     /// A feed of `source` (a state file is always polled).
-    pub fn new(
+    pub(crate) fn new(
         api: StateApi,
         source: StateSource,
         period: Duration,
@@ -80,7 +80,7 @@ impl Feed {
     }
 
     /// Follows Mesos until the control thread goes away.
-    pub fn run(mut self) {
+    pub(crate) fn run(mut self) {
         super::lower_priority();
         let mut mode = match (self.api, self.source.masters()) {
             (StateApi::Poll, _) | (_, None) => Mode::Poll(None),

@@ -25,7 +25,7 @@ const UNKNOWN_EXPIRY_REUSE: Duration = Duration::from_secs(300);
 const MAX_LOGIN_REPLY: u64 = 64 * 1024;
 
 /// A service account ready to log in, with the token of its last login.
-pub struct IamLogin {
+pub(crate) struct IamLogin {
     uid: String,
     key: RsaKeyPair,
     login_endpoint: String,
@@ -38,19 +38,37 @@ struct CachedToken {
     renew_at: SystemTime,
 }
 
+/// Why an IAM login could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum IamError {
+    #[error("IAMConfigFile: private_key is not a PEM private key: {0}")]
+    KeyNotPem(String),
+    #[error("IAMConfigFile: private_key is not an RSA key")]
+    KeyNotRsa,
+    #[error("IAMConfigFile: private_key is not a usable RSA key: {0}")]
+    KeyUnusable(String),
+    /// The login endpoint could not be reached, or its answer not read.
+    #[error("IAM login at {endpoint}: {detail}")]
+    Unreachable { endpoint: String, detail: String },
+    #[error("IAM authentication failed: {endpoint} answered HTTP status {status}")]
+    Status { endpoint: String, status: u16 },
+    #[error("IAM authentication failed: {0} sent no token")]
+    NoToken(String),
+    #[error("IAM: signing the login token failed")]
+    Signing,
+}
+
 impl IamLogin {
     /// Parses the account's private key (PEM, PKCS#1 or PKCS#8 RSA).
-    pub fn new(config: &IamConfig) -> Result<IamLogin, String> {
+    pub(crate) fn new(config: &IamConfig) -> Result<IamLogin, IamError> {
         let der = PrivateKeyDer::from_pem_slice(config.private_key.as_bytes())
-            .map_err(|e| format!("IAMConfigFile: private_key is not a PEM private key: {e}"))?;
+            .map_err(|e| IamError::KeyNotPem(e.to_string()))?;
         let key = match &der {
             PrivateKeyDer::Pkcs1(k) => RsaKeyPair::from_der(k.secret_pkcs1_der()),
             PrivateKeyDer::Pkcs8(k) => RsaKeyPair::from_pkcs8(k.secret_pkcs8_der()),
-            _ => {
-                return Err("IAMConfigFile: private_key is not an RSA key".into());
-            }
+            _ => return Err(IamError::KeyNotRsa),
         }
-        .map_err(|e| format!("IAMConfigFile: private_key is not a usable RSA key: {e}"))?;
+        .map_err(|e| IamError::KeyUnusable(e.to_string()))?;
         Ok(IamLogin {
             uid: config.uid.clone(),
             key,
@@ -62,7 +80,7 @@ impl IamLogin {
 
     /// The `Authorization` header value for a state request: the cached token while it is
     /// fresh, else a new login.
-    pub fn authorization(&self, agent: &ureq::Agent) -> Result<String, String> {
+    pub(crate) fn authorization(&self, agent: &ureq::Agent) -> Result<String, IamError> {
         let now = SystemTime::now();
         let mut cached = self.cached.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(c) = cached.as_ref().filter(|c| now < c.renew_at) {
@@ -77,25 +95,25 @@ impl IamLogin {
     }
 
     /// Forgets the cached token (a master refused it).
-    pub fn invalidate(&self) {
+    pub(crate) fn invalidate(&self) {
         *self.cached.lock().unwrap_or_else(|e| e.into_inner()) = None;
     }
 
     /// POSTs `{"uid", "token": <RS256 JWT>}` to the login endpoint; returns its `token`.
-    fn login(&self, agent: &ureq::Agent) -> Result<String, String> {
+    fn login(&self, agent: &ureq::Agent) -> Result<String, IamError> {
         let jwt = self.login_jwt(SystemTime::now())?;
         let body = serde_json::json!({ "uid": self.uid, "token": jwt }).to_string();
         let response = agent
             .post(&self.login_endpoint)
             .header("Content-Type", "application/json")
             .send(body.as_bytes())
-            .map_err(|e| format!("IAM login at {}: {e}", self.login_endpoint))?;
+            .map_err(|e| self.unreachable(e))?;
         let status = response.status().as_u16();
         if status != 200 {
-            return Err(format!(
-                "IAM authentication failed: {} answered HTTP status {status}",
-                self.login_endpoint
-            ));
+            return Err(IamError::Status {
+                endpoint: self.login_endpoint.clone(),
+                status,
+            });
         }
         let mut reply = Vec::new();
         response
@@ -103,21 +121,23 @@ impl IamLogin {
             .into_reader()
             .take(MAX_LOGIN_REPLY)
             .read_to_end(&mut reply)
-            .map_err(|e| format!("IAM login at {}: {e}", self.login_endpoint))?;
+            .map_err(|e| self.unreachable(e))?;
         serde_json::from_slice::<serde_json::Value>(&reply)
             .ok()
             .and_then(|v| v.get("token")?.as_str().map(str::to_string))
             .filter(|t| !t.is_empty() && t.bytes().all(|b| b.is_ascii_graphic()))
-            .ok_or_else(|| {
-                format!(
-                    "IAM authentication failed: {} sent no token",
-                    self.login_endpoint
-                )
-            })
+            .ok_or_else(|| IamError::NoToken(self.login_endpoint.clone()))
+    }
+
+    fn unreachable(&self, detail: impl std::fmt::Display) -> IamError {
+        IamError::Unreachable {
+            endpoint: self.login_endpoint.clone(),
+            detail: detail.to_string(),
+        }
     }
 
     /// The signed login token: claims `uid` and `exp` = now + one hour.
-    fn login_jwt(&self, now: SystemTime) -> Result<String, String> {
+    fn login_jwt(&self, now: SystemTime) -> Result<String, IamError> {
         let exp = (now + LOGIN_TOKEN_LIFETIME)
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
@@ -136,7 +156,7 @@ impl IamLogin {
                 signing_input.as_bytes(),
                 &mut signature,
             )
-            .map_err(|_| "IAM: signing the login token failed".to_string())?;
+            .map_err(|_| IamError::Signing)?;
         Ok(format!("{signing_input}.{}", base64::url(&signature)))
     }
 }

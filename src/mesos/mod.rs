@@ -2,22 +2,21 @@
 //! stream, and the address formats in them. Sources hand what they read to the control
 //! thread as [`events::SourceEvent`]s; nothing here knows the control loop.
 
-pub mod backoff;
+pub(crate) mod backoff;
 pub mod base64;
-pub mod detect;
-pub mod digest;
-pub mod events;
-pub mod feed;
-pub mod hostport;
-pub mod iam;
+pub(crate) mod detect;
+pub(crate) mod digest;
+pub(crate) mod events;
+pub(crate) mod feed;
+pub(crate) mod iam;
 pub mod operator;
-pub mod poll;
-pub mod ports;
+pub(crate) mod poll;
+pub(crate) mod ports;
 pub mod recordio;
-pub mod source;
+pub(crate) mod source;
 pub mod state;
-pub mod subscribe;
-pub mod zk;
+pub(crate) mod subscribe;
+pub(crate) mod zk;
 
 /// Work on a source or control thread (decoding, generating, compiling: seconds of CPU
 /// at 100k tasks) yields to the query path: such threads run at the lowest priority, so

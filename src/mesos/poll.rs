@@ -2,41 +2,41 @@
 //! same document as last time.
 
 use super::events::SourceEvent;
-use super::source::StateSource;
+use super::source::{FetchError, StateSource};
 use crate::status::{Status, unix_ms};
 use crossbeam_channel::Sender;
 use std::time::Instant;
 
 /// What polling keeps between reads.
-pub struct Poller {
+pub(crate) struct Poller {
     /// Digest of the last document sent: the same bytes again are not turned into a
     /// model twice.
     last_digest: Option<u64>,
 }
 
 impl Poller {
-    pub fn new() -> Poller {
+    pub(crate) fn new() -> Poller {
         Poller { last_digest: None }
     }
 
     /// The next document is sent whole, even if it is the same (new settings, or the
     /// model was last fed by a subscription).
-    pub fn forget(&mut self) {
+    pub(crate) fn forget(&mut self) {
         self.last_digest = None;
     }
 
     /// One read; a panic in it (a document nobody foresaw) fails that read like any
     /// other error.
-    pub fn poll(
+    pub(crate) fn poll(
         &mut self,
         source: &StateSource,
         events: &Sender<SourceEvent>,
         status: &Status,
-    ) -> Result<(), String> {
+    ) -> Result<(), PollError> {
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             self.poll_unguarded(source, events, status)
         }))
-        .unwrap_or_else(|_| Err("refresh panicked (see the message above)".into()))
+        .unwrap_or(Err(PollError::Panicked))
     }
 
     fn poll_unguarded(
@@ -44,13 +44,13 @@ impl Poller {
         source: &StateSource,
         events: &Sender<SourceEvent>,
         status: &Status,
-    ) -> Result<(), String> {
+    ) -> Result<(), PollError> {
         let started = Instant::now();
         let fetched = source.fetch();
         let fetch_ms = started.elapsed().as_millis() as u64;
         Status::set(&status.last_fetch_ms, fetch_ms);
         Status::add(&status.fetch_ms_total, fetch_ms);
-        let fetched = fetched.map_err(|e| e.to_string())?;
+        let fetched = fetched?;
         Status::add(&status.state_bytes_read, fetched.bytes);
         let event = if self.last_digest == Some(fetched.digest) {
             tracing::debug!("state document unchanged");
@@ -59,12 +59,21 @@ impl Poller {
             self.last_digest = Some(fetched.digest);
             SourceEvent::State(fetched.state.into_cluster_state())
         };
-        events
-            .send(event)
-            .map_err(|_| "the control thread is gone".to_string())?;
+        events.send(event).map_err(|_| PollError::ControlGone)?;
         Status::set(&status.last_refresh_ok_ms, unix_ms());
         Ok(())
     }
+}
+
+/// Why one poll brought no state.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum PollError {
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+    #[error("refresh panicked (see the message above)")]
+    Panicked,
+    #[error("the control thread is gone")]
+    ControlGone,
 }
 
 impl Default for Poller {

@@ -3,7 +3,7 @@
 /// The ports of a range string, in listed order. Malformed pieces are skipped (the
 /// reference crashes on `[80]` and on strings without `[`; we read `[80]` as 80..80 and
 /// report the rest as malformed). Returns the ports and whether anything was malformed.
-pub fn parse_port_ranges(text: &str) -> (Vec<u16>, bool) {
+pub(crate) fn parse_port_ranges(text: &str) -> (Vec<u16>, bool) {
     let text = text.trim();
     let mut ports = Vec::new();
     if text.is_empty() || text == "[]" {

@@ -4,16 +4,16 @@
 use super::base64;
 use super::detect::Masters;
 use super::digest::DigestReader;
-use super::hostport::split_host_port;
-use super::iam::IamLogin;
+use super::iam::{IamError, IamLogin};
 use super::state::State;
 use crate::config::{AuthMechanism, Config};
+use crate::names::hostport::split_host_port;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
-pub enum FetchError {
+pub(crate) enum FetchError {
     #[error("{path}: {error}")]
     File { path: String, error: String },
     #[error("no masters to ask")]
@@ -23,7 +23,7 @@ pub enum FetchError {
 }
 
 /// One decoded state document, the digest of its bytes and their number.
-pub struct Fetched {
+pub(crate) struct Fetched {
     pub state: State,
     pub digest: u64,
     pub bytes: u64,
@@ -42,7 +42,7 @@ fn decode(reader: impl std::io::Read) -> Result<Fetched, serde_json::Error> {
 }
 
 /// A configured source of state documents.
-pub enum StateSource {
+pub(crate) enum StateSource {
     File(PathBuf),
     Masters {
         masters: Arc<Masters>,
@@ -60,7 +60,7 @@ enum Auth {
 }
 
 impl Auth {
-    fn header(&self, agent: &ureq::Agent) -> Result<Option<String>, String> {
+    fn header(&self, agent: &ureq::Agent) -> Result<Option<String>, IamError> {
         match self {
             Auth::None => Ok(None),
             Auth::Header(h) => Ok(Some(h.clone())),
@@ -121,7 +121,7 @@ fn check_status(
 impl StateSource {
     /// The masters to subscribe to, in order, and the client to do it with; `None` for a
     /// state file.
-    pub fn masters(&self) -> Option<(Vec<String>, &MasterClient)> {
+    pub(crate) fn masters(&self) -> Option<(Vec<String>, &MasterClient)> {
         match self {
             StateSource::File(_) => None,
             StateSource::Masters { masters, client } => Some((
@@ -138,7 +138,10 @@ impl StateSource {
 
     /// The state source of `config`. Fails when the TLS files cannot be read (checked at
     /// start-up, so only if they changed since) or the IAM private key is unusable.
-    pub fn from_config(config: &Config, masters: Arc<Masters>) -> Result<StateSource, String> {
+    pub(crate) fn from_config(
+        config: &Config,
+        masters: Arc<Masters>,
+    ) -> Result<StateSource, SourceError> {
         if let Some(path) = &config.state_file {
             return Ok(StateSource::File(path.clone()));
         }
@@ -172,7 +175,7 @@ impl StateSource {
             }
             AuthMechanism::Iam => match &config.iam {
                 Some(iam) => Auth::Iam(Box::new(IamLogin::new(iam)?)),
-                None => return Err("MesosAuthentication iam needs IAMConfigFile".into()),
+                None => return Err(SourceError::IamWithoutConfig),
             },
             AuthMechanism::None => Auth::None,
         };
@@ -188,7 +191,7 @@ impl StateSource {
     }
 
     /// Reads one state document.
-    pub fn fetch(&self) -> Result<Fetched, FetchError> {
+    pub(crate) fn fetch(&self) -> Result<Fetched, FetchError> {
         match self {
             StateSource::File(path) => {
                 let file_error = |error: String| FetchError::File {
@@ -235,7 +238,7 @@ impl StateSource {
 const MAX_REDIRECTS: usize = 3;
 
 /// Asks masters for their state over one agent, with the configured authentication.
-pub struct MasterClient {
+pub(crate) struct MasterClient {
     https: bool,
     agent: ureq::Agent,
     /// For the operator API stream.
@@ -245,7 +248,7 @@ pub struct MasterClient {
 
 /// Why a subscription could not be opened.
 #[derive(Debug, thiserror::Error)]
-pub enum SubscribeError {
+pub(crate) enum SubscribeError {
     /// 404, 405 or 501: this master has no operator API (Mesos before 1.0, or not a
     /// Mesos master).
     #[error("{0}: no operator API (HTTP status {1})")]
@@ -255,7 +258,7 @@ pub enum SubscribeError {
 }
 
 /// An open subscription: the event stream, and the master that answered it.
-pub struct Subscription {
+pub(crate) struct Subscription {
     pub body: ureq::BodyReader<'static>,
     pub master: String,
 }
@@ -282,7 +285,10 @@ impl MasterClient {
         let mut renewed = false;
         let mut redirects = 0;
         loop {
-            let header = self.auth.header(&self.agent).map_err(MasterError::Other)?;
+            let header = self
+                .auth
+                .header(&self.agent)
+                .map_err(|e| MasterError::Other(e.to_string()))?;
             match request(header.as_deref(), &master) {
                 Ok(answer) => return Ok((answer, master)),
                 Err(MasterError::Redirect(to)) if redirects < MAX_REDIRECTS => {
@@ -304,7 +310,7 @@ impl MasterClient {
     /// `POST /api/v1 {"type":"SUBSCRIBE"}` to `master`, following redirects to the
     /// leader ourselves (credentials go only to masters a master named); every read of
     /// the stream may take at most `per_read`.
-    pub fn subscribe(
+    pub(crate) fn subscribe(
         &self,
         master: &str,
         per_read: Duration,
@@ -379,16 +385,16 @@ fn redirect_authority(location: &str) -> Option<String> {
 /// TLS to the masters: always verified, against `CACertFile`, or else the system's
 /// roots (the reference turns verification off without a CA file); a client certificate
 /// when `CertFile`/`KeyFile` are set.
-fn tls_config(config: &Config) -> Result<ureq::tls::TlsConfig, String> {
+fn tls_config(config: &Config) -> Result<ureq::tls::TlsConfig, SourceError> {
     use rustls_pki_types::CertificateDer;
     use rustls_pki_types::pem::PemObject;
     use ureq::tls::{Certificate, ClientCert, PrivateKey, RootCerts, TlsConfig};
-    let read_certs = |path: &str| -> Result<Vec<Certificate<'static>>, String> {
-        let pem = std::fs::read(path).map_err(|e| format!("{path}: {e}"))?;
+    let read_certs = |path: &str| -> Result<Vec<Certificate<'static>>, SourceError> {
+        let pem = std::fs::read(path).map_err(|e| SourceError::tls(path, e))?;
         CertificateDer::pem_slice_iter(&pem)
             .map(|c| c.map(|c| Certificate::from_der(c.as_ref()).to_owned()))
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| format!("{path}: {e}"))
+            .map_err(|e| SourceError::tls(path, e))
     };
     let roots = if !config.ca_cert_file.is_empty() {
         RootCerts::Specific(Arc::new(read_certs(&config.ca_cert_file)?))
@@ -402,12 +408,33 @@ fn tls_config(config: &Config) -> Result<ureq::tls::TlsConfig, String> {
     if !config.cert_file.is_empty() && !config.key_file.is_empty() {
         let chain = read_certs(&config.cert_file)?;
         let key_pem =
-            std::fs::read(&config.key_file).map_err(|e| format!("{}: {e}", config.key_file))?;
+            std::fs::read(&config.key_file).map_err(|e| SourceError::tls(&config.key_file, e))?;
         let key =
-            PrivateKey::from_pem(&key_pem).map_err(|e| format!("{}: {e}", config.key_file))?;
+            PrivateKey::from_pem(&key_pem).map_err(|e| SourceError::tls(&config.key_file, e))?;
         tls = tls.client_cert(Some(ClientCert::new_with_certs(&chain, key)));
     }
     Ok(tls.build())
+}
+
+/// Why the masters cannot be asked as configured.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    /// A certificate or key file could not be read.
+    #[error("{path}: {detail}")]
+    Tls { path: String, detail: String },
+    #[error(transparent)]
+    Iam(#[from] IamError),
+    #[error("MesosAuthentication iam needs IAMConfigFile")]
+    IamWithoutConfig,
+}
+
+impl SourceError {
+    fn tls(path: &str, detail: impl std::fmt::Display) -> SourceError {
+        SourceError::Tls {
+            path: path.to_string(),
+            detail: detail.to_string(),
+        }
+    }
 }
 
 /// Debian's bundle of the system's trusted roots.

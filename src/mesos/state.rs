@@ -6,8 +6,8 @@
 //! checked by the record generator, so one bad item never rejects the whole state.
 
 use crate::cluster::{self, ClusterState};
-use crate::mesos::hostport::parse_ip;
 use crate::mesos::ports::parse_port_ranges;
+use crate::names::hostport::parse_ip;
 use serde::{Deserialize, Deserializer};
 use std::collections::HashSet;
 use std::io::Read;

@@ -15,11 +15,11 @@ use std::time::Duration;
 
 /// The first record (the whole cluster) may be this large; it is decoded as it streams
 /// in, never held whole.
-pub const MAX_SUBSCRIBED_BYTES: u64 = 4 << 30;
+pub(crate) const MAX_SUBSCRIBED_BYTES: u64 = 4 << 30;
 /// Any later record (one event) may be this large.
-pub const MAX_EVENT_BYTES: u64 = 16 << 20;
+pub(crate) const MAX_EVENT_BYTES: u64 = 16 << 20;
 /// The heartbeat interval assumed until `SUBSCRIBED` names one (Mesos sends 15 s).
-pub const DEFAULT_HEARTBEAT: Duration = Duration::from_secs(15);
+pub(crate) const DEFAULT_HEARTBEAT: Duration = Duration::from_secs(15);
 /// Silence for this many heartbeat intervals ends a subscription.
 const SILENT_HEARTBEATS: u32 = 3;
 /// Changes passed on in one message at most.
@@ -27,7 +27,7 @@ const BATCH: usize = 1024;
 
 /// How a subscription ended.
 #[derive(Debug)]
-pub enum Ended {
+pub(crate) enum Ended {
     /// No master has the operator API.
     NoApi(String),
     /// None could be subscribed to (the reason of the last).
@@ -54,7 +54,7 @@ struct Shared {
 /// Subscribes to the first of `masters` that accepts; a thread of its own reads the
 /// stream and hands what it reads straight to `events`, while this one watches for the
 /// end, for silence and for a command on `stop` (handed back).
-pub fn run(
+pub(crate) fn run(
     client: &MasterClient,
     masters: &[String],
     heartbeat: &mut Duration,

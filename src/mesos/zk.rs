@@ -2,19 +2,31 @@
 
 /// `zk://[user:pass@]host:port,host:port/path`.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ZkUrl {
+pub(crate) struct ZkUrl {
     pub hosts: Vec<String>,
     pub path: String,
 }
 
+/// Why a `Zk` setting is not a ZooKeeper URL.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ZkUrlError {
+    #[error("{0:?} does not start with zk://")]
+    Scheme(String),
+    #[error("{0:?} has no path")]
+    NoPath(String),
+    #[error("{0:?} needs hosts and a path")]
+    Incomplete(String),
+}
+
 impl ZkUrl {
-    pub fn parse(url: &str) -> Result<ZkUrl, String> {
+    /// Parses `zk://[user:pass@]host:port,host:port/path`.
+    pub(crate) fn parse(url: &str) -> Result<ZkUrl, ZkUrlError> {
         let rest = url
             .strip_prefix("zk://")
-            .ok_or_else(|| format!("{url:?} does not start with zk://"))?;
+            .ok_or_else(|| ZkUrlError::Scheme(url.into()))?;
         let (authority, path) = rest.split_at(
             rest.find('/')
-                .ok_or_else(|| format!("{url:?} has no path"))?,
+                .ok_or_else(|| ZkUrlError::NoPath(url.into()))?,
         );
         // User information is dropped, as the reference does (no ZooKeeper auth).
         let hosts = authority.rsplit('@').next().unwrap_or(authority);
@@ -24,7 +36,7 @@ impl ZkUrl {
             .map(str::to_string)
             .collect();
         if hosts.is_empty() || path.len() < 2 {
-            return Err(format!("{url:?} needs hosts and a path"));
+            return Err(ZkUrlError::Incomplete(url.into()));
         }
         Ok(ZkUrl {
             hosts,

@@ -1,14 +1,12 @@
-//! The `/v1/enumerate` and `/v1/axfr` documents (spec §4.10, §6), written straight to any
-//! writer without building a JSON tree. The server writes them from its model
-//! ([`ModelView`]); tools and tests from a whole [`RecordSet`].
+//! What the `/v1/enumerate` and `/v1/axfr` documents list (spec §4.10, §6), as views:
+//! the server's from its model ([`ModelView`]), tools' and tests' from a whole
+//! [`RecordSet`]. `crate::http::documents` writes them out.
 
 use super::item::ItemRecords;
 use super::set::{NameRecords, RData, RecordSet};
 use super::{Report, Rules};
 use crate::cluster::{Cluster, Item, Task};
 use serde::Serialize;
-use serde::ser::{SerializeMap, SerializeSeq, Serializer};
-use std::io::Write;
 
 /// One record as `/v1/enumerate` lists it.
 #[derive(Serialize)]
@@ -28,22 +26,6 @@ pub trait EnumerateSource {
     fn task(&self, framework: usize, task: usize) -> (&str, &str, Vec<RecordRow>);
 }
 
-/// Writes `/v1/enumerate`.
-pub fn write_enumerate(source: &impl EnumerateSource, out: impl Write) -> serde_json::Result<()> {
-    Enumerate(source).serialize(&mut serde_json::Serializer::new(out))
-}
-
-/// The SOA facts `/v1/axfr` carries beside the records.
-#[derive(Clone, Debug)]
-pub struct ZoneInfo<'a> {
-    pub ttl: u32,
-    pub serial: u32,
-    pub refresh_seconds: u64,
-    pub mname: &'a str,
-    pub rname: &'a str,
-    pub domain: &'a str,
-}
-
 /// Which values of a name `/v1/axfr` lists under one key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AxfrKind {
@@ -57,24 +39,6 @@ pub trait AxfrSource {
     /// Every name with records, sorted.
     fn names(&self) -> Vec<&str>;
     fn values(&self, name: &str, kind: AxfrKind) -> Vec<String>;
-}
-
-/// Writes `/v1/axfr`: every name by type, names sorted.
-pub fn write_axfr(
-    source: &impl AxfrSource,
-    zone: &ZoneInfo,
-    out: impl Write,
-) -> serde_json::Result<()> {
-    let mut ser = serde_json::Serializer::new(out);
-    let mut map = ser.serialize_map(Some(7))?;
-    map.serialize_entry("TTL", &zone.ttl)?;
-    map.serialize_entry("Serial", &zone.serial)?;
-    map.serialize_entry("RefreshSeconds", &zone.refresh_seconds)?;
-    map.serialize_entry("Mname", zone.mname)?;
-    map.serialize_entry("Rname", zone.rname)?;
-    map.serialize_entry("Domain", zone.domain)?;
-    map.serialize_entry("Records", &AxfrRecords(source))?;
-    SerializeMap::end(map)
 }
 
 /// Records as `/v1/enumerate` lists them; `name_of` reads the names they refer to.
@@ -186,115 +150,5 @@ impl EnumerateSource for ModelView<'_> {
             &task.id,
             rows(&records.records, |id| records.name(id)),
         )
-    }
-}
-
-struct Enumerate<'a, S>(&'a S);
-
-impl<S: EnumerateSource> Serialize for Enumerate<'_, S> {
-    fn serialize<Ser: Serializer>(&self, s: Ser) -> Result<Ser::Ok, Ser::Error> {
-        let source = self.0;
-        let mut map = s.serialize_map(Some(1))?;
-        if source.framework_count() == 0 {
-            map.serialize_entry("frameworks", &())?;
-        } else {
-            map.serialize_entry("frameworks", &Frameworks(source))?;
-        }
-        map.end()
-    }
-}
-
-struct Frameworks<'a, S>(&'a S);
-
-impl<S: EnumerateSource> Serialize for Frameworks<'_, S> {
-    fn serialize<Ser: Serializer>(&self, s: Ser) -> Result<Ser::Ok, Ser::Error> {
-        let source = self.0;
-        let mut seq = s.serialize_seq(Some(source.framework_count()))?;
-        for framework in 0..source.framework_count() {
-            seq.serialize_element(&FrameworkJson { source, framework })?;
-        }
-        seq.end()
-    }
-}
-
-struct FrameworkJson<'a, S> {
-    source: &'a S,
-    framework: usize,
-}
-
-impl<S: EnumerateSource> Serialize for FrameworkJson<'_, S> {
-    fn serialize<Ser: Serializer>(&self, s: Ser) -> Result<Ser::Ok, Ser::Error> {
-        let mut map = s.serialize_map(Some(2))?;
-        map.serialize_entry("tasks", &Tasks(self.source, self.framework))?;
-        map.serialize_entry("name", self.source.framework_name(self.framework))?;
-        map.end()
-    }
-}
-
-struct Tasks<'a, S>(&'a S, usize);
-
-impl<S: EnumerateSource> Serialize for Tasks<'_, S> {
-    fn serialize<Ser: Serializer>(&self, s: Ser) -> Result<Ser::Ok, Ser::Error> {
-        let (source, framework) = (self.0, self.1);
-        let count = source.task_count(framework);
-        let mut seq = s.serialize_seq(Some(count))?;
-        for task in 0..count {
-            let (name, id, records) = source.task(framework, task);
-            seq.serialize_element(&TaskJson { name, id, records })?;
-        }
-        seq.end()
-    }
-}
-
-struct TaskJson<'a> {
-    name: &'a str,
-    id: &'a str,
-    records: Vec<RecordRow>,
-}
-
-impl Serialize for TaskJson<'_> {
-    fn serialize<Ser: Serializer>(&self, s: Ser) -> Result<Ser::Ok, Ser::Error> {
-        let mut map = s.serialize_map(Some(3))?;
-        map.serialize_entry("name", self.name)?;
-        map.serialize_entry("id", self.id)?;
-        if self.records.is_empty() {
-            map.serialize_entry("records", &())?;
-        } else {
-            map.serialize_entry("records", &self.records)?;
-        }
-        map.end()
-    }
-}
-
-struct AxfrRecords<'a, S>(&'a S);
-
-impl<S: AxfrSource> Serialize for AxfrRecords<'_, S> {
-    fn serialize<Ser: Serializer>(&self, s: Ser) -> Result<Ser::Ok, Ser::Error> {
-        let names = self.0.names();
-        let mut map = s.serialize_map(Some(3))?;
-        for (key, kind) in [
-            ("As", AxfrKind::A),
-            ("AAAAs", AxfrKind::Aaaa),
-            ("SRVs", AxfrKind::Srv),
-        ] {
-            map.serialize_entry(key, &ByName(self.0, &names, kind))?;
-        }
-        map.end()
-    }
-}
-
-/// One `{name: [values]}` map of the AXFR document, for names with values of one type.
-struct ByName<'a, S>(&'a S, &'a [&'a str], AxfrKind);
-
-impl<S: AxfrSource> Serialize for ByName<'_, S> {
-    fn serialize<Ser: Serializer>(&self, s: Ser) -> Result<Ser::Ok, Ser::Error> {
-        let mut map = s.serialize_map(None)?;
-        for name in self.1 {
-            let values = self.0.values(name, self.2);
-            if !values.is_empty() {
-                map.serialize_entry(name, &values)?;
-            }
-        }
-        map.end()
     }
 }

@@ -5,19 +5,18 @@
 
 pub mod enumerate;
 pub mod hash;
-pub mod item;
-pub mod labels;
+pub(crate) mod item;
 pub mod set;
-pub mod task_ips;
+pub(crate) mod task_ips;
 
 use crate::cluster::{Agent, Cluster, Discovery, Item, Task};
 use crate::config::Config;
-use crate::mesos::hostport::Upid;
-use crate::mesos::hostport::{Host, parse_ip, split_host_port};
 use crate::mesos::state::State;
+use crate::names::hostport::Upid;
+use crate::names::hostport::{Host, parse_ip, split_host_port};
+use crate::names::labels::{LabelSpec, is_host_fragment, shorten_label};
 use hash::{agent_tail, task_hash};
 pub use item::ItemRecords;
-use labels::{LabelSpec, is_host_fragment, shorten_label};
 pub use set::{
     AddError, FrameworkEntry, NameId, NameRecords, RData, RecordSet, RecordSetBuilder, TaskEntry,
     ip_rdata,
@@ -254,7 +253,7 @@ impl<'a> Rules<'a> {
 #[derive(Debug)]
 enum AgentPidError {
     Missing,
-    Bad(crate::mesos::hostport::UpidError),
+    Bad(crate::names::hostport::UpidError),
 }
 
 fn agent_upid(agent: &Agent) -> Result<Upid, AgentPidError> {

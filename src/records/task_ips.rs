@@ -5,7 +5,7 @@ use crate::config::IpSource;
 use std::net::IpAddr;
 
 /// The addresses of the first source in `sources` that yields any; empty when none does.
-pub fn task_ips(task: &Task, sources: &[IpSource], agent_ips: &[IpAddr]) -> Vec<IpAddr> {
+pub(crate) fn task_ips(task: &Task, sources: &[IpSource], agent_ips: &[IpAddr]) -> Vec<IpAddr> {
     let latest = latest_running_status(task);
     for source in sources {
         let ips: &[IpAddr] = match (source, latest) {

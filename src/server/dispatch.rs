@@ -1,8 +1,8 @@
 //! What both transports do with one query: answer it from the snapshot, hand it to the
 //! forwarder, or refuse it; and count what was done.
 
-use super::counters::{BatchCounts, DropReason};
-use crate::dns::answer::{Outcome, Transport, answer, refuse, servfail};
+use crate::answer::{Outcome, Transport, answer, refuse, servfail};
+use crate::counters::{BatchCounts, DropReason};
 use crate::forward::{ClientPath, ForwardHandle, ForwardRequest};
 use crate::snapshot::Snapshot;
 

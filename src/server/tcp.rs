@@ -1,9 +1,9 @@
 //! DNS over TCP (RFC 7766): one mio event loop; 2-byte length framing, several and
 //! pipelined queries per connection, an idle timeout and a cap on open connections.
 
-use super::counters::{BatchCounts, WorkerCounters};
 use super::dispatch::{ForwardPath, Handled, handle_query};
-use crate::dns::answer::Transport;
+use crate::answer::Transport;
+use crate::counters::{BatchCounts, WorkerCounters};
 use crate::dns::wire::TCP_MAX;
 use crate::forward::{ClientPath, ForwardHandle, TcpReply};
 use crate::snapshot::SharedSnapshot;
@@ -38,7 +38,7 @@ struct Connection {
 }
 
 /// The TCP listener thread.
-pub struct TcpServer {
+pub(crate) struct TcpServer {
     poll: Poll,
     listener: TcpListener,
     forward: Option<ForwardHandle>,
@@ -56,7 +56,7 @@ pub struct TcpServer {
 }
 
 impl TcpServer {
-    pub fn new(listener: std::net::TcpListener) -> io::Result<TcpServer> {
+    pub(crate) fn new(listener: std::net::TcpListener) -> io::Result<TcpServer> {
         listener.set_nonblocking(true)?;
         let poll = Poll::new()?;
         let waker = Arc::new(Waker::new(poll.registry(), REPLIES)?);
@@ -78,18 +78,18 @@ impl TcpServer {
     }
 
     /// Where the forwarder sends replies for this thread's clients.
-    pub fn reply_path(&self) -> (Sender<TcpReply>, Arc<Waker>) {
+    pub(crate) fn reply_path(&self) -> (Sender<TcpReply>, Arc<Waker>) {
         (self.replies.0.clone(), self.waker.clone())
     }
 
-    pub fn set_forwarder(&mut self, forward: ForwardHandle) {
+    pub(crate) fn set_forwarder(&mut self, forward: ForwardHandle) {
         self.forward = Some(forward);
     }
 
     /// Serves until `stop` is given; then accepts no more connections, finishes the
     /// queries already read (forwarded ones included) and writes their replies, for at
     /// most [`DRAIN`].
-    pub fn run(mut self, snapshot: SharedSnapshot, stop: &Stop) -> io::Result<()> {
+    pub(crate) fn run(mut self, snapshot: SharedSnapshot, stop: &Stop) -> io::Result<()> {
         // The poll made in `new` carries the forwarder's waker; keep it.
         let spare = Poll::new()?;
         let mut poll = std::mem::replace(&mut self.poll, spare);

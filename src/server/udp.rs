@@ -1,12 +1,12 @@
 //! UDP workers: each owns an SO_REUSEPORT socket and a CPU, and loops
 //! `recvmmsg` → answer → `sendmmsg`, loading the snapshot once per batch.
 
-use super::batch::{Batch, enable_pktinfo};
-use super::counters::{BatchCounts, DropReason, WorkerCounters};
 use super::dispatch::{ForwardPath, Handled, handle_query};
-use crate::dns::answer::Transport;
+use crate::answer::Transport;
+use crate::counters::{BatchCounts, DropReason, WorkerCounters};
 use crate::forward::{ClientPath, ForwardHandle};
 use crate::snapshot::SharedSnapshot;
+use crate::sockets::batch::{Batch, enable_pktinfo};
 use crate::stop::Stop;
 use std::io;
 use std::os::fd::AsRawFd;
@@ -20,7 +20,7 @@ const RECEIVE_WAIT: std::time::Duration = std::time::Duration::from_millis(200);
 const QUERY_SLOT: usize = 4096;
 
 /// One worker's socket and buffers.
-pub struct UdpWorker {
+pub(crate) struct UdpWorker {
     /// This worker's number: the forwarder replies through `socket` by it.
     index: usize,
     /// Where queries outside the domain go; `None` when forwarding is off.
@@ -36,7 +36,7 @@ pub struct UdpWorker {
 impl UdpWorker {
     /// `wildcard`: the socket is bound to an unspecified address, so replies need the
     /// query's destination as their source.
-    pub fn new(
+    pub(crate) fn new(
         index: usize,
         socket: socket2::Socket,
         wildcard: bool,
@@ -66,17 +66,17 @@ impl UdpWorker {
     }
 
     /// A second handle on this worker's socket, for the forwarder's replies.
-    pub fn socket_clone(&self) -> io::Result<socket2::Socket> {
+    pub(crate) fn socket_clone(&self) -> io::Result<socket2::Socket> {
         self.socket.try_clone()
     }
 
-    pub fn set_forwarder(&mut self, forward: ForwardHandle) {
+    pub(crate) fn set_forwarder(&mut self, forward: ForwardHandle) {
         self.forward = Some(forward);
     }
 
     /// Serves until `stop` is given: the batch in hand is answered and sent, then the
     /// worker returns (a blocked receive gives up within [`RECEIVE_WAIT`]).
-    pub fn run(mut self, snapshot: SharedSnapshot, stop: &Stop) {
+    pub(crate) fn run(mut self, snapshot: SharedSnapshot, stop: &Stop) {
         let fd = self.socket.as_raw_fd();
         if let Err(e) = self.socket.set_read_timeout(Some(RECEIVE_WAIT)) {
             tracing::warn!(

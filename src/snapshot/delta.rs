@@ -38,17 +38,17 @@ impl Delta {
 
 /// A batch larger than this is not kept as a delta (a first load, a resync that
 /// changed most of the zone): a transfer then sends the whole zone.
-pub const MAX_DELTA_RECORDS: usize = 200_000;
+pub(crate) const MAX_DELTA_RECORDS: usize = 200_000;
 
 /// Collects record changes while a batch is applied.
 #[derive(Debug, Default)]
-pub struct DeltaBuilder {
+pub(crate) struct DeltaBuilder {
     pending: Vec<(NameId, RData, bool)>,
     overflow: bool,
 }
 
 impl DeltaBuilder {
-    pub fn record(&mut self, owner: NameId, rdata: RData, added: bool) {
+    pub(crate) fn record(&mut self, owner: NameId, rdata: RData, added: bool) {
         if self.overflow {
             return;
         }
@@ -62,7 +62,7 @@ impl DeltaBuilder {
 
     /// The net delta since the last call (a record added then removed in one batch
     /// cancels out), or `None` when the batch overflowed.
-    pub fn take(&mut self, name: impl Fn(NameId) -> Box<str>) -> Option<Delta> {
+    pub(crate) fn take(&mut self, name: impl Fn(NameId) -> Box<str>) -> Option<Delta> {
         let pending = std::mem::take(&mut self.pending);
         if std::mem::take(&mut self.overflow) {
             return None;

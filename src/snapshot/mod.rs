@@ -7,8 +7,7 @@
 //! shards whose names changed, shares the rest with the previous snapshot, and swaps one
 //! pointer. Its [`delta::Delta`] goes to the [`delta::Journal`].
 
-pub mod delta;
-pub mod document;
+pub(crate) mod delta;
 pub mod sets;
 pub mod shards;
 pub mod store;

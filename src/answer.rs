@@ -6,8 +6,8 @@
 //! non-terminals, both with the apex SOA in the authority section; EDNS sizes honoured;
 //! truncation drops additionals first, then whole answers, and sets TC.
 
-use super::query::{Edns, Query, Reject, parse};
-use super::wire::*;
+use crate::dns::query::{Edns, Query, Reject, parse};
+use crate::dns::wire::*;
 use crate::snapshot::sets::RrSet;
 use crate::snapshot::{Lookup, QUESTION_POINTER, Snapshot};
 

@@ -6,8 +6,11 @@
 //! the checks the reference lacks (ports, periods, listeners). Every failure is one line
 //! naming the key.
 
-use crate::mesos::hostport::{join_host_port, parse_port, split_host_port};
-use serde_json::{Map, Value};
+pub(crate) mod keys;
+
+use crate::names::hostport::{join_host_port, parse_port, split_host_port};
+use keys::Raw;
+use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -212,264 +215,6 @@ impl Environment {
     }
 }
 
-/// The raw values after overlaying the JSON on the defaults, before validation.
-struct Raw {
-    refresh_seconds: i64,
-    port: i64,
-    timeout: i64,
-    state_timeout_seconds: i64,
-    zk_detection_timeout: i64,
-    http_port: i64,
-    ttl: i64,
-    srv_record_default_weight: i64,
-    soa_refresh: i64,
-    soa_retry: i64,
-    soa_expire: i64,
-    soa_minttl: i64,
-    soa_mname: String,
-    soa_rname: String,
-    masters: Option<Vec<String>>,
-    zone_resolvers: Vec<(String, Vec<String>)>,
-    resolvers: Vec<String>,
-    ip_sources: Vec<String>,
-    zk: String,
-    domain: String,
-    file: Option<String>,
-    listener: String,
-    http_listener: String,
-    recurse_on: bool,
-    dns_on: bool,
-    http_on: bool,
-    external_on: bool,
-    enforce_rfc952: bool,
-    set_truncate_bit: bool,
-    enumeration_on: bool,
-    mesos_https_on: bool,
-    ca_cert_file: String,
-    cert_file: String,
-    key_file: String,
-    credentials: Credentials,
-    iam_config_file: String,
-    mesos_authentication: String,
-    state_file: String,
-    udp_workers: i64,
-    edns_max_udp_size: i64,
-    forward_cache_size: i64,
-    ready_stale_refreshes: i64,
-    state_api: String,
-    coalesce_ms: i64,
-}
-
-impl Default for Raw {
-    fn default() -> Raw {
-        Raw {
-            refresh_seconds: 60,
-            port: 53,
-            timeout: 5,
-            state_timeout_seconds: 300,
-            zk_detection_timeout: 30,
-            http_port: 8123,
-            ttl: 60,
-            srv_record_default_weight: 1,
-            soa_refresh: 60,
-            soa_retry: 600,
-            soa_expire: 86400,
-            soa_minttl: 60,
-            soa_mname: "ns1.mesos".into(),
-            soa_rname: "root.ns1.mesos".into(),
-            masters: None,
-            zone_resolvers: Vec::new(),
-            resolvers: vec!["8.8.8.8".into()],
-            ip_sources: vec!["netinfo".into(), "mesos".into(), "host".into()],
-            zk: String::new(),
-            domain: "mesos".into(),
-            file: None,
-            listener: "0.0.0.0".into(),
-            http_listener: "0.0.0.0".into(),
-            recurse_on: true,
-            dns_on: true,
-            http_on: true,
-            external_on: true,
-            enforce_rfc952: false,
-            set_truncate_bit: true,
-            enumeration_on: true,
-            mesos_https_on: false,
-            ca_cert_file: String::new(),
-            cert_file: String::new(),
-            key_file: String::new(),
-            credentials: Credentials::default(),
-            iam_config_file: String::new(),
-            mesos_authentication: String::new(),
-            state_file: String::new(),
-            udp_workers: 0,
-            edns_max_udp_size: 1232,
-            forward_cache_size: 10_000,
-            ready_stale_refreshes: 3,
-            state_api: "auto".into(),
-            coalesce_ms: 5,
-        }
-    }
-}
-
-/// Reads one JSON value into a typed slot, naming the key in errors.
-struct Reader<'a> {
-    key: &'a str,
-}
-
-impl Reader<'_> {
-    fn mismatch<T>(&self, want: &str, got: &Value) -> Result<T, ConfigError> {
-        invalid(format!("{}: expected {want}, got {got}", self.key))
-    }
-
-    fn int(&self, slot: &mut i64, v: &Value, min: i64, max: i64) -> Result<(), ConfigError> {
-        match v {
-            Value::Null => Ok(()),
-            Value::Number(n) => match n.as_i64() {
-                Some(i) if (min..=max).contains(&i) => {
-                    *slot = i;
-                    Ok(())
-                }
-                _ => invalid(format!(
-                    "{}: {n} is not an integer in {min}..={max}",
-                    self.key
-                )),
-            },
-            other => self.mismatch("an integer", other),
-        }
-    }
-
-    fn string(&self, slot: &mut String, v: &Value) -> Result<(), ConfigError> {
-        match v {
-            Value::Null => Ok(()),
-            Value::String(s) => {
-                *slot = s.clone();
-                Ok(())
-            }
-            other => self.mismatch("a string", other),
-        }
-    }
-
-    fn boolean(&self, slot: &mut bool, v: &Value) -> Result<(), ConfigError> {
-        match v {
-            Value::Null => Ok(()),
-            Value::Bool(b) => {
-                *slot = *b;
-                Ok(())
-            }
-            other => self.mismatch("true or false", other),
-        }
-    }
-
-    fn strings(&self, v: &Value) -> Result<Vec<String>, ConfigError> {
-        match v {
-            Value::Null => Ok(Vec::new()),
-            Value::Array(items) => items
-                .iter()
-                .map(|item| match item {
-                    Value::String(s) => Ok(s.clone()),
-                    other => self.mismatch("a list of strings", other),
-                })
-                .collect(),
-            other => self.mismatch("a list of strings", other),
-        }
-    }
-
-    fn object<'v>(&self, v: &'v Value) -> Result<Option<&'v Map<String, Value>>, ConfigError> {
-        match v {
-            Value::Null => Ok(None),
-            Value::Object(map) => Ok(Some(map)),
-            other => self.mismatch("an object", other),
-        }
-    }
-}
-
-const U32_MAX: i64 = u32::MAX as i64;
-
-impl Raw {
-    fn overlay(&mut self, doc: &Map<String, Value>) -> Result<(), ConfigError> {
-        for (key, v) in doc {
-            let r = Reader { key };
-            match key.to_ascii_lowercase().as_str() {
-                "refreshseconds" => r.int(&mut self.refresh_seconds, v, i64::MIN, i64::MAX)?,
-                "port" => r.int(&mut self.port, v, i64::MIN, i64::MAX)?,
-                "timeout" => r.int(&mut self.timeout, v, i64::MIN, i64::MAX)?,
-                "statetimeoutseconds" => {
-                    r.int(&mut self.state_timeout_seconds, v, i64::MIN, i64::MAX)?
-                }
-                "zkdetectiontimeout" => {
-                    r.int(&mut self.zk_detection_timeout, v, i64::MIN, i64::MAX)?
-                }
-                "httpport" => r.int(&mut self.http_port, v, i64::MIN, i64::MAX)?,
-                "ttl" => r.int(&mut self.ttl, v, i32::MIN.into(), i32::MAX.into())?,
-                "srvrecorddefaultweight" => {
-                    r.int(&mut self.srv_record_default_weight, v, 0, u16::MAX.into())?
-                }
-                "soaserial" => r.int(&mut 0, v, 0, U32_MAX)?,
-                "soarefresh" => r.int(&mut self.soa_refresh, v, 0, U32_MAX)?,
-                "soaretry" => r.int(&mut self.soa_retry, v, 0, U32_MAX)?,
-                "soaexpire" => r.int(&mut self.soa_expire, v, 0, U32_MAX)?,
-                "soaminttl" => r.int(&mut self.soa_minttl, v, 0, U32_MAX)?,
-                "soamname" => r.string(&mut self.soa_mname, v)?,
-                "soarname" => r.string(&mut self.soa_rname, v)?,
-                "masters" => self.masters = Some(r.strings(v)?),
-                "zoneresolvers" => {
-                    self.zone_resolvers.clear();
-                    for (zone, list) in r.object(v)?.into_iter().flatten() {
-                        let list = Reader { key }.strings(list)?;
-                        self.zone_resolvers.push((zone.clone(), list));
-                    }
-                }
-                "resolvers" => self.resolvers = r.strings(v)?,
-                "ipsources" => self.ip_sources = r.strings(v)?,
-                "zk" => r.string(&mut self.zk, v)?,
-                "domain" => r.string(&mut self.domain, v)?,
-                "file" => {
-                    let mut file = String::new();
-                    r.string(&mut file, v)?;
-                    if !v.is_null() {
-                        self.file = Some(file);
-                    }
-                }
-                "listener" => r.string(&mut self.listener, v)?,
-                "httplistener" => r.string(&mut self.http_listener, v)?,
-                "recurseon" => r.boolean(&mut self.recurse_on, v)?,
-                "dnson" => r.boolean(&mut self.dns_on, v)?,
-                "httpon" => r.boolean(&mut self.http_on, v)?,
-                "externalon" => r.boolean(&mut self.external_on, v)?,
-                "enforcerfc952" => r.boolean(&mut self.enforce_rfc952, v)?,
-                "settruncatebit" => r.boolean(&mut self.set_truncate_bit, v)?,
-                "enumerationon" => r.boolean(&mut self.enumeration_on, v)?,
-                "mesoshttpson" => r.boolean(&mut self.mesos_https_on, v)?,
-                "cacertfile" => r.string(&mut self.ca_cert_file, v)?,
-                "certfile" => r.string(&mut self.cert_file, v)?,
-                "keyfile" => r.string(&mut self.key_file, v)?,
-                "mesoscredentials" => {
-                    self.credentials = Credentials::default();
-                    for (k, cv) in r.object(v)?.into_iter().flatten() {
-                        let r = Reader { key: k };
-                        match k.to_ascii_lowercase().as_str() {
-                            "principal" => r.string(&mut self.credentials.principal, cv)?,
-                            "secret" => r.string(&mut self.credentials.secret, cv)?,
-                            _ => {}
-                        }
-                    }
-                }
-                "iamconfigfile" => r.string(&mut self.iam_config_file, v)?,
-                "mesosauthentication" => r.string(&mut self.mesos_authentication, v)?,
-                "statefile" => r.string(&mut self.state_file, v)?,
-                "udpworkers" => r.int(&mut self.udp_workers, v, 0, 1024)?,
-                "ednsmaxudpsize" => r.int(&mut self.edns_max_udp_size, v, 512, 65535)?,
-                "forwardcachesize" => r.int(&mut self.forward_cache_size, v, 0, 100_000_000)?,
-                "readystalerefreshes" => r.int(&mut self.ready_stale_refreshes, v, 1, 1_000_000)?,
-                "stateapi" => r.string(&mut self.state_api, v)?,
-                "coalescemilliseconds" => r.int(&mut self.coalesce_ms, v, 0, 10_000)?,
-                _ => {}
-            }
-        }
-        Ok(())
-    }
-}
-
 /// Replaces the first `~/` with the home directory, then makes the path absolute.
 pub fn expand_config_path(path: &str, env: &Environment) -> PathBuf {
     let home = env.home.clone().unwrap_or_else(|| ".".into());
@@ -503,58 +248,67 @@ impl Config {
         let Value::Object(doc) = doc else {
             return Err(unmarshal("the document must be a JSON object".into()));
         };
-        let mut raw = Raw::default();
-        raw.overlay(&doc).map_err(|e| unmarshal(e.0))?;
-        validate(raw, file, env)
+        let raw = Raw::from_document(&doc).map_err(|e| unmarshal(e.0))?;
+        validate(&raw, file, env)
     }
 
     /// The label rules in force.
-    pub fn label_spec(&self) -> crate::records::labels::LabelSpec {
+    pub fn label_spec(&self) -> crate::names::labels::LabelSpec {
         if self.enforce_rfc952 {
-            crate::records::labels::LabelSpec::Rfc952
+            crate::names::labels::LabelSpec::Rfc952
         } else {
-            crate::records::labels::LabelSpec::Rfc1123
+            crate::names::labels::LabelSpec::Rfc1123
         }
     }
 }
 
-fn validate(raw: Raw, file: &Path, env: &Environment) -> Result<Config, ConfigError> {
+fn validate(raw: &Raw, file: &Path, env: &Environment) -> Result<Config, ConfigError> {
+    let masters_given = raw.strings("Masters");
+    let zk = raw.string("Zk");
+    let state_file_text = raw.string("StateFile");
+    let external_on = raw.boolean("ExternalOn");
+    let resolvers_given = raw.strings("Resolvers").unwrap_or_default();
+    let state_timeout_seconds = raw.int("StateTimeoutSeconds");
     // 1. Services and a source of state.
-    if !raw.dns_on && !raw.http_on {
+    if !raw.boolean("DnsOn") && !raw.boolean("HttpOn") {
         return invalid("DnsOn, HttpOn: either DNS or HTTP server should be on");
     }
-    let no_masters = raw.masters.as_ref().is_none_or(|m| m.is_empty());
-    if no_masters && raw.zk.is_empty() && raw.state_file.is_empty() {
+    let no_masters = masters_given.as_ref().is_none_or(|m| m.is_empty());
+    if no_masters && zk.is_empty() && state_file_text.is_empty() {
         return invalid("Masters, Zk: specify Mesos masters or Zookeeper in config.json");
     }
 
     // 2. Masters.
-    let masters = match &raw.masters {
+    let masters = match &masters_given {
         None => None,
         Some(list) => Some(validate_masters(list)?),
     };
 
     // 3. Upstream resolvers, looked at only when forwarding is on.
-    let domain = raw.domain.to_ascii_lowercase();
-    let (resolvers, zone_resolvers) = if raw.external_on {
-        let resolvers = if raw.resolvers.is_empty() {
+    let domain_given = raw.string("Domain");
+    let domain = domain_given.to_ascii_lowercase();
+    let (resolvers, zone_resolvers) = if external_on {
+        let resolvers = if resolvers_given.is_empty() {
             resolv_conf_nameservers(env)?
         } else {
-            validate_resolvers("Resolvers", &raw.resolvers)?
+            validate_resolvers("Resolvers", &resolvers_given)?
         };
-        (resolvers, validate_zones(&raw.zone_resolvers, &domain)?)
+        (
+            resolvers,
+            validate_zones(&raw.zone_lists("ZoneResolvers"), &domain)?,
+        )
     } else {
         (Vec::new(), BTreeMap::new())
     };
 
     // 4. IPSources.
-    let ip_sources = validate_ip_sources(&raw.ip_sources)?;
+    let ip_sources = validate_ip_sources(&raw.strings("IPSources").unwrap_or_default())?;
 
     // 5. State timeout.
-    if raw.state_timeout_seconds <= 0 {
+    if state_timeout_seconds <= 0 {
         return invalid(format!(
             "StateTimeoutSeconds: must be > 0, got {}",
-            raw.state_timeout_seconds
+            state_timeout_seconds
         ));
     }
 
@@ -563,13 +317,13 @@ fn validate(raw: Raw, file: &Path, env: &Environment) -> Result<Config, ConfigEr
         return invalid(format!(
             "Domain: {:?} is not a valid domain name (labels of letters, digits and inner \
              hyphens, 1-63 octets each, no leading or trailing dot)",
-            raw.domain
+            domain_given
         ));
     }
 
     // 7. SOA names.
-    let soa_rname = fqdn(&raw.soa_rname.replace('@', "."));
-    let soa_mname = fqdn(&raw.soa_mname);
+    let soa_rname = fqdn(&raw.string("SOARname").replace('@', "."));
+    let soa_mname = fqdn(&raw.string("SOAMname"));
     for (key, name) in [("SOARname", &soa_rname), ("SOAMname", &soa_mname)] {
         if !is_encodable_name(name) {
             return invalid(format!("{key}: {name:?} is not a valid DNS name"));
@@ -577,35 +331,36 @@ fn validate(raw: Raw, file: &Path, env: &Environment) -> Result<Config, ConfigEr
     }
 
     // 8. Certificates.
-    validate_certificates(&raw)?;
+    validate_certificates(raw)?;
 
     // 9. Authentication.
-    let (mesos_authentication, iam) = validate_auth(&raw)?;
+    let (mesos_authentication, iam) = validate_auth(raw)?;
 
     // Checks the reference lacks: it crashes or misbehaves on these later.
-    let refresh_seconds = positive("RefreshSeconds", raw.refresh_seconds)?;
-    let port = port_number("Port", raw.port)?;
-    let http_port = port_number("HttpPort", raw.http_port)?;
-    let timeout_seconds = match raw.timeout {
+    let refresh_seconds = positive("RefreshSeconds", raw.int("RefreshSeconds"))?;
+    let port = port_number("Port", raw.int("Port"))?;
+    let http_port = port_number("HttpPort", raw.int("HttpPort"))?;
+    let timeout_seconds = match raw.int("Timeout") {
         0 => 5,
         t if t > 0 => t as u64,
         t => return invalid(format!("Timeout: must be >= 0 seconds, got {t}")),
     };
-    if raw.ttl < 0 {
-        return invalid(format!("TTL: must be >= 0, got {}", raw.ttl));
+    let ttl = raw.int("TTL");
+    if ttl < 0 {
+        return invalid(format!("TTL: must be >= 0, got {ttl}"));
     }
-    let listener = ip_literal("Listener", &raw.listener)?;
-    let http_listener = ip_literal("HTTPListener", &raw.http_listener)?;
-    let state_file = (!raw.state_file.is_empty()).then(|| {
+    let listener = ip_literal("Listener", &raw.string("Listener"))?;
+    let http_listener = ip_literal("HTTPListener", &raw.string("HTTPListener"))?;
+    let state_file = (!state_file_text.is_empty()).then(|| {
         // Relative to the config file, so a bundled example works from any directory.
-        let p = PathBuf::from(&raw.state_file);
+        let p = PathBuf::from(&state_file_text);
         match file.parent() {
             Some(dir) if p.is_relative() => dir.join(p),
             _ => p,
         }
     });
 
-    let state_api = match raw.state_api.to_ascii_lowercase().as_str() {
+    let state_api = match raw.string("StateAPI").to_ascii_lowercase().as_str() {
         "auto" => StateApi::Auto,
         "subscribe" => StateApi::Subscribe,
         "poll" => StateApi::Poll,
@@ -620,49 +375,53 @@ fn validate(raw: Raw, file: &Path, env: &Environment) -> Result<Config, ConfigEr
         refresh_seconds,
         port,
         timeout_seconds,
-        state_timeout_seconds: raw.state_timeout_seconds as u64,
-        zk_detection_timeout: raw.zk_detection_timeout,
+        state_timeout_seconds: state_timeout_seconds as u64,
+        zk_detection_timeout: raw.int("ZkDetectionTimeout"),
         http_port,
-        ttl: raw.ttl as u32,
-        srv_record_default_weight: raw.srv_record_default_weight as u16,
-        soa_refresh: raw.soa_refresh as u32,
-        soa_retry: raw.soa_retry as u32,
-        soa_expire: raw.soa_expire as u32,
-        soa_minttl: raw.soa_minttl as u32,
+        ttl: ttl as u32,
+        srv_record_default_weight: raw.int("SRVRecordDefaultWeight") as u16,
+        soa_refresh: raw.int("SOARefresh") as u32,
+        soa_retry: raw.int("SOARetry") as u32,
+        soa_expire: raw.int("SOAExpire") as u32,
+        soa_minttl: raw.int("SOAMinttl") as u32,
         soa_mname,
         soa_rname,
         masters,
         zone_resolvers,
         resolvers,
         ip_sources,
-        zk: raw.zk,
+        zk,
         domain,
-        file: raw.file.unwrap_or_else(|| file.display().to_string()),
+        file: raw
+            .optional_string("File")
+            .unwrap_or_else(|| file.display().to_string()),
         source_path: file.to_path_buf(),
         listener,
         http_listener,
-        recurse_on: raw.recurse_on,
-        dns_on: raw.dns_on,
-        http_on: raw.http_on,
-        external_on: raw.external_on,
-        enforce_rfc952: raw.enforce_rfc952,
-        set_truncate_bit: raw.set_truncate_bit,
-        enumeration_on: raw.enumeration_on,
-        mesos_https_on: raw.mesos_https_on,
-        ca_cert_file: raw.ca_cert_file,
-        cert_file: raw.cert_file,
-        key_file: raw.key_file,
-        mesos_credentials: raw.credentials,
-        iam_config_file: raw.iam_config_file,
+        recurse_on: raw.boolean("RecurseOn"),
+        dns_on: raw.boolean("DnsOn"),
+        http_on: raw.boolean("HttpOn"),
+        external_on,
+        enforce_rfc952: raw.boolean("EnforceRFC952"),
+        set_truncate_bit: raw.boolean("SetTruncateBit"),
+        enumeration_on: raw.boolean("EnumerationOn"),
+        mesos_https_on: raw.boolean("MesosHTTPSOn"),
+        ca_cert_file: raw.string("CACertFile"),
+        cert_file: raw.string("CertFile"),
+        key_file: raw.string("KeyFile"),
+        mesos_credentials: raw.credentials("MesosCredentials"),
+        iam_config_file: raw.string("IAMConfigFile"),
         iam,
         mesos_authentication,
         state_file,
-        udp_workers: (raw.udp_workers > 0).then_some(raw.udp_workers as usize),
-        edns_max_udp_size: raw.edns_max_udp_size as u16,
-        forward_cache_size: raw.forward_cache_size as usize,
-        ready_stale_refreshes: raw.ready_stale_refreshes as u64,
+        udp_workers: usize::try_from(raw.int("UDPWorkers"))
+            .ok()
+            .filter(|&n| n > 0),
+        edns_max_udp_size: raw.int("EDNSMaxUDPSize") as u16,
+        forward_cache_size: raw.int("ForwardCacheSize") as usize,
+        ready_stale_refreshes: raw.int("ReadyStaleRefreshes") as u64,
         state_api,
-        coalesce_ms: raw.coalesce_ms as u64,
+        coalesce_ms: raw.int("CoalesceMilliseconds") as u64,
     })
 }
 
@@ -833,7 +592,7 @@ fn validate_ip_sources(list: &[String]) -> Result<Vec<IpSource>, ConfigError> {
 
 /// Lower-case LDH labels of 1-63 octets without edge hyphens, joined by dots; ≤ 253 octets.
 pub fn is_valid_domain(name: &str) -> bool {
-    name.len() <= 253 && name.split('.').all(crate::records::labels::is_host_label)
+    name.len() <= 253 && name.split('.').all(crate::names::labels::is_host_label)
 }
 
 /// Any name that fits a DNS message: labels of 1-63 octets, ≤ 255 octets in wire form.
@@ -850,8 +609,13 @@ fn fqdn(name: &str) -> String {
 fn validate_certificates(raw: &Raw) -> Result<(), ConfigError> {
     use rustls_pki_types::pem::PemObject;
     use rustls_pki_types::{CertificateDer, PrivateKeyDer};
-    if !raw.ca_cert_file.is_empty() {
-        let path = &raw.ca_cert_file;
+    let (ca, cert, key) = (
+        raw.string("CACertFile"),
+        raw.string("CertFile"),
+        raw.string("KeyFile"),
+    );
+    if !ca.is_empty() {
+        let path = &ca;
         let bytes = std::fs::read(path)
             .or_else(|e| invalid(format!("CACertFile: open failed: {path}: {e}")))?;
         let certs: Result<Vec<_>, _> = CertificateDer::pem_slice_iter(&bytes).collect();
@@ -864,16 +628,15 @@ fn validate_certificates(raw: &Raw) -> Result<(), ConfigError> {
             }
         }
     }
-    match (raw.cert_file.is_empty(), raw.key_file.is_empty()) {
+    match (cert.is_empty(), key.is_empty()) {
         (false, true) => return invalid("KeyFile: Missing private key for CertFile"),
         (true, false) => return invalid("CertFile: Missing certificate for KeyFile"),
         (false, false) => {
-            let cert = CertificateDer::from_pem_file(&raw.cert_file);
-            if let Err(e) = cert {
-                return invalid(format!("CertFile: {}: {e}", raw.cert_file));
+            if let Err(e) = CertificateDer::from_pem_file(&cert) {
+                return invalid(format!("CertFile: {cert}: {e}"));
             }
-            if let Err(e) = PrivateKeyDer::from_pem_file(&raw.key_file) {
-                return invalid(format!("KeyFile: {}: {e}", raw.key_file));
+            if let Err(e) = PrivateKeyDer::from_pem_file(&key) {
+                return invalid(format!("KeyFile: {key}: {e}"));
             }
         }
         (true, true) => {}
@@ -917,12 +680,14 @@ fn is_http_url(text: &str) -> bool {
 }
 
 fn validate_auth(raw: &Raw) -> Result<(AuthMechanism, Option<IamConfig>), ConfigError> {
-    let iam = if raw.iam_config_file.is_empty() {
+    let iam_file = raw.string("IAMConfigFile");
+    let iam = if iam_file.is_empty() {
         None
     } else {
-        Some(load_iam(&raw.iam_config_file)?)
+        Some(load_iam(&iam_file)?)
     };
-    let mechanism = match raw.mesos_authentication.as_str() {
+    let credentials = raw.credentials("MesosCredentials");
+    let mechanism = match raw.string("MesosAuthentication").as_str() {
         "" => AuthMechanism::None,
         "basic" => AuthMechanism::Basic,
         "iam" => AuthMechanism::Iam,
@@ -934,7 +699,7 @@ fn validate_auth(raw: &Raw) -> Result<(AuthMechanism, Option<IamConfig>), Config
     };
     match mechanism {
         AuthMechanism::Basic
-            if raw.credentials.principal.is_empty() && raw.credentials.secret.is_empty() =>
+            if credentials.principal.is_empty() && credentials.secret.is_empty() =>
         {
             return invalid(
                 "MesosCredentials: invalid HTTP Basic configuration: principal and secret are both empty",

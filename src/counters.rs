@@ -1,10 +1,13 @@
 //! Query counters. Each UDP worker (and the TCP thread) owns one `WorkerCounters` on its
-//! own cache lines and adds to it once per batch; `/metrics` sums them at scrape time.
+//! own cache lines and adds to it once per batch; the forwarder owns [`ForwardCounters`];
+//! `/metrics` sums them at scrape time.
 
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Query types counted on their own; everything else is "other".
-pub const QTYPES: [(&str, u16); 7] = [
+pub(crate) const QTYPES: [(&str, u16); 7] = [
     ("A", 1),
     ("AAAA", 28),
     ("SRV", 33),
@@ -15,13 +18,13 @@ pub const QTYPES: [(&str, u16); 7] = [
 ];
 
 /// Response codes by number (0-5); everything else is "other".
-pub const RCODES: [&str; 7] = [
+pub(crate) const RCODES: [&str; 7] = [
     "NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED", "other",
 ];
 
 /// Why a packet got no reply.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DropReason {
+pub(crate) enum DropReason {
     /// Not a query we can read (or one that must not be answered).
     Malformed,
     /// The reply could not be sent.
@@ -32,14 +35,14 @@ pub enum DropReason {
 
 impl DropReason {
     /// Every reason, in the order of the counters.
-    pub const ALL: [DropReason; 3] = [
+    pub(crate) const ALL: [DropReason; 3] = [
         DropReason::Malformed,
         DropReason::SendFailed,
         DropReason::NoClientAddress,
     ];
 
     /// The `reason` label of the dropped-queries counter.
-    pub fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             DropReason::Malformed => "malformed",
             DropReason::SendFailed => "send_failed",
@@ -48,14 +51,14 @@ impl DropReason {
     }
 }
 
-pub fn qtype_index(qtype: u16) -> usize {
+pub(crate) fn qtype_index(qtype: u16) -> usize {
     QTYPES
         .iter()
         .position(|&(_, t)| t == qtype)
         .unwrap_or(QTYPES.len() - 1)
 }
 
-pub fn rcode_index(rcode: u8) -> usize {
+pub(crate) fn rcode_index(rcode: u8) -> usize {
     (rcode as usize).min(RCODES.len() - 1)
 }
 
@@ -70,7 +73,7 @@ pub struct WorkerCounters {
 
 /// One batch's counts, kept in plain integers and added to the atomics once.
 #[derive(Debug, Default)]
-pub struct BatchCounts {
+pub(crate) struct BatchCounts {
     pub requests: [u64; QTYPES.len()],
     pub responses: [u64; RCODES.len()],
     pub truncated: u64,
@@ -79,29 +82,29 @@ pub struct BatchCounts {
 
 impl BatchCounts {
     /// Counts a reply by its question type and its header (rcode, TC).
-    pub fn reply(&mut self, qtype: u16, reply: &[u8]) {
+    pub(crate) fn reply(&mut self, qtype: u16, reply: &[u8]) {
         self.request(qtype);
         self.response(reply);
     }
 
-    pub fn request(&mut self, qtype: u16) {
+    pub(crate) fn request(&mut self, qtype: u16) {
         self.requests[qtype_index(qtype)] += 1;
     }
 
     /// Counts a reply by its header (rcode, TC).
-    pub fn response(&mut self, reply: &[u8]) {
+    pub(crate) fn response(&mut self, reply: &[u8]) {
         if let (Some(&flags), Some(&rcode)) = (reply.get(2), reply.get(3)) {
             self.responses[rcode_index(rcode & 0x0F)] += 1;
             self.truncated += u64::from(flags & 0x02 != 0);
         }
     }
 
-    pub fn drop(&mut self, reason: DropReason) {
+    pub(crate) fn drop(&mut self, reason: DropReason) {
         self.dropped[reason as usize] += 1;
     }
 
     /// Adds this batch to `to` and starts over.
-    pub fn flush(&mut self, to: &WorkerCounters) {
+    pub(crate) fn flush(&mut self, to: &WorkerCounters) {
         let add = |a: &AtomicU64, v: &mut u64| {
             if *v > 0 {
                 a.fetch_add(*v, Ordering::Relaxed);
@@ -127,5 +130,34 @@ impl BatchCounts {
 impl WorkerCounters {
     pub fn load(a: &AtomicU64) -> u64 {
         a.load(Ordering::Relaxed)
+    }
+}
+
+/// Upstream round-trip times, by upstream (`ip:port`).
+pub(crate) type LatencyFamily = Family<[(&'static str, String); 1], Histogram, fn() -> Histogram>;
+
+pub(crate) fn latency_histogram() -> Histogram {
+    // 100 µs to ~3.3 s.
+    Histogram::new(exponential_buckets(0.0001, 2.0, 16))
+}
+
+/// Counters of what the forwarder answered, by where the answer came from.
+#[derive(Debug)]
+pub struct ForwardCounters {
+    pub latency: LatencyFamily,
+    pub upstream: WorkerCounters,
+    pub cache: WorkerCounters,
+    /// Upstream exchanges that failed (timeout, error, bad reply) before the next try.
+    pub upstream_failures: std::sync::atomic::AtomicU64,
+}
+
+impl Default for ForwardCounters {
+    fn default() -> ForwardCounters {
+        ForwardCounters {
+            latency: Family::new_with_constructor(latency_histogram),
+            upstream: WorkerCounters::default(),
+            cache: WorkerCounters::default(),
+            upstream_failures: Default::default(),
+        }
     }
 }

@@ -1,0 +1,34 @@
+//! What `/ready` and the `mesos_dns_ready` gauge both judge: whether the records served
+//! are current enough to rely on.
+
+use super::HttpContext;
+use crate::status::{Status, unix_ms};
+
+/// Why `/ready` says no: no state loaded yet, or the last good refresh is too old.
+pub(crate) fn not_ready_reason(ctx: &HttpContext, snapshot_ready: bool) -> Option<String> {
+    if !snapshot_ready {
+        return Some("no state loaded yet".into());
+    }
+    if ctx
+        .status
+        .leader_missing
+        .load(std::sync::atomic::Ordering::Relaxed)
+    {
+        return Some("no leading master known (ZkDetectionTimeout)".into());
+    }
+    let last = Status::get(&ctx.status.last_refresh_ok_ms);
+    let age = unix_ms().saturating_sub(last);
+    let config = ctx.config.load();
+    // A subscription's records come at least once per heartbeat interval.
+    let period_ms = if ctx
+        .status
+        .subscribed
+        .load(std::sync::atomic::Ordering::Relaxed)
+    {
+        Status::get(&ctx.status.heartbeat_ms).max(1000)
+    } else {
+        config.refresh_seconds * 1000
+    };
+    let stale_after_ms = period_ms * config.ready_stale_refreshes;
+    (age > stale_after_ms).then(|| format!("last successful refresh {} s ago", age / 1000))
+}

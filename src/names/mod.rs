@@ -1,0 +1,5 @@
+//! Naming rules shared by the configuration, the state reader and the record
+//! generator: DNS labels (RFC 1123 / RFC 952) and `host:port` text.
+
+pub mod hostport;
+pub mod labels;

@@ -14,7 +14,9 @@ use crate::snapshot::{Lookup, QUESTION_POINTER, Snapshot};
 /// How the query arrived: decides the size limit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Transport {
+    /// DNS over UDP: replies limited to 512 octets or the EDNS size, TC when cut.
     Udp,
+    /// DNS over TCP: replies up to 65,535 octets.
     Tcp,
 }
 
@@ -23,11 +25,19 @@ pub enum Transport {
 pub enum Outcome {
     /// Send the first `len` bytes of the output buffer; `qtype` is the question's type
     /// (0 when the question could not be read), for the counters.
-    Reply { len: usize, qtype: u16 },
+    Reply {
+        /// Octets of the reply.
+        len: usize,
+        /// The question's type.
+        qtype: u16,
+    },
     /// Send nothing.
     Drop,
     /// The name is outside the domain: hand the query to the forwarder.
-    Forward { qtype: u16 },
+    Forward {
+        /// The question's type.
+        qtype: u16,
+    },
 }
 
 /// Flag bits.

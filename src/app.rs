@@ -29,14 +29,19 @@ pub enum StartError {
     /// A listener could not be bound or set up.
     #[error("{what} {addr}: {source}")]
     Listener {
+        /// Which listener: `UDP`, `TCP` or `HTTP`.
         what: &'static str,
+        /// The address it was to have.
         addr: SocketAddr,
+        /// What the system said.
         source: io::Error,
     },
     /// A thread could not be started.
     #[error("starting {what}: {source}")]
     Thread {
+        /// Which thread.
         what: &'static str,
+        /// What the system said.
         source: io::Error,
     },
     /// `Zk` is not a ZooKeeper URL.

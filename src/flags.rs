@@ -4,7 +4,9 @@
 /// What the command line asks for.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Flags {
+    /// `-config`: the configuration file.
     pub config: String,
+    /// `-version`: print the version and exit.
     pub version: bool,
     /// glog-style verbosity: 1 verbose, 2 and up very verbose.
     pub verbosity: i32,
@@ -19,6 +21,7 @@ pub enum FlagsError {
     Bad(String),
 }
 
+/// What `-help` prints, as the reference words it.
 pub const USAGE: &str = "Usage of mesos-dns:
   -config string
     \tPath to config file (default \"config.json\")

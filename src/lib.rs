@@ -15,7 +15,7 @@
 //!
 //! `synth` makes synthetic clusters for the benchmarks and tools; it is not an API.
 
-#![warn(unreachable_pub)]
+#![warn(unreachable_pub, missing_docs)]
 
 pub mod answer;
 pub mod app;

@@ -8,8 +8,11 @@ use super::{Change, Cluster, HashSet, Ordered, TaskKey};
 pub enum Item {
     /// The cluster-wide names: leader, masters, the name server's own addresses.
     Cluster,
+    /// A framework, by id.
     Framework(Box<str>),
+    /// An agent, by id.
     Agent(Box<str>),
+    /// A task.
     Task(TaskKey),
 }
 

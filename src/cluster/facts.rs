@@ -8,9 +8,11 @@ use std::sync::Arc;
 /// A registered framework.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Framework {
+    /// The framework's name as registered (the zone under the domain).
     pub name: String,
     /// Scheduler UPID (`/master/state` only; the operator API has none).
     pub pid: Option<String>,
+    /// The host the scheduler runs on.
     pub hostname: String,
 }
 
@@ -24,9 +26,11 @@ pub struct Agent {
 /// A task the master knows, running or not.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Task {
+    /// The task id, unique within its framework (repeats are told apart by `instance`).
     pub id: Box<str>,
     /// 0, or n for the n-th repeat of an id within one framework of a state document.
     pub instance: u32,
+    /// The task's name (its first label, unless DiscoveryInfo names it).
     pub name: Box<str>,
     /// Shared with every task of the framework once in the model.
     pub framework_id: Arc<str>,
@@ -43,10 +47,12 @@ pub struct Task {
     pub ports: Box<[u16]>,
     /// Port text that could not be read (reported, never fatal).
     pub malformed_ports: Option<Box<str>>,
+    /// DiscoveryInfo, when the task has one.
     pub discovery: Option<Box<Discovery>>,
 }
 
 impl Task {
+    /// The task's key in the model.
     pub fn key(&self) -> TaskKey {
         TaskKey {
             framework: (*self.framework_id).into(),
@@ -97,7 +103,9 @@ pub struct RunningStatus {
 /// `TASK_UPDATED`: a task's new state and the status the master is processing.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct StatusUpdate {
+    /// The task's framework.
     pub framework_id: String,
+    /// The task's id.
     pub task_id: String,
     /// The task's state (`task_updated.state`) is `TASK_RUNNING`.
     pub running: bool,
@@ -108,6 +116,7 @@ pub struct StatusUpdate {
 }
 
 impl StatusUpdate {
+    /// The key of the task this update is for.
     pub fn key(&self) -> TaskKey {
         TaskKey {
             framework: self.framework_id.as_str().into(),
@@ -120,15 +129,20 @@ impl StatusUpdate {
 /// A task's DiscoveryInfo: the name and ports it publishes under.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Discovery {
+    /// DiscoveryInfo `name`.
     pub name: String,
+    /// DiscoveryInfo ports, in the order given.
     pub ports: Vec<DiscoveryPort>,
 }
 
+/// One DiscoveryInfo port.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DiscoveryPort {
     /// As sent: checked to be a port number when records are made.
     pub number: i64,
+    /// `tcp` or `udp` (any case); other protocols get no SRV records.
     pub protocol: String,
+    /// The port's name, for `_name._task._proto` SRV names.
     pub name: String,
 }
 

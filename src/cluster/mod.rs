@@ -17,12 +17,15 @@ use std::sync::Arc;
 
 /// Maps keyed by ids from the master: a seeded hasher, since the ids are not ours.
 pub type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+/// A hash set with the fast hasher the model uses.
 pub type HashSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
 
 /// Tasks are unique per framework: keyed by (framework id, task id).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TaskKey {
+    /// The framework id.
     pub framework: Box<str>,
+    /// The task id.
     pub id: Box<str>,
     /// Tells apart tasks that a state document lists twice under one id (the reference's
     /// own fixture does); 0 otherwise.
@@ -35,8 +38,11 @@ pub struct TaskKey {
 pub struct ClusterState {
     /// The leading master's UPID (`master@ip:port`); empty when unknown.
     pub leader: String,
+    /// Frameworks by id, in state order.
     pub frameworks: Vec<(Box<str>, Framework)>,
+    /// Agents by id, in state order.
     pub agents: Vec<(Box<str>, Agent)>,
+    /// Every task, in state order.
     pub tasks: Vec<Task>,
 }
 
@@ -49,18 +55,26 @@ pub enum Change {
     TaskUpdated(StatusUpdate),
     /// `FRAMEWORK_ADDED` / `FRAMEWORK_UPDATED`.
     FrameworkUpserted {
+        /// The framework id.
         id: Box<str>,
+        /// What the master now says of it.
         framework: Framework,
     },
+    /// `FRAMEWORK_REMOVED`.
     FrameworkRemoved {
+        /// The framework id.
         id: Box<str>,
     },
     /// `AGENT_ADDED` (an agent that re-registers replaces its earlier copy).
     AgentUpserted {
+        /// The agent id.
         id: Box<str>,
+        /// What the master now says of it.
         agent: Agent,
     },
+    /// `AGENT_REMOVED`.
     AgentRemoved {
+        /// The agent id.
         id: Box<str>,
     },
 }
@@ -69,7 +83,9 @@ pub enum Change {
 /// generator follow that order).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Ordered<T> {
+    /// Position in the source's order.
     pub seq: u64,
+    /// The value.
     pub value: T,
 }
 
@@ -91,7 +107,9 @@ struct TaskSlot {
 /// names them.
 #[derive(Clone, Debug, Default)]
 pub struct Cluster {
+    /// Frameworks by id.
     pub frameworks: HashMap<Box<str>, Ordered<Framework>>,
+    /// Agents by id.
     pub agents: HashMap<Box<str>, Ordered<Agent>>,
     /// The leading master's UPID, `master@ip:port`.
     pub leader: String,
@@ -191,6 +209,7 @@ impl Cluster {
         self.slots.iter().flatten().map(|s| &s.task)
     }
 
+    /// How many tasks the model holds.
     pub fn task_count(&self) -> usize {
         self.slots.len() - self.free.len()
     }

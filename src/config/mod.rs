@@ -28,13 +28,18 @@ fn invalid<T>(msg: impl Into<String>) -> Result<T, ConfigError> {
 /// Where a task's addresses come from (spec §3.6).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum IpSource {
+    /// The agent's address (`host`).
     Host,
+    /// The Docker label `Docker.NetworkSettings.IPAddress` (`docker`).
     Docker,
+    /// The Mesos containerizer label (`mesos`).
     Mesos,
+    /// The status's NetworkInfo addresses (`netinfo`).
     Netinfo,
 }
 
 impl IpSource {
+    /// As config.json spells it.
     pub fn name(self) -> &'static str {
         match self {
             IpSource::Host => "host",
@@ -58,6 +63,7 @@ pub enum StateApi {
 }
 
 impl StateApi {
+    /// As config.json spells it.
     pub fn name(self) -> &'static str {
         match self {
             StateApi::Auto => "auto",
@@ -70,12 +76,16 @@ impl StateApi {
 /// `MesosAuthentication`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AuthMechanism {
+    /// No credentials are sent.
     None,
+    /// HTTP basic, from `MesosCredentials`.
     Basic,
+    /// A DC/OS IAM token, from `IAMConfigFile`.
     Iam,
 }
 
 impl AuthMechanism {
+    /// As config.json spells it.
     pub fn name(self) -> &'static str {
         match self {
             AuthMechanism::None => "",
@@ -88,7 +98,9 @@ impl AuthMechanism {
 /// `MesosCredentials`. The secret never appears in `Debug` output or logs.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Credentials {
+    /// The principal (user name).
     pub principal: String,
+    /// The secret (password).
     pub secret: String,
 }
 
@@ -108,8 +120,11 @@ fn redacted(secret: &str) -> &'static str {
 /// The DC/OS service account of `IAMConfigFile`. The key never appears in logs.
 #[derive(Clone, PartialEq, Eq)]
 pub struct IamConfig {
+    /// The service account's id.
     pub uid: String,
+    /// Its RSA private key, PEM.
     pub private_key: String,
+    /// Where to log in for a token.
     pub login_endpoint: String,
 }
 
@@ -126,19 +141,29 @@ impl fmt::Debug for IamConfig {
 /// The validated, normalised configuration.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
+    /// `RefreshSeconds`: how often `/master/state` is polled.
     pub refresh_seconds: u64,
+    /// `Port`: the DNS port.
     pub port: u16,
     /// Seconds per upstream exchange when forwarding.
     pub timeout_seconds: u64,
+    /// `StateTimeoutSeconds`: the deadline of one state request.
     pub state_timeout_seconds: u64,
     /// ≤ 0 disables the ZooKeeper detection alarm.
     pub zk_detection_timeout: i64,
+    /// `HttpPort`: the HTTP API's port.
     pub http_port: u16,
+    /// `TTL` of every record.
     pub ttl: u32,
+    /// `SRVRecordDefaultWeight`.
     pub srv_record_default_weight: u16,
+    /// `SOARefresh`.
     pub soa_refresh: u32,
+    /// `SOARetry`.
     pub soa_retry: u32,
+    /// `SOAExpire`.
     pub soa_expire: u32,
+    /// `SOAMinttl`: the negative-answer TTL.
     pub soa_minttl: u32,
     /// Fully qualified, with the trailing dot.
     pub soa_mname: String,
@@ -148,30 +173,51 @@ pub struct Config {
     pub masters: Option<Vec<String>>,
     /// Lower-cased zone → upstreams.
     pub zone_resolvers: BTreeMap<String, Vec<SocketAddr>>,
+    /// `Resolvers`: upstreams for every other name.
     pub resolvers: Vec<SocketAddr>,
+    /// `IPSources`, in order of preference.
     pub ip_sources: Vec<IpSource>,
+    /// `Zk`: the ZooKeeper URL of the masters' group, or empty.
     pub zk: String,
     /// Lower-cased, no trailing dot.
     pub domain: String,
+    /// `File`: where the configuration says it came from (for `/v1/config`).
     pub file: String,
     /// Where the configuration was read from (what SIGHUP reads again).
     pub source_path: PathBuf,
+    /// `Listener`: the DNS address (`0.0.0.0`: every address).
     pub listener: IpAddr,
+    /// `HTTPListener`: the HTTP API's address.
     pub http_listener: IpAddr,
+    /// `RecurseOn`: the RA flag, and forwarding at all.
     pub recurse_on: bool,
+    /// `DnsOn`: serve DNS.
     pub dns_on: bool,
+    /// `HttpOn`: serve the HTTP API.
     pub http_on: bool,
+    /// `ExternalOn`: forward names outside the domain.
     pub external_on: bool,
+    /// `EnforceRFC952`: labels start with a letter.
     pub enforce_rfc952: bool,
+    /// `SetTruncateBit`: TC on replies cut to fit.
     pub set_truncate_bit: bool,
+    /// `EnumerationOn`: serve `/v1/enumerate` and `/v1/axfr`.
     pub enumeration_on: bool,
+    /// `MesosHTTPSOn`: ask the masters over HTTPS.
     pub mesos_https_on: bool,
+    /// `CACertFile`: roots to verify the masters with.
     pub ca_cert_file: String,
+    /// `CertFile`: a client certificate for the masters.
     pub cert_file: String,
+    /// `KeyFile`: its key.
     pub key_file: String,
+    /// `MesosCredentials`: for basic authentication.
     pub mesos_credentials: Credentials,
+    /// `IAMConfigFile`: where the IAM account is read from.
     pub iam_config_file: String,
+    /// The IAM account read from `IAMConfigFile`.
     pub iam: Option<IamConfig>,
+    /// `MesosAuthentication`.
     pub mesos_authentication: AuthMechanism,
     /// Extension: read the state from this file instead of a master.
     pub state_file: Option<PathBuf>,
@@ -193,14 +239,18 @@ pub struct Config {
 /// What the loader needs from the machine, so tests can supply their own.
 #[derive(Clone, Debug)]
 pub struct Environment {
+    /// The home directory, for `~/` in the config path.
     pub home: Option<String>,
+    /// The working directory, for relative config paths.
     pub cwd: PathBuf,
+    /// Where resolv.conf is, for empty `Resolvers`.
     pub resolv_conf: PathBuf,
     /// Addresses of local interfaces (loopback included): never used as upstreams.
     pub local_addrs: Vec<IpAddr>,
 }
 
 impl Environment {
+    /// This machine as it is.
     pub fn system() -> Environment {
         let var = |name| std::env::var(name).ok().filter(|v: &String| !v.is_empty());
         Environment {

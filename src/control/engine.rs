@@ -23,14 +23,19 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 /// Journal bounds: IXFR can go back this many publishes, holding at most this many
 /// records in all.
 pub const JOURNAL_ENTRIES: usize = 1000;
+/// The journal keeps at most this many records across its deltas.
 pub const JOURNAL_RECORDS: usize = 1_000_000;
 
 /// What one publish did.
 #[derive(Clone, Copy, Debug)]
 pub struct Published {
+    /// The serial now served.
     pub serial: u32,
+    /// Shards rebuilt.
     pub shards: usize,
+    /// Records added or removed (`None` for a whole new table).
     pub records_changed: Option<usize>,
+    /// How long the publish took.
     pub took: Duration,
 }
 
@@ -52,6 +57,7 @@ pub struct Engine {
 }
 
 impl Engine {
+    /// An engine with an empty model.
     pub fn new(config: Config) -> Engine {
         Engine {
             store: ZoneStore::new(&apex_name(&config)),
@@ -66,14 +72,17 @@ impl Engine {
         }
     }
 
+    /// The model.
     pub fn cluster(&self) -> &Cluster {
         &self.cluster
     }
 
+    /// Every record with its contributors.
     pub fn store(&self) -> &ZoneStore {
         &self.store
     }
 
+    /// The deltas of recent publishes.
     pub fn journal(&self) -> &Journal {
         &self.journal
     }
@@ -221,6 +230,7 @@ impl Engine {
         Arc::new(out)
     }
 
+    /// The serial of the last publish.
     pub fn serial(&self) -> u32 {
         self.serial
     }

@@ -37,8 +37,10 @@ pub fn listener_addresses(listener: IpAddr) -> Vec<IpAddr> {
 /// Why the control thread could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum ControlError {
+    /// The masters' client could not be built.
     #[error(transparent)]
     Source(#[from] crate::mesos::source::SourceError),
+    /// The state feed's thread could not start.
     #[error("starting the state feed: {0}")]
     Thread(#[from] std::io::Error),
 }

@@ -16,11 +16,17 @@ pub fn write_enumerate(source: &impl EnumerateSource, out: impl Write) -> serde_
 /// The SOA facts `/v1/axfr` carries beside the records.
 #[derive(Clone, Debug)]
 pub struct ZoneInfo<'a> {
+    /// `TTL`.
     pub ttl: u32,
+    /// The serial now served.
     pub serial: u32,
+    /// `RefreshSeconds`.
     pub refresh_seconds: u64,
+    /// `SOAMname`.
     pub mname: &'a str,
+    /// `SOARname`.
     pub rname: &'a str,
+    /// The domain.
     pub domain: &'a str,
 }
 
@@ -57,24 +63,30 @@ pub enum DocumentKind {
 /// A request for a document, answered on `reply` with the document of serial `serial`.
 #[derive(Debug)]
 pub struct DocumentRequest {
+    /// Which document.
     pub kind: DocumentKind,
+    /// Where the serial and the document go.
     pub reply: crossbeam_channel::Sender<(u32, std::sync::Arc<Document>)>,
 }
 
+/// A rendered document, in chunks.
 #[derive(Debug, Default)]
 pub struct Document {
     chunks: Vec<Vec<u8>>,
 }
 
 impl Document {
+    /// Its length in octets.
     pub fn len(&self) -> usize {
         self.chunks.iter().map(Vec::len).sum()
     }
 
+    /// Whether it has no octets.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
+    /// Its octets, chunk by chunk.
     pub fn chunks(&self) -> impl Iterator<Item = &[u8]> {
         self.chunks.iter().map(Vec::as_slice)
     }

@@ -19,8 +19,11 @@ use std::time::Duration;
 pub struct HttpContext {
     /// The configuration in force (SIGHUP may replace it).
     pub config: Arc<arc_swap::ArcSwap<Config>>,
+    /// The snapshot served.
     pub snapshot: SharedSnapshot,
+    /// Counters and health.
     pub status: Arc<Status>,
+    /// The two large documents, from the control thread.
     pub documents: Documents,
 }
 
@@ -36,6 +39,7 @@ pub struct Documents {
 const DOCUMENT_WAIT: Duration = Duration::from_secs(30);
 
 impl Documents {
+    /// Documents asked of the control thread through `requests`.
     pub fn new(requests: crossbeam_channel::Sender<DocumentRequest>) -> Documents {
         Documents {
             requests,

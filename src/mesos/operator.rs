@@ -33,6 +33,7 @@ struct Label {
 /// One operator API event. The payload sits under the key named after its type.
 #[derive(Debug, Default, Deserialize)]
 pub struct Event {
+    /// The event's `type`.
     #[serde(rename = "type", default, deserialize_with = "nullable")]
     pub kind: String,
     #[serde(default)]
@@ -53,10 +54,12 @@ pub struct Event {
     agent_removed: Option<AgentRemoved>,
 }
 
+/// The payload of `SUBSCRIBED`.
 #[derive(Debug, Default, Deserialize)]
 pub struct Subscribed {
     #[serde(default, deserialize_with = "nullable")]
     get_state: GetState,
+    /// How often the master sends `HEARTBEAT`.
     #[serde(default, deserialize_with = "nullable")]
     pub heartbeat_interval_seconds: f64,
 }
@@ -250,7 +253,9 @@ struct AgentRemoved {
 pub enum Record {
     /// The whole cluster, and the heartbeat interval in seconds.
     Subscribed(ClusterState, f64),
+    /// A change to the model.
     Change(Change),
+    /// `HEARTBEAT`: the stream is alive.
     Heartbeat,
     /// A type this server does not use (counted, otherwise ignored).
     Other,

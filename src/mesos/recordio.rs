@@ -8,14 +8,19 @@ use std::io::{BufRead, BufReader, Read, Take};
 /// A length header has at most this many digits (a u64).
 const MAX_DIGITS: usize = 20;
 
+/// Why a RecordIO stream cannot be read on.
 #[derive(Debug, thiserror::Error)]
 pub enum RecordIoError {
+    /// A length header that is not a decimal number.
     #[error("record length header is not a decimal number")]
     BadLength,
+    /// A record longer than allowed (its length, the limit).
     #[error("record of {0} bytes is over the limit of {1} bytes")]
     TooLong(u64, u64),
+    /// The stream ended inside a record.
     #[error("the stream ended inside a record")]
     Truncated,
+    /// Reading failed.
     #[error("{0}")]
     Io(#[from] std::io::Error),
 }
@@ -26,6 +31,7 @@ pub struct RecordReader<R> {
 }
 
 impl<R: Read> RecordReader<R> {
+    /// Reads records from `inner`.
     pub fn new(inner: R) -> RecordReader<R> {
         RecordReader {
             inner: BufReader::with_capacity(64 * 1024, inner),

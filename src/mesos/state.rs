@@ -23,46 +23,62 @@ where
     Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
+/// A `/master/state` document, reduced to what names need.
 #[derive(Clone, Debug, Default, Deserialize)]
 pub struct State {
     /// The leading master's UPID, `master@ip:port`.
     #[serde(default, deserialize_with = "nullable")]
     pub leader: String,
+    /// Registered frameworks, with their tasks.
     #[serde(default, deserialize_with = "nullable")]
     pub frameworks: Vec<Framework>,
+    /// Registered agents.
     #[serde(default, deserialize_with = "nullable")]
     pub slaves: Vec<Agent>,
 }
 
+/// A framework of the state document.
 #[derive(Clone, Debug, Default, Deserialize)]
 pub struct Framework {
+    /// Framework id.
     #[serde(default, deserialize_with = "nullable")]
     pub id: String,
+    /// Framework name.
     #[serde(default, deserialize_with = "nullable")]
     pub name: String,
     /// Scheduler UPID; `None` when the key is absent.
     #[serde(default)]
     pub pid: Option<String>,
+    /// The scheduler's host.
     #[serde(default, deserialize_with = "nullable")]
     pub hostname: String,
+    /// Its tasks, in document order.
     #[serde(default, deserialize_with = "nullable")]
     pub tasks: Vec<Task>,
 }
 
+/// A task of the state document.
 #[derive(Clone, Debug, Default, Deserialize)]
 pub struct Task {
+    /// Task id.
     #[serde(default, deserialize_with = "nullable")]
     pub id: String,
+    /// Task name.
     #[serde(default, deserialize_with = "nullable")]
     pub name: String,
+    /// The agent it runs on.
     #[serde(default, deserialize_with = "nullable")]
     pub slave_id: String,
+    /// Its current state.
     #[serde(default, deserialize_with = "nullable")]
     pub state: TaskState,
+    /// Its statuses, oldest first.
     #[serde(default, deserialize_with = "nullable")]
     pub statuses: Vec<Status>,
+    /// Its resources (ports).
     #[serde(default, deserialize_with = "nullable")]
     pub resources: Resources,
+    /// DiscoveryInfo, when given.
     #[serde(default)]
     pub discovery: Option<Discovery>,
 }
@@ -144,12 +160,15 @@ impl Status {
 /// Only `TASK_RUNNING` matters, so the state string is not kept.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub enum TaskState {
+    /// `TASK_RUNNING`.
     Running,
+    /// Any other state.
     #[default]
     Other,
 }
 
 impl TaskState {
+    /// Whether this is `TASK_RUNNING`.
     pub fn is_running(self) -> bool {
         self == TaskState::Running
     }
@@ -167,15 +186,19 @@ impl<'de> Deserialize<'de> for TaskState {
     }
 }
 
+/// A task status.
 #[derive(Clone, Debug, Default, Deserialize)]
 pub struct Status {
+    /// The status's own state.
     #[serde(default, deserialize_with = "nullable")]
     pub state: TaskState,
     /// Seconds since the epoch; a missing timestamp is 0.
     #[serde(default, deserialize_with = "nullable")]
     pub timestamp: f64,
+    /// Its labels (container addresses).
     #[serde(default, deserialize_with = "nullable")]
     pub labels: Vec<Label>,
+    /// Its container status (NetworkInfos).
     #[serde(default, deserialize_with = "nullable")]
     pub container_status: ContainerStatus,
 }
@@ -184,18 +207,22 @@ pub struct Status {
 /// and only values that are IP literals are kept (nothing else is ever used).
 #[derive(Clone, Debug, Default, Deserialize)]
 pub struct Label {
+    /// Which label.
     #[serde(default, deserialize_with = "nullable")]
     pub key: LabelKey,
+    /// The address, when the value is one.
     #[serde(default, deserialize_with = "nullable")]
     pub value: MaybeIp,
 }
 
+/// The status labels that carry addresses.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub enum LabelKey {
     /// `Docker.NetworkSettings.IPAddress`
     DockerIp,
     /// `MesosContainerizer.NetworkSettings.IPAddress`
     MesosIp,
+    /// Any other label.
     #[default]
     Other,
 }
@@ -234,14 +261,18 @@ impl<T, F: FnOnce(&str) -> T> serde::de::Visitor<'_> for StrVisitor<F> {
     }
 }
 
+/// A status's `container_status`.
 #[derive(Clone, Debug, Default, Deserialize)]
 pub struct ContainerStatus {
+    /// Its NetworkInfos.
     #[serde(default, deserialize_with = "nullable")]
     pub network_infos: Vec<NetworkInfo>,
 }
 
+/// One NetworkInfo.
 #[derive(Clone, Debug, Default, Deserialize)]
 pub struct NetworkInfo {
+    /// Its addresses (the current form).
     #[serde(default, deserialize_with = "nullable")]
     pub ip_addresses: Vec<IpAddressEntry>,
     /// Legacy single address (Mesos before 0.26).
@@ -249,12 +280,15 @@ pub struct NetworkInfo {
     pub ip_address: MaybeIp,
 }
 
+/// One NetworkInfo address.
 #[derive(Clone, Debug, Default, Deserialize)]
 pub struct IpAddressEntry {
+    /// The address.
     #[serde(default, deserialize_with = "nullable")]
     pub ip_address: MaybeIp,
 }
 
+/// A task's resources.
 #[derive(Clone, Debug, Default, Deserialize)]
 pub struct Resources {
     /// Port ranges as text, e.g. `[31000-31001, 31005-31005]`.
@@ -262,26 +296,35 @@ pub struct Resources {
     pub ports: String,
 }
 
+/// A task's DiscoveryInfo.
 #[derive(Clone, Debug, Default, Deserialize)]
 pub struct Discovery {
+    /// DiscoveryInfo `name`.
     #[serde(default, deserialize_with = "nullable")]
     pub name: String,
+    /// Its ports.
     #[serde(default, deserialize_with = "nullable")]
     pub ports: DiscoveryPorts,
 }
 
+/// DiscoveryInfo `ports`.
 #[derive(Clone, Debug, Default, Deserialize)]
 pub struct DiscoveryPorts {
+    /// The ports.
     #[serde(default, deserialize_with = "nullable")]
     pub ports: Vec<DiscoveryPort>,
 }
 
+/// One DiscoveryInfo port.
 #[derive(Clone, Debug, Default, Deserialize)]
 pub struct DiscoveryPort {
+    /// Port number (checked when records are made).
     #[serde(default, deserialize_with = "nullable")]
     pub number: i64,
+    /// `tcp` or `udp`.
     #[serde(default, deserialize_with = "nullable")]
     pub protocol: String,
+    /// The port's name.
     #[serde(default, deserialize_with = "nullable")]
     pub name: String,
 }
@@ -289,11 +332,13 @@ pub struct DiscoveryPort {
 /// An agent ("slave" in the state document).
 #[derive(Clone, Debug, Default, Deserialize)]
 pub struct Agent {
+    /// Agent id.
     #[serde(default, deserialize_with = "nullable")]
     pub id: String,
     /// Agent UPID; `None` when the key is absent.
     #[serde(default)]
     pub pid: Option<String>,
+    /// The agent's host name.
     #[serde(default, deserialize_with = "nullable")]
     pub hostname: String,
 }

@@ -7,11 +7,14 @@ use std::net::IpAddr;
 /// A host as the state names it: an IP literal, or a name we never resolve (spec §10.11).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Host {
+    /// An IP address.
     Ip(IpAddr),
+    /// A host name.
     Name(String),
 }
 
 impl Host {
+    /// An IP when the text is one, else a name.
     pub fn parse(text: &str) -> Host {
         match parse_ip(text) {
             Some(ip) => Host::Ip(ip),
@@ -19,6 +22,7 @@ impl Host {
         }
     }
 
+    /// The IP, when it is one.
     pub fn ip(&self) -> Option<IpAddr> {
         match self {
             Host::Ip(ip) => Some(*ip),
@@ -85,22 +89,30 @@ pub fn join_host_port(host: &str, port: u16) -> String {
 /// A libprocess process id: `id@host:port`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Upid {
+    /// The process id, before `@`.
     pub id: String,
+    /// Its host.
     pub host: Host,
+    /// Its port.
     pub port: u16,
 }
 
+/// Why a text is not a UPID.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum UpidError {
+    /// Nothing given.
     #[error("empty PID")]
     Empty,
+    /// Not exactly one `@`.
     #[error("PID {0:?} must contain exactly one '@'")]
     At(String),
+    /// No valid `host:port` after the `@`.
     #[error("PID {0:?} has no valid host:port after '@'")]
     Address(String),
 }
 
 impl Upid {
+    /// Parses `id@host:port`.
     pub fn parse(raw: &str) -> Result<Upid, UpidError> {
         let text = raw.trim_matches(|c| c == ' ' || c == '"');
         if text.is_empty() {

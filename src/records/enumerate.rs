@@ -11,16 +11,22 @@ use serde::Serialize;
 /// One record as `/v1/enumerate` lists it.
 #[derive(Serialize)]
 pub struct RecordRow {
+    /// The record's name.
     pub name: String,
+    /// Its value: an address, or `target:port` for SRV.
     pub host: String,
+    /// `A`, `AAAA` or `SRV`.
     pub rtype: &'static str,
 }
 
 /// What `/v1/enumerate` lists: frameworks in state order, their eligible tasks, and each
 /// task's records in the order it added them. Records are produced one task at a time.
 pub trait EnumerateSource {
+    /// How many frameworks.
     fn framework_count(&self) -> usize;
+    /// A framework's name.
     fn framework_name(&self, framework: usize) -> &str;
+    /// How many of its tasks are listed.
     fn task_count(&self, framework: usize) -> usize;
     /// A task's name, id and records.
     fn task(&self, framework: usize, task: usize) -> (&str, &str, Vec<RecordRow>);
@@ -29,8 +35,11 @@ pub trait EnumerateSource {
 /// Which values of a name `/v1/axfr` lists under one key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AxfrKind {
+    /// IPv4 addresses.
     A,
+    /// IPv6 addresses.
     Aaaa,
+    /// SRV `target:port`s.
     Srv,
 }
 
@@ -38,6 +47,7 @@ pub enum AxfrKind {
 pub trait AxfrSource {
     /// Every name with records, sorted.
     fn names(&self) -> Vec<&str>;
+    /// A name's values of one kind, as text.
     fn values(&self, name: &str, kind: AxfrKind) -> Vec<String>;
 }
 
@@ -109,6 +119,7 @@ pub struct ModelView<'a> {
 }
 
 impl<'a> ModelView<'a> {
+    /// A view of `cluster` under `rules`.
     pub fn new(rules: Rules<'a>, cluster: &'a Cluster) -> ModelView<'a> {
         let frameworks = cluster
             .frameworks_in_order()

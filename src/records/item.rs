@@ -9,7 +9,9 @@ use crate::cluster::{Cluster, Item};
 /// Duplicates within the item are dropped, as the full generator drops them.
 #[derive(Clone, Debug, Default)]
 pub struct ItemRecords {
+    /// The names the records use.
     pub names: Vec<Box<str>>,
+    /// The records, by owner name.
     pub records: Vec<(NameId, RData)>,
     /// The records again, once there are too many to scan (a long port range).
     seen: Option<std::collections::HashSet<(NameId, RData), foldhash::fast::FixedState>>,
@@ -26,10 +28,12 @@ impl ItemRecords {
         out
     }
 
+    /// Whether the item has no records.
     pub fn is_empty(&self) -> bool {
         self.records.is_empty()
     }
 
+    /// A name by its id.
     pub fn name(&self, id: NameId) -> &str {
         &self.names[id as usize]
     }

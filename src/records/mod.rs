@@ -37,7 +37,9 @@ pub struct Inputs<'a> {
 /// Items the generator skipped, with a few examples for the log.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Report {
+    /// How many items were skipped.
     pub skipped: usize,
+    /// A few of them, for the log.
     pub examples: Vec<String>,
 }
 
@@ -141,6 +143,7 @@ pub struct Rules<'a> {
 }
 
 impl<'a> Rules<'a> {
+    /// The rules of `config`.
     pub fn new(config: &'a Config) -> Rules<'a> {
         Rules {
             config,

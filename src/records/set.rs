@@ -13,12 +13,21 @@ pub type NameId = u32;
 /// One record's data. SRV targets are names of the same set.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum RData {
+    /// An IPv4 address.
     A(Ipv4Addr),
+    /// An IPv6 address.
     Aaaa(Ipv6Addr),
-    Srv { target: NameId, port: u16 },
+    /// A service: target name and port.
+    Srv {
+        /// The target, a name of the same set.
+        target: NameId,
+        /// The port.
+        port: u16,
+    },
 }
 
 impl RData {
+    /// `A`, `AAAA` or `SRV`.
     pub fn rtype(&self) -> &'static str {
         match self {
             RData::A(_) => "A",
@@ -31,13 +40,16 @@ impl RData {
 /// The records owned by one name, each list in insertion order without duplicates.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct NameRecords {
+    /// IPv4 addresses.
     pub a: Vec<Ipv4Addr>,
+    /// IPv6 addresses.
     pub aaaa: Vec<Ipv6Addr>,
     /// (target, port); priority 0 and the configured weight are added when serving.
     pub srv: Vec<(NameId, u16)>,
 }
 
 impl NameRecords {
+    /// Whether the name has no records.
     pub fn is_empty(&self) -> bool {
         self.a.is_empty() && self.aaaa.is_empty() && self.srv.is_empty()
     }
@@ -48,6 +60,7 @@ impl NameRecords {
 pub struct TaskEntry {
     /// The task's own name from the state (not its DiscoveryInfo name).
     pub name: Box<str>,
+    /// The task's id.
     pub id: Box<str>,
     /// The records this task added first, as a range of [`RecordSet::insertion_log`].
     pub records: Range<u32>,
@@ -58,6 +71,7 @@ pub struct TaskEntry {
 pub struct FrameworkEntry {
     /// The framework's name as the state gives it.
     pub name: Box<str>,
+    /// Its tasks, in state order.
     pub tasks: Vec<TaskEntry>,
 }
 
@@ -92,6 +106,7 @@ impl RecordSet {
         (!records.is_empty()).then_some(records)
     }
 
+    /// A name by its id.
     pub fn name(&self, id: NameId) -> &str {
         &self.0.names[id as usize]
     }
@@ -122,6 +137,7 @@ impl RecordSet {
         &self.0.log
     }
 
+    /// Frameworks in state order, for `/v1/enumerate`.
     pub fn frameworks(&self) -> &[FrameworkEntry] {
         &self.0.frameworks
     }
@@ -277,10 +293,12 @@ impl RecordSetBuilder {
         self.data.log.len() as u32
     }
 
+    /// Starts the next framework of `/v1/enumerate`.
     pub fn push_framework(&mut self, framework: FrameworkEntry) {
         self.data.frameworks.push(framework);
     }
 
+    /// The finished set.
     pub fn finish(self) -> RecordSet {
         RecordSet(Arc::new(self.data))
     }

@@ -33,8 +33,11 @@ pub fn key_hash(wire: &[u8]) -> u64 {
 pub struct Zone {
     /// The apex, lower-cased wire form.
     pub apex: Vec<u8>,
+    /// `TTL` of every record.
     pub ttl: u32,
+    /// `RecurseOn`: the RA flag.
     pub recurse_on: bool,
+    /// `SetTruncateBit`.
     pub set_truncate_bit: bool,
     /// Largest UDP reply offered to EDNS clients.
     pub edns_max: u16,
@@ -56,18 +59,26 @@ pub struct Zone {
 /// The zone facts the HTTP API reports.
 #[derive(Clone, Debug)]
 pub struct ZoneText {
+    /// The domain.
     pub domain: String,
+    /// `SOAMname`.
     pub mname: String,
+    /// `SOARname`.
     pub rname: String,
+    /// `RefreshSeconds`.
     pub refresh_seconds: u64,
 }
 
 /// Record counts of a snapshot, for `/metrics`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Counts {
+    /// Names with records.
     pub names: usize,
+    /// A records.
     pub a: usize,
+    /// AAAA records.
     pub aaaa: usize,
+    /// SRV records.
     pub srv: usize,
 }
 
@@ -76,11 +87,15 @@ pub type SharedSnapshot = std::sync::Arc<arc_swap::ArcSwap<Snapshot>>;
 
 /// An immutable answer table, swapped in whole; shards are shared between versions.
 pub struct Snapshot {
+    /// The SOA serial.
     pub serial: u32,
+    /// Zone facts for the HTTP API.
     pub zone_text: ZoneText,
     /// False until the first state was loaded: in-domain queries get SERVFAIL.
     pub ready: bool,
+    /// Settings and zone records.
     pub zone: Zone,
+    /// Record counts.
     pub counts: Counts,
     shards: ShardTable,
 }

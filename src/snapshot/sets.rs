@@ -12,7 +12,9 @@ use std::sync::Arc;
 /// answer record `answer_rr` of the set (a compression pointer is made when answering).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Extra {
+    /// Which answer record names the target.
     pub answer_rr: u32,
+    /// The target's address.
     pub ip: IpAddr,
 }
 
@@ -31,10 +33,12 @@ pub struct RrSet {
 }
 
 impl RrSet {
+    /// How many records.
     pub fn count(&self) -> usize {
         self.offsets.len() - 1
     }
 
+    /// The records, in wire form.
     pub fn bytes(&self) -> &[u8] {
         &self.bytes
     }
@@ -44,10 +48,12 @@ impl RrSet {
         &self.offsets
     }
 
+    /// Additional addresses (SRV sets).
     pub fn extras(&self) -> &[Extra] {
         &self.extras
     }
 
+    /// Where the target name starts in each SRV record's RDATA.
     pub fn target_offset(&self) -> u16 {
         self.target_offset
     }
@@ -72,13 +78,18 @@ impl RrSet {
 /// A set being written.
 #[derive(Default)]
 pub struct SetScratch {
+    /// Records in wire form.
     pub bytes: Vec<u8>,
+    /// Where each record starts.
     pub offsets: Vec<u32>,
+    /// Additional addresses.
     pub extras: Vec<Extra>,
+    /// Where the target starts in an SRV record.
     pub target_offset: u16,
 }
 
 impl SetScratch {
+    /// Empties it for the next set.
     pub fn clear(&mut self) {
         self.bytes.clear();
         self.offsets.clear();
@@ -157,10 +168,12 @@ impl SetPool {
         }
     }
 
+    /// How many distinct sets the pool holds.
     pub fn len(&self) -> usize {
         self.table.len()
     }
 
+    /// Whether the pool holds none.
     pub fn is_empty(&self) -> bool {
         self.table.is_empty()
     }

@@ -20,6 +20,7 @@ use std::sync::Arc;
 /// log2 of the number of shards. 16,384 shards keep a shard of a 100k-task zone (317k
 /// names) near 20 names, so a patch copies little.
 pub const SHARD_BITS: u32 = 14;
+/// How many shards the table has.
 pub const SHARDS: usize = 1 << SHARD_BITS;
 /// Shards are held in groups of this many, so that a publish copies one group pointer
 /// table per touched group rather than one pointer per shard.
@@ -48,6 +49,7 @@ impl ShardTable {
         }
     }
 
+    /// A shard by number.
     pub fn get(&self, shard: usize) -> &Shard {
         &self.groups[shard >> GROUP_BITS][shard & (GROUP - 1)]
     }
@@ -62,6 +64,7 @@ impl ShardTable {
         ShardTable { groups }
     }
 
+    /// Every shard, in order.
     pub fn iter(&self) -> impl Iterator<Item = &Shard> {
         self.groups.iter().flat_map(|g| g.iter().map(|s| &**s))
     }
@@ -74,8 +77,11 @@ pub struct Slot {
     key_start: u32,
     /// 0 marks a slot whose name left the shard (a wire name is never empty).
     key_len: u8,
+    /// The A set.
     pub a: Option<Arc<RrSet>>,
+    /// The AAAA set.
     pub aaaa: Option<Arc<RrSet>>,
+    /// The SRV set.
     pub srv: Option<Arc<RrSet>>,
 }
 
@@ -137,6 +143,7 @@ impl Shard {
         self.slots.len() - self.dead_slots
     }
 
+    /// Whether the shard has no names.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -175,7 +182,9 @@ type SlotSets = [Option<Arc<RrSet>>; 3];
 /// What every record of a set carries besides its data.
 #[derive(Clone, Copy, Debug)]
 pub struct RecordSettings {
+    /// `TTL`.
     pub ttl: u32,
+    /// `SRVRecordDefaultWeight`.
     pub srv_weight: u16,
 }
 

@@ -42,6 +42,7 @@ pub struct Node {
 const NOT_MEMBER: u32 = u32::MAX;
 
 impl Node {
+    /// Whether the name has records of its own.
     pub fn has_records(&self) -> bool {
         !self.values.is_empty()
     }
@@ -78,14 +79,18 @@ impl Node {
 /// Whether an item's records come or go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Sign {
+    /// The records come.
     Add,
+    /// The records go.
     Remove,
 }
 
 /// A served name whose answers may have changed.
 #[derive(Clone, Debug)]
 pub struct DirtyName {
+    /// Its shard.
     pub shard: u32,
+    /// The hash of its key.
     pub key_hash: u64,
     /// Lower-cased wire form.
     pub key: Box<[u8]>,
@@ -102,6 +107,7 @@ pub struct Changes {
     pub delta: Option<Delta>,
 }
 
+/// Every record of the zone with its number of contributors, by name.
 pub struct ZoneStore {
     apex: Box<str>,
     nodes: Vec<Node>,
@@ -152,10 +158,12 @@ impl ZoneStore {
         self.counts[0] == 0
     }
 
+    /// A name's node.
     pub fn node(&self, id: NameId) -> &Node {
         &self.nodes[id as usize]
     }
 
+    /// A name by its id.
     pub fn name(&self, id: NameId) -> &str {
         &self.nodes[id as usize].name
     }

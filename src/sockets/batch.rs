@@ -19,9 +19,22 @@ const CONTROL_LEN: usize = 128;
 /// Where a query arrived: the local address to answer from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LocalAddr {
+    /// Not reported.
     Unknown,
-    V4 { addr: Ipv4Addr, ifindex: i32 },
-    V6 { addr: Ipv6Addr, ifindex: u32 },
+    /// An IPv4 destination.
+    V4 {
+        /// The address.
+        addr: Ipv4Addr,
+        /// The interface it arrived on.
+        ifindex: i32,
+    },
+    /// An IPv6 destination.
+    V6 {
+        /// The address.
+        addr: Ipv6Addr,
+        /// The interface it arrived on.
+        ifindex: u32,
+    },
 }
 
 /// Asks the kernel to report each datagram's destination address.
@@ -90,6 +103,7 @@ impl Batch {
         }
     }
 
+    /// How many datagrams a call takes.
     pub fn capacity(&self) -> usize {
         self.size
     }

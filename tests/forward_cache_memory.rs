@@ -56,6 +56,10 @@ fn churn_does_not_grow_memory() {
         }
     }
     let churned = live();
+    eprintln!(
+        "200,000 expiries and re-inserts: live bytes {filled} → {churned} ({:+})",
+        churned - filled
+    );
     assert!(
         churned - filled < 256 * 1024,
         "live bytes grew by {} with names expiring and coming back",

@@ -140,6 +140,7 @@ fn main() {
                 netinfo: vec![IpAddr::from([10, 200, (i >> 8) as u8, i as u8])],
                 docker: vec![],
                 mesos: vec![],
+                healthy: None,
             }),
         })
     };

@@ -98,6 +98,7 @@ fn main() {
                 netinfo: vec![IpAddr::V4(ip)],
                 docker: Vec::new(),
                 mesos: Vec::new(),
+                healthy: None,
             };
             task.running_statuses.pop();
             task.running_statuses.push(status.clone());

@@ -173,6 +173,23 @@ fn span_len(offsets: &[u32], k: usize, m: usize) -> usize {
     }
 }
 
+/// The uncompressed wire name starting at `at` (labels up to the root label); empty if
+/// the bytes do not hold one.
+fn wire_name_at(bytes: &[u8], at: usize) -> &[u8] {
+    let mut i = at;
+    while let Some(&len) = bytes.get(i) {
+        if len == 0 {
+            return &bytes[at..=i];
+        }
+        if len & 0xC0 != 0 {
+            return &[];
+        }
+        i += 1 + len as usize;
+    }
+    &[]
+}
+
+/// Octets of an additional address record whose owner is a 2-octet pointer.
 fn extra_len(ip: &std::net::IpAddr) -> usize {
     if ip.is_ipv4() { 16 } else { 28 }
 }
@@ -315,10 +332,12 @@ impl<'a> Reply<'a> {
             let n = set.count();
             let k = self.rotation as usize % n;
             let offsets = set.offsets();
-            let mut m = n;
-            if truncated || used + span_len(offsets, k, n) > room {
+            // `MaxAnswers` takes the first records of the rotation, without TC.
+            let wanted = n.min(snap.zone.max_answers);
+            let mut m = wanted;
+            if truncated || used + span_len(offsets, k, wanted) > room {
                 // Largest m with span_len(k, m) fitting (span_len grows with m).
-                let (mut lo, mut hi) = (0, if truncated { 0 } else { n });
+                let (mut lo, mut hi) = (0, if truncated { 0 } else { wanted });
                 while lo < hi {
                     let mid = (lo + hi).div_ceil(2);
                     if used + span_len(offsets, k, mid) <= room {
@@ -353,19 +372,36 @@ impl<'a> Reply<'a> {
                 let offsets = set.offsets();
                 let n = set.count();
                 for extra in set.extras() {
-                    let len = extra_len(&extra.ip);
+                    // Where record `answer_rr` landed after rotation; none for a
+                    // record `MaxAnswers` left out.
+                    let j = extra.answer_rr as usize;
+                    let index = (j + n - p.0) % n;
+                    if index >= p.1 {
+                        continue;
+                    }
+                    let rr_at = pos + span_len(offsets, p.0, index);
+                    let target_at = set.target_offset() as usize;
+                    // The owner is the target name in that record: a pointer when it
+                    // lies within reach of one (the first 16 KiB), else the name itself.
+                    let pointer_to = pointer(rr_at + target_at);
+                    let name = match pointer_to {
+                        Some(_) => &[][..],
+                        None => wire_name_at(set.bytes(), offsets[j] as usize + target_at),
+                    };
+                    let owner_len = if pointer_to.is_some() { 2 } else { name.len() };
+                    if owner_len == 0 {
+                        continue;
+                    }
+                    let len = owner_len + extra_len(&extra.ip) - 2;
                     if at + len + opt > self.limit {
                         break;
                     }
-                    // Where record `answer_rr` landed after rotation.
-                    let j = extra.answer_rr as usize;
-                    let index = (j + n - p.0) % n;
-                    let rr_at = pos + span_len(offsets, p.0, index);
-                    let Some(ptr) = pointer(rr_at + set.target_offset() as usize) else {
-                        continue;
-                    };
                     let o = &mut self.out[at..at + len];
-                    o[0..2].copy_from_slice(&ptr);
+                    match pointer_to {
+                        Some(ptr) => o[0..2].copy_from_slice(&ptr),
+                        None => o[..owner_len].copy_from_slice(name),
+                    }
+                    let o = &mut o[owner_len - 2..];
                     let (rtype, rdlen) = if extra.ip.is_ipv4() {
                         (TYPE_A, 4u16)
                     } else {

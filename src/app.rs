@@ -214,7 +214,7 @@ fn bind_dns(config: &Config, workers: usize) -> Result<DnsSockets, StartError> {
     let (mut addr, mut dual) = bind_address(config.listener, config.port);
     // Without IPv6 on the host, the wildcard falls back to IPv4 only.
     if dual && bound_socket(addr, Type::DGRAM, true).is_err() {
-        addr = SocketAddr::new(config.listener, config.port);
+        addr = SocketAddr::new(std::net::Ipv4Addr::UNSPECIFIED.into(), config.port);
         dual = false;
     }
     let failed = |what, addr| move |source| StartError::Listener { what, addr, source };

@@ -20,7 +20,7 @@ use std::net::IpAddr;
 fn config() -> Config {
     config_from(
         r#"{"masters":["10.9.0.1:5050"],"listener":"127.0.0.1","externalOn":false,
-            "SOAMname":"ns1.mesos","IPSources":["netinfo","docker","host"]}"#,
+            "SOAMname":"ns1.mesos","IPSources":["netinfo","docker","host"],"HealthyOnly":true}"#,
     )
     .unwrap()
 }
@@ -37,12 +37,14 @@ fn status() -> impl Strategy<Value = RunningStatus> {
         0u8..4,
         prop::collection::vec(ip(), 0..2),
         prop::collection::vec(ip(), 0..2),
+        prop::option::of(any::<bool>()),
     )
-        .prop_map(|(t, netinfo, docker)| RunningStatus {
+        .prop_map(|(t, netinfo, docker, healthy)| RunningStatus {
             timestamp: f64::from(t),
             netinfo,
             docker,
             mesos: Vec::new(),
+            healthy,
         })
 }
 

@@ -385,3 +385,35 @@ fn wildcard_replies_from_the_queried_address() {
         assert_eq!(r.answers().len(), 1, "via ::1");
     }
 }
+
+/// `Listener: "::"` is a wildcard like `0.0.0.0`: it serves every address of both
+/// families, and the name server's own records list this machine's addresses, never `::`.
+#[test]
+fn ipv6_wildcard_listener_is_a_wildcard() {
+    if UdpSocket::bind("[::1]:0").is_err() {
+        eprintln!("no IPv6 on this machine: skipped");
+        return;
+    }
+    let mut s = Server::spawn(
+        Some(&data_path("fake-state.json")),
+        &format!(",{SETUP_R}"),
+        "::",
+    );
+    s.host = "127.0.0.1";
+    s.wait_ready();
+    for addr in ["127.0.0.2", "::1"] {
+        s.host = addr;
+        let r = s.udp(&query("chronos.marathon.mesos.", RecordType::A));
+        assert_eq!(r.answers().len(), 1, "via {addr}");
+    }
+    for rtype in [RecordType::A, RecordType::AAAA] {
+        let r = s.udp(&query("ns1.mesos.", rtype));
+        for record in r.answers() {
+            let text = record.data().to_string();
+            assert!(
+                text != "::" && text != "0.0.0.0",
+                "the name server's {rtype} records list {text}"
+            );
+        }
+    }
+}

@@ -52,6 +52,16 @@ pub struct Task {
 }
 
 impl Task {
+    /// Whether the task's latest status, a `TASK_RUNNING` one, says its health check
+    /// fails (`healthy: false`). Tasks without health checks are never unhealthy.
+    pub fn is_unhealthy(&self) -> bool {
+        self.last_status_running == Some(true)
+            && self
+                .running_statuses
+                .last()
+                .is_some_and(|s| s.healthy == Some(false))
+    }
+
     /// The task's key in the model.
     pub fn key(&self) -> TaskKey {
         TaskKey {
@@ -98,6 +108,9 @@ pub struct RunningStatus {
     pub docker: Vec<IpAddr>,
     /// `MesosContainerizer.NetworkSettings.IPAddress` label values (`mesos`).
     pub mesos: Vec<IpAddr>,
+    /// The status's `healthy`: `None` when the task has no health check (or it has not
+    /// reported yet).
+    pub healthy: Option<bool>,
 }
 
 /// `TASK_UPDATED`: a task's new state and the status the master is processing.

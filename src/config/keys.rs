@@ -210,6 +210,11 @@ pub(crate) const KEYS: &[Key] = &[
     Key { name: "CoalesceMilliseconds", kind: Kind::Int { min: 0, max: 10_000 }, default: Default::Int(5),
           reload: Reload::Live,
           show: |c, _| json!(c.coalesce_ms), take: |to, from| to.coalesce_ms = from.coalesce_ms },
+    Key { name: "MaxAnswers", kind: Kind::Int { min: 0, max: 65535 }, default: Default::Int(0),
+          reload: Reload::Live,
+          show: |c, _| json!(c.max_answers), take: |to, from| to.max_answers = from.max_answers },
+    Key { name: "HealthyOnly", kind: Kind::Bool, default: Default::Bool(false), reload: Reload::Live,
+          show: |c, _| json!(c.healthy_only), take: |to, from| to.healthy_only = from.healthy_only },
 ];
 
 /// An upstream as `/v1/config` writes it: the port only when it is not 53.

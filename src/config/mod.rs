@@ -13,7 +13,7 @@ use keys::Raw;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fmt;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 /// One clear line saying what is wrong with the configuration.
@@ -234,6 +234,10 @@ pub struct Config {
     pub state_api: StateApi,
     /// Extension: how long stream changes wait to be published together.
     pub coalesce_ms: u64,
+    /// Extension `MaxAnswers`: at most this many records of a set per answer (0: all).
+    pub max_answers: u16,
+    /// Extension `HealthyOnly`: tasks whose latest status says unhealthy get no records.
+    pub healthy_only: bool,
 }
 
 /// What the loader needs from the machine, so tests can supply their own.
@@ -472,6 +476,8 @@ fn validate(raw: &Raw, file: &Path, env: &Environment) -> Result<Config, ConfigE
         ready_stale_refreshes: raw.int("ReadyStaleRefreshes") as u64,
         state_api,
         coalesce_ms: raw.int("CoalesceMilliseconds") as u64,
+        max_answers: raw.int("MaxAnswers") as u16,
+        healthy_only: raw.boolean("HealthyOnly"),
     })
 }
 
@@ -775,7 +781,8 @@ fn validate_auth(raw: &Raw) -> Result<(AuthMechanism, Option<IamConfig>), Config
     Ok((mechanism, iam))
 }
 
-/// The listener's own address records come from here unless it is the wildcard.
+/// Whether `Listener` is a wildcard (`0.0.0.0` or `::`): then the name server's own
+/// address records are this machine's addresses, not the listener's.
 pub fn is_wildcard(ip: IpAddr) -> bool {
-    ip == IpAddr::V4(Ipv4Addr::UNSPECIFIED)
+    ip.is_unspecified()
 }

@@ -122,6 +122,8 @@ struct Status {
     labels: Labels,
     #[serde(default, deserialize_with = "nullable")]
     container_status: ContainerStatus,
+    #[serde(default)]
+    healthy: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -465,6 +467,7 @@ impl Status {
                 .collect(),
             docker: labels(LabelKey::DockerIp),
             mesos: labels(LabelKey::MesosIp),
+            healthy: self.healthy,
         }
     }
 }

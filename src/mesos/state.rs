@@ -153,6 +153,7 @@ impl Status {
             netinfo,
             docker: labels(LabelKey::DockerIp),
             mesos: labels(LabelKey::MesosIp),
+            healthy: self.healthy,
         }
     }
 }
@@ -201,6 +202,9 @@ pub struct Status {
     /// Its container status (NetworkInfos).
     #[serde(default, deserialize_with = "nullable")]
     pub container_status: ContainerStatus,
+    /// The health check's verdict, when the task has one.
+    #[serde(default)]
+    pub healthy: Option<bool>,
 }
 
 /// A status label; only the two keys that carry container addresses are told apart,

@@ -29,6 +29,17 @@ impl LabelSpec {
 
     /// Turns arbitrary text into one label (dots become hyphens). May return "".
     pub fn label(self, text: &str) -> String {
+        let mut label = self.reference_label(text);
+        // The reference's refill may leave a trailing hyphen (§10.9): not in a name.
+        let kept = trim_trailing_hyphens(label.as_bytes()).len();
+        label.truncate(kept);
+        label
+    }
+
+    /// The label exactly as the reference makes it, which may end in a hyphen (the
+    /// refill quirk). The canonical `T-H-S` label starts with it, as the reference's
+    /// does: there the hyphen is an inner one, so that name stays valid and the same.
+    pub fn reference_label(self, text: &str) -> String {
         let mapped: Vec<u8> = text.chars().filter_map(map_char).collect();
         let start = mapped
             .iter()
@@ -46,9 +57,6 @@ impl LabelSpec {
             let rest = &rest[rest_start..];
             let room = size - out.len();
             out.extend_from_slice(&rest[..rest.len().min(room)]);
-            // The refill may itself end in a hyphen (a reference quirk): cut it too.
-            let kept = trim_trailing_hyphens(&out).len();
-            out.truncate(kept);
         }
         // Only ASCII letters, digits and hyphens remain.
         String::from_utf8(out).unwrap_or_default()
@@ -184,6 +192,7 @@ mod tests {
         // The reference gives "abc-" here (§10.9); a label cannot end in a hyphen.
         let input = format!("ab{}c-", "-".repeat(22));
         assert_eq!(Rfc952.label(&input), "abc");
+        assert_eq!(Rfc952.reference_label(&input), "abc-");
     }
 
     /// Spec §9.2, DomainFrag rows.

@@ -186,12 +186,18 @@ impl<'a> Rules<'a> {
         Some(zones)
     }
 
-    /// True when the task is listed by `/v1/enumerate` and may have names: it runs, and
-    /// its framework and an agent with a usable PID are known.
+    /// True when the task is listed by `/v1/enumerate` and may have names: it runs (and,
+    /// under `HealthyOnly`, its health check does not fail), and its framework and an
+    /// agent with a usable PID are known.
     pub fn has_names(&self, cluster: &Cluster, task: &Task) -> bool {
-        task.running
+        self.is_served(task)
             && cluster.frameworks.contains_key(&*task.framework_id)
             && self.agent_ips(cluster, &task.agent_id).is_some()
+    }
+
+    /// A running task, unless `HealthyOnly` leaves it out.
+    fn is_served(&self, task: &Task) -> bool {
+        task.running && !(self.config.healthy_only && task.is_unhealthy())
     }
 
     /// Writes the records of one item of `cluster` to `out`.
@@ -230,7 +236,7 @@ impl<'a> Rules<'a> {
                 }
             }
             Item::Task(key) => {
-                let Some(task) = cluster.task(key).filter(|t| t.running) else {
+                let Some(task) = cluster.task(key).filter(|t| self.is_served(t)) else {
                     return;
                 };
                 let (Some(zones), Some(agent_ips)) = (
@@ -272,6 +278,32 @@ struct Generator<'a, S: Sink> {
     report: &'a mut Report,
     /// Reused to build names without allocating.
     scratch: String,
+}
+
+/// A task's label twice: as its own names use it, and as its canonical `T-H-S` label
+/// starts (the reference's form, which may end in a hyphen that is inner there).
+#[derive(Clone, Copy)]
+struct TaskLabel<'a> {
+    name: &'a str,
+    canonical_base: &'a str,
+}
+
+impl<'a> TaskLabel<'a> {
+    /// From the reference's label: names drop its trailing hyphens.
+    fn new(reference: &'a str) -> TaskLabel<'a> {
+        TaskLabel {
+            name: reference.trim_end_matches('-'),
+            canonical_base: reference,
+        }
+    }
+
+    /// A label used as it is for both.
+    fn same(label: &'a str) -> TaskLabel<'a> {
+        TaskLabel {
+            name: label,
+            canonical_base: label,
+        }
+    }
 }
 
 /// `_label`, keeping the first label within 63 octets.
@@ -465,14 +497,15 @@ impl<S: Sink> Generator<'_, S> {
                 // The reference publishes the DiscoveryInfo name verbatim first (legacy),
                 // then sanitised. Only a verbatim name a resolver can match is kept.
                 if is_host_fragment(&discovery.name) {
-                    self.task_names(&ctx, &discovery.name, Some(&ports));
+                    let verbatim = TaskLabel::same(&discovery.name);
+                    self.task_names(&ctx, verbatim, Some(&ports));
                 }
-                let label = self.spec.label(&discovery.name);
-                self.task_names(&ctx, &label, Some(&ports));
+                let reference = self.spec.reference_label(&discovery.name);
+                self.task_names(&ctx, TaskLabel::new(&reference), Some(&ports));
             }
             None => {
-                let label = self.spec.label(&task.name);
-                self.task_names(&ctx, &label, None);
+                let reference = self.spec.reference_label(&task.name);
+                self.task_names(&ctx, TaskLabel::new(&reference), None);
             }
         }
     }
@@ -517,15 +550,21 @@ impl<S: Sink> Generator<'_, S> {
         id
     }
 
-    /// The reference's "context routine" for one task label `t` (spec §4.9).
-    fn task_names(&mut self, ctx: &TaskContext, t: &str, discovery: Option<&[DiscoveryPort]>) {
+    /// The reference's "context routine" for one task label (spec §4.9).
+    fn task_names(
+        &mut self,
+        ctx: &TaskContext,
+        label: TaskLabel<'_>,
+        discovery: Option<&[DiscoveryPort]>,
+    ) {
+        let t = label.name;
         if t.is_empty() {
             self.report
                 .skip(|| format!("a task of {:?} has no usable label", ctx.framework));
             return;
         }
         let (f_d, f_slave_d) = (ctx.framework_zone, ctx.framework_slave_zone);
-        let canonical = canonical_label(t, ctx.hash, ctx.tail);
+        let canonical = canonical_label(label.canonical_base, ctx.hash, ctx.tail);
         let short = self.name(&[t, ".", f_d]);
         let canon = self.name(&[&canonical, ".", f_d]);
         let short_slave = self.name(&[t, ".", f_slave_d]);

@@ -41,6 +41,8 @@ pub struct Zone {
     pub set_truncate_bit: bool,
     /// Largest UDP reply offered to EDNS clients.
     pub edns_max: u16,
+    /// `MaxAnswers`: records of one set in an answer (`usize::MAX` when unlimited).
+    pub max_answers: usize,
     /// SOA RDATA: MNAME, RNAME, serial, refresh, retry, expire, minimum.
     pub soa_rdata: Vec<u8>,
     /// NS RDATA: `SOAMname`.
@@ -397,6 +399,10 @@ fn zone(store: &ZoneStore, config: &Config, serial: u32, pool: &mut SetPool) -> 
         recurse_on: config.recurse_on,
         set_truncate_bit: config.set_truncate_bit,
         edns_max: config.edns_max_udp_size,
+        max_answers: match config.max_answers {
+            0 => usize::MAX,
+            n => n as usize,
+        },
         soa_rdata,
         ns_rdata,
         negative_ttl,

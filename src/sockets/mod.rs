@@ -7,10 +7,11 @@ use socket2::{Domain, Protocol, Socket, Type};
 use std::io;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 
-/// The address to bind for `Listener`: `0.0.0.0` means every address of both families,
-/// as Mesos-DNS does, so it becomes a dual-stack `[::]` socket.
+/// The address to bind for `Listener`: a wildcard (`0.0.0.0` or `::`) means every
+/// address of both families, as Mesos-DNS does, so it becomes a dual-stack `[::]`
+/// socket.
 pub fn bind_address(listener: IpAddr, port: u16) -> (SocketAddr, bool) {
-    if listener == IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED) {
+    if listener.is_unspecified() {
         (
             SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), port),
             true,

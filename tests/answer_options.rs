@@ -1,0 +1,257 @@
+//! Opt-in answer shaping and answer fixes, through the real binary over UDP and TCP:
+//! `HealthyOnly`, `MaxAnswers`, a 300-record SRV set over TCP with every additional
+//! address, the RFC 952 canonical label, each with exact expected answers.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // ok: tests may panic
+
+mod common;
+use common::server::{Server, query, temp_dir};
+use hickory_proto::op::{Message, ResponseCode};
+use hickory_proto::rr::{RData, RecordType};
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+use std::net::Ipv4Addr;
+
+/// A running task of framework `marathon` on agent `agent` with address `ip` (netinfo),
+/// one port, and `healthy` as its status says.
+fn task(id: &str, name: &str, agent: usize, ip: Ipv4Addr, healthy: Option<bool>) -> Value {
+    let mut status = json!({
+        "state": "TASK_RUNNING", "timestamp": 1.0,
+        "container_status": {"network_infos": [{"ip_addresses": [{"ip_address": ip.to_string()}]}]},
+    });
+    if let Some(h) = healthy {
+        status["healthy"] = json!(h);
+    }
+    json!({
+        "id": id, "name": name, "slave_id": format!("agent-S{agent}"), "state": "TASK_RUNNING",
+        "statuses": [status], "resources": {"ports": format!("[{p}-{p}]", p = 31000 + agent)},
+    })
+}
+
+/// A state with `agents` agents (`agent-S<i>` at 10.0.<i/250>.<i%250+1>) and `tasks`.
+fn state(agents: usize, tasks: Vec<Value>) -> Value {
+    let slaves: Vec<Value> = (0..agents)
+        .map(|i| {
+            json!({"id": format!("agent-S{i}"), "hostname": format!("agent{i}"),
+                   "pid": format!("slave(1)@10.0.{}.{}:5051", i / 250, i % 250 + 1)})
+        })
+        .collect();
+    json!({
+        "leader": "master@10.9.0.1:5050",
+        "frameworks": [{"id": "fw-1", "name": "marathon", "hostname": "m1",
+                        "pid": "scheduler(1)@10.9.0.2:8080", "tasks": tasks}],
+        "slaves": slaves,
+    })
+}
+
+fn start(state: &Value, extra: &str) -> Server {
+    let dir = temp_dir();
+    let path = dir.join("options-state.json");
+    std::fs::write(&path, serde_json::to_vec(state).unwrap()).unwrap();
+    let s = Server::start(
+        &path,
+        &format!(r#","masters":["10.9.0.1:5050"],"IPSources":["netinfo","host"]{extra}"#),
+    );
+    let _ = std::fs::remove_dir_all(dir);
+    s
+}
+
+/// The reply over UDP and over TCP (which must agree).
+fn both(s: &Server, name: &str, rtype: RecordType) -> Message {
+    let q = query(name, rtype);
+    let udp = s.udp(&q);
+    let tcp = s.tcp(std::slice::from_ref(&q)).remove(0);
+    assert_eq!(udp.response_code(), tcp.response_code(), "{name} {rtype}");
+    assert_eq!(udp.answers().len(), tcp.answers().len(), "{name} {rtype}");
+    udp
+}
+
+fn addresses(m: &Message) -> BTreeSet<String> {
+    m.answers().iter().map(|r| r.data().to_string()).collect()
+}
+
+fn health_state() -> Value {
+    state(
+        3,
+        vec![
+            task("ok.1", "ok", 0, Ipv4Addr::new(10, 1, 0, 1), Some(true)),
+            task("sick.1", "sick", 1, Ipv4Addr::new(10, 1, 0, 2), Some(false)),
+            task("plain.1", "plain", 2, Ipv4Addr::new(10, 1, 0, 3), None),
+        ],
+    )
+}
+
+#[test]
+fn healthy_only_leaves_out_failing_tasks() {
+    let on = start(&health_state(), r#","HealthyOnly":true"#);
+    let a = |name: &str| both(&on, name, RecordType::A);
+    assert_eq!(
+        addresses(&a("ok.marathon.mesos.")),
+        ["10.1.0.1".to_string()].into()
+    );
+    assert_eq!(
+        addresses(&a("plain.marathon.mesos.")),
+        ["10.1.0.3".to_string()].into()
+    );
+    let sick = a("sick.marathon.mesos.");
+    assert_eq!(sick.response_code(), ResponseCode::NXDomain);
+    let srv = both(&on, "_sick._tcp.marathon.mesos.", RecordType::SRV);
+    assert_eq!(srv.response_code(), ResponseCode::NXDomain);
+    assert_eq!(
+        both(&on, "_ok._tcp.marathon.mesos.", RecordType::SRV)
+            .answers()
+            .len(),
+        1
+    );
+
+    // Off (the default): every running task answers, as before.
+    let off = start(&health_state(), "");
+    assert_eq!(
+        addresses(&both(&off, "sick.marathon.mesos.", RecordType::A)),
+        ["10.1.0.2".to_string()].into()
+    );
+}
+
+fn web_state() -> Value {
+    let tasks = (0..5)
+        .map(|i| {
+            task(
+                &format!("web.{i}"),
+                "web",
+                i,
+                Ipv4Addr::new(10, 2, 0, i as u8 + 1),
+                None,
+            )
+        })
+        .collect();
+    state(5, tasks)
+}
+
+#[test]
+fn max_answers_caps_each_set_without_truncation() {
+    let s = start(&web_state(), r#","MaxAnswers":2"#);
+    let mut seen = BTreeSet::new();
+    for _ in 0..20 {
+        let r = both(&s, "web.marathon.mesos.", RecordType::A);
+        assert_eq!(r.answers().len(), 2);
+        assert!(!r.truncated());
+        seen.extend(addresses(&r));
+    }
+    // The rotation chooses the two: every address comes round.
+    assert_eq!(seen.len(), 5, "{seen:?}");
+
+    // SRV: two records, and additional addresses for those two targets only.
+    for _ in 0..5 {
+        let r = both(&s, "_web._tcp.marathon.mesos.", RecordType::SRV);
+        assert_eq!(r.answers().len(), 2);
+        assert!(!r.truncated());
+        let targets: BTreeSet<String> = r
+            .answers()
+            .iter()
+            .map(|rr| match rr.data() {
+                RData::SRV(srv) => srv.target().to_string(),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        let owners: BTreeSet<String> = r
+            .additionals()
+            .iter()
+            .filter(|rr| rr.record_type() == RecordType::A)
+            .map(|rr| rr.name().to_string())
+            .collect();
+        assert_eq!(owners, targets);
+    }
+
+    // Without the key every record is answered.
+    let all = start(&web_state(), "");
+    assert_eq!(
+        both(&all, "web.marathon.mesos.", RecordType::A)
+            .answers()
+            .len(),
+        5
+    );
+}
+
+/// 300 targets: the SRV answer passes 16 KiB, beyond the reach of compression pointers;
+/// the targets there are written out, and every one has its address.
+#[test]
+fn big_srv_over_tcp_keeps_every_additional() {
+    let tasks = (0..300)
+        .map(|i| {
+            let ip = Ipv4Addr::new(10, 3, (i / 250) as u8, (i % 250) as u8 + 1);
+            task(&format!("big.{i}"), "big", i, ip, None)
+        })
+        .collect();
+    let s = start(&state(300, tasks), "");
+    let r = s
+        .tcp(&[query("_big._tcp.marathon.mesos.", RecordType::SRV)])
+        .remove(0);
+    assert_eq!(r.answers().len(), 300);
+    assert!(!r.truncated());
+    let mut expected = BTreeSet::new();
+    for rr in r.answers() {
+        let RData::SRV(srv) = rr.data() else {
+            panic!("{rr:?}")
+        };
+        expected.insert(srv.target().to_string());
+    }
+    let mut got = BTreeSet::new();
+    for rr in r.additionals() {
+        if let RData::A(a) = rr.data() {
+            // Each target `big-<hash>-s<i>.marathon.slave.mesos.` answers its agent's
+            // address: check it against the number in the name.
+            let name = rr.name().to_string();
+            let i: usize = name
+                .split('.')
+                .next()
+                .and_then(|l| l.rsplit("-s").next())
+                .and_then(|n| n.parse().ok())
+                .expect("a target name ending in -s<agent>");
+            assert_eq!(
+                a.0,
+                Ipv4Addr::new(10, 0, (i / 250) as u8, (i % 250) as u8 + 1),
+                "{name}"
+            );
+            got.insert(name);
+        }
+    }
+    assert_eq!(got, expected, "every target has its address");
+}
+
+/// Under RFC 952 a label cut at 24 octets can end in a hyphen (the reference's refill):
+/// the task's own name drops it, the canonical `T-H-S` label keeps it, as the reference
+/// writes that name.
+#[test]
+fn rfc952_canonical_label_is_the_references() {
+    let name = format!("ab{}c-", "-".repeat(22));
+    let s = start(
+        &state(
+            1,
+            vec![task("odd.1", &name, 0, Ipv4Addr::new(10, 4, 0, 1), None)],
+        ),
+        r#","EnforceRFC952":true"#,
+    );
+    let hash = String::from_utf8(mesos_dns::records::hash::task_hash("odd.1").to_vec()).unwrap();
+    for owner in [
+        "abc.marathon.mesos.".to_string(),
+        format!("abc--{hash}-s0.marathon.mesos."),
+    ] {
+        assert_eq!(
+            addresses(&both(&s, &owner, RecordType::A)),
+            ["10.4.0.1".to_string()].into(),
+            "{owner}"
+        );
+    }
+    let srv = both(&s, "_abc._tcp.marathon.mesos.", RecordType::SRV);
+    let RData::SRV(record) = srv.answers()[0].data() else {
+        panic!("{srv:?}")
+    };
+    assert_eq!(
+        record.target().to_string(),
+        format!("abc--{hash}-s0.marathon.slave.mesos.")
+    );
+    assert_eq!(
+        both(&s, &format!("abc-{hash}-s0.marathon.mesos."), RecordType::A).response_code(),
+        ResponseCode::NXDomain
+    );
+}

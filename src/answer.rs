@@ -75,28 +75,32 @@ pub fn answer(
     if query.qclass != CLASS_IN {
         return reply.simple(RCODE_REFUSED, 0, false);
     }
-    let slot = match snap.lookup(query.qname()) {
+    let (slot, apex) = match snap.lookup(query.qname()) {
         Lookup::OutOfZone => return Outcome::Forward { qtype: query.qtype },
         _ if !snap.ready => return reply.simple(RCODE_SERVFAIL, 0, true),
-        Lookup::Missing => return reply.negative(RCODE_NXDOMAIN),
-        Lookup::Found(slot) => slot,
+        Lookup::Missing(apex) => return reply.negative(RCODE_NXDOMAIN, apex),
+        Lookup::Found(slot, apex) => (slot, apex),
     };
     let zone = &snap.zone;
-    let at_apex = query.qname() == zone.apex.as_slice();
+    let at_apex = query.qname() == apex;
     let (a, aaaa, srv) = (slot.a.as_deref(), slot.aaaa.as_deref(), slot.srv.as_deref());
+    let ptr = slot.ptr.as_deref();
     let (soa, ns) = (zone.soa.as_deref(), zone.ns.as_deref());
     let sets: [Option<&RrSet>; 4] = match query.qtype {
         TYPE_A => [a, None, None, None],
         TYPE_AAAA => [aaaa, None, None, None],
         TYPE_SRV => [srv, None, None, None],
+        TYPE_PTR => [ptr, None, None, None],
         TYPE_SOA if at_apex => [soa, None, None, None],
         TYPE_NS if at_apex => [ns, None, None, None],
         TYPE_ANY if at_apex => [soa, ns, a, aaaa],
+        // A name has either PTR data (reverse zones) or A, AAAA and SRV data.
+        TYPE_ANY if ptr.is_some() => [ptr, None, None, None],
         TYPE_ANY => [a, aaaa, srv, None],
         _ => [None; 4],
     };
     if sets.iter().all(Option::is_none) {
-        return reply.negative(RCODE_NOERROR);
+        return reply.negative(RCODE_NOERROR, apex);
     }
     reply.positive(&sets)
 }
@@ -276,14 +280,15 @@ impl<'a> Reply<'a> {
         }
     }
 
-    /// NXDOMAIN or NODATA: the apex SOA (negative TTL) in the authority section.
-    fn negative(&mut self, rcode: u8) -> Outcome {
+    /// NXDOMAIN or NODATA: the SOA (negative TTL) of the zone at `apex` in the authority
+    /// section.
+    fn negative(&mut self, rcode: u8, apex: &[u8]) -> Outcome {
         let snap = self.snap;
         let Some(soa) = snap.zone.negative_soa.as_deref() else {
             return self.simple(rcode, 0, true);
         };
         // The apex is the tail of the question name: point the SOA's owner at it.
-        let apex_at = HEADER_LEN + self.query.qname_len - snap.zone.apex.len();
+        let apex_at = HEADER_LEN + self.query.qname_len - apex.len();
         let owner = pointer(apex_at).unwrap_or(QUESTION_POINTER);
         let start = self.query.question_end;
         if start + soa.bytes().len() + self.opt_len() > self.limit {

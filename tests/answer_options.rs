@@ -255,3 +255,124 @@ fn rfc952_canonical_label_is_the_references() {
         ResponseCode::NXDomain
     );
 }
+
+/// Two tasks share a container address, one task runs on its agent's address, and an
+/// agent has a host name: what each `ReversePolicy` answers.
+fn reverse_state() -> Value {
+    let mut s = state(
+        3,
+        vec![
+            task("web.1", "web", 0, Ipv4Addr::new(10, 5, 0, 1), None),
+            task("api.1", "api", 1, Ipv4Addr::new(10, 5, 0, 1), None),
+            task("solo.1", "solo", 2, Ipv4Addr::new(10, 5, 0, 2), None),
+            // Host networking: its address is its agent's (10.0.0.3).
+            task("host.1", "host", 2, Ipv4Addr::new(10, 0, 0, 3), None),
+        ],
+    );
+    s["slaves"][2]["hostname"] = json!("Agent2.Example.Org");
+    s
+}
+
+fn ptr_names(m: &Message) -> Vec<String> {
+    let mut names: Vec<String> = m
+        .answers()
+        .iter()
+        .map(|rr| match rr.data() {
+            RData::PTR(name) => name.to_string(),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn reverse_zones_answer_ptr_by_policy() {
+    let canonical = |label: &str, id: &str, agent: usize| {
+        let hash = String::from_utf8(mesos_dns::records::hash::task_hash(id).to_vec()).unwrap();
+        format!("{label}-{hash}-s{agent}.marathon.mesos.")
+    };
+    let (web, api, solo) = (
+        canonical("web", "web.1", 0),
+        canonical("api", "api.1", 1),
+        canonical("solo", "solo.1", 2),
+    );
+    let zones = r#","ReverseZones":["10.5.0.0/16","10.0.0.0/24"]"#;
+    for (policy, shared, agent) in [
+        (
+            "one",
+            vec![api.clone()],
+            vec!["agent2.example.org.".to_string()],
+        ),
+        (
+            "unambiguous",
+            vec![],
+            vec!["agent2.example.org.".to_string()],
+        ),
+        (
+            "all",
+            vec![api.clone(), web.clone()],
+            vec!["agent2.example.org.".to_string()],
+        ),
+    ] {
+        let s = start(
+            &reverse_state(),
+            &format!(r#"{zones},"ReversePolicy":"{policy}""#),
+        );
+        let ptr = |name: &str| both(&s, name, RecordType::PTR);
+        let r = ptr("1.0.5.10.in-addr.arpa.");
+        assert!(r.authoritative(), "{policy}");
+        assert_eq!(ptr_names(&r), shared, "{policy}: shared address");
+        assert_eq!(
+            ptr_names(&ptr("2.0.5.10.in-addr.arpa.")),
+            std::slice::from_ref(&solo),
+            "{policy}"
+        );
+        assert_eq!(ptr_names(&ptr("3.0.0.10.in-addr.arpa.")), agent, "{policy}");
+        // An address nothing uses: NXDOMAIN with the reverse zone's SOA.
+        let none = ptr("9.9.5.10.in-addr.arpa.");
+        assert_eq!(none.response_code(), ResponseCode::NXDomain);
+        assert_eq!(
+            none.name_servers()[0].name().to_string(),
+            "5.10.in-addr.arpa."
+        );
+        // Names between the apex and the addresses exist (NODATA).
+        let ent = ptr("0.5.10.in-addr.arpa.");
+        assert_eq!(ent.response_code(), ResponseCode::NoError);
+        assert!(ent.answers().is_empty());
+        // The zone's own SOA and NS.
+        assert_eq!(
+            both(&s, "5.10.in-addr.arpa.", RecordType::SOA)
+                .answers()
+                .len(),
+            1
+        );
+        assert_eq!(
+            both(&s, "0.0.10.in-addr.arpa.", RecordType::NS)
+                .answers()
+                .len(),
+            1
+        );
+        // Outside every reverse zone: not ours (forwarding is off: REFUSED).
+        assert_eq!(
+            s.udp(&query("1.0.6.10.in-addr.arpa.", RecordType::PTR))
+                .response_code(),
+            ResponseCode::Refused
+        );
+    }
+    // Forward and reverse agree: the canonical names answer the address.
+    let s = start(&reverse_state(), zones);
+    for name in [&web, &api] {
+        assert_eq!(
+            addresses(&both(&s, name, RecordType::A)),
+            ["10.5.0.1".to_string()].into()
+        );
+    }
+    // Without ReverseZones no reverse name is ours.
+    let off = start(&reverse_state(), "");
+    assert_eq!(
+        off.udp(&query("1.0.5.10.in-addr.arpa.", RecordType::PTR))
+            .response_code(),
+        ResponseCode::Refused
+    );
+}

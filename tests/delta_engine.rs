@@ -20,7 +20,8 @@ use std::net::IpAddr;
 fn config() -> Config {
     config_from(
         r#"{"masters":["10.9.0.1:5050"],"listener":"127.0.0.1","externalOn":false,
-            "SOAMname":"ns1.mesos","IPSources":["netinfo","docker","host"],"HealthyOnly":true}"#,
+            "SOAMname":"ns1.mesos","IPSources":["netinfo","docker","host"],"HealthyOnly":true,
+            "ReverseZones":["10.0.0.0/8","fd00::/8"],"ReversePolicy":"one"}"#,
     )
     .unwrap()
 }
@@ -138,6 +139,7 @@ fn agent() -> impl Strategy<Value = (Box<str>, Agent)> {
                 format!("a{id}").into(),
                 Agent {
                     pid: pid.map(Into::into),
+                    hostname: format!("agent{id}.example"),
                 },
             )
         })

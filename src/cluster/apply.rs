@@ -218,6 +218,7 @@ mod tests {
             id: "a1".into(),
             agent: Agent {
                 pid: Some("slave(1)@10.0.0.9:5051".into()),
+                ..Agent::default()
             },
         });
         assert_eq!(old.differences(&moved).len(), 2);

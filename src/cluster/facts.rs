@@ -21,6 +21,8 @@ pub struct Framework {
 pub struct Agent {
     /// Agent UPID, `slave(1)@ip:port`, as the master writes it.
     pub pid: Option<String>,
+    /// The agent's host name as it registered (for reverse lookups).
+    pub hostname: String,
 }
 
 /// A task the master knows, running or not.

@@ -215,6 +215,11 @@ pub(crate) const KEYS: &[Key] = &[
           show: |c, _| json!(c.max_answers), take: |to, from| to.max_answers = from.max_answers },
     Key { name: "HealthyOnly", kind: Kind::Bool, default: Default::Bool(false), reload: Reload::Live,
           show: |c, _| json!(c.healthy_only), take: |to, from| to.healthy_only = from.healthy_only },
+    Key { name: "ReverseZones", kind: Kind::Strings, default: Default::List(&[]), reload: Reload::Live,
+          show: |c, _| json!(c.reverse_zones.iter().map(|z| z.to_string()).collect::<Vec<_>>()),
+          take: |to, from| to.reverse_zones.clone_from(&from.reverse_zones) },
+    Key { name: "ReversePolicy", kind: Kind::Str, default: Default::Str("one"), reload: Reload::Live,
+          show: |c, _| json!(c.reverse_policy.name()), take: |to, from| to.reverse_policy = from.reverse_policy },
 ];
 
 /// An upstream as `/v1/config` writes it: the port only when it is not 53.

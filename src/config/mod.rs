@@ -9,6 +9,7 @@
 pub(crate) mod keys;
 
 use crate::names::hostport::{join_host_port, parse_port, split_host_port};
+use crate::names::reverse::ReverseZone;
 use keys::Raw;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -69,6 +70,29 @@ impl StateApi {
             StateApi::Auto => "auto",
             StateApi::Subscribe => "subscribe",
             StateApi::Poll => "poll",
+        }
+    }
+}
+
+/// `ReversePolicy`: which names an address's PTR answer lists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReversePolicy {
+    /// One name per address: an agent's host name before a task's canonical name, then
+    /// the lowest name.
+    One,
+    /// Only addresses with exactly one candidate name.
+    Unambiguous,
+    /// Every candidate name.
+    All,
+}
+
+impl ReversePolicy {
+    /// As config.json spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            ReversePolicy::One => "one",
+            ReversePolicy::Unambiguous => "unambiguous",
+            ReversePolicy::All => "all",
         }
     }
 }
@@ -238,6 +262,10 @@ pub struct Config {
     pub max_answers: u16,
     /// Extension `HealthyOnly`: tasks whose latest status says unhealthy get no records.
     pub healthy_only: bool,
+    /// Extension `ReverseZones`: the `in-addr.arpa.` / `ip6.arpa.` zones served.
+    pub reverse_zones: Vec<ReverseZone>,
+    /// Extension `ReversePolicy`.
+    pub reverse_policy: ReversePolicy,
 }
 
 /// What the loader needs from the machine, so tests can supply their own.
@@ -414,6 +442,18 @@ fn validate(raw: &Raw, file: &Path, env: &Environment) -> Result<Config, ConfigE
         }
     });
 
+    let reverse_zones = validate_reverse_zones(&raw.strings("ReverseZones").unwrap_or_default())?;
+    let reverse_policy = match raw.string("ReversePolicy").to_ascii_lowercase().as_str() {
+        "one" => ReversePolicy::One,
+        "unambiguous" => ReversePolicy::Unambiguous,
+        "all" => ReversePolicy::All,
+        other => {
+            return invalid(format!(
+                "ReversePolicy: unknown value {other:?} (use \"one\", \"unambiguous\" or \"all\")"
+            ));
+        }
+    };
+
     let state_api = match raw.string("StateAPI").to_ascii_lowercase().as_str() {
         "auto" => StateApi::Auto,
         "subscribe" => StateApi::Subscribe,
@@ -478,6 +518,8 @@ fn validate(raw: &Raw, file: &Path, env: &Environment) -> Result<Config, ConfigE
         coalesce_ms: raw.int("CoalesceMilliseconds") as u64,
         max_answers: raw.int("MaxAnswers") as u16,
         healthy_only: raw.boolean("HealthyOnly"),
+        reverse_zones,
+        reverse_policy,
     })
 }
 
@@ -615,6 +657,25 @@ fn validate_zones(
                 ));
             }
         }
+    }
+    Ok(out)
+}
+
+/// CIDRs on label boundaries, none inside another.
+fn validate_reverse_zones(list: &[String]) -> Result<Vec<ReverseZone>, ConfigError> {
+    let mut out: Vec<ReverseZone> = Vec::with_capacity(list.len());
+    for entry in list {
+        let zone =
+            ReverseZone::parse(entry.trim()).or_else(|e| invalid(format!("ReverseZones: {e}")))?;
+        if let Some(other) = out
+            .iter()
+            .find(|o| o.contains(&zone.network) || zone.contains(&o.network))
+        {
+            return invalid(format!(
+                "ReverseZones: {zone} overlaps {other}; list each network once"
+            ));
+        }
+        out.push(zone);
     }
     Ok(out)
 }

@@ -15,7 +15,7 @@ use crate::records::{ItemRecords, Report, Rules};
 use crate::snapshot::delta::Journal;
 use crate::snapshot::sets::SetPool;
 use crate::snapshot::store::{Sign, ZoneStore};
-use crate::snapshot::{Snapshot, apex_name};
+use crate::snapshot::{Snapshot, zone_apexes};
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -60,7 +60,7 @@ impl Engine {
     /// An engine with an empty model.
     pub fn new(config: Config) -> Engine {
         Engine {
-            store: ZoneStore::new(&apex_name(&config)),
+            store: ZoneStore::new(&zone_apexes(&config)),
             pool: SetPool::default(),
             config,
             cluster: Cluster::default(),
@@ -130,7 +130,7 @@ impl Engine {
     /// A new configuration: every record is made again under it.
     pub fn reconfigure(&mut self, config: Config) {
         self.config = config;
-        self.store = ZoneStore::new(&apex_name(&self.config));
+        self.store = ZoneStore::new(&zone_apexes(&self.config));
         let items = self.cluster.items();
         self.put(&items, Sign::Add);
         self.recompile_all = true;

@@ -9,6 +9,7 @@ pub(crate) const UDP_CLASSIC: usize = 512;
 pub(crate) const TYPE_A: u16 = 1;
 pub(crate) const TYPE_NS: u16 = 2;
 pub(crate) const TYPE_SOA: u16 = 6;
+pub(crate) const TYPE_PTR: u16 = 12;
 pub(crate) const TYPE_AAAA: u16 = 28;
 pub(crate) const TYPE_SRV: u16 = 33;
 pub(crate) const TYPE_OPT: u16 = 41;

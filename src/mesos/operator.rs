@@ -199,6 +199,8 @@ struct Agent {
 struct AgentInfo {
     #[serde(default, deserialize_with = "nullable")]
     id: Id,
+    #[serde(default, deserialize_with = "nullable")]
+    hostname: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -379,7 +381,10 @@ impl Agent {
     fn into_model(self) -> (Box<str>, cluster::Agent) {
         (
             self.agent_info.id.value.into(),
-            cluster::Agent { pid: self.pid },
+            cluster::Agent {
+                pid: self.pid,
+                hostname: self.agent_info.hostname,
+            },
         )
     }
 }

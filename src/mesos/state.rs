@@ -397,7 +397,15 @@ impl State {
         let agents = self
             .slaves
             .into_iter()
-            .map(|a| (a.id.into_boxed_str(), cluster::Agent { pid: a.pid }))
+            .map(|a| {
+                (
+                    a.id.into_boxed_str(),
+                    cluster::Agent {
+                        pid: a.pid,
+                        hostname: a.hostname,
+                    },
+                )
+            })
             .collect();
         ClusterState {
             leader: self.leader,

@@ -3,3 +3,4 @@
 
 pub mod hostport;
 pub mod labels;
+pub mod reverse;

@@ -51,18 +51,23 @@ pub trait AxfrSource {
     fn values(&self, name: &str, kind: AxfrKind) -> Vec<String>;
 }
 
-/// Records as `/v1/enumerate` lists them; `name_of` reads the names they refer to.
+/// Records as `/v1/enumerate` lists them (A, AAAA and SRV, as the reference does; reverse
+/// records are not listed); `name_of` reads the names they refer to.
 fn rows<'a>(records: &[(u32, RData)], name_of: impl Fn(u32) -> &'a str) -> Vec<RecordRow> {
     records
         .iter()
-        .map(|(owner, rdata)| RecordRow {
-            name: name_of(*owner).to_string(),
-            host: match rdata {
+        .filter_map(|(owner, rdata)| {
+            let host = match rdata {
                 RData::A(ip) => ip.to_string(),
                 RData::Aaaa(ip) => ip.to_string(),
                 RData::Srv { target, port } => format!("{}:{port}", name_of(*target)),
-            },
-            rtype: rdata.rtype(),
+                RData::Ptr { .. } => return None,
+            };
+            Some(RecordRow {
+                name: name_of(*owner).to_string(),
+                host,
+                rtype: rdata.rtype(),
+            })
         })
         .collect()
 }

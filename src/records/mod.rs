@@ -15,11 +15,12 @@ use crate::mesos::state::State;
 use crate::names::hostport::Upid;
 use crate::names::hostport::{Host, parse_ip, split_host_port};
 use crate::names::labels::{LabelSpec, is_host_fragment, shorten_label};
+use crate::names::reverse::reverse_name;
 use hash::{agent_tail, task_hash};
 pub use item::ItemRecords;
 pub use set::{
-    AddError, FrameworkEntry, NameId, NameRecords, RData, RecordSet, RecordSetBuilder, TaskEntry,
-    ip_rdata,
+    AddError, FrameworkEntry, NameId, NameRecords, PTR_AGENT, PTR_TASK, RData, RecordSet,
+    RecordSetBuilder, TaskEntry, ip_rdata,
 };
 use std::cell::RefCell;
 use std::net::IpAddr;
@@ -356,6 +357,17 @@ impl<S: Sink> Generator<'_, S> {
         self.note(r, owner);
     }
 
+    /// A reverse-lookup candidate `ip` → `target`, when `ip` lies in a reverse zone.
+    fn add_ptr(&mut self, ip: IpAddr, target: NameId, rank: u8) {
+        if !self.config.reverse_zones.iter().any(|z| z.contains(&ip)) {
+            return;
+        }
+        let owner = reverse_name(&ip);
+        if let Ok(owner) = self.out.name(&owner) {
+            let _ = self.out.add(owner, RData::Ptr { target, rank });
+        }
+    }
+
     fn framework(&mut self, label: &str, pid: Option<&str>, hostname: &str, name: &str) {
         let (host, port) = match pid {
             Some(raw) => match Upid::parse(raw) {
@@ -412,6 +424,14 @@ impl<S: Sink> Generator<'_, S> {
             &slave_name,
             pid.port,
         );
+        // The agent's address maps back to its host name, when that is a DNS name.
+        let host = agent.hostname.to_ascii_lowercase();
+        let host = host.trim_end_matches('.');
+        if !self.config.reverse_zones.is_empty() && is_host_fragment(host) {
+            if let Ok(target) = self.out.name(&format!("{host}.")) {
+                self.add_ptr(ip, target, PTR_AGENT);
+            }
+        }
     }
 
     /// Spec §4.8.
@@ -572,6 +592,10 @@ impl<S: Sink> Generator<'_, S> {
         for &ip in ctx.ips {
             for owner in [short, canon].into_iter().flatten() {
                 let _ = self.out.add(owner, ip_rdata(ip));
+            }
+            // The task's own address (not its agent's) maps back to its canonical name.
+            if let Some(target) = canon.filter(|_| !ctx.agent_ips.contains(&ip)) {
+                self.add_ptr(ip, target, PTR_TASK);
             }
         }
         for &ip in ctx.agent_ips {

@@ -24,7 +24,21 @@ pub enum RData {
         /// The port.
         port: u16,
     },
+    /// A reverse-lookup candidate: the name an address maps back to (`ReverseZones`).
+    /// `ReversePolicy` picks among a name's candidates when answering.
+    Ptr {
+        /// The name, a name of the same set.
+        target: NameId,
+        /// Who offers it: [`PTR_AGENT`] (an agent's host name) ranks before
+        /// [`PTR_TASK`] (a task's canonical name).
+        rank: u8,
+    },
 }
+
+/// [`RData::Ptr`] rank of an agent's host name for the agent's address.
+pub const PTR_AGENT: u8 = 0;
+/// [`RData::Ptr`] rank of a task's canonical name for the task's own address.
+pub const PTR_TASK: u8 = 1;
 
 impl RData {
     /// `A`, `AAAA` or `SRV`.
@@ -33,6 +47,7 @@ impl RData {
             RData::A(_) => "A",
             RData::Aaaa(_) => "AAAA",
             RData::Srv { .. } => "SRV",
+            RData::Ptr { .. } => "PTR",
         }
     }
 }
@@ -46,12 +61,14 @@ pub struct NameRecords {
     pub aaaa: Vec<Ipv6Addr>,
     /// (target, port); priority 0 and the configured weight are added when serving.
     pub srv: Vec<(NameId, u16)>,
+    /// Reverse-lookup candidates (target, rank).
+    pub ptr: Vec<(NameId, u8)>,
 }
 
 impl NameRecords {
     /// Whether the name has no records.
     pub fn is_empty(&self) -> bool {
-        self.a.is_empty() && self.aaaa.is_empty() && self.srv.is_empty()
+        self.a.is_empty() && self.aaaa.is_empty() && self.srv.is_empty() && self.ptr.is_empty()
     }
 }
 
@@ -284,6 +301,13 @@ impl RecordSetBuilder {
                 long,
                 id,
                 |(target, port)| RData::Srv { target, port },
+            ),
+            RData::Ptr { target, rank } => push(
+                &mut records.ptr,
+                (target, rank),
+                long,
+                id,
+                |(target, rank)| RData::Ptr { target, rank },
             ),
         }
     }

@@ -16,7 +16,15 @@ pub struct DeltaRecord {
 pub enum DeltaData {
     A(Ipv4Addr),
     Aaaa(Ipv6Addr),
-    Srv { target: Box<str>, port: u16 },
+    Srv {
+        target: Box<str>,
+        port: u16,
+    },
+    /// A reverse-lookup candidate (`ReversePolicy` picks what is served).
+    Ptr {
+        target: Box<str>,
+        rank: u8,
+    },
 }
 
 /// The records that went away and came between two versions of the zone.
@@ -90,6 +98,10 @@ impl DeltaBuilder {
                 RData::Srv { target, port } => DeltaData::Srv {
                     target: name(target),
                     port,
+                },
+                RData::Ptr { target, rank } => DeltaData::Ptr {
+                    target: name(target),
+                    rank,
                 },
             };
             let record = DeltaRecord {

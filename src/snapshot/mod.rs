@@ -56,6 +56,9 @@ pub struct Zone {
     /// The apex NS as an answer set, with `SOAMname`'s addresses as glue when it lies
     /// in the zone.
     pub ns: Option<Arc<RrSet>>,
+    /// The apexes of the other zones served (`ReverseZones`), lower-cased wire form.
+    /// They answer with the same SOA and NS data at their own apex.
+    pub others: Vec<Vec<u8>>,
 }
 
 /// The zone facts the HTTP API reports.
@@ -102,21 +105,22 @@ pub struct Snapshot {
     shards: ShardTable,
 }
 
-/// Where a lower-cased question name falls relative to the zone.
+/// Where a lower-cased question name falls relative to the zones served.
 #[derive(Clone, Copy)]
 pub enum Lookup<'a> {
-    /// Not in the zone: forward (or refuse).
+    /// In none of them: forward (or refuse).
     OutOfZone,
-    /// In the zone, and the name exists (possibly as an empty non-terminal).
-    Found(&'a Slot),
-    /// In the zone, no such name.
-    Missing,
+    /// In the zone of that apex, and the name exists (possibly as an empty
+    /// non-terminal).
+    Found(&'a Slot, &'a [u8]),
+    /// In the zone of that apex, no such name.
+    Missing(&'a [u8]),
 }
 
 impl Snapshot {
     /// A snapshot with no data yet: it knows the zone, and answers SERVFAIL inside it.
     pub fn empty(config: &Config) -> Snapshot {
-        let store = ZoneStore::new(&apex_name(config));
+        let store = ZoneStore::new(&zone_apexes(config));
         let mut s = Snapshot::compile_all(&store, config, 0, &mut SetPool::default());
         s.ready = false;
         s
@@ -188,13 +192,19 @@ impl Snapshot {
 
     /// Finds `qname` (lower-cased wire form).
     pub fn lookup(&self, qname: &[u8]) -> Lookup<'_> {
-        if !in_zone(qname, &self.zone.apex) {
-            return Lookup::OutOfZone;
-        }
+        // The domain first: its queries pay nothing for the other zones.
+        let apex: &[u8] = if in_zone(qname, &self.zone.apex) {
+            &self.zone.apex
+        } else {
+            match self.zone.others.iter().find(|apex| in_zone(qname, apex)) {
+                Some(apex) => apex,
+                None => return Lookup::OutOfZone,
+            }
+        };
         let hash = key_hash(qname);
         match self.shards.get(shard_of(hash)).find(qname, hash) {
-            Some(slot) => Lookup::Found(slot),
-            None => Lookup::Missing,
+            Some(slot) => Lookup::Found(slot, apex),
+            None => Lookup::Missing(apex),
         }
     }
 
@@ -208,7 +218,7 @@ impl Snapshot {
         let mut key = Vec::with_capacity(name.len() + 2);
         name_to_wire(name, true, &mut key)?;
         match self.lookup(&key) {
-            Lookup::Found(slot) => Some(slot),
+            Lookup::Found(slot, _) => Some(slot),
             _ => None,
         }
     }
@@ -272,7 +282,7 @@ pub fn compile_shard(
 /// server publishes through a [`ZoneStore`]).
 pub fn compile(records: impl Into<Arc<RecordSet>>, config: &Config, serial: u32) -> Snapshot {
     let records: Arc<RecordSet> = records.into();
-    let mut store = ZoneStore::new(&apex_name(config));
+    let mut store = ZoneStore::new(&zone_apexes(config));
     let mut all = ItemRecords::default();
     all.names = (0..records.name_count())
         .map(|i| records.name(i as u32).into())
@@ -283,7 +293,14 @@ pub fn compile(records: impl Into<Arc<RecordSet>>, config: &Config, serial: u32)
     Snapshot::compile_all(&store, config, serial, &mut SetPool::default())
 }
 
-/// The zone apex as lower-case text with a trailing dot.
+/// Every zone served: the domain first, then the reverse zones.
+pub fn zone_apexes(config: &Config) -> Vec<String> {
+    let mut apexes = vec![apex_name(config)];
+    apexes.extend(config.reverse_zones.iter().map(|z| z.apex()));
+    apexes
+}
+
+/// The domain as an apex (lower case, trailing dot).
 pub fn apex_name(config: &Config) -> String {
     format!(
         "{}.",
@@ -295,6 +312,7 @@ fn record_settings(config: &Config) -> RecordSettings {
     RecordSettings {
         ttl: config.ttl,
         srv_weight: config.srv_record_default_weight,
+        reverse_policy: config.reverse_policy,
     }
 }
 
@@ -406,6 +424,14 @@ fn zone(store: &ZoneStore, config: &Config, serial: u32, pool: &mut SetPool) -> 
         soa_rdata,
         ns_rdata,
         negative_ttl,
+        others: config
+            .reverse_zones
+            .iter()
+            .filter_map(|z| {
+                let mut wire = Vec::new();
+                name_to_wire(&z.apex(), true, &mut wire).map(|()| wire)
+            })
+            .collect(),
     }
 }
 

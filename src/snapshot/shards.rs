@@ -11,7 +11,8 @@
 use super::push_rr_header;
 use super::sets::{Extra, RrSet, SetPool, SetScratch};
 use super::store::{DirtyName, ZoneStore};
-use crate::dns::wire::{TYPE_A, TYPE_AAAA, TYPE_SRV, name_to_wire};
+use crate::config::ReversePolicy;
+use crate::dns::wire::{TYPE_A, TYPE_AAAA, TYPE_PTR, TYPE_SRV, name_to_wire};
 use crate::records::NameId;
 use hashbrown::HashTable;
 use std::net::IpAddr;
@@ -83,6 +84,8 @@ pub struct Slot {
     pub aaaa: Option<Arc<RrSet>>,
     /// The SRV set.
     pub srv: Option<Arc<RrSet>>,
+    /// The PTR set (reverse zones), as `ReversePolicy` chose it.
+    pub ptr: Option<Arc<RrSet>>,
 }
 
 impl Slot {
@@ -101,8 +104,9 @@ pub struct Shard {
     dead_slots: usize,
 }
 
-/// A name's wire key, and its A, AAAA and SRV sets (bytes and additional addresses).
-pub type CanonicalName = (Vec<u8>, [(Vec<u8>, Vec<Extra>); 3]);
+/// A name's wire key, and its A, AAAA, SRV and PTR sets (bytes and additional
+/// addresses).
+pub type CanonicalName = (Vec<u8>, [(Vec<u8>, Vec<Extra>); 4]);
 
 impl Shard {
     /// The slot of a lower-cased wire name with hash `hash`.
@@ -130,7 +134,12 @@ impl Shard {
                 };
                 (
                     self.key(slot).to_vec(),
-                    [set(&slot.a), set(&slot.aaaa), set(&slot.srv)],
+                    [
+                        set(&slot.a),
+                        set(&slot.aaaa),
+                        set(&slot.srv),
+                        set(&slot.ptr),
+                    ],
                 )
             })
             .collect();
@@ -156,7 +165,7 @@ impl Shard {
             + self.index.capacity() * 5
     }
 
-    fn push_slot(&mut self, key: &[u8], hash: u64, [a, aaaa, srv]: SlotSets) {
+    fn push_slot(&mut self, key: &[u8], hash: u64, [a, aaaa, srv, ptr]: SlotSets) {
         let i = self.slots.len() as u32;
         self.slots.push(Slot {
             key_start: self.keys.len() as u32,
@@ -164,6 +173,7 @@ impl Shard {
             a,
             aaaa,
             srv,
+            ptr,
         });
         self.keys.extend_from_slice(key);
         let Shard {
@@ -177,7 +187,7 @@ impl Shard {
     }
 }
 
-type SlotSets = [Option<Arc<RrSet>>; 3];
+type SlotSets = [Option<Arc<RrSet>>; 4];
 
 /// What every record of a set carries besides its data.
 #[derive(Clone, Copy, Debug)]
@@ -186,6 +196,8 @@ pub struct RecordSettings {
     pub ttl: u32,
     /// `SRVRecordDefaultWeight`.
     pub srv_weight: u16,
+    /// `ReversePolicy`.
+    pub reverse_policy: ReversePolicy,
 }
 
 /// Writes the sets of names, interning them in the pool.
@@ -251,16 +263,17 @@ impl<'a> SetWriter<'a> {
                 .copied();
             match (found, name.node) {
                 (Some(i), Some(id)) => {
-                    let [a, aaaa, srv] = self.name_sets(store, id);
+                    let [a, aaaa, srv, ptr] = self.name_sets(store, id);
                     let slot = &mut new.slots[i as usize];
-                    (slot.a, slot.aaaa, slot.srv) = (a, aaaa, srv);
+                    (slot.a, slot.aaaa, slot.srv, slot.ptr) = (a, aaaa, srv, ptr);
                 }
                 (Some(i), None) => {
                     if let Ok(entry) = new.index.find_entry(name.key_hash, |&j| j == i) {
                         entry.remove();
                     }
                     let slot = &mut new.slots[i as usize];
-                    (slot.key_len, slot.a, slot.aaaa, slot.srv) = (0, None, None, None);
+                    (slot.key_len, slot.a, slot.aaaa, slot.srv, slot.ptr) =
+                        (0, None, None, None, None);
                     new.dead_slots += 1;
                 }
                 (None, Some(id)) => {
@@ -276,7 +289,7 @@ impl<'a> SetWriter<'a> {
         new
     }
 
-    /// The A, AAAA and SRV sets of one name, values sorted.
+    /// The A, AAAA, SRV and PTR sets of one name, values sorted.
     fn name_sets(&mut self, store: &ZoneStore, id: NameId) -> SlotSets {
         let mut ips = std::mem::take(&mut self.ips);
         addresses(store, id, &mut ips);
@@ -291,7 +304,46 @@ impl<'a> SetWriter<'a> {
         srv.sort_unstable_by(|x, y| store.name(x.0).cmp(store.name(y.0)).then(x.1.cmp(&y.1)));
         let srv_set = self.srv_set(store, &srv);
         self.srv = srv;
-        [a, aaaa, srv_set]
+        let ptr = self.ptr_set(store, id);
+        [a, aaaa, srv_set, ptr]
+    }
+
+    /// The PTR records of a reverse name: its candidates as `ReversePolicy` picks them
+    /// (by rank, then name), each name once.
+    fn ptr_set(&mut self, store: &ZoneStore, id: NameId) -> Option<Arc<RrSet>> {
+        let node = store.node(id);
+        // Most names have no reverse candidates.
+        node.ptr().next()?;
+        let mut candidates: Vec<(u8, &str)> =
+            node.ptr().map(|(t, rank)| (rank, store.name(t))).collect();
+        // Each name once, at its best rank.
+        candidates.sort_unstable_by(|x, y| x.1.cmp(y.1).then(x.0.cmp(&y.0)));
+        candidates.dedup_by(|later, first| later.1 == first.1);
+        let chosen: &[(u8, &str)] = match self.settings.reverse_policy {
+            ReversePolicy::All => &candidates,
+            ReversePolicy::Unambiguous if candidates.len() == 1 => &candidates,
+            ReversePolicy::Unambiguous => &[],
+            ReversePolicy::One => {
+                let best = candidates
+                    .iter()
+                    .enumerate()
+                    .min_by(|x, y| x.1.0.cmp(&y.1.0).then(x.1.1.cmp(y.1.1)))
+                    .map_or(0, |(i, _)| i);
+                &candidates[best..=best]
+            }
+        };
+        self.scratch.clear();
+        let ttl = self.settings.ttl;
+        for (_, name) in chosen {
+            self.wire.clear();
+            if name_to_wire(name, false, &mut self.wire).is_none() {
+                continue;
+            }
+            self.scratch.next_record();
+            push_rr_header(&mut self.scratch.bytes, TYPE_PTR, ttl, self.wire.len());
+            self.scratch.bytes.extend_from_slice(&self.wire);
+        }
+        self.pool.intern(&self.scratch)
     }
 
     fn address_set(&mut self, ips: &[IpAddr]) -> Option<Arc<RrSet>> {

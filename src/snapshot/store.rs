@@ -63,6 +63,14 @@ impl Node {
         })
     }
 
+    /// The reverse-lookup candidates as (target, rank), in no particular order.
+    pub fn ptr(&self) -> impl Iterator<Item = (NameId, u8)> + '_ {
+        self.values.iter().filter_map(|(v, _)| match v {
+            RData::Ptr { target, rank } => Some((*target, *rank)),
+            _ => None,
+        })
+    }
+
     /// The SRV values as (target, port), in no particular order.
     pub fn srv(&self) -> impl Iterator<Item = (NameId, u16)> + '_ {
         self.values.iter().filter_map(|(v, _)| match v {
@@ -107,9 +115,11 @@ pub struct Changes {
     pub delta: Option<Delta>,
 }
 
-/// Every record of the zone with its number of contributors, by name.
+/// Every record of the zones with its number of contributors, by name.
 pub struct ZoneStore {
-    apex: Box<str>,
+    /// The zones' apexes: the domain first, then the others (reverse zones); none is
+    /// at or below another.
+    apexes: Vec<Box<str>>,
     nodes: Vec<Node>,
     free: Vec<NameId>,
     index: HashTable<NameId>,
@@ -123,16 +133,19 @@ pub struct ZoneStore {
     /// Removals of records the store did not hold (a bug if ever non-zero).
     pub inconsistencies: u64,
     /// Names with records, A, AAAA and SRV records.
-    counts: [usize; 4],
+    counts: [usize; 5],
     wire: Vec<u8>,
 }
 
 impl ZoneStore {
-    /// An empty store for the zone `apex` (lower case, trailing dot). The apex always
-    /// exists.
-    pub fn new(apex: &str) -> ZoneStore {
+    /// An empty store for the zones of `apexes` (trailing dots; the domain first). An
+    /// apex always exists.
+    pub fn new(apexes: &[String]) -> ZoneStore {
         let mut store = ZoneStore {
-            apex: apex.to_ascii_lowercase().into(),
+            apexes: apexes
+                .iter()
+                .map(|a| a.to_ascii_lowercase().into())
+                .collect(),
             nodes: Vec::new(),
             free: Vec::new(),
             index: HashTable::new(),
@@ -142,14 +155,15 @@ impl ZoneStore {
             maybe_free: Vec::new(),
             delta: DeltaBuilder::default(),
             inconsistencies: 0,
-            counts: [0; 4],
+            counts: [0; 5],
             wire: Vec::with_capacity(256),
         };
-        let apex = store.apex.clone();
-        let id = store.intern(&apex);
-        // The apex is a member for good: its `below` never returns to zero.
-        store.nodes[id as usize].below = 1;
-        store.join_shard(id);
+        for apex in store.apexes.clone() {
+            let id = store.intern(&apex);
+            // An apex is a member for good: its `below` never returns to zero.
+            store.nodes[id as usize].below = 1;
+            store.join_shard(id);
+        }
         store
     }
 
@@ -218,7 +232,7 @@ impl ZoneStore {
 
     /// Counts of (names with records, A, AAAA, SRV).
     pub fn counts(&self) -> (usize, usize, usize, usize) {
-        let [n, a, q, s] = self.counts;
+        let [n, a, q, s, _] = self.counts;
         (n, a, q, s)
     }
 
@@ -227,6 +241,7 @@ impl ZoneStore {
             RData::A(_) => 1,
             RData::Aaaa(_) => 2,
             RData::Srv { .. } => 3,
+            RData::Ptr { .. } => 4,
         };
         if up {
             self.counts[i] += 1;
@@ -244,6 +259,10 @@ impl ZoneStore {
                 RData::Srv { target, port } => RData::Srv {
                     target: ids[target as usize],
                     port,
+                },
+                RData::Ptr { target, rank } => RData::Ptr {
+                    target: ids[target as usize],
+                    rank,
                 },
                 other => other,
             };
@@ -305,7 +324,7 @@ impl ZoneStore {
         }
         self.touch(owner);
         match rdata {
-            RData::Srv { target, .. } => self.refer(target, owner),
+            RData::Srv { target, .. } | RData::Ptr { target, .. } => self.refer(target, owner),
             _ => self.touch_referrers(owner),
         }
         if !was {
@@ -338,7 +357,7 @@ impl ZoneStore {
         self.count(rdata, false);
         self.touch(owner);
         match rdata {
-            RData::Srv { target, .. } => self.unrefer(target, owner),
+            RData::Srv { target, .. } | RData::Ptr { target, .. } => self.unrefer(target, owner),
             _ => self.touch_referrers(owner),
         }
         if !self.nodes[owner as usize].has_records() {
@@ -390,13 +409,24 @@ impl ZoneStore {
         }
     }
 
-    /// The names strictly between `id` and the apex, as suffixes of a copy of its name.
+    /// The names strictly between `id` and its zone's apex, as suffixes of a copy of its
+    /// name.
     fn ancestors(&self, id: NameId) -> Ancestors {
+        let name = self.nodes[id as usize].name.clone();
+        let apex_len = self.apex_of(&name).map_or(name.len(), str::len);
         Ancestors {
-            name: self.nodes[id as usize].name.clone(),
+            name,
             at: 0,
-            apex_len: self.apex.len(),
+            apex_len,
         }
+    }
+
+    /// The apex of the zone `name` (lower case) lies in.
+    fn apex_of(&self, name: &str) -> Option<&str> {
+        self.apexes
+            .iter()
+            .find(|apex| is_at_or_below(name, apex))
+            .map(|a| &**a)
     }
 
     fn refer(&mut self, target: NameId, owner: NameId) {
@@ -476,8 +506,8 @@ impl ZoneStore {
             return id;
         }
         self.wire.clear();
-        let in_zone = name_to_wire(&lower, true, &mut self.wire).is_some()
-            && is_at_or_below(&lower, &self.apex);
+        let in_zone =
+            name_to_wire(&lower, true, &mut self.wire).is_some() && self.apex_of(&lower).is_some();
         let node = Node {
             name: lower.into(),
             key_hash: super::key_hash(&self.wire),

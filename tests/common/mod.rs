@@ -74,6 +74,7 @@ pub fn dump(set: &RecordSet) -> Vec<String> {
                 RData::A(ip) => ip.to_string(),
                 RData::Aaaa(ip) => ip.to_string(),
                 RData::Srv { target, port } => format!("{}:{port}", set.name(*target)),
+                RData::Ptr { target, rank } => format!("{} (rank {rank})", set.name(*target)),
             };
             format!("{} {} {value}", rdata.rtype(), set.name(*owner))
         })

@@ -414,7 +414,7 @@ impl<'a> Reply<'a> {
                     };
                     o[2..4].copy_from_slice(&rtype.to_be_bytes());
                     o[4..6].copy_from_slice(&CLASS_IN.to_be_bytes());
-                    o[6..10].copy_from_slice(&snap.zone.ttl.to_be_bytes());
+                    o[6..10].copy_from_slice(&set.extra_ttl().to_be_bytes());
                     o[10..12].copy_from_slice(&rdlen.to_be_bytes());
                     match extra.ip {
                         std::net::IpAddr::V4(v4) => o[12..16].copy_from_slice(&v4.octets()),

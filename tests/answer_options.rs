@@ -376,3 +376,165 @@ fn reverse_zones_answer_ptr_by_policy() {
         ResponseCode::Refused
     );
 }
+
+fn dcos_state() -> Value {
+    let mut web = task("web.1", "Web_App.v2", 0, Ipv4Addr::new(10, 6, 0, 1), None);
+    web["labels"] = json!([{"key": "VIP_PORT0", "value": "tcp://web-vip:80"}]);
+    let mut web2 = task("web.2", "Web_App.v2", 2, Ipv4Addr::new(10, 6, 0, 3), None);
+    web2["labels"] = json!([{"key": "VIP_PORT0", "value": "tcp://web-vip:80"}]);
+    let mut db = task("db.1", "db", 1, Ipv4Addr::new(10, 6, 0, 2), None);
+    db["container"] = json!({"type": "DOCKER", "docker": {"port_mappings": [
+        {"host_port": 31001, "container_port": 5432, "protocol": "tcp"}]}});
+    db["discovery"] = json!({"name": "Data.Base", "ports": {"ports": [
+        {"number": 31001, "protocol": "tcp", "name": "pg",
+         "labels": {"labels": [{"key": "VIP_0", "value": "/db:5432"}]}},
+        {"number": 31002, "protocol": "udp", "name": "metrics",
+         "labels": {"labels": [{"key": "VIP_1", "value": "10.99.0.1:9000"}]}}]}});
+    state(3, vec![web, web2, db])
+}
+
+fn srv_rows(m: &Message) -> BTreeSet<String> {
+    m.answers()
+        .iter()
+        .map(|rr| match rr.data() {
+            RData::SRV(srv) => format!("{}:{}", srv.target(), srv.port()),
+            other => panic!("{other:?}"),
+        })
+        .collect()
+}
+
+#[test]
+fn dcos_names_task_names_vips_and_the_mirror() {
+    let s = start(&dcos_state(), r#","DCOSNames":true"#);
+    let set = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>();
+    let a = |name: &str| {
+        let r = both(&s, name, RecordType::A);
+        assert_eq!(r.response_code(), ResponseCode::NoError, "{name}");
+        r
+    };
+    // Task names: agentip, containerip, autoip (own address unless port-mapped).
+    let web = "web-app-v2.marathon";
+    assert_eq!(
+        addresses(&a(&format!("{web}.agentip.dcos.thisdcos.directory."))),
+        set(&["10.0.0.1", "10.0.0.3"])
+    );
+    assert_eq!(
+        addresses(&a(&format!("{web}.containerip.dcos.thisdcos.directory."))),
+        set(&["10.6.0.1", "10.6.0.3"])
+    );
+    let auto = a(&format!("{web}.autoip.dcos.thisdcos.directory."));
+    assert_eq!(addresses(&auto), set(&["10.6.0.1", "10.6.0.3"]));
+    assert!(auto.answers().iter().all(|rr| rr.ttl() == 5), "DCOSTTL");
+    // The DiscoveryInfo name wins; port-mapped: autoip is the agent's address.
+    assert_eq!(
+        addresses(&a("data-base.marathon.autoip.dcos.thisdcos.directory.")),
+        set(&["10.0.0.2"])
+    );
+    assert_eq!(
+        addresses(&a(
+            "data-base.marathon.containerip.dcos.thisdcos.directory."
+        )),
+        set(&["10.6.0.2"])
+    );
+    // Named VIPs: every backend's address, and SRV with each backend's real port.
+    assert_eq!(
+        addresses(&a("web-vip.marathon.l4lb.thisdcos.directory.")),
+        set(&["10.6.0.1", "10.6.0.3"])
+    );
+    assert_eq!(
+        srv_rows(&both(
+            &s,
+            "_web-vip._tcp.marathon.l4lb.thisdcos.directory.",
+            RecordType::SRV
+        )),
+        set(&[
+            "web-app-v2.marathon.autoip.dcos.thisdcos.directory.:31000",
+            "web-app-v2.marathon.autoip.dcos.thisdcos.directory.:31002",
+        ])
+    );
+    assert_eq!(
+        addresses(&a("db.marathon.l4lb.thisdcos.directory.")),
+        set(&["10.0.0.2"])
+    );
+    assert_eq!(
+        srv_rows(&both(
+            &s,
+            "_db._tcp.marathon.l4lb.thisdcos.directory.",
+            RecordType::SRV
+        )),
+        set(&["data-base.marathon.autoip.dcos.thisdcos.directory.:31001"])
+    );
+    // An IP VIP has no name.
+    let none = both(
+        &s,
+        "_10-99-0-1._udp.marathon.l4lb.thisdcos.directory.",
+        RecordType::SRV,
+    );
+    assert_eq!(none.response_code(), ResponseCode::NXDomain);
+    assert_eq!(
+        none.name_servers()[0].name().to_string(),
+        "l4lb.thisdcos.directory."
+    );
+    // Each zone has its SOA and NS.
+    for zone in ["dcos", "l4lb", "mesos"] {
+        let apex = format!("{zone}.thisdcos.directory.");
+        assert_eq!(
+            both(&s, &apex, RecordType::SOA).answers().len(),
+            1,
+            "{apex}"
+        );
+        assert_eq!(both(&s, &apex, RecordType::NS).answers().len(), 1, "{apex}");
+    }
+    // mesos.thisdcos.directory. answers like the domain, SRV targets mirrored, TTL kept.
+    let mirrored = a("web-app-v2.marathon.mesos.thisdcos.directory.");
+    assert_eq!(addresses(&mirrored), set(&["10.6.0.1", "10.6.0.3"]));
+    assert!(mirrored.answers().iter().all(|rr| rr.ttl() == 60));
+    assert_eq!(
+        addresses(&a("leader.mesos.thisdcos.directory.")),
+        addresses(&a("leader.mesos."))
+    );
+    let srv = srv_rows(&both(
+        &s,
+        "_db._tcp.marathon.mesos.thisdcos.directory.",
+        RecordType::SRV,
+    ));
+    let plain = srv_rows(&both(&s, "_db._tcp.marathon.mesos.", RecordType::SRV));
+    assert_eq!(
+        srv,
+        plain
+            .iter()
+            .map(|t| t.replace(".mesos.:", ".mesos.thisdcos.directory.:"))
+            .collect()
+    );
+
+    // The reference's documents stay as they were.
+    for path in ["/v1/axfr", "/v1/enumerate"] {
+        let body = s.get(path).body;
+        assert!(body.contains("marathon.mesos."), "{path}");
+        assert!(!body.contains("thisdcos"), "{path} lists DC/OS names");
+    }
+
+    // Off (the default): none of these names is ours.
+    let off = start(&dcos_state(), "");
+    assert_eq!(
+        off.udp(&query(
+            "web-vip.marathon.l4lb.thisdcos.directory.",
+            RecordType::A
+        ))
+        .response_code(),
+        ResponseCode::Refused
+    );
+}
+
+proptest::proptest! {
+    /// The DC/OS label rule on hostile names: only `[a-z0-9-]`, no leading hyphen, at
+    /// most 63 octets, and stable when applied again.
+    #[test]
+    fn dcos_label_rule_holds_on_any_text(text in "\\PC{0,100}") {
+        let label = mesos_dns::names::labels::dcos_label(&text);
+        proptest::prop_assert!(label.len() <= 63);
+        proptest::prop_assert!(!label.starts_with('-'));
+        proptest::prop_assert!(label.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-'));
+        proptest::prop_assert_eq!(mesos_dns::names::labels::dcos_label(&label), label.clone());
+    }
+}

@@ -21,7 +21,7 @@ fn config() -> Config {
     config_from(
         r#"{"masters":["10.9.0.1:5050"],"listener":"127.0.0.1","externalOn":false,
             "SOAMname":"ns1.mesos","IPSources":["netinfo","docker","host"],"HealthyOnly":true,
-            "ReverseZones":["10.0.0.0/8","fd00::/8"],"ReversePolicy":"one"}"#,
+            "ReverseZones":["10.0.0.0/8","fd00::/8"],"ReversePolicy":"one","DCOSNames":true}"#,
     )
     .unwrap()
 }
@@ -58,6 +58,7 @@ fn discovery() -> impl Strategy<Value = Option<Discovery>> {
                     prop::sample::select(vec![8080i64, 53, 99999]),
                     prop::sample::select(vec!["tcp", "udp", ""]),
                     prop::sample::select(vec!["http", ""]),
+                    prop::sample::select(vec!["", "/vip-a:80", "vip-b:8080", "10.9.9.9:80"]),
                 ),
                 0..3,
             ),
@@ -66,10 +67,14 @@ fn discovery() -> impl Strategy<Value = Option<Discovery>> {
                 name: name.into(),
                 ports: ports
                     .into_iter()
-                    .map(|(number, protocol, name)| DiscoveryPort {
+                    .map(|(number, protocol, name, vip)| DiscoveryPort {
                         number,
                         protocol: protocol.into(),
                         name: name.into(),
+                        vips: (!vip.is_empty())
+                            .then(|| vip.to_string())
+                            .into_iter()
+                            .collect(),
                     })
                     .collect(),
             }),
@@ -83,9 +88,26 @@ fn task() -> impl Strategy<Value = Task> {
         prop::collection::vec(status(), 0..3),
         prop::collection::vec(prop::sample::select(vec![31000u16, 31001, 80]), 0..3),
         discovery(),
+        (
+            any::<bool>(),
+            prop::collection::vec(
+                (
+                    0usize..3,
+                    prop::sample::select(vec!["tcp://vip-a:80", "udp://vip-c:53"]),
+                ),
+                0..2,
+            ),
+        ),
     )
         .prop_map(
-            |((id, framework, agent, running), name, statuses, ports, discovery)| Task {
+            |(
+                (id, framework, agent, running),
+                name,
+                statuses,
+                ports,
+                discovery,
+                (host_port_mapped, vip_labels),
+            )| Task {
                 id: format!("t{id}").into(),
                 instance: 0,
                 name: name.into(),
@@ -97,6 +119,8 @@ fn task() -> impl Strategy<Value = Task> {
                 ports: ports.into(),
                 malformed_ports: None,
                 discovery: discovery.map(Box::new),
+                host_port_mapped,
+                vip_labels: vip_labels.into_iter().map(|(i, v)| (i, v.into())).collect(),
             },
         )
 }

@@ -51,6 +51,12 @@ pub struct Task {
     pub malformed_ports: Option<Box<str>>,
     /// DiscoveryInfo, when the task has one.
     pub discovery: Option<Box<Discovery>>,
+    /// The task's container maps a port to a host port (Docker or CNI port mappings):
+    /// DC/OS `autoip` names then answer the agent's address.
+    pub host_port_mapped: bool,
+    /// Legacy named VIPs from task labels `VIP_PORT<i>` = `tcp://name:port`, as
+    /// (i, value): the VIP's backends listen on the task's i-th port.
+    pub vip_labels: Vec<(usize, Box<str>)>,
 }
 
 impl Task {
@@ -159,6 +165,9 @@ pub struct DiscoveryPort {
     pub protocol: String,
     /// The port's name, for `_name._task._proto` SRV names.
     pub name: String,
+    /// Values of the port's labels whose key starts with `VIP_` or `vip` (DC/OS named
+    /// VIPs: `/name:port` or `name:port`).
+    pub vips: Vec<String>,
 }
 
 /// Terminal task states: the master forgets the task (it may only return by `TASK_ADDED`).

@@ -220,6 +220,11 @@ pub(crate) const KEYS: &[Key] = &[
           take: |to, from| to.reverse_zones.clone_from(&from.reverse_zones) },
     Key { name: "ReversePolicy", kind: Kind::Str, default: Default::Str("one"), reload: Reload::Live,
           show: |c, _| json!(c.reverse_policy.name()), take: |to, from| to.reverse_policy = from.reverse_policy },
+    Key { name: "DCOSNames", kind: Kind::Bool, default: Default::Bool(false), reload: Reload::Live,
+          show: |c, _| json!(c.dcos_names), take: |to, from| to.dcos_names = from.dcos_names },
+    Key { name: "DCOSTTL", kind: Kind::Int { min: 0, max: i32::MAX as i64 }, default: Default::Int(5),
+          reload: Reload::Live,
+          show: |c, _| json!(c.dcos_ttl), take: |to, from| to.dcos_ttl = from.dcos_ttl },
 ];
 
 /// An upstream as `/v1/config` writes it: the port only when it is not 53.

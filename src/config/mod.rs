@@ -266,6 +266,10 @@ pub struct Config {
     pub reverse_zones: Vec<ReverseZone>,
     /// Extension `ReversePolicy`.
     pub reverse_policy: ReversePolicy,
+    /// Extension `DCOSNames`: serve the DC/OS zones under `thisdcos.directory.`.
+    pub dcos_names: bool,
+    /// Extension `DCOSTTL`: the TTL of the `dcos.` and `l4lb.thisdcos.directory.` records.
+    pub dcos_ttl: u32,
 }
 
 /// What the loader needs from the machine, so tests can supply their own.
@@ -454,6 +458,15 @@ fn validate(raw: &Raw, file: &Path, env: &Environment) -> Result<Config, ConfigE
         }
     };
 
+    let dcos_names = raw.boolean("DCOSNames");
+    if dcos_names
+        && (is_at_or_under(DCOS_DIRECTORY, &domain) || is_at_or_under(&domain, DCOS_DIRECTORY))
+    {
+        return invalid(format!(
+            "DCOSNames: the domain {domain:?} overlaps {DCOS_DIRECTORY:?}, where the DC/OS zones are"
+        ));
+    }
+
     let state_api = match raw.string("StateAPI").to_ascii_lowercase().as_str() {
         "auto" => StateApi::Auto,
         "subscribe" => StateApi::Subscribe,
@@ -520,6 +533,8 @@ fn validate(raw: &Raw, file: &Path, env: &Environment) -> Result<Config, ConfigE
         healthy_only: raw.boolean("HealthyOnly"),
         reverse_zones,
         reverse_policy,
+        dcos_names,
+        dcos_ttl: raw.int("DCOSTTL") as u32,
     })
 }
 
@@ -659,6 +674,14 @@ fn validate_zones(
         }
     }
     Ok(out)
+}
+
+/// The parent of the DC/OS zones (`DCOSNames`).
+pub const DCOS_DIRECTORY: &str = "thisdcos.directory";
+
+/// `name` is `zone` or below it (lower case, no trailing dots).
+fn is_at_or_under(name: &str, zone: &str) -> bool {
+    name == zone || name.ends_with(&format!(".{zone}"))
 }
 
 /// CIDRs on label boundaries, none inside another.

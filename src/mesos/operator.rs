@@ -3,7 +3,9 @@
 //! Only the fields names are made from are read; unknown event types are ignored.
 //! Field meanings: `shared/spec/operator-api.md` §4-§6.
 
-use super::state::{Discovery, LabelKey, MaybeIp, nullable};
+use super::state::{
+    Discovery, KeyValues, LabelKey, MaybeIp, TaskContainer, nullable, vip_port_labels,
+};
 use crate::cluster::{
     self, Change, ClusterState, RunningStatus, StatusUpdate, facts::is_terminal_state,
 };
@@ -110,6 +112,10 @@ struct Task {
     statuses: Vec<Status>,
     #[serde(default)]
     discovery: Option<Discovery>,
+    #[serde(default, deserialize_with = "nullable")]
+    labels: KeyValues,
+    #[serde(default, deserialize_with = "nullable")]
+    container: TaskContainer,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -414,6 +420,8 @@ impl Task {
             ports: ports.into(),
             malformed_ports: malformed.map(Into::into),
             discovery: self.discovery.map(Discovery::into_model),
+            host_port_mapped: self.container.host_port_mapped(),
+            vip_labels: vip_port_labels(&self.labels.labels),
         }
     }
 }

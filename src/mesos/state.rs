@@ -81,6 +81,79 @@ pub struct Task {
     /// DiscoveryInfo, when given.
     #[serde(default)]
     pub discovery: Option<Discovery>,
+    /// Task labels (named VIPs of the legacy form).
+    #[serde(default, deserialize_with = "nullable")]
+    pub labels: Vec<KeyValue>,
+    /// The container (port mappings).
+    #[serde(default, deserialize_with = "nullable")]
+    pub container: TaskContainer,
+}
+
+/// A `{key, value}` label.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct KeyValue {
+    /// The key.
+    #[serde(default, deserialize_with = "nullable")]
+    pub key: String,
+    /// The value.
+    #[serde(default, deserialize_with = "nullable")]
+    pub value: String,
+}
+
+/// Labels in their protobuf form, `{"labels": [...]}`.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct KeyValues {
+    /// The labels.
+    #[serde(default, deserialize_with = "nullable")]
+    pub labels: Vec<KeyValue>,
+}
+
+/// A task's ContainerInfo, for its port mappings.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct TaskContainer {
+    /// Docker's port mappings.
+    #[serde(default, deserialize_with = "nullable")]
+    pub docker: PortMappings,
+    /// CNI networks' port mappings.
+    #[serde(default, deserialize_with = "nullable")]
+    pub network_infos: Vec<PortMappings>,
+}
+
+/// A list of port mappings (Docker or a network).
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct PortMappings {
+    /// The mappings.
+    #[serde(default, deserialize_with = "nullable")]
+    pub port_mappings: Vec<PortMapping>,
+}
+
+/// One port mapping.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct PortMapping {
+    /// The host port (0 or absent: none).
+    #[serde(default, deserialize_with = "nullable")]
+    pub host_port: i64,
+}
+
+impl TaskContainer {
+    /// Whether any mapping has a host port.
+    pub fn host_port_mapped(&self) -> bool {
+        std::iter::once(&self.docker)
+            .chain(&self.network_infos)
+            .flat_map(|m| &m.port_mappings)
+            .any(|m| m.host_port > 0)
+    }
+}
+
+/// Legacy named VIPs: labels `VIP_PORT<i>`, as (i, value).
+pub(crate) fn vip_port_labels(labels: &[KeyValue]) -> Vec<(usize, Box<str>)> {
+    labels
+        .iter()
+        .filter_map(|l| {
+            let index = l.key.strip_prefix("VIP_PORT")?.parse().ok()?;
+            Some((index, l.value.as_str().into()))
+        })
+        .collect()
 }
 
 impl Task {
@@ -103,6 +176,8 @@ impl Task {
             ports: ports.into(),
             malformed_ports: malformed.then(|| self.resources.ports.into()),
             discovery: self.discovery.map(Discovery::into_model),
+            host_port_mapped: self.container.host_port_mapped(),
+            vip_labels: vip_port_labels(&self.labels),
             id: self.id.into(),
             instance: 0,
             name: self.name.into(),
@@ -123,6 +198,13 @@ impl Discovery {
                     number: p.number,
                     protocol: p.protocol,
                     name: p.name,
+                    vips: p
+                        .labels
+                        .labels
+                        .into_iter()
+                        .filter(|l| l.key.starts_with("VIP_") || l.key.starts_with("vip"))
+                        .map(|l| l.value)
+                        .collect(),
                 })
                 .collect(),
         })
@@ -331,6 +413,9 @@ pub struct DiscoveryPort {
     /// The port's name.
     #[serde(default, deserialize_with = "nullable")]
     pub name: String,
+    /// The port's labels (named VIPs).
+    #[serde(default, deserialize_with = "nullable")]
+    pub labels: KeyValues,
 }
 
 /// An agent ("slave" in the state document).

@@ -80,6 +80,20 @@ impl LabelSpec {
     }
 }
 
+/// The DC/OS label rule (`*.thisdcos.directory` names): lower case, `.` `_` `-` become
+/// `-`, every other character is dropped, leading hyphens removed, at most 63 octets.
+/// May return "" (no name).
+pub fn dcos_label(text: &str) -> String {
+    let mapped: Vec<u8> = text.chars().filter_map(map_char).collect();
+    let start = mapped
+        .iter()
+        .position(|&c| c != b'-')
+        .unwrap_or(mapped.len());
+    let end = mapped.len().min(start + 63);
+    // Only ASCII letters, digits and hyphens remain.
+    String::from_utf8(mapped[start..end].to_vec()).unwrap_or_default()
+}
+
 fn map_char(c: char) -> Option<u8> {
     match c {
         'A'..='Z' => Some(c.to_ascii_lowercase() as u8),

@@ -57,6 +57,10 @@ fn rows<'a>(records: &[(u32, RData)], name_of: impl Fn(u32) -> &'a str) -> Vec<R
     records
         .iter()
         .filter_map(|(owner, rdata)| {
+            // The DC/OS names (`DCOSNames`) are not the reference's: not listed.
+            if name_of(*owner).ends_with(".thisdcos.directory.") {
+                return None;
+            }
             let host = match rdata {
                 RData::A(ip) => ip.to_string(),
                 RData::Aaaa(ip) => ip.to_string(),

@@ -11,10 +11,11 @@ pub(crate) mod task_ips;
 
 use crate::cluster::{Agent, Cluster, Discovery, Item, Task};
 use crate::config::Config;
+use crate::config::DCOS_DIRECTORY;
 use crate::mesos::state::State;
 use crate::names::hostport::Upid;
 use crate::names::hostport::{Host, parse_ip, split_host_port};
-use crate::names::labels::{LabelSpec, is_host_fragment, shorten_label};
+use crate::names::labels::{LabelSpec, dcos_label, is_host_fragment, shorten_label};
 use crate::names::reverse::reverse_name;
 use hash::{agent_tail, task_hash};
 pub use item::ItemRecords;
@@ -201,8 +202,18 @@ impl<'a> Rules<'a> {
         task.running && !(self.config.healthy_only && task.is_unhealthy())
     }
 
-    /// Writes the records of one item of `cluster` to `out`.
+    /// Writes the records of one item of `cluster` to `out` (with `DCOSNames`, the
+    /// domain's records twice: as they are and under `mesos.thisdcos.directory.`).
     pub fn item<S: Sink>(&self, cluster: &Cluster, item: &Item, out: &mut S, report: &mut Report) {
+        if self.config.dcos_names {
+            let mut mirror = Mirror::new(out, &self.config.domain);
+            self.item_into(cluster, item, &mut mirror, report);
+        } else {
+            self.item_into(cluster, item, out, report);
+        }
+    }
+
+    fn item_into<S: Sink>(&self, cluster: &Cluster, item: &Item, out: &mut S, report: &mut Report) {
         let mut scratch = self.scratch.borrow_mut();
         let mut g = Generator {
             domain: &self.config.domain,
@@ -247,7 +258,13 @@ impl<'a> Rules<'a> {
                     return;
                 };
                 match zones {
-                    Some(zones) => g.task(task, &zones, &agent_ips),
+                    Some(zones) => {
+                        g.task(task, &zones, &agent_ips);
+                        if self.config.dcos_names {
+                            let framework = &cluster.frameworks[&*task.framework_id].value.name;
+                            g.dcos_task(task, framework, &agent_ips);
+                        }
+                    }
                     None => {
                         let name = &cluster.frameworks[&*task.framework_id].value.name;
                         g.report
@@ -256,6 +273,126 @@ impl<'a> Rules<'a> {
                 }
             }
         }
+    }
+}
+
+/// Where DC/OS task names live.
+const DCOS_TASKS: &str = "dcos.thisdcos.directory.";
+/// Where DC/OS named VIPs live.
+const DCOS_VIPS: &str = "l4lb.thisdcos.directory.";
+
+/// A task's named VIPs as (name label, `tcp` or `udp`, the backend's port): from its
+/// DiscoveryInfo port labels (`VIP_*`/`vip*` = `/name:port`, the port being that
+/// DiscoveryInfo port) and from its legacy labels (`VIP_PORT<i>` = `tcp://name:port`,
+/// the port being the task's i-th port). IP VIPs (an address before the `:`) have no name.
+fn task_vips(task: &Task) -> Vec<(String, &'static str, u16)> {
+    let mut out = Vec::new();
+    let protocol = |p: &str| match p.to_ascii_lowercase().as_str() {
+        "" | "tcp" => Some("tcp"),
+        "udp" => Some("udp"),
+        _ => None,
+    };
+    for port in task.discovery.iter().flat_map(|d| &d.ports) {
+        let (Ok(number), Some(proto)) = (u16::try_from(port.number), protocol(&port.protocol))
+        else {
+            continue;
+        };
+        if number == 0 {
+            continue;
+        }
+        for value in &port.vips {
+            if let Some(name) = vip_name(value) {
+                out.push((name, proto, number));
+            }
+        }
+    }
+    for (index, value) in &task.vip_labels {
+        let (Some(&port), Some((scheme, rest))) = (task.ports.get(*index), value.split_once("://"))
+        else {
+            continue;
+        };
+        if let (Some(proto), Some(name)) = (protocol(scheme), vip_name(rest)) {
+            out.push((name, proto, port));
+        }
+    }
+    out
+}
+
+/// The name of a VIP `[/]name:port` (split at the last `:`), as a DC/OS label; `None`
+/// for an IP VIP or a name that leaves no label.
+fn vip_name(value: &str) -> Option<String> {
+    let (left, port) = value.rsplit_once(':')?;
+    port.parse::<u16>().ok()?;
+    let left = left.trim_start_matches('/');
+    let bare = left.trim_start_matches('[').trim_end_matches(']');
+    if bare.parse::<IpAddr>().is_ok() {
+        return None;
+    }
+    Some(dcos_label(left)).filter(|l| !l.is_empty())
+}
+
+/// A sink that writes every record of the domain twice (`DCOSNames`): as it is, and
+/// under `mesos.thisdcos.directory.`, so that zone answers exactly like the domain
+/// (SRV targets mirrored too). Names outside the domain pass through once.
+struct Mirror<'o, S: Sink> {
+    out: &'o mut S,
+    /// The domain as an apex, `mesos.`.
+    apex: String,
+    /// Each name's mirror, when it has one.
+    mirrors: std::collections::HashMap<NameId, Option<NameId>>,
+}
+
+impl<'o, S: Sink> Mirror<'o, S> {
+    fn new(out: &'o mut S, domain: &str) -> Mirror<'o, S> {
+        Mirror {
+            out,
+            apex: format!("{domain}."),
+            mirrors: std::collections::HashMap::new(),
+        }
+    }
+
+    fn mirror_of(&self, id: NameId) -> Option<NameId> {
+        self.mirrors.get(&id).copied().flatten()
+    }
+}
+
+impl<S: Sink> Sink for Mirror<'_, S> {
+    fn name(&mut self, name: &str) -> Result<NameId, AddError> {
+        let id = self.out.name(name)?;
+        if !self.mirrors.contains_key(&id) {
+            let prefix = if name.eq_ignore_ascii_case(&self.apex) {
+                Some("")
+            } else {
+                name.len()
+                    .checked_sub(self.apex.len() + 1)
+                    .filter(|&cut| {
+                        name.as_bytes()[cut] == b'.'
+                            && name[cut + 1..].eq_ignore_ascii_case(&self.apex)
+                    })
+                    .map(|cut| &name[..=cut])
+            };
+            let mirror = prefix.and_then(|p| {
+                let mirrored = format!("{p}mesos.{DCOS_DIRECTORY}.");
+                self.out.name(&mirrored).ok()
+            });
+            self.mirrors.insert(id, mirror);
+        }
+        Ok(id)
+    }
+
+    fn add(&mut self, owner: NameId, rdata: RData) -> Result<(), AddError> {
+        let added = self.out.add(owner, rdata);
+        if let Some(mirror) = self.mirror_of(owner) {
+            let rdata = match rdata {
+                RData::Srv { target, port } => RData::Srv {
+                    target: self.mirror_of(target).unwrap_or(target),
+                    port,
+                },
+                other => other,
+            };
+            let _ = self.out.add(mirror, rdata);
+        }
+        added
     }
 }
 
@@ -355,6 +492,51 @@ impl<S: Sink> Generator<'_, S> {
             self.out.add(owner, RData::Srv { target, port })
         });
         self.note(r, owner);
+    }
+
+    /// The DC/OS names of a task (`DCOSNames`): `<task>.<framework>.agentip|containerip|
+    /// autoip.dcos.thisdcos.directory.`, and its named VIPs under
+    /// `l4lb.thisdcos.directory.` (addresses and SRV records of every backend).
+    fn dcos_task(&mut self, task: &Task, framework: &str, agent_ips: &[IpAddr]) {
+        let f = dcos_label(framework);
+        let task_text = match task.discovery.as_deref() {
+            Some(d) if !d.name.is_empty() => d.name.as_str(),
+            _ => &task.name,
+        };
+        let t = dcos_label(task_text);
+        if f.is_empty() || t.is_empty() {
+            self.report
+                .skip(|| format!("task {task_text:?} of {framework:?} has no DC/OS name"));
+            return;
+        }
+        let container: Vec<IpAddr> = task
+            .running_statuses
+            .last()
+            .map(|s| s.netinfo.clone())
+            .unwrap_or_default();
+        // Port-mapped tasks are reached on their agent; others on their own address.
+        let auto: &[IpAddr] = if task.host_port_mapped || container.is_empty() {
+            agent_ips
+        } else {
+            &container
+        };
+        let autoip = format!("{t}.{f}.autoip.{DCOS_TASKS}");
+        for (kind, ips) in [("agentip", agent_ips), ("containerip", &container[..])] {
+            let name = format!("{t}.{f}.{kind}.{DCOS_TASKS}");
+            for &ip in ips {
+                self.add_ip(&name, ip);
+            }
+        }
+        for &ip in auto {
+            self.add_ip(&autoip, ip);
+        }
+        for (vip, proto, port) in task_vips(task) {
+            let owner = format!("{vip}.{f}.{DCOS_VIPS}");
+            for &ip in auto {
+                self.add_ip(&owner, ip);
+            }
+            self.add_srv(&format!("_{vip}._{proto}.{f}.{DCOS_VIPS}"), &autoip, port);
+        }
     }
 
     /// A reverse-lookup candidate `ip` → `target`, when `ip` lies in a reverse zone.

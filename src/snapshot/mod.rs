@@ -12,7 +12,7 @@ pub mod sets;
 pub mod shards;
 pub mod store;
 
-use crate::config::Config;
+use crate::config::{Config, DCOS_DIRECTORY};
 use crate::dns::wire::{CLASS_IN, TYPE_NS, TYPE_SOA, name_to_wire};
 use crate::records::{ItemRecords, RecordSet};
 use foldhash::fast::FixedState;
@@ -293,12 +293,19 @@ pub fn compile(records: impl Into<Arc<RecordSet>>, config: &Config, serial: u32)
     Snapshot::compile_all(&store, config, serial, &mut SetPool::default())
 }
 
-/// Every zone served: the domain first, then the reverse zones.
+/// Every zone served: the domain first, then the reverse zones, then the DC/OS zones.
 pub fn zone_apexes(config: &Config) -> Vec<String> {
     let mut apexes = vec![apex_name(config)];
     apexes.extend(config.reverse_zones.iter().map(|z| z.apex()));
+    if config.dcos_names {
+        apexes.extend(DCOS_ZONES.iter().map(|z| format!("{z}.{DCOS_DIRECTORY}.")));
+    }
     apexes
 }
+
+/// The DC/OS zones under [`DCOS_DIRECTORY`]: the Mesos-DNS domain's mirror, task names,
+/// named VIPs.
+pub const DCOS_ZONES: [&str; 3] = ["mesos", "dcos", "l4lb"];
 
 /// The domain as an apex (lower case, trailing dot).
 pub fn apex_name(config: &Config) -> String {
@@ -313,6 +320,7 @@ fn record_settings(config: &Config) -> RecordSettings {
         ttl: config.ttl,
         srv_weight: config.srv_record_default_weight,
         reverse_policy: config.reverse_policy,
+        dcos_ttl: config.dcos_names.then_some(config.dcos_ttl),
     }
 }
 
@@ -395,6 +403,7 @@ fn zone(store: &ZoneStore, config: &Config, serial: u32, pool: &mut SetPool) -> 
         zone_record(rtype, ttl, rdata, &mut scratch.bytes);
         scratch.extras.extend_from_slice(extras);
         scratch.target_offset = target_offset;
+        scratch.extra_ttl = config.ttl;
         pool.intern(&scratch)
     };
     // Glue: SOAMname's own addresses, when they are served here.
@@ -424,12 +433,12 @@ fn zone(store: &ZoneStore, config: &Config, serial: u32, pool: &mut SetPool) -> 
         soa_rdata,
         ns_rdata,
         negative_ttl,
-        others: config
-            .reverse_zones
+        others: zone_apexes(config)
             .iter()
-            .filter_map(|z| {
+            .skip(1)
+            .filter_map(|apex| {
                 let mut wire = Vec::new();
-                name_to_wire(&z.apex(), true, &mut wire).map(|()| wire)
+                name_to_wire(apex, true, &mut wire).map(|()| wire)
             })
             .collect(),
     }

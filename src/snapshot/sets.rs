@@ -30,6 +30,8 @@ pub struct RrSet {
     /// Where, inside each record, the name that extras refer to starts: 18 for an SRV
     /// target, 12 for an NS host.
     target_offset: u16,
+    /// The TTL of the extras (their names' zone's).
+    extra_ttl: u32,
 }
 
 impl RrSet {
@@ -56,6 +58,11 @@ impl RrSet {
     /// Where the target name starts in each SRV record's RDATA.
     pub fn target_offset(&self) -> u16 {
         self.target_offset
+    }
+
+    /// The TTL of the additional addresses.
+    pub fn extra_ttl(&self) -> u32 {
+        self.extra_ttl
     }
 
     /// Each record as bytes.
@@ -86,6 +93,8 @@ pub struct SetScratch {
     pub extras: Vec<Extra>,
     /// Where the target starts in an SRV record.
     pub target_offset: u16,
+    /// The TTL of the additional addresses.
+    pub extra_ttl: u32,
 }
 
 impl SetScratch {
@@ -95,6 +104,7 @@ impl SetScratch {
         self.offsets.clear();
         self.extras.clear();
         self.target_offset = 0;
+        self.extra_ttl = 0;
     }
 
     /// Marks the start of the next record.
@@ -110,6 +120,7 @@ impl SetScratch {
         *set.bytes == *self.bytes
             && *set.extras == *self.extras
             && set.target_offset == self.target_offset
+            && set.extra_ttl == self.extra_ttl
             && set.offsets.len() == self.offsets.len() + 1
             && set.offsets[..self.offsets.len()] == *self.offsets
     }
@@ -151,6 +162,7 @@ impl SetPool {
             extras: scratch.extras.as_slice().into(),
             bytes: scratch.bytes.as_slice().into(),
             target_offset: scratch.target_offset,
+            extra_ttl: scratch.extra_ttl,
         });
         let hasher = &self.hasher;
         self.table.insert_unique(hash, set.clone(), |s| {

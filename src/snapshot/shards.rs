@@ -198,7 +198,23 @@ pub struct RecordSettings {
     pub srv_weight: u16,
     /// `ReversePolicy`.
     pub reverse_policy: ReversePolicy,
+    /// `DCOSTTL` when `DCOSNames` is on: the TTL of names in the `dcos.` and `l4lb.`
+    /// zones.
+    pub dcos_ttl: Option<u32>,
 }
+
+impl RecordSettings {
+    /// The TTL of the records of `name` (lower case, trailing dot).
+    fn ttl_of(&self, name: &str) -> u32 {
+        match self.dcos_ttl {
+            Some(ttl) if DCOS_TTL_ZONES.iter().any(|z| name.ends_with(z)) => ttl,
+            _ => self.ttl,
+        }
+    }
+}
+
+/// The zones whose records carry `DCOSTTL` (the mirror of the domain keeps `TTL`).
+const DCOS_TTL_ZONES: [&str; 2] = [".dcos.thisdcos.directory.", ".l4lb.thisdcos.directory."];
 
 /// Writes the sets of names, interning them in the pool.
 pub(super) struct SetWriter<'a> {
@@ -210,6 +226,8 @@ pub(super) struct SetWriter<'a> {
     ips: Vec<IpAddr>,
     srv: Vec<(NameId, u16)>,
     target_ips: Vec<IpAddr>,
+    /// The TTL of the name being written.
+    ttl: u32,
 }
 
 impl<'a> SetWriter<'a> {
@@ -222,6 +240,7 @@ impl<'a> SetWriter<'a> {
             ips: Vec::new(),
             srv: Vec::new(),
             target_ips: Vec::new(),
+            ttl: settings.ttl,
         }
     }
 
@@ -291,6 +310,7 @@ impl<'a> SetWriter<'a> {
 
     /// The A, AAAA, SRV and PTR sets of one name, values sorted.
     fn name_sets(&mut self, store: &ZoneStore, id: NameId) -> SlotSets {
+        self.ttl = self.settings.ttl_of(store.name(id));
         let mut ips = std::mem::take(&mut self.ips);
         addresses(store, id, &mut ips);
         // IPv4 sorts before IPv6: the A records, then the AAAA records.
@@ -333,7 +353,7 @@ impl<'a> SetWriter<'a> {
             }
         };
         self.scratch.clear();
-        let ttl = self.settings.ttl;
+        let ttl = self.ttl;
         for (_, name) in chosen {
             self.wire.clear();
             if name_to_wire(name, false, &mut self.wire).is_none() {
@@ -348,7 +368,7 @@ impl<'a> SetWriter<'a> {
 
     fn address_set(&mut self, ips: &[IpAddr]) -> Option<Arc<RrSet>> {
         self.scratch.clear();
-        let ttl = self.settings.ttl;
+        let ttl = self.ttl;
         for ip in ips {
             self.scratch.next_record();
             let out = &mut self.scratch.bytes;
@@ -369,7 +389,7 @@ impl<'a> SetWriter<'a> {
     /// SRV records (target, port), sorted by the caller.
     fn srv_set(&mut self, store: &ZoneStore, srv: &[(NameId, u16)]) -> Option<Arc<RrSet>> {
         self.scratch.clear();
-        let (ttl, weight) = (self.settings.ttl, self.settings.srv_weight);
+        let (ttl, weight) = (self.ttl, self.settings.srv_weight);
         let mut target_ips = std::mem::take(&mut self.target_ips);
         for (i, &(target, port)) in srv.iter().enumerate() {
             self.wire.clear();
@@ -379,6 +399,7 @@ impl<'a> SetWriter<'a> {
             }
             let rr = self.scratch.offsets.len() as u32;
             self.scratch.target_offset = 18;
+            self.scratch.extra_ttl = self.settings.ttl_of(store.name(target));
             self.scratch.next_record();
             let out = &mut self.scratch.bytes;
             push_rr_header(out, TYPE_SRV, ttl, 6 + self.wire.len());

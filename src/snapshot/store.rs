@@ -580,8 +580,15 @@ fn is_at_or_below(name: &str, apex: &str) -> bool {
 }
 
 impl crate::records::enumerate::AxfrSource for ZoneStore {
+    /// The domain's names only: `/v1/axfr` is the reference's document, so the other
+    /// zones (reverse, DC/OS) are not in it.
     fn names(&self) -> Vec<&str> {
-        let mut names: Vec<&str> = self.names_with_records().map(|(_, n)| &*n.name).collect();
+        let domain = &self.apexes[0];
+        let mut names: Vec<&str> = self
+            .names_with_records()
+            .map(|(_, n)| &*n.name)
+            .filter(|n| is_at_or_below(n, domain))
+            .collect();
         names.sort_unstable();
         names
     }

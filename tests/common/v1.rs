@@ -100,6 +100,12 @@ pub fn task(t: &Value, framework_id: &str) -> Value {
     if let Some(d) = t.get("discovery") {
         out["discovery"] = d.clone();
     }
+    if let Some(labels) = t.get("labels") {
+        out["labels"] = json!({"labels": labels});
+    }
+    if let Some(c) = t.get("container") {
+        out["container"] = c.clone();
+    }
     out
 }
 

@@ -15,6 +15,21 @@ fn main() {
         .and_then(|a| a.parse().ok())
         .unwrap_or(0);
     let only = std::env::args().nth(2);
+    let mut out = vec![0u8; 65535];
+    // With every answer option on (reverse zones, DC/OS names, ...): an A answer beside
+    // a PTR and a DC/OS one, from the same snapshot.
+    if only.as_deref().is_some_and(|o| o.starts_with("OPTIONS-")) {
+        let (snap, names) = cases::snapshot_with(2_000, &mesos_dns::synth::options_config());
+        let (qtype, name) = match only.as_deref() {
+            Some("OPTIONS-PTR") => (12, names.ptr),
+            Some("OPTIONS-DCOS") => (1, names.dcos),
+            _ => (1, names.a),
+        };
+        assert!(!name.is_empty(), "no such name in the synthetic cluster");
+        eprintln!("{only:?}: {name}");
+        measured_queries(&cases::packet(&name, qtype, false), &snap, n, &mut out);
+        return;
+    }
     let (snap, a_name, srv_name) = cases::snapshot(2_000);
     let queries = [
         ("A", cases::packet(&a_name, 1, false)),
@@ -24,7 +39,6 @@ fn main() {
             cases::packet("nothing-here.marathon.mesos.", 1, false),
         ),
     ];
-    let mut out = vec![0u8; 65535];
     for (name, q) in &queries {
         if only.as_deref().is_some_and(|o| o != *name) {
             continue;

@@ -2,6 +2,8 @@
 //! compile of every shard), one task event at a time (apply + publish), bursts of events
 //! published together, and a poll whose document changed one task.
 //! `delta_pipeline STATE.json [EVENTS]`; prints one `key=value` line per measurement.
+//! With `OPTIONS=on` in the environment, every opt-in answer option is on
+//! (`synth::options_config`: reverse zones, HealthyOnly, MaxAnswers, DC/OS names).
 #![allow(clippy::unwrap_used, clippy::expect_used)] // ok: a measuring tool
 
 use mesos_dns::cluster::{Change, RunningStatus, StatusUpdate};
@@ -37,7 +39,11 @@ fn main() {
         .next()
         .expect("usage: delta_pipeline STATE.json [EVENTS]");
     let events: usize = args.next().map_or(2000, |n| n.parse().unwrap());
-    let config = benchmark_config();
+    let config = if std::env::var_os("OPTIONS").is_some() {
+        mesos_dns::synth::options_config()
+    } else {
+        benchmark_config()
+    };
     let masters = config.masters.clone().unwrap();
     let listener: Vec<IpAddr> = vec![];
 
@@ -88,6 +94,13 @@ fn main() {
         process_memory_mb("VmHWM:")
     );
 
+    println!(
+        "records={}",
+        mesos_dns::records::generate_cluster(&config, engine.cluster())
+            .0
+            .insertion_log()
+            .len()
+    );
     println!(
         "store_mb={:.1} node_bytes={}",
         engine.store().bytes_held() as f64 / 1e6,

@@ -19,6 +19,20 @@ pub fn benchmark_config() -> Config {
     }
 }
 
+/// The benchmark configuration with every opt-in answer option on: reverse zones over
+/// the synthetic clusters' agent and container networks (policy `one`), `HealthyOnly`,
+/// `MaxAnswers` 3 and the DC/OS names.
+pub fn options_config() -> Config {
+    let doc = r#"{"masters":["10.255.0.1:5050"],"externalon":false,
+                  "IPSources":["netinfo","docker","mesos","host"],
+                  "ReverseZones":["10.0.0.0/8","9.0.0.0/16","fd00:a::/32","fd01:b::/32"],
+                  "ReversePolicy":"one","HealthyOnly":true,"MaxAnswers":3,"DCOSNames":true}"#;
+    match Config::from_json(doc, "config.json".as_ref(), &Environment::system()) {
+        Ok(c) => c,
+        Err(e) => unreachable!("the options configuration is valid: {e}"),
+    }
+}
+
 /// Records of `state` under the benchmark configuration (masters from the config, no
 /// listener addresses).
 pub fn generate_records(config: &Config, state: &State) -> (RecordSet, Report) {

@@ -23,7 +23,23 @@ pub fn packet(name: &str, qtype: u16, edns: bool) -> Vec<u8> {
 }
 
 pub fn snapshot(tasks: usize) -> (Snapshot, String, String) {
-    let config = benchmark_config();
+    let (snap, names) = snapshot_with(tasks, &benchmark_config());
+    (snap, names.a, names.srv)
+}
+
+/// Names to ask of a snapshot (`ptr` and `dcos` empty when those options are off).
+pub struct Names {
+    pub a: String,
+    pub srv: String,
+    /// A reverse name with a PTR record.
+    pub ptr: String,
+    /// A DC/OS `autoip` name.
+    pub dcos: String,
+}
+
+/// The snapshot of a synthetic cluster under `config`, and names from its middle.
+pub fn snapshot_with(tasks: usize, config: &mesos_dns::config::Config) -> (Snapshot, Names) {
+    let config = config.clone();
     let doc = state_document(tasks, 1);
     let state = State::from_slice(&doc).unwrap();
     let (set, _) = generate_records(&config, &state);
@@ -32,15 +48,32 @@ pub fn snapshot(tasks: usize) -> (Snapshot, String, String) {
     let middle = |names: Vec<&str>| names[names.len() / 2].to_string();
     let a = middle(
         set.iter()
-            .filter(|(_, _, r)| r.a.len() >= 2)
+            .filter(|(_, n, r)| r.a.len() >= 2 && !n.ends_with(".thisdcos.directory."))
             .map(|(_, n, _)| n)
             .collect(),
     );
     let srv = middle(
         set.iter()
-            .filter(|(_, _, r)| r.srv.len() >= 2)
+            .filter(|(_, n, r)| r.srv.len() >= 2 && !n.ends_with(".thisdcos.directory."))
             .map(|(_, n, _)| n)
             .collect(),
     );
-    (compile(set, &config, 1), a, srv)
+    let ptr: Vec<&str> = set
+        .iter()
+        .filter(|(_, _, r)| !r.ptr.is_empty())
+        .map(|(_, n, _)| n)
+        .collect();
+    let ptr = ptr
+        .get(ptr.len() / 2)
+        .map_or_else(String::new, |n| n.to_string());
+    let dcos: Vec<&str> = set
+        .iter()
+        .filter(|(_, n, r)| n.ends_with(".autoip.dcos.thisdcos.directory.") && !r.a.is_empty())
+        .map(|(_, n, _)| n)
+        .collect();
+    let dcos = dcos
+        .get(dcos.len() / 2)
+        .map_or_else(String::new, |n| n.to_string());
+    let names = Names { a, srv, ptr, dcos };
+    (compile(set, &config, 1), names)
 }

@@ -38,6 +38,14 @@ pub enum Outcome {
         /// The question's type.
         qtype: u16,
     },
+    /// AXFR or IXFR of a zone served here, over TCP: the listener streams the zone
+    /// (once the client is allowed to have it).
+    Transfer {
+        /// AXFR or IXFR.
+        qtype: u16,
+        /// Where the question ends in the query.
+        question_end: usize,
+    },
 }
 
 /// Flag bits.
@@ -74,6 +82,9 @@ pub fn answer(
     }
     if query.qclass != CLASS_IN {
         return reply.simple(RCODE_REFUSED, 0, false);
+    }
+    if query.qtype == TYPE_AXFR || query.qtype == TYPE_IXFR {
+        return reply.transfer(transport);
     }
     let (slot, apex) = match snap.lookup(query.qname()) {
         Lookup::OutOfZone => return Outcome::Forward { qtype: query.qtype },
@@ -277,6 +288,32 @@ impl<'a> Reply<'a> {
         Outcome::Reply {
             len,
             qtype: self.query.qtype,
+        }
+    }
+
+    /// AXFR and IXFR: only of a zone's apex (NOTAUTH below it, REFUSED for names not
+    /// ours). Over TCP the listener streams the zone; over UDP an IXFR gets the current
+    /// SOA (RFC 1995 §2: the client then asks over TCP) and an AXFR NOTIMP (RFC 5936
+    /// defines it over TCP only).
+    fn transfer(&mut self, transport: Transport) -> Outcome {
+        let snap = self.snap;
+        let at_apex = match snap.lookup(self.query.qname()) {
+            Lookup::OutOfZone => return self.simple(RCODE_REFUSED, 0, false),
+            _ if !snap.ready => return self.simple(RCODE_SERVFAIL, 0, true),
+            Lookup::Found(_, apex) | Lookup::Missing(apex) => self.query.qname() == apex,
+        };
+        if !at_apex {
+            return self.simple(RCODE_NOTAUTH, 0, false);
+        }
+        match (transport, self.query.qtype) {
+            (Transport::Tcp, qtype) => Outcome::Transfer {
+                qtype,
+                question_end: self.query.question_end,
+            },
+            (Transport::Udp, TYPE_IXFR) => {
+                self.positive(&[snap.zone.soa.as_deref(), None, None, None])
+            }
+            (Transport::Udp, _) => self.simple(RCODE_NOTIMP, 0, false),
         }
     }
 

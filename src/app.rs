@@ -278,6 +278,7 @@ fn start_dns(
         started.push(UdpWorker::new(index, socket, wildcard, reply_size).map_err(failed("UDP"))?);
     }
     let mut tcp = TcpServer::new(sockets.tcp.into()).map_err(failed("TCP"))?;
+    tcp.set_config(live.clone());
     if config.external_on {
         let sockets = started
             .iter()

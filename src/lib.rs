@@ -38,3 +38,4 @@ mod status;
 pub mod stop;
 #[doc(hidden)]
 pub mod synth;
+mod transfer;

@@ -225,6 +225,10 @@ pub(crate) const KEYS: &[Key] = &[
     Key { name: "DCOSTTL", kind: Kind::Int { min: 0, max: i32::MAX as i64 }, default: Default::Int(5),
           reload: Reload::Live,
           show: |c, _| json!(c.dcos_ttl), take: |to, from| to.dcos_ttl = from.dcos_ttl },
+    Key { name: "TransferACL", kind: Kind::Strings, default: Default::List(&["127.0.0.0/8", "::1/128"]),
+          reload: Reload::Live,
+          show: |c, _| json!(c.transfer_acl.iter().map(|c| c.to_string()).collect::<Vec<_>>()),
+          take: |to, from| to.transfer_acl.clone_from(&from.transfer_acl) },
 ];
 
 /// An upstream as `/v1/config` writes it: the port only when it is not 53.

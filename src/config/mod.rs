@@ -8,6 +8,7 @@
 
 pub(crate) mod keys;
 
+use crate::names::cidr::Cidr;
 use crate::names::hostport::{join_host_port, parse_port, split_host_port};
 use crate::names::reverse::ReverseZone;
 use keys::Raw;
@@ -270,6 +271,8 @@ pub struct Config {
     pub dcos_names: bool,
     /// Extension `DCOSTTL`: the TTL of the `dcos.` and `l4lb.thisdcos.directory.` records.
     pub dcos_ttl: u32,
+    /// Extension `TransferACL`: who may transfer the zones (AXFR, IXFR over TCP).
+    pub transfer_acl: Vec<Cidr>,
 }
 
 /// What the loader needs from the machine, so tests can supply their own.
@@ -458,6 +461,12 @@ fn validate(raw: &Raw, file: &Path, env: &Environment) -> Result<Config, ConfigE
         }
     };
 
+    let transfer_acl = raw
+        .strings("TransferACL")
+        .unwrap_or_default()
+        .iter()
+        .map(|c| Cidr::parse(c).or_else(|e| invalid(format!("TransferACL: {e}"))))
+        .collect::<Result<Vec<_>, _>>()?;
     let dcos_names = raw.boolean("DCOSNames");
     if dcos_names
         && (is_at_or_under(DCOS_DIRECTORY, &domain) || is_at_or_under(&domain, DCOS_DIRECTORY))
@@ -535,6 +544,7 @@ fn validate(raw: &Raw, file: &Path, env: &Environment) -> Result<Config, ConfigE
         reverse_policy,
         dcos_names,
         dcos_ttl: raw.int("DCOSTTL") as u32,
+        transfer_acl,
     })
 }
 

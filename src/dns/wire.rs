@@ -13,6 +13,8 @@ pub(crate) const TYPE_PTR: u16 = 12;
 pub(crate) const TYPE_AAAA: u16 = 28;
 pub(crate) const TYPE_SRV: u16 = 33;
 pub(crate) const TYPE_OPT: u16 = 41;
+pub(crate) const TYPE_IXFR: u16 = 251;
+pub(crate) const TYPE_AXFR: u16 = 252;
 pub(crate) const TYPE_ANY: u16 = 255;
 pub(crate) const CLASS_IN: u16 = 1;
 
@@ -22,6 +24,7 @@ pub(crate) const RCODE_SERVFAIL: u8 = 2;
 pub(crate) const RCODE_NXDOMAIN: u8 = 3;
 pub(crate) const RCODE_NOTIMP: u8 = 4;
 pub(crate) const RCODE_REFUSED: u8 = 5;
+pub(crate) const RCODE_NOTAUTH: u8 = 9;
 /// Extended rcode 16 (upper bits 1 in the OPT TTL): unsupported EDNS version.
 pub(crate) const EXT_RCODE_BADVERS: u8 = 1;
 

@@ -14,6 +14,11 @@ pub(crate) enum Handled {
     Forwarded,
     /// Nothing to send.
     Dropped,
+    /// A zone transfer the listener streams (TCP only).
+    Transfer {
+        /// Where the question ends in the query.
+        question_end: usize,
+    },
 }
 
 /// Where a query outside the domain may go: the forwarder, when forwarding is on, and
@@ -64,6 +69,13 @@ pub(crate) fn handle_query<C: FnOnce() -> Option<ClientPath>>(
         Outcome::Reply { len, qtype } => {
             counts.reply(qtype, &out[..len]);
             Handled::Reply { len }
+        }
+        Outcome::Transfer {
+            qtype,
+            question_end,
+        } => {
+            counts.request(qtype);
+            Handled::Transfer { question_end }
         }
         Outcome::Drop | Outcome::Forward { .. } => {
             counts.drop(DropReason::Malformed);

@@ -3,11 +3,15 @@
 
 use super::dispatch::{ForwardPath, Handled, handle_query};
 use crate::answer::Transport;
+use crate::answer::{Outcome, refuse};
+use crate::config::Config;
 use crate::counters::{BatchCounts, WorkerCounters};
+use crate::dns::wire::HEADER_LEN;
 use crate::dns::wire::TCP_MAX;
 use crate::forward::{ClientPath, ForwardHandle, TcpReply};
 use crate::snapshot::SharedSnapshot;
 use crate::stop::Stop;
+use crate::transfer::Transfer;
 use crossbeam_channel::{Receiver, Sender};
 use mio::Waker;
 use mio::net::{TcpListener, TcpStream};
@@ -35,6 +39,10 @@ struct Connection {
     input: Vec<u8>,
     output: Vec<u8>,
     last_active: Instant,
+    /// The client's address (for `TransferACL`).
+    peer: std::net::IpAddr,
+    /// A zone transfer being written: queries after it wait until it is out.
+    transfer: Option<Transfer>,
 }
 
 /// The TCP listener thread.
@@ -51,6 +59,8 @@ pub(crate) struct TcpServer {
     rotation: u32,
     /// Queries handed to the forwarder whose replies have not come back.
     awaiting_forwarder: usize,
+    /// The live configuration (`TransferACL`); without it no transfer is allowed.
+    config: Option<Arc<arc_swap::ArcSwap<Config>>>,
     counts: BatchCounts,
     pub counters: Arc<WorkerCounters>,
 }
@@ -72,6 +82,7 @@ impl TcpServer {
             reply: vec![0; TCP_MAX],
             rotation: 0,
             awaiting_forwarder: 0,
+            config: None,
             counts: BatchCounts::default(),
             counters: Arc::new(WorkerCounters::default()),
         })
@@ -80,6 +91,11 @@ impl TcpServer {
     /// Where the forwarder sends replies for this thread's clients.
     pub(crate) fn reply_path(&self) -> (Sender<TcpReply>, Arc<Waker>) {
         (self.replies.0.clone(), self.waker.clone())
+    }
+
+    /// The live configuration, for `TransferACL`.
+    pub(crate) fn set_config(&mut self, config: Arc<arc_swap::ArcSwap<Config>>) {
+        self.config = Some(config);
     }
 
     pub(crate) fn set_forwarder(&mut self, forward: ForwardHandle) {
@@ -145,12 +161,12 @@ impl TcpServer {
                 .connections
                 .iter()
                 .flatten()
-                .all(|c| c.output.is_empty())
+                .all(|c| c.output.is_empty() && c.transfer.is_none())
     }
 
     fn accept(&mut self, poll: &Poll) {
         loop {
-            let (mut stream, _) = match self.listener.accept() {
+            let (mut stream, peer) = match self.listener.accept() {
                 Ok(c) => c,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -185,6 +201,8 @@ impl TcpServer {
                 input: Vec::new(),
                 output: Vec::new(),
                 last_active: Instant::now(),
+                peer: peer.ip(),
+                transfer: None,
             });
             self.open += 1;
         }
@@ -240,9 +258,10 @@ impl TcpServer {
         let mut ended = false;
         let mut forwarded = false;
         loop {
-            // Answer every complete message in the input.
+            // Answer every complete message in the input (none while a zone transfer is
+            // going out: what follows it waits).
             let mut consumed = 0;
-            while conn.input.len() - consumed >= 2 {
+            while conn.transfer.is_none() && conn.input.len() - consumed >= 2 {
                 let len =
                     u16::from_be_bytes([conn.input[consumed], conn.input[consumed + 1]]) as usize;
                 if conn.input.len() - consumed - 2 < len {
@@ -280,6 +299,31 @@ impl TcpServer {
                     }
                     // What UDP would drop ends the conversation on TCP.
                     Handled::Dropped => ended = true,
+                    Handled::Transfer { question_end } => {
+                        let allowed = self.config.as_ref().is_some_and(|c| {
+                            c.load().transfer_acl.iter().any(|a| a.contains(conn.peer))
+                        });
+                        if allowed {
+                            let apex = packet[HEADER_LEN..question_end - 4].to_ascii_lowercase();
+                            let snap = snapshot.load_full();
+                            conn.transfer = Some(Transfer::new(snap, packet, question_end, &apex));
+                        } else if let Outcome::Reply { len, .. } =
+                            refuse(packet, &snap, Transport::Tcp, &mut self.reply)
+                        {
+                            self.counts.response(&self.reply[..len]);
+                            conn.output.extend_from_slice(&(len as u16).to_be_bytes());
+                            conn.output.extend_from_slice(&self.reply[..len]);
+                        }
+                    }
+                }
+            }
+            // A transfer goes out as the connection drains.
+            if let Some(transfer) = conn.transfer.as_mut() {
+                while conn.output.len() < MAX_PENDING_OUTPUT && !transfer.is_done() {
+                    transfer.next_message(&mut conn.output);
+                }
+                if transfer.is_done() {
+                    conn.transfer = None;
                 }
             }
             conn.input.drain(..consumed);

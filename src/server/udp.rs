@@ -148,7 +148,8 @@ impl UdpWorker {
                     replies += 1;
                 }
                 Handled::Forwarded => forwarded = true,
-                Handled::Dropped => {}
+                // Never over UDP (answered there instead).
+                Handled::Dropped | Handled::Transfer { .. } => {}
             }
         }
         if forwarded {

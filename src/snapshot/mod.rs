@@ -213,6 +213,11 @@ impl Snapshot {
         self.shards.iter()
     }
 
+    /// Shard `index` (below [`shards::SHARDS`]).
+    pub fn shard(&self, index: usize) -> &Shard {
+        self.shards.get(index)
+    }
+
     /// The slot of a name given as text (`a.b.` or `a.b`), any case.
     fn slot_by_text(&self, name: &str) -> Option<&Slot> {
         let mut key = Vec::with_capacity(name.len() + 2);

@@ -147,6 +147,20 @@ impl Shard {
         out
     }
 
+    /// Every live name as (slot index, key), in slot order.
+    pub fn entries(&self) -> impl Iterator<Item = (usize, &[u8])> {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter(|(_, slot)| !slot.is_dead())
+            .map(|(i, slot)| (i, self.key(slot)))
+    }
+
+    /// A live slot by index.
+    pub fn slot(&self, index: usize) -> Option<&Slot> {
+        self.slots.get(index).filter(|s| !s.is_dead())
+    }
+
     /// Names held (including empty non-terminals).
     pub fn len(&self) -> usize {
         self.slots.len() - self.dead_slots

@@ -42,6 +42,10 @@ fuzz_target!(|data: &[u8]| {
                         assert!(n <= 512.max(limit.min(65535)));
                     }
                 }
+                Outcome::Transfer { question_end, .. } => {
+                    assert!(matches!(transport, Transport::Tcp), "transfers are TCP only");
+                    assert!(question_end <= data.len());
+                }
                 Outcome::Drop => {}
             }
         }

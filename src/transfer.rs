@@ -4,10 +4,15 @@
 //!
 //! The order is deterministic for a snapshot: the SOA, the apex NS, then every name of the
 //! zone shard by shard, names sorted within a shard, each name's A, AAAA, SRV and PTR
-//! records in set order; the SOA again last. IXFR is answered the same way (a full zone,
-//! which RFC 1995 §4 allows) until the journal serves it.
+//! records in set order; the SOA again last.
+//!
+//! IXFR (RFC 1995): a client at (or past) our serial gets the current SOA alone; one whose
+//! serial the history reaches gets the deltas since (SOA, then per publish the old SOA,
+//! the records removed, the new SOA, the records added, then the SOA again); any other
+//! gets the whole zone as above (RFC 1995 §4).
 
-use crate::dns::wire::{HEADER_LEN, TCP_MAX, pointer};
+use crate::dns::wire::{HEADER_LEN, TCP_MAX, TYPE_SOA, pointer};
+use crate::snapshot::history::ServedDelta;
 use crate::snapshot::sets::RrSet;
 use crate::snapshot::shards::SHARDS;
 use crate::snapshot::{Snapshot, in_zone};
@@ -32,6 +37,13 @@ enum Step {
     },
     /// The closing SOA.
     Closing,
+    /// IXFR: delta `index` of `deltas`, at `part` (0: old SOA, 1: removed, 2: new SOA,
+    /// 3: added) and record `at` of that part.
+    Delta {
+        index: usize,
+        part: u8,
+        at: usize,
+    },
     Done,
 }
 
@@ -46,6 +58,8 @@ pub(crate) struct Transfer {
     step: Step,
     /// The current shard's names in the zone: (key, slot index), sorted by key.
     names: Vec<(Box<[u8]>, usize)>,
+    /// IXFR: the deltas to send (empty for a whole zone).
+    deltas: Vec<Arc<ServedDelta>>,
 }
 
 impl Transfer {
@@ -64,7 +78,39 @@ impl Transfer {
             apex: apex.to_vec(),
             step: Step::Opening,
             names: Vec::new(),
+            deltas: Vec::new(),
         }
+    }
+
+    /// An IXFR answer for a client at `serial`: the current SOA alone when the client is
+    /// current, the deltas since `serial` when the history has them, else the whole zone.
+    pub(crate) fn incremental(
+        snap: Arc<Snapshot>,
+        packet: &[u8],
+        question_end: usize,
+        apex: &[u8],
+        serial: u32,
+    ) -> Transfer {
+        let current = snap.serial;
+        let deltas = if serial_at_or_after(serial, current) {
+            Some(Vec::new())
+        } else {
+            snap.history.since(serial).map(<[_]>::to_vec)
+        };
+        let mut t = Transfer::new(snap, packet, question_end, apex);
+        match deltas {
+            Some(d) if d.is_empty() => t.step = Step::Closing,
+            Some(d) => {
+                t.deltas = d;
+                t.step = Step::Delta {
+                    index: 0,
+                    part: 0,
+                    at: 0,
+                };
+            }
+            None => {}
+        }
+        t
     }
 
     /// Whether every message has been written.
@@ -110,6 +156,62 @@ impl Transfer {
                     count += copy_set(out, zone.soa.as_deref(), &[0xC0, 12]);
                     self.step = Step::Done;
                 }
+                Step::Delta { index, part, at } => {
+                    if index == 0 && part == 0 && at == 0 {
+                        count += copy_set(out, zone.soa.as_deref(), &[0xC0, 12]);
+                    }
+                    let Some(delta) = self.deltas.get(index).cloned() else {
+                        self.step = Step::Closing;
+                        continue;
+                    };
+                    let soa = |serial| zone.soa.as_deref().and_then(|s| soa_with_serial(s, serial));
+                    self.step = match part {
+                        0 | 2 => {
+                            let serial = if part == 0 { delta.from } else { delta.to };
+                            if let Some(record) = soa(serial) {
+                                out.extend_from_slice(&record);
+                                count += 1;
+                            }
+                            Step::Delta {
+                                index,
+                                part: part + 1,
+                                at: 0,
+                            }
+                        }
+                        _ => {
+                            let records = if part == 1 {
+                                &delta.removed
+                            } else {
+                                &delta.added
+                            };
+                            match records.get(at) {
+                                Some(record) => {
+                                    if in_zone(ServedDelta::owner(record), &self.apex)
+                                        && out.len() + record.len() <= TCP_MAX
+                                    {
+                                        out.extend_from_slice(record);
+                                        count += 1;
+                                    }
+                                    Step::Delta {
+                                        index,
+                                        part,
+                                        at: at + 1,
+                                    }
+                                }
+                                None if part == 1 => Step::Delta {
+                                    index,
+                                    part: 2,
+                                    at: 0,
+                                },
+                                None => Step::Delta {
+                                    index: index + 1,
+                                    part: 0,
+                                    at: 0,
+                                },
+                            }
+                        }
+                    };
+                }
                 Step::Done => {}
             }
         }
@@ -136,6 +238,63 @@ impl Transfer {
             .collect();
         self.names.sort_unstable();
         self.step = Step::Names { shard, at: 0 };
+    }
+}
+
+/// Whether serial `a` is at or after `b` (RFC 1982 serial arithmetic).
+fn serial_at_or_after(a: u32, b: u32) -> bool {
+    a == b || (a.wrapping_sub(b) as i32) > 0
+}
+
+/// The apex SOA record (owner pointer to the question) with another serial.
+fn soa_with_serial(set: &RrSet, serial: u32) -> Option<Vec<u8>> {
+    let mut record = set.records().next()?.to_vec();
+    let rtype = u16::from_be_bytes([*record.get(2)?, *record.get(3)?]);
+    // The serial is followed by refresh, retry, expire and minimum: 20 octets from the end.
+    let at = record.len().checked_sub(20)?;
+    (rtype == TYPE_SOA).then(|| {
+        record[at..at + 4].copy_from_slice(&serial.to_be_bytes());
+        record
+    })
+}
+
+/// The serial in the SOA of an IXFR query's authority section (RFC 1995 §3).
+pub(crate) fn ixfr_serial(packet: &[u8], question_end: usize) -> Option<u32> {
+    let count = |i: usize| u16::from_be_bytes([packet[4 + 2 * i], packet[5 + 2 * i]]);
+    if packet.len() < HEADER_LEN || count(2) == 0 {
+        return None;
+    }
+    let mut at = question_end;
+    // Answer records (unusual here) are stepped over.
+    for _ in 0..count(1) {
+        at = skip_name(packet, at)?;
+        let rdlen = u16::from_be_bytes([*packet.get(at + 8)?, *packet.get(at + 9)?]) as usize;
+        at += 10 + rdlen;
+    }
+    at = skip_name(packet, at)?;
+    let rtype = u16::from_be_bytes([*packet.get(at)?, *packet.get(at + 1)?]);
+    if rtype != TYPE_SOA {
+        return None;
+    }
+    at += 10;
+    at = skip_name(packet, at)?;
+    at = skip_name(packet, at)?;
+    let serial = packet.get(at..at + 4)?;
+    Some(u32::from_be_bytes([
+        serial[0], serial[1], serial[2], serial[3],
+    ]))
+}
+
+/// The position after the name at `at` (labels, ending in the root or a pointer).
+fn skip_name(packet: &[u8], mut at: usize) -> Option<usize> {
+    loop {
+        let len = *packet.get(at)?;
+        match len {
+            0 => return Some(at + 1),
+            l if l & 0xC0 == 0xC0 => return packet.get(at + 1).map(|_| at + 2),
+            l if l & 0xC0 != 0 => return None,
+            l => at += 1 + l as usize,
+        }
     }
 }
 

@@ -7,7 +7,8 @@ mod common;
 use common::data_path;
 use common::server::{SETUP_R, Server, free_port, query, temp_dir};
 use hickory_proto::op::{Message, ResponseCode};
-use hickory_proto::rr::{Record, RecordType};
+use hickory_proto::rr::rdata::SOA;
+use hickory_proto::rr::{Name, RData, Record, RecordType};
 use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -17,11 +18,63 @@ use std::time::{Duration, Instant};
 /// Asks for a transfer over TCP and reads messages until the closing SOA: the records
 /// (both SOAs included) and the messages.
 fn axfr(port: u16, zone: &str, rtype: RecordType) -> (Vec<Record>, Vec<Message>) {
+    transfer(port, query(zone, rtype), 2)
+}
+
+/// IXFR for a client at `serial`: the records up to the last SOA (an IXFR answer of one
+/// SOA ends at once; a delta answer holds SOAs within).
+fn ixfr(port: u16, serial: u32) -> Vec<Record> {
+    let mut q = query("mesos.", RecordType::IXFR);
+    let soa = SOA::new(
+        Name::from_ascii("ns1.mesos.").unwrap(),
+        Name::from_ascii("root.ns1.mesos.").unwrap(),
+        serial,
+        0,
+        0,
+        0,
+        0,
+    );
+    q.add_name_server(Record::from_rdata(
+        Name::from_ascii("mesos.").unwrap(),
+        0,
+        RData::SOA(soa),
+    ));
     let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
-    let q = query(zone, rtype);
+    let bytes = q.to_vec().unwrap();
+    stream
+        .write_all(&[&(bytes.len() as u16).to_be_bytes()[..], &bytes].concat())
+        .unwrap();
+    // Read until the server closes or goes quiet: the answer's shape is what is tested.
+    stream
+        .set_read_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
+    let mut records = Vec::new();
+    let mut len = [0u8; 2];
+    while stream.read_exact(&mut len).is_ok() {
+        let mut buf = vec![0u8; u16::from_be_bytes(len) as usize];
+        stream.read_exact(&mut buf).unwrap();
+        let m = Message::from_vec(&buf).unwrap();
+        assert_eq!(m.id(), q.id());
+        records.extend(m.answers().iter().cloned());
+    }
+    records
+}
+
+fn soa_serial(r: &Record) -> Option<u32> {
+    match r.data() {
+        RData::SOA(soa) => Some(soa.serial()),
+        _ => None,
+    }
+}
+
+fn transfer(port: u16, q: Message, closing_soas: usize) -> (Vec<Record>, Vec<Message>) {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
     let bytes = q.to_vec().unwrap();
     stream
         .write_all(&[&(bytes.len() as u16).to_be_bytes()[..], &bytes].concat())
@@ -45,7 +98,7 @@ fn axfr(port: u16, zone: &str, rtype: RecordType) -> (Vec<Record>, Vec<Message>)
             records.push(r.clone());
         }
         messages.push(m);
-        if soas == 2 {
+        if soas == closing_soas {
             return (records, messages);
         }
     }
@@ -176,4 +229,81 @@ fn knot_is_a_secondary_of_ours() {
         std::thread::sleep(Duration::from_millis(200));
     };
     assert_eq!(rows(&theirs), rows(&ours), "Knot serves the zone we serve");
+}
+
+/// A change to the state moves the serial once, and IXFR from the old serial gives the
+/// records removed and added (applied to the old zone they give the new one); a client
+/// that is current gets the SOA alone; an unknown serial gets the whole zone. A refresh
+/// that changes nothing served leaves the serial alone.
+#[test]
+fn ixfr_answers_from_the_history() {
+    let s = Server::start(
+        &data_path("fake-state.json"),
+        &format!(",{SETUP_R},\"refreshSeconds\":3600"),
+    );
+    let serial =
+        |s: &Server| soa_serial(&s.udp(&query("mesos.", RecordType::SOA)).answers()[0]).unwrap();
+    let before = serial(&s);
+    let (old_zone, _) = axfr(s.port, "mesos.", RecordType::AXFR);
+
+    // Current: the SOA alone.
+    let current = ixfr(s.port, before);
+    assert_eq!(current.len(), 1);
+    assert_eq!(soa_serial(&current[0]), Some(before));
+
+    // The same document again: nothing served changes, the serial stays.
+    s.signal("USR1");
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(serial(&s), before);
+
+    // Rename a task.
+    let mut state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(s.dir.join("state.json")).unwrap()).unwrap();
+    state["frameworks"][3]["tasks"][6]["name"] = "renamed".into();
+    std::fs::write(
+        s.dir.join("state.json"),
+        serde_json::to_vec(&state).unwrap(),
+    )
+    .unwrap();
+    s.signal("USR1");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while serial(&s) == before {
+        assert!(Instant::now() < deadline, "the serial never moved");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let after = serial(&s);
+    let (new_zone, _) = axfr(s.port, "mesos.", RecordType::AXFR);
+
+    let delta = ixfr(s.port, before);
+    let serials: Vec<Option<u32>> = delta.iter().map(soa_serial).collect();
+    assert_eq!(serials.first(), Some(&Some(after)));
+    assert_eq!(serials.last(), Some(&Some(after)));
+    assert_eq!(serials[1], Some(before), "the old SOA opens the removals");
+    // Apply: between old SOA and new SOA removals, then additions until the next SOA.
+    let body: Vec<String> = rows(&old_zone[1..old_zone.len() - 1]).into_iter().collect();
+    let mut zone: BTreeSet<String> = body.into_iter().collect();
+    let mut removing = true;
+    for r in &delta[2..delta.len() - 1] {
+        if let Some(x) = soa_serial(r) {
+            removing = x != after;
+            continue;
+        }
+        let row = format!("{} {} {} {}", r.name(), r.ttl(), r.record_type(), r.data());
+        if removing {
+            assert!(zone.remove(&row), "removed {row} was not served");
+        } else {
+            assert!(zone.insert(row.clone()), "added {row} was served already");
+        }
+    }
+    let expected: BTreeSet<String> = rows(&new_zone[1..new_zone.len() - 1]);
+    assert_eq!(zone, expected, "old zone + IXFR = new zone");
+    assert!(
+        expected
+            .iter()
+            .any(|r| r.starts_with("renamed.marathon.mesos."))
+    );
+
+    // A serial the history does not reach: the whole zone.
+    let full = ixfr(s.port, before.wrapping_sub(1000));
+    assert_eq!(rows(&full), rows(&new_zone));
 }

@@ -229,6 +229,9 @@ pub(crate) const KEYS: &[Key] = &[
           reload: Reload::Live,
           show: |c, _| json!(c.transfer_acl.iter().map(|c| c.to_string()).collect::<Vec<_>>()),
           take: |to, from| to.transfer_acl.clone_from(&from.transfer_acl) },
+    Key { name: "IXFRJournal", kind: Kind::Int { min: 0, max: 100_000 }, default: Default::Int(1000),
+          reload: Reload::Live,
+          show: |c, _| json!(c.ixfr_journal), take: |to, from| to.ixfr_journal = from.ixfr_journal },
 ];
 
 /// An upstream as `/v1/config` writes it: the port only when it is not 53.

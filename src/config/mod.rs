@@ -273,6 +273,8 @@ pub struct Config {
     pub dcos_ttl: u32,
     /// Extension `TransferACL`: who may transfer the zones (AXFR, IXFR over TCP).
     pub transfer_acl: Vec<Cidr>,
+    /// Extension `IXFRJournal`: how many publishes IXFR can answer incrementally.
+    pub ixfr_journal: usize,
 }
 
 /// What the loader needs from the machine, so tests can supply their own.
@@ -545,6 +547,7 @@ fn validate(raw: &Raw, file: &Path, env: &Environment) -> Result<Config, ConfigE
         dcos_names,
         dcos_ttl: raw.int("DCOSTTL") as u32,
         transfer_acl,
+        ixfr_journal: raw.int("IXFRJournal") as usize,
     })
 }
 

@@ -13,6 +13,7 @@ use crate::http::documents::{ZoneInfo, write_axfr, write_enumerate};
 use crate::records::enumerate::ModelView;
 use crate::records::{ItemRecords, Report, Rules};
 use crate::snapshot::delta::Journal;
+use crate::snapshot::history::ServedDelta;
 use crate::snapshot::sets::SetPool;
 use crate::snapshot::store::{Sign, ZoneStore};
 use crate::snapshot::{Snapshot, zone_apexes};
@@ -176,18 +177,42 @@ impl Engine {
             tracing::warn!(skipped = report.skipped, examples = ?report.examples, "state items skipped");
         }
         let previous = self.serial;
-        self.serial = unix_now().max(self.serial.wrapping_add(1));
+        let next_serial = |serial: u32| unix_now().max(serial.wrapping_add(1));
         let records_changed = changes.delta.as_ref().map(|d| d.len());
         let snapshot = if self.recompile_all || !current.ready {
+            self.serial = next_serial(self.serial);
             Snapshot::compile_all(&self.store, &self.config, self.serial, &mut self.pool)
         } else {
-            current.update(
+            // Patched under the old serial first: the serial moves only if what is
+            // served changed (a store change can leave every answer as it was).
+            let patched = current.update(
                 &self.store,
                 &changes.names,
                 &self.config,
                 self.serial,
                 &mut self.pool,
-            )
+            );
+            let (removed, added) = current.served_changes(&patched, &changes.names);
+            let mut patched = if removed.is_empty() && added.is_empty() {
+                patched
+            } else {
+                self.serial = next_serial(self.serial);
+                let delta = ServedDelta {
+                    from: previous,
+                    to: self.serial,
+                    removed,
+                    added,
+                };
+                let history = current.history.with(delta, self.config.ixfr_journal);
+                let mut next =
+                    patched.with_serial(&self.store, &self.config, self.serial, &mut self.pool);
+                next.history = history;
+                next
+            };
+            if patched.serial == previous {
+                patched.history = current.history.clone();
+            }
+            patched
         };
         if previous != 0 && !self.recompile_all {
             self.journal.push(previous, self.serial, changes.delta);

@@ -6,12 +6,12 @@ use crate::answer::Transport;
 use crate::answer::{Outcome, refuse};
 use crate::config::Config;
 use crate::counters::{BatchCounts, WorkerCounters};
-use crate::dns::wire::HEADER_LEN;
 use crate::dns::wire::TCP_MAX;
+use crate::dns::wire::{HEADER_LEN, TYPE_IXFR};
 use crate::forward::{ClientPath, ForwardHandle, TcpReply};
 use crate::snapshot::SharedSnapshot;
 use crate::stop::Stop;
-use crate::transfer::Transfer;
+use crate::transfer::{Transfer, ixfr_serial};
 use crossbeam_channel::{Receiver, Sender};
 use mio::Waker;
 use mio::net::{TcpListener, TcpStream};
@@ -306,7 +306,19 @@ impl TcpServer {
                         if allowed {
                             let apex = packet[HEADER_LEN..question_end - 4].to_ascii_lowercase();
                             let snap = snapshot.load_full();
-                            conn.transfer = Some(Transfer::new(snap, packet, question_end, &apex));
+                            let qtype = u16::from_be_bytes([
+                                packet[question_end - 4],
+                                packet[question_end - 3],
+                            ]);
+                            let ixfr = (qtype == TYPE_IXFR)
+                                .then(|| ixfr_serial(packet, question_end))
+                                .flatten();
+                            conn.transfer = Some(match ixfr {
+                                Some(serial) => {
+                                    Transfer::incremental(snap, packet, question_end, &apex, serial)
+                                }
+                                None => Transfer::new(snap, packet, question_end, &apex),
+                            });
                         } else if let Outcome::Reply { len, .. } =
                             refuse(packet, &snap, Transport::Tcp, &mut self.reply)
                         {

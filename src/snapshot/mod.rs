@@ -8,6 +8,7 @@
 //! pointer. Its [`delta::Delta`] goes to the [`delta::Journal`].
 
 pub(crate) mod delta;
+pub mod history;
 pub mod sets;
 pub mod shards;
 pub mod store;
@@ -102,6 +103,8 @@ pub struct Snapshot {
     pub zone: Zone,
     /// Record counts.
     pub counts: Counts,
+    /// The latest publishes' changes to the served records (IXFR).
+    pub history: history::History,
     shards: ShardTable,
 }
 
@@ -186,8 +189,36 @@ impl Snapshot {
                 aaaa,
                 srv,
             },
+            history: history::History::default(),
             shards,
         }
+    }
+
+    /// The same records under another serial: only the zone's SOA changes.
+    pub fn with_serial(
+        mut self,
+        store: &ZoneStore,
+        config: &Config,
+        serial: u32,
+        pool: &mut SetPool,
+    ) -> Snapshot {
+        self.zone = zone(store, config, serial, pool);
+        self.serial = serial;
+        self
+    }
+
+    /// The records served at `changed` names that differ in `next` (removed, added).
+    pub fn served_changes(
+        &self,
+        next: &Snapshot,
+        changed: &[DirtyName],
+    ) -> (Vec<Box<[u8]>>, Vec<Box<[u8]>>) {
+        history::served_changes(self, next, changed)
+    }
+
+    /// The slot of a lower-cased wire name with hash `hash`.
+    fn slot_by_key(&self, key: &[u8], hash: u64) -> Option<&Slot> {
+        self.shards.get(shard_of(hash)).find(key, hash)
     }
 
     /// Finds `qname` (lower-cased wire form).

@@ -11,6 +11,9 @@ use super::{Snapshot, in_zone};
 use std::collections::HashSet;
 use std::sync::Arc;
 
+/// Records in wire form, each with its owner written out.
+pub type WireRecords = Vec<Box<[u8]>>;
+
 /// One publish: the records that stopped and started being served between two serials.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct ServedDelta {
@@ -97,7 +100,7 @@ pub(super) fn served_changes(
     before: &Snapshot,
     after: &Snapshot,
     changed: &[DirtyName],
-) -> (Vec<Box<[u8]>>, Vec<Box<[u8]>>) {
+) -> (WireRecords, WireRecords) {
     let (mut removed, mut added) = (Vec::new(), Vec::new());
     for name in changed {
         let old = before.slot_by_key(&name.key, name.key_hash);

@@ -212,7 +212,7 @@ impl Snapshot {
         &self,
         next: &Snapshot,
         changed: &[DirtyName],
-    ) -> (Vec<Box<[u8]>>, Vec<Box<[u8]>>) {
+    ) -> (history::WireRecords, history::WireRecords) {
         history::served_changes(self, next, changed)
     }
 

@@ -117,9 +117,16 @@ pub fn start(config: Config) -> Result<Running, StartError> {
             stop.clone(),
         )
     };
-    let control = Control::new(config, masters, control_rx, documents_rx, live, shared, {
+    let (notifier, notify_thread) =
+        crate::notify::spawn(live.clone(), stop.clone()).map_err(|source| StartError::Thread {
+            what: "the notifier",
+            source,
+        })?;
+    threads.push(notify_thread);
+    let mut control = Control::new(config, masters, control_rx, documents_rx, live, shared, {
         status.clone()
     })?;
+    control.set_notifier(notifier);
     let control_stop = stop.clone();
     threads.push(spawn("control", move || control.run(&control_stop))?);
     Ok(Running {

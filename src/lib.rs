@@ -30,6 +30,7 @@ pub mod forward;
 pub mod http;
 pub mod mesos;
 pub mod names;
+mod notify;
 pub mod records;
 mod server;
 pub mod snapshot;

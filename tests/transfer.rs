@@ -185,15 +185,20 @@ impl Drop for Knot {
 
 /// knotd as a secondary of `mesos.` from our server on `primary`.
 fn knot_secondary(primary: u16) -> Knot {
+    knot_secondary_on(primary, free_port())
+}
+
+/// The same on `port`, taking NOTIFY from loopback and logging to `knot.log`.
+fn knot_secondary_on(primary: u16, port: u16) -> Knot {
     let dir = temp_dir();
-    let port = free_port();
     let d = dir.display();
     let conf = format!(
         "server:\n    listen: 127.0.0.1@{port}\n    udp-workers: 1\n    tcp-workers: 1\n    background-workers: 1\n    rundir: {d}\n\
-         database:\n    storage: {d}\nlog:\n  - target: stderr\n    any: critical\n\
+         database:\n    storage: {d}\nlog:\n  - target: {d}/knot.log\n    any: info\n\
          remote:\n  - id: primary\n    address: 127.0.0.1@{primary}\n\
          acl:\n  - id: local_transfer\n    address: 127.0.0.0/8\n    action: transfer\n\
-         zone:\n  - domain: mesos\n    master: primary\n    acl: local_transfer\n    storage: {d}\n    zonefile-sync: -1\n"
+         \x20 - id: local_notify\n    address: 127.0.0.0/8\n    action: notify\n\
+         zone:\n  - domain: mesos\n    master: primary\n    acl: [local_transfer, local_notify]\n    storage: {d}\n    zonefile-sync: -1\n"
     );
     std::fs::write(dir.join("knot.conf"), conf).unwrap();
     let child = Command::new("knotd")
@@ -306,4 +311,65 @@ fn ixfr_answers_from_the_history() {
     // A serial the history does not reach: the whole zone.
     let full = ixfr(s.port, before.wrapping_sub(1000));
     assert_eq!(rows(&full), rows(&new_zone));
+}
+
+/// With Knot among `NotifySecondaries`, a change reaches Knot at once (our SOA refresh is
+/// a minute): NOTIFY, then Knot asks for the change by IXFR and serves it.
+#[test]
+fn knot_follows_a_change_by_notify_and_ixfr() {
+    let knot_port = free_port();
+    let s = Server::start(
+        &data_path("fake-state.json"),
+        &format!(
+            r#",{SETUP_R},"refreshSeconds":3600,"NotifySecondaries":["127.0.0.1:{knot_port}"]"#
+        ),
+    );
+    let knot = knot_secondary_on(s.port, knot_port);
+    let knot_answers = |name: &str| -> Option<Message> {
+        let socket = std::net::UdpSocket::bind("127.0.0.1:0").ok()?;
+        socket
+            .set_read_timeout(Some(Duration::from_millis(300)))
+            .ok()?;
+        socket
+            .send_to(
+                &query(name, RecordType::A).to_vec().ok()?,
+                ("127.0.0.1", knot.port),
+            )
+            .ok()?;
+        let mut buf = [0u8; 4096];
+        let n = socket.recv(&mut buf).ok()?;
+        Message::from_vec(&buf[..n]).ok()
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while knot_answers("chronos.marathon.mesos.").is_none_or(|m| m.answers().is_empty()) {
+        assert!(Instant::now() < deadline, "Knot never loaded the zone");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    let mut state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(s.dir.join("state.json")).unwrap()).unwrap();
+    state["frameworks"][3]["tasks"][6]["name"] = "renamed".into();
+    std::fs::write(
+        s.dir.join("state.json"),
+        serde_json::to_vec(&state).unwrap(),
+    )
+    .unwrap();
+    s.signal("USR1");
+    let changed = Instant::now();
+    let deadline = changed + Duration::from_secs(20);
+    while knot_answers("renamed.marathon.mesos.").is_none_or(|m| m.answers().is_empty()) {
+        assert!(Instant::now() < deadline, "Knot never got the change");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    eprintln!("change → Knot answers: {:?}", changed.elapsed());
+    let log = std::fs::read_to_string(knot.dir.join("knot.log")).unwrap_or_default();
+    assert!(
+        log.contains("notify, incoming")
+            && log.contains("IXFR, incoming")
+            && log
+                .lines()
+                .any(|l| l.contains("IXFR, incoming") && l.contains("finished"))
+            && !log.to_ascii_lowercase().contains("fallback"),
+        "Knot took the NOTIFY and the change by IXFR:\n{log}"
+    );
 }

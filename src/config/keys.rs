@@ -232,6 +232,9 @@ pub(crate) const KEYS: &[Key] = &[
     Key { name: "IXFRJournal", kind: Kind::Int { min: 0, max: 100_000 }, default: Default::Int(1000),
           reload: Reload::Live,
           show: |c, _| json!(c.ixfr_journal), take: |to, from| to.ixfr_journal = from.ixfr_journal },
+    Key { name: "NotifySecondaries", kind: Kind::Strings, default: Default::List(&[]), reload: Reload::Live,
+          show: |c, _| json!(c.notify_secondaries.iter().map(resolver_text).collect::<Vec<_>>()),
+          take: |to, from| to.notify_secondaries.clone_from(&from.notify_secondaries) },
 ];
 
 /// An upstream as `/v1/config` writes it: the port only when it is not 53.

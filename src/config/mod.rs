@@ -275,6 +275,8 @@ pub struct Config {
     pub transfer_acl: Vec<Cidr>,
     /// Extension `IXFRJournal`: how many publishes IXFR can answer incrementally.
     pub ixfr_journal: usize,
+    /// Extension `NotifySecondaries`: who gets a NOTIFY for each new serial.
+    pub notify_secondaries: Vec<SocketAddr>,
 }
 
 /// What the loader needs from the machine, so tests can supply their own.
@@ -548,6 +550,10 @@ fn validate(raw: &Raw, file: &Path, env: &Environment) -> Result<Config, ConfigE
         dcos_ttl: raw.int("DCOSTTL") as u32,
         transfer_acl,
         ixfr_journal: raw.int("IXFRJournal") as usize,
+        notify_secondaries: validate_resolvers(
+            "NotifySecondaries",
+            &raw.strings("NotifySecondaries").unwrap_or_default(),
+        )?,
     })
 }
 

@@ -10,6 +10,7 @@ use crate::mesos::detect::Masters;
 use crate::mesos::events::SourceEvent;
 use crate::mesos::feed::{Feed, FeedCommand};
 use crate::mesos::source::StateSource;
+use crate::notify::Notifier;
 use crate::snapshot::SharedSnapshot;
 use crate::status::{Status, unix_ms};
 use crossbeam_channel::{Receiver, Sender};
@@ -74,6 +75,8 @@ pub struct Control {
     publish_due: Option<Instant>,
     /// When the first change of the coming publish arrived.
     pending_since: Option<Instant>,
+    /// Where new serials go for NOTIFY.
+    notifier: Option<Notifier>,
 }
 
 impl Control {
@@ -115,7 +118,13 @@ impl Control {
             feed,
             publish_due: None,
             pending_since: None,
+            notifier: None,
         })
+    }
+
+    /// Sends every new serial to `notifier` (NOTIFY).
+    pub(crate) fn set_notifier(&mut self, notifier: Notifier) {
+        self.notifier = Some(notifier);
     }
 
     /// Runs until `stop` is given (or the sources and every requester are gone); the
@@ -225,7 +234,12 @@ impl Control {
         let whole = info.records_changed.is_none();
         // Sizing visits every shard: only for whole publishes, which are logged.
         let (names, bytes) = if whole { snapshot.size() } else { (0, 0) };
-        self.shared.store(Arc::new(snapshot));
+        let new_serial = snapshot.serial != current.serial;
+        let snapshot = Arc::new(snapshot);
+        self.shared.store(snapshot.clone());
+        if let (true, Some(notifier)) = (new_serial, &self.notifier) {
+            notifier.notify(snapshot);
+        }
         let now = unix_ms();
         Status::set(&self.status.published_ms, now);
         Status::add(&self.status.publishes, 1);

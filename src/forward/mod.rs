@@ -6,12 +6,12 @@
 //! live configuration, so a SIGHUP can change resolvers, zones, timeout and cache size.
 
 pub mod cache;
-pub mod ids;
 pub mod message;
 
 use crate::answer::{Transport, reply_limit};
 use crate::config::Config;
 use crate::counters::{BatchCounts, ForwardCounters};
+use crate::dns::ids::QueryIds;
 use crate::dns::query::{Edns, parse};
 use crate::dns::wire::TCP_MAX;
 use crate::snapshot::in_zone;
@@ -19,7 +19,6 @@ use crate::sockets::batch::{Batch, LocalAddr};
 use crate::stop::Stop;
 use cache::{Cache, CacheKey};
 use crossbeam_channel::{Receiver, Sender, TrySendError};
-use ids::QueryIds;
 use mio::net::{TcpStream, UdpSocket};
 use mio::{Events, Interest, Poll, Token, Waker};
 use prometheus_client::metrics::histogram::Histogram;

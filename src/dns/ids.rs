@@ -4,7 +4,7 @@
 
 use ring::rand::{SecureRandom, SystemRandom};
 
-pub struct QueryIds {
+pub(crate) struct QueryIds {
     rng: SystemRandom,
     buffer: [u8; 512],
     /// Bytes of `buffer` already handed out.
@@ -12,7 +12,7 @@ pub struct QueryIds {
 }
 
 impl QueryIds {
-    pub fn new() -> QueryIds {
+    pub(crate) fn new() -> QueryIds {
         QueryIds {
             rng: SystemRandom::new(),
             buffer: [0; 512],
@@ -22,7 +22,7 @@ impl QueryIds {
 
     /// The next ID; `None` only if the system's random source fails (the query is then
     /// not sent: a guessable ID is worse than a SERVFAIL).
-    pub fn draw(&mut self) -> Option<u16> {
+    pub(crate) fn draw(&mut self) -> Option<u16> {
         if self.used == self.buffer.len() {
             self.rng.fill(&mut self.buffer).ok()?;
             self.used = 0;

@@ -1,0 +1,179 @@
+//! NOTIFY (RFC 1996): tells each of `NotifySecondaries` that a zone has a new serial, so
+//! it asks for the changes at once instead of at its next SOA refresh. Runs on its own
+//! thread: the control thread hands it each new snapshot and never waits.
+//!
+//! Each (secondary, zone) is notified until it answers (any response with the ID sent
+//! counts, as RFC 1996 §4.7 asks only that the notify be acknowledged), up to
+//! [`TRIES`] times, 1 s apart and doubling; a newer serial replaces an unacknowledged
+//! older one. IDs come from the CSPRNG.
+
+use crate::config::Config;
+use crate::dns::ids::QueryIds;
+use crate::dns::wire::{CLASS_IN, HEADER_LEN, TYPE_SOA};
+use crate::snapshot::Snapshot;
+use crate::stop::Stop;
+use crossbeam_channel::{Receiver, Sender};
+use std::collections::HashMap;
+use std::io;
+use std::net::{SocketAddr, UdpSocket};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Sends to one (secondary, zone) at most this many times.
+const TRIES: u32 = 5;
+/// The wait before the first retry (it doubles).
+const FIRST_RETRY: Duration = Duration::from_secs(1);
+/// NOTIFY opcode (4) in the flags, with AA.
+const FLAGS: u16 = (4 << 11) | 0x0400;
+
+/// Where the control thread sends each new snapshot.
+#[derive(Clone)]
+pub(crate) struct Notifier {
+    tx: Sender<Arc<Snapshot>>,
+}
+
+impl Notifier {
+    /// Queues NOTIFYs for `snap`'s serial; never blocks.
+    pub(crate) fn notify(&self, snap: Arc<Snapshot>) {
+        let _ = self.tx.send(snap);
+    }
+}
+
+/// One NOTIFY waiting for its answer.
+struct Pending {
+    message: Vec<u8>,
+    id: u16,
+    tries: u32,
+    next_at: Instant,
+}
+
+/// Starts the notifier thread.
+pub(crate) fn spawn(
+    live: Arc<arc_swap::ArcSwap<Config>>,
+    stop: Stop,
+) -> io::Result<(Notifier, std::thread::JoinHandle<()>)> {
+    let (tx, rx) = crossbeam_channel::unbounded();
+    let v4 = UdpSocket::bind("0.0.0.0:0")?;
+    let v6 = UdpSocket::bind("[::]:0").ok();
+    for socket in std::iter::once(&v4).chain(&v6) {
+        socket.set_nonblocking(true)?;
+    }
+    let thread = std::thread::Builder::new()
+        .name("notify".into())
+        .spawn(move || run(&live, &rx, &v4, v6.as_ref(), &stop))?;
+    Ok((Notifier { tx }, thread))
+}
+
+fn run(
+    live: &arc_swap::ArcSwap<Config>,
+    rx: &Receiver<Arc<Snapshot>>,
+    v4: &UdpSocket,
+    v6: Option<&UdpSocket>,
+    stop: &Stop,
+) {
+    let mut ids = QueryIds::new();
+    let mut pending: HashMap<(SocketAddr, Vec<u8>), Pending> = HashMap::new();
+    while !stop.is_stopped() {
+        let now = Instant::now();
+        let wait = pending
+            .values()
+            .map(|p| p.next_at.saturating_duration_since(now))
+            .min()
+            .unwrap_or(Duration::from_millis(200))
+            .min(Duration::from_millis(200));
+        match rx.recv_timeout(wait) {
+            Ok(mut snap) => {
+                // Only the latest serial matters.
+                while let Ok(later) = rx.try_recv() {
+                    snap = later;
+                }
+                let config = live.load();
+                for target in &config.notify_secondaries {
+                    for (apex, message) in messages(&snap) {
+                        pending.insert(
+                            (*target, apex),
+                            Pending {
+                                message,
+                                id: 0,
+                                tries: 0,
+                                next_at: Instant::now(),
+                            },
+                        );
+                    }
+                }
+            }
+            Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
+            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => return,
+        }
+        for socket in std::iter::once(v4).chain(v6) {
+            read_answers(socket, &mut pending);
+        }
+        send_due(&mut pending, &mut ids, v4, v6);
+    }
+}
+
+/// One NOTIFY per zone of the snapshot: (apex, message without ID).
+fn messages(snap: &Snapshot) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let Some(soa) = snap.zone.soa.as_deref().and_then(|s| s.records().next()) else {
+        return Vec::new();
+    };
+    std::iter::once(&snap.zone.apex)
+        .chain(&snap.zone.others)
+        .map(|apex| {
+            let mut m = Vec::with_capacity(HEADER_LEN + apex.len() + 4 + soa.len());
+            m.extend_from_slice(&[0, 0]);
+            m.extend_from_slice(&FLAGS.to_be_bytes());
+            m.extend_from_slice(&[0, 1, 0, 1, 0, 0, 0, 0]);
+            m.extend_from_slice(apex);
+            m.extend_from_slice(&TYPE_SOA.to_be_bytes());
+            m.extend_from_slice(&CLASS_IN.to_be_bytes());
+            // The SOA record's owner is a pointer to the question: this zone's apex.
+            m.extend_from_slice(soa);
+            (apex.clone(), m)
+        })
+        .collect()
+}
+
+/// Takes the answers that arrived: each acknowledges the NOTIFY with its ID.
+fn read_answers(socket: &UdpSocket, pending: &mut HashMap<(SocketAddr, Vec<u8>), Pending>) {
+    let mut buf = [0u8; 512];
+    while let Ok((n, from)) = socket.recv_from(&mut buf) {
+        if n < HEADER_LEN || buf[2] & 0x80 == 0 {
+            continue;
+        }
+        let id = u16::from_be_bytes([buf[0], buf[1]]);
+        let from = SocketAddr::new(from.ip().to_canonical(), from.port());
+        pending.retain(|(target, _), p| !(*target == from && p.id == id && p.tries > 0));
+    }
+}
+
+/// Sends what is due, with a fresh ID each time; gives up after [`TRIES`].
+fn send_due(
+    pending: &mut HashMap<(SocketAddr, Vec<u8>), Pending>,
+    ids: &mut QueryIds,
+    v4: &UdpSocket,
+    v6: Option<&UdpSocket>,
+) {
+    let now = Instant::now();
+    pending.retain(|(target, _), p| {
+        if p.next_at > now {
+            return true;
+        }
+        if p.tries >= TRIES {
+            tracing::warn!(secondary = %target, "NOTIFY not acknowledged after {TRIES} tries");
+            return false;
+        }
+        let Some(id) = ids.draw() else {
+            return true;
+        };
+        p.id = id;
+        p.message[0..2].copy_from_slice(&id.to_be_bytes());
+        let socket = if target.is_ipv4() { Some(v4) } else { v6 };
+        if let Some(socket) = socket {
+            let _ = socket.send_to(&p.message, target);
+        }
+        p.next_at = now + FIRST_RETRY * 2u32.pow(p.tries);
+        p.tries += 1;
+        true
+    });
+}

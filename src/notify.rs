@@ -9,9 +9,11 @@
 
 use crate::config::Config;
 use crate::dns::ids::QueryIds;
+use crate::dns::tsig::{Signer, TsigKey};
 use crate::dns::wire::{CLASS_IN, HEADER_LEN, TYPE_SOA};
 use crate::snapshot::Snapshot;
 use crate::stop::Stop;
+use crate::transfer::unix_seconds;
 use crossbeam_channel::{Receiver, Sender};
 use std::collections::HashMap;
 use std::io;
@@ -108,7 +110,12 @@ fn run(
         for socket in std::iter::once(v4).chain(v6) {
             read_answers(socket, &mut pending);
         }
-        send_due(&mut pending, &mut ids, v4, v6);
+        let config = live.load();
+        let key = config
+            .transfer_tsig
+            .as_ref()
+            .and_then(|name| config.tsig_keys.iter().find(|k| k.is_named(name)));
+        send_due(&mut pending, &mut ids, key, v4, v6);
     }
 }
 
@@ -151,6 +158,7 @@ fn read_answers(socket: &UdpSocket, pending: &mut HashMap<(SocketAddr, Vec<u8>),
 fn send_due(
     pending: &mut HashMap<(SocketAddr, Vec<u8>), Pending>,
     ids: &mut QueryIds,
+    key: Option<&TsigKey>,
     v4: &UdpSocket,
     v6: Option<&UdpSocket>,
 ) {
@@ -167,10 +175,15 @@ fn send_due(
             return true;
         };
         p.id = id;
-        p.message[0..2].copy_from_slice(&id.to_be_bytes());
+        let mut message = p.message.clone();
+        message[0..2].copy_from_slice(&id.to_be_bytes());
+        // Signed with TransferTSIG's key when there is one (RFC 8945).
+        if let Some(key) = key {
+            Signer::for_request(key.clone(), id).sign(&mut message, 0, unix_seconds(), 0);
+        }
         let socket = if target.is_ipv4() { Some(v4) } else { v6 };
         if let Some(socket) = socket {
-            let _ = socket.send_to(&p.message, target);
+            let _ = socket.send_to(&message, target);
         }
         p.next_at = now + FIRST_RETRY * 2u32.pow(p.tries);
         p.tries += 1;

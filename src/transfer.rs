@@ -11,6 +11,7 @@
 //! the records removed, the new SOA, the records added, then the SOA again); any other
 //! gets the whole zone as above (RFC 1995 §4).
 
+use crate::dns::tsig::Signer;
 use crate::dns::wire::{HEADER_LEN, TCP_MAX, TYPE_SOA, pointer};
 use crate::snapshot::history::ServedDelta;
 use crate::snapshot::sets::RrSet;
@@ -22,6 +23,40 @@ use std::sync::Arc;
 /// fit, within the 64 KiB limit).
 const MESSAGE_TARGET: usize = 16 * 1024;
 
+/// No message grows past this, leaving room for a TSIG record within 64 KiB.
+const MESSAGE_LIMIT: usize = TCP_MAX - 1024;
+
+/// A refused or failed transfer request: the header and question, `rcode`, and with a
+/// TSIG problem the TSIG record that says which (RFC 8945 §5.3.2). Appended to `out`
+/// with its 2-octet length.
+pub(crate) fn refusal(
+    out: &mut Vec<u8>,
+    packet: &[u8],
+    question_end: usize,
+    rcode: u8,
+    tsig_error: Option<(u16, Option<Signer>)>,
+) {
+    let start = out.len();
+    out.extend_from_slice(&[0, 0]);
+    let msg = out.len();
+    out.extend_from_slice(&packet[0..2]);
+    let flags = 0x8000 | (u16::from_be_bytes([packet[2], packet[3]]) & 0x0100) | u16::from(rcode);
+    out.extend_from_slice(&flags.to_be_bytes());
+    out.extend_from_slice(&[0, 1, 0, 0, 0, 0, 0, 0]);
+    out.extend_from_slice(&packet[HEADER_LEN..question_end]);
+    if let Some((error, signer)) = tsig_error {
+        match (signer, crate::dns::tsig::find(packet, question_end)) {
+            (Some(mut signer), _) => signer.sign(out, msg, unix_seconds(), error),
+            (None, Some(request)) => {
+                crate::dns::tsig::append_unsigned(out, msg, &request, error, unix_seconds());
+            }
+            (None, None) => {}
+        }
+    }
+    let len = (out.len() - msg) as u16;
+    out[start..start + 2].copy_from_slice(&len.to_be_bytes());
+}
+
 /// QR, AA.
 const FLAGS: u16 = 0x8000 | 0x0400;
 
@@ -30,10 +65,12 @@ const FLAGS: u16 = 0x8000 | 0x0400;
 enum Step {
     /// The opening SOA and the apex NS.
     Opening,
-    /// Names of shard `shard`, from position `at` of its sorted order.
+    /// Names of shard `shard`, from position `at` of its sorted order, record `rr` of
+    /// that name's records (A, then AAAA, SRV, PTR).
     Names {
         shard: usize,
         at: usize,
+        rr: usize,
     },
     /// The closing SOA.
     Closing,
@@ -60,6 +97,8 @@ pub(crate) struct Transfer {
     names: Vec<(Box<[u8]>, usize)>,
     /// IXFR: the deltas to send (empty for a whole zone).
     deltas: Vec<Arc<ServedDelta>>,
+    /// Signs every message when the request was signed (TSIG).
+    signer: Option<Signer>,
 }
 
 impl Transfer {
@@ -79,7 +118,14 @@ impl Transfer {
             step: Step::Opening,
             names: Vec::new(),
             deltas: Vec::new(),
+            signer: None,
         }
+    }
+
+    /// Signs every message with `signer` (the request was signed with its key).
+    pub(crate) fn signed(mut self, signer: Option<Signer>) -> Transfer {
+        self.signer = signer;
+        self
     }
 
     /// An IXFR answer for a client at `serial`: the current SOA alone when the client is
@@ -137,20 +183,47 @@ impl Transfer {
                     count += copy_set(out, zone.ns.as_deref(), &[0xC0, 12]);
                     self.enter_shard(0);
                 }
-                Step::Names { shard, at } => {
+                Step::Names { shard, at, rr } => {
                     let Some((key, slot)) = self.names.get(at) else {
                         self.enter_shard(shard + 1);
                         continue;
                     };
+                    let next_name = Step::Names {
+                        shard,
+                        at: at + 1,
+                        rr: 0,
+                    };
                     let Some(slot) = snap.shard(shard).slot(*slot) else {
-                        self.step = Step::Names { shard, at: at + 1 };
+                        self.step = next_name;
                         continue;
                     };
                     let owner = owner_name(key, self.apex.len());
-                    for set in [&slot.a, &slot.aaaa, &slot.srv, &slot.ptr] {
-                        count += copy_set(out, set.as_deref(), &owner);
+                    // A name's records may span messages (`slave.<domain>` has one per
+                    // agent): go on from record `rr`, and stop where the message is full.
+                    let records = [&slot.a, &slot.aaaa, &slot.srv, &slot.ptr]
+                        .into_iter()
+                        .flat_map(|set| set.as_deref().into_iter().flat_map(RrSet::records));
+                    let mut done = rr;
+                    let mut full = false;
+                    for record in records.skip(rr) {
+                        if out.len() - msg + owner.len() + record.len() > MESSAGE_LIMIT {
+                            full = true;
+                            break;
+                        }
+                        out.extend_from_slice(&owner);
+                        out.extend_from_slice(&record[2..]);
+                        count += 1;
+                        done += 1;
                     }
-                    self.step = Step::Names { shard, at: at + 1 };
+                    if full {
+                        self.step = Step::Names {
+                            shard,
+                            at,
+                            rr: done,
+                        };
+                        break;
+                    }
+                    self.step = next_name;
                 }
                 Step::Closing => {
                     count += copy_set(out, zone.soa.as_deref(), &[0xC0, 12]);
@@ -186,9 +259,12 @@ impl Transfer {
                             };
                             match records.get(at) {
                                 Some(record) => {
-                                    if in_zone(ServedDelta::owner(record), &self.apex)
-                                        && out.len() + record.len() <= TCP_MAX
-                                    {
+                                    let ours = in_zone(ServedDelta::owner(record), &self.apex);
+                                    if ours && out.len() - msg + record.len() > MESSAGE_LIMIT {
+                                        // Full: this record opens the next message.
+                                        break;
+                                    }
+                                    if ours {
                                         out.extend_from_slice(record);
                                         count += 1;
                                     }
@@ -216,6 +292,9 @@ impl Transfer {
             }
         }
         out[msg + 6..msg + 8].copy_from_slice(&count.to_be_bytes());
+        if let Some(signer) = self.signer.as_mut() {
+            signer.sign(out, msg, unix_seconds(), 0);
+        }
         let len = (out.len() - msg) as u16;
         out[start..start + 2].copy_from_slice(&len.to_be_bytes());
     }
@@ -237,8 +316,19 @@ impl Transfer {
             .map(|(i, key)| (Box::from(key), i))
             .collect();
         self.names.sort_unstable();
-        self.step = Step::Names { shard, at: 0 };
+        self.step = Step::Names {
+            shard,
+            at: 0,
+            rr: 0,
+        };
     }
+}
+
+/// Seconds since the epoch, for TSIG's time signed.
+pub(crate) fn unix_seconds() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 /// Whether serial `a` is at or after `b` (RFC 1982 serial arithmetic).
@@ -307,14 +397,12 @@ fn owner_name(key: &[u8], apex_len: usize) -> Vec<u8> {
 }
 
 /// Appends every record of `set` under `owner` (each stored record starts with a
-/// 2-octet pointer to the question, replaced here); returns how many.
+/// 2-octet pointer to the question, replaced here); returns how many. For the zone's
+/// own SOA and NS, single records that always fit.
 fn copy_set(out: &mut Vec<u8>, set: Option<&RrSet>, owner: &[u8]) -> u16 {
     let Some(set) = set else { return 0 };
     let mut n = 0;
     for record in set.records() {
-        if out.len() + owner.len() + record.len() > TCP_MAX {
-            break;
-        }
         out.extend_from_slice(owner);
         out.extend_from_slice(&record[2..]);
         n += 1;

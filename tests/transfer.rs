@@ -373,3 +373,182 @@ fn knot_follows_a_change_by_notify_and_ixfr() {
         "Knot took the NOTIFY and the change by IXFR:\n{log}"
     );
 }
+
+const SECRET: &str = "c2VjcmV0LXNoYXJlZC1ieS1ib3RoLXNpZGVzLTEyMzQ=";
+
+/// kdig's AXFR of `mesos.` from `port`, signed with `key` when given: kdig checks the
+/// signature of every message. Its output.
+fn kdig_axfr(port: u16, key: Option<&str>) -> String {
+    let mut cmd = Command::new("kdig");
+    cmd.arg("@127.0.0.1").arg("-p").arg(port.to_string());
+    if let Some(key) = key {
+        cmd.arg("-y").arg(key);
+    }
+    let out = cmd
+        .args(["+tcp", "+timeout=5", "+retry=0", "mesos.", "AXFR"])
+        .output()
+        .expect("kdig (Debian package knot-dnsutils) is needed by the transfer tests");
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// TransferTSIG: a transfer signed with the key is answered, every message signed (kdig
+/// verifies them); unsigned it is REFUSED, with an unknown key or a wrong secret NOTAUTH
+/// with BADKEY or BADSIG; Knot with the key is a secondary.
+#[test]
+fn tsig_signed_transfers() {
+    let knot_port = free_port();
+    let s = Server::start(
+        &data_path("fake-state.json"),
+        &format!(
+            r#",{SETUP_R},"TSIGKeys":{{"xfr":{{"Algorithm":"hmac-sha256","Secret":"{SECRET}"}}}},"TransferTSIG":"xfr","NotifySecondaries":["127.0.0.1:{knot_port}"]"#
+        ),
+    );
+    let good = kdig_axfr(s.port, Some(&format!("hmac-sha256:xfr:{SECRET}")));
+    assert!(good.contains("liquor-store.marathon.mesos."), "{good}");
+    assert!(!good.to_ascii_lowercase().contains("failed"), "{good}");
+    assert!(good.contains("TSIG"), "{good}");
+
+    let unsigned = kdig_axfr(s.port, None);
+    assert!(unsigned.contains("REFUSED"), "{unsigned}");
+    let unknown = kdig_axfr(s.port, Some(&format!("hmac-sha256:other:{SECRET}")));
+    assert!(unknown.contains("BADKEY"), "{unknown}");
+    let wrong = kdig_axfr(s.port, Some("hmac-sha256:xfr:d3Jvbmctc2VjcmV0"));
+    assert!(wrong.contains("BADSIG"), "{wrong}");
+    // The secret never shows in /v1/config.
+    let config = s.get("/v1/config").body;
+    assert!(
+        !config.contains(SECRET) && config.contains("TSIGKeys"),
+        "{config}"
+    );
+
+    // Knot, with the key, transfers the zone.
+    let knot = knot_secondary_keyed(s.port, knot_port);
+    let (ours, _) = axfr_signed_skip(&s);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let out = kdig_axfr(knot.port, None);
+        if out.contains("liquor-store.marathon.mesos.") {
+            for row in &ours {
+                assert!(out.contains(row.as_str()), "{row} missing from Knot's copy");
+            }
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "Knot never transferred the zone with the key"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    // A change: the signed NOTIFY is taken, and the change comes by signed IXFR.
+    let mut state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(s.dir.join("state.json")).unwrap()).unwrap();
+    state["frameworks"][3]["tasks"][6]["name"] = "renamed".into();
+    std::fs::write(
+        s.dir.join("state.json"),
+        serde_json::to_vec(&state).unwrap(),
+    )
+    .unwrap();
+    s.signal("USR1");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !kdig_axfr(knot.port, None).contains("renamed.marathon.mesos.") {
+        assert!(Instant::now() < deadline, "Knot never got the change");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let log = std::fs::read_to_string(knot.dir.join("knot.log")).unwrap_or_default();
+    assert!(
+        log.contains("notify, incoming")
+            && log.contains("IXFR, incoming")
+            && !log.contains("denied")
+            && !log.contains("TSIG"),
+        "{log}"
+    );
+}
+
+/// A few names we serve, as they appear in a transfer listing.
+fn axfr_signed_skip(s: &Server) -> (Vec<String>, ()) {
+    let names = [
+        "liquor-store.marathon.mesos.",
+        "leader.mesos.",
+        "_chronos._tcp.marathon.mesos.",
+    ];
+    for name in names {
+        assert!(
+            !s.udp(&query(name, RecordType::ANY)).answers().is_empty(),
+            "{name}"
+        );
+    }
+    (names.iter().map(|n| n.to_string()).collect(), ())
+}
+
+/// knotd as a secondary that signs its requests with the `xfr` key and takes only
+/// NOTIFYs signed with it; logging to `knot.log`.
+fn knot_secondary_keyed(primary: u16, port: u16) -> Knot {
+    let dir = temp_dir();
+    let d = dir.display();
+    let conf = format!(
+        "server:\n    listen: 127.0.0.1@{port}\n    udp-workers: 1\n    tcp-workers: 1\n    background-workers: 1\n    rundir: {d}\n\
+         database:\n    storage: {d}\nlog:\n  - target: {d}/knot.log\n    any: info\n\
+         key:\n  - id: xfr\n    algorithm: hmac-sha256\n    secret: {SECRET}\n\
+         remote:\n  - id: primary\n    address: 127.0.0.1@{primary}\n    key: xfr\n\
+         acl:\n  - id: local_transfer\n    address: 127.0.0.0/8\n    action: transfer\n\
+         \x20 - id: signed_notify\n    address: 127.0.0.0/8\n    key: xfr\n    action: notify\n\
+         zone:\n  - domain: mesos\n    master: primary\n    acl: [local_transfer, signed_notify]\n    storage: {d}\n    zonefile-sync: -1\n"
+    );
+    std::fs::write(dir.join("knot.conf"), conf).unwrap();
+    let child = Command::new("knotd")
+        .arg("-c")
+        .arg(dir.join("knot.conf"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("knotd (Debian package knot) is needed by the transfer tests");
+    Knot { child, port, dir }
+}
+
+/// A zone of many messages, signed: each message's MAC chains to the one before, and
+/// kdig accepts every one.
+#[test]
+fn tsig_chains_over_many_messages() {
+    let dir = temp_dir();
+    let state = dir.join("big-state.json");
+    std::fs::write(&state, mesos_dns::synth::state_document(400, 1)).unwrap();
+    let s = Server::start(
+        &state,
+        &format!(
+            r#","masters":["10.255.0.1:5050"],"TSIGKeys":{{"xfr":{{"Algorithm":"hmac-sha512","Secret":"{SECRET}"}}}},"TransferTSIG":"xfr""#
+        ),
+    );
+    let out = kdig_axfr(s.port, Some(&format!("hmac-sha512:xfr:{SECRET}")));
+    let messages: usize = out
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix(";; Received ")?
+                .split('(')
+                .nth(1)?
+                .split(' ')
+                .next()?
+                .parse()
+                .ok()
+        })
+        .unwrap_or(0);
+    assert!(
+        messages > 3,
+        "{}",
+        out.lines().rev().take(5).collect::<Vec<_>>().join("\n")
+    );
+    // kdig reports a bad or missing signature as a warning or an error.
+    let problems: Vec<&str> = out
+        .lines()
+        .filter(|l| {
+            l.starts_with(";; WARNING") || l.starts_with(";; ERROR") || l.contains("BADSIG")
+        })
+        .collect();
+    assert!(problems.is_empty(), "{problems:?}");
+    let _ = std::fs::remove_dir_all(dir);
+}

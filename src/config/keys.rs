@@ -32,6 +32,8 @@ enum Kind {
     ZoneLists,
     /// `{"principal": "...", "secret": "..."}`, names in any case.
     Credentials,
+    /// `{"key name": {"algorithm": "...", "secret": "..."}}`, field names in any case.
+    TsigKeys,
 }
 
 /// A key's value before the document overlays it.
@@ -235,6 +237,15 @@ pub(crate) const KEYS: &[Key] = &[
     Key { name: "NotifySecondaries", kind: Kind::Strings, default: Default::List(&[]), reload: Reload::Live,
           show: |c, _| json!(c.notify_secondaries.iter().map(resolver_text).collect::<Vec<_>>()),
           take: |to, from| to.notify_secondaries.clone_from(&from.notify_secondaries) },
+    // Secrets are never shown: each key's algorithm only.
+    Key { name: "TSIGKeys", kind: Kind::TsigKeys, default: Default::EmptyObject, reload: Reload::Live,
+          show: |c, _| Value::Object(c.tsig_keys.iter()
+              .map(|k| (k.label.clone(), json!({"Algorithm": k.algorithm_name, "Secret": "<redacted>"})))
+              .collect()),
+          take: |to, from| to.tsig_keys.clone_from(&from.tsig_keys) },
+    Key { name: "TransferTSIG", kind: Kind::Str, default: Default::Str(""), reload: Reload::Live,
+          show: |c, _| json!(c.transfer_tsig.clone().unwrap_or_default()),
+          take: |to, from| to.transfer_tsig.clone_from(&from.transfer_tsig) },
 ];
 
 /// An upstream as `/v1/config` writes it: the port only when it is not 53.
@@ -371,6 +382,25 @@ impl Raw {
             .collect()
     }
 
+    /// `TSIGKeys`: (name, algorithm, secret) of each key.
+    pub(crate) fn tsig_keys(&self, name: &str) -> Vec<(String, String, String)> {
+        let Some(map) = self.get(name).as_object() else {
+            return Vec::new();
+        };
+        map.iter()
+            .map(|(key, fields)| {
+                let field = |f: &str| {
+                    fields
+                        .get(f)
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .to_string()
+                };
+                (key.clone(), field("algorithm"), field("secret"))
+            })
+            .collect()
+    }
+
     /// `MesosCredentials`: principal and secret.
     pub(crate) fn credentials(&self, name: &str) -> super::Credentials {
         let field = |f: &str| {
@@ -444,7 +474,38 @@ fn read(kind: Kind, key: &str, v: &Value) -> Result<Option<Value>, ConfigError> 
             }
             Value::Object(out)
         }
-        (Kind::ZoneLists | Kind::Credentials, other) => return mismatch(key, "an object", other),
+        (Kind::TsigKeys, Value::Null) => json!({}),
+        (Kind::TsigKeys, Value::Object(map)) => {
+            let mut out = Map::new();
+            for (name, fields) in map {
+                let Value::Object(fields) = fields else {
+                    return mismatch(name, "an object with algorithm and secret", fields);
+                };
+                let mut normal = Map::new();
+                for (field, fv) in fields {
+                    let lower = field.to_ascii_lowercase();
+                    if lower != "algorithm" && lower != "secret" {
+                        continue;
+                    }
+                    match fv {
+                        Value::String(_) => {
+                            normal.insert(lower, fv.clone());
+                        }
+                        // The value is not quoted: it may be the secret.
+                        _ => {
+                            return invalid(format!(
+                                "TSIGKeys[{name:?}].{field}: expected a string"
+                            ));
+                        }
+                    }
+                }
+                out.insert(name.clone(), Value::Object(normal));
+            }
+            Value::Object(out)
+        }
+        (Kind::ZoneLists | Kind::Credentials | Kind::TsigKeys, other) => {
+            return mismatch(key, "an object", other);
+        }
     };
     Ok(Some(value))
 }

@@ -8,6 +8,7 @@
 
 pub(crate) mod keys;
 
+use crate::dns::tsig::TsigKey;
 use crate::names::cidr::Cidr;
 use crate::names::hostport::{join_host_port, parse_port, split_host_port};
 use crate::names::reverse::ReverseZone;
@@ -277,6 +278,11 @@ pub struct Config {
     pub ixfr_journal: usize,
     /// Extension `NotifySecondaries`: who gets a NOTIFY for each new serial.
     pub notify_secondaries: Vec<SocketAddr>,
+    /// Extension `TSIGKeys`: the TSIG keys known (secrets never shown).
+    pub tsig_keys: Vec<TsigKey>,
+    /// Extension `TransferTSIG`: the key transfers must be signed with (and NOTIFYs
+    /// are signed with); `None`: transfers need no signature (the ACL still applies).
+    pub transfer_tsig: Option<String>,
 }
 
 /// What the loader needs from the machine, so tests can supply their own.
@@ -471,6 +477,13 @@ fn validate(raw: &Raw, file: &Path, env: &Environment) -> Result<Config, ConfigE
         .iter()
         .map(|c| Cidr::parse(c).or_else(|e| invalid(format!("TransferACL: {e}"))))
         .collect::<Result<Vec<_>, _>>()?;
+    let tsig_keys = validate_tsig_keys(&raw.tsig_keys("TSIGKeys"))?;
+    let transfer_tsig = Some(raw.string("TransferTSIG")).filter(|k| !k.is_empty());
+    if let Some(name) = &transfer_tsig {
+        if !tsig_keys.iter().any(|k| k.is_named(name)) {
+            return invalid(format!("TransferTSIG: no key {name:?} in TSIGKeys"));
+        }
+    }
     let dcos_names = raw.boolean("DCOSNames");
     if dcos_names
         && (is_at_or_under(DCOS_DIRECTORY, &domain) || is_at_or_under(&domain, DCOS_DIRECTORY))
@@ -550,6 +563,8 @@ fn validate(raw: &Raw, file: &Path, env: &Environment) -> Result<Config, ConfigE
         dcos_ttl: raw.int("DCOSTTL") as u32,
         transfer_acl,
         ixfr_journal: raw.int("IXFRJournal") as usize,
+        tsig_keys,
+        transfer_tsig,
         notify_secondaries: validate_resolvers(
             "NotifySecondaries",
             &raw.strings("NotifySecondaries").unwrap_or_default(),
@@ -701,6 +716,30 @@ pub const DCOS_DIRECTORY: &str = "thisdcos.directory";
 /// `name` is `zone` or below it (lower case, no trailing dots).
 fn is_at_or_under(name: &str, zone: &str) -> bool {
     name == zone || name.ends_with(&format!(".{zone}"))
+}
+
+/// `{"name": {"Algorithm": "hmac-sha256", "Secret": "<base64>"}}`.
+fn validate_tsig_keys(keys: &[(String, String, String)]) -> Result<Vec<TsigKey>, ConfigError> {
+    use base64::Engine;
+    let mut out: Vec<TsigKey> = Vec::with_capacity(keys.len());
+    for (name, algorithm, secret) in keys {
+        // The secret is never quoted back.
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(secret.trim())
+            .ok()
+            .filter(|b| !b.is_empty())
+            .ok_or_else(|| ConfigError(format!("TSIGKeys[{name:?}]: the secret is not base64")))?;
+        let key = TsigKey::new(name, algorithm, &bytes).ok_or_else(|| {
+            ConfigError(format!(
+                "TSIGKeys[{name:?}]: algorithm {algorithm:?} (use hmac-sha256 or hmac-sha512), or the name is not a DNS name"
+            ))
+        })?;
+        if out.iter().any(|k| k.is_named(name)) {
+            return invalid(format!("TSIGKeys: key {name:?} given twice"));
+        }
+        out.push(key);
+    }
+    Ok(out)
 }
 
 /// CIDRs on label boundaries, none inside another.

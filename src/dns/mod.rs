@@ -5,4 +5,5 @@
 
 pub(crate) mod ids;
 pub(crate) mod query;
+pub(crate) mod tsig;
 pub(crate) mod wire;

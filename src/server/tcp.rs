@@ -3,14 +3,16 @@
 
 use super::dispatch::{ForwardPath, Handled, handle_query};
 use crate::answer::Transport;
-use crate::answer::{Outcome, refuse};
 use crate::config::Config;
 use crate::counters::{BatchCounts, WorkerCounters};
+use crate::dns::tsig::{self, Verified};
 use crate::dns::wire::TCP_MAX;
 use crate::dns::wire::{HEADER_LEN, TYPE_IXFR};
+use crate::dns::wire::{RCODE_NOTAUTH, RCODE_REFUSED};
 use crate::forward::{ClientPath, ForwardHandle, TcpReply};
 use crate::snapshot::SharedSnapshot;
 use crate::stop::Stop;
+use crate::transfer::{self, unix_seconds};
 use crate::transfer::{Transfer, ixfr_serial};
 use crossbeam_channel::{Receiver, Sender};
 use mio::Waker;
@@ -303,7 +305,27 @@ impl TcpServer {
                         let allowed = self.config.as_ref().is_some_and(|c| {
                             c.load().transfer_acl.iter().any(|a| a.contains(conn.peer))
                         });
-                        if allowed {
+                        let config = self.config.as_ref().map(|c| c.load_full());
+                        let tsig = config.as_ref().map(|c| {
+                            let verified =
+                                tsig::verify(packet, question_end, &c.tsig_keys, unix_seconds());
+                            (verified, c.transfer_tsig.clone())
+                        });
+                        // With TransferTSIG, only that key opens a transfer; a signed
+                        // request is verified whatever the setting.
+                        let signer = match tsig {
+                            _ if !allowed => Err(None),
+                            Some((Verified::Good(signer), Some(required)))
+                                if !signer.key_is_named(&required) =>
+                            {
+                                Err(None)
+                            }
+                            Some((Verified::Good(signer), _)) => Ok(Some(signer)),
+                            Some((Verified::Unsigned, None)) | None => Ok(None),
+                            Some((Verified::Unsigned, Some(_))) => Err(None),
+                            Some((Verified::Bad(error, signer), _)) => Err(Some((error, signer))),
+                        };
+                        if let Ok(signer) = signer {
                             let apex = packet[HEADER_LEN..question_end - 4].to_ascii_lowercase();
                             let snap = snapshot.load_full();
                             let qtype = u16::from_be_bytes([
@@ -313,18 +335,34 @@ impl TcpServer {
                             let ixfr = (qtype == TYPE_IXFR)
                                 .then(|| ixfr_serial(packet, question_end))
                                 .flatten();
-                            conn.transfer = Some(match ixfr {
-                                Some(serial) => {
-                                    Transfer::incremental(snap, packet, question_end, &apex, serial)
+                            conn.transfer = Some(
+                                match ixfr {
+                                    Some(serial) => Transfer::incremental(
+                                        snap,
+                                        packet,
+                                        question_end,
+                                        &apex,
+                                        serial,
+                                    ),
+                                    None => Transfer::new(snap, packet, question_end, &apex),
                                 }
-                                None => Transfer::new(snap, packet, question_end, &apex),
-                            });
-                        } else if let Outcome::Reply { len, .. } =
-                            refuse(packet, &snap, Transport::Tcp, &mut self.reply)
-                        {
-                            self.counts.response(&self.reply[..len]);
-                            conn.output.extend_from_slice(&(len as u16).to_be_bytes());
-                            conn.output.extend_from_slice(&self.reply[..len]);
+                                .signed(signer),
+                            );
+                        } else if let Err(tsig_error) = signer {
+                            let start = conn.output.len();
+                            let rcode = if tsig_error.is_some() {
+                                RCODE_NOTAUTH
+                            } else {
+                                RCODE_REFUSED
+                            };
+                            transfer::refusal(
+                                &mut conn.output,
+                                packet,
+                                question_end,
+                                rcode,
+                                tsig_error,
+                            );
+                            self.counts.response(&conn.output[start + 2..]);
                         }
                     }
                 }
@@ -343,6 +381,11 @@ impl TcpServer {
             self.counts.flush(&self.counters);
             if !write_some(conn) {
                 ended = true;
+            }
+            // All written and a transfer still going: no writable event will come (the
+            // socket never blocked), so go on with the next messages now.
+            if !ended && conn.transfer.is_some() && conn.output.is_empty() {
+                continue;
             }
             if ended || conn.output.len() >= MAX_PENDING_OUTPUT {
                 break;

@@ -22,6 +22,43 @@ pub(crate) const RCODES: [&str; 7] = [
     "NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED", "other",
 ];
 
+/// How a zone transfer request ended (primary side).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TransferResult {
+    /// The whole zone went out (AXFR, or IXFR the history did not reach).
+    Full,
+    /// IXFR: the changes since the client's serial.
+    Incremental,
+    /// IXFR: the client was current (the SOA alone).
+    Current,
+    /// Not allowed (`TransferACL`, or unsigned where `TransferTSIG` is required).
+    Refused,
+    /// A TSIG signature that did not verify (BADKEY, BADSIG, BADTIME).
+    BadTsig,
+}
+
+impl TransferResult {
+    /// Every result, in counter order.
+    pub(crate) const ALL: [TransferResult; 5] = [
+        TransferResult::Full,
+        TransferResult::Incremental,
+        TransferResult::Current,
+        TransferResult::Refused,
+        TransferResult::BadTsig,
+    ];
+
+    /// The `result` label.
+    pub(crate) fn label(self) -> &'static str {
+        match self {
+            TransferResult::Full => "full",
+            TransferResult::Incremental => "incremental",
+            TransferResult::Current => "current",
+            TransferResult::Refused => "refused",
+            TransferResult::BadTsig => "bad_tsig",
+        }
+    }
+}
+
 /// Why a packet got no reply.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum DropReason {
@@ -69,6 +106,8 @@ pub struct WorkerCounters {
     pub responses: [AtomicU64; RCODES.len()],
     pub truncated: AtomicU64,
     pub dropped: [AtomicU64; DropReason::ALL.len()],
+    /// Transfer requests by kind (AXFR, IXFR) and [`TransferResult`] (TCP only).
+    pub(crate) transfers: [[AtomicU64; TransferResult::ALL.len()]; 2],
 }
 
 /// One batch's counts, kept in plain integers and added to the atomics once.

@@ -299,6 +299,16 @@ impl Transfer {
         out[start..start + 2].copy_from_slice(&len.to_be_bytes());
     }
 
+    /// How this answer counts: a whole zone, changes, or the SOA alone.
+    pub(crate) fn result(&self) -> crate::counters::TransferResult {
+        use crate::counters::TransferResult;
+        match self.step {
+            Step::Delta { .. } => TransferResult::Incremental,
+            Step::Closing => TransferResult::Current,
+            _ => TransferResult::Full,
+        }
+    }
+
     /// Moves to shard `shard` (or to the closing SOA after the last), collecting its
     /// names in the zone in key order.
     fn enter_shard(&mut self, shard: usize) {

@@ -311,6 +311,23 @@ fn ixfr_answers_from_the_history() {
     // A serial the history does not reach: the whole zone.
     let full = ixfr(s.port, before.wrapping_sub(1000));
     assert_eq!(rows(&full), rows(&new_zone));
+    // Each answer counted by what it was.
+    let metrics = s.get("/metrics").body;
+    for (kind, result, at_least) in [
+        ("axfr", "full", 2),
+        ("ixfr", "current", 1),
+        ("ixfr", "incremental", 1),
+        ("ixfr", "full", 1),
+    ] {
+        let line = format!(
+            "mesos_dns_transfers_total{{role=\"primary\",kind=\"{kind}\",result=\"{result}\"}} "
+        );
+        let n: u64 = metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(&line)?.trim().parse().ok())
+            .unwrap_or_else(|| panic!("{line} missing"));
+        assert!(n >= at_least, "{line}{n}");
+    }
 }
 
 /// With Knot among `NotifySecondaries`, a change reaches Knot at once (our SOA refresh is
@@ -550,5 +567,44 @@ fn tsig_chains_over_many_messages() {
         })
         .collect();
     assert!(problems.is_empty(), "{problems:?}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// `SerialFile`: the serial never goes back across restarts, even for a primary whose
+/// publishes ran it ahead of the clock.
+#[test]
+fn serial_survives_restarts() {
+    let dir = temp_dir();
+    let file = dir.join("serial");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as u32;
+    // A serial a million publishes ahead of the clock.
+    std::fs::write(&file, format!("{}\n", now + 1_000_000)).unwrap();
+    let extra = format!(
+        r#",{SETUP_R},"SerialFile":{:?}"#,
+        file.display().to_string()
+    );
+    let serial = |s: &Server| match s.udp(&query("mesos.", RecordType::SOA)).answers()[0].data() {
+        RData::SOA(soa) => soa.serial(),
+        other => panic!("{other:?}"),
+    };
+    let mut first = Server::start(&data_path("fake-state.json"), &extra);
+    let served = serial(&first);
+    assert!(served > now + 1_000_000, "{served}");
+    first.signal("TERM");
+    assert!(first.wait_exit(Duration::from_secs(5)).is_some());
+    let stored: u32 = std::fs::read_to_string(&file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert_eq!(stored, served, "written at shutdown");
+    let second = Server::start(&data_path("fake-state.json"), &extra);
+    assert!(
+        serial(&second) > served,
+        "the serial went back after a restart"
+    );
     let _ = std::fs::remove_dir_all(dir);
 }

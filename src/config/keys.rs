@@ -243,6 +243,9 @@ pub(crate) const KEYS: &[Key] = &[
               .map(|k| (k.label.clone(), json!({"Algorithm": k.algorithm_name, "Secret": "<redacted>"})))
               .collect()),
           take: |to, from| to.tsig_keys.clone_from(&from.tsig_keys) },
+    Key { name: "SerialFile", kind: Kind::Str, default: Default::Str(""), reload: Reload::Restart,
+          show: |c, _| json!(c.serial_file.as_ref().map(|p| p.display().to_string()).unwrap_or_default()),
+          take: |to, from| to.serial_file.clone_from(&from.serial_file) },
     Key { name: "TransferTSIG", kind: Kind::Str, default: Default::Str(""), reload: Reload::Live,
           show: |c, _| json!(c.transfer_tsig.clone().unwrap_or_default()),
           take: |to, from| to.transfer_tsig.clone_from(&from.transfer_tsig) },

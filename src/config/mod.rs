@@ -276,6 +276,8 @@ pub struct Config {
     pub transfer_acl: Vec<Cidr>,
     /// Extension `IXFRJournal`: how many publishes IXFR can answer incrementally.
     pub ixfr_journal: usize,
+    /// Extension `SerialFile`: where the last serial is kept across restarts.
+    pub serial_file: Option<PathBuf>,
     /// Extension `NotifySecondaries`: who gets a NOTIFY for each new serial.
     pub notify_secondaries: Vec<SocketAddr>,
     /// Extension `TSIGKeys`: the TSIG keys known (secrets never shown).
@@ -565,6 +567,9 @@ fn validate(raw: &Raw, file: &Path, env: &Environment) -> Result<Config, ConfigE
         ixfr_journal: raw.int("IXFRJournal") as usize,
         tsig_keys,
         transfer_tsig,
+        serial_file: Some(raw.string("SerialFile"))
+            .filter(|p| !p.is_empty())
+            .map(PathBuf::from),
         notify_secondaries: validate_resolvers(
             "NotifySecondaries",
             &raw.strings("NotifySecondaries").unwrap_or_default(),

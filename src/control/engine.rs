@@ -255,6 +255,12 @@ impl Engine {
         Arc::new(out)
     }
 
+    /// Publishes from now on use serials above `serial` (a restart resuming where it
+    /// was: see `SerialFile`).
+    pub fn resume_serial(&mut self, serial: u32) {
+        self.serial = serial;
+    }
+
     /// The serial of the last publish.
     pub fn serial(&self) -> u32 {
         self.serial

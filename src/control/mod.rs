@@ -3,6 +3,7 @@
 //! and never blocks on I/O: the sources read on theirs.
 
 pub mod engine;
+mod serial;
 
 use crate::config::{Config, is_wildcard};
 use crate::http::documents::DocumentRequest;
@@ -15,6 +16,7 @@ use crate::snapshot::SharedSnapshot;
 use crate::status::{Status, unix_ms};
 use crossbeam_channel::{Receiver, Sender};
 use engine::Engine;
+use serial::SerialFile;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -77,6 +79,8 @@ pub struct Control {
     pending_since: Option<Instant>,
     /// Where new serials go for NOTIFY.
     notifier: Option<Notifier>,
+    /// `SerialFile`.
+    serial_file: SerialFile,
 }
 
 impl Control {
@@ -105,8 +109,14 @@ impl Control {
         std::thread::Builder::new()
             .name("state-feed".into())
             .spawn(move || follower.run())?;
+        let serial_file = SerialFile::new(config.serial_file.clone());
+        let mut engine = Engine::new(config.clone());
+        if let Some(serial) = serial_file.resume_from() {
+            engine.resume_serial(serial);
+        }
         Ok(Control {
-            engine: Engine::new(config.clone()),
+            serial_file,
+            engine,
             masters,
             wake,
             documents,
@@ -151,7 +161,10 @@ impl Control {
                         self.on_document(request);
                     }
                 }
-                recv(stopped) -> _ => return,
+                recv(stopped) -> _ => {
+                    self.serial_file.flush();
+                    return;
+                }
                 default(timeout) => {}
             }
             if self.publish_due.is_some_and(|due| due <= Instant::now()) {
@@ -220,7 +233,10 @@ impl Control {
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.publish()));
         if result.is_err() {
             tracing::error!("publishing panicked; keeping the served records");
+            let serial = self.engine.serial();
             self.engine = Engine::new(self.config.clone());
+            // The serial never goes back.
+            self.engine.resume_serial(serial);
             let _ = self.feed.send(FeedCommand::Now);
         }
     }
@@ -235,6 +251,9 @@ impl Control {
         // Sizing visits every shard: only for whole publishes, which are logged.
         let (names, bytes) = if whole { snapshot.size() } else { (0, 0) };
         let new_serial = snapshot.serial != current.serial;
+        if new_serial {
+            self.serial_file.record(snapshot.serial);
+        }
         let snapshot = Arc::new(snapshot);
         self.shared.store(snapshot.clone());
         if let (true, Some(notifier)) = (new_serial, &self.notifier) {

@@ -2,7 +2,7 @@
 //! counters the workers keep (summed here, at scrape time) and the refresh status.
 
 use super::HttpContext;
-use crate::counters::{DropReason, QTYPES, RCODES, WorkerCounters};
+use crate::counters::{DropReason, QTYPES, RCODES, TransferResult, WorkerCounters};
 use crate::snapshot::Snapshot;
 use crate::status::{Status, unix_ms};
 use prometheus_client::collector::Collector;
@@ -37,6 +37,8 @@ struct Scrape {
     publishes: u64,
     journal: (u64, u64),
     bytes_read: [(&'static str, u64); 2],
+    /// (kind, result, count) of zone transfer requests served here.
+    transfers: Vec<(&'static str, &'static str, u64)>,
 }
 
 fn counter(
@@ -96,6 +98,21 @@ impl Collector for Scrape {
             for (rcode, source, value) in &self.responses {
                 let labels = [("rcode", *rcode), ("source", *source)];
                 ConstCounter::new(*value).encode(family.encode_family(&labels)?)?;
+            }
+        }
+        {
+            let mut family = encoder.encode_descriptor(
+                "mesos_dns_transfers",
+                "Zone transfer requests, by role, kind (axfr, ixfr) and result",
+                None,
+                MetricType::Counter,
+            )?;
+            for (kind, result, value) in &self.transfers {
+                ConstCounter::new(*value).encode(family.encode_family(&[
+                    ("role", "primary"),
+                    ("kind", *kind),
+                    ("result", *result),
+                ])?)?;
             }
         }
         counters_by(
@@ -338,6 +355,17 @@ pub(crate) fn render_metrics(ctx: &HttpContext, snapshot: &Snapshot) -> String {
             Status::get(&ctx.status.journal_entries),
             Status::get(&ctx.status.journal_records),
         ),
+        transfers: ctx.status.tcp.get().map_or_else(Vec::new, |tcp| {
+            ["axfr", "ixfr"]
+                .iter()
+                .enumerate()
+                .flat_map(|(k, kind)| {
+                    TransferResult::ALL
+                        .iter()
+                        .map(move |r| (*kind, r.label(), load(&tcp.transfers[k][*r as usize])))
+                })
+                .collect()
+        }),
         bytes_read: [
             ("state", Status::get(&ctx.status.state_bytes_read)),
             ("stream", Status::get(&ctx.status.stream_bytes_read)),

@@ -4,7 +4,7 @@
 use super::dispatch::{ForwardPath, Handled, handle_query};
 use crate::answer::Transport;
 use crate::config::Config;
-use crate::counters::{BatchCounts, WorkerCounters};
+use crate::counters::{BatchCounts, TransferResult, WorkerCounters};
 use crate::dns::tsig::{self, Verified};
 use crate::dns::wire::TCP_MAX;
 use crate::dns::wire::{HEADER_LEN, TYPE_IXFR};
@@ -325,6 +325,16 @@ impl TcpServer {
                             Some((Verified::Unsigned, Some(_))) => Err(None),
                             Some((Verified::Bad(error, signer), _)) => Err(Some((error, signer))),
                         };
+                        let kind = usize::from(
+                            u16::from_be_bytes([
+                                packet[question_end - 4],
+                                packet[question_end - 3],
+                            ]) == TYPE_IXFR,
+                        );
+                        let count = |result: TransferResult| {
+                            self.counters.transfers[kind][result as usize]
+                                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        };
                         if let Ok(signer) = signer {
                             let apex = packet[HEADER_LEN..question_end - 4].to_ascii_lowercase();
                             let snap = snapshot.load_full();
@@ -348,13 +358,16 @@ impl TcpServer {
                                 }
                                 .signed(signer),
                             );
+                            if let Some(t) = &conn.transfer {
+                                count(t.result());
+                            }
                         } else if let Err(tsig_error) = signer {
                             let start = conn.output.len();
-                            let rcode = if tsig_error.is_some() {
-                                RCODE_NOTAUTH
-                            } else {
-                                RCODE_REFUSED
+                            let (rcode, result) = match tsig_error {
+                                Some(_) => (RCODE_NOTAUTH, TransferResult::BadTsig),
+                                None => (RCODE_REFUSED, TransferResult::Refused),
                             };
+                            count(result);
                             transfer::refusal(
                                 &mut conn.output,
                                 packet,

@@ -3,7 +3,7 @@
 //! at a set rate once a start file appears, and measures how long each change takes to
 //! show in the answers of a DNS server (event → answer latency).
 //!
-//! `stream_master TASKS HTTP_PORT DNS_PORT RATE SECONDS START_FILE PROBE_EVERY PROBE_MS`
+//! `stream_master TASKS HTTP_PORT DNS_PORT[,DNS_PORT...] RATE SECONDS START_FILE PROBE_EVERY PROBE_MS`
 //! Every PROBE_EVERY-th change is probed: the task's name is asked every PROBE_MS until
 //! its new address is among the answers (or 120 s pass). Prints one `key=value` line.
 //! Loopback only.
@@ -31,6 +31,8 @@ struct Master {
     http_port: u16,
     state_bytes: AtomicU64,
     stream_bytes: AtomicU64,
+    /// Bytes of the first records (`SUBSCRIBED`) of every subscription.
+    subscribed_bytes: AtomicU64,
     state_requests: AtomicU64,
 }
 
@@ -39,7 +41,9 @@ fn main() {
     let arg = |i: usize| a.get(i).expect("usage: see the header of stream_master.rs");
     let tasks: usize = arg(0).parse().unwrap();
     let http_port: u16 = arg(1).parse().unwrap();
-    let dns_port: u16 = arg(2).parse().unwrap();
+    // One port, or several separated by commas (secondaries): a change counts as seen
+    // once every one of them answers it.
+    let dns_ports: Vec<u16> = arg(2).split(',').map(|p| p.parse().unwrap()).collect();
     let rate: f64 = arg(3).parse().unwrap();
     let seconds: f64 = arg(4).parse().unwrap();
     let start_file = arg(5).clone();
@@ -63,6 +67,7 @@ fn main() {
         http_port,
         state_bytes: AtomicU64::new(0),
         stream_bytes: AtomicU64::new(0),
+        subscribed_bytes: AtomicU64::new(0),
         state_requests: AtomicU64::new(0),
     });
     let listener = TcpListener::bind((LEADER, http_port)).unwrap();
@@ -79,8 +84,13 @@ fn main() {
         std::thread::sleep(Duration::from_millis(50));
     }
 
-    let (probe_tx, probe_rx) = channel();
-    let prober = std::thread::spawn(move || probe(dns_port, probe_ms, probe_rx));
+    let (probe_txs, probers): (Vec<_>, Vec<_>) = dns_ports
+        .iter()
+        .map(|&port| {
+            let (tx, rx) = channel();
+            (tx, std::thread::spawn(move || probe(port, probe_ms, rx)))
+        })
+        .unzip();
     let started = Instant::now();
     let total = (rate * seconds) as u64;
     for i in 0..total {
@@ -122,11 +132,23 @@ fn main() {
             .unwrap()
             .retain(|s| s.send(record.clone()).is_ok());
         if i % probe_every == 0 {
-            let _ = probe_tx.send((name, ip, sent));
+            for tx in &probe_txs {
+                let _ = tx.send((name.clone(), ip, sent));
+            }
         }
     }
-    drop(probe_tx);
-    let mut latencies = prober.join().unwrap();
+    drop(probe_txs);
+    // Per change, the slowest of the ports (none if any never answered).
+    let per_port: Vec<Vec<Option<Duration>>> =
+        probers.into_iter().map(|p| p.join().unwrap()).collect();
+    let mut latencies: Vec<Option<Duration>> = (0..per_port[0].len())
+        .map(|i| {
+            per_port
+                .iter()
+                .map(|l| l.get(i).copied().flatten())
+                .try_fold(Duration::ZERO, |worst, l| l.map(|l| worst.max(l)))
+        })
+        .collect();
     let timeouts = latencies.iter().filter(|l| l.is_none()).count();
     let mut ms: Vec<f64> = latencies
         .drain(..)
@@ -140,7 +162,7 @@ fn main() {
             .unwrap_or(f64::NAN)
     };
     println!(
-        "events={total} seconds={:.1} probes={} timeouts={timeouts} p50_ms={:.2} p99_ms={:.2} max_ms={:.2} state_requests={} state_bytes={} stream_bytes={}",
+        "events={total} seconds={:.1} probes={} timeouts={timeouts} p50_ms={:.2} p99_ms={:.2} max_ms={:.2} state_requests={} state_bytes={} stream_bytes={} subscribed_bytes={}",
         started.elapsed().as_secs_f64(),
         ms.len() + timeouts,
         pct(0.5),
@@ -149,6 +171,7 @@ fn main() {
         master.state_requests.load(Ordering::Relaxed),
         master.state_bytes.load(Ordering::Relaxed),
         master.stream_bytes.load(Ordering::Relaxed),
+        master.subscribed_bytes.load(Ordering::Relaxed),
     );
 }
 
@@ -221,19 +244,21 @@ fn probe(
                 .position(|p| p.0 == reply.id() && seen.contains(&p.2))
             {
                 let p = pending.swap_remove(i);
-                done.push(Some(p.3.elapsed()));
+                done.push((p.0, Some(p.3.elapsed())));
             }
         }
         pending.retain(|p| {
             let expired = p.3.elapsed() > Duration::from_secs(120);
             if expired {
-                done.push(None);
+                done.push((p.0, None));
             }
             !expired
         });
         std::thread::sleep(Duration::from_micros(500));
     }
-    done
+    // In the order the changes were made (IDs are drawn in that order).
+    done.sort_by_key(|d| d.0);
+    done.into_iter().map(|d| d.1).collect()
 }
 
 /// One HTTP request: `/master/state` (GET) or the operator API stream (POST /api/v1).
@@ -287,6 +312,9 @@ fn serve(mut stream: TcpStream, master: &Master) {
                 master.streams.lock().unwrap().push(tx);
                 let mut first = record(&v1_subscribed(&cluster, master.http_port));
                 first.extend(record(&json!({"type":"HEARTBEAT"})));
+                master
+                    .subscribed_bytes
+                    .fetch_add(first.len() as u64, Ordering::Relaxed);
                 first
             };
             let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";

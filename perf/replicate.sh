@@ -83,13 +83,19 @@ wait_axfr() { # NAME
     [ -n "$(axfr_done "$1")" ] && return 0
     sleep 0.25
   done
-  echo "$1: no AXFR after 300 s" >&2; return 1
+  echo "$1: no AXFR after 300 s; its log:" >&2; tail -5 "$dir/$1/knot.log" >&2; return 1
 }
 
 for i in $(seq "$secondaries"); do knot "s$i" "${knot_ports[$((i - 1))]}" "$port"; done
 for i in $(seq "$secondaries"); do wait_axfr "s$i"; done
+# Knot → Knot: a Knot secondary of the first. Knot cannot send an RRset larger than one
+# message (`slave.<domain>` at 5,000 agents): then this comparison is reported as failed.
 knot chain "$chain_port" "${knot_ports[0]}"
-wait_axfr chain
+for _ in $(seq 240); do
+  [ -n "$(axfr_done chain)" ] && break
+  grep -q 'AXFR, outgoing.*failed' "$dir/s1/knot.log" && break
+  sleep 0.25
+done
 
 # The process's CPU (all threads, exited ones too), in ns.
 proc_cpu_ns() {
@@ -113,6 +119,7 @@ def axfr(name):
             return float(m[1]), int(m[2]), int(m[3])
 ours = [axfr(f"s{i}") for i in range(1, n + 1)]
 chain = axfr("chain")
+chain_error = next((l.split("] ", 1)[-1].strip() for l in open(f"{d}/s1/knot.log") if "AXFR, outgoing" in l and "failed" in l), None)
 ixfr_bytes, ixfrs, axfr_fallbacks = 0, 0, 0
 for i in range(1, n + 1):
     for line in open(f"{d}/s{i}/knot.log"):
@@ -126,7 +133,10 @@ secs = sorted(o[0] for o in ours)
 print(f"| measure | value |")
 print(f"|---|---|")
 print(f"| initial AXFR, ours → Knot: seconds (median of {n}), messages, MB | {secs[len(secs)//2]:.2f}, {ours[0][1]}, {ours[0][2]/1e6:.1f} |")
-print(f"| initial AXFR, Knot → Knot, same zone: seconds, messages, MB | {chain[0]:.2f}, {chain[1]}, {chain[2]/1e6:.1f} |")
+if chain:
+    print(f"| initial AXFR, Knot → Knot, same zone: seconds, messages, MB | {chain[0]:.2f}, {chain[1]}, {chain[2]/1e6:.1f} |")
+else:
+    print(f"| initial AXFR, Knot → Knot, same zone | failed: {chain_error} |")
 print(f"| event → answer on every one of {n} secondaries, p50 / p99 / max (ms) | {float(master['p50_ms']):.1f} / {float(master['p99_ms']):.1f} / {float(master['max_ms']):.1f} ({master['probes']} events, {master['timeouts']} timeouts) |")
 print(f"| IXFRs taken / AXFR fallbacks | {ixfrs} / {axfr_fallbacks} |")
 print(f"| bytes per change per secondary (IXFR) | {ixfr_bytes / max(ixfrs, 1):.0f} |")

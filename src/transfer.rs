@@ -12,7 +12,7 @@
 //! gets the whole zone as above (RFC 1995 §4).
 
 use crate::dns::tsig::Signer;
-use crate::dns::wire::{HEADER_LEN, TCP_MAX, TYPE_SOA, pointer};
+use crate::dns::wire::{HEADER_LEN, TCP_MAX, TYPE_SOA, pointer, skip_name};
 use crate::snapshot::history::ServedDelta;
 use crate::snapshot::sets::RrSet;
 use crate::snapshot::shards::SHARDS;
@@ -383,19 +383,6 @@ pub(crate) fn ixfr_serial(packet: &[u8], question_end: usize) -> Option<u32> {
     Some(u32::from_be_bytes([
         serial[0], serial[1], serial[2], serial[3],
     ]))
-}
-
-/// The position after the name at `at` (labels, ending in the root or a pointer).
-fn skip_name(packet: &[u8], mut at: usize) -> Option<usize> {
-    loop {
-        let len = *packet.get(at)?;
-        match len {
-            0 => return Some(at + 1),
-            l if l & 0xC0 == 0xC0 => return packet.get(at + 1).map(|_| at + 2),
-            l if l & 0xC0 != 0 => return None,
-            l => at += 1 + l as usize,
-        }
-    }
 }
 
 /// A name's owner field: its labels above the apex, then a pointer to the question

@@ -6,13 +6,14 @@
 mod common;
 use common::data_path;
 use common::server::{SETUP_R, Server, free_port, query, temp_dir};
+use common::upstream::Knot;
 use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::rdata::SOA;
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// Asks for a transfer over TCP and reads messages until the closing SOA: the records
@@ -169,20 +170,6 @@ fn transfers_are_refused_outside_the_acl_and_limited_on_udp() {
     assert_eq!(axfr_udp.response_code(), ResponseCode::NotImp);
 }
 
-struct Knot {
-    child: Child,
-    port: u16,
-    dir: std::path::PathBuf,
-}
-
-impl Drop for Knot {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
 /// knotd as a secondary of `mesos.` from our server on `primary`.
 fn knot_secondary(primary: u16) -> Knot {
     knot_secondary_on(primary, free_port())
@@ -190,26 +177,13 @@ fn knot_secondary(primary: u16) -> Knot {
 
 /// The same on `port`, taking NOTIFY from loopback and logging to `knot.log`.
 fn knot_secondary_on(primary: u16, port: u16) -> Knot {
-    let dir = temp_dir();
-    let d = dir.display();
-    let conf = format!(
-        "server:\n    listen: 127.0.0.1@{port}\n    udp-workers: 1\n    tcp-workers: 1\n    background-workers: 1\n    rundir: {d}\n\
-         database:\n    storage: {d}\nlog:\n  - target: {d}/knot.log\n    any: info\n\
-         remote:\n  - id: primary\n    address: 127.0.0.1@{primary}\n\
-         acl:\n  - id: local_transfer\n    address: 127.0.0.0/8\n    action: transfer\n\
-         \x20 - id: local_notify\n    address: 127.0.0.0/8\n    action: notify\n\
-         zone:\n  - domain: mesos\n    master: primary\n    acl: [local_transfer, local_notify]\n    storage: {d}\n    zonefile-sync: -1\n"
-    );
-    std::fs::write(dir.join("knot.conf"), conf).unwrap();
-    let child = Command::new("knotd")
-        .arg("-c")
-        .arg(dir.join("knot.conf"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("knotd (Debian package knot) is needed by the transfer tests");
-    Knot { child, port, dir }
+    Knot::secondary(primary, port, None)
+}
+
+/// knotd as a secondary that signs its requests with the `xfr` key and takes only
+/// NOTIFYs signed with it; logging to `knot.log`.
+fn knot_secondary_keyed(primary: u16, port: u16) -> Knot {
+    Knot::secondary(primary, port, Some(SECRET))
 }
 
 #[test]
@@ -500,32 +474,6 @@ fn axfr_signed_skip(s: &Server) -> (Vec<String>, ()) {
         );
     }
     (names.iter().map(|n| n.to_string()).collect(), ())
-}
-
-/// knotd as a secondary that signs its requests with the `xfr` key and takes only
-/// NOTIFYs signed with it; logging to `knot.log`.
-fn knot_secondary_keyed(primary: u16, port: u16) -> Knot {
-    let dir = temp_dir();
-    let d = dir.display();
-    let conf = format!(
-        "server:\n    listen: 127.0.0.1@{port}\n    udp-workers: 1\n    tcp-workers: 1\n    background-workers: 1\n    rundir: {d}\n\
-         database:\n    storage: {d}\nlog:\n  - target: {d}/knot.log\n    any: info\n\
-         key:\n  - id: xfr\n    algorithm: hmac-sha256\n    secret: {SECRET}\n\
-         remote:\n  - id: primary\n    address: 127.0.0.1@{primary}\n    key: xfr\n\
-         acl:\n  - id: local_transfer\n    address: 127.0.0.0/8\n    action: transfer\n\
-         \x20 - id: signed_notify\n    address: 127.0.0.0/8\n    key: xfr\n    action: notify\n\
-         zone:\n  - domain: mesos\n    master: primary\n    acl: [local_transfer, signed_notify]\n    storage: {d}\n    zonefile-sync: -1\n"
-    );
-    std::fs::write(dir.join("knot.conf"), conf).unwrap();
-    let child = Command::new("knotd")
-        .arg("-c")
-        .arg(dir.join("knot.conf"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("knotd (Debian package knot) is needed by the transfer tests");
-    Knot { child, port, dir }
 }
 
 /// A zone of many messages, signed: each message's MAC chains to the one before, and

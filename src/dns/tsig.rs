@@ -2,7 +2,7 @@
 //! with HMAC-SHA256 or HMAC-SHA512 (ring). Only the wire work is here; which key a
 //! transfer needs is the listener's business.
 
-use super::wire::{HEADER_LEN, name_to_wire};
+use super::wire::{HEADER_LEN, name_to_wire, skip_name};
 use ring::hmac;
 
 /// TSIG's record type.
@@ -306,18 +306,4 @@ pub(crate) fn append_unsigned(
 fn lower_name(packet: &[u8], at: usize) -> Option<Vec<u8>> {
     let end = skip_name(packet, at)?;
     Some(packet.get(at..end)?.to_ascii_lowercase())
-}
-
-/// The position after an uncompressed name at `at`; `None` for a pointer (TSIG's names
-/// must not be compressed) or a name past the end.
-fn skip_name(packet: &[u8], mut at: usize) -> Option<usize> {
-    loop {
-        let len = *packet.get(at)?;
-        match len {
-            0 => return Some(at + 1),
-            l if l & 0xC0 == 0xC0 => return packet.get(at + 1).map(|_| at + 2),
-            l if l & 0xC0 != 0 => return None,
-            l => at += 1 + l as usize,
-        }
-    }
 }

@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 pub struct Knot {
     child: Child,
     pub port: u16,
-    dir: PathBuf,
+    /// Its files (`knot.log` for a secondary).
+    pub dir: PathBuf,
 }
 
 impl Drop for Knot {
@@ -65,6 +66,40 @@ impl Knot {
         let knot = Knot { child, port, dir };
         knot.wait_ready();
         knot
+    }
+
+    /// knotd on `port`, secondary of `mesos.` from `primary`, transferring to loopback and
+    /// taking NOTIFY from it; with `secret`, the `xfr` key signs its requests and the
+    /// NOTIFYs it takes.
+    pub fn secondary(primary: u16, port: u16, secret: Option<&str>) -> Knot {
+        let dir = temp_dir();
+        let d = dir.display();
+        let (key, remote_key, notify_key) = match secret {
+            Some(s) => (
+                format!("key:\n  - id: xfr\n    algorithm: hmac-sha256\n    secret: {s}\n"),
+                "    key: xfr\n",
+                "    key: xfr\n",
+            ),
+            None => (String::new(), "", ""),
+        };
+        let conf = format!(
+            "server:\n    listen: 127.0.0.1@{port}\n    udp-workers: 1\n    tcp-workers: 1\n    background-workers: 1\n    rundir: {d}\n\
+             database:\n    storage: {d}\nlog:\n  - target: {d}/knot.log\n    any: info\n{key}\
+             remote:\n  - id: primary\n    address: 127.0.0.1@{primary}\n{remote_key}\
+             acl:\n  - id: local_transfer\n    address: 127.0.0.0/8\n    action: transfer\n\
+             \x20 - id: local_notify\n    address: 127.0.0.0/8\n{notify_key}    action: notify\n\
+             zone:\n  - domain: mesos\n    master: primary\n    acl: [local_transfer, local_notify]\n    storage: {d}\n    zonefile-sync: -1\n"
+        );
+        std::fs::write(dir.join("knot.conf"), conf).unwrap();
+        let child = Command::new("knotd")
+            .arg("-c")
+            .arg(dir.join("knot.conf"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("knotd (Debian package knot) is needed by the transfer tests");
+        Knot { child, port, dir }
     }
 
     fn wait_ready(&self) {

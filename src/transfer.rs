@@ -205,12 +205,22 @@ impl Transfer {
                         .flat_map(|set| set.as_deref().into_iter().flat_map(RrSet::records));
                     let mut done = rr;
                     let mut full = false;
+                    // The name is written out once per message; its other records point
+                    // at that copy (when it lies within a pointer's reach).
+                    let mut written_at: Option<[u8; 2]> = None;
                     for record in records.skip(rr) {
-                        if out.len() - msg + owner.len() + record.len() > MESSAGE_LIMIT {
+                        let owner_len = if written_at.is_some() { 2 } else { owner.len() };
+                        if out.len() - msg + owner_len + record.len() > MESSAGE_LIMIT {
                             full = true;
                             break;
                         }
-                        out.extend_from_slice(&owner);
+                        match written_at {
+                            Some(ptr) => out.extend_from_slice(&ptr),
+                            None => {
+                                written_at = pointer(out.len() - msg);
+                                out.extend_from_slice(&owner);
+                            }
+                        }
                         out.extend_from_slice(&record[2..]);
                         count += 1;
                         done += 1;

@@ -80,7 +80,7 @@ pub struct Status {
     pub heartbeat_ms: AtomicU64,
     pub publishes: AtomicU64,
     pub publish_seconds: PublishHistogram,
-    /// Deltas and records held by the journal.
+    /// Deltas and records held by the IXFR history.
     pub journal_entries: AtomicU64,
     pub journal_records: AtomicU64,
 }

@@ -11,12 +11,18 @@
 //! the records removed, the new SOA, the records added, then the SOA again); any other
 //! gets the whole zone as above (RFC 1995 §4).
 
-use crate::dns::tsig::Signer;
-use crate::dns::wire::{HEADER_LEN, TCP_MAX, TYPE_SOA, pointer, skip_name};
+use crate::config::Config;
+use crate::counters::TransferResult;
+use crate::dns::tsig::{self, Signer, Verified};
+use crate::dns::wire::{
+    HEADER_LEN, RCODE_NOTAUTH, RCODE_REFUSED, TCP_MAX, TYPE_IXFR, TYPE_SOA, be16, pointer,
+    skip_name,
+};
 use crate::snapshot::history::ServedDelta;
 use crate::snapshot::sets::RrSet;
 use crate::snapshot::shards::SHARDS;
-use crate::snapshot::{Snapshot, in_zone};
+use crate::snapshot::{SharedSnapshot, Snapshot, in_zone};
+use std::net::IpAddr;
 use std::sync::Arc;
 
 /// Messages are filled up to about this many octets (RFC 5936 §2.2: as many records as
@@ -26,10 +32,69 @@ const MESSAGE_TARGET: usize = 16 * 1024;
 /// No message grows past this, leaving room for a TSIG record within 64 KiB.
 const MESSAGE_LIMIT: usize = TCP_MAX - 1024;
 
+/// Whether the request is an IXFR (else an AXFR).
+pub(crate) fn is_ixfr(packet: &[u8], question_end: usize) -> bool {
+    be16(packet, question_end - 4) == Some(TYPE_IXFR)
+}
+
+/// Decides a transfer request from `peer` under `config` (none: nothing is allowed):
+/// the transfer to stream, or `None` with the refusal written to `out`; and how it
+/// counts. `TransferACL` first; then TSIG: a signed request is verified whatever the
+/// settings, and with `TransferTSIG` only that key opens a transfer.
+pub(crate) fn admit(
+    config: Option<&Config>,
+    peer: IpAddr,
+    snapshot: &SharedSnapshot,
+    packet: &[u8],
+    question_end: usize,
+    out: &mut Vec<u8>,
+) -> (Option<Transfer>, TransferResult) {
+    let admitted = match config {
+        Some(c) if c.transfer_acl.iter().any(|a| a.contains(peer)) => {
+            match (
+                tsig::verify(packet, question_end, &c.tsig_keys, unix_seconds()),
+                &c.transfer_tsig,
+            ) {
+                (Verified::Good(signer), Some(required)) if !signer.key_is_named(required) => {
+                    Err(None)
+                }
+                (Verified::Good(signer), _) => Ok(Some(signer)),
+                (Verified::Unsigned, None) => Ok(None),
+                (Verified::Unsigned, Some(_)) => Err(None),
+                (Verified::Bad(error, signer), _) => Err(Some((error, signer))),
+            }
+        }
+        _ => Err(None),
+    };
+    let signer = match admitted {
+        Ok(signer) => signer,
+        Err(tsig_error) => {
+            let (rcode, result) = match tsig_error {
+                Some(_) => (RCODE_NOTAUTH, TransferResult::BadTsig),
+                None => (RCODE_REFUSED, TransferResult::Refused),
+            };
+            refusal(out, packet, question_end, rcode, tsig_error);
+            return (None, result);
+        }
+    };
+    let apex = packet[HEADER_LEN..question_end - 4].to_ascii_lowercase();
+    let snap = snapshot.load_full();
+    let ixfr = is_ixfr(packet, question_end)
+        .then(|| ixfr_serial(packet, question_end))
+        .flatten();
+    let transfer = match ixfr {
+        Some(serial) => Transfer::incremental(snap, packet, question_end, &apex, serial),
+        None => Transfer::new(snap, packet, question_end, &apex),
+    }
+    .signed(signer);
+    let result = transfer.result();
+    (Some(transfer), result)
+}
+
 /// A refused or failed transfer request: the header and question, `rcode`, and with a
 /// TSIG problem the TSIG record that says which (RFC 8945 §5.3.2). Appended to `out`
 /// with its 2-octet length.
-pub(crate) fn refusal(
+fn refusal(
     out: &mut Vec<u8>,
     packet: &[u8],
     question_end: usize,
@@ -310,8 +375,7 @@ impl Transfer {
     }
 
     /// How this answer counts: a whole zone, changes, or the SOA alone.
-    pub(crate) fn result(&self) -> crate::counters::TransferResult {
-        use crate::counters::TransferResult;
+    pub(crate) fn result(&self) -> TransferResult {
         match self.step {
             Step::Delta { .. } => TransferResult::Incremental,
             Step::Closing => TransferResult::Current,
@@ -346,9 +410,7 @@ impl Transfer {
 
 /// Seconds since the epoch, for TSIG's time signed.
 pub(crate) fn unix_seconds() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
+    crate::status::unix_ms() / 1000
 }
 
 /// Whether serial `a` is at or after `b` (RFC 1982 serial arithmetic).
@@ -369,8 +431,8 @@ fn soa_with_serial(set: &RrSet, serial: u32) -> Option<Vec<u8>> {
 }
 
 /// The serial in the SOA of an IXFR query's authority section (RFC 1995 §3).
-pub(crate) fn ixfr_serial(packet: &[u8], question_end: usize) -> Option<u32> {
-    let count = |i: usize| u16::from_be_bytes([packet[4 + 2 * i], packet[5 + 2 * i]]);
+fn ixfr_serial(packet: &[u8], question_end: usize) -> Option<u32> {
+    let count = |i: usize| be16(packet, 4 + 2 * i).unwrap_or(0);
     if packet.len() < HEADER_LEN || count(2) == 0 {
         return None;
     }
@@ -378,11 +440,11 @@ pub(crate) fn ixfr_serial(packet: &[u8], question_end: usize) -> Option<u32> {
     // Answer records (unusual here) are stepped over.
     for _ in 0..count(1) {
         at = skip_name(packet, at)?;
-        let rdlen = u16::from_be_bytes([*packet.get(at + 8)?, *packet.get(at + 9)?]) as usize;
+        let rdlen = usize::from(be16(packet, at + 8)?);
         at += 10 + rdlen;
     }
     at = skip_name(packet, at)?;
-    let rtype = u16::from_be_bytes([*packet.get(at)?, *packet.get(at + 1)?]);
+    let rtype = be16(packet, at)?;
     if rtype != TYPE_SOA {
         return None;
     }

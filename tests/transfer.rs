@@ -40,14 +40,7 @@ fn ixfr(port: u16, serial: u32) -> Vec<Record> {
         0,
         RData::SOA(soa),
     ));
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    let bytes = q.to_vec().unwrap();
-    stream
-        .write_all(&[&(bytes.len() as u16).to_be_bytes()[..], &bytes].concat())
-        .unwrap();
+    let mut stream = send_tcp(port, &q);
     // Read until the server closes or goes quiet: the answer's shape is what is tested.
     stream
         .set_read_timeout(Some(Duration::from_millis(500)))
@@ -64,14 +57,19 @@ fn ixfr(port: u16, serial: u32) -> Vec<Record> {
     records
 }
 
-fn soa_serial(r: &Record) -> Option<u32> {
-    match r.data() {
-        RData::SOA(soa) => Some(soa.serial()),
-        _ => None,
-    }
+/// Renames a task in the server's state file and has it read again (SIGUSR1):
+/// `renamed.marathon.mesos.` appears.
+fn rename_a_task(s: &Server) {
+    let path = s.dir.join("state.json");
+    let mut state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    state["frameworks"][3]["tasks"][6]["name"] = "renamed".into();
+    std::fs::write(&path, serde_json::to_vec(&state).unwrap()).unwrap();
+    s.signal("USR1");
 }
 
-fn transfer(port: u16, q: Message, closing_soas: usize) -> (Vec<Record>, Vec<Message>) {
+/// A TCP connection to `port` that has sent `q` (10 s read timeout).
+fn send_tcp(port: u16, q: &Message) -> TcpStream {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
@@ -80,6 +78,18 @@ fn transfer(port: u16, q: Message, closing_soas: usize) -> (Vec<Record>, Vec<Mes
     stream
         .write_all(&[&(bytes.len() as u16).to_be_bytes()[..], &bytes].concat())
         .unwrap();
+    stream
+}
+
+fn soa_serial(r: &Record) -> Option<u32> {
+    match r.data() {
+        RData::SOA(soa) => Some(soa.serial()),
+        _ => None,
+    }
+}
+
+fn transfer(port: u16, q: Message, closing_soas: usize) -> (Vec<Record>, Vec<Message>) {
+    let mut stream = send_tcp(port, &q);
     let (mut records, mut messages) = (Vec::new(), Vec::new());
     let mut soas = 0;
     // Bounded: at most 10,000 messages.
@@ -236,15 +246,7 @@ fn ixfr_answers_from_the_history() {
     assert_eq!(serial(&s), before);
 
     // Rename a task.
-    let mut state: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(s.dir.join("state.json")).unwrap()).unwrap();
-    state["frameworks"][3]["tasks"][6]["name"] = "renamed".into();
-    std::fs::write(
-        s.dir.join("state.json"),
-        serde_json::to_vec(&state).unwrap(),
-    )
-    .unwrap();
-    s.signal("USR1");
+    rename_a_task(&s);
     let deadline = Instant::now() + Duration::from_secs(10);
     while serial(&s) == before {
         assert!(Instant::now() < deadline, "the serial never moved");
@@ -337,15 +339,7 @@ fn knot_follows_a_change_by_notify_and_ixfr() {
         std::thread::sleep(Duration::from_millis(200));
     }
 
-    let mut state: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(s.dir.join("state.json")).unwrap()).unwrap();
-    state["frameworks"][3]["tasks"][6]["name"] = "renamed".into();
-    std::fs::write(
-        s.dir.join("state.json"),
-        serde_json::to_vec(&state).unwrap(),
-    )
-    .unwrap();
-    s.signal("USR1");
+    rename_a_task(&s);
     let changed = Instant::now();
     let deadline = changed + Duration::from_secs(20);
     while knot_answers("renamed.marathon.mesos.").is_none_or(|m| m.answers().is_empty()) {
@@ -436,15 +430,7 @@ fn tsig_signed_transfers() {
     }
 
     // A change: the signed NOTIFY is taken, and the change comes by signed IXFR.
-    let mut state: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(s.dir.join("state.json")).unwrap()).unwrap();
-    state["frameworks"][3]["tasks"][6]["name"] = "renamed".into();
-    std::fs::write(
-        s.dir.join("state.json"),
-        serde_json::to_vec(&state).unwrap(),
-    )
-    .unwrap();
-    s.signal("USR1");
+    rename_a_task(&s);
     let deadline = Instant::now() + Duration::from_secs(20);
     while !kdig_axfr(knot.port, None).contains("renamed.marathon.mesos.") {
         assert!(Instant::now() < deadline, "Knot never got the change");

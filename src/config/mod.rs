@@ -755,7 +755,7 @@ fn validate_reverse_zones(list: &[String]) -> Result<Vec<ReverseZone>, ConfigErr
             ReverseZone::parse(entry.trim()).or_else(|e| invalid(format!("ReverseZones: {e}")))?;
         if let Some(other) = out
             .iter()
-            .find(|o| o.contains(&zone.network) || zone.contains(&o.network))
+            .find(|o| o.contains(&zone.cidr.network) || zone.contains(&o.cidr.network))
         {
             return invalid(format!(
                 "ReverseZones: {zone} overlaps {other}; list each network once"

@@ -1,5 +1,5 @@
 //! The delta pipeline: changes → model → records of the touched items → store → the
-//! touched shards compiled again → one published snapshot, with its delta journaled.
+//! touched shards compiled again → one published snapshot, with its changes to the served records kept for IXFR.
 //!
 //! For every item a change touches, the item's records are generated from the model
 //! before the change and taken out of the store, the change is applied, and the item's
@@ -12,20 +12,13 @@ use crate::http::documents::{Document, DocumentKind};
 use crate::http::documents::{ZoneInfo, write_axfr, write_enumerate};
 use crate::records::enumerate::ModelView;
 use crate::records::{ItemRecords, Report, Rules};
-use crate::snapshot::delta::Journal;
 use crate::snapshot::history::ServedDelta;
 use crate::snapshot::sets::SetPool;
 use crate::snapshot::store::{Sign, ZoneStore};
 use crate::snapshot::{Snapshot, zone_apexes};
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-
-/// Journal bounds: IXFR can go back this many publishes, holding at most this many
-/// records in all.
-pub const JOURNAL_ENTRIES: usize = 1000;
-/// The journal keeps at most this many records across its deltas.
-pub const JOURNAL_RECORDS: usize = 1_000_000;
+use std::time::{Duration, Instant};
 
 /// What one publish did.
 #[derive(Clone, Copy, Debug)]
@@ -40,14 +33,13 @@ pub struct Published {
     pub took: Duration,
 }
 
-/// The model, the store and the journal, owned by the control thread.
+/// The model and the store, owned by the control thread.
 pub struct Engine {
     config: Config,
     cluster: Cluster,
     store: ZoneStore,
     /// Every answer set in use, stored once.
     pool: SetPool,
-    journal: Journal,
     serial: u32,
     /// Items skipped since the last publish (logged with it).
     report: Report,
@@ -65,7 +57,6 @@ impl Engine {
             pool: SetPool::default(),
             config,
             cluster: Cluster::default(),
-            journal: Journal::new(JOURNAL_ENTRIES, JOURNAL_RECORDS),
             serial: 0,
             report: Report::default(),
             recompile_all: true,
@@ -81,11 +72,6 @@ impl Engine {
     /// Every record with its contributors.
     pub fn store(&self) -> &ZoneStore {
         &self.store
-    }
-
-    /// The deltas of recent publishes.
-    pub fn journal(&self) -> &Journal {
-        &self.journal
     }
 
     /// Applies stream changes in order.
@@ -136,7 +122,6 @@ impl Engine {
         self.put(&items, Sign::Add);
         self.recompile_all = true;
         // A delta cannot describe a change of settings (TTL, domain): no IXFR across it.
-        self.journal.clear();
     }
 
     fn put(&mut self, items: &[Item], sign: Sign) {
@@ -214,9 +199,6 @@ impl Engine {
             }
             patched
         };
-        if previous != 0 && !self.recompile_all {
-            self.journal.push(previous, self.serial, changes.delta);
-        }
         self.recompile_all = false;
         self.pool.sweep_if_grown();
         let mut shards: Vec<u32> = changes.names.iter().map(|n| n.shard).collect();
@@ -273,7 +255,5 @@ impl Engine {
 }
 
 fn unix_now() -> u32 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as u32)
+    (crate::status::unix_ms() / 1000) as u32
 }

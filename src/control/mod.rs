@@ -254,6 +254,7 @@ impl Control {
         if new_serial {
             self.serial_file.record(snapshot.serial);
         }
+        let history = snapshot.history.clone();
         let snapshot = Arc::new(snapshot);
         self.shared.store(snapshot.clone());
         if let (true, Some(notifier)) = (new_serial, &self.notifier) {
@@ -268,7 +269,7 @@ impl Control {
                 .0
                 .observe(since.elapsed().as_secs_f64());
         }
-        let (entries, records) = self.engine.journal().size();
+        let (entries, records) = (history.len(), history.records());
         Status::set(&self.status.journal_entries, entries as u64);
         Status::set(&self.status.journal_records, records as u64);
         if whole {

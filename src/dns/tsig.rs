@@ -2,7 +2,7 @@
 //! with HMAC-SHA256 or HMAC-SHA512 (ring). Only the wire work is here; which key a
 //! transfer needs is the listener's business.
 
-use super::wire::{HEADER_LEN, name_to_wire, skip_name};
+use super::wire::{HEADER_LEN, be16, name_to_wire, skip_name};
 use ring::hmac;
 
 /// TSIG's record type.
@@ -115,7 +115,7 @@ pub(crate) struct Signer {
 
 /// The TSIG record of `packet` (the last additional record), if any.
 pub(crate) fn find(packet: &[u8], question_end: usize) -> Option<RequestTsig> {
-    let count = |i: usize| u16::from_be_bytes([packet[4 + 2 * i], packet[5 + 2 * i]]) as usize;
+    let count = |i: usize| be16(packet, 4 + 2 * i).map_or(0, usize::from);
     if packet.len() < HEADER_LEN || count(3) == 0 {
         return None;
     }
@@ -124,8 +124,8 @@ pub(crate) fn find(packet: &[u8], question_end: usize) -> Option<RequestTsig> {
     for i in 0..records {
         let start = at;
         at = skip_name(packet, at)?;
-        let rtype = u16::from_be_bytes([*packet.get(at)?, *packet.get(at + 1)?]);
-        let rdlen = u16::from_be_bytes([*packet.get(at + 8)?, *packet.get(at + 9)?]) as usize;
+        let rtype = be16(packet, at)?;
+        let rdlen = usize::from(be16(packet, at + 8)?);
         let rdata = at + 10;
         let end = rdata + rdlen;
         if i == records - 1 && rtype == TYPE_TSIG {
@@ -141,7 +141,7 @@ pub(crate) fn find(packet: &[u8], question_end: usize) -> Option<RequestTsig> {
             p += 10;
             let mac = packet.get(p..p + mac_len)?.to_vec();
             p += mac_len;
-            let original_id = u16::from_be_bytes([*packet.get(p)?, *packet.get(p + 1)?]);
+            let original_id = be16(packet, p)?;
             if end > packet.len() {
                 return None;
             }
@@ -268,8 +268,7 @@ impl Signer {
         out.extend_from_slice(&error.to_be_bytes());
         out.extend_from_slice(&(other.len() as u16).to_be_bytes());
         out.extend_from_slice(&other);
-        let ar = u16::from_be_bytes([out[msg + 10], out[msg + 11]]) + 1;
-        out[msg + 10..msg + 12].copy_from_slice(&ar.to_be_bytes());
+        count_additional(out, msg);
         self.prior = mac.to_vec();
         self.first = false;
     }
@@ -297,6 +296,11 @@ pub(crate) fn append_unsigned(
     out.extend_from_slice(&request.original_id.to_be_bytes());
     out.extend_from_slice(&error.to_be_bytes());
     out.extend_from_slice(&0u16.to_be_bytes());
+    count_additional(out, msg);
+}
+
+/// One more record in the additional section of the message at `out[msg..]`.
+fn count_additional(out: &mut [u8], msg: usize) {
     let ar = u16::from_be_bytes([out[msg + 10], out[msg + 11]]) + 1;
     out[msg + 10..msg + 12].copy_from_slice(&ar.to_be_bytes());
 }

@@ -1,6 +1,7 @@
 //! Reverse-lookup names: `ReverseZones` CIDRs as `in-addr.arpa.` / `ip6.arpa.` zones, and
 //! the reverse name of an address (RFC 1035 §3.5, RFC 3596 §2.5).
 
+use super::cidr::Cidr;
 use std::fmt;
 use std::net::IpAddr;
 
@@ -8,10 +9,9 @@ use std::net::IpAddr;
 /// boundary.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ReverseZone {
-    /// The network address (host bits zero).
-    pub network: IpAddr,
-    /// The prefix length: 8, 16, 24 or 32 for IPv4; a multiple of 4 for IPv6.
-    pub prefix: u8,
+    /// The network (host bits zero; 8, 16, 24 or 32 bits for IPv4, a multiple of 4 for
+    /// IPv6).
+    pub cidr: Cidr,
 }
 
 /// Why a `ReverseZones` entry is not a reverse zone.
@@ -34,63 +34,45 @@ impl ReverseZone {
     /// Parses `address/length`.
     pub fn parse(text: &str) -> Result<ReverseZone, ReverseZoneError> {
         let not_cidr = || ReverseZoneError::NotCidr(text.to_string());
-        let (address, length) = text.split_once('/').ok_or_else(not_cidr)?;
-        let network: IpAddr = address.parse().map_err(|_| not_cidr())?;
-        let prefix: u8 = length.parse().map_err(|_| not_cidr())?;
-        let (step, max) = if network.is_ipv4() { (8, 32) } else { (4, 128) };
-        if prefix == 0 || prefix > max || prefix % step != 0 {
+        let (address, _) = text.split_once('/').ok_or_else(not_cidr)?;
+        let cidr = Cidr::parse(text).map_err(|_| not_cidr())?;
+        let step = if cidr.network.is_ipv4() { 8 } else { 4 };
+        if cidr.prefix == 0 || cidr.prefix % step != 0 {
             return Err(ReverseZoneError::Boundary(text.to_string()));
         }
-        let zone = ReverseZone { network, prefix };
-        if !zone.contains_bits(&network, true) {
+        // Cidr clears the host bits: an address that differs had some set.
+        if address.trim().parse::<IpAddr>().ok() != Some(cidr.network) {
             return Err(ReverseZoneError::HostBits(text.to_string()));
         }
-        Ok(zone)
+        Ok(ReverseZone { cidr })
     }
 
     /// Whether `ip` lies in the network.
     pub fn contains(&self, ip: &IpAddr) -> bool {
-        self.contains_bits(ip, false)
-    }
-
-    /// `ip` has the network's prefix; with `host_zero`, also zero host bits.
-    fn contains_bits(&self, ip: &IpAddr, host_zero: bool) -> bool {
-        let (net, addr, width) = match (self.network, ip) {
-            (IpAddr::V4(n), IpAddr::V4(a)) => {
-                (u128::from(u32::from(n)), u128::from(u32::from(*a)), 32u32)
-            }
-            (IpAddr::V6(n), IpAddr::V6(a)) => (u128::from(n), u128::from(*a), 128),
-            _ => return false,
-        };
-        let host = width - u32::from(self.prefix);
-        let mask = if host == 128 { 0 } else { !0u128 << host };
-        if host_zero {
-            addr & !mask & (if width == 32 { 0xFFFF_FFFF } else { !0 }) == 0
-        } else {
-            (addr & mask) == (net & mask)
-        }
+        self.cidr.contains(*ip)
     }
 
     /// The zone's apex: the network's labels reversed, `in-addr.arpa.` or `ip6.arpa.`.
     pub fn apex(&self) -> String {
-        let labels = address_labels(&self.network);
-        let keep = match self.network {
-            IpAddr::V4(_) => usize::from(self.prefix / 8),
-            IpAddr::V6(_) => usize::from(self.prefix / 4),
+        let network = self.cidr.network;
+        let labels = address_labels(&network);
+        let keep = match network {
+            IpAddr::V4(_) => usize::from(self.cidr.prefix / 8),
+            IpAddr::V6(_) => usize::from(self.cidr.prefix / 4),
         };
         let mut out = String::new();
         for label in labels[..keep].iter().rev() {
             out.push_str(label);
             out.push('.');
         }
-        out.push_str(arpa(&self.network));
+        out.push_str(arpa(&network));
         out
     }
 }
 
 impl fmt::Display for ReverseZone {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.network, self.prefix)
+        self.cidr.fmt(f)
     }
 }
 

@@ -4,16 +4,12 @@
 use super::dispatch::{ForwardPath, Handled, handle_query};
 use crate::answer::Transport;
 use crate::config::Config;
-use crate::counters::{BatchCounts, TransferResult, WorkerCounters};
-use crate::dns::tsig::{self, Verified};
+use crate::counters::{BatchCounts, WorkerCounters};
 use crate::dns::wire::TCP_MAX;
-use crate::dns::wire::{HEADER_LEN, TYPE_IXFR};
-use crate::dns::wire::{RCODE_NOTAUTH, RCODE_REFUSED};
 use crate::forward::{ClientPath, ForwardHandle, TcpReply};
 use crate::snapshot::SharedSnapshot;
 use crate::stop::Stop;
-use crate::transfer::{self, unix_seconds};
-use crate::transfer::{Transfer, ixfr_serial};
+use crate::transfer::{self, Transfer};
 use crossbeam_channel::{Receiver, Sender};
 use mio::Waker;
 use mio::net::{TcpListener, TcpStream};
@@ -302,81 +298,23 @@ impl TcpServer {
                     // What UDP would drop ends the conversation on TCP.
                     Handled::Dropped => ended = true,
                     Handled::Transfer { question_end } => {
-                        let allowed = self.config.as_ref().is_some_and(|c| {
-                            c.load().transfer_acl.iter().any(|a| a.contains(conn.peer))
-                        });
                         let config = self.config.as_ref().map(|c| c.load_full());
-                        let tsig = config.as_ref().map(|c| {
-                            let verified =
-                                tsig::verify(packet, question_end, &c.tsig_keys, unix_seconds());
-                            (verified, c.transfer_tsig.clone())
-                        });
-                        // With TransferTSIG, only that key opens a transfer; a signed
-                        // request is verified whatever the setting.
-                        let signer = match tsig {
-                            _ if !allowed => Err(None),
-                            Some((Verified::Good(signer), Some(required)))
-                                if !signer.key_is_named(&required) =>
-                            {
-                                Err(None)
-                            }
-                            Some((Verified::Good(signer), _)) => Ok(Some(signer)),
-                            Some((Verified::Unsigned, None)) | None => Ok(None),
-                            Some((Verified::Unsigned, Some(_))) => Err(None),
-                            Some((Verified::Bad(error, signer), _)) => Err(Some((error, signer))),
-                        };
-                        let kind = usize::from(
-                            u16::from_be_bytes([
-                                packet[question_end - 4],
-                                packet[question_end - 3],
-                            ]) == TYPE_IXFR,
+                        let start = conn.output.len();
+                        let (transfer, result) = transfer::admit(
+                            config.as_deref(),
+                            conn.peer,
+                            snapshot,
+                            packet,
+                            question_end,
+                            &mut conn.output,
                         );
-                        let count = |result: TransferResult| {
-                            self.counters.transfers[kind][result as usize]
-                                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        };
-                        if let Ok(signer) = signer {
-                            let apex = packet[HEADER_LEN..question_end - 4].to_ascii_lowercase();
-                            let snap = snapshot.load_full();
-                            let qtype = u16::from_be_bytes([
-                                packet[question_end - 4],
-                                packet[question_end - 3],
-                            ]);
-                            let ixfr = (qtype == TYPE_IXFR)
-                                .then(|| ixfr_serial(packet, question_end))
-                                .flatten();
-                            conn.transfer = Some(
-                                match ixfr {
-                                    Some(serial) => Transfer::incremental(
-                                        snap,
-                                        packet,
-                                        question_end,
-                                        &apex,
-                                        serial,
-                                    ),
-                                    None => Transfer::new(snap, packet, question_end, &apex),
-                                }
-                                .signed(signer),
-                            );
-                            if let Some(t) = &conn.transfer {
-                                count(t.result());
-                            }
-                        } else if let Err(tsig_error) = signer {
-                            let start = conn.output.len();
-                            let (rcode, result) = match tsig_error {
-                                Some(_) => (RCODE_NOTAUTH, TransferResult::BadTsig),
-                                None => (RCODE_REFUSED, TransferResult::Refused),
-                            };
-                            count(result);
-                            transfer::refusal(
-                                &mut conn.output,
-                                packet,
-                                question_end,
-                                rcode,
-                                tsig_error,
-                            );
+                        let kind = usize::from(transfer::is_ixfr(packet, question_end));
+                        self.counters.transfers[kind][result as usize]
+                            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        if transfer.is_none() {
                             self.counts.response(&conn.output[start + 2..]);
                         }
+                        conn.transfer = transfer;
                     }
                 }
             }

@@ -1,8 +1,7 @@
-//! Deltas: the records one publish took away and added, and the bounded journal that
-//! keeps the latest of them (zone transfers serve IXFR from it).
+//! Deltas: the store records one publish took away and added (their count is logged;
+//! IXFR serves the changes to the *served* records, `history.rs`).
 
 use crate::records::{NameId, RData};
-use std::collections::VecDeque;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 /// One record of a delta, with names as text (lower case, trailing dot).
@@ -118,99 +117,9 @@ impl DeltaBuilder {
     }
 }
 
-/// One journal entry: the delta that took the zone from `from` to `to`.
-#[derive(Clone, Debug)]
-pub struct JournalEntry {
-    pub from: u32,
-    pub to: u32,
-    pub delta: Delta,
-}
-
-/// The latest deltas, oldest first, bounded by entries and by records.
-#[derive(Debug)]
-pub struct Journal {
-    entries: VecDeque<JournalEntry>,
-    records: usize,
-    max_entries: usize,
-    max_records: usize,
-}
-
-impl Journal {
-    pub fn new(max_entries: usize, max_records: usize) -> Journal {
-        Journal {
-            entries: VecDeque::new(),
-            records: 0,
-            max_entries,
-            max_records,
-        }
-    }
-
-    /// Appends the delta of a publish. `None` (a delta too large to keep) or a gap in the
-    /// serials empties the journal: no chain of deltas leads past it.
-    pub fn push(&mut self, from: u32, to: u32, delta: Option<Delta>) {
-        let Some(delta) = delta else {
-            self.clear();
-            return;
-        };
-        if self.entries.back().is_some_and(|e| e.to != from) {
-            self.clear();
-        }
-        self.records += delta.len();
-        self.entries.push_back(JournalEntry { from, to, delta });
-        while self.entries.len() > self.max_entries || self.records > self.max_records {
-            match self.entries.pop_front() {
-                Some(old) => self.records -= old.delta.len(),
-                None => break,
-            }
-        }
-    }
-
-    pub fn clear(&mut self) {
-        self.entries.clear();
-        self.records = 0;
-    }
-
-    pub fn entries(&self) -> &VecDeque<JournalEntry> {
-        &self.entries
-    }
-
-    /// (entries, records) held.
-    pub fn size(&self) -> (usize, usize) {
-        (self.entries.len(), self.records)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn delta(n: usize) -> Delta {
-        Delta {
-            added: (0..n)
-                .map(|i| DeltaRecord {
-                    name: format!("n{i}.mesos.").into(),
-                    data: DeltaData::A(Ipv4Addr::new(10, 0, 0, 1)),
-                })
-                .collect(),
-            removed: Vec::new(),
-        }
-    }
-
-    #[test]
-    fn journal_is_bounded_and_chained() {
-        let mut j = Journal::new(3, 100);
-        for s in 1..=5 {
-            j.push(s, s + 1, Some(delta(1)));
-        }
-        assert_eq!(j.size(), (3, 3));
-        assert_eq!(j.entries()[0].from, 3);
-        j.push(9, 10, Some(delta(1))); // a gap
-        assert_eq!(j.size(), (1, 1));
-        j.push(10, 11, Some(delta(150))); // over the record bound on its own
-        assert_eq!(j.size(), (0, 0));
-        j.push(11, 12, None);
-        assert_eq!(j.size(), (0, 0));
-    }
 
     #[test]
     fn a_record_added_and_removed_cancels_out() {

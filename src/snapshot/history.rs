@@ -83,6 +83,14 @@ impl History {
         Some(&self.deltas[start..])
     }
 
+    /// How many records the kept deltas hold.
+    pub fn records(&self) -> usize {
+        self.deltas
+            .iter()
+            .map(|d| d.removed.len() + d.added.len())
+            .sum()
+    }
+
     /// How many deltas are kept.
     pub fn len(&self) -> usize {
         self.deltas.len()

@@ -5,7 +5,8 @@
 //! The table is split into [`shards::Shard`]s by the hash of the name. The control
 //! thread keeps every record in a [`store::ZoneStore`]; a publish compiles again only the
 //! shards whose names changed, shares the rest with the previous snapshot, and swaps one
-//! pointer. Its [`delta::Delta`] goes to the [`delta::Journal`].
+//! pointer. What the publish changed in the served records goes to its
+//! [`history::History`] (IXFR).
 
 pub(crate) mod delta;
 pub mod history;

@@ -54,16 +54,7 @@ impl Knot {
              zone:\n  - domain: example.test\n    file: {d}/example.zone\n    storage: {d}\n\
              \x20 - domain: broken.test\n    file: {d}/broken.zone\n    storage: {d}\n"
         );
-        std::fs::write(dir.join("knot.conf"), conf).unwrap();
-        let child = Command::new("knotd")
-            .arg("-c")
-            .arg(dir.join("knot.conf"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("knotd (Debian package knot) is needed by the forwarding tests");
-        let knot = Knot { child, port, dir };
+        let knot = Knot::spawn(dir, port, &conf);
         knot.wait_ready();
         knot
     }
@@ -90,6 +81,11 @@ impl Knot {
              \x20 - id: local_notify\n    address: 127.0.0.0/8\n{notify_key}    action: notify\n\
              zone:\n  - domain: mesos\n    master: primary\n    acl: [local_transfer, local_notify]\n    storage: {d}\n    zonefile-sync: -1\n"
         );
+        Knot::spawn(dir, port, &conf)
+    }
+
+    /// knotd with configuration `conf`, written into `dir`, listening on `port`.
+    fn spawn(dir: PathBuf, port: u16, conf: &str) -> Knot {
         std::fs::write(dir.join("knot.conf"), conf).unwrap();
         let child = Command::new("knotd")
             .arg("-c")
@@ -98,7 +94,7 @@ impl Knot {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("knotd (Debian package knot) is needed by the transfer tests");
+            .expect("knotd (Debian package knot) is needed by the forwarding and transfer tests");
         Knot { child, port, dir }
     }
 

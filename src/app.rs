@@ -11,6 +11,8 @@ use crate::mesos::detect::{self, Masters};
 use crate::mesos::zk::ZkUrl;
 use crate::server::tcp::TcpServer;
 use crate::server::udp::UdpWorker;
+use crate::secondary::Secondary;
+use crate::secondary::inbox::NotifyInbox;
 use crate::snapshot::{SharedSnapshot, Snapshot};
 use crate::sockets::{bind_address, bound_socket};
 use crate::status::Status;
@@ -75,12 +77,23 @@ pub fn start(config: Config) -> Result<Running, StartError> {
     let status = Arc::new(Status::default());
     let live = Arc::new(arc_swap::ArcSwap::from_pointee(config.clone()));
     let mut threads = Vec::new();
+    // Secondary mode: NOTIFYs from the primaries reach the secondary's thread.
+    let (notices_tx, notices_rx) = crossbeam_channel::bounded(16);
+    let inbox = (!config.primaries.is_empty()).then(|| {
+        Arc::new(NotifyInbox::new(
+            &config,
+            live.clone(),
+            notices_tx,
+            status.clone(),
+        ))
+    });
     let dns = if config.dns_on {
         Some(start_dns(
             &config,
             &live,
             &shared,
             &status,
+            inbox,
             &stop,
             &mut threads,
         )?)
@@ -100,6 +113,34 @@ pub fn start(config: Config) -> Result<Running, StartError> {
         None
     };
     let (control_tx, control_rx) = crossbeam_channel::bounded(4);
+    let (notifier, notify_thread) =
+        crate::notify::spawn(live.clone(), stop.clone()).map_err(|source| StartError::Thread {
+            what: "the notifier",
+            source,
+        })?;
+    threads.push(notify_thread);
+    if !config.primaries.is_empty() {
+        let mut secondary = Secondary::new(
+            &config,
+            live,
+            shared,
+            status.clone(),
+            documents_rx,
+            notices_rx,
+            control_rx,
+        );
+        secondary.set_notifier(notifier);
+        let secondary_stop = stop.clone();
+        threads.push(spawn("secondary", move || secondary.run(&secondary_stop))?);
+        return Ok(Running {
+            dns,
+            http,
+            status,
+            stop,
+            control: control_tx,
+            threads,
+        });
+    }
     let configured = config.masters.clone().unwrap_or_default();
     let masters = if config.zk.is_empty() || config.state_file.is_some() {
         Masters::fixed(configured)
@@ -117,12 +158,6 @@ pub fn start(config: Config) -> Result<Running, StartError> {
             stop.clone(),
         )
     };
-    let (notifier, notify_thread) =
-        crate::notify::spawn(live.clone(), stop.clone()).map_err(|source| StartError::Thread {
-            what: "the notifier",
-            source,
-        })?;
-    threads.push(notify_thread);
     let mut control = Control::new(config, masters, control_rx, documents_rx, live, shared, {
         status.clone()
     })?;
@@ -270,6 +305,7 @@ fn start_dns(
     live: &Arc<arc_swap::ArcSwap<Config>>,
     shared: &SharedSnapshot,
     status: &Status,
+    inbox: Option<Arc<NotifyInbox>>,
     stop: &Stop,
     threads: &mut Vec<JoinHandle<()>>,
 ) -> Result<SocketAddr, StartError> {
@@ -286,6 +322,12 @@ fn start_dns(
     }
     let mut tcp = TcpServer::new(sockets.tcp.into()).map_err(failed("TCP"))?;
     tcp.set_config(live.clone());
+    if let Some(inbox) = inbox {
+        for worker in &mut started {
+            worker.set_notify_inbox(inbox.clone());
+        }
+        tcp.set_notify_inbox(inbox);
+    }
     if config.external_on {
         let sockets = started
             .iter()

@@ -59,6 +59,67 @@ impl TransferResult {
     }
 }
 
+/// How a secondary's attempt to bring its zone up to date ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PullResult {
+    /// The whole zone came (AXFR, or an IXFR answered with the whole zone).
+    Full,
+    /// IXFR: the changes came and applied.
+    Incremental,
+    /// The primary's serial was not newer: nothing to transfer.
+    Current,
+    /// The primary could not be reached or stopped answering in time.
+    Unreachable,
+    /// The primary answered with an error code (REFUSED, NOTAUTH, ...).
+    Refused,
+    /// A signature missing or wrong (`TransferTSIG`).
+    BadTsig,
+    /// Messages that do not parse, or a stream cut short.
+    Malformed,
+    /// More than `TransferMaxBytes`.
+    Oversized,
+    /// A record outside the zone.
+    OutOfZone,
+    /// The first and last SOA differ, or an IXFR's serials do not chain.
+    SoaMismatch,
+    /// An IXFR deletes a record the zone does not have.
+    IxfrMismatch,
+}
+
+impl PullResult {
+    /// Every result, in counter order.
+    pub(crate) const ALL: [PullResult; 11] = [
+        PullResult::Full,
+        PullResult::Incremental,
+        PullResult::Current,
+        PullResult::Unreachable,
+        PullResult::Refused,
+        PullResult::BadTsig,
+        PullResult::Malformed,
+        PullResult::Oversized,
+        PullResult::OutOfZone,
+        PullResult::SoaMismatch,
+        PullResult::IxfrMismatch,
+    ];
+
+    /// The `result` label.
+    pub(crate) fn label(self) -> &'static str {
+        match self {
+            PullResult::Full => "full",
+            PullResult::Incremental => "incremental",
+            PullResult::Current => "current",
+            PullResult::Unreachable => "unreachable",
+            PullResult::Refused => "refused",
+            PullResult::BadTsig => "bad_tsig",
+            PullResult::Malformed => "malformed",
+            PullResult::Oversized => "oversized",
+            PullResult::OutOfZone => "out_of_zone",
+            PullResult::SoaMismatch => "soa_mismatch",
+            PullResult::IxfrMismatch => "ixfr_mismatch",
+        }
+    }
+}
+
 /// Why a packet got no reply.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum DropReason {

@@ -33,6 +33,7 @@ pub mod names;
 mod notify;
 pub mod records;
 mod server;
+mod secondary;
 pub mod snapshot;
 pub mod sockets;
 mod status;

@@ -84,6 +84,13 @@ const START_TARGET: &str = "mesos_dns::start";
 
 /// The domain and where the state comes from, for the start line.
 fn config_summary(config: &Config) -> (String, String) {
+    if !config.primaries.is_empty() {
+        let primaries: Vec<String> = config.primaries.iter().map(|p| p.to_string()).collect();
+        return (
+            config.domain.clone(),
+            format!("zone transfers from {} (secondary)", primaries.join(",")),
+        );
+    }
     let source = match (&config.state_file, config.zk.is_empty()) {
         (Some(path), _) => format!("the file {}", path.display()),
         (None, false) => format!(

@@ -83,6 +83,14 @@ pub struct Status {
     /// Deltas and records held by the IXFR history.
     pub journal_entries: AtomicU64,
     pub journal_records: AtomicU64,
+    /// Secondary mode: transfers asked of the primaries, by kind (AXFR, IXFR) and
+    /// [`PullResult`](crate::counters::PullResult).
+    pub pulls: [[AtomicU64; crate::counters::PullResult::ALL.len()]; 2],
+    /// Secondary mode: the zone is past its SOA expire (answers SERVFAIL).
+    pub zone_expired: std::sync::atomic::AtomicBool,
+    /// Secondary mode: NOTIFYs taken from a listed primary, and refused from others.
+    pub notifies_taken: AtomicU64,
+    pub notifies_refused: AtomicU64,
 }
 
 pub(crate) fn unix_ms() -> u64 {

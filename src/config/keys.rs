@@ -249,6 +249,13 @@ pub(crate) const KEYS: &[Key] = &[
     Key { name: "TransferTSIG", kind: Kind::Str, default: Default::Str(""), reload: Reload::Live,
           show: |c, _| json!(c.transfer_tsig.clone().unwrap_or_default()),
           take: |to, from| to.transfer_tsig.clone_from(&from.transfer_tsig) },
+    // Secondary mode is chosen at start: a running server does not change its source.
+    Key { name: "Primaries", kind: Kind::Strings, default: Default::List(&[]), reload: Reload::Restart,
+          show: |c, _| json!(c.primaries.iter().map(resolver_text).collect::<Vec<_>>()),
+          take: |to, from| to.primaries.clone_from(&from.primaries) },
+    Key { name: "TransferMaxBytes", kind: Kind::Int { min: 65_536, max: i64::MAX }, default: Default::Int(1 << 30),
+          reload: Reload::Live,
+          show: |c, _| json!(c.transfer_max_bytes), take: |to, from| to.transfer_max_bytes = from.transfer_max_bytes },
 ];
 
 /// An upstream as `/v1/config` writes it: the port only when it is not 53.

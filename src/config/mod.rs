@@ -285,6 +285,11 @@ pub struct Config {
     /// Extension `TransferTSIG`: the key transfers must be signed with (and NOTIFYs
     /// are signed with); `None`: transfers need no signature (the ACL still applies).
     pub transfer_tsig: Option<String>,
+    /// Extension `Primaries`: secondary mode. The zone comes from these servers by zone
+    /// transfer, and Mesos is not read at all.
+    pub primaries: Vec<SocketAddr>,
+    /// Extension `TransferMaxBytes`: a received transfer larger than this is refused.
+    pub transfer_max_bytes: u64,
 }
 
 /// What the loader needs from the machine, so tests can supply their own.
@@ -375,7 +380,8 @@ fn validate(raw: &Raw, file: &Path, env: &Environment) -> Result<Config, ConfigE
         return invalid("DnsOn, HttpOn: either DNS or HTTP server should be on");
     }
     let no_masters = masters_given.as_ref().is_none_or(|m| m.is_empty());
-    if no_masters && zk.is_empty() && state_file_text.is_empty() {
+    let primaries = validate_resolvers("Primaries", &raw.strings("Primaries").unwrap_or_default())?;
+    if no_masters && zk.is_empty() && state_file_text.is_empty() && primaries.is_empty() {
         return invalid("Masters, Zk: specify Mesos masters or Zookeeper in config.json");
     }
 
@@ -494,6 +500,12 @@ fn validate(raw: &Raw, file: &Path, env: &Environment) -> Result<Config, ConfigE
             "DCOSNames: the domain {domain:?} overlaps {DCOS_DIRECTORY:?}, where the DC/OS zones are"
         ));
     }
+    // A secondary follows one zone, the domain; the other zones are made from Mesos.
+    if !primaries.is_empty() && (dcos_names || !reverse_zones.is_empty()) {
+        return invalid(
+            "Primaries: a secondary follows the domain only; ReverseZones and DCOSNames need a Mesos source",
+        );
+    }
 
     let state_api = match raw.string("StateAPI").to_ascii_lowercase().as_str() {
         "auto" => StateApi::Auto,
@@ -574,6 +586,8 @@ fn validate(raw: &Raw, file: &Path, env: &Environment) -> Result<Config, ConfigE
             "NotifySecondaries",
             &raw.strings("NotifySecondaries").unwrap_or_default(),
         )?,
+        primaries,
+        transfer_max_bytes: raw.int("TransferMaxBytes") as u64,
     })
 }
 

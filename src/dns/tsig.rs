@@ -88,6 +88,9 @@ pub(crate) struct RequestTsig {
     pub(crate) fudge: u16,
     pub(crate) mac: Vec<u8>,
     pub(crate) original_id: u16,
+    /// The TSIG error field and other data.
+    pub(crate) error: u16,
+    pub(crate) other: Vec<u8>,
     /// Where the TSIG record starts: the request is signed up to here.
     pub(crate) start: usize,
 }
@@ -142,6 +145,9 @@ pub(crate) fn find(packet: &[u8], question_end: usize) -> Option<RequestTsig> {
             let mac = packet.get(p..p + mac_len)?.to_vec();
             p += mac_len;
             let original_id = be16(packet, p)?;
+            let error = be16(packet, p + 2)?;
+            let other_len = usize::from(be16(packet, p + 4)?);
+            let other = packet.get(p + 6..p + 6 + other_len)?.to_vec();
             if end > packet.len() {
                 return None;
             }
@@ -152,6 +158,8 @@ pub(crate) fn find(packet: &[u8], question_end: usize) -> Option<RequestTsig> {
                 fudge,
                 mac,
                 original_id,
+                error,
+                other,
                 start,
             });
         }
@@ -221,6 +229,15 @@ impl Signer {
         }
     }
 
+    /// After signing a request of ours: what checks the answers to it.
+    pub(crate) fn into_check(self) -> ResponseCheck {
+        ResponseCheck {
+            key: self.key,
+            prior: self.prior,
+            first: true,
+        }
+    }
+
     /// Whether the request was signed with the key named `name`.
     pub(crate) fn key_is_named(&self, name: &str) -> bool {
         self.key.is_named(name)
@@ -271,6 +288,54 @@ impl Signer {
         count_additional(out, msg);
         self.prior = mac.to_vec();
         self.first = false;
+    }
+}
+
+/// Checks the messages answering a signed request of ours (a secondary's SOA query and
+/// transfer), each MAC chained to the one before: the first covers the request's MAC
+/// and the TSIG variables, later ones the timers only (RFC 8945 §5.3.1). Every message
+/// must be signed, as Knot, BIND and this server sign them.
+pub(crate) struct ResponseCheck {
+    key: TsigKey,
+    prior: Vec<u8>,
+    first: bool,
+}
+
+impl ResponseCheck {
+    /// Verifies `packet` at time `now`; on success, where its TSIG record starts.
+    pub(crate) fn verify(&mut self, packet: &[u8], question_end: usize, now: u64) -> Option<usize> {
+        let tsig = find(packet, question_end)?;
+        if tsig.key_name != self.key.name || tsig.algorithm != self.key.algorithm || tsig.error != 0
+        {
+            return None;
+        }
+        let mut signed = Vec::with_capacity(packet.len() + self.prior.len() + 64);
+        signed.extend_from_slice(&(self.prior.len() as u16).to_be_bytes());
+        signed.extend_from_slice(&self.prior);
+        let message = signed.len();
+        signed.extend_from_slice(&packet[..tsig.start]);
+        signed[message..message + 2].copy_from_slice(&tsig.original_id.to_be_bytes());
+        let ar = be16(packet, 10)?.checked_sub(1)?;
+        signed[message + 10..message + 12].copy_from_slice(&ar.to_be_bytes());
+        if self.first {
+            signed.extend_from_slice(&variables(
+                &self.key,
+                tsig.time_signed,
+                tsig.fudge,
+                tsig.error,
+                &tsig.other,
+            ));
+        } else {
+            signed.extend_from_slice(&tsig.time_signed.to_be_bytes()[2..]);
+            signed.extend_from_slice(&tsig.fudge.to_be_bytes());
+        }
+        hmac::verify(&self.key.key, &signed, &tsig.mac).ok()?;
+        if now.abs_diff(tsig.time_signed) > u64::from(tsig.fudge) {
+            return None;
+        }
+        self.prior = tsig.mac;
+        self.first = false;
+        Some(tsig.start)
     }
 }
 

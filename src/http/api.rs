@@ -155,6 +155,14 @@ pub(crate) fn route(request: &Request, ctx: &HttpContext) -> Response {
             }
             Response::json(&Value::Array(entries))
         }
+        // A secondary holds records, not the Mesos state they were made from.
+        Route::Enumerate if !config.primaries.is_empty() => {
+            let mut response = Response::json(&json!({
+                "error": "/v1/enumerate needs a Mesos source; this server is a secondary (Primaries) and holds only the transferred zone",
+            }));
+            response.status = 501;
+            response
+        }
         Route::Enumerate => document(ctx, DocumentKind::Enumerate, snapshot.serial),
         Route::Axfr => document(ctx, DocumentKind::Axfr, snapshot.serial),
         Route::Metrics => Response {

@@ -6,6 +6,18 @@ use crate::status::{Status, unix_ms};
 
 /// Why `/ready` says no: no state loaded yet, or the last good refresh is too old.
 pub(crate) fn not_ready_reason(ctx: &HttpContext, snapshot_ready: bool) -> Option<String> {
+    let config = ctx.config.load();
+    if !config.primaries.is_empty() {
+        // A secondary is ready while it serves a zone a primary gave it, until the SOA
+        // expire time passes without a primary answering.
+        return if ctx.status.zone_expired.load(std::sync::atomic::Ordering::Relaxed) {
+            Some("the zone expired: no primary answered within the SOA expire time".into())
+        } else if !snapshot_ready {
+            Some("no zone transferred yet".into())
+        } else {
+            None
+        };
+    }
     if !snapshot_ready {
         return Some("no state loaded yet".into());
     }
@@ -18,7 +30,6 @@ pub(crate) fn not_ready_reason(ctx: &HttpContext, snapshot_ready: bool) -> Optio
     }
     let last = Status::get(&ctx.status.last_refresh_ok_ms);
     let age = unix_ms().saturating_sub(last);
-    let config = ctx.config.load();
     // A subscription's records come at least once per heartbeat interval.
     let period_ms = if ctx
         .status

@@ -2,7 +2,7 @@
 //! counters the workers keep (summed here, at scrape time) and the refresh status.
 
 use super::HttpContext;
-use crate::counters::{DropReason, QTYPES, RCODES, TransferResult, WorkerCounters};
+use crate::counters::{DropReason, PullResult, QTYPES, RCODES, TransferResult, WorkerCounters};
 use crate::snapshot::Snapshot;
 use crate::status::{Status, unix_ms};
 use prometheus_client::collector::Collector;
@@ -37,8 +37,9 @@ struct Scrape {
     publishes: u64,
     journal: (u64, u64),
     bytes_read: [(&'static str, u64); 2],
-    /// (kind, result, count) of zone transfer requests served here.
-    transfers: Vec<(&'static str, &'static str, u64)>,
+    /// (role, kind, result, count) of zone transfers served here (primary) and asked
+    /// of the primaries (secondary).
+    transfers: Vec<(&'static str, &'static str, &'static str, u64)>,
 }
 
 fn counter(
@@ -107,9 +108,9 @@ impl Collector for Scrape {
                 None,
                 MetricType::Counter,
             )?;
-            for (kind, result, value) in &self.transfers {
+            for (role, kind, result, value) in &self.transfers {
                 ConstCounter::new(*value).encode(family.encode_family(&[
-                    ("role", "primary"),
+                    ("role", *role),
                     ("kind", *kind),
                     ("result", *result),
                 ])?)?;
@@ -355,17 +356,7 @@ pub(crate) fn render_metrics(ctx: &HttpContext, snapshot: &Snapshot) -> String {
             Status::get(&ctx.status.journal_entries),
             Status::get(&ctx.status.journal_records),
         ),
-        transfers: ctx.status.tcp.get().map_or_else(Vec::new, |tcp| {
-            ["axfr", "ixfr"]
-                .iter()
-                .enumerate()
-                .flat_map(|(k, kind)| {
-                    TransferResult::ALL
-                        .iter()
-                        .map(move |r| (*kind, r.label(), load(&tcp.transfers[k][*r as usize])))
-                })
-                .collect()
-        }),
+        transfers: transfer_counts(ctx),
         bytes_read: [
             ("state", Status::get(&ctx.status.state_bytes_read)),
             ("stream", Status::get(&ctx.status.stream_bytes_read)),
@@ -388,5 +379,25 @@ pub(crate) fn render_metrics(ctx: &HttpContext, snapshot: &Snapshot) -> String {
     let mut out = String::new();
     // Writing to a String cannot fail.
     let _ = prometheus_client::encoding::text::encode(&mut out, &registry);
+    out
+}
+
+/// Zone transfers by role, kind and result: served (primary) and asked for (secondary,
+/// only in secondary mode).
+fn transfer_counts(ctx: &HttpContext) -> Vec<(&'static str, &'static str, &'static str, u64)> {
+    let load = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
+    let mut out = Vec::new();
+    for (k, kind) in ["axfr", "ixfr"].into_iter().enumerate() {
+        if let Some(tcp) = ctx.status.tcp.get() {
+            for r in TransferResult::ALL {
+                out.push(("primary", kind, r.label(), load(&tcp.transfers[k][r as usize])));
+            }
+        }
+        if !ctx.config.load().primaries.is_empty() {
+            for r in PullResult::ALL {
+                out.push(("secondary", kind, r.label(), load(&ctx.status.pulls[k][r as usize])));
+            }
+        }
+    }
     out
 }

@@ -64,7 +64,9 @@ fn rows<'a>(records: &[(u32, RData)], name_of: impl Fn(u32) -> &'a str) -> Vec<R
             let host = match rdata {
                 RData::A(ip) => ip.to_string(),
                 RData::Aaaa(ip) => ip.to_string(),
-                RData::Srv { target, port } => format!("{}:{port}", name_of(*target)),
+                RData::Srv { target, port } | RData::Service { target, port, .. } => {
+                    format!("{}:{port}", name_of(*target))
+                }
                 RData::Ptr { .. } => return None,
             };
             Some(RecordRow {

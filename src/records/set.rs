@@ -33,6 +33,19 @@ pub enum RData {
         /// [`PTR_TASK`] (a task's canonical name).
         rank: u8,
     },
+    /// An SRV record as a primary served it (secondary mode): its own priority and
+    /// weight. Generated SRV records are [`RData::Srv`], which take priority 0 and
+    /// `SRVRecordDefaultWeight` when served.
+    Service {
+        /// The target, a name of the same set.
+        target: NameId,
+        /// The port.
+        port: u16,
+        /// The priority.
+        priority: u16,
+        /// The weight.
+        weight: u16,
+    },
 }
 
 /// [`RData::Ptr`] rank of an agent's host name for the agent's address.
@@ -46,7 +59,7 @@ impl RData {
         match self {
             RData::A(_) => "A",
             RData::Aaaa(_) => "AAAA",
-            RData::Srv { .. } => "SRV",
+            RData::Srv { .. } | RData::Service { .. } => "SRV",
             RData::Ptr { .. } => "PTR",
         }
     }
@@ -296,6 +309,15 @@ impl RecordSetBuilder {
             RData::A(ip) => push(&mut records.a, ip, long, id, RData::A),
             RData::Aaaa(ip) => push(&mut records.aaaa, ip, long, id, RData::Aaaa),
             RData::Srv { target, port } => push(
+                &mut records.srv,
+                (target, port),
+                long,
+                id,
+                |(target, port)| RData::Srv { target, port },
+            ),
+            // The generator never makes these (only a transferred zone has them); a set
+            // keeps the target and port.
+            RData::Service { target, port, .. } => push(
                 &mut records.srv,
                 (target, port),
                 long,

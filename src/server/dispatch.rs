@@ -4,7 +4,9 @@
 use crate::answer::{Outcome, Transport, answer, refuse, servfail};
 use crate::counters::{BatchCounts, DropReason};
 use crate::forward::{ClientPath, ForwardHandle, ForwardRequest};
+use crate::secondary::inbox::{NotifyInbox, is_notify};
 use crate::snapshot::Snapshot;
+use std::net::IpAddr;
 
 /// What became of a query.
 pub(crate) enum Handled {
@@ -29,16 +31,38 @@ pub(crate) struct ForwardPath<'a, C: FnOnce() -> Option<ClientPath>> {
     pub(crate) client: C,
 }
 
+/// Where a NOTIFY goes in secondary mode, and who sent it (worked out only for a
+/// NOTIFY).
+pub(crate) struct NotifyPath<'a, P: FnOnce() -> Option<IpAddr>> {
+    pub(crate) inbox: Option<&'a NotifyInbox>,
+    pub(crate) peer: P,
+}
+
 /// Handles one query into `out`, counting it in `counts`.
-pub(crate) fn handle_query<C: FnOnce() -> Option<ClientPath>>(
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn handle_query<C: FnOnce() -> Option<ClientPath>, P: FnOnce() -> Option<IpAddr>>(
     packet: &[u8],
     snap: &Snapshot,
     rotation: u32,
     transport: Transport,
     out: &mut [u8],
     forward: ForwardPath<'_, C>,
+    notify: NotifyPath<'_, P>,
     counts: &mut BatchCounts,
 ) -> Handled {
+    // A secondary takes NOTIFYs; anywhere else they get NOTIMP like other opcodes.
+    if let Some(inbox) = notify.inbox.filter(|_| is_notify(packet)) {
+        return match inbox.receive(packet, (notify.peer)(), out) {
+            Some(len) => {
+                counts.reply(crate::dns::wire::TYPE_SOA, &out[..len]);
+                Handled::Reply { len }
+            }
+            None => {
+                counts.drop(DropReason::Malformed);
+                Handled::Dropped
+            }
+        };
+    }
     let outcome = match answer(packet, snap, rotation, transport, out) {
         Outcome::Forward { qtype } => match (
             forward.forwarder,

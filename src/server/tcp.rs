@@ -1,7 +1,8 @@
 //! DNS over TCP (RFC 7766): one mio event loop; 2-byte length framing, several and
 //! pipelined queries per connection, an idle timeout and a cap on open connections.
 
-use super::dispatch::{ForwardPath, Handled, handle_query};
+use super::dispatch::{ForwardPath, Handled, NotifyPath, handle_query};
+use crate::secondary::inbox::NotifyInbox;
 use crate::answer::Transport;
 use crate::config::Config;
 use crate::counters::{BatchCounts, WorkerCounters};
@@ -48,6 +49,8 @@ pub(crate) struct TcpServer {
     poll: Poll,
     listener: TcpListener,
     forward: Option<ForwardHandle>,
+    /// Secondary mode: where NOTIFYs go.
+    notify: Option<Arc<NotifyInbox>>,
     replies: (Sender<TcpReply>, Receiver<TcpReply>),
     waker: Arc<Waker>,
     generations: u64,
@@ -72,6 +75,7 @@ impl TcpServer {
             poll,
             listener: TcpListener::from_std(listener),
             forward: None,
+            notify: None,
             replies: crossbeam_channel::bounded(4096),
             waker,
             generations: 0,
@@ -94,6 +98,11 @@ impl TcpServer {
     /// The live configuration, for `TransferACL`.
     pub(crate) fn set_config(&mut self, config: Arc<arc_swap::ArcSwap<Config>>) {
         self.config = Some(config);
+    }
+
+    /// Hands NOTIFYs to `inbox` (secondary mode).
+    pub(crate) fn set_notify_inbox(&mut self, inbox: Arc<NotifyInbox>) {
+        self.notify = Some(inbox);
     }
 
     pub(crate) fn set_forwarder(&mut self, forward: ForwardHandle) {
@@ -285,6 +294,10 @@ impl TcpServer {
                     Transport::Tcp,
                     reply,
                     forward,
+                    NotifyPath {
+                        inbox: self.notify.as_deref(),
+                        peer: || Some(conn.peer),
+                    },
                     &mut self.counts,
                 ) {
                     Handled::Reply { len } => {

@@ -1,7 +1,8 @@
 //! UDP workers: each owns an SO_REUSEPORT socket and a CPU, and loops
 //! `recvmmsg` → answer → `sendmmsg`, loading the snapshot once per batch.
 
-use super::dispatch::{ForwardPath, Handled, handle_query};
+use super::dispatch::{ForwardPath, Handled, NotifyPath, handle_query};
+use crate::secondary::inbox::NotifyInbox;
 use crate::answer::Transport;
 use crate::counters::{BatchCounts, DropReason, WorkerCounters};
 use crate::forward::{ClientPath, ForwardHandle};
@@ -25,6 +26,8 @@ pub(crate) struct UdpWorker {
     index: usize,
     /// Where queries outside the domain go; `None` when forwarding is off.
     forward: Option<ForwardHandle>,
+    /// Secondary mode: where NOTIFYs go.
+    notify: Option<Arc<NotifyInbox>>,
     socket: socket2::Socket,
     rx: Batch,
     tx: Batch,
@@ -56,6 +59,7 @@ impl UdpWorker {
         Ok(UdpWorker {
             index,
             forward: None,
+            notify: None,
             socket,
             rx: Batch::new(BATCH, QUERY_SLOT),
             tx: Batch::new(BATCH, reply_size.max(512)),
@@ -68,6 +72,11 @@ impl UdpWorker {
     /// A second handle on this worker's socket, for the forwarder's replies.
     pub(crate) fn socket_clone(&self) -> io::Result<socket2::Socket> {
         self.socket.try_clone()
+    }
+
+    /// Hands NOTIFYs to `inbox` (secondary mode).
+    pub(crate) fn set_notify_inbox(&mut self, inbox: Arc<NotifyInbox>) {
+        self.notify = Some(inbox);
     }
 
     pub(crate) fn set_forwarder(&mut self, forward: ForwardHandle) {
@@ -141,6 +150,10 @@ impl UdpWorker {
                 Transport::Udp,
                 out,
                 forward,
+                NotifyPath {
+                    inbox: self.notify.as_deref(),
+                    peer: || rx.peer(i).map(|p| p.ip()),
+                },
                 &mut self.counts,
             ) {
                 Handled::Reply { len } => {

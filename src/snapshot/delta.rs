@@ -19,6 +19,13 @@ pub enum DeltaData {
         target: Box<str>,
         port: u16,
     },
+    /// An SRV record with its own priority and weight (a transferred zone).
+    Service {
+        target: Box<str>,
+        port: u16,
+        priority: u16,
+        weight: u16,
+    },
     /// A reverse-lookup candidate (`ReversePolicy` picks what is served).
     Ptr {
         target: Box<str>,
@@ -97,6 +104,17 @@ impl DeltaBuilder {
                 RData::Srv { target, port } => DeltaData::Srv {
                     target: name(target),
                     port,
+                },
+                RData::Service {
+                    target,
+                    port,
+                    priority,
+                    weight,
+                } => DeltaData::Service {
+                    target: name(target),
+                    port,
+                    priority,
+                    weight,
                 },
                 RData::Ptr { target, rank } => DeltaData::Ptr {
                     target: name(target),

@@ -20,6 +20,7 @@ use crate::records::{ItemRecords, RecordSet};
 use foldhash::fast::FixedState;
 use sets::{Extra, RrSet, SetPool};
 use shards::{RecordSettings, SetWriter, Shard, ShardTable, Slot, shard_of};
+pub use shards::TtlTable;
 use std::hash::BuildHasher;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
@@ -28,6 +29,64 @@ use store::{DirtyName, Sign, ZoneStore};
 /// The hash of a lower-cased wire name: picks its shard and its slot.
 pub fn key_hash(wire: &[u8]) -> u64 {
     FixedState::default().hash_one(wire)
+}
+
+/// How a store's records become answers: shaped by the configuration (a server following
+/// Mesos), or as a primary served them (a secondary).
+#[derive(Clone, Copy)]
+pub struct Shape<'a> {
+    /// The configuration.
+    pub config: &'a Config,
+    /// Secondary mode: the zone's SOA, NS and TTLs as transferred.
+    pub transferred: Option<&'a TransferredZone>,
+}
+
+impl<'a> From<&'a Config> for Shape<'a> {
+    fn from(config: &'a Config) -> Shape<'a> {
+        Shape {
+            config,
+            transferred: None,
+        }
+    }
+}
+
+/// What a secondary takes from the transferred zone rather than from its configuration.
+#[derive(Clone, Debug, Default)]
+pub struct TransferredZone {
+    /// The apex SOA's RDATA, names uncompressed.
+    pub soa_rdata: Vec<u8>,
+    /// The SOA's TTL.
+    pub soa_ttl: u32,
+    /// The apex NS targets, uncompressed wire names, sorted.
+    pub ns: Vec<Vec<u8>>,
+    /// The NS set's TTL.
+    pub ns_ttl: u32,
+    /// The TTLs of the other sets.
+    pub ttls: shards::TtlTable,
+}
+
+impl TransferredZone {
+    /// The SOA's serial.
+    pub fn serial(&self) -> u32 {
+        soa_field(&self.soa_rdata, 0)
+    }
+
+    /// The SOA's refresh, retry, expire and minimum, in seconds.
+    pub fn timers(&self) -> [u32; 4] {
+        [1, 2, 3, 4].map(|i| soa_field(&self.soa_rdata, i))
+    }
+}
+
+/// Field `index` of the five numbers that end a SOA RDATA (serial, refresh, retry,
+/// expire, minimum); 0 when it is too short.
+fn soa_field(rdata: &[u8], index: usize) -> u32 {
+    let Some(start) = rdata.len().checked_sub(20 - 4 * index) else {
+        return 0;
+    };
+    rdata
+        .get(start..start + 4)
+        .and_then(|b| <[u8; 4]>::try_from(b).ok())
+        .map_or(0, u32::from_be_bytes)
 }
 
 /// Settings and zone records that every answer needs.
@@ -131,29 +190,31 @@ impl Snapshot {
     }
 
     /// A snapshot of every shard of `store`, its sets interned in `pool`.
-    pub fn compile_all(
+    pub fn compile_all<'a>(
         store: &ZoneStore,
-        config: &Config,
+        shape: impl Into<Shape<'a>>,
         serial: u32,
         pool: &mut SetPool,
     ) -> Snapshot {
-        let mut writer = SetWriter::new(record_settings(config), pool);
+        let shape = shape.into();
+        let mut writer = SetWriter::new(record_settings(shape), pool);
         let shards = ShardTable::build(|i| writer.compile(store, i));
-        Snapshot::assemble(store, config, serial, shards, pool)
+        Snapshot::assemble(store, shape, serial, shards, pool)
     }
 
     /// The next snapshot: the shards holding `changed` names patched from `store`, the
     /// others shared with `self`. `changed` is grouped by shard. `config` must shape
     /// records as it did for `self` (else use [`Snapshot::compile_all`]).
-    pub fn update(
+    pub fn update<'a>(
         &self,
         store: &ZoneStore,
         changed: &[DirtyName],
-        config: &Config,
+        shape: impl Into<Shape<'a>>,
         serial: u32,
         pool: &mut SetPool,
     ) -> Snapshot {
-        let mut writer = SetWriter::new(record_settings(config), pool);
+        let shape = shape.into();
+        let mut writer = SetWriter::new(record_settings(shape), pool);
         let patched = changed
             .chunk_by(|a, b| a.shard == b.shard)
             .map(|names| {
@@ -162,26 +223,21 @@ impl Snapshot {
             })
             .collect();
         let shards = self.shards.with(patched);
-        Snapshot::assemble(store, config, serial, shards, pool)
+        Snapshot::assemble(store, shape, serial, shards, pool)
     }
 
     fn assemble(
         store: &ZoneStore,
-        config: &Config,
+        shape: Shape,
         serial: u32,
         shards: ShardTable,
         pool: &mut SetPool,
     ) -> Snapshot {
-        let zone = zone(store, config, serial, pool);
+        let zone = zone(store, shape, serial, pool);
         let (names, a, aaaa, srv) = store.counts();
         Snapshot {
             serial,
-            zone_text: ZoneText {
-                domain: config.domain.clone(),
-                mname: config.soa_mname.clone(),
-                rname: config.soa_rname.clone(),
-                refresh_seconds: config.refresh_seconds,
-            },
+            zone_text: zone_text(shape),
             ready: true,
             zone,
             counts: Counts {
@@ -196,16 +252,32 @@ impl Snapshot {
     }
 
     /// The same records under another serial: only the zone's SOA changes.
-    pub fn with_serial(
+    pub fn with_serial<'a>(
         mut self,
         store: &ZoneStore,
-        config: &Config,
+        shape: impl Into<Shape<'a>>,
         serial: u32,
         pool: &mut SetPool,
     ) -> Snapshot {
-        self.zone = zone(store, config, serial, pool);
+        let shape = shape.into();
+        self.zone = zone(store, shape, serial, pool);
+        self.zone_text = zone_text(shape);
         self.serial = serial;
         self
+    }
+
+    /// The same records, served (`ready`) or answered with SERVFAIL (a secondary's zone
+    /// past its expire time).
+    pub fn with_ready(&self, ready: bool) -> Snapshot {
+        Snapshot {
+            serial: self.serial,
+            zone_text: self.zone_text.clone(),
+            ready,
+            zone: self.zone.clone(),
+            counts: self.counts,
+            history: self.history.clone(),
+            shards: self.shards.clone(),
+        }
     }
 
     /// The records served at `changed` names that differ in `next` (removed, added).
@@ -312,7 +384,7 @@ pub fn compile_shard(
     config: &Config,
     pool: &mut SetPool,
 ) -> Shard {
-    SetWriter::new(record_settings(config), pool).compile(store, index)
+    SetWriter::new(record_settings(config.into()), pool).compile(store, index)
 }
 
 /// Builds the answer table of a whole [`RecordSet`] (tools, benchmarks and tests; the
@@ -352,12 +424,45 @@ pub fn apex_name(config: &Config) -> String {
     )
 }
 
-fn record_settings(config: &Config) -> RecordSettings {
+fn record_settings(shape: Shape<'_>) -> RecordSettings<'_> {
+    let config = shape.config;
     RecordSettings {
         ttl: config.ttl,
         srv_weight: config.srv_record_default_weight,
-        reverse_policy: config.reverse_policy,
+        // A transferred zone's PTR records are served as they came.
+        reverse_policy: match shape.transferred {
+            Some(_) => crate::config::ReversePolicy::All,
+            None => config.reverse_policy,
+        },
         dcos_ttl: config.dcos_names.then_some(config.dcos_ttl),
+        transferred: shape.transferred.map(|t| &t.ttls),
+    }
+}
+
+/// The zone facts of the HTTP API: the configuration's, or the transferred SOA's.
+fn zone_text(shape: Shape) -> ZoneText {
+    let config = shape.config;
+    match shape.transferred {
+        None => ZoneText {
+            domain: config.domain.clone(),
+            mname: config.soa_mname.clone(),
+            rname: config.soa_rname.clone(),
+            refresh_seconds: config.refresh_seconds,
+        },
+        Some(t) => {
+            let mname_end = crate::dns::wire::skip_name(&t.soa_rdata, 0).unwrap_or(0);
+            let text = |wire: &[u8]| {
+                let mut s = wire_to_text(wire).unwrap_or_default();
+                s.pop();
+                s
+            };
+            ZoneText {
+                domain: config.domain.clone(),
+                mname: text(&t.soa_rdata[..mname_end]),
+                rname: text(t.soa_rdata.get(mname_end..).unwrap_or_default()),
+                refresh_seconds: u64::from(t.timers()[0]),
+            }
+        }
     }
 }
 
@@ -414,7 +519,11 @@ pub fn zone_record(rtype: u16, ttl: u32, rdata: &[u8], out: &mut Vec<u8>) {
 
 /// The zone's settings with its SOA (positive and negative TTL) and NS answers, and
 /// `SOAMname`'s addresses from the store as NS glue when they are served here.
-fn zone(store: &ZoneStore, config: &Config, serial: u32, pool: &mut SetPool) -> Zone {
+fn zone(store: &ZoneStore, shape: Shape, serial: u32, pool: &mut SetPool) -> Zone {
+    let config = shape.config;
+    if let Some(transferred) = shape.transferred {
+        return transferred_zone(store, config, transferred, serial, pool);
+    }
     let mut apex = Vec::new();
     // The domain was validated at start-up, so it always encodes.
     let _ = name_to_wire(&config.domain, true, &mut apex);
@@ -478,6 +587,69 @@ fn zone(store: &ZoneStore, config: &Config, serial: u32, pool: &mut SetPool) -> 
                 name_to_wire(apex, true, &mut wire).map(|()| wire)
             })
             .collect(),
+    }
+}
+
+/// The zone of a secondary: the primary's SOA (under `serial`) and apex NS, with the
+/// NS targets' addresses as glue when they lie in the zone.
+fn transferred_zone(
+    store: &ZoneStore,
+    config: &Config,
+    transferred: &TransferredZone,
+    serial: u32,
+    pool: &mut SetPool,
+) -> Zone {
+    let mut apex = Vec::new();
+    let _ = name_to_wire(&config.domain, true, &mut apex);
+    let mut soa_rdata = transferred.soa_rdata.clone();
+    if let Some(start) = soa_rdata.len().checked_sub(20) {
+        soa_rdata[start..start + 4].copy_from_slice(&serial.to_be_bytes());
+    }
+    let minimum = soa_field(&soa_rdata, 4);
+    let negative_ttl = transferred.soa_ttl.min(minimum);
+    let usual = transferred.ttls.usual;
+    let mut scratch = sets::SetScratch::default();
+    let mut soa = |ttl: u32| {
+        scratch.clear();
+        scratch.next_record();
+        zone_record(TYPE_SOA, ttl, &soa_rdata, &mut scratch.bytes);
+        pool.intern(&scratch)
+    };
+    let (soa_set, negative_soa) = (soa(transferred.soa_ttl), soa(negative_ttl));
+    scratch.clear();
+    scratch.target_offset = 12;
+    scratch.extra_ttl = usual;
+    let mut ips = Vec::new();
+    for (i, target) in transferred.ns.iter().enumerate() {
+        scratch.next_record();
+        zone_record(TYPE_NS, transferred.ns_ttl, target, &mut scratch.bytes);
+        let text = wire_to_text(target).unwrap_or_default().to_ascii_lowercase();
+        if let Some(id) = store.find(&text).filter(|&id| store.node(id).in_zone) {
+            shards::addresses(store, id, &mut ips);
+            scratch.extras.extend(ips.iter().map(|&ip| Extra {
+                answer_rr: i as u32,
+                ip,
+            }));
+        }
+    }
+    let ns = pool.intern(&scratch);
+    Zone {
+        soa: soa_set,
+        negative_soa,
+        ns,
+        apex,
+        ttl: usual,
+        recurse_on: config.recurse_on,
+        set_truncate_bit: config.set_truncate_bit,
+        edns_max: config.edns_max_udp_size,
+        max_answers: match config.max_answers {
+            0 => usize::MAX,
+            n => n as usize,
+        },
+        ns_rdata: transferred.ns.first().cloned().unwrap_or_default(),
+        soa_rdata,
+        negative_ttl,
+        others: Vec::new(),
     }
 }
 

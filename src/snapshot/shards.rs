@@ -10,7 +10,7 @@
 
 use super::push_rr_header;
 use super::sets::{Extra, RrSet, SetPool, SetScratch};
-use super::store::{DirtyName, ZoneStore};
+use super::store::{DirtyName, SrvValue, ZoneStore};
 use crate::config::ReversePolicy;
 use crate::dns::wire::{TYPE_A, TYPE_AAAA, TYPE_PTR, TYPE_SRV, name_to_wire};
 use crate::records::NameId;
@@ -205,7 +205,7 @@ type SlotSets = [Option<Arc<RrSet>>; 4];
 
 /// What every record of a set carries besides its data.
 #[derive(Clone, Copy, Debug)]
-pub struct RecordSettings {
+pub struct RecordSettings<'t> {
     /// `TTL`.
     pub ttl: u32,
     /// `SRVRecordDefaultWeight`.
@@ -215,15 +215,58 @@ pub struct RecordSettings {
     /// `DCOSTTL` when `DCOSNames` is on: the TTL of names in the `dcos.` and `l4lb.`
     /// zones.
     pub dcos_ttl: Option<u32>,
+    /// A transferred zone's TTLs (secondary mode), which override the ones above.
+    pub transferred: Option<&'t TtlTable>,
 }
 
-impl RecordSettings {
-    /// The TTL of the records of `name` (lower case, trailing dot).
-    fn ttl_of(&self, name: &str) -> u32 {
-        match self.dcos_ttl {
+impl RecordSettings<'_> {
+    /// The TTLs of the A, AAAA, SRV and PTR sets of `name` (lower case, trailing dot).
+    fn ttls_of(&self, name: &str) -> SetTtls {
+        if let Some(table) = self.transferred {
+            return table.of(name);
+        }
+        let ttl = match self.dcos_ttl {
             Some(ttl) if DCOS_TTL_ZONES.iter().any(|z| name.ends_with(z)) => ttl,
             _ => self.ttl,
+        };
+        [ttl; 4]
+    }
+}
+
+/// TTLs of the A, AAAA, SRV and PTR sets of a name, in that order.
+pub type SetTtls = [u32; 4];
+
+/// The TTLs of a transferred zone (secondary mode): the TTL most of its sets have,
+/// and each set whose TTL differs, by name.
+#[derive(Clone, Debug, Default)]
+pub struct TtlTable {
+    /// The TTL of every set not listed.
+    pub usual: u32,
+    /// Names with a set whose TTL is not `usual` (lower case, trailing dot).
+    pub unusual: std::collections::HashMap<Box<str>, [Option<u32>; 4]>,
+}
+
+impl TtlTable {
+    /// The TTLs of a name's sets.
+    pub fn of(&self, name: &str) -> SetTtls {
+        match self.unusual.get(name) {
+            None => [self.usual; 4],
+            Some(sets) => sets.map(|t| t.unwrap_or(self.usual)),
         }
+    }
+
+    /// Sets the TTL of one set (`index` as in [`SetTtls`]).
+    pub fn set(&mut self, name: &str, index: usize, ttl: u32) {
+        if ttl == self.usual {
+            if let Some(sets) = self.unusual.get_mut(name) {
+                sets[index] = None;
+                if sets.iter().all(Option::is_none) {
+                    self.unusual.remove(name);
+                }
+            }
+            return;
+        }
+        self.unusual.entry(name.into()).or_default()[index] = Some(ttl);
     }
 }
 
@@ -232,20 +275,18 @@ const DCOS_TTL_ZONES: [&str; 2] = [".dcos.thisdcos.directory.", ".l4lb.thisdcos.
 
 /// Writes the sets of names, interning them in the pool.
 pub(super) struct SetWriter<'a> {
-    settings: RecordSettings,
+    settings: RecordSettings<'a>,
     pool: &'a mut SetPool,
     pub(super) scratch: SetScratch,
     wire: Vec<u8>,
     /// Reused lists: a name's addresses, its SRV values, an SRV target's addresses.
     ips: Vec<IpAddr>,
-    srv: Vec<(NameId, u16)>,
+    srv: Vec<SrvValue>,
     target_ips: Vec<IpAddr>,
-    /// The TTL of the name being written.
-    ttl: u32,
 }
 
 impl<'a> SetWriter<'a> {
-    pub(super) fn new(settings: RecordSettings, pool: &'a mut SetPool) -> SetWriter<'a> {
+    pub(super) fn new(settings: RecordSettings<'a>, pool: &'a mut SetPool) -> SetWriter<'a> {
         SetWriter {
             settings,
             pool,
@@ -254,7 +295,6 @@ impl<'a> SetWriter<'a> {
             ips: Vec::new(),
             srv: Vec::new(),
             target_ips: Vec::new(),
-            ttl: settings.ttl,
         }
     }
 
@@ -324,27 +364,33 @@ impl<'a> SetWriter<'a> {
 
     /// The A, AAAA, SRV and PTR sets of one name, values sorted.
     fn name_sets(&mut self, store: &ZoneStore, id: NameId) -> SlotSets {
-        self.ttl = self.settings.ttl_of(store.name(id));
+        let [a_ttl, aaaa_ttl, srv_ttl, ptr_ttl] = self.settings.ttls_of(store.name(id));
         let mut ips = std::mem::take(&mut self.ips);
         addresses(store, id, &mut ips);
         // IPv4 sorts before IPv6: the A records, then the AAAA records.
         let v6 = ips.partition_point(IpAddr::is_ipv4);
-        let a = self.address_set(&ips[..v6]);
-        let aaaa = self.address_set(&ips[v6..]);
+        let a = self.address_set(&ips[..v6], a_ttl);
+        let aaaa = self.address_set(&ips[v6..], aaaa_ttl);
         self.ips = ips;
         let mut srv = std::mem::take(&mut self.srv);
         srv.clear();
         srv.extend(store.node(id).srv());
-        srv.sort_unstable_by(|x, y| store.name(x.0).cmp(store.name(y.0)).then(x.1.cmp(&y.1)));
-        let srv_set = self.srv_set(store, &srv);
+        srv.sort_unstable_by(|x, y| {
+            let key = |v: &SrvValue| (v.port, v.own);
+            store
+                .name(x.target)
+                .cmp(store.name(y.target))
+                .then(key(x).cmp(&key(y)))
+        });
+        let srv_set = self.srv_set(store, &srv, srv_ttl);
         self.srv = srv;
-        let ptr = self.ptr_set(store, id);
+        let ptr = self.ptr_set(store, id, ptr_ttl);
         [a, aaaa, srv_set, ptr]
     }
 
     /// The PTR records of a reverse name: its candidates as `ReversePolicy` picks them
     /// (by rank, then name), each name once.
-    fn ptr_set(&mut self, store: &ZoneStore, id: NameId) -> Option<Arc<RrSet>> {
+    fn ptr_set(&mut self, store: &ZoneStore, id: NameId, ttl: u32) -> Option<Arc<RrSet>> {
         let node = store.node(id);
         // Most names have no reverse candidates.
         node.ptr().next()?;
@@ -367,7 +413,6 @@ impl<'a> SetWriter<'a> {
             }
         };
         self.scratch.clear();
-        let ttl = self.ttl;
         for (_, name) in chosen {
             self.wire.clear();
             if name_to_wire(name, false, &mut self.wire).is_none() {
@@ -380,9 +425,8 @@ impl<'a> SetWriter<'a> {
         self.pool.intern(&self.scratch)
     }
 
-    fn address_set(&mut self, ips: &[IpAddr]) -> Option<Arc<RrSet>> {
+    fn address_set(&mut self, ips: &[IpAddr], ttl: u32) -> Option<Arc<RrSet>> {
         self.scratch.clear();
-        let ttl = self.ttl;
         for ip in ips {
             self.scratch.next_record();
             let out = &mut self.scratch.bytes;
@@ -400,12 +444,13 @@ impl<'a> SetWriter<'a> {
         self.pool.intern(&self.scratch)
     }
 
-    /// SRV records (target, port), sorted by the caller.
-    fn srv_set(&mut self, store: &ZoneStore, srv: &[(NameId, u16)]) -> Option<Arc<RrSet>> {
+    /// SRV records, sorted by the caller.
+    fn srv_set(&mut self, store: &ZoneStore, srv: &[SrvValue], ttl: u32) -> Option<Arc<RrSet>> {
         self.scratch.clear();
-        let (ttl, weight) = (self.ttl, self.settings.srv_weight);
         let mut target_ips = std::mem::take(&mut self.target_ips);
-        for (i, &(target, port)) in srv.iter().enumerate() {
+        for (i, value) in srv.iter().enumerate() {
+            let (target, port) = (value.target, value.port);
+            let (priority, weight) = value.own.unwrap_or((0, self.settings.srv_weight));
             self.wire.clear();
             // Targets come from the generator, which keeps only encodable names.
             if name_to_wire(store.name(target), false, &mut self.wire).is_none() {
@@ -413,16 +458,17 @@ impl<'a> SetWriter<'a> {
             }
             let rr = self.scratch.offsets.len() as u32;
             self.scratch.target_offset = 18;
-            self.scratch.extra_ttl = self.settings.ttl_of(store.name(target));
+            // The additional addresses carry the target's own TTL.
+            self.scratch.extra_ttl = self.settings.ttls_of(store.name(target))[0];
             self.scratch.next_record();
             let out = &mut self.scratch.bytes;
             push_rr_header(out, TYPE_SRV, ttl, 6 + self.wire.len());
-            out.extend_from_slice(&0u16.to_be_bytes());
+            out.extend_from_slice(&priority.to_be_bytes());
             out.extend_from_slice(&weight.to_be_bytes());
             out.extend_from_slice(&port.to_be_bytes());
             out.extend_from_slice(&self.wire);
             // Addresses of each distinct target once, for the additional section.
-            if srv[..i].iter().all(|&(t, _)| t != target) {
+            if srv[..i].iter().all(|v| v.target != target) {
                 addresses(store, target, &mut target_ips);
                 self.scratch
                     .extras

@@ -41,6 +41,18 @@ pub struct Node {
 
 const NOT_MEMBER: u32 = u32::MAX;
 
+/// One SRV value of a name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct SrvValue {
+    /// The target.
+    pub target: NameId,
+    /// The port.
+    pub port: u16,
+    /// (priority, weight) when the record carries its own (a transferred zone); else
+    /// priority 0 and `SRVRecordDefaultWeight`.
+    pub own: Option<(u16, u16)>,
+}
+
 impl Node {
     /// Whether the name has records of its own.
     pub fn has_records(&self) -> bool {
@@ -71,10 +83,24 @@ impl Node {
         })
     }
 
-    /// The SRV values as (target, port), in no particular order.
-    pub fn srv(&self) -> impl Iterator<Item = (NameId, u16)> + '_ {
-        self.values.iter().filter_map(|(v, _)| match v {
-            RData::Srv { target, port } => Some((*target, *port)),
+    /// The SRV values, in no particular order.
+    pub fn srv(&self) -> impl Iterator<Item = SrvValue> + '_ {
+        self.values.iter().filter_map(|(v, _)| match *v {
+            RData::Srv { target, port } => Some(SrvValue {
+                target,
+                port,
+                own: None,
+            }),
+            RData::Service {
+                target,
+                port,
+                priority,
+                weight,
+            } => Some(SrvValue {
+                target,
+                port,
+                own: Some((priority, weight)),
+            }),
             _ => None,
         })
     }
@@ -240,7 +266,7 @@ impl ZoneStore {
         let i = match rdata {
             RData::A(_) => 1,
             RData::Aaaa(_) => 2,
-            RData::Srv { .. } => 3,
+            RData::Srv { .. } | RData::Service { .. } => 3,
             RData::Ptr { .. } => 4,
         };
         if up {
@@ -264,6 +290,17 @@ impl ZoneStore {
                     target: ids[target as usize],
                     rank,
                 },
+                RData::Service {
+                    target,
+                    port,
+                    priority,
+                    weight,
+                } => RData::Service {
+                    target: ids[target as usize],
+                    port,
+                    priority,
+                    weight,
+                },
                 other => other,
             };
             match sign {
@@ -273,6 +310,15 @@ impl ZoneStore {
         }
         // Names interned for nothing (an item with nothing to remove) must not linger.
         self.maybe_free.extend(ids);
+    }
+
+    /// Marks a served name for compiling though its records stayed (a transferred
+    /// zone changed the TTL of one of its sets).
+    pub fn mark_changed(&mut self, name: &str) {
+        if let Some(id) = self.find(name) {
+            self.touch(id);
+            self.touch_referrers(id);
+        }
     }
 
     /// The shards to compile again and the records that came and went since the last
@@ -324,7 +370,9 @@ impl ZoneStore {
         }
         self.touch(owner);
         match rdata {
-            RData::Srv { target, .. } | RData::Ptr { target, .. } => self.refer(target, owner),
+            RData::Srv { target, .. }
+            | RData::Service { target, .. }
+            | RData::Ptr { target, .. } => self.refer(target, owner),
             _ => self.touch_referrers(owner),
         }
         if !was {
@@ -357,7 +405,9 @@ impl ZoneStore {
         self.count(rdata, false);
         self.touch(owner);
         match rdata {
-            RData::Srv { target, .. } | RData::Ptr { target, .. } => self.unrefer(target, owner),
+            RData::Srv { target, .. }
+            | RData::Service { target, .. }
+            | RData::Ptr { target, .. } => self.unrefer(target, owner),
             _ => self.touch_referrers(owner),
         }
         if !self.nodes[owner as usize].has_records() {
@@ -603,7 +653,7 @@ impl crate::records::enumerate::AxfrSource for ZoneStore {
             AxfrKind::Aaaa => node.aaaa().map(|ip| ip.to_string()).collect(),
             AxfrKind::Srv => node
                 .srv()
-                .map(|(target, port)| format!("{}:{port}", self.name(target)))
+                .map(|v| format!("{}:{}", self.name(v.target), v.port))
                 .collect(),
         };
         values.sort_unstable();

@@ -73,7 +73,9 @@ pub fn dump(set: &RecordSet) -> Vec<String> {
             let value = match rdata {
                 RData::A(ip) => ip.to_string(),
                 RData::Aaaa(ip) => ip.to_string(),
-                RData::Srv { target, port } => format!("{}:{port}", set.name(*target)),
+                RData::Srv { target, port } | RData::Service { target, port, .. } => {
+                    format!("{}:{port}", set.name(*target))
+                }
                 RData::Ptr { target, rank } => format!("{} (rank {rank})", set.name(*target)),
             };
             format!("{} {} {value}", rdata.rtype(), set.name(*owner))

@@ -1,0 +1,330 @@
+//! Secondary mode (`Primaries`): the zone comes from primaries by zone transfer, never
+//! from Mesos. A thread of its own asks for the primary's SOA every SOA refresh (and at
+//! once on a NOTIFY from a listed primary), takes the changes by IXFR or the whole zone
+//! by AXFR, and publishes snapshots the workers serve like any other. When no primary
+//! has answered for the SOA expire time, the zone is no longer served (SERVFAIL, and
+//! `/ready` says 503) until one answers again.
+//!
+//! A transfer that fails its checks (cut short, too large, records outside the zone,
+//! SOAs that disagree, IXFR deletions that do not match) is thrown away whole: the zone
+//! held keeps being served. Each failure is counted in `mesos_dns_transfers_total
+//! {role="secondary"}` and logged once until the next success.
+
+pub(crate) mod inbox;
+mod pull;
+mod stream;
+mod zone;
+
+use crate::config::Config;
+use crate::control::ControlEvent;
+use crate::counters::PullResult;
+use crate::dns::ids::QueryIds;
+use crate::http::documents::{DocumentKind, DocumentRequest};
+use crate::notify::Notifier;
+use crate::snapshot::{SharedSnapshot, Snapshot};
+use crate::status::{Status, unix_ms};
+use crossbeam_channel::Receiver;
+use pull::{Ask, PullError, Pulled, pull, serial_newer};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+use stream::Received;
+use zone::HeldZone;
+
+/// How often a secondary with no zone yet asks again.
+const FIRST_LOAD_RETRY: Duration = Duration::from_secs(2);
+/// The shortest wait between two refreshes (SOA timers of 0 would spin).
+const MIN_INTERVAL: Duration = Duration::from_secs(1);
+
+/// The secondary's thread state.
+pub(crate) struct Secondary {
+    live: Arc<arc_swap::ArcSwap<Config>>,
+    shared: SharedSnapshot,
+    status: Arc<Status>,
+    documents: Receiver<DocumentRequest>,
+    /// Woken by NOTIFYs the inbox took.
+    notices: Receiver<()>,
+    /// SIGUSR1 (check now) and SIGHUP (reload).
+    control: Receiver<ControlEvent>,
+    notifier: Option<Notifier>,
+    zone: HeldZone,
+    ids: QueryIds,
+    next_check: Instant,
+    /// When the zone held expires, counted from the last primary that answered.
+    expires_at: Option<Instant>,
+    /// The primary that answered last: asked first.
+    preferred: usize,
+    /// The failure last logged for each primary: logged once until it changes or a
+    /// transfer succeeds.
+    logged: Vec<Option<PullResult>>,
+}
+
+impl Secondary {
+    /// The secondary of `config` (whose `primaries` are not empty).
+    pub(crate) fn new(
+        config: &Config,
+        live: Arc<arc_swap::ArcSwap<Config>>,
+        shared: SharedSnapshot,
+        status: Arc<Status>,
+        documents: Receiver<DocumentRequest>,
+        notices: Receiver<()>,
+        control: Receiver<ControlEvent>,
+    ) -> Secondary {
+        Secondary {
+            control,
+            live,
+            shared,
+            status,
+            documents,
+            notices,
+            notifier: None,
+            zone: HeldZone::new(config.clone()),
+            ids: QueryIds::new(),
+            next_check: Instant::now(),
+            expires_at: None,
+            preferred: 0,
+            logged: vec![None; config.primaries.len()],
+        }
+    }
+
+    /// Sends every new serial to `notifier` (tiers: NOTIFY the next secondaries).
+    pub(crate) fn set_notifier(&mut self, notifier: Notifier) {
+        self.notifier = Some(notifier);
+    }
+
+    /// Runs until `stop` is given.
+    pub(crate) fn run(mut self, stop: &crate::stop::Stop) {
+        let stopped = stop.receiver();
+        loop {
+            let wait = self
+                .next_check
+                .saturating_duration_since(Instant::now())
+                .min(Duration::from_secs(1));
+            crossbeam_channel::select! {
+                recv(self.notices) -> notice => {
+                    if notice.is_ok() {
+                        self.next_check = Instant::now();
+                    }
+                }
+                recv(self.control) -> event => match event {
+                    Ok(ControlEvent::Refresh) => self.next_check = Instant::now(),
+                    Ok(ControlEvent::Reload) => self.reload(),
+                    Err(_) => {}
+                },
+                recv(self.documents) -> request => {
+                    if let Ok(request) = request {
+                        self.on_document(request);
+                    }
+                }
+                recv(stopped) -> _ => return,
+                default(wait) => {}
+            }
+            if Instant::now() >= self.next_check {
+                self.refresh();
+            }
+            self.check_expiry();
+        }
+    }
+
+    /// SIGHUP: the live keys of a new config.json apply (transfer keys, ACL, NOTIFY
+    /// targets); the rest needs a restart.
+    fn reload(&mut self) {
+        let old = self.live.load_full();
+        let path = old.source_path.display().to_string();
+        match Config::load(&path, &crate::config::Environment::system()) {
+            Ok(new) => {
+                let plan = crate::config::keys::reload(&old, &new);
+                if !plan.need_restart.is_empty() {
+                    tracing::warn!(
+                        "SIGHUP: {} changed; these need a restart and keep their old values",
+                        plan.need_restart.join(", ")
+                    );
+                }
+                self.live.store(Arc::new(plan.live));
+                tracing::info!("SIGHUP: configuration reloaded");
+            }
+            Err(e) => {
+                tracing::error!("SIGHUP: new configuration refused, keeping the old one: {e}")
+            }
+        }
+    }
+
+    fn on_document(&self, request: DocumentRequest) {
+        let snap = self.shared.load_full();
+        let doc = match request.kind {
+            DocumentKind::Axfr => self.zone.document(&snap),
+            // The HTTP API answers 501 itself: there is no model to enumerate.
+            DocumentKind::Enumerate => Arc::default(),
+        };
+        let _ = request.reply.send((snap.serial, doc));
+    }
+
+    /// Asks the primaries in turn, the last one that answered first, until one does.
+    fn refresh(&mut self) {
+        let count = self.live.load().primaries.len();
+        for step in 0..count {
+            let index = (self.preferred + step) % count;
+            if self.refresh_from(index) {
+                self.preferred = index;
+                return;
+            }
+        }
+        let retry = match self.zone.timers() {
+            Some([_, retry, _]) => Duration::from_secs(retry.into()),
+            None => FIRST_LOAD_RETRY,
+        };
+        self.next_check = Instant::now() + retry.max(MIN_INTERVAL);
+    }
+
+    /// One primary: whether it answered with something usable.
+    fn refresh_from(&mut self, index: usize) -> bool {
+        let config = self.live.load_full();
+        let Some(&primary) = config.primaries.get(index) else {
+            return false;
+        };
+        let key = config
+            .transfer_tsig
+            .as_ref()
+            .and_then(|name| config.tsig_keys.iter().find(|k| k.is_named(name)));
+        let mut full = false;
+        // At most twice: an IXFR that does not apply is followed by an AXFR.
+        for _ in 0..2 {
+            let ask = Ask {
+                primary,
+                apex: self.zone.apex(),
+                ours: self.zone.soa_rdata(),
+                full,
+                key,
+                max_bytes: config.transfer_max_bytes,
+            };
+            let kind = usize::from(ask.ours.is_some() && !full);
+            let outcome = pull(&ask, &mut self.ids).and_then(|pulled| self.take(pulled));
+            match outcome {
+                Ok(result) => {
+                    self.count(kind, result);
+                    self.succeeded(index);
+                    return true;
+                }
+                Err(e) => {
+                    self.count(kind, e.result);
+                    self.failed(index, primary, &e);
+                    // A zone that the changes do not fit, or a primary with a newer
+                    // serial and no changes to send: the whole zone, once.
+                    let retry_full = matches!(
+                        e.result,
+                        PullResult::IxfrMismatch | PullResult::Current
+                    );
+                    if full || !retry_full || self.zone.soa_rdata().is_none() {
+                        return false;
+                    }
+                    full = true;
+                }
+            }
+        }
+        false
+    }
+
+    /// Applies what a primary sent; the result to count.
+    fn take(&mut self, pulled: Pulled) -> Result<PullResult, PullError> {
+        let current = self.shared.load_full();
+        let next = match pulled {
+            Pulled::Current => return Ok(PullResult::Current),
+            Pulled::Transfer(received) => match received {
+                Received::Current { soa } => {
+                    let theirs = soa.data.serial().unwrap_or_default();
+                    if self.zone.serial().is_some_and(|ours| serial_newer(theirs, ours)) {
+                        // Newer, yet no changes sent: ask for the whole zone.
+                        return Err(PullError {
+                            result: PullResult::Current,
+                            detail: "a newer serial without its changes".into(),
+                        });
+                    }
+                    return Ok(PullResult::Current);
+                }
+                Received::Full { soa, records } => {
+                    let snapshot = self.zone.load_full(soa, records)?;
+                    (snapshot, PullResult::Full)
+                }
+                Received::Incremental { soa, diffs } => {
+                    let snapshot = self.zone.apply_incremental(&current, soa, diffs)?;
+                    (snapshot, PullResult::Incremental)
+                }
+            },
+        };
+        let (snapshot, result) = next;
+        self.publish(&current, snapshot, result);
+        Ok(result)
+    }
+
+    fn publish(&self, current: &Snapshot, snapshot: Snapshot, result: PullResult) {
+        let new_serial = snapshot.serial != current.serial || !current.ready;
+        let (entries, records) = (snapshot.history.len(), snapshot.history.records());
+        let serial = snapshot.serial;
+        let snapshot = Arc::new(snapshot);
+        self.shared.store(snapshot.clone());
+        if let (true, Some(notifier)) = (new_serial, &self.notifier) {
+            notifier.notify(snapshot.clone());
+        }
+        Status::set(&self.status.published_ms, unix_ms());
+        Status::add(&self.status.publishes, 1);
+        Status::set(&self.status.journal_entries, entries as u64);
+        Status::set(&self.status.journal_records, records as u64);
+        if result == PullResult::Full {
+            let (names, bytes) = snapshot.size();
+            tracing::info!(serial, names, snapshot_bytes = bytes, "zone transferred whole");
+        } else {
+            tracing::debug!(serial, "zone changes applied");
+        }
+    }
+
+    fn succeeded(&mut self, index: usize) {
+        let now = Instant::now();
+        Status::set(&self.status.last_refresh_ok_ms, unix_ms());
+        Status::add(&self.status.refreshes_ok, 1);
+        if let Some([refresh, _, expire]) = self.zone.timers() {
+            self.next_check = now + Duration::from_secs(refresh.into()).max(MIN_INTERVAL);
+            self.expires_at = Some(now + Duration::from_secs(expire.into()).max(MIN_INTERVAL));
+        }
+        if let Some(logged) = self.logged.get_mut(index) {
+            if logged.take().is_some() {
+                tracing::info!(primary = index, "zone transfers from this primary work again");
+            }
+        }
+        if self.status.zone_expired.swap(false, Ordering::Relaxed) {
+            let snap = self.shared.load_full();
+            self.shared.store(Arc::new(snap.with_ready(true)));
+            tracing::warn!("a primary answered again: the zone is served again");
+        }
+    }
+
+    fn failed(&mut self, index: usize, primary: std::net::SocketAddr, e: &PullError) {
+        Status::add(&self.status.refreshes_failed, 1);
+        if let Some(logged) = self.logged.get_mut(index) {
+            if *logged != Some(e.result) {
+                *logged = Some(e.result);
+                tracing::warn!(
+                    %primary,
+                    result = e.result.label(),
+                    "zone transfer failed, keeping the zone held: {}",
+                    e.detail
+                );
+            }
+        }
+    }
+
+    fn count(&self, kind: usize, result: PullResult) {
+        Status::add(&self.status.pulls[kind][result as usize], 1);
+    }
+
+    /// Past the SOA expire with no primary answering: stop serving the zone.
+    fn check_expiry(&mut self) {
+        let Some(at) = self.expires_at else { return };
+        if Instant::now() < at || self.status.zone_expired.load(Ordering::Relaxed) {
+            return;
+        }
+        self.status.zone_expired.store(true, Ordering::Relaxed);
+        let snap = self.shared.load_full();
+        self.shared.store(Arc::new(snap.with_ready(false)));
+        tracing::error!("no primary answered within the SOA expire time: the zone is not served");
+    }
+}

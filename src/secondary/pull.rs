@@ -1,0 +1,257 @@
+//! Asking one primary for the zone over TCP: a SOA query, then (when the primary has a
+//! newer serial) an IXFR from ours or an AXFR, on the same connection. Every message is
+//! checked: its ID, its response code, its TSIG when `TransferTSIG` is set, and the
+//! transfer's size against `TransferMaxBytes`.
+
+use super::stream::{Assembler, Received, ZoneRr, convert};
+use crate::counters::PullResult;
+use crate::dns::ids::QueryIds;
+use crate::dns::tsig::{self, ResponseCheck, Signer, TsigKey};
+use crate::dns::wire::{
+    CLASS_IN, HEADER_LEN, TYPE_AXFR, TYPE_IXFR, TYPE_SOA, be16, name_to_wire, skip_name,
+};
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::Duration;
+
+/// How long connecting may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long the primary may leave us waiting for the next bytes.
+const READ_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// What one exchange with a primary needs.
+pub(crate) struct Ask<'a> {
+    pub(crate) primary: SocketAddr,
+    /// The zone's apex, lower case with a trailing dot.
+    pub(crate) apex: &'a str,
+    /// Our SOA (RDATA as served), when we hold the zone: then an IXFR is asked.
+    pub(crate) ours: Option<&'a [u8]>,
+    /// Ask for the whole zone even when we hold one.
+    pub(crate) full: bool,
+    pub(crate) key: Option<&'a TsigKey>,
+    pub(crate) max_bytes: u64,
+}
+
+/// What came back.
+#[derive(Debug)]
+pub(crate) enum Pulled {
+    /// The primary's serial is not newer than ours.
+    Current,
+    /// A transfer.
+    Transfer(Received),
+}
+
+/// A failure, with the words for the log.
+#[derive(Debug)]
+pub(crate) struct PullError {
+    pub(crate) result: PullResult,
+    pub(crate) detail: String,
+}
+
+fn fail<T>(result: PullResult, detail: impl Into<String>) -> Result<T, PullError> {
+    Err(PullError {
+        result,
+        detail: detail.into(),
+    })
+}
+
+impl From<PullResult> for PullError {
+    fn from(result: PullResult) -> PullError {
+        PullError {
+            result,
+            detail: String::new(),
+        }
+    }
+}
+
+/// Serial arithmetic (RFC 1982): whether `a` is newer than `b`.
+pub(crate) fn serial_newer(a: u32, b: u32) -> bool {
+    a != b && a.wrapping_sub(b) < 1 << 31
+}
+
+/// Asks `ask.primary` for what is newer than our zone.
+pub(crate) fn pull(ask: &Ask, ids: &mut QueryIds) -> Result<Pulled, PullError> {
+    let mut conn = Connection::open(ask.primary)?;
+    let ours_serial = ask.ours.and_then(soa_serial);
+    if let (Some(ours), false) = (ours_serial, ask.full) {
+        let soa = conn.soa(ask, ids)?;
+        match soa.data.serial() {
+            Some(theirs) if !serial_newer(theirs, ours) => return Ok(Pulled::Current),
+            Some(_) => {}
+            None => return fail(PullResult::Malformed, "the SOA answer has no serial"),
+        }
+    }
+    let ixfr = ours_serial.is_some() && !ask.full;
+    Ok(Pulled::Transfer(conn.transfer(ask, ids, ixfr)?))
+}
+
+fn soa_serial(rdata: &[u8]) -> Option<u32> {
+    let at = rdata.len().checked_sub(20)?;
+    Some(u32::from_be_bytes(rdata.get(at..at + 4)?.try_into().ok()?))
+}
+
+struct Connection {
+    stream: TcpStream,
+    /// Bytes read so far in the current transfer.
+    read: u64,
+}
+
+impl Connection {
+    fn open(primary: SocketAddr) -> Result<Connection, PullError> {
+        let stream = match TcpStream::connect_timeout(&primary, CONNECT_TIMEOUT) {
+            Ok(s) => s,
+            Err(e) => return fail(PullResult::Unreachable, format!("connecting: {e}")),
+        };
+        let _ = stream.set_read_timeout(Some(READ_TIMEOUT));
+        let _ = stream.set_write_timeout(Some(READ_TIMEOUT));
+        let _ = stream.set_nodelay(true);
+        Ok(Connection { stream, read: 0 })
+    }
+
+    /// The primary's SOA for the zone.
+    fn soa(&mut self, ask: &Ask, ids: &mut QueryIds) -> Result<ZoneRr, PullError> {
+        let (id, mut check) = self.send(ask, ids, TYPE_SOA, None)?;
+        let message = self.read_message(ask, id, check.as_mut())?;
+        message
+            .answers()
+            .iter()
+            .filter_map(convert)
+            .find(|rr| &*rr.name == ask.apex && rr.data.serial().is_some())
+            .map_or_else(|| fail(PullResult::Malformed, "no SOA in the answer"), Ok)
+    }
+
+    fn transfer(&mut self, ask: &Ask, ids: &mut QueryIds, ixfr: bool) -> Result<Received, PullError> {
+        let (qtype, ours) = if ixfr {
+            (TYPE_IXFR, ask.ours)
+        } else {
+            (TYPE_AXFR, None)
+        };
+        let (id, mut check) = self.send(ask, ids, qtype, ours)?;
+        let mut assembler = Assembler::new(ask.apex, ours.and_then(soa_serial));
+        self.read = 0;
+        let mut first = true;
+        loop {
+            let message = self.read_message(ask, id, check.as_mut())?;
+            for rr in message.answers().iter().filter_map(convert) {
+                assembler.push(rr)?;
+            }
+            // An IXFR answered with one SOA in its first message: nothing newer to send.
+            if assembler.is_done() || (ixfr && first && assembler.only_soa()) {
+                return Ok(assembler.finish()?);
+            }
+            first = false;
+        }
+    }
+
+    /// Sends a query for the zone; with our SOA in the authority section for an IXFR.
+    fn send(
+        &mut self,
+        ask: &Ask,
+        ids: &mut QueryIds,
+        qtype: u16,
+        ours: Option<&[u8]>,
+    ) -> Result<(u16, Option<ResponseCheck>), PullError> {
+        let Some(id) = ids.draw() else {
+            return fail(PullResult::Unreachable, "no query ID available");
+        };
+        let mut m = Vec::with_capacity(128);
+        m.extend_from_slice(&id.to_be_bytes());
+        m.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, u8::from(ours.is_some()), 0, 0]);
+        if name_to_wire(ask.apex, true, &mut m).is_none() {
+            return fail(PullResult::Malformed, "the domain is not a DNS name");
+        }
+        m.extend_from_slice(&qtype.to_be_bytes());
+        m.extend_from_slice(&CLASS_IN.to_be_bytes());
+        if let Some(soa) = ours {
+            m.extend_from_slice(&[0xC0, 12]);
+            m.extend_from_slice(&TYPE_SOA.to_be_bytes());
+            m.extend_from_slice(&CLASS_IN.to_be_bytes());
+            m.extend_from_slice(&0u32.to_be_bytes());
+            m.extend_from_slice(&(soa.len() as u16).to_be_bytes());
+            m.extend_from_slice(soa);
+        }
+        let check = ask.key.map(|key| {
+            let mut signer = Signer::for_request(key.clone(), id);
+            signer.sign(&mut m, 0, unix_seconds(), 0);
+            signer.into_check()
+        });
+        let mut framed = (m.len() as u16).to_be_bytes().to_vec();
+        framed.extend_from_slice(&m);
+        if let Err(e) = self.stream.write_all(&framed) {
+            return fail(PullResult::Unreachable, format!("sending: {e}"));
+        }
+        Ok((id, check))
+    }
+
+    /// The next message answering query `id`, checked and parsed.
+    fn read_message(
+        &mut self,
+        ask: &Ask,
+        id: u16,
+        check: Option<&mut ResponseCheck>,
+    ) -> Result<hickory_proto::op::Message, PullError> {
+        let mut len = [0u8; 2];
+        self.read_exact(&mut len)?;
+        let len = usize::from(u16::from_be_bytes(len));
+        self.read += len as u64 + 2;
+        if self.read > ask.max_bytes {
+            return fail(
+                PullResult::Oversized,
+                format!("more than TransferMaxBytes ({} bytes)", ask.max_bytes),
+            );
+        }
+        let mut packet = vec![0u8; len];
+        self.read_exact(&mut packet)?;
+        if packet.len() < HEADER_LEN || be16(&packet, 0) != Some(id) || packet[2] & 0x80 == 0 {
+            return fail(PullResult::Malformed, "an answer that is not ours");
+        }
+        let rcode = packet[3] & 0x0F;
+        let Some(question_end) = questions_end(&packet) else {
+            return fail(PullResult::Malformed, "an unreadable question");
+        };
+        let tsig_start = match check {
+            Some(check) => match check.verify(&packet, question_end, unix_seconds()) {
+                Some(start) => Some(start),
+                None if rcode == 9 => return fail(PullResult::BadTsig, "NOTAUTH: key refused"),
+                None => return fail(PullResult::BadTsig, "a message without a valid TSIG"),
+            },
+            None => tsig::find(&packet, question_end).map(|t| t.start),
+        };
+        if rcode != 0 {
+            return fail(PullResult::Refused, format!("response code {rcode}"));
+        }
+        // The message without its TSIG record, which has been checked.
+        if let Some(start) = tsig_start {
+            packet.truncate(start);
+            let ar = be16(&packet, 10).unwrap_or(1).saturating_sub(1);
+            packet[10..12].copy_from_slice(&ar.to_be_bytes());
+        }
+        match hickory_proto::op::Message::from_vec(&packet) {
+            Ok(message) => Ok(message),
+            Err(e) => fail(PullResult::Malformed, format!("a message that does not parse: {e}")),
+        }
+    }
+
+    fn read_exact(&mut self, buf: &mut [u8]) -> Result<(), PullError> {
+        match self.stream.read_exact(buf) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                fail(PullResult::Malformed, "the transfer was cut short")
+            }
+            Err(e) => fail(PullResult::Unreachable, format!("reading: {e}")),
+        }
+    }
+}
+
+/// Where the question section of `packet` ends.
+fn questions_end(packet: &[u8]) -> Option<usize> {
+    let mut at = HEADER_LEN;
+    for _ in 0..be16(packet, 4)? {
+        at = skip_name(packet, at)? + 4;
+    }
+    (at <= packet.len()).then_some(at)
+}
+
+fn unix_seconds() -> u64 {
+    crate::status::unix_ms() / 1000
+}

@@ -1,0 +1,399 @@
+//! The zone a secondary holds, and how a transfer changes it. The records this server
+//! serves (A, AAAA, SRV, PTR) live in the same [`ZoneStore`] a server following Mesos
+//! fills, so an IXFR is applied as a delta: only the names it touches are compiled
+//! again, and the changes to what is served go to the IXFR history for the next tier.
+//! The apex SOA and NS come from the transfer; records of other types are kept aside
+//! (not served) so that later deletions of them still match.
+
+use super::stream::{Diff, RrData, ZoneRr};
+use crate::config::Config;
+use crate::counters::PullResult;
+use crate::http::documents::{Document, ZoneInfo, write_axfr};
+use crate::records::{ItemRecords, NameId, RData};
+use crate::snapshot::history::{History, ServedDelta};
+use crate::snapshot::sets::SetPool;
+use crate::snapshot::store::{Sign, ZoneStore};
+use crate::snapshot::{Shape, Snapshot, TransferredZone, apex_name};
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+/// A record without its TTL: what IXFR deletions are matched by.
+type RecordKey = (Box<str>, RrData);
+
+/// The zone as the last transfers left it.
+pub(crate) struct HeldZone {
+    config: Config,
+    apex: Box<str>,
+    store: ZoneStore,
+    pool: SetPool,
+    /// SOA, NS and TTLs; `None` until the first transfer.
+    transferred: Option<TransferredZone>,
+    /// Records this server does not serve.
+    unserved: HashSet<RecordKey>,
+}
+
+/// Where a received record goes.
+enum Place {
+    /// Into the store, as this set (index as in `TtlTable`).
+    Served(usize),
+    /// The apex NS set.
+    ApexNs,
+    /// Kept aside.
+    Unserved,
+}
+
+fn place(apex: &str, rr: &RecordKey) -> Place {
+    match &rr.1 {
+        RrData::A(_) => Place::Served(0),
+        RrData::Aaaa(_) => Place::Served(1),
+        RrData::Srv { .. } => Place::Served(2),
+        RrData::Ptr(_) => Place::Served(3),
+        RrData::Ns(_) if *rr.0 == *apex => Place::ApexNs,
+        _ => Place::Unserved,
+    }
+}
+
+/// Records for the store, with their names interned once.
+#[derive(Default)]
+struct Batch {
+    item: ItemRecords,
+    index: HashMap<Box<str>, NameId>,
+    seen: HashSet<(NameId, RData)>,
+}
+
+impl Batch {
+    fn name(&mut self, name: &str) -> NameId {
+        if let Some(&id) = self.index.get(name) {
+            return id;
+        }
+        let id = self.item.names.len() as NameId;
+        self.item.names.push(name.into());
+        self.index.insert(name.into(), id);
+        id
+    }
+
+    /// Adds a served record once.
+    fn push(&mut self, key: &RecordKey) {
+        let owner = self.name(&key.0);
+        let rdata = match &key.1 {
+            RrData::A(ip) => RData::A(*ip),
+            RrData::Aaaa(ip) => RData::Aaaa(*ip),
+            RrData::Srv {
+                priority,
+                weight,
+                port,
+                target,
+            } => RData::Service {
+                target: self.name(target),
+                port: *port,
+                priority: *priority,
+                weight: *weight,
+            },
+            RrData::Ptr(target) => RData::Ptr {
+                target: self.name(target),
+                rank: 0,
+            },
+            _ => return,
+        };
+        if self.seen.insert((owner, rdata)) {
+            self.item.records.push((owner, rdata));
+        }
+    }
+}
+
+fn ns_wire(target: &str) -> Vec<u8> {
+    let mut wire = Vec::with_capacity(target.len() + 1);
+    let _ = crate::dns::wire::name_to_wire(target, true, &mut wire);
+    wire
+}
+
+impl HeldZone {
+    /// No zone yet, for the domain of `config`.
+    pub(crate) fn new(config: Config) -> HeldZone {
+        let apex: Box<str> = apex_name(&config).into();
+        HeldZone {
+            store: ZoneStore::new(&[apex.to_string()]),
+            apex,
+            config,
+            pool: SetPool::default(),
+            transferred: None,
+            unserved: HashSet::new(),
+        }
+    }
+
+    /// The apex, lower case with a trailing dot.
+    pub(crate) fn apex(&self) -> &str {
+        &self.apex
+    }
+
+    /// The SOA RDATA held, once a transfer came.
+    pub(crate) fn soa_rdata(&self) -> Option<&[u8]> {
+        self.transferred.as_ref().map(|t| &t.soa_rdata[..])
+    }
+
+    /// The serial held.
+    pub(crate) fn serial(&self) -> Option<u32> {
+        self.transferred.as_ref().map(TransferredZone::serial)
+    }
+
+    /// The SOA's refresh, retry and expire, in seconds.
+    pub(crate) fn timers(&self) -> Option<[u32; 3]> {
+        self.transferred.as_ref().map(|t| {
+            let [refresh, retry, expire, _] = t.timers();
+            [refresh, retry, expire]
+        })
+    }
+
+    fn shape(&self) -> Shape<'_> {
+        Shape {
+            config: &self.config,
+            transferred: self.transferred.as_ref(),
+        }
+    }
+
+    /// Replaces the zone with a whole transfer and compiles it.
+    pub(crate) fn load_full(
+        &mut self,
+        soa: ZoneRr,
+        records: Vec<ZoneRr>,
+    ) -> Result<Snapshot, PullResult> {
+        let RrData::Soa(soa_rdata) = soa.data else {
+            return Err(PullResult::Malformed);
+        };
+        let mut batch = Batch::default();
+        let mut ttl_uses: HashMap<u32, usize> = HashMap::new();
+        let mut set_ttls = Vec::new();
+        let mut ns = Vec::new();
+        let mut ns_ttl = None::<u32>;
+        let mut unserved = HashSet::new();
+        for rr in records {
+            let key = (rr.name, rr.data);
+            match place(&self.apex, &key) {
+                Place::Served(set) => {
+                    *ttl_uses.entry(rr.ttl).or_default() += 1;
+                    batch.push(&key);
+                    set_ttls.push((key.0, set, rr.ttl));
+                }
+                Place::ApexNs => {
+                    if let RrData::Ns(target) = &key.1 {
+                        ns.push(ns_wire(target));
+                    }
+                    ns_ttl = Some(ns_ttl.map_or(rr.ttl, |t| t.min(rr.ttl)));
+                }
+                Place::Unserved => {
+                    unserved.insert(key);
+                }
+            }
+        }
+        ns.sort();
+        ns.dedup();
+        // The TTL most records have is the default; only the others are listed.
+        let usual = ttl_uses
+            .iter()
+            .max_by_key(|(ttl, uses)| (**uses, std::cmp::Reverse(**ttl)))
+            .map_or(soa.ttl, |(ttl, _)| *ttl);
+        let mut ttls = crate::snapshot::TtlTable {
+            usual,
+            ..Default::default()
+        };
+        for (name, set, ttl) in set_ttls {
+            ttls.set(&name, set, ttl);
+        }
+        let mut store = ZoneStore::new(&[self.apex.to_string()]);
+        store.apply(&batch.item, Sign::Add);
+        drop(batch);
+        store.take_changes();
+        store.shrink();
+        self.store = store;
+        self.unserved = unserved;
+        self.transferred = Some(TransferredZone {
+            soa_rdata,
+            soa_ttl: soa.ttl,
+            ns,
+            ns_ttl: ns_ttl.unwrap_or(soa.ttl),
+            ttls,
+        });
+        // A new pool: the old zone's sets go with the old snapshot.
+        self.pool = SetPool::default();
+        let serial = self.serial().unwrap_or_default();
+        let shape = Shape {
+            config: &self.config,
+            transferred: self.transferred.as_ref(),
+        };
+        Ok(Snapshot::compile_all(
+            &self.store,
+            shape,
+            serial,
+            &mut self.pool,
+        ))
+    }
+
+    /// Whether the zone holds `key`.
+    fn holds(&self, key: &RecordKey) -> bool {
+        let (name, data) = key;
+        match place(&self.apex, key) {
+            Place::ApexNs => match (data, &self.transferred) {
+                (RrData::Ns(target), Some(t)) => t.ns.contains(&ns_wire(target)),
+                _ => false,
+            },
+            Place::Unserved => self.unserved.contains(key),
+            Place::Served(_) => {
+                let Some(node) = self.store.find(name).map(|id| self.store.node(id)) else {
+                    return false;
+                };
+                let store = &self.store;
+                match data {
+                    RrData::A(ip) => node.a().any(|a| a == *ip),
+                    RrData::Aaaa(ip) => node.aaaa().any(|a| a == *ip),
+                    RrData::Srv {
+                        priority,
+                        weight,
+                        port,
+                        target,
+                    } => node.srv().any(|v| {
+                        v.port == *port
+                            && v.own == Some((*priority, *weight))
+                            && store.name(v.target) == &**target
+                    }),
+                    RrData::Ptr(target) => node.ptr().any(|(t, _)| store.name(t) == &**target),
+                    _ => false,
+                }
+            }
+        }
+    }
+
+    /// Applies the version steps of an IXFR on top of `current` (the snapshot of this
+    /// zone) and compiles the names they touched. Every deletion must match a record
+    /// held (or added by an earlier step); otherwise nothing changes.
+    pub(crate) fn apply_incremental(
+        &mut self,
+        current: &Snapshot,
+        soa: ZoneRr,
+        diffs: Vec<Diff>,
+    ) -> Result<Snapshot, PullResult> {
+        let RrData::Soa(soa_rdata) = soa.data else {
+            return Err(PullResult::Malformed);
+        };
+        // Checked first, against the zone as the steps leave it: Some(ttl) present.
+        let mut after: HashMap<RecordKey, Option<u32>> = HashMap::new();
+        for diff in diffs {
+            for rr in diff.removed {
+                let key = (rr.name, rr.data);
+                let present = after
+                    .get(&key)
+                    .map_or_else(|| self.holds(&key), Option::is_some);
+                if !present {
+                    return Err(PullResult::IxfrMismatch);
+                }
+                after.insert(key, None);
+            }
+            for rr in diff.added {
+                after.insert((rr.name, rr.data), Some(rr.ttl));
+            }
+        }
+        let Some(mut transferred) = self.transferred.take() else {
+            return Err(PullResult::IxfrMismatch);
+        };
+        let (mut removals, mut additions) = (Batch::default(), Batch::default());
+        let mut ttl_changes = Vec::new();
+        let mut ns_changed = false;
+        for (key, state) in after {
+            let held = self.holds_in(&key, &transferred);
+            match (place(&self.apex, &key), held, state) {
+                (_, false, None) => {}
+                (Place::Served(_), true, None) => removals.push(&key),
+                (Place::Served(set), false, Some(ttl)) => {
+                    additions.push(&key);
+                    ttl_changes.push((key.0, set, ttl, false));
+                }
+                (Place::Served(set), true, Some(ttl)) => {
+                    ttl_changes.push((key.0, set, ttl, true));
+                }
+                (Place::ApexNs, _, state) => {
+                    ns_changed = true;
+                    if let RrData::Ns(target) = &key.1 {
+                        let wire = ns_wire(target);
+                        transferred.ns.retain(|t| *t != wire);
+                        if let Some(ttl) = state {
+                            transferred.ns.push(wire);
+                            transferred.ns_ttl = ttl;
+                        }
+                    }
+                    transferred.ns.sort();
+                }
+                (Place::Unserved, _, None) => {
+                    self.unserved.remove(&key);
+                }
+                (Place::Unserved, _, Some(_)) => {
+                    self.unserved.insert(key);
+                }
+            }
+        }
+        self.store.apply(&removals.item, Sign::Remove);
+        self.store.apply(&additions.item, Sign::Add);
+        for (name, set, ttl, existing) in ttl_changes {
+            if transferred.ttls.of(&name)[set] != ttl {
+                transferred.ttls.set(&name, set, ttl);
+                if existing {
+                    self.store.mark_changed(&name);
+                }
+            }
+        }
+        transferred.soa_rdata = soa_rdata;
+        transferred.soa_ttl = soa.ttl;
+        self.transferred = Some(transferred);
+        let serial = self.serial().unwrap_or_default();
+        let changes = self.store.take_changes();
+        let shape = Shape {
+            config: &self.config,
+            transferred: self.transferred.as_ref(),
+        };
+        let mut next = current.update(&self.store, &changes.names, shape, serial, &mut self.pool);
+        let (removed, added) = current.served_changes(&next, &changes.names);
+        // The IXFR history holds the records of names; a change of the apex NS is not
+        // one, so the next tier takes the whole zone once.
+        next.history = if ns_changed {
+            History::default()
+        } else {
+            current.history.with(
+                ServedDelta {
+                    from: current.serial,
+                    to: serial,
+                    removed,
+                    added,
+                },
+                self.config.ixfr_journal,
+            )
+        };
+        self.pool.sweep_if_grown();
+        Ok(next)
+    }
+
+    /// [`HeldZone::holds`] while the transferred parts are taken out for changing.
+    fn holds_in(&mut self, key: &RecordKey, transferred: &TransferredZone) -> bool {
+        match place(&self.apex, key) {
+            Place::ApexNs => match &key.1 {
+                RrData::Ns(target) => transferred.ns.contains(&ns_wire(target)),
+                _ => false,
+            },
+            _ => self.holds(key),
+        }
+    }
+
+    /// `/v1/axfr` of the zone held, as the snapshot `snap` serves it.
+    pub(crate) fn document(&self, snap: &Snapshot) -> Arc<Document> {
+        let mut out = Document::default();
+        let text = &snap.zone_text;
+        let info = ZoneInfo {
+            ttl: self.shape().transferred.map_or(0, |t| t.ttls.usual),
+            serial: snap.serial,
+            refresh_seconds: text.refresh_seconds,
+            mname: &text.mname,
+            rname: &text.rname,
+            domain: &self.config.domain,
+        };
+        // Writing to a Document cannot fail.
+        let _ = write_axfr(&self.store, &info, &mut out);
+        Arc::new(out)
+    }
+}

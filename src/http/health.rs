@@ -10,7 +10,11 @@ pub(crate) fn not_ready_reason(ctx: &HttpContext, snapshot_ready: bool) -> Optio
     if !config.primaries.is_empty() {
         // A secondary is ready while it serves a zone a primary gave it, until the SOA
         // expire time passes without a primary answering.
-        return if ctx.status.zone_expired.load(std::sync::atomic::Ordering::Relaxed) {
+        return if ctx
+            .status
+            .zone_expired
+            .load(std::sync::atomic::Ordering::Relaxed)
+        {
             Some("the zone expired: no primary answered within the SOA expire time".into())
         } else if !snapshot_ready {
             Some("no zone transferred yet".into())

@@ -20,6 +20,8 @@ struct Scrape {
     forward_failures: u64,
     truncated: u64,
     dropped: Vec<(&'static str, u64)>,
+    /// Secondary mode: NOTIFYs taken and refused.
+    notifies: Option<[(&'static str, u64); 2]>,
     records: [(&'static str, u64); 3],
     serial: u64,
     snapshot_age_s: f64,
@@ -115,6 +117,15 @@ impl Collector for Scrape {
                     ("result", *result),
                 ])?)?;
             }
+        }
+        if let Some(notifies) = &self.notifies {
+            counters_by(
+                &mut encoder,
+                "mesos_dns_notifies_received",
+                "NOTIFYs received by a secondary: taken (from a listed primary) or refused",
+                "result",
+                notifies,
+            )?;
         }
         counters_by(
             &mut encoder,
@@ -357,6 +368,12 @@ pub(crate) fn render_metrics(ctx: &HttpContext, snapshot: &Snapshot) -> String {
             Status::get(&ctx.status.journal_records),
         ),
         transfers: transfer_counts(ctx),
+        notifies: (!ctx.config.load().primaries.is_empty()).then(|| {
+            [
+                ("taken", Status::get(&ctx.status.notifies_taken)),
+                ("refused", Status::get(&ctx.status.notifies_refused)),
+            ]
+        }),
         bytes_read: [
             ("state", Status::get(&ctx.status.state_bytes_read)),
             ("stream", Status::get(&ctx.status.stream_bytes_read)),
@@ -390,12 +407,22 @@ fn transfer_counts(ctx: &HttpContext) -> Vec<(&'static str, &'static str, &'stat
     for (k, kind) in ["axfr", "ixfr"].into_iter().enumerate() {
         if let Some(tcp) = ctx.status.tcp.get() {
             for r in TransferResult::ALL {
-                out.push(("primary", kind, r.label(), load(&tcp.transfers[k][r as usize])));
+                out.push((
+                    "primary",
+                    kind,
+                    r.label(),
+                    load(&tcp.transfers[k][r as usize]),
+                ));
             }
         }
         if !ctx.config.load().primaries.is_empty() {
             for r in PullResult::ALL {
-                out.push(("secondary", kind, r.label(), load(&ctx.status.pulls[k][r as usize])));
+                out.push((
+                    "secondary",
+                    kind,
+                    r.label(),
+                    load(&ctx.status.pulls[k][r as usize]),
+                ));
             }
         }
     }

@@ -43,7 +43,11 @@ impl NotifyInbox {
         let _ = crate::dns::wire::name_to_wire(&config.domain, true, &mut apex);
         NotifyInbox {
             apex,
-            primaries: config.primaries.iter().map(|p| p.ip().to_canonical()).collect(),
+            primaries: config
+                .primaries
+                .iter()
+                .map(|p| p.ip().to_canonical())
+                .collect(),
             live,
             wake,
             status,
@@ -52,7 +56,12 @@ impl NotifyInbox {
 
     /// Answers the NOTIFY `packet` from `peer` into `out`: the reply's length, or `None`
     /// to drop a packet that cannot be answered.
-    pub(crate) fn receive(&self, packet: &[u8], peer: Option<IpAddr>, out: &mut [u8]) -> Option<usize> {
+    pub(crate) fn receive(
+        &self,
+        packet: &[u8],
+        peer: Option<IpAddr>,
+        out: &mut [u8],
+    ) -> Option<usize> {
         if be16(packet, 4)? != 1 {
             return None;
         }
@@ -65,13 +74,14 @@ impl NotifyInbox {
         let config = self.live.load();
         let now = crate::status::unix_ms() / 1000;
         let verdict = tsig::verify(packet, question_end, &config.tsig_keys, now);
-        let from_primary =
-            peer.is_some_and(|p| self.primaries.contains(&p.to_canonical()));
+        let from_primary = peer.is_some_and(|p| self.primaries.contains(&p.to_canonical()));
         let (rcode, signer) = match (qname == self.apex && qtype == TYPE_SOA, from_primary) {
             (false, _) => (RCODE_NOTAUTH, None),
             (true, false) => (RCODE_REFUSED, None),
             (true, true) => match (&config.transfer_tsig, verdict) {
-                (Some(name), Verified::Good(signer)) if signer.key_is_named(name) => (0, Some(signer)),
+                (Some(name), Verified::Good(signer)) if signer.key_is_named(name) => {
+                    (0, Some(signer))
+                }
                 (None, Verified::Unsigned) => (0, None),
                 (None, Verified::Good(signer)) => (0, Some(signer)),
                 _ => (RCODE_REFUSED, None),

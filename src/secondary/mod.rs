@@ -54,9 +54,9 @@ pub(crate) struct Secondary {
     expires_at: Option<Instant>,
     /// The primary that answered last: asked first.
     preferred: usize,
-    /// The failure last logged for each primary: logged once until it changes or a
-    /// transfer succeeds.
-    logged: Vec<Option<PullResult>>,
+    /// For each primary, the failures logged since it last answered well (a bit per
+    /// [`PullResult`]): each is logged once.
+    logged: Vec<u16>,
 }
 
 impl Secondary {
@@ -83,7 +83,7 @@ impl Secondary {
             next_check: Instant::now(),
             expires_at: None,
             preferred: 0,
-            logged: vec![None; config.primaries.len()],
+            logged: vec![0; config.primaries.len()],
         }
     }
 
@@ -200,21 +200,19 @@ impl Secondary {
             let kind = usize::from(ask.ours.is_some() && !full);
             let outcome = pull(&ask, &mut self.ids).and_then(|pulled| self.take(pulled));
             match outcome {
-                Ok(result) => {
+                Ok(Some(result)) => {
                     self.count(kind, result);
                     self.succeeded(index);
                     return true;
                 }
+                // A newer serial but no changes sent: the whole zone.
+                Ok(None) if !full => full = true,
+                Ok(None) => return false,
                 Err(e) => {
                     self.count(kind, e.result);
                     self.failed(index, primary, &e);
-                    // A zone that the changes do not fit, or a primary with a newer
-                    // serial and no changes to send: the whole zone, once.
-                    let retry_full = matches!(
-                        e.result,
-                        PullResult::IxfrMismatch | PullResult::Current
-                    );
-                    if full || !retry_full || self.zone.soa_rdata().is_none() {
+                    // Changes that do not fit the zone held: the whole zone, once.
+                    if full || e.result != PullResult::IxfrMismatch {
                         return false;
                     }
                     full = true;
@@ -224,22 +222,23 @@ impl Secondary {
         false
     }
 
-    /// Applies what a primary sent; the result to count.
-    fn take(&mut self, pulled: Pulled) -> Result<PullResult, PullError> {
+    /// Applies what a primary sent; the result to count, or `None` when the whole zone
+    /// must be asked for.
+    fn take(&mut self, pulled: Pulled) -> Result<Option<PullResult>, PullError> {
         let current = self.shared.load_full();
         let next = match pulled {
-            Pulled::Current => return Ok(PullResult::Current),
+            Pulled::Current => return Ok(Some(PullResult::Current)),
             Pulled::Transfer(received) => match received {
                 Received::Current { soa } => {
                     let theirs = soa.data.serial().unwrap_or_default();
-                    if self.zone.serial().is_some_and(|ours| serial_newer(theirs, ours)) {
-                        // Newer, yet no changes sent: ask for the whole zone.
-                        return Err(PullError {
-                            result: PullResult::Current,
-                            detail: "a newer serial without its changes".into(),
-                        });
+                    if self
+                        .zone
+                        .serial()
+                        .is_some_and(|ours| serial_newer(theirs, ours))
+                    {
+                        return Ok(None);
                     }
-                    return Ok(PullResult::Current);
+                    return Ok(Some(PullResult::Current));
                 }
                 Received::Full { soa, records } => {
                     let snapshot = self.zone.load_full(soa, records)?;
@@ -253,7 +252,7 @@ impl Secondary {
         };
         let (snapshot, result) = next;
         self.publish(&current, snapshot, result);
-        Ok(result)
+        Ok(Some(result))
     }
 
     fn publish(&self, current: &Snapshot, snapshot: Snapshot, result: PullResult) {
@@ -271,7 +270,12 @@ impl Secondary {
         Status::set(&self.status.journal_records, records as u64);
         if result == PullResult::Full {
             let (names, bytes) = snapshot.size();
-            tracing::info!(serial, names, snapshot_bytes = bytes, "zone transferred whole");
+            tracing::info!(
+                serial,
+                names,
+                snapshot_bytes = bytes,
+                "zone transferred whole"
+            );
         } else {
             tracing::debug!(serial, "zone changes applied");
         }
@@ -286,8 +290,11 @@ impl Secondary {
             self.expires_at = Some(now + Duration::from_secs(expire.into()).max(MIN_INTERVAL));
         }
         if let Some(logged) = self.logged.get_mut(index) {
-            if logged.take().is_some() {
-                tracing::info!(primary = index, "zone transfers from this primary work again");
+            if std::mem::take(logged) != 0 {
+                tracing::info!(
+                    primary = index,
+                    "zone transfers from this primary work again"
+                );
             }
         }
         if self.status.zone_expired.swap(false, Ordering::Relaxed) {
@@ -300,8 +307,9 @@ impl Secondary {
     fn failed(&mut self, index: usize, primary: std::net::SocketAddr, e: &PullError) {
         Status::add(&self.status.refreshes_failed, 1);
         if let Some(logged) = self.logged.get_mut(index) {
-            if *logged != Some(e.result) {
-                *logged = Some(e.result);
+            let bit = 1u16 << e.result as u16;
+            if *logged & bit == 0 {
+                *logged |= bit;
                 tracing::warn!(
                     %primary,
                     result = e.result.label(),

@@ -120,7 +120,12 @@ impl Connection {
             .map_or_else(|| fail(PullResult::Malformed, "no SOA in the answer"), Ok)
     }
 
-    fn transfer(&mut self, ask: &Ask, ids: &mut QueryIds, ixfr: bool) -> Result<Received, PullError> {
+    fn transfer(
+        &mut self,
+        ask: &Ask,
+        ids: &mut QueryIds,
+        ixfr: bool,
+    ) -> Result<Received, PullError> {
         let (qtype, ours) = if ixfr {
             (TYPE_IXFR, ask.ours)
         } else {
@@ -131,12 +136,22 @@ impl Connection {
         self.read = 0;
         let mut first = true;
         loop {
-            let message = self.read_message(ask, id, check.as_mut())?;
+            let message = match self.read_message(ask, id, check.as_mut()) {
+                Ok(m) => m,
+                // An IXFR answered with the SOA alone, then the end: no changes to send.
+                Err(_) if ixfr && assembler.only_soa() => return Ok(assembler.finish()?),
+                Err(e) => return Err(e),
+            };
             for rr in message.answers().iter().filter_map(convert) {
                 assembler.push(rr)?;
             }
-            // An IXFR answered with one SOA in its first message: nothing newer to send.
-            if assembler.is_done() || (ixfr && first && assembler.only_soa()) {
+            // An IXFR answered with our serial or older alone: nothing newer. (A newer
+            // SOA alone in the first message may be an AXFR-style answer going on.)
+            let not_newer = assembler
+                .first_serial()
+                .zip(ours.and_then(soa_serial))
+                .is_some_and(|(theirs, ours)| !serial_newer(theirs, ours));
+            if assembler.is_done() || (ixfr && first && assembler.only_soa() && not_newer) {
                 return Ok(assembler.finish()?);
             }
             first = false;
@@ -228,7 +243,10 @@ impl Connection {
         }
         match hickory_proto::op::Message::from_vec(&packet) {
             Ok(message) => Ok(message),
-            Err(e) => fail(PullResult::Malformed, format!("a message that does not parse: {e}")),
+            Err(e) => fail(
+                PullResult::Malformed,
+                format!("a message that does not parse: {e}"),
+            ),
         }
     }
 

@@ -202,6 +202,11 @@ impl Assembler {
         self.done.is_some()
     }
 
+    /// The serial of the first SOA, once it came.
+    pub(crate) fn first_serial(&self) -> Option<u32> {
+        self.first.as_ref().and_then(|s| s.data.serial())
+    }
+
     /// Whether only the first SOA came so far.
     pub(crate) fn only_soa(&self) -> bool {
         matches!(self.state, State::First)
@@ -406,7 +411,10 @@ mod tests {
         let got = feed(Some(4), vec![soa(7), soa(5), soa(7), soa(7)]);
         assert_eq!(got.err(), Some(PullResult::SoaMismatch));
         // Steps that do not meet.
-        let got = feed(Some(5), vec![soa(7), soa(5), soa(6), soa(4), soa(7), soa(7)]);
+        let got = feed(
+            Some(5),
+            vec![soa(7), soa(5), soa(6), soa(4), soa(7), soa(7)],
+        );
         assert_eq!(got.err(), Some(PullResult::SoaMismatch));
         // The SOA alone: nothing newer.
         assert!(matches!(

@@ -2,12 +2,12 @@
 //! pipelined queries per connection, an idle timeout and a cap on open connections.
 
 use super::dispatch::{ForwardPath, Handled, NotifyPath, handle_query};
-use crate::secondary::inbox::NotifyInbox;
 use crate::answer::Transport;
 use crate::config::Config;
 use crate::counters::{BatchCounts, WorkerCounters};
 use crate::dns::wire::TCP_MAX;
 use crate::forward::{ClientPath, ForwardHandle, TcpReply};
+use crate::secondary::inbox::NotifyInbox;
 use crate::snapshot::SharedSnapshot;
 use crate::stop::Stop;
 use crate::transfer::{self, Transfer};

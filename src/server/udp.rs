@@ -2,10 +2,10 @@
 //! `recvmmsg` → answer → `sendmmsg`, loading the snapshot once per batch.
 
 use super::dispatch::{ForwardPath, Handled, NotifyPath, handle_query};
-use crate::secondary::inbox::NotifyInbox;
 use crate::answer::Transport;
 use crate::counters::{BatchCounts, DropReason, WorkerCounters};
 use crate::forward::{ClientPath, ForwardHandle};
+use crate::secondary::inbox::NotifyInbox;
 use crate::snapshot::SharedSnapshot;
 use crate::sockets::batch::{Batch, enable_pktinfo};
 use crate::stop::Stop;

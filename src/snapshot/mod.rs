@@ -19,8 +19,8 @@ use crate::dns::wire::{CLASS_IN, TYPE_NS, TYPE_SOA, name_to_wire};
 use crate::records::{ItemRecords, RecordSet};
 use foldhash::fast::FixedState;
 use sets::{Extra, RrSet, SetPool};
-use shards::{RecordSettings, SetWriter, Shard, ShardTable, Slot, shard_of};
 pub use shards::TtlTable;
+use shards::{RecordSettings, SetWriter, Shard, ShardTable, Slot, shard_of};
 use std::hash::BuildHasher;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
@@ -623,7 +623,9 @@ fn transferred_zone(
     for (i, target) in transferred.ns.iter().enumerate() {
         scratch.next_record();
         zone_record(TYPE_NS, transferred.ns_ttl, target, &mut scratch.bytes);
-        let text = wire_to_text(target).unwrap_or_default().to_ascii_lowercase();
+        let text = wire_to_text(target)
+            .unwrap_or_default()
+            .to_ascii_lowercase();
         if let Some(id) = store.find(&text).filter(|&id| store.node(id).in_zone) {
             shards::addresses(store, id, &mut ips);
             scratch.extras.extend(ips.iter().map(|&ip| Extra {

@@ -84,29 +84,47 @@ impl Server {
         Server::spawn_config(state, r#""StateFile":"state.json""#, extra, listener)
     }
 
+    /// A secondary of the primaries `primaries` (`"127.0.0.1:port"` each) on DNS port
+    /// `port`, not waited for.
+    pub fn secondary_on(port: u16, primaries: &[String], extra: &str) -> Server {
+        let source = format!(r#""Primaries":{}"#, serde_json::json!(primaries));
+        Server::spawn_config_on(None, &source, extra, "127.0.0.1", port)
+    }
+
     fn spawn_config(
         state: Option<&Path>,
         source: &str,
         extra: &str,
         listener: &'static str,
     ) -> Server {
+        Server::spawn_config_on(state, source, extra, listener, free_port())
+    }
+
+    fn spawn_config_on(
+        state: Option<&Path>,
+        source: &str,
+        extra: &str,
+        listener: &'static str,
+        port: u16,
+    ) -> Server {
         let dir = temp_dir();
         if let Some(state) = state {
             std::fs::copy(state, dir.join("state.json")).unwrap();
         }
-        let port = free_port();
         let http_port = free_port();
         let config = format!(
             r#"{{{source},"listener":"{listener}","port":{port},"externalon":false,
                 "httpListener":"127.0.0.1","httpPort":{http_port},"refreshSeconds":1,"UDPWorkers":2{extra}}}"#
         );
         std::fs::write(dir.join("config.json"), config).unwrap();
+        // The log, for a failing test to show (`Server::log`).
+        let log = std::fs::File::create(dir.join("stderr.log")).unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_mesos-dns"))
             .arg("-config")
             .arg(dir.join("config.json"))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(log)
             .spawn()
             .unwrap();
         let host = if listener == "0.0.0.0" {
@@ -275,6 +293,11 @@ impl Server {
     }
 
     /// The value of an unlabelled metric in `/metrics` (the test fails when it is absent).
+    /// What the server logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("stderr.log")).unwrap_or_default()
+    }
+
     pub fn metric(&self, name: &str) -> f64 {
         let body = self.get("/metrics").body;
         let value = body

@@ -1,0 +1,638 @@
+//! Secondary mode (`Primaries`): our secondary following our primary (NOTIFY, IXFR,
+//! tiers with Knot below it, TSIG), Knot as the primary of a static zone, and a scripted
+//! primary that sends broken transfers and goes away. All on loopback.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // ok: tests may panic
+
+mod common;
+use common::data_path;
+use common::server::{SETUP_R, Server, free_port, query, temp_dir};
+use common::upstream::Knot;
+use hickory_proto::op::{Message, MessageType, OpCode, ResponseCode};
+use hickory_proto::rr::rdata::{A, NS, SOA, SRV, TXT};
+use hickory_proto::rr::{Name, RData, Record, RecordType};
+use std::collections::BTreeSet;
+use std::io::{Read, Write};
+use std::net::{Ipv4Addr, TcpListener, TcpStream, UdpSocket};
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const SECRET: &str = "c2VjcmV0LXNoYXJlZC1ieS1ib3RoLXNpZGVzLTEyMzQ=";
+
+/// Waits (at most `within`) until `check` holds.
+fn wait_until(within: Duration, what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + within;
+    while Instant::now() < deadline {
+        if check() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("timed out waiting for {what}");
+}
+
+/// The answer rows of a query (name, TTL, type, data), sorted.
+fn answer_rows(s: &Server, name: &str, rtype: RecordType) -> BTreeSet<String> {
+    rows(
+        s.try_udp(&query(name, rtype), Duration::from_secs(1))
+            .map_or_else(Vec::new, |m| {
+                m.answers().iter().chain(m.additionals()).cloned().collect()
+            }),
+    )
+}
+
+fn rows(records: Vec<Record>) -> BTreeSet<String> {
+    records
+        .iter()
+        .map(|r| format!("{} {} {} {}", r.name(), r.ttl(), r.record_type(), r.data()))
+        .collect()
+}
+
+fn answers(s: &Server, name: &str, rtype: RecordType) -> Option<Message> {
+    s.try_udp(&query(name, rtype), Duration::from_secs(1))
+}
+
+/// `kdig` AXFR of `mesos.` from `port`: the records as rows (kdig's own parser).
+fn kdig_axfr(port: u16) -> BTreeSet<String> {
+    let out = Command::new("kdig")
+        .args([
+            "@127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "mesos.",
+            "AXFR",
+            "+nocomments",
+            "+nostats",
+            "+noheader",
+        ])
+        .output()
+        .expect("kdig (Debian package knot-dnsutils)");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with(';'))
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect()
+}
+
+/// Renames a task in the primary's state file and has it read again.
+fn rename_a_task(s: &Server, to: &str) {
+    let path = s.dir.join("state.json");
+    let mut state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    state["frameworks"][3]["tasks"][6]["name"] = to.into();
+    std::fs::write(&path, serde_json::to_vec(&state).unwrap()).unwrap();
+    s.signal("USR1");
+}
+
+#[test]
+fn our_secondary_follows_our_primary_and_feeds_a_knot_below_it() {
+    let secondary_port = free_port();
+    let primary = Server::start(
+        &data_path("fake-state.json"),
+        &format!(r#",{SETUP_R},"NotifySecondaries":["127.0.0.1:{secondary_port}"]"#),
+    );
+    let knot_port = free_port();
+    let secondary = Server::secondary_on(
+        secondary_port,
+        &[format!("127.0.0.1:{}", primary.port)],
+        &format!(r#","NotifySecondaries":["127.0.0.1:{knot_port}"]"#),
+    );
+    wait_until(Duration::from_secs(20), "the first transfer", || {
+        answers(&secondary, "leader.mesos.", RecordType::A).is_some_and(|m| !m.answers().is_empty())
+    });
+    // The same zone, record for record, and the same answers.
+    assert_eq!(kdig_axfr(secondary.port), kdig_axfr(primary.port));
+    for (name, rtype) in [
+        ("liquor-store.marathon.mesos.", RecordType::A),
+        ("_liquor-store._tcp.marathon.mesos.", RecordType::SRV),
+        ("mesos.", RecordType::SOA),
+        ("mesos.", RecordType::NS),
+        ("slave.mesos.", RecordType::A),
+    ] {
+        let ours = answer_rows(&secondary, name, rtype);
+        assert!(!ours.is_empty(), "{name} {rtype}");
+        assert_eq!(ours, answer_rows(&primary, name, rtype), "{name} {rtype}");
+    }
+    let missing = answers(&secondary, "nothing-here.mesos.", RecordType::A).unwrap();
+    assert_eq!(missing.response_code(), ResponseCode::NXDomain);
+    assert_eq!(missing.name_servers()[0].record_type(), RecordType::SOA);
+
+    // A change on the primary: NOTIFY, then IXFR (our SOA refresh is 60 s, so only the
+    // NOTIFY can bring it this fast).
+    let knot = Knot::secondary(secondary.port, knot_port, None);
+    let started = Instant::now();
+    rename_a_task(&primary, "renamed");
+    wait_until(
+        Duration::from_secs(10),
+        "the change on the secondary",
+        || {
+            answers(&secondary, "renamed.marathon.mesos.", RecordType::A)
+                .is_some_and(|m| !m.answers().is_empty())
+        },
+    );
+    eprintln!("change on the secondary after {:?}", started.elapsed());
+    assert!(
+        secondary.metric(
+            r#"mesos_dns_transfers_total{role="secondary",kind="ixfr",result="incremental"}"#
+        ) >= 1.0
+    );
+    assert!(secondary.metric(r#"mesos_dns_notifies_received_total{result="taken"}"#) >= 1.0);
+    assert_eq!(kdig_axfr(secondary.port), kdig_axfr(primary.port));
+
+    // Tiers: Knot, a secondary of our secondary, holds the same zone.
+    wait_until(Duration::from_secs(20), "Knot below our secondary", || {
+        kdig_axfr(knot.port) == kdig_axfr(primary.port)
+    });
+
+    // The HTTP API of a secondary.
+    let hosts = secondary.get("/v1/hosts/renamed.marathon.mesos").json();
+    assert_eq!(
+        hosts,
+        primary.get("/v1/hosts/renamed.marathon.mesos").json()
+    );
+    let services = secondary
+        .get("/v1/services/_liquor-store._tcp.marathon.mesos")
+        .json();
+    assert_eq!(services.as_array().unwrap().len(), 4);
+    let axfr = secondary.get("/v1/axfr").json();
+    let axfr_primary = primary.get("/v1/axfr").json();
+    assert_eq!(axfr["Records"], axfr_primary["Records"]);
+    assert_eq!(axfr["Serial"], axfr_primary["Serial"]);
+    let enumerate = secondary.get("/v1/enumerate");
+    assert_eq!(enumerate.status, 501);
+    assert!(
+        enumerate.json()["error"]
+            .as_str()
+            .unwrap()
+            .contains("Mesos")
+    );
+    assert_eq!(secondary.get("/ready").status, 200);
+}
+
+#[test]
+fn notifies_from_others_are_refused() {
+    let primary = Server::start(&data_path("fake-state.json"), &format!(",{SETUP_R}"));
+    let secondary = Server::secondary_on(free_port(), &[format!("127.0.0.1:{}", primary.port)], "");
+    wait_until(Duration::from_secs(20), "the first transfer", || {
+        answers(&secondary, "leader.mesos.", RecordType::A).is_some_and(|m| !m.answers().is_empty())
+    });
+    let notify = |from: &str, zone: &str| {
+        let mut m = query(zone, RecordType::SOA);
+        m.set_op_code(OpCode::Notify).set_recursion_desired(false);
+        let socket = UdpSocket::bind((from, 0)).unwrap();
+        socket
+            .set_read_timeout(Some(Duration::from_secs(2)))
+            .unwrap();
+        socket
+            .send_to(&m.to_vec().unwrap(), ("127.0.0.1", secondary.port))
+            .unwrap();
+        let mut buf = [0u8; 512];
+        let n = socket.recv(&mut buf).unwrap();
+        let reply = Message::from_vec(&buf[..n]).unwrap();
+        assert_eq!(reply.id(), m.id());
+        assert_eq!(reply.op_code(), OpCode::Notify);
+        assert_eq!(reply.message_type(), MessageType::Response);
+        reply.response_code()
+    };
+    // The listed primary's address: taken. Another loopback address: refused.
+    assert_eq!(notify("127.0.0.1", "mesos."), ResponseCode::NoError);
+    assert_eq!(notify("127.0.0.2", "mesos."), ResponseCode::Refused);
+    assert_eq!(notify("127.0.0.1", "example."), ResponseCode::NotAuth);
+    assert_eq!(
+        secondary.metric(r#"mesos_dns_notifies_received_total{result="refused"}"#),
+        2.0
+    );
+    // A server that follows Mesos does not take NOTIFY.
+    let mut m = query("mesos.", RecordType::SOA);
+    m.set_op_code(OpCode::Notify);
+    assert_eq!(primary.udp(&m).response_code(), ResponseCode::NotImp);
+}
+
+#[test]
+fn tsig_between_our_primary_and_secondary() {
+    let keys = format!(
+        r#""TSIGKeys":{{"xfr":{{"Algorithm":"hmac-sha256","Secret":"{SECRET}"}}}},"TransferTSIG":"xfr""#
+    );
+    let primary = Server::start(&data_path("fake-state.json"), &format!(",{SETUP_R},{keys}"));
+    let primaries = [format!("127.0.0.1:{}", primary.port)];
+    let good = Server::secondary_on(free_port(), &primaries, &format!(",{keys}"));
+    wait_until(Duration::from_secs(20), "a signed transfer", || {
+        answers(&good, "leader.mesos.", RecordType::A).is_some_and(|m| !m.answers().is_empty())
+    });
+    // A secondary with another secret gets nothing, and says why.
+    let wrong = r#","TSIGKeys":{"xfr":{"Algorithm":"hmac-sha256","Secret":"b3RoZXItc2VjcmV0LW90aGVyLXNlY3JldC0xMjM0NTY="}},"TransferTSIG":"xfr""#;
+    let bad = Server::secondary_on(free_port(), &primaries, wrong);
+    wait_until(Duration::from_secs(20), "the secondary up", || {
+        answers(&bad, "leader.mesos.", RecordType::A).is_some()
+    });
+    wait_until(Duration::from_secs(20), "a refused signature", || {
+        pulls(&bad, "axfr", "bad_tsig") >= 1.0
+    });
+    let m = answers(&bad, "leader.mesos.", RecordType::A).unwrap();
+    assert_eq!(m.response_code(), ResponseCode::ServFail);
+    assert_eq!(bad.get("/ready").status, 503);
+}
+
+/// A zone file of `mesos.` for Knot: SOA serial `serial`, and what our secondary must
+/// keep (SRV priority and weight, per-set TTLs) or leave out (TXT).
+fn static_zone(serial: u32, www: &str) -> String {
+    format!(
+        "$ORIGIN mesos.\n$TTL 120\n\
+         @ SOA ns1.mesos. admin.mesos. {serial} 3600 600 86400 30\n\
+         @ NS ns1.mesos.\nns1 A 127.0.0.1\n\
+         www A {www}\nwww 45 AAAA 2001:db8::1\n\
+         _web._tcp SRV 10 20 8080 www.mesos.\n_web._tcp SRV 20 5 8081 www.mesos.\n\
+         note TXT \"not served\"\n"
+    )
+}
+
+#[test]
+fn knot_as_primary_of_a_static_zone() {
+    let dir = temp_dir();
+    let d = dir.display();
+    let (knot_port, our_port) = (free_port(), free_port());
+    std::fs::write(dir.join("mesos.zone"), static_zone(1, "192.0.2.10")).unwrap();
+    let conf = format!(
+        "server:\n    listen: 127.0.0.1@{knot_port}\n    udp-workers: 1\n    tcp-workers: 1\n    background-workers: 1\n    rundir: {d}\n\
+         control:\n    listen: {d}/knot.sock\n\
+         database:\n    storage: {d}\nlog:\n  - target: {d}/knot.log\n    any: info\n\
+         remote:\n  - id: ours\n    address: 127.0.0.1@{our_port}\n\
+         acl:\n  - id: local_transfer\n    address: 127.0.0.0/8\n    action: transfer\n\
+         zone:\n  - domain: mesos\n    file: {d}/mesos.zone\n    storage: {d}\n    notify: ours\n    acl: local_transfer\n\
+         \x20   zonefile-load: difference\n    journal-content: changes\n"
+    );
+    std::fs::write(dir.join("knot.conf"), conf).unwrap();
+    let mut knotd = Command::new("knotd")
+        .arg("-c")
+        .arg(dir.join("knot.conf"))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("knotd (Debian package knot)");
+    let ours = Server::secondary_on(our_port, &[format!("127.0.0.1:{knot_port}")], "");
+    wait_until(Duration::from_secs(20), "the zone from Knot", || {
+        answers(&ours, "www.mesos.", RecordType::A).is_some_and(|m| !m.answers().is_empty())
+    });
+    // Served as Knot serves it: the primary's SOA, SRV priorities and weights, TTLs.
+    let srv = answers(&ours, "_web._tcp.mesos.", RecordType::SRV).unwrap();
+    let mut got: Vec<(u16, u16, u16, u32)> = srv
+        .answers()
+        .iter()
+        .map(|r| match r.data() {
+            RData::SRV(s) => (s.priority(), s.weight(), s.port(), r.ttl()),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    got.sort();
+    assert_eq!(got, vec![(10, 20, 8080, 120), (20, 5, 8081, 120)]);
+    let aaaa = answers(&ours, "www.mesos.", RecordType::AAAA).unwrap();
+    assert_eq!(aaaa.answers()[0].ttl(), 45);
+    let soa = answers(&ours, "mesos.", RecordType::SOA).unwrap();
+    match soa.answers()[0].data() {
+        RData::SOA(s) => {
+            assert_eq!(s.serial(), 1);
+            assert_eq!(s.rname().to_ascii(), "admin.mesos.");
+            assert_eq!(s.refresh(), 3600);
+        }
+        other => panic!("{other:?}"),
+    }
+    // TXT is not a type this server serves: its name is not served either.
+    let txt = answers(&ours, "note.mesos.", RecordType::TXT).unwrap();
+    assert!(txt.answers().is_empty());
+    // The negative answer's TTL: min(SOA TTL, SOA minimum).
+    let nx = answers(&ours, "nothing.mesos.", RecordType::A).unwrap();
+    assert_eq!(nx.name_servers()[0].ttl(), 30);
+
+    // Knot's zone changes: Knot NOTIFYs us, and we take its IXFR.
+    std::fs::write(dir.join("mesos.zone"), static_zone(2, "192.0.2.20")).unwrap();
+    let reload = Command::new("knotc")
+        .args(["-s", &format!("{d}/knot.sock"), "zone-reload", "mesos"])
+        .output()
+        .expect("knotc");
+    assert!(reload.status.success(), "{reload:?}");
+    wait_until(Duration::from_secs(10), "Knot's change", || {
+        answer_rows(&ours, "www.mesos.", RecordType::A)
+            .iter()
+            .any(|r| r.contains("192.0.2.20"))
+    });
+    assert!(
+        ours.metric(
+            r#"mesos_dns_transfers_total{role="secondary",kind="ixfr",result="incremental"}"#
+        ) >= 1.0
+    );
+    assert_eq!(answer_rows(&ours, "www.mesos.", RecordType::A).len(), 1);
+    let _ = knotd.kill();
+    let _ = knotd.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// What the scripted primary sends.
+#[derive(Clone, Default)]
+struct Script {
+    /// The SOA it answers SOA queries with (and opens and closes transfers with).
+    soa: Option<Record>,
+    /// The records between the SOAs of an AXFR; a message per element.
+    zone: Vec<Vec<Record>>,
+    /// The answer to an IXFR, as messages (`None`: the AXFR's).
+    ixfr: Option<Vec<Vec<Record>>>,
+    /// The closing SOA, when it is to differ from the opening one.
+    closing: Option<Record>,
+    /// Close the connection after this many transfer messages.
+    cut_after: Option<usize>,
+}
+
+/// A primary on loopback that answers from a script, for transfers no real server sends.
+struct ScriptedPrimary {
+    port: u16,
+    script: Arc<Mutex<Script>>,
+}
+
+impl ScriptedPrimary {
+    fn start() -> ScriptedPrimary {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let script = Arc::new(Mutex::new(Script::default()));
+        let shared = script.clone();
+        std::thread::spawn(move || {
+            // Bounded: the test process ends it.
+            for stream in listener.incoming().take(10_000).flatten() {
+                let script = shared.clone();
+                std::thread::spawn(move || serve_script(stream, &script));
+            }
+        });
+        ScriptedPrimary { port, script }
+    }
+
+    fn set(&self, script: Script) {
+        *self.script.lock().unwrap() = script;
+    }
+}
+
+fn serve_script(mut stream: TcpStream, script: &Mutex<Script>) {
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(20)));
+    let mut len = [0u8; 2];
+    while stream.read_exact(&mut len).is_ok() {
+        let mut buf = vec![0u8; u16::from_be_bytes(len) as usize];
+        if stream.read_exact(&mut buf).is_err() {
+            return;
+        }
+        let q = Message::from_vec(&buf).unwrap();
+        let script = script.lock().unwrap().clone();
+        let Some(soa) = script.soa.clone() else {
+            return;
+        };
+        let qtype = q.queries()[0].query_type();
+        let messages: Vec<Vec<Record>> = match qtype {
+            RecordType::SOA => vec![vec![soa]],
+            _ => {
+                let mut body = match (qtype, &script.ixfr) {
+                    (RecordType::IXFR, Some(ixfr)) => ixfr.clone(),
+                    _ => script.zone.clone(),
+                };
+                if qtype == RecordType::AXFR || script.ixfr.is_none() {
+                    body.insert(0, vec![soa.clone()]);
+                    body.push(vec![script.closing.clone().unwrap_or(soa)]);
+                }
+                body
+            }
+        };
+        for (i, records) in messages.into_iter().enumerate() {
+            if qtype != RecordType::SOA && script.cut_after == Some(i) {
+                return;
+            }
+            let mut m = Message::new();
+            m.set_id(q.id())
+                .set_message_type(MessageType::Response)
+                .set_authoritative(true)
+                .add_queries(q.queries().to_vec())
+                .add_answers(records);
+            let bytes = m.to_vec().unwrap();
+            let framed = [&(bytes.len() as u16).to_be_bytes()[..], &bytes].concat();
+            if stream.write_all(&framed).is_err() {
+                return;
+            }
+        }
+    }
+}
+
+fn soa(serial: u32, refresh: i32, retry: i32, expire: i32) -> Record {
+    Record::from_rdata(
+        Name::from_ascii("mesos.").unwrap(),
+        60,
+        RData::SOA(SOA::new(
+            Name::from_ascii("ns1.mesos.").unwrap(),
+            Name::from_ascii("admin.mesos.").unwrap(),
+            serial,
+            refresh,
+            retry,
+            expire,
+            30,
+        )),
+    )
+}
+
+fn a(name: &str, last: u8) -> Record {
+    Record::from_rdata(
+        Name::from_ascii(name).unwrap(),
+        60,
+        RData::A(A(Ipv4Addr::new(10, 0, 0, last))),
+    )
+}
+
+/// A zone of `count` names, `big-<i>.mesos.` with a TXT each, in messages of 50 records.
+fn big_zone(count: usize) -> Vec<Vec<Record>> {
+    let records: Vec<Record> = (0..count)
+        .map(|i| {
+            Record::from_rdata(
+                Name::from_ascii(format!("big-{i}.mesos.")).unwrap(),
+                60,
+                RData::TXT(TXT::new(vec!["x".repeat(200)])),
+            )
+        })
+        .collect();
+    records.chunks(50).map(<[Record]>::to_vec).collect()
+}
+
+fn pulls(s: &Server, kind: &str, result: &str) -> f64 {
+    s.metric(&format!(
+        r#"mesos_dns_transfers_total{{role="secondary",kind="{kind}",result="{result}"}}"#
+    ))
+}
+
+#[test]
+fn bad_transfers_are_rejected_and_the_zone_kept_until_it_expires() {
+    let primary = ScriptedPrimary::start();
+    let good_zone = vec![vec![
+        Record::from_rdata(
+            Name::from_ascii("mesos.").unwrap(),
+            60,
+            RData::NS(NS(Name::from_ascii("ns1.mesos.").unwrap())),
+        ),
+        a("ns1.mesos.", 53),
+        a("app.mesos.", 1),
+        Record::from_rdata(
+            Name::from_ascii("_app._tcp.mesos.").unwrap(),
+            60,
+            RData::SRV(SRV::new(0, 1, 80, Name::from_ascii("app.mesos.").unwrap())),
+        ),
+    ]];
+    // Refresh and retry every second; expire after 60 s (3 s from the good IXFR on).
+    primary.set(Script {
+        soa: Some(soa(1, 1, 1, 60)),
+        zone: good_zone.clone(),
+        ..Script::default()
+    });
+    let ours = Server::secondary_on(
+        free_port(),
+        &[format!("127.0.0.1:{}", primary.port)],
+        r#","TransferMaxBytes":65536"#,
+    );
+    let app = || answer_rows(&ours, "app.mesos.", RecordType::A);
+    wait_until(Duration::from_secs(20), "the first transfer", || {
+        !app().is_empty()
+    });
+    let served = app();
+
+    // Each broken transfer is counted and thrown away; the zone held keeps serving. A
+    // secondary that holds a zone asks for an IXFR (answered here AXFR-style unless
+    // the script has an IXFR).
+    let cases: Vec<(&str, &str, Script)> = vec![
+        (
+            "ixfr",
+            "out_of_zone",
+            Script {
+                soa: Some(soa(2, 1, 1, 60)),
+                zone: vec![vec![a("app.mesos.", 2), a("app.example.", 3)]],
+                ixfr: Some(vec![vec![
+                    soa(2, 1, 1, 60),
+                    a("app.example.", 3),
+                    soa(2, 1, 1, 60),
+                ]]),
+                ..Script::default()
+            },
+        ),
+        (
+            "ixfr",
+            "soa_mismatch",
+            Script {
+                soa: Some(soa(3, 1, 1, 60)),
+                zone: vec![vec![a("app.mesos.", 2)]],
+                closing: Some(soa(4, 1, 1, 60)),
+                ..Script::default()
+            },
+        ),
+        (
+            "ixfr",
+            "malformed",
+            Script {
+                soa: Some(soa(5, 1, 1, 60)),
+                zone: vec![vec![a("app.mesos.", 2)], vec![a("other.mesos.", 3)]],
+                cut_after: Some(2),
+                ..Script::default()
+            },
+        ),
+        (
+            "ixfr",
+            "oversized",
+            Script {
+                soa: Some(soa(6, 1, 1, 60)),
+                zone: big_zone(400),
+                ..Script::default()
+            },
+        ),
+        (
+            // Deletes a record the zone does not hold: then the whole zone is asked
+            // for, and that one is broken too (cut short).
+            "ixfr",
+            "ixfr_mismatch",
+            Script {
+                soa: Some(soa(7, 1, 1, 60)),
+                zone: vec![vec![a("app.mesos.", 2)]],
+                ixfr: Some(vec![vec![
+                    soa(7, 1, 1, 60),
+                    soa(1, 1, 1, 60),
+                    a("app.mesos.", 99),
+                    soa(7, 1, 1, 60),
+                    a("app.mesos.", 2),
+                    soa(7, 1, 1, 60),
+                ]]),
+                cut_after: Some(1),
+                ..Script::default()
+            },
+        ),
+    ];
+    for (kind, result, script) in cases {
+        let before = pulls(&ours, kind, result);
+        primary.set(script);
+        let waited = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            wait_until(Duration::from_secs(10), result, || {
+                pulls(&ours, kind, result) > before
+            })
+        }));
+        assert!(waited.is_ok(), "no {result}; the log:\n{}", ours.log());
+        assert_eq!(
+            app(),
+            served,
+            "the zone held is still served after {result}"
+        );
+        assert_eq!(ours.get("/ready").status, 200);
+    }
+
+    // Logged once each, though every second brought the same failure again.
+    let log = ours.log();
+    for result in [
+        "out_of_zone",
+        "soa_mismatch",
+        "malformed",
+        "oversized",
+        "ixfr_mismatch",
+    ] {
+        let times = log.matches(&format!("result=\"{result}\"")).count();
+        assert_eq!(times, 1, "{result} logged {times} times:\n{log}");
+    }
+
+    // A good IXFR applies as a change (and brings an expire time of 3 s).
+    primary.set(Script {
+        soa: Some(soa(8, 1, 1, 3)),
+        zone: good_zone,
+        ixfr: Some(vec![vec![
+            soa(8, 1, 1, 3),
+            soa(1, 1, 1, 60),
+            a("app.mesos.", 1),
+            soa(8, 1, 1, 3),
+            a("app.mesos.", 8),
+            soa(8, 1, 1, 3),
+        ]]),
+        ..Script::default()
+    });
+    wait_until(Duration::from_secs(10), "the good IXFR", || {
+        app().iter().any(|r| r.contains("10.0.0.8"))
+    });
+    assert_eq!(app().len(), 1);
+    let srv = answers(&ours, "_app._tcp.mesos.", RecordType::SRV).unwrap();
+    assert_eq!(
+        srv.additionals()[0].data(),
+        &RData::A(A(Ipv4Addr::new(10, 0, 0, 8))),
+        "the SRV's additional address follows the change"
+    );
+
+    // The primary goes silent: past the SOA expire, SERVFAIL and not ready.
+    primary.set(Script::default());
+    wait_until(Duration::from_secs(15), "the zone's expiry", || {
+        answers(&ours, "app.mesos.", RecordType::A)
+            .is_some_and(|m| m.response_code() == ResponseCode::ServFail)
+    });
+    assert_eq!(ours.get("/ready").status, 503);
+    // It answers again: served again.
+    primary.set(Script {
+        soa: Some(soa(8, 1, 1, 3)),
+        ..Script::default()
+    });
+    wait_until(Duration::from_secs(15), "the zone served again", || {
+        answers(&ours, "app.mesos.", RecordType::A)
+            .is_some_and(|m| m.response_code() == ResponseCode::NoError && !m.answers().is_empty())
+    });
+    assert_eq!(ours.get("/ready").status, 200);
+}

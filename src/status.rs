@@ -91,6 +91,8 @@ pub struct Status {
     /// Secondary mode: NOTIFYs taken from a listed primary, and refused from others.
     pub notifies_taken: AtomicU64,
     pub notifies_refused: AtomicU64,
+    /// Secondary mode: bytes of transfers applied, by kind (AXFR, IXFR).
+    pub pull_bytes: [AtomicU64; 2],
 }
 
 pub(crate) fn unix_ms() -> u64 {

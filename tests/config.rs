@@ -86,6 +86,26 @@ fn a_state_source_is_required() {
 }
 
 #[test]
+fn primaries_make_a_secondary() {
+    // Primaries alone are a source: no masters needed.
+    let c = config_from(r#"{"Primaries":["127.0.0.1:5353","::1"],"externalon":false}"#).unwrap();
+    let shown: Vec<String> = c.primaries.iter().map(|p| p.to_string()).collect();
+    assert_eq!(shown, ["127.0.0.1:5353", "[::1]:53"]);
+    assert_eq!(c.transfer_max_bytes, 1 << 30);
+    let e = config_from(r#"{"Primaries":["primary.example:53"],"externalon":false}"#)
+        .unwrap_err()
+        .0;
+    assert!(e.contains("Primaries"), "{e}");
+    // The other zones are made from Mesos: a secondary does not take them.
+    for other in [r#""ReverseZones":["10.0.0.0/8"]"#, r#""DCOSNames":true"#] {
+        let json = format!(r#"{{"Primaries":["127.0.0.1"],"externalon":false,{other}}}"#);
+        let e = config_from(&json).unwrap_err().0;
+        assert!(e.contains("a secondary follows the domain only"), "{e}");
+    }
+    err(r#","TransferMaxBytes":1000"#, "TransferMaxBytes");
+}
+
+#[test]
 fn keys_are_case_insensitive_and_unknown_keys_ignored() {
     let c = ok(r#","HTTPPORT":9000,"refreshseconds":5,"EnforceRfc952":true,"ns":"ns1","TtL":7"#);
     assert_eq!(c.http_port, 9000);

@@ -22,6 +22,8 @@ struct Scrape {
     dropped: Vec<(&'static str, u64)>,
     /// Secondary mode: NOTIFYs taken and refused.
     notifies: Option<[(&'static str, u64); 2]>,
+    /// Secondary mode: bytes of transfers applied, by kind.
+    received: Option<[(&'static str, u64); 2]>,
     records: [(&'static str, u64); 3],
     serial: u64,
     snapshot_age_s: f64,
@@ -125,6 +127,15 @@ impl Collector for Scrape {
                 "NOTIFYs received by a secondary: taken (from a listed primary) or refused",
                 "result",
                 notifies,
+            )?;
+        }
+        if let Some(received) = &self.received {
+            counters_by(
+                &mut encoder,
+                "mesos_dns_transfer_received_bytes",
+                "Bytes of the zone transfers a secondary applied, by kind (axfr, ixfr)",
+                "kind",
+                received,
             )?;
         }
         counters_by(
@@ -372,6 +383,12 @@ pub(crate) fn render_metrics(ctx: &HttpContext, snapshot: &Snapshot) -> String {
             [
                 ("taken", Status::get(&ctx.status.notifies_taken)),
                 ("refused", Status::get(&ctx.status.notifies_refused)),
+            ]
+        }),
+        received: (!ctx.config.load().primaries.is_empty()).then(|| {
+            [
+                ("axfr", Status::get(&ctx.status.pull_bytes[0])),
+                ("ixfr", Status::get(&ctx.status.pull_bytes[1])),
             ]
         }),
         bytes_read: [

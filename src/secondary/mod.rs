@@ -24,7 +24,7 @@ use crate::notify::Notifier;
 use crate::snapshot::{SharedSnapshot, Snapshot};
 use crate::status::{Status, unix_ms};
 use crossbeam_channel::Receiver;
-use pull::{Ask, PullError, Pulled, pull, serial_newer};
+use pull::{Ask, PullError, Pulled, Took, pull, serial_newer};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -228,7 +228,7 @@ impl Secondary {
         let current = self.shared.load_full();
         let next = match pulled {
             Pulled::Current => return Ok(Some(PullResult::Current)),
-            Pulled::Transfer(received) => match received {
+            Pulled::Transfer(received, took) => match received {
                 Received::Current { soa } => {
                     let theirs = soa.data.serial().unwrap_or_default();
                     if self
@@ -242,20 +242,22 @@ impl Secondary {
                 }
                 Received::Full { soa, records } => {
                     let snapshot = self.zone.load_full(soa, records)?;
-                    (snapshot, PullResult::Full)
+                    (snapshot, PullResult::Full, took)
                 }
                 Received::Incremental { soa, diffs } => {
                     let snapshot = self.zone.apply_incremental(&current, soa, diffs)?;
-                    (snapshot, PullResult::Incremental)
+                    (snapshot, PullResult::Incremental, took)
                 }
             },
         };
-        let (snapshot, result) = next;
-        self.publish(&current, snapshot, result);
+        let (snapshot, result, took) = next;
+        let kind = usize::from(result == PullResult::Incremental);
+        Status::add(&self.status.pull_bytes[kind], took.bytes);
+        self.publish(&current, snapshot, result, took);
         Ok(Some(result))
     }
 
-    fn publish(&self, current: &Snapshot, snapshot: Snapshot, result: PullResult) {
+    fn publish(&self, current: &Snapshot, snapshot: Snapshot, result: PullResult, took: Took) {
         let new_serial = snapshot.serial != current.serial || !current.ready;
         let (entries, records) = (snapshot.history.len(), snapshot.history.records());
         let serial = snapshot.serial;
@@ -274,10 +276,18 @@ impl Secondary {
                 serial,
                 names,
                 snapshot_bytes = bytes,
+                transfer_ms = took.time.as_millis() as u64,
+                messages = took.messages,
+                transfer_bytes = took.bytes,
                 "zone transferred whole"
             );
         } else {
-            tracing::debug!(serial, "zone changes applied");
+            tracing::debug!(
+                serial,
+                transfer_ms = took.time.as_millis() as u64,
+                transfer_bytes = took.bytes,
+                "zone changes applied"
+            );
         }
     }
 

@@ -37,8 +37,16 @@ pub(crate) struct Ask<'a> {
 pub(crate) enum Pulled {
     /// The primary's serial is not newer than ours.
     Current,
-    /// A transfer.
-    Transfer(Received),
+    /// A transfer, and what it took.
+    Transfer(Received, Took),
+}
+
+/// What a transfer took.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Took {
+    pub(crate) messages: u64,
+    pub(crate) bytes: u64,
+    pub(crate) time: Duration,
 }
 
 /// A failure, with the words for the log.
@@ -82,7 +90,14 @@ pub(crate) fn pull(ask: &Ask, ids: &mut QueryIds) -> Result<Pulled, PullError> {
         }
     }
     let ixfr = ours_serial.is_some() && !ask.full;
-    Ok(Pulled::Transfer(conn.transfer(ask, ids, ixfr)?))
+    let started = std::time::Instant::now();
+    let received = conn.transfer(ask, ids, ixfr)?;
+    let took = Took {
+        messages: conn.messages,
+        bytes: conn.read,
+        time: started.elapsed(),
+    };
+    Ok(Pulled::Transfer(received, took))
 }
 
 fn soa_serial(rdata: &[u8]) -> Option<u32> {
@@ -92,8 +107,9 @@ fn soa_serial(rdata: &[u8]) -> Option<u32> {
 
 struct Connection {
     stream: TcpStream,
-    /// Bytes read so far in the current transfer.
+    /// Bytes and messages read so far in the current transfer.
     read: u64,
+    messages: u64,
 }
 
 impl Connection {
@@ -105,7 +121,11 @@ impl Connection {
         let _ = stream.set_read_timeout(Some(READ_TIMEOUT));
         let _ = stream.set_write_timeout(Some(READ_TIMEOUT));
         let _ = stream.set_nodelay(true);
-        Ok(Connection { stream, read: 0 })
+        Ok(Connection {
+            stream,
+            read: 0,
+            messages: 0,
+        })
     }
 
     /// The primary's SOA for the zone.
@@ -133,7 +153,7 @@ impl Connection {
         };
         let (id, mut check) = self.send(ask, ids, qtype, ours)?;
         let mut assembler = Assembler::new(ask.apex, ours.and_then(soa_serial));
-        self.read = 0;
+        (self.read, self.messages) = (0, 0);
         let mut first = true;
         loop {
             let message = match self.read_message(ask, id, check.as_mut()) {
@@ -209,6 +229,7 @@ impl Connection {
         self.read_exact(&mut len)?;
         let len = usize::from(u16::from_be_bytes(len));
         self.read += len as u64 + 2;
+        self.messages += 1;
         if self.read > ask.max_bytes {
             return fail(
                 PullResult::Oversized,

@@ -29,7 +29,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 use stream::Received;
-use zone::HeldZone;
+use zone::{FullLoad, HeldZone};
 
 /// How often a secondary with no zone yet asks again.
 const FIRST_LOAD_RETRY: Duration = Duration::from_secs(2);
@@ -198,7 +198,8 @@ impl Secondary {
                 max_bytes: config.transfer_max_bytes,
             };
             let kind = usize::from(ask.ours.is_some() && !full);
-            let outcome = pull(&ask, &mut self.ids).and_then(|pulled| self.take(pulled));
+            let load = self.zone.full_load();
+            let outcome = pull(&ask, &mut self.ids, load).and_then(|pulled| self.take(pulled));
             match outcome {
                 Ok(Some(result)) => {
                     self.count(kind, result);
@@ -224,7 +225,7 @@ impl Secondary {
 
     /// Applies what a primary sent; the result to count, or `None` when the whole zone
     /// must be asked for.
-    fn take(&mut self, pulled: Pulled) -> Result<Option<PullResult>, PullError> {
+    fn take(&mut self, pulled: Pulled<FullLoad>) -> Result<Option<PullResult>, PullError> {
         let current = self.shared.load_full();
         let next = match pulled {
             Pulled::Current => return Ok(Some(PullResult::Current)),
@@ -240,8 +241,8 @@ impl Secondary {
                     }
                     return Ok(Some(PullResult::Current));
                 }
-                Received::Full { soa, records } => {
-                    let snapshot = self.zone.load_full(soa, records)?;
+                Received::Full { soa, zone } => {
+                    let snapshot = self.zone.install(soa, zone)?;
                     (snapshot, PullResult::Full, took)
                 }
                 Received::Incremental { soa, diffs } => {

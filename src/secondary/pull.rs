@@ -3,7 +3,7 @@
 //! checked: its ID, its response code, its TSIG when `TransferTSIG` is set, and the
 //! transfer's size against `TransferMaxBytes`.
 
-use super::stream::{Assembler, Received, ZoneRr, convert};
+use super::stream::{Assembler, Received, ZoneRr, ZoneSink, convert};
 use crate::counters::PullResult;
 use crate::dns::ids::QueryIds;
 use crate::dns::tsig::{self, ResponseCheck, Signer, TsigKey};
@@ -34,11 +34,11 @@ pub(crate) struct Ask<'a> {
 
 /// What came back.
 #[derive(Debug)]
-pub(crate) enum Pulled {
+pub(crate) enum Pulled<S> {
     /// The primary's serial is not newer than ours.
     Current,
     /// A transfer, and what it took.
-    Transfer(Received, Took),
+    Transfer(Received<S>, Took),
 }
 
 /// What a transfer took.
@@ -77,8 +77,12 @@ pub(crate) fn serial_newer(a: u32, b: u32) -> bool {
     a != b && a.wrapping_sub(b) < 1 << 31
 }
 
-/// Asks `ask.primary` for what is newer than our zone.
-pub(crate) fn pull(ask: &Ask, ids: &mut QueryIds) -> Result<Pulled, PullError> {
+/// Asks `ask.primary` for what is newer than our zone; a whole zone goes to `sink`.
+pub(crate) fn pull<S: ZoneSink>(
+    ask: &Ask,
+    ids: &mut QueryIds,
+    sink: S,
+) -> Result<Pulled<S>, PullError> {
     let mut conn = Connection::open(ask.primary)?;
     let ours_serial = ask.ours.and_then(soa_serial);
     if let (Some(ours), false) = (ours_serial, ask.full) {
@@ -91,7 +95,7 @@ pub(crate) fn pull(ask: &Ask, ids: &mut QueryIds) -> Result<Pulled, PullError> {
     }
     let ixfr = ours_serial.is_some() && !ask.full;
     let started = std::time::Instant::now();
-    let received = conn.transfer(ask, ids, ixfr)?;
+    let received = conn.transfer(ask, ids, ixfr, sink)?;
     let took = Took {
         messages: conn.messages,
         bytes: conn.read,
@@ -140,19 +144,20 @@ impl Connection {
             .map_or_else(|| fail(PullResult::Malformed, "no SOA in the answer"), Ok)
     }
 
-    fn transfer(
+    fn transfer<S: ZoneSink>(
         &mut self,
         ask: &Ask,
         ids: &mut QueryIds,
         ixfr: bool,
-    ) -> Result<Received, PullError> {
+        sink: S,
+    ) -> Result<Received<S>, PullError> {
         let (qtype, ours) = if ixfr {
             (TYPE_IXFR, ask.ours)
         } else {
             (TYPE_AXFR, None)
         };
         let (id, mut check) = self.send(ask, ids, qtype, ours)?;
-        let mut assembler = Assembler::new(ask.apex, ours.and_then(soa_serial));
+        let mut assembler = Assembler::new(ask.apex, ours.and_then(soa_serial), sink);
         (self.read, self.messages) = (0, 0);
         let mut first = true;
         loop {
@@ -165,6 +170,7 @@ impl Connection {
             for rr in message.answers().iter().filter_map(convert) {
                 assembler.push(rr)?;
             }
+            assembler.end_of_message();
             // An IXFR answered with our serial or older alone: nothing newer. (A newer
             // SOA alone in the first message may be an AXFR-style answer going on.)
             let not_newer = assembler

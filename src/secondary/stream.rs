@@ -153,11 +153,26 @@ pub(crate) struct Diff {
     pub(crate) added: Vec<ZoneRr>,
 }
 
+/// Where the records of a whole zone go as they arrive: a zone of a million records is
+/// not held twice.
+pub(crate) trait ZoneSink {
+    /// One record of the zone (not its SOA).
+    fn record(&mut self, rr: ZoneRr);
+    /// A message ended.
+    fn end_of_message(&mut self) {}
+}
+
+impl ZoneSink for Vec<ZoneRr> {
+    fn record(&mut self, rr: ZoneRr) {
+        self.push(rr);
+    }
+}
+
 /// What a transfer brought.
 #[derive(Debug)]
-pub(crate) enum Received {
-    /// The whole zone: its SOA and every other record.
-    Full { soa: ZoneRr, records: Vec<ZoneRr> },
+pub(crate) enum Received<S> {
+    /// The whole zone: its SOA, and every other record given to the sink.
+    Full { soa: ZoneRr, zone: S },
     /// The changes from our serial to `soa`'s, in order.
     Incremental { soa: ZoneRr, diffs: Vec<Diff> },
     /// The primary's SOA alone (an IXFR answered "nothing newer").
@@ -168,26 +183,29 @@ enum State {
     Start,
     /// The first SOA came; the second record tells AXFR from IXFR.
     First,
-    Full(Vec<ZoneRr>),
+    Full,
     Deleting(Diff),
     Adding(Diff),
 }
 
-/// Takes the records of a transfer in order and checks their shape.
-pub(crate) struct Assembler {
+/// Takes the records of a transfer in order and checks their shape; the records of a
+/// whole zone go on to `sink`.
+pub(crate) struct Assembler<S> {
+    sink: Option<S>,
     apex: Box<str>,
     /// Our serial, when we asked for an IXFR.
     ixfr_from: Option<u32>,
     first: Option<ZoneRr>,
     state: State,
     diffs: Vec<Diff>,
-    done: Option<Received>,
+    done: Option<Received<S>>,
 }
 
-impl Assembler {
+impl<S: ZoneSink> Assembler<S> {
     /// For a transfer of the zone at `apex` (lower case, trailing dot).
-    pub(crate) fn new(apex: &str, ixfr_from: Option<u32>) -> Assembler {
+    pub(crate) fn new(apex: &str, ixfr_from: Option<u32>, sink: S) -> Assembler<S> {
         Assembler {
+            sink: Some(sink),
             apex: apex.into(),
             ixfr_from,
             first: None,
@@ -245,19 +263,22 @@ impl Assembler {
                     }
                     // SOA, SOA: an empty zone.
                     (true, _) => {
-                        self.finish_full(rr, Vec::new())?;
+                        self.finish_full(rr)?;
                         return Ok(());
                     }
-                    (false, _) => State::Full(vec![rr]),
+                    (false, _) => {
+                        self.sink_record(rr)?;
+                        State::Full
+                    }
                 }
             }
-            State::Full(mut records) => {
+            State::Full => {
                 if is_soa {
-                    self.finish_full(rr, records)?;
+                    self.finish_full(rr)?;
                     return Ok(());
                 }
-                records.push(rr);
-                State::Full(records)
+                self.sink_record(rr)?;
+                State::Full
             }
             State::Deleting(mut diff) => {
                 if is_soa {
@@ -300,21 +321,33 @@ impl Assembler {
         Ok(())
     }
 
-    fn finish_full(&mut self, last: ZoneRr, records: Vec<ZoneRr>) -> Result<(), PullResult> {
+    fn sink_record(&mut self, rr: ZoneRr) -> Result<(), PullResult> {
+        self.sink.as_mut().ok_or(PullResult::Malformed)?.record(rr);
+        Ok(())
+    }
+
+    /// A message of the stream ended.
+    pub(crate) fn end_of_message(&mut self) {
+        if let Some(sink) = &mut self.sink {
+            sink.end_of_message();
+        }
+    }
+
+    fn finish_full(&mut self, last: ZoneRr) -> Result<(), PullResult> {
         let first = self.first.take().ok_or(PullResult::Malformed)?;
         if last != first {
             return Err(PullResult::SoaMismatch);
         }
         self.done = Some(Received::Full {
             soa: first,
-            records,
+            zone: self.sink.take().ok_or(PullResult::Malformed)?,
         });
         Ok(())
     }
 
     /// What came, once the stream ended: a stream that stopped before its closing SOA
     /// is cut short, but for an IXFR answered with the SOA alone.
-    pub(crate) fn finish(self) -> Result<Received, PullResult> {
+    pub(crate) fn finish(self) -> Result<Received<S>, PullResult> {
         if let Some(done) = self.done {
             return Ok(done);
         }
@@ -358,8 +391,8 @@ mod tests {
         }
     }
 
-    fn feed(from: Option<u32>, rrs: Vec<ZoneRr>) -> Result<Received, PullResult> {
-        let mut asm = Assembler::new("mesos.", from);
+    fn feed(from: Option<u32>, rrs: Vec<ZoneRr>) -> Result<Received<Vec<ZoneRr>>, PullResult> {
+        let mut asm = Assembler::new("mesos.", from, Vec::new());
         for rr in rrs {
             asm.push(rr)?;
         }
@@ -369,7 +402,7 @@ mod tests {
     #[test]
     fn an_axfr_ends_at_the_same_soa() {
         let got = feed(None, vec![soa(5), a("x.mesos.", 1), soa(5)]);
-        assert!(matches!(got, Ok(Received::Full { records, .. }) if records.len() == 1));
+        assert!(matches!(got, Ok(Received::Full { zone, .. }) if zone.len() == 1));
         let differ = feed(None, vec![soa(5), a("x.mesos.", 1), soa(6)]);
         assert_eq!(differ.err(), Some(PullResult::SoaMismatch));
         let cut = feed(None, vec![soa(5), a("x.mesos.", 1)]);

@@ -5,7 +5,7 @@
 //! The apex SOA and NS come from the transfer; records of other types are kept aside
 //! (not served) so that later deletions of them still match.
 
-use super::stream::{Diff, RrData, ZoneRr};
+use super::stream::{Diff, RrData, ZoneRr, ZoneSink};
 use crate::config::Config;
 use crate::counters::PullResult;
 use crate::http::documents::{Document, ZoneInfo, write_axfr};
@@ -13,7 +13,7 @@ use crate::records::{ItemRecords, NameId, RData};
 use crate::snapshot::history::{History, ServedDelta};
 use crate::snapshot::sets::SetPool;
 use crate::snapshot::store::{Sign, ZoneStore};
-use crate::snapshot::{Shape, Snapshot, TransferredZone, apex_name};
+use crate::snapshot::{Shape, Snapshot, TransferredZone, TtlTable, apex_name};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
@@ -50,6 +50,89 @@ fn place(apex: &str, rr: &RecordKey) -> Place {
         RrData::Ptr(_) => Place::Served(3),
         RrData::Ns(_) if *rr.0 == *apex => Place::ApexNs,
         _ => Place::Unserved,
+    }
+}
+
+/// Whether `store` holds the served record `key`.
+fn store_holds(store: &ZoneStore, key: &RecordKey) -> bool {
+    let (name, data) = key;
+    let Some(node) = store.find(name).map(|id| store.node(id)) else {
+        return false;
+    };
+    match data {
+        RrData::A(ip) => node.a().any(|a| a == *ip),
+        RrData::Aaaa(ip) => node.aaaa().any(|a| a == *ip),
+        RrData::Srv {
+            priority,
+            weight,
+            port,
+            target,
+        } => node.srv().any(|v| {
+            v.port == *port
+                && v.own == Some((*priority, *weight))
+                && store.name(v.target) == &**target
+        }),
+        RrData::Ptr(target) => node.ptr().any(|(t, _)| store.name(t) == &**target),
+        _ => false,
+    }
+}
+
+/// A whole zone arriving: a new store filled message by message beside the one served,
+/// which it replaces only once the transfer is complete and checked.
+pub(crate) struct FullLoad {
+    apex: Box<str>,
+    /// Made at the first record (most refreshes bring none).
+    store: Option<ZoneStore>,
+    /// The current message's served records.
+    batch: Batch,
+    ttls: TtlTable,
+    /// The TTL of the first served record: the usual one (others are listed).
+    usual: Option<u32>,
+    ns: Vec<Vec<u8>>,
+    ns_ttl: Option<u32>,
+    unserved: HashSet<RecordKey>,
+}
+
+impl ZoneSink for FullLoad {
+    fn record(&mut self, rr: ZoneRr) {
+        let key = (rr.name, rr.data);
+        match place(&self.apex, &key) {
+            Place::Served(set) => {
+                if self.usual.is_none() {
+                    self.usual = Some(rr.ttl);
+                    self.ttls.usual = rr.ttl;
+                }
+                let apex = &self.apex;
+                let store = self
+                    .store
+                    .get_or_insert_with(|| ZoneStore::new(&[apex.to_string()]));
+                // Records of earlier messages are in the store; of this one, in the batch.
+                if !store_holds(store, &key) {
+                    self.batch.push(&key);
+                }
+                // RFC 2181 §5.2: a set's records share a TTL; if not, the last one's.
+                self.ttls.set(&key.0, set, rr.ttl);
+            }
+            Place::ApexNs => {
+                if let RrData::Ns(target) = &key.1 {
+                    self.ns.push(ns_wire(target));
+                }
+                self.ns_ttl = Some(self.ns_ttl.map_or(rr.ttl, |t| t.min(rr.ttl)));
+            }
+            Place::Unserved => {
+                self.unserved.insert(key);
+            }
+        }
+    }
+
+    fn end_of_message(&mut self) {
+        let batch = std::mem::take(&mut self.batch);
+        if let Some(store) = &mut self.store {
+            store.apply(&batch.item, Sign::Add);
+            // What the store notes for the next publish is not needed here: dropped as
+            // it comes rather than held for a million records.
+            store.take_changes();
+        }
     }
 }
 
@@ -151,67 +234,46 @@ impl HeldZone {
         }
     }
 
-    /// Replaces the zone with a whole transfer and compiles it.
-    pub(crate) fn load_full(
+    /// A loader for a whole zone, to give [`pull`](super::pull::pull) as its sink.
+    pub(crate) fn full_load(&self) -> FullLoad {
+        FullLoad {
+            apex: self.apex.clone(),
+            store: None,
+            batch: Batch::default(),
+            ttls: TtlTable::default(),
+            usual: None,
+            ns: Vec::new(),
+            ns_ttl: None,
+            unserved: HashSet::new(),
+        }
+    }
+
+    /// Replaces the zone with a whole transfer, complete and checked, and compiles it.
+    pub(crate) fn install(
         &mut self,
         soa: ZoneRr,
-        records: Vec<ZoneRr>,
+        mut load: FullLoad,
     ) -> Result<Snapshot, PullResult> {
         let RrData::Soa(soa_rdata) = soa.data else {
             return Err(PullResult::Malformed);
         };
-        let mut batch = Batch::default();
-        let mut ttl_uses: HashMap<u32, usize> = HashMap::new();
-        let mut set_ttls = Vec::new();
-        let mut ns = Vec::new();
-        let mut ns_ttl = None::<u32>;
-        let mut unserved = HashSet::new();
-        for rr in records {
-            let key = (rr.name, rr.data);
-            match place(&self.apex, &key) {
-                Place::Served(set) => {
-                    *ttl_uses.entry(rr.ttl).or_default() += 1;
-                    batch.push(&key);
-                    set_ttls.push((key.0, set, rr.ttl));
-                }
-                Place::ApexNs => {
-                    if let RrData::Ns(target) = &key.1 {
-                        ns.push(ns_wire(target));
-                    }
-                    ns_ttl = Some(ns_ttl.map_or(rr.ttl, |t| t.min(rr.ttl)));
-                }
-                Place::Unserved => {
-                    unserved.insert(key);
-                }
-            }
-        }
-        ns.sort();
-        ns.dedup();
-        // The TTL most records have is the default; only the others are listed.
-        let usual = ttl_uses
-            .iter()
-            .max_by_key(|(ttl, uses)| (**uses, std::cmp::Reverse(**ttl)))
-            .map_or(soa.ttl, |(ttl, _)| *ttl);
-        let mut ttls = crate::snapshot::TtlTable {
-            usual,
-            ..Default::default()
-        };
-        for (name, set, ttl) in set_ttls {
-            ttls.set(&name, set, ttl);
-        }
-        let mut store = ZoneStore::new(&[self.apex.to_string()]);
-        store.apply(&batch.item, Sign::Add);
-        drop(batch);
+        load.end_of_message();
+        let mut store = load
+            .store
+            .take()
+            .unwrap_or_else(|| ZoneStore::new(&[self.apex.to_string()]));
         store.take_changes();
         store.shrink();
+        load.ns.sort();
+        load.ns.dedup();
         self.store = store;
-        self.unserved = unserved;
+        self.unserved = load.unserved;
         self.transferred = Some(TransferredZone {
             soa_rdata,
             soa_ttl: soa.ttl,
-            ns,
-            ns_ttl: ns_ttl.unwrap_or(soa.ttl),
-            ttls,
+            ns: load.ns,
+            ns_ttl: load.ns_ttl.unwrap_or(soa.ttl),
+            ttls: load.ttls,
         });
         // A new pool: the old zone's sets go with the old snapshot.
         self.pool = SetPool::default();
@@ -230,35 +292,14 @@ impl HeldZone {
 
     /// Whether the zone holds `key`.
     fn holds(&self, key: &RecordKey) -> bool {
-        let (name, data) = key;
+        let (_, data) = key;
         match place(&self.apex, key) {
             Place::ApexNs => match (data, &self.transferred) {
                 (RrData::Ns(target), Some(t)) => t.ns.contains(&ns_wire(target)),
                 _ => false,
             },
             Place::Unserved => self.unserved.contains(key),
-            Place::Served(_) => {
-                let Some(node) = self.store.find(name).map(|id| self.store.node(id)) else {
-                    return false;
-                };
-                let store = &self.store;
-                match data {
-                    RrData::A(ip) => node.a().any(|a| a == *ip),
-                    RrData::Aaaa(ip) => node.aaaa().any(|a| a == *ip),
-                    RrData::Srv {
-                        priority,
-                        weight,
-                        port,
-                        target,
-                    } => node.srv().any(|v| {
-                        v.port == *port
-                            && v.own == Some((*priority, *weight))
-                            && store.name(v.target) == &**target
-                    }),
-                    RrData::Ptr(target) => node.ptr().any(|(t, _)| store.name(t) == &**target),
-                    _ => false,
-                }
-            }
+            Place::Served(_) => store_holds(&self.store, key),
         }
     }
 

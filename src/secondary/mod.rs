@@ -52,6 +52,8 @@ pub(crate) struct Secondary {
     next_check: Instant,
     /// When the zone held expires, counted from the last primary that answered.
     expires_at: Option<Instant>,
+    /// Given when the server stops: a transfer under way gives up.
+    stop: crate::stop::Stop,
     /// The primary that answered last: asked first.
     preferred: usize,
     /// For each primary, the failures logged since it last answered well (a bit per
@@ -82,6 +84,7 @@ impl Secondary {
             ids: QueryIds::new(),
             next_check: Instant::now(),
             expires_at: None,
+            stop: crate::stop::Stop::new(),
             preferred: 0,
             logged: vec![0; config.primaries.len()],
         }
@@ -94,6 +97,7 @@ impl Secondary {
 
     /// Runs until `stop` is given.
     pub(crate) fn run(mut self, stop: &crate::stop::Stop) {
+        self.stop = stop.clone();
         let stopped = stop.receiver();
         loop {
             let wait = self
@@ -163,6 +167,9 @@ impl Secondary {
     fn refresh(&mut self) {
         let count = self.live.load().primaries.len();
         for step in 0..count {
+            if self.stop.is_stopped() {
+                return;
+            }
             let index = (self.preferred + step) % count;
             if self.refresh_from(index) {
                 self.preferred = index;
@@ -196,6 +203,7 @@ impl Secondary {
                 full,
                 key,
                 max_bytes: config.transfer_max_bytes,
+                stop: &self.stop,
             };
             let kind = usize::from(ask.ours.is_some() && !full);
             let load = self.zone.full_load();

@@ -30,6 +30,8 @@ pub(crate) struct Ask<'a> {
     pub(crate) full: bool,
     pub(crate) key: Option<&'a TsigKey>,
     pub(crate) max_bytes: u64,
+    /// A stopping server gives up between two messages.
+    pub(crate) stop: &'a crate::stop::Stop,
 }
 
 /// What came back.
@@ -161,6 +163,9 @@ impl Connection {
         (self.read, self.messages) = (0, 0);
         let mut first = true;
         loop {
+            if ask.stop.is_stopped() {
+                return fail(PullResult::Unreachable, "the server is stopping");
+            }
             let message = match self.read_message(ask, id, check.as_mut()) {
                 Ok(m) => m,
                 // An IXFR answered with the SOA alone, then the end: no changes to send.

@@ -399,6 +399,32 @@ mod tests {
         asm.finish()
     }
 
+    proptest::proptest! {
+        /// Any order of SOAs and records, any serials and names: an answer or an error,
+        /// never a panic; a whole zone is only taken between two equal SOAs.
+        #[test]
+        fn any_stream_is_judged_without_panic(
+            steps in proptest::collection::vec((0u8..4, 0u32..4, 0u8..3), 0..12),
+            from in proptest::option::of(0u32..4),
+        ) {
+            let mut asm = Assembler::new("mesos.", from, Vec::new());
+            let mut first = None;
+            for (kind, serial, name) in steps {
+                let rr = match kind {
+                    0 | 1 => soa(serial),
+                    _ => a(["x.mesos.", "mesos.", "x.example."][name as usize], name),
+                };
+                first.get_or_insert_with(|| rr.clone());
+                if asm.push(rr).is_err() {
+                    return Ok(());
+                }
+            }
+            if let Ok(Received::Full { soa, .. }) = asm.finish() {
+                proptest::prop_assert_eq!(Some(soa), first);
+            }
+        }
+    }
+
     #[test]
     fn an_axfr_ends_at_the_same_soa() {
         let got = feed(None, vec![soa(5), a("x.mesos.", 1), soa(5)]);

@@ -464,20 +464,25 @@ fn pulls(s: &Server, kind: &str, result: &str) -> f64 {
 #[test]
 fn bad_transfers_are_rejected_and_the_zone_kept_until_it_expires() {
     let primary = ScriptedPrimary::start();
-    let good_zone = vec![vec![
-        Record::from_rdata(
-            Name::from_ascii("mesos.").unwrap(),
-            60,
-            RData::NS(NS(Name::from_ascii("ns1.mesos.").unwrap())),
-        ),
-        a("ns1.mesos.", 53),
-        a("app.mesos.", 1),
-        Record::from_rdata(
-            Name::from_ascii("_app._tcp.mesos.").unwrap(),
-            60,
-            RData::SRV(SRV::new(0, 1, 80, Name::from_ascii("app.mesos.").unwrap())),
-        ),
-    ]];
+    let good_zone = vec![
+        vec![
+            Record::from_rdata(
+                Name::from_ascii("mesos.").unwrap(),
+                60,
+                RData::NS(NS(Name::from_ascii("ns1.mesos.").unwrap())),
+            ),
+            a("ns1.mesos.", 53),
+            a("app.mesos.", 1),
+            Record::from_rdata(
+                Name::from_ascii("_app._tcp.mesos.").unwrap(),
+                60,
+                RData::SRV(SRV::new(0, 1, 80, Name::from_ascii("app.mesos.").unwrap())),
+            ),
+        ],
+        // The same record again, in another message: held once (the IXFR below deletes
+        // it once, and it must be gone).
+        vec![a("app.mesos.", 1)],
+    ];
     // Refresh and retry every second; expire after 60 s (3 s from the good IXFR on).
     primary.set(Script {
         soa: Some(soa(1, 1, 1, 60)),

@@ -53,23 +53,23 @@ impl RrData {
 /// digits, `-`, `_`, `*`): names this server could not write back as they came are not
 /// served.
 fn plain_text(name: &Name) -> Option<Box<str>> {
-    let mut out = String::with_capacity(name.len() + 1);
+    let mut out = Vec::with_capacity(name.len() + 1);
     for label in name.iter() {
-        if label
+        if !label
             .iter()
-            .any(|&b| !(b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'*'))
+            .all(|&b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'*')
         {
             return None;
         }
-        for &b in label {
-            out.push(b.to_ascii_lowercase() as char);
-        }
-        out.push('.');
+        out.extend_from_slice(label);
+        out.push(b'.');
     }
     if out.is_empty() {
-        out.push('.');
+        out.push(b'.');
     }
-    Some(out.into())
+    out.make_ascii_lowercase();
+    // Plain ASCII, checked above.
+    String::from_utf8(out).ok().map(String::into_boxed_str)
 }
 
 /// A name as uncompressed wire, lower-cased.

@@ -14,7 +14,9 @@ use crate::snapshot::history::{History, ServedDelta};
 use crate::snapshot::sets::SetPool;
 use crate::snapshot::store::{Sign, ZoneStore};
 use crate::snapshot::{Shape, Snapshot, TransferredZone, TtlTable, apex_name};
-use std::collections::{HashMap, HashSet};
+/// Names and records come from a primary: hashed with a random seed.
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+type HashSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
 use std::sync::Arc;
 
 /// A record without its TTL: what IXFR deletions are matched by.
@@ -102,14 +104,8 @@ impl ZoneSink for FullLoad {
                     self.usual = Some(rr.ttl);
                     self.ttls.usual = rr.ttl;
                 }
-                let apex = &self.apex;
-                let store = self
-                    .store
-                    .get_or_insert_with(|| ZoneStore::new(&[apex.to_string()]));
-                // Records of earlier messages are in the store; of this one, in the batch.
-                if !store_holds(store, &key) {
-                    self.batch.push(&key);
-                }
+                // A record sent twice is held once (`Sign::AddOnce`).
+                self.batch.push(&key);
                 // RFC 2181 §5.2: a set's records share a TTL; if not, the last one's.
                 self.ttls.set(&key.0, set, rr.ttl);
             }
@@ -126,9 +122,16 @@ impl ZoneSink for FullLoad {
     }
 
     fn end_of_message(&mut self) {
-        let batch = std::mem::take(&mut self.batch);
-        if let Some(store) = &mut self.store {
-            store.apply(&batch.item, Sign::Add);
+        let batch = std::mem::replace(&mut self.batch, Batch::once());
+        if batch.item.is_empty() {
+            return;
+        }
+        let apex = &self.apex;
+        let store = self
+            .store
+            .get_or_insert_with(|| ZoneStore::new(&[apex.to_string()]));
+        {
+            store.apply(&batch.item, Sign::AddOnce);
             // What the store notes for the next publish is not needed here: dropped as
             // it comes rather than held for a million records.
             store.take_changes();
@@ -141,10 +144,27 @@ impl ZoneSink for FullLoad {
 struct Batch {
     item: ItemRecords,
     index: HashMap<Box<str>, NameId>,
-    seen: HashSet<(NameId, RData)>,
+    /// Records already in (`None`: the store drops duplicates itself, `Sign::AddOnce`).
+    seen: Option<HashSet<(NameId, RData)>>,
 }
 
 impl Batch {
+    /// A batch for `Sign::AddOnce`.
+    fn once() -> Batch {
+        Batch {
+            seen: None,
+            ..Batch::default()
+        }
+    }
+
+    /// A batch that keeps each record once.
+    fn unique() -> Batch {
+        Batch {
+            seen: Some(HashSet::default()),
+            ..Batch::default()
+        }
+    }
+
     fn name(&mut self, name: &str) -> NameId {
         if let Some(&id) = self.index.get(name) {
             return id;
@@ -178,7 +198,11 @@ impl Batch {
             },
             _ => return,
         };
-        if self.seen.insert((owner, rdata)) {
+        if self
+            .seen
+            .as_mut()
+            .is_none_or(|seen| seen.insert((owner, rdata)))
+        {
             self.item.records.push((owner, rdata));
         }
     }
@@ -200,7 +224,7 @@ impl HeldZone {
             config,
             pool: SetPool::default(),
             transferred: None,
-            unserved: HashSet::new(),
+            unserved: HashSet::default(),
         }
     }
 
@@ -239,12 +263,12 @@ impl HeldZone {
         FullLoad {
             apex: self.apex.clone(),
             store: None,
-            batch: Batch::default(),
+            batch: Batch::once(),
             ttls: TtlTable::default(),
             usual: None,
             ns: Vec::new(),
             ns_ttl: None,
-            unserved: HashSet::new(),
+            unserved: HashSet::default(),
         }
     }
 
@@ -316,7 +340,7 @@ impl HeldZone {
             return Err(PullResult::Malformed);
         };
         // Checked first, against the zone as the steps leave it: Some(ttl) present.
-        let mut after: HashMap<RecordKey, Option<u32>> = HashMap::new();
+        let mut after: HashMap<RecordKey, Option<u32>> = HashMap::default();
         for diff in diffs {
             for rr in diff.removed {
                 let key = (rr.name, rr.data);
@@ -335,7 +359,7 @@ impl HeldZone {
         let Some(mut transferred) = self.transferred.take() else {
             return Err(PullResult::IxfrMismatch);
         };
-        let (mut removals, mut additions) = (Batch::default(), Batch::default());
+        let (mut removals, mut additions) = (Batch::unique(), Batch::unique());
         let mut ttl_changes = Vec::new();
         let mut ns_changed = false;
         for (key, state) in after {

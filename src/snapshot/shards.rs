@@ -243,12 +243,16 @@ pub struct TtlTable {
     /// The TTL of every set not listed.
     pub usual: u32,
     /// Names with a set whose TTL is not `usual` (lower case, trailing dot).
-    pub unusual: std::collections::HashMap<Box<str>, [Option<u32>; 4]>,
+    pub unusual: std::collections::HashMap<Box<str>, [Option<u32>; 4], foldhash::fast::RandomState>,
 }
 
 impl TtlTable {
     /// The TTLs of a name's sets.
     pub fn of(&self, name: &str) -> SetTtls {
+        // Most zones have one TTL: no lookup then.
+        if self.unusual.is_empty() {
+            return [self.usual; 4];
+        }
         match self.unusual.get(name) {
             None => [self.usual; 4],
             Some(sets) => sets.map(|t| t.unwrap_or(self.usual)),

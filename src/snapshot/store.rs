@@ -117,6 +117,9 @@ pub enum Sign {
     Add,
     /// The records go.
     Remove,
+    /// The records come, but one already held stays held once (a transferred zone,
+    /// where a record has no contributors to count).
+    AddOnce,
 }
 
 /// A served name whose answers may have changed.
@@ -304,7 +307,8 @@ impl ZoneStore {
                 other => other,
             };
             match sign {
-                Sign::Add => self.add(owner, rdata),
+                Sign::Add => self.add(owner, rdata, true),
+                Sign::AddOnce => self.add(owner, rdata, false),
                 Sign::Remove => self.remove(owner, rdata),
             }
         }
@@ -347,12 +351,12 @@ impl ZoneStore {
         Changes { names, delta }
     }
 
-    fn add(&mut self, owner: NameId, rdata: RData) {
+    fn add(&mut self, owner: NameId, rdata: RData, count_again: bool) {
         let was = self.nodes[owner as usize].has_records();
         let node = &mut self.nodes[owner as usize];
         let new = match node.values.iter_mut().find(|v| v.0 == rdata) {
             Some(v) => {
-                v.1 += 1;
+                v.1 += u32::from(count_again);
                 false
             }
             None => {

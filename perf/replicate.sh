@@ -123,7 +123,7 @@ proc_cpu_ns() {
 # Memory after the initial transfers (kB).
 rss_kb() { awk '/VmRSS/ { print $2 }' /proc/"$1"/status; }
 our_rss=$(for p in "${our_pids[@]}"; do rss_kb "$p"; done | tr '\n' ' ')
-knot_rss=$(pgrep -f "knotd -c $dir/s" | while read -r p; do rss_kb "$p"; done | tr '\n' ' ')
+knot_rss=$({ pgrep -f "knotd -c $dir/s" || true; } | while read -r p; do rss_kb "$p"; done | tr '\n' ' ')
 cpu0=$(proc_cpu_ns "$primary")
 ours_cpu0=0; for p in "${our_pids[@]}"; do ours_cpu0=$((ours_cpu0 + $(proc_cpu_ns "$p"))); done
 touch "$dir/go"

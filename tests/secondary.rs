@@ -75,6 +75,37 @@ fn kdig_axfr(port: u16) -> BTreeSet<String> {
         .collect()
 }
 
+/// `kdig` IXFR of `mesos.` from `port` for a client at `serial`: the records as rows.
+fn kdig_ixfr(port: u16, serial: u32) -> Vec<String> {
+    let out = Command::new("kdig")
+        .args([
+            "@127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "mesos.",
+            &format!("IXFR={serial}"),
+            "+nocomments",
+            "+nostats",
+            "+noheader",
+        ])
+        .output()
+        .expect("kdig (Debian package knot-dnsutils)");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with(';'))
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect()
+}
+
+/// The serial a server answers for `mesos.` SOA.
+fn soa_serial(s: &Server) -> u32 {
+    let m = answers(s, "mesos.", RecordType::SOA).unwrap();
+    match m.answers()[0].data() {
+        RData::SOA(soa) => soa.serial(),
+        other => panic!("{other:?}"),
+    }
+}
+
 /// Renames a task in the primary's state file and has it read again.
 fn rename_a_task(s: &Server, to: &str) {
     let path = s.dir.join("state.json");
@@ -121,6 +152,7 @@ fn our_secondary_follows_our_primary_and_feeds_a_knot_below_it() {
     // A change on the primary: NOTIFY, then IXFR (our SOA refresh is 60 s, so only the
     // NOTIFY can bring it this fast).
     let knot = Knot::secondary(secondary.port, knot_port, None);
+    let serial_before = soa_serial(&secondary);
     let started = Instant::now();
     rename_a_task(&primary, "renamed");
     wait_until(
@@ -139,6 +171,21 @@ fn our_secondary_follows_our_primary_and_feeds_a_knot_below_it() {
     );
     assert!(secondary.metric(r#"mesos_dns_notifies_received_total{result="taken"}"#) >= 1.0);
     assert_eq!(kdig_axfr(secondary.port), kdig_axfr(primary.port));
+    // kdig takes the change from the secondary by IXFR (the secondary's history holds
+    // the changes it applied, under the primary's serials).
+    let ixfr = kdig_ixfr(secondary.port, serial_before);
+    let serial_after = soa_serial(&secondary);
+    assert_eq!(serial_after, soa_serial(&primary));
+    assert!(
+        ixfr.iter()
+            .any(|r| r.starts_with("renamed.marathon.mesos. ") && r.contains(" A ")),
+        "{ixfr:?}"
+    );
+    let soas: Vec<&String> = ixfr.iter().filter(|r| r.contains(" SOA ")).collect();
+    // The new SOA, then per step an old and a new one, then the new one again.
+    assert!(soas.len() >= 4 && soas.len() % 2 == 0, "{ixfr:?}");
+    assert!(soas[0].contains(&format!(" {serial_after} ")), "{ixfr:?}");
+    assert!(soas[1].contains(&format!(" {serial_before} ")), "{ixfr:?}");
 
     // Tiers: Knot, a secondary of our secondary, holds the same zone.
     wait_until(Duration::from_secs(20), "Knot below our secondary", || {

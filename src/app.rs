@@ -119,7 +119,32 @@ pub fn start(config: Config) -> Result<Running, StartError> {
             source,
         })?;
     threads.push(notify_thread);
-    if !config.primaries.is_empty() {
+    // What the records come from: a secondary's primaries, or Mesos.
+    let follower = if config.primaries.is_empty() {
+        let configured = config.masters.clone().unwrap_or_default();
+        let masters = if config.zk.is_empty() || config.state_file.is_some() {
+            Masters::fixed(configured)
+        } else {
+            let url = ZkUrl::parse(&config.zk)?;
+            let wake = control_tx.clone();
+            let on_change = move || {
+                let _ = wake.try_send(ControlEvent::Refresh);
+            };
+            detect::spawn_zk(
+                url,
+                configured,
+                Box::new(on_change),
+                status.clone(),
+                stop.clone(),
+            )
+        };
+        let mut control = Control::new(config, masters, control_rx, documents_rx, live, shared, {
+            status.clone()
+        })?;
+        control.set_notifier(notifier);
+        let control_stop = stop.clone();
+        spawn("control", move || control.run(&control_stop))?
+    } else {
         let mut secondary = Secondary::new(
             &config,
             live,
@@ -131,39 +156,9 @@ pub fn start(config: Config) -> Result<Running, StartError> {
         );
         secondary.set_notifier(notifier);
         let secondary_stop = stop.clone();
-        threads.push(spawn("secondary", move || secondary.run(&secondary_stop))?);
-        return Ok(Running {
-            dns,
-            http,
-            status,
-            stop,
-            control: control_tx,
-            threads,
-        });
-    }
-    let configured = config.masters.clone().unwrap_or_default();
-    let masters = if config.zk.is_empty() || config.state_file.is_some() {
-        Masters::fixed(configured)
-    } else {
-        let url = ZkUrl::parse(&config.zk)?;
-        let wake = control_tx.clone();
-        let on_change = move || {
-            let _ = wake.try_send(ControlEvent::Refresh);
-        };
-        detect::spawn_zk(
-            url,
-            configured,
-            Box::new(on_change),
-            status.clone(),
-            stop.clone(),
-        )
+        spawn("secondary", move || secondary.run(&secondary_stop))?
     };
-    let mut control = Control::new(config, masters, control_rx, documents_rx, live, shared, {
-        status.clone()
-    })?;
-    control.set_notifier(notifier);
-    let control_stop = stop.clone();
-    threads.push(spawn("control", move || control.run(&control_stop))?);
+    threads.push(follower);
     Ok(Running {
         dns,
         http,

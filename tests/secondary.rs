@@ -55,35 +55,23 @@ fn answers(s: &Server, name: &str, rtype: RecordType) -> Option<Message> {
 
 /// `kdig` AXFR of `mesos.` from `port`: the records as rows (kdig's own parser).
 fn kdig_axfr(port: u16) -> BTreeSet<String> {
-    let out = Command::new("kdig")
-        .args([
-            "@127.0.0.1",
-            "-p",
-            &port.to_string(),
-            "mesos.",
-            "AXFR",
-            "+nocomments",
-            "+nostats",
-            "+noheader",
-        ])
-        .output()
-        .expect("kdig (Debian package knot-dnsutils)");
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter(|l| !l.trim().is_empty() && !l.starts_with(';'))
-        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
-        .collect()
+    kdig(port, "AXFR").into_iter().collect()
 }
 
 /// `kdig` IXFR of `mesos.` from `port` for a client at `serial`: the records as rows.
 fn kdig_ixfr(port: u16, serial: u32) -> Vec<String> {
+    kdig(port, &format!("IXFR={serial}"))
+}
+
+/// `kdig` of `mesos.` `what` from `port`: the records as rows, in order.
+fn kdig(port: u16, what: &str) -> Vec<String> {
     let out = Command::new("kdig")
         .args([
             "@127.0.0.1",
             "-p",
             &port.to_string(),
             "mesos.",
-            &format!("IXFR={serial}"),
+            what,
             "+nocomments",
             "+nostats",
             "+noheader",

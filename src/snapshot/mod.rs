@@ -567,15 +567,7 @@ fn zone(store: &ZoneStore, shape: Shape, serial: u32, pool: &mut SetPool) -> Zon
         soa: one(TYPE_SOA, config.ttl, &soa_rdata, &[], 0),
         negative_soa: one(TYPE_SOA, negative_ttl, &soa_rdata, &[], 0),
         ns: one(TYPE_NS, config.ttl, &ns_rdata, &glue, 12),
-        apex,
         ttl: config.ttl,
-        recurse_on: config.recurse_on,
-        set_truncate_bit: config.set_truncate_bit,
-        edns_max: config.edns_max_udp_size,
-        max_answers: match config.max_answers {
-            0 => usize::MAX,
-            n => n as usize,
-        },
         soa_rdata,
         ns_rdata,
         negative_ttl,
@@ -587,6 +579,29 @@ fn zone(store: &ZoneStore, shape: Shape, serial: u32, pool: &mut SetPool) -> Zon
                 name_to_wire(apex, true, &mut wire).map(|()| wire)
             })
             .collect(),
+        ..answer_settings(config, apex)
+    }
+}
+
+/// A zone with no records yet: its apex and the settings every answer reads.
+fn answer_settings(config: &Config, apex: Vec<u8>) -> Zone {
+    Zone {
+        apex,
+        ttl: config.ttl,
+        recurse_on: config.recurse_on,
+        set_truncate_bit: config.set_truncate_bit,
+        edns_max: config.edns_max_udp_size,
+        max_answers: match config.max_answers {
+            0 => usize::MAX,
+            n => n as usize,
+        },
+        soa_rdata: Vec::new(),
+        ns_rdata: Vec::new(),
+        negative_ttl: 0,
+        soa: None,
+        negative_soa: None,
+        ns: None,
+        others: Vec::new(),
     }
 }
 
@@ -639,19 +654,11 @@ fn transferred_zone(
         soa: soa_set,
         negative_soa,
         ns,
-        apex,
         ttl: usual,
-        recurse_on: config.recurse_on,
-        set_truncate_bit: config.set_truncate_bit,
-        edns_max: config.edns_max_udp_size,
-        max_answers: match config.max_answers {
-            0 => usize::MAX,
-            n => n as usize,
-        },
         ns_rdata: transferred.ns.first().cloned().unwrap_or_default(),
         soa_rdata,
         negative_ttl,
-        others: Vec::new(),
+        ..answer_settings(config, apex)
     }
 }
 

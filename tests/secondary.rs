@@ -245,6 +245,30 @@ fn notifies_from_others_are_refused() {
 }
 
 #[test]
+fn a_primary_that_does_not_answer_is_passed_over() {
+    let primary = Server::start(&data_path("fake-state.json"), &format!(",{SETUP_R}"));
+    // Nothing listens on the first: refused at once, then the next is asked.
+    let nobody = TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead = format!("127.0.0.1:{}", nobody.local_addr().unwrap().port());
+    drop(nobody);
+    let secondary = Server::secondary_on(
+        free_port(),
+        &[dead, format!("127.0.0.1:{}", primary.port)],
+        "",
+    );
+    wait_until(
+        Duration::from_secs(20),
+        "the zone from the second primary",
+        || {
+            answers(&secondary, "leader.mesos.", RecordType::A)
+                .is_some_and(|m| !m.answers().is_empty())
+        },
+    );
+    assert!(pulls(&secondary, "axfr", "unreachable") >= 1.0);
+    assert_eq!(pulls(&secondary, "axfr", "full"), 1.0);
+}
+
+#[test]
 fn tsig_between_our_primary_and_secondary() {
     let keys = format!(
         r#""TSIGKeys":{{"xfr":{{"Algorithm":"hmac-sha256","Secret":"{SECRET}"}}}},"TransferTSIG":"xfr""#

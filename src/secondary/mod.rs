@@ -35,6 +35,9 @@ use zone::{FullLoad, HeldZone};
 const FIRST_LOAD_RETRY: Duration = Duration::from_secs(2);
 /// The shortest wait between two refreshes (SOA timers of 0 would spin).
 const MIN_INTERVAL: Duration = Duration::from_secs(1);
+/// The shortest wait between two refreshes that NOTIFYs bring: a flood of NOTIFYs
+/// (their source address can be forged) asks the primary at most this often.
+const NOTIFY_GAP: Duration = Duration::from_millis(100);
 
 /// The secondary's thread state.
 pub(crate) struct Secondary {
@@ -52,6 +55,8 @@ pub(crate) struct Secondary {
     next_check: Instant,
     /// When the zone held expires, counted from the last primary that answered.
     expires_at: Option<Instant>,
+    /// When the last refresh started.
+    last_refresh: Option<Instant>,
     /// Given when the server stops: a transfer under way gives up.
     stop: crate::stop::Stop,
     /// The primary that answered last: asked first.
@@ -84,6 +89,7 @@ impl Secondary {
             ids: QueryIds::new(),
             next_check: Instant::now(),
             expires_at: None,
+            last_refresh: None,
             stop: crate::stop::Stop::new(),
             preferred: 0,
             logged: vec![0; config.primaries.len()],
@@ -107,7 +113,8 @@ impl Secondary {
             crossbeam_channel::select! {
                 recv(self.notices) -> notice => {
                     if notice.is_ok() {
-                        self.next_check = Instant::now();
+                        let soonest = self.last_refresh.map_or_else(Instant::now, |at| at + NOTIFY_GAP);
+                        self.next_check = self.next_check.min(soonest.max(Instant::now()));
                     }
                 }
                 recv(self.control) -> event => match event {
@@ -124,6 +131,7 @@ impl Secondary {
                 default(wait) => {}
             }
             if Instant::now() >= self.next_check {
+                self.last_refresh = Some(Instant::now());
                 self.refresh();
             }
             self.check_expiry();

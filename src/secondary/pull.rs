@@ -18,6 +18,9 @@ use std::time::Duration;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long the primary may leave us waiting for the next bytes.
 const READ_TIMEOUT: Duration = Duration::from_secs(15);
+/// How long one exchange (SOA query and transfer) may take in all: a primary that
+/// trickles bytes cannot hold the secondary (and its expiry) for ever.
+const EXCHANGE_DEADLINE: Duration = Duration::from_secs(600);
 
 /// What one exchange with a primary needs.
 pub(crate) struct Ask<'a> {
@@ -116,6 +119,8 @@ struct Connection {
     /// Bytes and messages read so far in the current transfer.
     read: u64,
     messages: u64,
+    /// When the exchange is given up.
+    deadline: std::time::Instant,
 }
 
 impl Connection {
@@ -131,6 +136,7 @@ impl Connection {
             stream,
             read: 0,
             messages: 0,
+            deadline: std::time::Instant::now() + EXCHANGE_DEADLINE,
         })
     }
 
@@ -282,14 +288,25 @@ impl Connection {
         }
     }
 
+    /// Fills `buf`, within the read timeout for each read and the exchange's deadline.
     fn read_exact(&mut self, buf: &mut [u8]) -> Result<(), PullError> {
-        match self.stream.read_exact(buf) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
-                fail(PullResult::Malformed, "the transfer was cut short")
+        let mut filled = 0;
+        while filled < buf.len() {
+            let left = self
+                .deadline
+                .saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return fail(PullResult::Unreachable, "the exchange took too long");
             }
-            Err(e) => fail(PullResult::Unreachable, format!("reading: {e}")),
+            let _ = self.stream.set_read_timeout(Some(left.min(READ_TIMEOUT)));
+            match self.stream.read(&mut buf[filled..]) {
+                Ok(0) => return fail(PullResult::Malformed, "the transfer was cut short"),
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return fail(PullResult::Unreachable, format!("reading: {e}")),
+            }
         }
+        Ok(())
     }
 }
 

@@ -238,6 +238,18 @@ fn notifies_from_others_are_refused() {
         secondary.metric(r#"mesos_dns_notifies_received_total{result="refused"}"#),
         2.0
     );
+    // SIGHUP: the live keys of a new config.json apply on a secondary too.
+    let path = secondary.dir.join("config.json");
+    let mut config: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    config["NotifySecondaries"] = serde_json::json!(["127.0.0.1:5300"]);
+    std::fs::write(&path, serde_json::to_vec(&config).unwrap()).unwrap();
+    secondary.signal("HUP");
+    wait_until(Duration::from_secs(10), "the reloaded config", || {
+        secondary.get("/v1/config").json()["NotifySecondaries"]
+            == serde_json::json!(["127.0.0.1:5300"])
+    });
+
     // A server that follows Mesos does not take NOTIFY.
     let mut m = query("mesos.", RecordType::SOA);
     m.set_op_code(OpCode::Notify);

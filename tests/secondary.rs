@@ -243,11 +243,21 @@ fn notifies_from_others_are_refused() {
     let mut config: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
     config["NotifySecondaries"] = serde_json::json!(["127.0.0.1:5300"]);
+    config["MaxAnswers"] = 1.into();
     std::fs::write(&path, serde_json::to_vec(&config).unwrap()).unwrap();
     secondary.signal("HUP");
     wait_until(Duration::from_secs(10), "the reloaded config", || {
         secondary.get("/v1/config").json()["NotifySecondaries"]
             == serde_json::json!(["127.0.0.1:5300"])
+    });
+    // The zone held is compiled again under the new answer settings.
+    wait_until(Duration::from_secs(10), "MaxAnswers applied", || {
+        answers(
+            &secondary,
+            "_liquor-store._tcp.marathon.mesos.",
+            RecordType::SRV,
+        )
+        .is_some_and(|m| m.answers().len() == 1)
     });
 
     // A server that follows Mesos does not take NOTIFY.

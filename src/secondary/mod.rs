@@ -139,7 +139,8 @@ impl Secondary {
     }
 
     /// SIGHUP: the live keys of a new config.json apply (transfer keys, ACL, NOTIFY
-    /// targets); the rest needs a restart.
+    /// targets, answer settings such as `MaxAnswers`: the zone held is compiled again
+    /// under them); the rest needs a restart.
     fn reload(&mut self) {
         let old = self.live.load_full();
         let path = old.source_path.display().to_string();
@@ -152,7 +153,11 @@ impl Secondary {
                         plan.need_restart.join(", ")
                     );
                 }
-                self.live.store(Arc::new(plan.live));
+                self.live.store(Arc::new(plan.live.clone()));
+                if let Some(snapshot) = self.zone.reconfigure(plan.live) {
+                    let ready = !self.status.zone_expired.load(Ordering::Relaxed);
+                    self.shared.store(Arc::new(snapshot.with_ready(ready)));
+                }
                 tracing::info!("SIGHUP: configuration reloaded");
             }
             Err(e) => {

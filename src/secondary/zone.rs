@@ -314,6 +314,24 @@ impl HeldZone {
         ))
     }
 
+    /// New settings: the zone held, if any, compiled again under them. A change of
+    /// settings is no delta: the IXFR history starts afresh.
+    pub(crate) fn reconfigure(&mut self, config: Config) -> Option<Snapshot> {
+        self.config = config;
+        let serial = self.serial()?;
+        self.pool = SetPool::default();
+        let shape = Shape {
+            config: &self.config,
+            transferred: self.transferred.as_ref(),
+        };
+        Some(Snapshot::compile_all(
+            &self.store,
+            shape,
+            serial,
+            &mut self.pool,
+        ))
+    }
+
     /// Whether the zone holds `key`.
     fn holds(&self, key: &RecordKey) -> bool {
         let (_, data) = key;

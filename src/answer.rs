@@ -188,22 +188,6 @@ fn span_len(offsets: &[u32], k: usize, m: usize) -> usize {
     }
 }
 
-/// The uncompressed wire name starting at `at` (labels up to the root label); empty if
-/// the bytes do not hold one.
-fn wire_name_at(bytes: &[u8], at: usize) -> &[u8] {
-    let mut i = at;
-    while let Some(&len) = bytes.get(i) {
-        if len == 0 {
-            return &bytes[at..=i];
-        }
-        if len & 0xC0 != 0 {
-            return &[];
-        }
-        i += 1 + len as usize;
-    }
-    &[]
-}
-
 /// Octets of an additional address record whose owner is a 2-octet pointer.
 fn extra_len(ip: &std::net::IpAddr) -> usize {
     if ip.is_ipv4() { 16 } else { 28 }
@@ -428,7 +412,7 @@ impl<'a> Reply<'a> {
                     let pointer_to = pointer(rr_at + target_at);
                     let name = match pointer_to {
                         Some(_) => &[][..],
-                        None => wire_name_at(set.bytes(), offsets[j] as usize + target_at),
+                        None => uncompressed_name_at(set.bytes(), offsets[j] as usize + target_at),
                     };
                     let owner_len = if pointer_to.is_some() { 2 } else { name.len() };
                     if owner_len == 0 {

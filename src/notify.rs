@@ -10,10 +10,10 @@
 use crate::config::Config;
 use crate::dns::ids::QueryIds;
 use crate::dns::tsig::{Signer, TsigKey};
-use crate::dns::wire::{CLASS_IN, HEADER_LEN, TYPE_SOA};
+use crate::dns::wire::{CLASS_IN, HEADER_LEN, OPCODE_NOTIFY, TYPE_SOA};
 use crate::snapshot::Snapshot;
+use crate::status::unix_seconds;
 use crate::stop::Stop;
-use crate::transfer::unix_seconds;
 use crossbeam_channel::{Receiver, Sender};
 use std::collections::HashMap;
 use std::io;
@@ -25,8 +25,8 @@ use std::time::{Duration, Instant};
 const TRIES: u32 = 5;
 /// The wait before the first retry (it doubles).
 const FIRST_RETRY: Duration = Duration::from_secs(1);
-/// NOTIFY opcode (4) in the flags, with AA.
-const FLAGS: u16 = (4 << 11) | 0x0400;
+/// The NOTIFY opcode in the flags, with AA.
+const FLAGS: u16 = ((OPCODE_NOTIFY as u16) << 11) | 0x0400;
 
 /// Where the control thread sends each new snapshot.
 #[derive(Clone)]
@@ -111,11 +111,7 @@ fn run(
             read_answers(socket, &mut pending);
         }
         let config = live.load();
-        let key = config
-            .transfer_tsig
-            .as_ref()
-            .and_then(|name| config.tsig_keys.iter().find(|k| k.is_named(name)));
-        send_due(&mut pending, &mut ids, key, v4, v6);
+        send_due(&mut pending, &mut ids, config.transfer_key(), v4, v6);
     }
 }
 

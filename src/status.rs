@@ -101,6 +101,11 @@ pub(crate) fn unix_ms() -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
+/// Seconds since the epoch (SOA serials, TSIG's time signed).
+pub(crate) fn unix_seconds() -> u64 {
+    unix_ms() / 1000
+}
+
 impl Status {
     pub fn get(a: &AtomicU64) -> u64 {
         a.load(Ordering::Relaxed)

@@ -16,7 +16,7 @@ use crate::counters::TransferResult;
 use crate::dns::tsig::{self, Signer, Verified};
 use crate::dns::wire::{
     HEADER_LEN, RCODE_NOTAUTH, RCODE_REFUSED, TCP_MAX, TYPE_IXFR, TYPE_SOA, be16, pointer,
-    skip_name,
+    serial_newer, set_soa_serial, skip_name,
 };
 use crate::snapshot::history::ServedDelta;
 use crate::snapshot::sets::RrSet;
@@ -52,7 +52,12 @@ pub(crate) fn admit(
     let admitted = match config {
         Some(c) if c.transfer_acl.iter().any(|a| a.contains(peer)) => {
             match (
-                tsig::verify(packet, question_end, &c.tsig_keys, unix_seconds()),
+                tsig::verify(
+                    packet,
+                    question_end,
+                    &c.tsig_keys,
+                    crate::status::unix_seconds(),
+                ),
                 &c.transfer_tsig,
             ) {
                 (Verified::Good(signer), Some(required)) if !signer.key_is_named(required) => {
@@ -111,9 +116,15 @@ fn refusal(
     out.extend_from_slice(&packet[HEADER_LEN..question_end]);
     if let Some((error, signer)) = tsig_error {
         match (signer, crate::dns::tsig::find(packet, question_end)) {
-            (Some(mut signer), _) => signer.sign(out, msg, unix_seconds(), error),
+            (Some(mut signer), _) => signer.sign(out, msg, crate::status::unix_seconds(), error),
             (None, Some(request)) => {
-                crate::dns::tsig::append_unsigned(out, msg, &request, error, unix_seconds());
+                crate::dns::tsig::append_unsigned(
+                    out,
+                    msg,
+                    &request,
+                    error,
+                    crate::status::unix_seconds(),
+                );
             }
             (None, None) => {}
         }
@@ -203,7 +214,7 @@ impl Transfer {
         serial: u32,
     ) -> Transfer {
         let current = snap.serial;
-        let deltas = if serial_at_or_after(serial, current) {
+        let deltas = if serial == current || serial_newer(serial, current) {
             Some(Vec::new())
         } else {
             snap.history.since(serial).map(<[_]>::to_vec)
@@ -368,7 +379,7 @@ impl Transfer {
         }
         out[msg + 6..msg + 8].copy_from_slice(&count.to_be_bytes());
         if let Some(signer) = self.signer.as_mut() {
-            signer.sign(out, msg, unix_seconds(), 0);
+            signer.sign(out, msg, crate::status::unix_seconds(), 0);
         }
         let len = (out.len() - msg) as u16;
         out[start..start + 2].copy_from_slice(&len.to_be_bytes());
@@ -408,26 +419,10 @@ impl Transfer {
     }
 }
 
-/// Seconds since the epoch, for TSIG's time signed.
-pub(crate) fn unix_seconds() -> u64 {
-    crate::status::unix_ms() / 1000
-}
-
-/// Whether serial `a` is at or after `b` (RFC 1982 serial arithmetic).
-fn serial_at_or_after(a: u32, b: u32) -> bool {
-    a == b || (a.wrapping_sub(b) as i32) > 0
-}
-
 /// The apex SOA record (owner pointer to the question) with another serial.
 fn soa_with_serial(set: &RrSet, serial: u32) -> Option<Vec<u8>> {
     let mut record = set.records().next()?.to_vec();
-    let rtype = u16::from_be_bytes([*record.get(2)?, *record.get(3)?]);
-    // The serial is followed by refresh, retry, expire and minimum: 20 octets from the end.
-    let at = record.len().checked_sub(20)?;
-    (rtype == TYPE_SOA).then(|| {
-        record[at..at + 4].copy_from_slice(&serial.to_be_bytes());
-        record
-    })
+    (be16(&record, 2)? == TYPE_SOA && set_soa_serial(&mut record, serial)).then_some(record)
 }
 
 /// The serial in the SOA of an IXFR query's authority section (RFC 1995 §3).

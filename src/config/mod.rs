@@ -330,6 +330,12 @@ pub fn expand_config_path(path: &str, env: &Environment) -> PathBuf {
 }
 
 impl Config {
+    /// `TransferTSIG`'s key (validated at load to be one of `TSIGKeys`).
+    pub fn transfer_key(&self) -> Option<&TsigKey> {
+        let name = self.transfer_tsig.as_ref()?;
+        self.tsig_keys.iter().find(|k| k.is_named(name))
+    }
+
     /// Loads and validates the file at `path` (as given on the command line).
     pub fn load(path: &str, env: &Environment) -> Result<Config, ConfigError> {
         let abs = expand_config_path(path, env);

@@ -255,5 +255,5 @@ impl Engine {
 }
 
 fn unix_now() -> u32 {
-    (crate::status::unix_ms() / 1000) as u32
+    crate::status::unix_seconds() as u32
 }

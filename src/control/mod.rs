@@ -3,8 +3,10 @@
 //! and never blocks on I/O: the sources read on theirs.
 
 pub mod engine;
+pub(crate) mod publish;
 mod serial;
 
+use crate::config::keys::ReloadPlan;
 use crate::config::{Config, is_wildcard};
 use crate::http::documents::DocumentRequest;
 use crate::mesos::detect::Masters;
@@ -13,9 +15,10 @@ use crate::mesos::feed::{Feed, FeedCommand};
 use crate::mesos::source::StateSource;
 use crate::notify::Notifier;
 use crate::snapshot::SharedSnapshot;
-use crate::status::{Status, unix_ms};
+use crate::status::Status;
 use crossbeam_channel::{Receiver, Sender};
 use engine::Engine;
+use publish::Publisher;
 use serial::SerialFile;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -57,6 +60,28 @@ pub enum ControlEvent {
     Reload,
 }
 
+/// SIGHUP: config.json read again and sorted against `current` into what applies now
+/// and what waits for a restart (which is logged). A bad file is refused with one log
+/// line: `None`, the old configuration stays.
+pub(crate) fn reread_config(current: &Config) -> Option<ReloadPlan> {
+    let path = current.source_path.display().to_string();
+    let new = match Config::load(&path, &crate::config::Environment::system()) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!("SIGHUP: new configuration refused, keeping the old one: {e}");
+            return None;
+        }
+    };
+    let plan = crate::config::keys::reload(current, &new);
+    if !plan.need_restart.is_empty() {
+        tracing::warn!(
+            "SIGHUP: {} changed; these need a restart and keep their old values",
+            plan.need_restart.join(", ")
+        );
+    }
+    Some(plan)
+}
+
 /// The control thread's state.
 pub struct Control {
     config: Config,
@@ -67,7 +92,8 @@ pub struct Control {
     documents: Receiver<DocumentRequest>,
     /// The configuration in force, shared with the HTTP API (`/v1/config`).
     live: Arc<arc_swap::ArcSwap<Config>>,
-    shared: SharedSnapshot,
+    /// Serves each publish.
+    publisher: Publisher,
     status: Arc<Status>,
     engine: Engine,
     events: Receiver<SourceEvent>,
@@ -77,8 +103,6 @@ pub struct Control {
     publish_due: Option<Instant>,
     /// When the first change of the coming publish arrived.
     pending_since: Option<Instant>,
-    /// Where new serials go for NOTIFY.
-    notifier: Option<Notifier>,
     /// `SerialFile`.
     serial_file: SerialFile,
 }
@@ -122,19 +146,18 @@ impl Control {
             documents,
             live,
             config,
-            shared,
+            publisher: Publisher::new(shared, status.clone()),
             status,
             events,
             feed,
             publish_due: None,
             pending_since: None,
-            notifier: None,
         })
     }
 
     /// Sends every new serial to `notifier` (NOTIFY).
     pub(crate) fn set_notifier(&mut self, notifier: Notifier) {
-        self.notifier = Some(notifier);
+        self.publisher.set_notifier(notifier);
     }
 
     /// Runs until `stop` is given (or the sources and every requester are gone); the
@@ -242,7 +265,7 @@ impl Control {
     }
 
     fn publish(&mut self) {
-        let current = self.shared.load_full();
+        let current = self.publisher.current();
         let Some((snapshot, info)) = self.engine.publish(&current) else {
             self.pending_since = None;
             return;
@@ -250,28 +273,16 @@ impl Control {
         let whole = info.records_changed.is_none();
         // Sizing visits every shard: only for whole publishes, which are logged.
         let (names, bytes) = if whole { snapshot.size() } else { (0, 0) };
-        let new_serial = snapshot.serial != current.serial;
-        if new_serial {
+        if snapshot.serial != current.serial {
             self.serial_file.record(snapshot.serial);
         }
-        let history = snapshot.history.clone();
-        let snapshot = Arc::new(snapshot);
-        self.shared.store(snapshot.clone());
-        if let (true, Some(notifier)) = (new_serial, &self.notifier) {
-            notifier.notify(snapshot);
-        }
-        let now = unix_ms();
-        Status::set(&self.status.published_ms, now);
-        Status::add(&self.status.publishes, 1);
+        self.publisher.serve(&current, snapshot);
         if let Some(since) = self.pending_since.take() {
             self.status
                 .publish_seconds
                 .0
                 .observe(since.elapsed().as_secs_f64());
         }
-        let (entries, records) = (history.len(), history.records());
-        Status::set(&self.status.journal_entries, entries as u64);
-        Status::set(&self.status.journal_records, records as u64);
         if whole {
             tracing::info!(
                 serial = info.serial,
@@ -294,21 +305,9 @@ impl Control {
     /// SIGHUP: re-reads config.json. A bad file is refused with one log line and the old
     /// configuration stays; what only a restart can change is logged and kept as it was.
     fn reload(&mut self) {
-        let path = self.config.source_path.display().to_string();
-        let new = match Config::load(&path, &crate::config::Environment::system()) {
-            Ok(c) => c,
-            Err(e) => {
-                tracing::error!("SIGHUP: new configuration refused, keeping the old one: {e}");
-                return;
-            }
+        let Some(plan) = reread_config(&self.config) else {
+            return;
         };
-        let plan = crate::config::keys::reload(&self.config, &new);
-        if !plan.need_restart.is_empty() {
-            tracing::warn!(
-                "SIGHUP: {} changed; these need a restart and keep their old values",
-                plan.need_restart.join(", ")
-            );
-        }
         // Live keys apply now; the masters' client is always rebuilt, so that renewed
         // certificates and keys are read again; if the new files do not load, the old
         // client stays.

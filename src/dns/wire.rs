@@ -17,6 +17,8 @@ pub(crate) const TYPE_IXFR: u16 = 251;
 pub(crate) const TYPE_AXFR: u16 = 252;
 pub(crate) const TYPE_ANY: u16 = 255;
 pub(crate) const CLASS_IN: u16 = 1;
+/// The NOTIFY opcode (RFC 1996).
+pub(crate) const OPCODE_NOTIFY: u8 = 4;
 
 pub(crate) const RCODE_NOERROR: u8 = 0;
 pub(crate) const RCODE_FORMERR: u8 = 1;
@@ -44,6 +46,47 @@ pub(crate) fn skip_name(p: &[u8], mut at: usize) -> Option<usize> {
             _ => return None,
         }
     }
+}
+
+/// Number `index` of the five that end a SOA RDATA (0 serial, 1 refresh, 2 retry,
+/// 3 expire, 4 minimum). `bytes` may be the RDATA or a whole record ending in it.
+pub(crate) fn soa_number(bytes: &[u8], index: usize) -> Option<u32> {
+    let start = bytes.len().checked_sub(20 - 4 * index.min(4))?;
+    Some(u32::from_be_bytes(
+        bytes.get(start..start + 4)?.try_into().ok()?,
+    ))
+}
+
+/// Writes `serial` into the SOA RDATA (or record) `bytes`; false when too short.
+pub(crate) fn set_soa_serial(bytes: &mut [u8], serial: u32) -> bool {
+    match bytes.len().checked_sub(20) {
+        Some(at) => {
+            bytes[at..at + 4].copy_from_slice(&serial.to_be_bytes());
+            true
+        }
+        None => false,
+    }
+}
+
+/// Serial arithmetic (RFC 1982): whether serial `a` is newer than `b`.
+pub(crate) fn serial_newer(a: u32, b: u32) -> bool {
+    a != b && a.wrapping_sub(b) < 1 << 31
+}
+
+/// The uncompressed wire name starting at `at` (labels up to the root label); empty if
+/// the bytes do not hold one.
+pub(crate) fn uncompressed_name_at(bytes: &[u8], at: usize) -> &[u8] {
+    let mut i = at;
+    while let Some(&len) = bytes.get(i) {
+        if len == 0 {
+            return &bytes[at..=i];
+        }
+        if len & 0xC0 != 0 {
+            return &[];
+        }
+        i += 1 + len as usize;
+    }
+    &[]
 }
 
 /// A compression pointer to `offset`, if it can be expressed (offsets below 16 KiB).

@@ -4,14 +4,13 @@
 
 use crate::config::Config;
 use crate::dns::tsig::{self, Verified};
-use crate::dns::wire::{HEADER_LEN, RCODE_NOTAUTH, RCODE_REFUSED, TYPE_SOA, be16, skip_name};
+use crate::dns::wire::{
+    HEADER_LEN, OPCODE_NOTIFY, RCODE_NOTAUTH, RCODE_REFUSED, TYPE_SOA, be16, skip_name,
+};
 use crate::status::Status;
 use crossbeam_channel::Sender;
 use std::net::IpAddr;
 use std::sync::Arc;
-
-/// The NOTIFY opcode.
-const OPCODE_NOTIFY: u8 = 4;
 
 /// Whether `packet` is a NOTIFY request.
 pub(crate) fn is_notify(packet: &[u8]) -> bool {
@@ -72,7 +71,7 @@ impl NotifyInbox {
         let qname = packet[HEADER_LEN..question_end - 4].to_ascii_lowercase();
         let qtype = be16(packet, question_end - 4)?;
         let config = self.live.load();
-        let now = crate::status::unix_ms() / 1000;
+        let now = crate::status::unix_seconds();
         let verdict = tsig::verify(packet, question_end, &config.tsig_keys, now);
         let from_primary = peer.is_some_and(|p| self.primaries.contains(&p.to_canonical()));
         let (rcode, signer) = match (qname == self.apex && qtype == TYPE_SOA, from_primary) {

@@ -16,15 +16,17 @@ mod stream;
 mod zone;
 
 use crate::config::Config;
-use crate::control::ControlEvent;
+use crate::control::publish::Publisher;
+use crate::control::{ControlEvent, reread_config};
 use crate::counters::PullResult;
 use crate::dns::ids::QueryIds;
+use crate::dns::wire::serial_newer;
 use crate::http::documents::{DocumentKind, DocumentRequest};
 use crate::notify::Notifier;
 use crate::snapshot::{SharedSnapshot, Snapshot};
 use crate::status::{Status, unix_ms};
 use crossbeam_channel::Receiver;
-use pull::{Ask, PullError, Pulled, Took, pull, serial_newer};
+use pull::{Ask, PullError, Pulled, Took, pull};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -42,14 +44,14 @@ const NOTIFY_GAP: Duration = Duration::from_millis(100);
 /// The secondary's thread state.
 pub(crate) struct Secondary {
     live: Arc<arc_swap::ArcSwap<Config>>,
-    shared: SharedSnapshot,
+    /// Serves each zone version.
+    publisher: Publisher,
     status: Arc<Status>,
     documents: Receiver<DocumentRequest>,
     /// Woken by NOTIFYs the inbox took.
     notices: Receiver<()>,
     /// SIGUSR1 (check now) and SIGHUP (reload).
     control: Receiver<ControlEvent>,
-    notifier: Option<Notifier>,
     zone: HeldZone,
     ids: QueryIds,
     next_check: Instant,
@@ -80,11 +82,10 @@ impl Secondary {
         Secondary {
             control,
             live,
-            shared,
+            publisher: Publisher::new(shared, status.clone()),
             status,
             documents,
             notices,
-            notifier: None,
             zone: HeldZone::new(config.clone()),
             ids: QueryIds::new(),
             next_check: Instant::now(),
@@ -98,7 +99,7 @@ impl Secondary {
 
     /// Sends every new serial to `notifier` (tiers: NOTIFY the next secondaries).
     pub(crate) fn set_notifier(&mut self, notifier: Notifier) {
-        self.notifier = Some(notifier);
+        self.publisher.set_notifier(notifier);
     }
 
     /// Runs until `stop` is given.
@@ -142,32 +143,19 @@ impl Secondary {
     /// targets, answer settings such as `MaxAnswers`: the zone held is compiled again
     /// under them); the rest needs a restart.
     fn reload(&mut self) {
-        let old = self.live.load_full();
-        let path = old.source_path.display().to_string();
-        match Config::load(&path, &crate::config::Environment::system()) {
-            Ok(new) => {
-                let plan = crate::config::keys::reload(&old, &new);
-                if !plan.need_restart.is_empty() {
-                    tracing::warn!(
-                        "SIGHUP: {} changed; these need a restart and keep their old values",
-                        plan.need_restart.join(", ")
-                    );
-                }
-                self.live.store(Arc::new(plan.live.clone()));
-                if let Some(snapshot) = self.zone.reconfigure(plan.live) {
-                    let ready = !self.status.zone_expired.load(Ordering::Relaxed);
-                    self.shared.store(Arc::new(snapshot.with_ready(ready)));
-                }
-                tracing::info!("SIGHUP: configuration reloaded");
-            }
-            Err(e) => {
-                tracing::error!("SIGHUP: new configuration refused, keeping the old one: {e}")
-            }
+        let Some(plan) = reread_config(&self.live.load()) else {
+            return;
+        };
+        self.live.store(Arc::new(plan.live.clone()));
+        if let Some(mut snapshot) = self.zone.reconfigure(plan.live) {
+            snapshot.ready = !self.status.zone_expired.load(Ordering::Relaxed);
+            self.publisher.replace(snapshot);
         }
+        tracing::info!("SIGHUP: configuration reloaded");
     }
 
     fn on_document(&self, request: DocumentRequest) {
-        let snap = self.shared.load_full();
+        let snap = self.publisher.current();
         let doc = match request.kind {
             DocumentKind::Axfr => self.zone.document(&snap),
             // The HTTP API answers 501 itself: there is no model to enumerate.
@@ -202,10 +190,7 @@ impl Secondary {
         let Some(&primary) = config.primaries.get(index) else {
             return false;
         };
-        let key = config
-            .transfer_tsig
-            .as_ref()
-            .and_then(|name| config.tsig_keys.iter().find(|k| k.is_named(name)));
+        let key = config.transfer_key();
         let mut full = false;
         // At most twice: an IXFR that does not apply is followed by an AXFR.
         for _ in 0..2 {
@@ -247,32 +232,25 @@ impl Secondary {
     /// Applies what a primary sent; the result to count, or `None` when the whole zone
     /// must be asked for.
     fn take(&mut self, pulled: Pulled<FullLoad>) -> Result<Option<PullResult>, PullError> {
-        let current = self.shared.load_full();
-        let next = match pulled {
-            Pulled::Current => return Ok(Some(PullResult::Current)),
-            Pulled::Transfer(received, took) => match received {
-                Received::Current { soa } => {
-                    let theirs = soa.data.serial().unwrap_or_default();
-                    if self
-                        .zone
-                        .serial()
-                        .is_some_and(|ours| serial_newer(theirs, ours))
-                    {
-                        return Ok(None);
-                    }
-                    return Ok(Some(PullResult::Current));
-                }
-                Received::Full { soa, zone } => {
-                    let snapshot = self.zone.install(soa, zone)?;
-                    (snapshot, PullResult::Full, took)
-                }
-                Received::Incremental { soa, diffs } => {
-                    let snapshot = self.zone.apply_incremental(&current, soa, diffs)?;
-                    (snapshot, PullResult::Incremental, took)
-                }
-            },
+        let Pulled::Transfer(received, took) = pulled else {
+            return Ok(Some(PullResult::Current));
         };
-        let (snapshot, result, took) = next;
+        let current = self.publisher.current();
+        let (snapshot, result) = match received {
+            Received::Current { soa } => {
+                let theirs = soa.data.serial().unwrap_or_default();
+                let newer = self
+                    .zone
+                    .serial()
+                    .is_some_and(|ours| serial_newer(theirs, ours));
+                return Ok((!newer).then_some(PullResult::Current));
+            }
+            Received::Full { soa, zone } => (self.zone.install(soa, zone)?, PullResult::Full),
+            Received::Incremental { soa, diffs } => (
+                self.zone.apply_incremental(&current, soa, diffs)?,
+                PullResult::Incremental,
+            ),
+        };
         let kind = usize::from(result == PullResult::Incremental);
         Status::add(&self.status.pull_bytes[kind], took.bytes);
         self.publish(&current, snapshot, result, took);
@@ -280,18 +258,8 @@ impl Secondary {
     }
 
     fn publish(&self, current: &Snapshot, snapshot: Snapshot, result: PullResult, took: Took) {
-        let new_serial = snapshot.serial != current.serial || !current.ready;
-        let (entries, records) = (snapshot.history.len(), snapshot.history.records());
+        let snapshot = self.publisher.serve(current, snapshot);
         let serial = snapshot.serial;
-        let snapshot = Arc::new(snapshot);
-        self.shared.store(snapshot.clone());
-        if let (true, Some(notifier)) = (new_serial, &self.notifier) {
-            notifier.notify(snapshot.clone());
-        }
-        Status::set(&self.status.published_ms, unix_ms());
-        Status::add(&self.status.publishes, 1);
-        Status::set(&self.status.journal_entries, entries as u64);
-        Status::set(&self.status.journal_records, records as u64);
         if result == PullResult::Full {
             let (names, bytes) = snapshot.size();
             tracing::info!(
@@ -330,8 +298,7 @@ impl Secondary {
             }
         }
         if self.status.zone_expired.swap(false, Ordering::Relaxed) {
-            let snap = self.shared.load_full();
-            self.shared.store(Arc::new(snap.with_ready(true)));
+            self.publisher.set_ready(true);
             tracing::warn!("a primary answered again: the zone is served again");
         }
     }
@@ -363,8 +330,7 @@ impl Secondary {
             return;
         }
         self.status.zone_expired.store(true, Ordering::Relaxed);
-        let snap = self.shared.load_full();
-        self.shared.store(Arc::new(snap.with_ready(false)));
+        self.publisher.set_ready(false);
         tracing::error!("no primary answered within the SOA expire time: the zone is not served");
     }
 }

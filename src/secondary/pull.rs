@@ -8,8 +8,10 @@ use crate::counters::PullResult;
 use crate::dns::ids::QueryIds;
 use crate::dns::tsig::{self, ResponseCheck, Signer, TsigKey};
 use crate::dns::wire::{
-    CLASS_IN, HEADER_LEN, TYPE_AXFR, TYPE_IXFR, TYPE_SOA, be16, name_to_wire, skip_name,
+    CLASS_IN, HEADER_LEN, TYPE_AXFR, TYPE_IXFR, TYPE_SOA, be16, name_to_wire, serial_newer,
+    skip_name, soa_number,
 };
+use crate::status::unix_seconds;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
@@ -77,11 +79,6 @@ impl From<PullResult> for PullError {
     }
 }
 
-/// Serial arithmetic (RFC 1982): whether `a` is newer than `b`.
-pub(crate) fn serial_newer(a: u32, b: u32) -> bool {
-    a != b && a.wrapping_sub(b) < 1 << 31
-}
-
 /// Asks `ask.primary` for what is newer than our zone; a whole zone goes to `sink`.
 pub(crate) fn pull<S: ZoneSink>(
     ask: &Ask,
@@ -110,8 +107,7 @@ pub(crate) fn pull<S: ZoneSink>(
 }
 
 fn soa_serial(rdata: &[u8]) -> Option<u32> {
-    let at = rdata.len().checked_sub(20)?;
-    Some(u32::from_be_bytes(rdata.get(at..at + 4)?.try_into().ok()?))
+    soa_number(rdata, 0)
 }
 
 struct Connection {
@@ -317,8 +313,4 @@ fn questions_end(packet: &[u8]) -> Option<usize> {
         at = skip_name(packet, at)? + 4;
     }
     (at <= packet.len()).then_some(at)
-}
-
-fn unix_seconds() -> u64 {
-    crate::status::unix_ms() / 1000
 }

@@ -4,6 +4,7 @@
 //! SOA again), or the single SOA of a primary with nothing newer.
 
 use crate::counters::PullResult;
+use crate::snapshot::store::is_at_or_below;
 use hickory_proto::rr::{DNSClass, Name, RData, Record};
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -40,10 +41,7 @@ impl RrData {
     /// The serial of a SOA.
     pub(crate) fn serial(&self) -> Option<u32> {
         match self {
-            RrData::Soa(rdata) => {
-                let at = rdata.len().checked_sub(20)?;
-                Some(u32::from_be_bytes(rdata.get(at..at + 4)?.try_into().ok()?))
-            }
+            RrData::Soa(rdata) => crate::dns::wire::soa_number(rdata, 0),
             _ => None,
         }
     }
@@ -235,7 +233,7 @@ impl<S: ZoneSink> Assembler<S> {
         if self.done.is_some() {
             return Err(PullResult::Malformed);
         }
-        if !in_zone(&rr.name, &self.apex) {
+        if !is_at_or_below(&rr.name, &self.apex) {
             return Err(PullResult::OutOfZone);
         }
         let is_soa = matches!(rr.data, RrData::Soa(_));
@@ -292,10 +290,8 @@ impl<S: ZoneSink> Assembler<S> {
             State::Adding(mut diff) => {
                 if !is_soa {
                     diff.added.push(rr);
-                    return {
-                        self.state = State::Adding(diff);
-                        Ok(())
-                    };
+                    self.state = State::Adding(diff);
+                    return Ok(());
                 }
                 let reached = diff.to.as_ref().and_then(|s| s.data.serial());
                 let first = self.first.clone().ok_or(PullResult::Malformed)?;
@@ -356,15 +352,6 @@ impl<S: ZoneSink> Assembler<S> {
             _ => Err(PullResult::Malformed),
         }
     }
-}
-
-/// `name` is `apex` or below it (both lower case with trailing dots).
-fn in_zone(name: &str, apex: &str) -> bool {
-    apex == "."
-        || name == apex
-        || (name.len() > apex.len()
-            && name.ends_with(apex)
-            && name.as_bytes()[name.len() - apex.len() - 1] == b'.')
 }
 
 #[cfg(test)]

@@ -251,13 +251,6 @@ impl HeldZone {
         })
     }
 
-    fn shape(&self) -> Shape<'_> {
-        Shape {
-            config: &self.config,
-            transferred: self.transferred.as_ref(),
-        }
-    }
-
     /// A loader for a whole zone, to give [`pull`](super::pull::pull) as its sink.
     pub(crate) fn full_load(&self) -> FullLoad {
         FullLoad {
@@ -299,35 +292,29 @@ impl HeldZone {
             ns_ttl: load.ns_ttl.unwrap_or(soa.ttl),
             ttls: load.ttls,
         });
-        // A new pool: the old zone's sets go with the old snapshot.
-        self.pool = SetPool::default();
-        let serial = self.serial().unwrap_or_default();
-        let shape = Shape {
-            config: &self.config,
-            transferred: self.transferred.as_ref(),
-        };
-        Ok(Snapshot::compile_all(
-            &self.store,
-            shape,
-            serial,
-            &mut self.pool,
-        ))
+        self.compile_whole().ok_or(PullResult::Malformed)
     }
 
     /// New settings: the zone held, if any, compiled again under them. A change of
     /// settings is no delta: the IXFR history starts afresh.
     pub(crate) fn reconfigure(&mut self, config: Config) -> Option<Snapshot> {
         self.config = config;
-        let serial = self.serial()?;
+        self.compile_whole()
+    }
+
+    /// The zone held, compiled whole into a new pool (the old zone's sets go with the
+    /// old snapshot); `None` before the first transfer.
+    fn compile_whole(&mut self) -> Option<Snapshot> {
+        let transferred = self.transferred.as_ref()?;
         self.pool = SetPool::default();
         let shape = Shape {
             config: &self.config,
-            transferred: self.transferred.as_ref(),
+            transferred: Some(transferred),
         };
         Some(Snapshot::compile_all(
             &self.store,
             shape,
-            serial,
+            transferred.serial(),
             &mut self.pool,
         ))
     }
@@ -374,14 +361,21 @@ impl HeldZone {
                 after.insert((rr.name, rr.data), Some(rr.ttl));
             }
         }
-        let Some(mut transferred) = self.transferred.take() else {
+        // Each record once in `after`: whether it is held now decides what changes.
+        let decided: Vec<(RecordKey, Option<u32>, bool)> = after
+            .into_iter()
+            .map(|(key, state)| {
+                let held = self.holds(&key);
+                (key, state, held)
+            })
+            .collect();
+        let Some(transferred) = self.transferred.as_mut() else {
             return Err(PullResult::IxfrMismatch);
         };
         let (mut removals, mut additions) = (Batch::unique(), Batch::unique());
         let mut ttl_changes = Vec::new();
         let mut ns_changed = false;
-        for (key, state) in after {
-            let held = self.holds_in(&key, &transferred);
+        for (key, state, held) in decided {
             match (place(&self.apex, &key), held, state) {
                 (_, false, None) => {}
                 (Place::Served(_), true, None) => removals.push(&key),
@@ -424,12 +418,11 @@ impl HeldZone {
         }
         transferred.soa_rdata = soa_rdata;
         transferred.soa_ttl = soa.ttl;
-        self.transferred = Some(transferred);
-        let serial = self.serial().unwrap_or_default();
+        let serial = transferred.serial();
         let changes = self.store.take_changes();
         let shape = Shape {
             config: &self.config,
-            transferred: self.transferred.as_ref(),
+            transferred: Some(transferred),
         };
         let mut next = current.update(&self.store, &changes.names, shape, serial, &mut self.pool);
         let (removed, added) = current.served_changes(&next, &changes.names);
@@ -452,23 +445,12 @@ impl HeldZone {
         Ok(next)
     }
 
-    /// [`HeldZone::holds`] while the transferred parts are taken out for changing.
-    fn holds_in(&mut self, key: &RecordKey, transferred: &TransferredZone) -> bool {
-        match place(&self.apex, key) {
-            Place::ApexNs => match &key.1 {
-                RrData::Ns(target) => transferred.ns.contains(&ns_wire(target)),
-                _ => false,
-            },
-            _ => self.holds(key),
-        }
-    }
-
     /// `/v1/axfr` of the zone held, as the snapshot `snap` serves it.
     pub(crate) fn document(&self, snap: &Snapshot) -> Arc<Document> {
         let mut out = Document::default();
         let text = &snap.zone_text;
         let info = ZoneInfo {
-            ttl: self.shape().transferred.map_or(0, |t| t.ttls.usual),
+            ttl: self.transferred.as_ref().map_or(0, |t| t.ttls.usual),
             serial: snap.serial,
             refresh_seconds: text.refresh_seconds,
             mname: &text.mname,

@@ -35,14 +35,7 @@ impl ServedDelta {
 
     /// The owner name (wire) of a record of this delta.
     pub fn owner(record: &[u8]) -> &[u8] {
-        let mut at = 0;
-        while let Some(&len) = record.get(at) {
-            at += 1 + len as usize;
-            if len == 0 {
-                break;
-            }
-        }
-        &record[..at.min(record.len())]
+        crate::dns::wire::uncompressed_name_at(record, 0)
     }
 
     /// Whether any record of the delta lies in the zone at `apex`.

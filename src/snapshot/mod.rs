@@ -15,7 +15,7 @@ pub mod shards;
 pub mod store;
 
 use crate::config::{Config, DCOS_DIRECTORY};
-use crate::dns::wire::{CLASS_IN, TYPE_NS, TYPE_SOA, name_to_wire};
+use crate::dns::wire::{CLASS_IN, TYPE_NS, TYPE_SOA, name_to_wire, set_soa_serial, soa_number};
 use crate::records::{ItemRecords, RecordSet};
 use foldhash::fast::FixedState;
 use sets::{Extra, RrSet, SetPool};
@@ -68,25 +68,13 @@ pub struct TransferredZone {
 impl TransferredZone {
     /// The SOA's serial.
     pub fn serial(&self) -> u32 {
-        soa_field(&self.soa_rdata, 0)
+        soa_number(&self.soa_rdata, 0).unwrap_or_default()
     }
 
     /// The SOA's refresh, retry, expire and minimum, in seconds.
     pub fn timers(&self) -> [u32; 4] {
-        [1, 2, 3, 4].map(|i| soa_field(&self.soa_rdata, i))
+        [1, 2, 3, 4].map(|i| soa_number(&self.soa_rdata, i).unwrap_or_default())
     }
-}
-
-/// Field `index` of the five numbers that end a SOA RDATA (serial, refresh, retry,
-/// expire, minimum); 0 when it is too short.
-fn soa_field(rdata: &[u8], index: usize) -> u32 {
-    let Some(start) = rdata.len().checked_sub(20 - 4 * index) else {
-        return 0;
-    };
-    rdata
-        .get(start..start + 4)
-        .and_then(|b| <[u8; 4]>::try_from(b).ok())
-        .map_or(0, u32::from_be_bytes)
 }
 
 /// Settings and zone records that every answer needs.
@@ -617,10 +605,8 @@ fn transferred_zone(
     let mut apex = Vec::new();
     let _ = name_to_wire(&config.domain, true, &mut apex);
     let mut soa_rdata = transferred.soa_rdata.clone();
-    if let Some(start) = soa_rdata.len().checked_sub(20) {
-        soa_rdata[start..start + 4].copy_from_slice(&serial.to_be_bytes());
-    }
-    let minimum = soa_field(&soa_rdata, 4);
+    set_soa_serial(&mut soa_rdata, serial);
+    let minimum = soa_number(&soa_rdata, 4).unwrap_or_default();
     let negative_ttl = transferred.soa_ttl.min(minimum);
     let usual = transferred.ttls.usual;
     let mut scratch = sets::SetScratch::default();

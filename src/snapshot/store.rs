@@ -626,7 +626,7 @@ fn lower(name: &str) -> std::borrow::Cow<'_, str> {
 }
 
 /// `name` is `apex` or ends in `.apex` (both lower case with trailing dots).
-fn is_at_or_below(name: &str, apex: &str) -> bool {
+pub(crate) fn is_at_or_below(name: &str, apex: &str) -> bool {
     name == apex
         || (name.len() > apex.len()
             && name.ends_with(apex)

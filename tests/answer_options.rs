@@ -323,6 +323,21 @@ fn reverse_zones_answer_ptr_by_policy() {
         let r = ptr("1.0.5.10.in-addr.arpa.");
         assert!(r.authoritative(), "{policy}");
         assert_eq!(ptr_names(&r), shared, "{policy}: shared address");
+        // A name that serves nothing and has nothing below it does not exist (RFC 8020):
+        // NXDOMAIN with the zone's SOA, not NODATA.
+        let rcode = if shared.is_empty() {
+            ResponseCode::NXDomain
+        } else {
+            ResponseCode::NoError
+        };
+        assert_eq!(r.response_code(), rcode, "{policy}: shared address");
+        if shared.is_empty() {
+            assert_eq!(
+                r.name_servers()[0].name().to_string(),
+                "5.10.in-addr.arpa.",
+                "{policy}"
+            );
+        }
         assert_eq!(
             ptr_names(&ptr("2.0.5.10.in-addr.arpa.")),
             std::slice::from_ref(&solo),

@@ -17,12 +17,14 @@ use mesos_dns::snapshot::{Snapshot, compile};
 use proptest::prelude::*;
 use std::net::IpAddr;
 
-fn config() -> Config {
-    config_from(
-        r#"{"masters":["10.9.0.1:5050"],"listener":"127.0.0.1","externalOn":false,
+/// Every policy: under "unambiguous" a reverse name starts and stops existing as its
+/// candidates come and go, which the deltas must follow.
+fn config(reverse_policy: &str) -> Config {
+    config_from(&format!(
+        r#"{{"masters":["10.9.0.1:5050"],"listener":"127.0.0.1","externalOn":false,
             "SOAMname":"ns1.mesos","IPSources":["netinfo","docker","host"],"HealthyOnly":true,
-            "ReverseZones":["10.0.0.0/8","fd00::/8"],"ReversePolicy":"one","DCOSNames":true}"#,
-    )
+            "ReverseZones":["10.0.0.0/8","fd00::/8"],"ReversePolicy":"{reverse_policy}","DCOSNames":true}}"#,
+    ))
     .unwrap()
 }
 
@@ -240,8 +242,12 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
     #[test]
-    fn deltas_equal_a_full_rebuild(initial in whole_state(), steps in prop::collection::vec(step(), 1..40)) {
-        let config = config();
+    fn deltas_equal_a_full_rebuild(
+        initial in whole_state(),
+        steps in prop::collection::vec(step(), 1..40),
+        policy in prop::sample::select(vec!["one", "unambiguous", "all"]),
+    ) {
+        let config = config(policy);
         let listener: Vec<IpAddr> = vec![config.listener];
         let mut masters = config.masters.clone().unwrap();
         let mut engine = Engine::new(config.clone());

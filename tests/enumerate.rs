@@ -161,3 +161,90 @@ fn axfr_document() {
         .sum();
     assert_eq!(total, set.insertion_log().len());
 }
+
+/// Two instances of one app on one agent with host networking publish the same
+/// plain-name records: the server's `/v1/enumerate` (rendered from its model) lists each
+/// under the first instance only, as Mesos-DNS does, and equals the classic generator's
+/// document (which follows the reference's insertion order) on the fixture and on this.
+#[test]
+fn a_shared_record_is_listed_under_its_first_task() {
+    use mesos_dns::control::engine::Engine;
+    use mesos_dns::http::documents::DocumentKind;
+    use mesos_dns::mesos::state::State;
+    use serde_json::json;
+
+    let config = config_from(
+        r#"{"masters":["10.9.0.1:5050"],"listener":"127.0.0.1","externalOn":false,
+            "IPSources":["host"]}"#,
+    )
+    .unwrap();
+    let masters = config.masters.clone().unwrap();
+    let instance = |id: &str| {
+        json!({"id": id, "name": "web", "framework_id": "fw-1", "slave_id": "agent-S0",
+               "state": "TASK_RUNNING", "resources": {"ports": "[31000-31000]"},
+               "statuses": [{"state": "TASK_RUNNING", "timestamp": 1.0}]})
+    };
+    let shared = json!({
+        "leader": "master@10.9.0.1:5050",
+        "frameworks": [{"id": "fw-1", "name": "marathon", "hostname": "m1",
+                        "pid": "scheduler(1)@10.9.0.2:8080",
+                        "tasks": [instance("web.1"), instance("web.2")]}],
+        "slaves": [{"id": "agent-S0", "hostname": "agent0",
+                    "pid": "slave(1)@10.0.0.1:5051"}],
+    });
+    let fixture = std::fs::read(data_path("fake-state.json")).unwrap();
+    for document in [serde_json::to_vec(&shared).unwrap(), fixture] {
+        let state = State::from_slice(&document).unwrap();
+        let inputs = Inputs {
+            masters: &masters,
+            listener_ips: &[config.listener],
+        };
+        let (set, _) = generate(&config, &state, inputs);
+        let mut classic = Vec::new();
+        write_enumerate(&set, &mut classic).unwrap();
+
+        let mut engine = Engine::new(config.clone());
+        engine.apply_state(state.into_cluster_state(), &masters, &[config.listener]);
+        let served = engine.document(DocumentKind::Enumerate).to_vec();
+        let (served, classic): (Value, Value) = (
+            serde_json::from_slice(&served).unwrap(),
+            serde_json::from_slice(&classic).unwrap(),
+        );
+        assert_eq!(served, classic);
+    }
+    // In the shared state: the first instance lists the plain name, the second only its
+    // own canonical names.
+    let state = State::from_slice(&serde_json::to_vec(&shared).unwrap()).unwrap();
+    let mut engine = Engine::new(config.clone());
+    engine.apply_state(state.into_cluster_state(), &masters, &[config.listener]);
+    let doc: Value =
+        serde_json::from_slice(&engine.document(DocumentKind::Enumerate).to_vec()).unwrap();
+    let names = |task: usize| -> Vec<String> {
+        doc["frameworks"][0]["tasks"][task]["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} {}",
+                    r["rtype"].as_str().unwrap(),
+                    r["name"].as_str().unwrap()
+                )
+            })
+            .collect()
+    };
+    let (first, second) = (names(0), names(1));
+    assert!(
+        first.contains(&"A web.marathon.mesos.".to_string()),
+        "{first:?}"
+    );
+    assert!(
+        first.contains(&"SRV _web._tcp.marathon.mesos.".to_string()),
+        "{first:?}"
+    );
+    assert!(
+        !second.iter().any(|n| n == "A web.marathon.mesos."),
+        "{second:?}"
+    );
+    assert!(!second.is_empty(), "the second instance's canonical names");
+}

@@ -8,7 +8,7 @@
 
 mod common;
 use common::config_from;
-use hickory_proto::op::{Message, Query};
+use hickory_proto::op::{Message, Query, ResponseCode};
 use hickory_proto::rr::{Name, RData, RecordType};
 use mesos_dns::answer::{Outcome, Transport, answer};
 use mesos_dns::config::Config;
@@ -127,6 +127,11 @@ proptest! {
                 })
                 .collect();
             answered += targets.len();
+            // An address's name has nothing below it: without records it does not
+            // exist, whatever the policy left out (RFC 8020).
+            if targets.is_empty() {
+                prop_assert_eq!(reply.response_code(), ResponseCode::NXDomain, "{} {}", policy, ip);
+            }
             if policy != "all" {
                 prop_assert!(targets.len() <= 1, "{policy} {ip}: {targets:?}");
             }

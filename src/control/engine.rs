@@ -15,7 +15,7 @@ use crate::records::{ItemRecords, Report, Rules};
 use crate::snapshot::history::ServedDelta;
 use crate::snapshot::sets::SetPool;
 use crate::snapshot::store::{Sign, ZoneStore};
-use crate::snapshot::{Snapshot, zone_apexes};
+use crate::snapshot::{Snapshot, store_for};
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -53,7 +53,7 @@ impl Engine {
     /// An engine with an empty model.
     pub fn new(config: Config) -> Engine {
         Engine {
-            store: ZoneStore::new(&zone_apexes(&config)),
+            store: store_for(&config),
             pool: SetPool::default(),
             config,
             cluster: Cluster::default(),
@@ -117,7 +117,7 @@ impl Engine {
     /// A new configuration: every record is made again under it.
     pub fn reconfigure(&mut self, config: Config) {
         self.config = config;
-        self.store = ZoneStore::new(&zone_apexes(&self.config));
+        self.store = store_for(&self.config);
         let items = self.cluster.items();
         self.put(&items, Sign::Add);
         self.recompile_all = true;

@@ -6,7 +6,11 @@ use super::item::ItemRecords;
 use super::set::{NameRecords, RData, RecordSet};
 use super::{Report, Rules};
 use crate::cluster::{Cluster, Item, Task};
+use foldhash::fast::FixedState;
 use serde::Serialize;
+use std::cell::RefCell;
+use std::collections::HashSet;
+use std::hash::BuildHasher;
 
 /// One record as `/v1/enumerate` lists it.
 #[derive(Serialize)]
@@ -28,7 +32,9 @@ pub trait EnumerateSource {
     fn framework_name(&self, framework: usize) -> &str;
     /// How many of its tasks are listed.
     fn task_count(&self, framework: usize) -> usize;
-    /// A task's name, id and records.
+    /// A task's name, id and the records it lists. Called once per task in document
+    /// order: a record several tasks publish is listed under the first of them only, as
+    /// Mesos-DNS lists it (spec §4.10).
     fn task(&self, framework: usize, task: usize) -> (&str, &str, Vec<RecordRow>);
 }
 
@@ -127,6 +133,16 @@ pub struct ModelView<'a> {
     rules: Rules<'a>,
     cluster: &'a Cluster,
     frameworks: Vec<(&'a str, Vec<&'a Task>)>,
+    /// The records listed so far, and those of the cluster, frameworks and agents, which
+    /// Mesos-DNS generates before any task: a task lists only records new to this set.
+    /// Held as 128-bit hashes of the row (16 bytes per record rather than its text).
+    listed: RefCell<HashSet<u128, FixedState>>,
+}
+
+/// A row's identity: two 64-bit hashes of its name, type and value, under two seeds.
+fn row_key(row: &RecordRow) -> u128 {
+    let of = |seed| FixedState::with_seed(seed).hash_one((&row.name, row.rtype, &row.host));
+    (u128::from(of(0x6d65_736f_735f_646e)) << 64) | u128::from(of(0x656e_756d_6572_6174))
 }
 
 impl<'a> ModelView<'a> {
@@ -144,10 +160,22 @@ impl<'a> ModelView<'a> {
                 (framework.name.as_str(), tasks)
             })
             .collect();
+        let mut listed = HashSet::default();
+        let mut report = Report::default();
+        let earlier = cluster
+            .items()
+            .into_iter()
+            .filter(|i| !matches!(i, Item::Task(_)));
+        for item in earlier {
+            let records = ItemRecords::of(&rules, cluster, &item, &mut report);
+            let rows = rows(&records.records, |id| records.name(id));
+            listed.extend(rows.iter().map(row_key));
+        }
         ModelView {
             rules,
             cluster,
             frameworks,
+            listed: RefCell::new(listed),
         }
     }
 }
@@ -167,10 +195,9 @@ impl EnumerateSource for ModelView<'_> {
         let mut report = Report::default();
         let item = Item::Task(task.key());
         let records = ItemRecords::of(&self.rules, self.cluster, &item, &mut report);
-        (
-            &task.name,
-            &task.id,
-            rows(&records.records, |id| records.name(id)),
-        )
+        let mut rows = rows(&records.records, |id| records.name(id));
+        let mut listed = self.listed.borrow_mut();
+        rows.retain(|row| listed.insert(row_key(row)));
+        (&task.name, &task.id, rows)
     }
 }

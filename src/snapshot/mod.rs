@@ -171,7 +171,7 @@ pub enum Lookup<'a> {
 impl Snapshot {
     /// A snapshot with no data yet: it knows the zone, and answers SERVFAIL inside it.
     pub fn empty(config: &Config) -> Snapshot {
-        let store = ZoneStore::new(&zone_apexes(config));
+        let store = store_for(config);
         let mut s = Snapshot::compile_all(&store, config, 0, &mut SetPool::default());
         s.ready = false;
         s
@@ -379,7 +379,7 @@ pub fn compile_shard(
 /// server publishes through a [`ZoneStore`]).
 pub fn compile(records: impl Into<Arc<RecordSet>>, config: &Config, serial: u32) -> Snapshot {
     let records: Arc<RecordSet> = records.into();
-    let mut store = ZoneStore::new(&zone_apexes(config));
+    let mut store = store_for(config);
     let mut all = ItemRecords::default();
     all.names = (0..records.name_count())
         .map(|i| records.name(i as u32).into())
@@ -388,6 +388,12 @@ pub fn compile(records: impl Into<Arc<RecordSet>>, config: &Config, serial: u32)
     store.apply(&all, Sign::Add);
     store.take_changes();
     Snapshot::compile_all(&store, config, serial, &mut SetPool::default())
+}
+
+/// An empty store for the zones `config` serves, its names existing as `ReversePolicy`
+/// serves them.
+pub fn store_for(config: &Config) -> ZoneStore {
+    ZoneStore::with_reverse_policy(&zone_apexes(config), config.reverse_policy)
 }
 
 /// Every zone served: the domain first, then the reverse zones, then the DC/OS zones.

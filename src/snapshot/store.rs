@@ -5,11 +5,14 @@
 //!
 //! Names are kept lower-cased (answers are case-insensitive, and every generated name is
 //! lower case but a configured `SOAMname`). A name exists in the zone while it owns a
-//! record or a name below it does (empty non-terminals); it stays in the table while an
-//! SRV record still points at it.
+//! served record or a name below it does (empty non-terminals); it stays in the table
+//! while an SRV record still points at it. A name whose values all fall to the
+//! `ReversePolicy` (two PTR candidates under `unambiguous`) owns nothing served, so it
+//! does not exist: NXDOMAIN, not NODATA (RFC 8020).
 
 use super::delta::{Delta, DeltaBuilder};
 use super::shards::{SHARDS, shard_of};
+use crate::config::ReversePolicy;
 use crate::dns::wire::name_to_wire;
 use crate::records::{ItemRecords, NameId, RData};
 use foldhash::fast::FixedState;
@@ -28,8 +31,10 @@ pub struct Node {
     pub in_zone: bool,
     /// Every value of the name with the number of items contributing it.
     values: Vec<(RData, u32)>,
-    /// Names with records strictly below this one.
+    /// Names with served records strictly below this one.
     below: u32,
+    /// Owns at least one record that is served (see [`ZoneStore::serves`]).
+    live: bool,
     /// Owners of SRV records pointing here, with how many of their values do: their
     /// additional addresses change when this name's addresses do.
     referrers: Vec<(NameId, u32)>,
@@ -106,7 +111,24 @@ impl Node {
     }
 
     fn exists(&self) -> bool {
-        self.has_records() || self.below > 0
+        self.live || self.below > 0
+    }
+
+    /// Whether any value is served: any value but a PTR candidate; PTR candidates when
+    /// there are any, or, with `ptr_unique`, when they name exactly one target.
+    fn serves(&self, ptr_unique: bool) -> bool {
+        let mut ptr_target = None;
+        let mut ptr_ambiguous = false;
+        for (value, _) in &self.values {
+            match *value {
+                RData::Ptr { target, .. } => match ptr_target {
+                    None => ptr_target = Some(target),
+                    Some(first) => ptr_ambiguous |= first != target,
+                },
+                _ => return true,
+            }
+        }
+        ptr_target.is_some() && !(ptr_unique && ptr_ambiguous)
     }
 }
 
@@ -163,13 +185,22 @@ pub struct ZoneStore {
     pub inconsistencies: u64,
     /// Names with records, A, AAAA and SRV records.
     counts: [usize; 5],
+    /// `ReversePolicy: unambiguous`: a name with PTR candidates for two targets serves
+    /// none of them.
+    ptr_unique: bool,
     wire: Vec<u8>,
 }
 
 impl ZoneStore {
     /// An empty store for the zones of `apexes` (trailing dots; the domain first). An
-    /// apex always exists.
+    /// apex always exists. Every PTR candidate is served (a transferred zone).
     pub fn new(apexes: &[String]) -> ZoneStore {
+        ZoneStore::with_reverse_policy(apexes, ReversePolicy::All)
+    }
+
+    /// An empty store whose names exist as `policy` serves their PTR candidates (a
+    /// server following Mesos; changing the policy takes a new store).
+    pub fn with_reverse_policy(apexes: &[String], policy: ReversePolicy) -> ZoneStore {
         let mut store = ZoneStore {
             apexes: apexes
                 .iter()
@@ -185,6 +216,7 @@ impl ZoneStore {
             delta: DeltaBuilder::default(),
             inconsistencies: 0,
             counts: [0; 5],
+            ptr_unique: policy == ReversePolicy::Unambiguous,
             wire: Vec::with_capacity(256),
         };
         for apex in store.apexes.clone() {
@@ -379,8 +411,22 @@ impl ZoneStore {
             | RData::Ptr { target, .. } => self.refer(target, owner),
             _ => self.touch_referrers(owner),
         }
-        if !was {
-            self.records_appeared(owner);
+        self.update_liveness(owner);
+    }
+
+    /// After a value of `id` came or went: the name starts or stops existing when
+    /// whether it serves anything changed.
+    fn update_liveness(&mut self, id: NameId) {
+        let node = &self.nodes[id as usize];
+        let live = node.serves(self.ptr_unique);
+        if live == node.live {
+            return;
+        }
+        self.nodes[id as usize].live = live;
+        if live {
+            self.records_appeared(id);
+        } else {
+            self.records_vanished(id);
         }
     }
 
@@ -416,12 +462,12 @@ impl ZoneStore {
         }
         if !self.nodes[owner as usize].has_records() {
             self.counts[0] -= 1;
-            self.records_vanished(owner);
         }
+        self.update_liveness(owner);
         self.maybe_free.push(owner);
     }
 
-    /// A name got its first record: it and its ancestors (up to the apex) exist.
+    /// A name got its first served record: it and its ancestors (up to the apex) exist.
     fn records_appeared(&mut self, id: NameId) {
         if !self.nodes[id as usize].in_zone {
             return;
@@ -434,13 +480,13 @@ impl ZoneStore {
             let a = self.intern(ancestor);
             let node = &mut self.nodes[a as usize];
             node.below += 1;
-            if node.below == 1 && !node.has_records() {
+            if node.below == 1 && !node.live {
                 self.join_shard(a);
             }
         }
     }
 
-    /// A name lost its last record.
+    /// A name lost its last served record.
     fn records_vanished(&mut self, id: NameId) {
         if !self.nodes[id as usize].in_zone {
             return;
@@ -456,7 +502,7 @@ impl ZoneStore {
             };
             let node = &mut self.nodes[a as usize];
             node.below = node.below.saturating_sub(1);
-            if node.below == 0 && !node.has_records() {
+            if node.below == 0 && !node.live {
                 self.leave_shard(a);
                 self.maybe_free.push(a);
             }
@@ -590,6 +636,7 @@ impl ZoneStore {
         let node = &self.nodes[id as usize];
         if node.name.is_empty()
             || node.exists()
+            || node.has_records()
             || !node.referrers.is_empty()
             || node.member_pos != NOT_MEMBER
         {
@@ -682,5 +729,77 @@ impl Ancestors {
         }
         self.at += dot + 1;
         Some(&self.name[self.at..])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One item offering `targets` as the reverse names of 10.0.0.1.
+    fn candidates(targets: &[&str]) -> ItemRecords {
+        let mut item = ItemRecords::default();
+        item.names.push("1.0.0.10.in-addr.arpa.".into());
+        for (i, target) in targets.iter().enumerate() {
+            item.names.push((*target).into());
+            let target = (i + 1) as NameId;
+            item.records.push((0, RData::Ptr { target, rank: 0 }));
+        }
+        item
+    }
+
+    fn served(store: &ZoneStore, name: &str) -> bool {
+        store
+            .find(name)
+            .is_some_and(|id| store.node(id).member_pos != NOT_MEMBER)
+    }
+
+    #[test]
+    fn an_ambiguous_reverse_name_exists_only_when_its_policy_serves_it() {
+        let apexes = ["10.in-addr.arpa.".to_string()];
+        for (policy, exists_with_two) in [
+            (ReversePolicy::Unambiguous, false),
+            (ReversePolicy::One, true),
+            (ReversePolicy::All, true),
+        ] {
+            let mut store = ZoneStore::with_reverse_policy(&apexes, policy);
+            let a = candidates(&["a.mesos."]);
+            let b = candidates(&["b.mesos."]);
+            store.apply(&a, Sign::Add);
+            assert!(served(&store, "1.0.0.10.in-addr.arpa."), "{policy:?}");
+            store.apply(&b, Sign::Add);
+            store.take_changes();
+            assert_eq!(
+                served(&store, "1.0.0.10.in-addr.arpa."),
+                exists_with_two,
+                "{policy:?}"
+            );
+            // The names above exist only for a name below that exists.
+            assert_eq!(
+                served(&store, "0.0.10.in-addr.arpa."),
+                exists_with_two,
+                "{policy:?}"
+            );
+            // One candidate left: the name serves it again.
+            store.apply(&a, Sign::Remove);
+            store.take_changes();
+            assert!(served(&store, "1.0.0.10.in-addr.arpa."), "{policy:?}");
+            assert!(served(&store, "0.0.10.in-addr.arpa."), "{policy:?}");
+            store.apply(&b, Sign::Remove);
+            store.take_changes();
+            assert!(!served(&store, "1.0.0.10.in-addr.arpa."), "{policy:?}");
+            assert!(!served(&store, "0.0.10.in-addr.arpa."), "{policy:?}");
+            assert_eq!(store.inconsistencies, 0);
+        }
+    }
+
+    #[test]
+    fn one_target_under_two_ranks_is_not_ambiguous() {
+        let apexes = ["10.in-addr.arpa.".to_string()];
+        let mut store = ZoneStore::with_reverse_policy(&apexes, ReversePolicy::Unambiguous);
+        let mut item = candidates(&["a.mesos."]);
+        item.records.push((0, RData::Ptr { target: 1, rank: 1 }));
+        store.apply(&item, Sign::Add);
+        assert!(served(&store, "1.0.0.10.in-addr.arpa."));
     }
 }

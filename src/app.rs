@@ -14,7 +14,7 @@ use crate::secondary::inbox::NotifyInbox;
 use crate::server::tcp::TcpServer;
 use crate::server::udp::UdpWorker;
 use crate::snapshot::{SharedSnapshot, Snapshot};
-use crate::sockets::{bind_address, bound_socket};
+use crate::sockets::{bind_address, bound_socket, udp_port_taken};
 use crate::status::Status;
 use crate::stop::Stop;
 use crossbeam_channel::Sender;
@@ -63,8 +63,13 @@ pub struct Running {
     /// Counters and health, as `/metrics` and `/ready` read them.
     pub status: Arc<Status>,
     stop: Stop,
+    /// Given first at shutdown: the DNS listeners stop taking queries and answer what
+    /// they hold, while the forwarder still serves them.
+    intake: Stop,
     control: Sender<ControlEvent>,
-    /// The threads that serve clients or own state; each ends after `stop`.
+    /// The DNS listener threads (UDP workers, TCP); each ends after `intake`.
+    listeners: Vec<JoinHandle<()>>,
+    /// The other threads; each ends after `stop`.
     threads: Vec<JoinHandle<()>>,
 }
 
@@ -72,6 +77,8 @@ pub struct Running {
 /// chosen by the kernel; [`Running`] says which.
 pub fn start(config: Config) -> Result<Running, StartError> {
     let stop = Stop::new();
+    let intake = Stop::new();
+    let mut listeners = Vec::new();
     let shared: SharedSnapshot =
         Arc::new(arc_swap::ArcSwap::from_pointee(Snapshot::empty(&config)));
     let status = Arc::new(Status::default());
@@ -94,8 +101,8 @@ pub fn start(config: Config) -> Result<Running, StartError> {
             &shared,
             &status,
             inbox,
-            &stop,
-            &mut threads,
+            (&intake, &stop),
+            (&mut listeners, &mut threads),
         )?)
     } else {
         None
@@ -164,7 +171,9 @@ pub fn start(config: Config) -> Result<Running, StartError> {
         http,
         status,
         stop,
+        intake,
         control: control_tx,
+        listeners,
         threads,
     })
 }
@@ -180,19 +189,18 @@ impl Running {
         self.control.clone()
     }
 
-    /// Stops every thread and waits for them, at most `within`: listeners stop reading,
-    /// answer what they already read, and end. True when all ended in time.
+    /// Stops every thread and waits for them, at most `within`: first the DNS
+    /// listeners take no new queries and answer what they hold (forwarded ones too, so
+    /// the forwarder still runs); then every other thread ends. True when all ended in
+    /// time.
     pub fn shutdown(self, within: Duration) -> bool {
-        self.stop.stop();
         let deadline = Instant::now() + within;
-        while Instant::now() < deadline {
-            if self.threads.iter().all(JoinHandle::is_finished) {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
+        self.intake.stop();
+        wait_until_finished(&self.listeners, deadline);
+        self.stop.stop();
+        wait_until_finished(&self.threads, deadline);
         let mut all = true;
-        for thread in self.threads {
+        for thread in self.listeners.into_iter().chain(self.threads) {
             if thread.is_finished() {
                 let _ = thread.join();
             } else {
@@ -200,6 +208,12 @@ impl Running {
             }
         }
         all
+    }
+}
+
+fn wait_until_finished(threads: &[JoinHandle<()>], deadline: Instant) {
+    while Instant::now() < deadline && !threads.iter().all(JoinHandle::is_finished) {
+        std::thread::sleep(Duration::from_millis(5));
     }
 }
 
@@ -243,14 +257,20 @@ fn start_http(
 /// error: one UDP socket per worker (SO_REUSEPORT) and the TCP listener.
 struct DnsSockets {
     addr: SocketAddr,
+    dual_stack: bool,
     udp: Vec<socket2::Socket>,
+    /// Listening, unless `shared`.
     tcp: socket2::Socket,
+    /// Another process already serves this address and port (SO_REUSEPORT): the
+    /// sockets join it only once this server can answer.
+    shared: bool,
 }
 
 fn bind_dns(config: &Config, workers: usize) -> Result<DnsSockets, StartError> {
     let (mut addr, mut dual) = bind_address(config.listener, config.port);
-    // Without IPv6 on the host, the wildcard falls back to IPv4 only.
-    if dual && bound_socket(addr, Type::DGRAM, true).is_err() {
+    // Without IPv6 on the host, the wildcard falls back to IPv4 only (probed on a port
+    // of the kernel's, so that the probe never joins a port another process serves).
+    if dual && bound_socket(SocketAddr::new(addr.ip(), 0), Type::DGRAM, true).is_err() {
         addr = SocketAddr::new(std::net::Ipv4Addr::UNSPECIFIED.into(), config.port);
         dual = false;
     }
@@ -258,6 +278,7 @@ fn bind_dns(config: &Config, workers: usize) -> Result<DnsSockets, StartError> {
     // Port 0: the kernel picks a port for UDP, and TCP must then get the same one; if
     // TCP has it taken, try again with another.
     let attempts = if config.port == 0 { 8 } else { 1 };
+    let shared = udp_port_taken(addr, dual);
     let mut last = None;
     for _ in 0..attempts {
         let first = bound_socket(addr, Type::DGRAM, dual).map_err(failed("UDP", addr))?;
@@ -272,11 +293,21 @@ fn bind_dns(config: &Config, workers: usize) -> Result<DnsSockets, StartError> {
             udp.push(bound_socket(addr, Type::DGRAM, dual).map_err(failed("UDP", addr))?);
         }
         let tcp = bound_socket(addr, Type::STREAM, dual).and_then(|t| {
-            t.listen(1024)?;
+            if !shared {
+                t.listen(TCP_BACKLOG)?;
+            }
             Ok(t)
         });
         match tcp {
-            Ok(tcp) => return Ok(DnsSockets { addr, udp, tcp }),
+            Ok(tcp) => {
+                return Ok(DnsSockets {
+                    addr,
+                    dual_stack: dual,
+                    udp,
+                    tcp,
+                    shared,
+                });
+            }
             Err(source) => {
                 last = Some(StartError::Listener {
                     what: "TCP",
@@ -293,16 +324,19 @@ fn bind_dns(config: &Config, workers: usize) -> Result<DnsSockets, StartError> {
     }))
 }
 
+const TCP_BACKLOG: i32 = 1024;
+
 /// Binds DNS, then starts the UDP workers (one per core, pinned), the TCP thread and,
-/// when forwarding is on, the forwarder.
+/// when forwarding is on, the forwarder. The listeners end on `intake`, the forwarder
+/// on `stop`.
 fn start_dns(
     config: &Config,
     live: &Arc<arc_swap::ArcSwap<Config>>,
     shared: &SharedSnapshot,
     status: &Status,
     inbox: Option<Arc<NotifyInbox>>,
-    stop: &Stop,
-    threads: &mut Vec<JoinHandle<()>>,
+    (intake, stop): (&Stop, &Stop),
+    (listeners, threads): (&mut Vec<JoinHandle<()>>, &mut Vec<JoinHandle<()>>),
 ) -> Result<SocketAddr, StartError> {
     let cores = core_affinity::get_core_ids().unwrap_or_default();
     let workers = config.udp_workers.unwrap_or(cores.len().max(1));
@@ -313,8 +347,28 @@ fn start_dns(
     let reply_size = config.edns_max_udp_size as usize;
     let mut started = Vec::with_capacity(workers);
     for (index, socket) in sockets.udp.into_iter().enumerate() {
-        started.push(UdpWorker::new(index, socket, wildcard, reply_size).map_err(failed("UDP"))?);
+        let mut worker =
+            UdpWorker::new(index, socket, wildcard, reply_size).map_err(failed("UDP"))?;
+        if sockets.shared {
+            worker
+                .join_when_ready(sockets.dual_stack)
+                .map_err(failed("UDP"))?;
+        }
+        started.push(worker);
     }
+    if sockets.shared {
+        tracing::warn!(
+            %addr,
+            "the DNS port is already served by another process: sharing it (SO_REUSEPORT), taking queries once the first state is loaded"
+        );
+    }
+    // Shared: the TCP socket listens (and so takes connections) once the first state is
+    // loaded; this second handle on it says when.
+    let listen_later = if sockets.shared {
+        Some(sockets.tcp.try_clone().map_err(failed("TCP"))?)
+    } else {
+        None
+    };
     let mut tcp = TcpServer::new(sockets.tcp.into()).map_err(failed("TCP"))?;
     tcp.set_config(live.clone());
     if let Some(inbox) = inbox {
@@ -356,8 +410,8 @@ fn start_dns(
     for (i, worker) in started.into_iter().enumerate() {
         let snapshot = shared.clone();
         let core = cores.get(i % cores.len().max(1)).copied();
-        let stop = stop.clone();
-        threads.push(spawn("udp", move || {
+        let stop = intake.clone();
+        listeners.push(spawn("udp", move || {
             if let Some(core) = core {
                 core_affinity::set_for_current(core);
             }
@@ -365,12 +419,35 @@ fn start_dns(
         })?);
     }
     let snapshot = shared.clone();
-    let stop = stop.clone();
-    threads.push(spawn("tcp", move || {
+    let stop = intake.clone();
+    listeners.push(spawn("tcp", move || {
+        if let Some(socket) = listen_later {
+            if !listen_once_ready(&socket, &snapshot, &stop) {
+                return;
+            }
+        }
         if let Err(e) = tcp.run(snapshot, &stop) {
             tracing::error!("TCP listener stopped: {e}");
         }
     })?);
     tracing::info!(%addr, workers, "DNS listening");
     Ok(addr)
+}
+
+/// Waits for the first snapshot, then makes `socket` listen; false when stopped first
+/// or when `listen` fails (logged).
+fn listen_once_ready(socket: &socket2::Socket, snapshot: &SharedSnapshot, stop: &Stop) -> bool {
+    while !snapshot.load().ready {
+        if stop.is_stopped() {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    match socket.listen(TCP_BACKLOG) {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::error!("TCP: listening on the shared port failed: {e}");
+            false
+        }
+    }
 }

@@ -17,7 +17,7 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 /// How long a stopping server may take: the threads are told at once and finish what
 /// they hold; whatever still runs after this ends with the process.
-const SHUTDOWN: Duration = Duration::from_millis(900);
+const SHUTDOWN: Duration = Duration::from_millis(1500);
 
 fn main() -> ExitCode {
     let flags = match Flags::parse(std::env::args().skip(1)) {

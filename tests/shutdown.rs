@@ -164,3 +164,161 @@ fn in_process_server_replies_to_what_it_holds_then_stops() {
     // Nothing listens any more.
     assert!(TcpStream::connect(dns).is_err());
 }
+
+/// What one query of the load expects.
+#[derive(Clone, Copy)]
+enum Expect {
+    /// An in-domain name with records.
+    Served,
+    /// A name forwarded to the upstream, which has records for it.
+    Forwarded,
+}
+
+/// Totals of [`steady_load`].
+#[derive(Debug, Default)]
+struct LoadTotals {
+    sent: usize,
+    /// Replies without the records the name has (SERVFAIL, empty, anything else).
+    wrong: usize,
+    lost: usize,
+}
+
+/// Sends `rate` queries a second to `port` until `stop`, half in the domain and half
+/// forwarded, from 8 client sockets, and checks every reply; replies still missing 2 s
+/// after the end are lost. Bounded by `stop` and by 30 s.
+fn steady_load(
+    port: u16,
+    rate: u32,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> LoadTotals {
+    use std::sync::atomic::Ordering;
+    let clients: Vec<UdpSocket> = (0..8)
+        .map(|_| {
+            let c = UdpSocket::bind("127.0.0.1:0").unwrap();
+            c.set_nonblocking(true).unwrap();
+            c
+        })
+        .collect();
+    let names = [
+        ("chronos.marathon.mesos.", Expect::Served),
+        ("www.example.test.", Expect::Forwarded),
+    ];
+    let mut expected: Vec<Option<Expect>> = Vec::new();
+    let mut totals = LoadTotals::default();
+    let started = Instant::now();
+    let mut ended: Option<Instant> = None;
+    let mut buf = [0u8; 1500];
+    loop {
+        let now = Instant::now();
+        if ended.is_none()
+            && (stop.load(Ordering::Relaxed) || started.elapsed() > Duration::from_secs(30))
+        {
+            ended = Some(now);
+        }
+        if ended.is_some_and(|e| now.duration_since(e) > Duration::from_secs(2)) {
+            break;
+        }
+        // Paced: as many queries as the elapsed time allows (ids are the query index).
+        let due = (started.elapsed().as_secs_f64() * f64::from(rate)) as usize;
+        while ended.is_none() && totals.sent < due && totals.sent < u16::MAX as usize {
+            let i = totals.sent;
+            let (name, expect) = names[i % 2];
+            let mut q = query(name, RecordType::A);
+            q.set_id(i as u16);
+            let _ = clients[i % clients.len()].send_to(&q.to_vec().unwrap(), ("127.0.0.1", port));
+            expected.push(Some(expect));
+            totals.sent += 1;
+        }
+        for client in &clients {
+            while let Ok(n) = client.recv(&mut buf) {
+                let Ok(reply) = Message::from_vec(&buf[..n]) else {
+                    totals.wrong += 1;
+                    continue;
+                };
+                let Some(slot) = expected.get_mut(reply.id() as usize) else {
+                    continue;
+                };
+                if slot.take().is_none() {
+                    continue;
+                }
+                let good = reply.response_code() == hickory_proto::op::ResponseCode::NoError
+                    && !reply.answers().is_empty();
+                if !good {
+                    eprintln!(
+                        "wrong reply {} at {:?}",
+                        reply.response_code(),
+                        started.elapsed()
+                    );
+                    totals.wrong += 1;
+                }
+            }
+        }
+        std::thread::sleep(Duration::from_micros(500));
+    }
+    totals.lost = expected.iter().filter(|e| e.is_some()).count();
+    totals
+}
+
+/// The upgrade without a gap (docs/deploy.md): a new instance started on the same DNS
+/// port under load takes no query before it can answer (its state appears a second
+/// later), then the old one is stopped: no wrong answer, in the domain or forwarded, and
+/// at most a handful of datagrams lost.
+#[test]
+fn a_new_instance_takes_over_a_shared_port_without_a_wrong_answer() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let upstream = common::upstream::Knot::start();
+    let port = common::server::free_port();
+    let extra = format!(
+        r#",{SETUP_R},"externalon":true,"resolvers":["127.0.0.1:{}"],"timeout":2"#,
+        upstream.port
+    );
+    let state = data_path("fake-state.json");
+    let mut old = Server::spawn_on(port, Some(&state), &extra);
+    old.wait_ready();
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let load = {
+        let stop = stop.clone();
+        std::thread::spawn(move || steady_load(port, 2000, stop))
+    };
+    std::thread::sleep(Duration::from_millis(500));
+    // The new instance joins the port before it has any state to answer from.
+    let new = Server::spawn_on(port, None, &extra);
+    std::thread::sleep(Duration::from_millis(1000));
+    std::fs::copy(&state, new.dir.join("state.json")).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while new.get("/ready").status != 200 {
+        assert!(
+            Instant::now() < deadline,
+            "the new instance never became ready"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    old.signal("TERM");
+    let status = old
+        .wait_exit(Duration::from_secs(5))
+        .expect("the old one exits");
+    assert!(status.success());
+    std::thread::sleep(Duration::from_millis(500));
+    stop.store(true, Ordering::Relaxed);
+    let totals = load.join().unwrap();
+    eprintln!("takeover under load: {totals:?}");
+    assert!(totals.sent > 3000, "{totals:?}");
+    assert_eq!(totals.wrong, 0, "{totals:?}");
+    assert!(totals.lost <= 5, "{totals:?}");
+    let warned = new.log();
+    assert_eq!(
+        warned.matches("already served by another process").count(),
+        1,
+        "{warned}"
+    );
+    assert!(!old.log().contains("already served by another process"));
+    // The new instance answers alone now.
+    assert!(
+        !new.udp(&query("chronos.marathon.mesos.", RecordType::A))
+            .answers()
+            .is_empty()
+    );
+}

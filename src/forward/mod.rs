@@ -25,7 +25,7 @@ use prometheus_client::metrics::histogram::Histogram;
 use std::collections::{BTreeSet, HashMap};
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::{AsFd, BorrowedFd};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -544,10 +544,10 @@ impl Forwarder {
                 peer,
                 local,
             } => {
-                let Some(fd) = self.worker_sockets.get(worker).map(AsRawFd::as_raw_fd) else {
+                let Some(socket) = self.worker_sockets.get(worker) else {
                     return;
                 };
-                send_udp(&mut self.out, fd, &message, peer, local);
+                send_udp(&mut self.out, socket.as_fd(), &message, peer, local);
             }
             ClientPath::Tcp { conn, generation } => {
                 if let Some((tx, waker)) = &self.tcp {
@@ -577,7 +577,13 @@ fn push_opt(out: &mut Vec<u8>, size: u16, ext_rcode: u8, dnssec_ok: bool) {
     out.extend_from_slice(&[ext_rcode, 0, if dnssec_ok { 0x80 } else { 0 }, 0, 0, 0]);
 }
 
-fn send_udp(out: &mut Batch, fd: RawFd, message: &[u8], peer: SocketAddr, local: LocalAddr) {
+fn send_udp(
+    out: &mut Batch,
+    fd: BorrowedFd<'_>,
+    message: &[u8],
+    peer: SocketAddr,
+    local: LocalAddr,
+) {
     let len = message.len().min(out.buffer_mut(0).len());
     out.buffer_mut(0)[..len].copy_from_slice(&message[..len]);
     out.set_datagram(0, len, peer, local);

@@ -127,7 +127,11 @@ impl TcpServer {
         let mut drain_until: Option<Instant> = None;
         loop {
             if stop.is_stopped() && drain_until.is_none() {
+                // Connections already queued are taken; then the listener leaves the
+                // port, so that new ones go to a process sharing it (SO_REUSEPORT).
+                self.accept(&poll);
                 let _ = poll.registry().deregister(&mut self.listener);
+                let _ = socket2::SockRef::from(&self.listener).shutdown(std::net::Shutdown::Read);
                 drain_until = Some(Instant::now() + DRAIN);
             }
             if let Some(until) = drain_until {

@@ -1,5 +1,12 @@
 //! UDP workers: each owns an SO_REUSEPORT socket and a CPU, and loops
 //! `recvmmsg` → answer → `sendmmsg`, loading the snapshot once per batch.
+//!
+//! Sharing a port with another process (a new version started beside the old one) is
+//! gapless in both directions: a worker started beside another server's sockets holds a
+//! quiesced socket (taking nothing) until the first snapshot is ready, then binds a fresh
+//! one into the group; a stopping worker quiesces its socket, answers what the kernel had
+//! already queued on it, and only then ends, so every later datagram goes to the sockets
+//! that stay.
 
 use super::dispatch::{ForwardPath, Handled, NotifyPath, handle_query};
 use crate::answer::Transport;
@@ -7,16 +14,25 @@ use crate::counters::{BatchCounts, DropReason, WorkerCounters};
 use crate::forward::{ClientPath, ForwardHandle};
 use crate::secondary::inbox::NotifyInbox;
 use crate::snapshot::SharedSnapshot;
-use crate::sockets::batch::{Batch, enable_pktinfo};
+use crate::sockets::batch::{Batch, Wait, enable_pktinfo};
+use crate::sockets::{bound_socket, quiesce};
 use crate::stop::Stop;
+use socket2::Type;
 use std::io;
-use std::os::fd::AsRawFd;
+use std::net::SocketAddr;
+use std::os::fd::AsFd;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Datagrams per batch call.
 const BATCH: usize = 32;
 /// How long a receive blocks before the worker looks at the stop signal.
-const RECEIVE_WAIT: std::time::Duration = std::time::Duration::from_millis(200);
+const RECEIVE_WAIT: Duration = Duration::from_millis(200);
+/// How often a worker waiting to join a shared port looks for the first snapshot.
+const JOIN_CHECK: Duration = Duration::from_millis(10);
+/// Batches a stopping worker answers from its queue at most (the queue is finite, since
+/// a quiesced socket takes nothing new; this bounds the loop all the same).
+const DRAIN_BATCHES: usize = 4096;
 /// Queries longer than this are cut, and then fail to parse (FORMERR).
 const QUERY_SLOT: usize = 4096;
 
@@ -34,6 +50,18 @@ pub(crate) struct UdpWorker {
     rotation: u32,
     counts: BatchCounts,
     pub counters: Arc<WorkerCounters>,
+    /// Set while `socket` is a quiesced placeholder on a port another process serves:
+    /// where to bind the real socket once the first snapshot is ready.
+    join: Option<JoinLater>,
+}
+
+/// A socket still to be bound into a shared port.
+struct JoinLater {
+    addr: SocketAddr,
+    dual_stack: bool,
+    wildcard: bool,
+    /// The last bind failure was logged (one line until it works).
+    failed: bool,
 }
 
 impl UdpWorker {
@@ -46,15 +74,7 @@ impl UdpWorker {
         reply_size: usize,
     ) -> io::Result<UdpWorker> {
         if wildcard {
-            let v6 = socket
-                .local_addr()?
-                .as_socket()
-                .is_some_and(|a| a.is_ipv6());
-            enable_pktinfo(socket.as_raw_fd(), v6)?;
-            if v6 {
-                // A dual-stack socket reports IPv4 queries with IP_PKTINFO.
-                let _ = enable_pktinfo(socket.as_raw_fd(), false);
-            }
+            report_destinations(&socket)?;
         }
         Ok(UdpWorker {
             index,
@@ -66,7 +86,23 @@ impl UdpWorker {
             rotation: 0,
             counts: BatchCounts::default(),
             counters: Arc::new(WorkerCounters::default()),
+            join: None,
         })
+    }
+
+    /// The port is served by another process: `socket` is quiesced now, and the worker
+    /// binds its real socket (`dual_stack` as [`bound_socket`] takes it) once it can
+    /// answer.
+    pub(crate) fn join_when_ready(&mut self, dual_stack: bool) -> io::Result<()> {
+        quiesce(&self.socket)?;
+        let addr = local_addr(&self.socket)?;
+        self.join = Some(JoinLater {
+            addr,
+            dual_stack,
+            wildcard: addr.ip().is_unspecified(),
+            failed: false,
+        });
+        Ok(())
     }
 
     /// A second handle on this worker's socket, for the forwarder's replies.
@@ -83,45 +119,111 @@ impl UdpWorker {
         self.forward = Some(forward);
     }
 
-    /// Serves until `stop` is given: the batch in hand is answered and sent, then the
-    /// worker returns (a blocked receive gives up within [`RECEIVE_WAIT`]).
+    /// Serves until `stop` is given: then takes no new datagram, answers what its socket
+    /// had queued, and returns (a blocked receive gives up within [`RECEIVE_WAIT`]).
     pub(crate) fn run(mut self, snapshot: SharedSnapshot, stop: &Stop) {
-        let fd = self.socket.as_raw_fd();
-        if let Err(e) = self.socket.set_read_timeout(Some(RECEIVE_WAIT)) {
-            tracing::warn!(
-                "UDP worker {}: no receive timeout ({e}); it stops only with the process",
-                self.index
-            );
-        }
+        self.set_receive_wait();
         while !stop.is_stopped() {
-            let n = match self.rx.receive(fd) {
-                Ok(n) => n,
+            if self.join.is_some() {
+                if !snapshot.load().ready || !self.join_now(&snapshot) {
+                    std::thread::sleep(JOIN_CHECK);
+                }
+                continue;
+            }
+            match self.serve_batch(&snapshot, Wait::ForOne) {
+                Ok(_) => {}
                 Err(e)
                     if matches!(
                         e.kind(),
                         io::ErrorKind::Interrupted
                             | io::ErrorKind::WouldBlock
                             | io::ErrorKind::TimedOut
-                    ) =>
-                {
-                    continue;
-                }
+                    ) => {}
                 Err(e) => {
                     tracing::warn!("UDP receive failed: {e}");
-                    std::thread::sleep(std::time::Duration::from_millis(10));
-                    continue;
-                }
-            };
-            let replies = self.answer_batch(n, &snapshot);
-            // Counted before sending, so a client that sees the reply sees the count.
-            self.counts.flush(&self.counters);
-            if replies > 0 {
-                let sent = self.tx.send(fd, replies).unwrap_or(0);
-                for _ in sent..replies {
-                    self.counts.drop(DropReason::SendFailed);
+                    std::thread::sleep(Duration::from_millis(10));
                 }
             }
         }
+        if self.join.is_none() {
+            self.drain(&snapshot);
+        }
+    }
+
+    fn set_receive_wait(&self) {
+        if let Err(e) = self.socket.set_read_timeout(Some(RECEIVE_WAIT)) {
+            tracing::warn!(
+                "UDP worker {}: no receive timeout ({e}); it stops only with the process",
+                self.index
+            );
+        }
+    }
+
+    /// Receives one batch, answers it and sends the replies; the number received.
+    fn serve_batch(&mut self, snapshot: &SharedSnapshot, wait: Wait) -> io::Result<usize> {
+        let n = self.rx.receive(self.socket.as_fd(), wait)?;
+        let replies = self.answer_batch(n, snapshot);
+        // Counted before sending, so a client that sees the reply sees the count.
+        self.counts.flush(&self.counters);
+        if replies > 0 {
+            let sent = self.tx.send(self.socket.as_fd(), replies).unwrap_or(0);
+            for _ in sent..replies {
+                self.counts.drop(DropReason::SendFailed);
+            }
+        }
+        Ok(n)
+    }
+
+    /// Stopping: the kernel stops handing this socket datagrams, and what it had queued
+    /// is answered, so that nothing sent to a port another process shares is lost.
+    fn drain(&mut self, snapshot: &SharedSnapshot) {
+        if let Err(e) = quiesce(&self.socket) {
+            tracing::warn!(
+                "UDP worker {}: could not stop taking queries ({e})",
+                self.index
+            );
+        }
+        self.drain_queue(snapshot);
+    }
+
+    /// Answers what the socket has queued, without waiting for more.
+    fn drain_queue(&mut self, snapshot: &SharedSnapshot) {
+        for _ in 0..DRAIN_BATCHES {
+            if !matches!(self.serve_batch(snapshot, Wait::No), Ok(n) if n > 0) {
+                break;
+            }
+        }
+    }
+
+    /// The first snapshot is ready: binds the real socket into the shared port, then
+    /// answers what reached the placeholder before it was quiesced. False when the bind
+    /// failed (tried again shortly).
+    fn join_now(&mut self, snapshot: &SharedSnapshot) -> bool {
+        let Some(join) = &mut self.join else {
+            return true;
+        };
+        let fresh = bound_socket(join.addr, Type::DGRAM, join.dual_stack).and_then(|socket| {
+            if join.wildcard {
+                report_destinations(&socket)?;
+            }
+            Ok(socket)
+        });
+        let fresh = match fresh {
+            Ok(socket) => socket,
+            Err(e) => {
+                if !std::mem::replace(&mut join.failed, true) {
+                    tracing::error!("UDP {}: joining the shared port failed: {e}", join.addr);
+                }
+                return false;
+            }
+        };
+        self.join = None;
+        // What reached the placeholder before it was quiesced is answered from it; it
+        // then stays open only for the forwarder, which replies through a clone of it.
+        self.drain_queue(snapshot);
+        self.socket = fresh;
+        self.set_receive_wait();
+        true
     }
 
     fn answer_batch(&mut self, n: usize, snapshot: &SharedSnapshot) -> usize {
@@ -172,4 +274,23 @@ impl UdpWorker {
         }
         replies
     }
+}
+
+/// Asks the kernel for each datagram's destination address (a wildcard-bound socket
+/// answers from it).
+fn report_destinations(socket: &socket2::Socket) -> io::Result<()> {
+    let v6 = local_addr(socket)?.is_ipv6();
+    enable_pktinfo(socket.as_fd(), v6)?;
+    if v6 {
+        // A dual-stack socket reports IPv4 queries with IP_PKTINFO.
+        let _ = enable_pktinfo(socket.as_fd(), false);
+    }
+    Ok(())
+}
+
+fn local_addr(socket: &socket2::Socket) -> io::Result<SocketAddr> {
+    socket
+        .local_addr()?
+        .as_socket()
+        .ok_or_else(|| io::ErrorKind::AddrNotAvailable.into())
 }

@@ -10,11 +10,20 @@
 use std::io;
 use std::mem::{size_of, zeroed};
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
-use std::os::fd::RawFd;
+use std::os::fd::{AsRawFd, BorrowedFd};
 
 /// Room for the control messages of one datagram: a dual-stack socket reports an IPv4
 /// query with both IPV6_PKTINFO and IP_PKTINFO.
 const CONTROL_LEN: usize = 128;
+
+/// Whether a receive waits for a datagram.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Wait {
+    /// Until one arrives (or the socket's read timeout passes).
+    ForOne,
+    /// Not at all: what is queued now, if anything.
+    No,
+}
 
 /// Where a query arrived: the local address to answer from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -38,7 +47,7 @@ pub enum LocalAddr {
 }
 
 /// Asks the kernel to report each datagram's destination address.
-pub fn enable_pktinfo(fd: RawFd, ipv6: bool) -> io::Result<()> {
+pub fn enable_pktinfo(fd: BorrowedFd<'_>, ipv6: bool) -> io::Result<()> {
     let on: libc::c_int = 1;
     let (level, name) = if ipv6 {
         (libc::IPPROTO_IPV6, libc::IPV6_RECVPKTINFO)
@@ -48,7 +57,7 @@ pub fn enable_pktinfo(fd: RawFd, ipv6: bool) -> io::Result<()> {
     // SAFETY: `on` is a valid c_int for the duration of the call; the kernel copies it.
     let rc = unsafe {
         libc::setsockopt(
-            fd,
+            fd.as_raw_fd(),
             level,
             name,
             (&on as *const libc::c_int).cast(),
@@ -154,18 +163,24 @@ impl Batch {
         }
     }
 
-    /// Blocks until at least one datagram arrives, then takes what is queued, up to the
-    /// batch size. Datagrams longer than a slot are cut (and flagged by a full length).
-    pub fn receive(&mut self, fd: RawFd) -> io::Result<usize> {
+    /// Takes what is queued, up to the batch size: with [`Wait::ForOne`] after blocking
+    /// until at least one datagram arrives (or the socket's read timeout passes); with
+    /// [`Wait::No`] at once (`WouldBlock` when nothing is queued). Datagrams longer than a
+    /// slot are cut (and flagged by a full length).
+    pub fn receive(&mut self, fd: BorrowedFd<'_>, wait: Wait) -> io::Result<usize> {
         self.prepare(self.size, true);
+        let flags = match wait {
+            Wait::ForOne => libc::MSG_WAITFORONE,
+            Wait::No => libc::MSG_DONTWAIT,
+        };
         // SAFETY: `headers` holds `size` initialised entries whose buffers are owned by
         // `self` and stay alive and unmoved for the duration of the call.
         let n = unsafe {
             libc::recvmmsg(
-                fd,
+                fd.as_raw_fd(),
                 self.headers.as_mut_ptr(),
                 self.size as libc::c_uint,
-                libc::MSG_WAITFORONE,
+                flags,
                 std::ptr::null_mut(),
             )
         };
@@ -342,7 +357,7 @@ impl Batch {
     }
 
     /// Sends entries `0..count`; returns how many the kernel took.
-    pub fn send(&mut self, fd: RawFd, count: usize) -> io::Result<usize> {
+    pub fn send(&mut self, fd: BorrowedFd<'_>, count: usize) -> io::Result<usize> {
         let count = count.min(self.size);
         self.prepare(count, false);
         let mut sent = 0;
@@ -350,7 +365,7 @@ impl Batch {
             // SAFETY: `headers[sent..count]` are initialised and point into `self`.
             let n = unsafe {
                 libc::sendmmsg(
-                    fd,
+                    fd.as_raw_fd(),
                     self.headers[sent..].as_mut_ptr(),
                     (count - sent) as libc::c_uint,
                     0,

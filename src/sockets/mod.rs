@@ -44,3 +44,43 @@ pub fn bound_socket(addr: SocketAddr, kind: Type, dual_stack: bool) -> io::Resul
     socket.bind(&addr.into())?;
     Ok(socket)
 }
+
+/// Whether another socket already holds the UDP port of `addr` (a process serving the
+/// same `Listener` and `Port`): a bind without SO_REUSEPORT then fails. The probe is a
+/// plain socket, so it never joins (and never takes datagrams from) a shared port.
+pub fn udp_port_taken(addr: SocketAddr, dual_stack: bool) -> bool {
+    if addr.port() == 0 {
+        return false;
+    }
+    let probe = || -> io::Result<()> {
+        let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+        if addr.is_ipv6() {
+            socket.set_only_v6(!dual_stack)?;
+        }
+        socket.bind(&addr.into())
+    };
+    matches!(probe(), Err(e) if e.kind() == io::ErrorKind::AddrInUse)
+}
+
+/// Stops the kernel choosing this SO_REUSEPORT UDP socket for new datagrams, while what
+/// it already queued stays readable: the kernel leaves connected sockets out of a
+/// reuseport group's choice (and a wildcard-bound one leaves the group). The peer is one
+/// that never sends a query: the socket's own address when it has one (always
+/// routable), else the loopback discard port. Once quiesced, a socket never rejoins:
+/// undoing the connect leaves the group choosing one socket for everything (seen on
+/// Linux 6.x), so a socket that is to serve again is bound afresh instead.
+pub fn quiesce(socket: &Socket) -> io::Result<()> {
+    let local = socket
+        .local_addr()?
+        .as_socket()
+        .ok_or_else(|| io::Error::from(io::ErrorKind::AddrNotAvailable))?;
+    let nobody: SocketAddr = match local.ip() {
+        ip if !ip.is_unspecified() => local,
+        IpAddr::V6(_) => (Ipv6Addr::LOCALHOST, DISCARD_PORT).into(),
+        IpAddr::V4(_) => (std::net::Ipv4Addr::LOCALHOST, DISCARD_PORT).into(),
+    };
+    socket.connect(&nobody.into())
+}
+
+/// The discard port (RFC 863): nothing answers a DNS server from it.
+const DISCARD_PORT: u16 = 9;

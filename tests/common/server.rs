@@ -84,6 +84,13 @@ impl Server {
         Server::spawn_config(state, r#""StateFile":"state.json""#, extra, listener)
     }
 
+    /// Starts on DNS port `port` (which another server may share) without waiting; its
+    /// state file is `state.json` in its directory, if `state` gives one.
+    pub fn spawn_on(port: u16, state: Option<&Path>, extra: &str) -> Server {
+        let source = r#""StateFile":"state.json""#;
+        Server::spawn_config_on(state, source, extra, "127.0.0.1", port)
+    }
+
     /// A secondary of the primaries `primaries` (`"127.0.0.1:port"` each) on DNS port
     /// `port`, not waited for.
     pub fn secondary_on(port: u16, primaries: &[String], extra: &str) -> Server {

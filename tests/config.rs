@@ -453,3 +453,40 @@ fn home_expansion() {
         r#"missing configuration file: "/nonexistent/config.json""#
     );
 }
+
+#[test]
+fn unknown_keys_are_named_with_the_closest_known_one() {
+    let warnings = Config::unknown_key_warnings(
+        r#"{"masters":["10.0.0.1:5050"],"ReversePolcy":"all","HTTPPORT":9000,
+            "refreshSecs":5,"Frobnicate":1}"#,
+    );
+    assert_eq!(
+        warnings,
+        [
+            r#"unknown key "ReversePolcy" ignored (did you mean "ReversePolicy"?)"#,
+            r#"unknown key "refreshSecs" ignored (did you mean "RefreshSeconds"?)"#,
+            r#"unknown key "Frobnicate" ignored"#,
+        ]
+    );
+    // Known keys in any case are not warned about.
+    assert!(Config::unknown_key_warnings(r#"{"MASTERS":[],"externalon":false}"#).is_empty());
+}
+
+/// The server says so at start, once, in one line naming the key and the closest one.
+#[test]
+fn a_misspelt_key_gets_one_warning_line_at_start() {
+    let s = common::server::Server::start(
+        &data_path("fake-state.json"),
+        r#","masters":["144.76.157.37:5050"],"ReversePolcy":"all""#,
+    );
+    let log = s.log();
+    let lines: Vec<&str> = log.lines().filter(|l| l.contains("ReversePolcy")).collect();
+    assert_eq!(lines.len(), 1, "{log}");
+    assert!(
+        lines[0].contains(r#"did you mean \"ReversePolicy\"?"#)
+            || lines[0].contains(r#"did you mean "ReversePolicy"?"#),
+        "{}",
+        lines[0]
+    );
+    assert!(lines[0].contains("WARN"), "{}", lines[0]);
+}

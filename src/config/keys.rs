@@ -313,6 +313,35 @@ pub(crate) fn reload(old: &Config, new: &Config) -> ReloadPlan {
     }
 }
 
+/// One warning line for each key of the document that no row knows (matched in any
+/// case), naming the closest known key when one is near (a typo). Mesos-DNS ignores such
+/// keys silently; so does this server, but it says so.
+pub(crate) fn unknown_key_warnings(doc: &Map<String, Value>) -> Vec<String> {
+    doc.keys()
+        .filter(|written| !KEYS.iter().any(|k| k.name.eq_ignore_ascii_case(written)))
+        .map(|written| match closest_key(written) {
+            Some(known) => format!("unknown key {written:?} ignored (did you mean {known:?}?)"),
+            None => format!("unknown key {written:?} ignored"),
+        })
+        .collect()
+}
+
+/// The known key nearest to `written` by edit distance (any case), if it is near enough
+/// to be a typo of it: at most a third of its letters differ, and at least one.
+fn closest_key(written: &str) -> Option<&'static str> {
+    let written = written.to_ascii_lowercase();
+    KEYS.iter()
+        .map(|k| {
+            (
+                strsim::levenshtein(&written, &k.name.to_ascii_lowercase()),
+                k.name,
+            )
+        })
+        .min()
+        .filter(|(distance, name)| *distance <= (name.len() / 3).max(1))
+        .map(|(_, name)| name)
+}
+
 /// The document's values overlaid on the defaults, one per key of [`KEYS`], each of the
 /// key's JSON type.
 pub(crate) struct Raw {
@@ -340,10 +369,10 @@ impl Raw {
 
     fn get(&self, name: &str) -> &Value {
         static NULL: Value = Value::Null;
-        KEYS.iter()
-            .position(|k| k.name == name)
-            .and_then(|i| self.values.get(i))
-            .unwrap_or(&NULL)
+        let index = KEYS.iter().position(|k| k.name == name);
+        // Every key read must have its row: a test reading a missing one fails here.
+        debug_assert!(index.is_some(), "config key {name} has no row in KEYS");
+        index.and_then(|i| self.values.get(i)).unwrap_or(&NULL)
     }
 
     /// An integer key (its bounds already checked).

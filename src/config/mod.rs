@@ -345,7 +345,22 @@ impl Config {
                 abs.display().to_string()
             ))
         })?;
-        Config::from_json(&text, &abs, env)
+        let config = Config::from_json(&text, &abs, env)?;
+        // The document parsed above, so it parses here too.
+        if let Ok(Value::Object(doc)) = serde_json::from_str::<Value>(&text) {
+            for warning in keys::unknown_key_warnings(&doc) {
+                tracing::warn!("config {:?}: {warning}", abs.display().to_string());
+            }
+        }
+        Ok(config)
+    }
+
+    /// What [`Config::load`] warns about a document: its keys that no row knows.
+    pub fn unknown_key_warnings(text: &str) -> Vec<String> {
+        match serde_json::from_str::<Value>(text) {
+            Ok(Value::Object(doc)) => keys::unknown_key_warnings(&doc),
+            _ => Vec::new(),
+        }
     }
 
     /// Validates a configuration document; `file` is where it came from.

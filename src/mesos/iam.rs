@@ -5,8 +5,9 @@
 //! The reference logs in before every state request; the token here is kept until
 //! shortly before it expires (read from its own `exp` claim) or until a master refuses it.
 
-use super::base64;
 use crate::config::IamConfig;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as BASE64URL;
 use ring::rand::SystemRandom;
 use ring::signature::{RSA_PKCS1_SHA256, RsaKeyPair};
 use rustls_pki_types::PrivateKeyDer;
@@ -141,8 +142,8 @@ impl IamLogin {
         let exp = (now + LOGIN_TOKEN_LIFETIME)
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
-        let header = base64::url(br#"{"alg":"RS256","typ":"JWT"}"#);
-        let claims = base64::url(
+        let header = BASE64URL.encode(br#"{"alg":"RS256","typ":"JWT"}"#);
+        let claims = BASE64URL.encode(
             serde_json::json!({ "uid": self.uid, "exp": exp })
                 .to_string()
                 .as_bytes(),
@@ -157,7 +158,7 @@ impl IamLogin {
                 &mut signature,
             )
             .map_err(|_| IamError::Signing)?;
-        Ok(format!("{signing_input}.{}", base64::url(&signature)))
+        Ok(format!("{signing_input}.{}", BASE64URL.encode(&signature)))
     }
 }
 
@@ -174,12 +175,17 @@ fn renew_time(token: &str, now: SystemTime) -> SystemTime {
     now.checked_add(wait).unwrap_or(now + UNKNOWN_EXPIRY_REUSE)
 }
 
+/// Decodes base64url (RFC 7515 §2 writes it unpadded; trailing padding is tolerated).
+fn url_decode(text: &str) -> Option<Vec<u8>> {
+    BASE64URL.decode(text.trim_end_matches('=')).ok()
+}
+
 /// The `exp` claim of a JWT, read without checking its signature (it is not ours to check;
 /// only the expiry matters here).
 fn jwt_expiry(token: &str) -> Option<u64> {
     let mut parts = token.split('.');
     let (_, payload, _) = (parts.next()?, parts.next()?, parts.next()?);
-    let claims: serde_json::Value = serde_json::from_slice(&base64::url_decode(payload)?).ok()?;
+    let claims: serde_json::Value = serde_json::from_slice(&url_decode(payload)?).ok()?;
     claims.get("exp")?.as_u64()
 }
 
@@ -206,15 +212,15 @@ mod tests {
             let jwt = login.login_jwt(now).unwrap();
             let (signed, signature) = jwt.rsplit_once('.').unwrap();
             UnparsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, login.key.public().as_ref())
-                .verify(signed.as_bytes(), &base64::url_decode(signature).unwrap())
+                .verify(signed.as_bytes(), &url_decode(signature).unwrap())
                 .unwrap();
             let (header, claims) = signed.split_once('.').unwrap();
             assert_eq!(
-                base64::url_decode(header).unwrap(),
+                url_decode(header).unwrap(),
                 br#"{"alg":"RS256","typ":"JWT"}"#
             );
             let claims: serde_json::Value =
-                serde_json::from_slice(&base64::url_decode(claims).unwrap()).unwrap();
+                serde_json::from_slice(&url_decode(claims).unwrap()).unwrap();
             assert_eq!(claims["uid"], "dns-svc");
             assert_eq!(claims["exp"], 1_700_003_600);
         }
@@ -243,7 +249,7 @@ mod tests {
         fn any_token_gets_a_renewal_time(token in ".*", exp in proptest::num::u64::ANY) {
             let now = SystemTime::now();
             proptest::prop_assert!(renew_time(&token, now) >= now);
-            let jwt = format!("h.{}.s", base64::url(format!(r#"{{"exp":{exp}}}"#).as_bytes()));
+            let jwt = format!("h.{}.s", BASE64URL.encode(format!(r#"{{"exp":{exp}}}"#).as_bytes()));
             proptest::prop_assert!(renew_time(&jwt, now) >= now);
         }
     }
@@ -254,7 +260,7 @@ mod tests {
         let token = |exp: u64| {
             format!(
                 "x.{}.y",
-                base64::url(format!(r#"{{"uid":"u","exp":{exp}}}"#).as_bytes())
+                BASE64URL.encode(format!(r#"{{"uid":"u","exp":{exp}}}"#).as_bytes())
             )
         };
         // Five days left: renewed five minutes before the end.

@@ -3,7 +3,6 @@
 //! thread as [`events::SourceEvent`]s; nothing here knows the control loop.
 
 pub(crate) mod backoff;
-pub mod base64;
 pub(crate) mod detect;
 pub(crate) mod digest;
 pub(crate) mod events;

@@ -1,13 +1,14 @@
 //! Where the master state comes from: a file (`StateFile`), or the first master of the
 //! list that answers `/master/state`.
 
-use super::base64;
 use super::detect::Masters;
 use super::digest::DigestReader;
 use super::iam::{IamError, IamLogin};
 use super::state::State;
 use crate::config::{AuthMechanism, Config};
 use crate::names::hostport::split_host_port;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -170,7 +171,7 @@ impl StateSource {
                 let c = &config.mesos_credentials;
                 Auth::Header(format!(
                     "Basic {}",
-                    base64::standard(format!("{}:{}", c.principal, c.secret).as_bytes())
+                    BASE64.encode(format!("{}:{}", c.principal, c.secret).as_bytes())
                 ))
             }
             AuthMechanism::Iam => match &config.iam {

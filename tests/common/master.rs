@@ -2,7 +2,8 @@
 //! (or misbehaves) as the test says, and can play a DC/OS IAM login endpoint that checks
 //! the RS256 signature of login tokens.
 
-use mesos_dns::mesos::base64;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as BASE64URL;
 use ring::signature::{RSA_PKCS1_2048_8192_SHA256, UnparsedPublicKey};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -434,11 +435,14 @@ fn login(shared: &Shared, body: &[u8]) -> (u16, Vec<u8>) {
         let (signed, signature) = jwt.rsplit_once('.')?;
         let (header, claims) = signed.split_once('.')?;
         let header: serde_json::Value =
-            serde_json::from_slice(&base64::url_decode(header)?).ok()?;
+            serde_json::from_slice(&BASE64URL.decode(header.trim_end_matches('=')).ok()?).ok()?;
         let claims: serde_json::Value =
-            serde_json::from_slice(&base64::url_decode(claims)?).ok()?;
+            serde_json::from_slice(&BASE64URL.decode(claims.trim_end_matches('=')).ok()?).ok()?;
         UnparsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, &iam.public_key)
-            .verify(signed.as_bytes(), &base64::url_decode(signature)?)
+            .verify(
+                signed.as_bytes(),
+                &BASE64URL.decode(signature.trim_end_matches('=')).ok()?,
+            )
             .ok()?;
         (header["alg"] == "RS256"
             && claims["uid"] == iam.uid.as_str()
@@ -454,7 +458,7 @@ fn login(shared: &Shared, body: &[u8]) -> (u16, Vec<u8>) {
     let exp = now + iam.token_lifetime.as_secs();
     let token = format!(
         "eyJhbGciOiJSUzI1NiJ9.{}.sig{}",
-        base64::url(format!(r#"{{"uid":"{}","exp":{exp}}}"#, iam.uid).as_bytes()),
+        BASE64URL.encode(format!(r#"{{"uid":"{}","exp":{exp}}}"#, iam.uid).as_bytes()),
         iam.logins
     );
     iam.valid_tokens.push(token.clone());

@@ -2,7 +2,7 @@
 //! turns signals into its controls: SIGUSR1 refreshes, SIGHUP reloads the
 //! configuration, SIGTERM and SIGINT stop it gracefully.
 
-use mesos_dns::config::{Config, Environment};
+use mesos_dns::config::{Config, Environment, Spelled};
 use mesos_dns::control::ControlEvent;
 use mesos_dns::flags::{Flags, FlagsError, USAGE};
 use mesos_dns::stop::Stop;

@@ -3,7 +3,7 @@
 //! Parsing ([`Raw`]), `/v1/config` ([`effective_json`]) and SIGHUP ([`reload`]) all
 //! walk this table, so a new key is one row here plus its validation in `mod.rs`.
 
-use super::{Config, ConfigError, invalid};
+use super::{Config, ConfigError, Spelled, invalid};
 use serde_json::{Map, Value, json};
 
 /// How SIGHUP takes up a key's new value.
@@ -177,7 +177,7 @@ pub(crate) const KEYS: &[Key] = &[
           reload: Reload::Source,
           show: |c, _| json!({
               "Principal": c.mesos_credentials.principal,
-              "Secret": super::redacted(&c.mesos_credentials.secret),
+              "Secret": super::types::redacted(&c.mesos_credentials.secret),
           }),
           take: |to, from| to.mesos_credentials.clone_from(&from.mesos_credentials) },
     Key { name: "IAMConfigFile", kind: Kind::Str, default: Default::Str(""), reload: Reload::Source,

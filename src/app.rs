@@ -9,8 +9,8 @@ use crate::forward;
 use crate::http::{Documents, HttpContext};
 use crate::mesos::detect::{self, Masters};
 use crate::mesos::zk::ZkUrl;
+use crate::notify::inbox::NotifyInbox;
 use crate::secondary::Secondary;
-use crate::secondary::inbox::NotifyInbox;
 use crate::server::tcp::TcpServer;
 use crate::server::udp::UdpWorker;
 use crate::snapshot::{SharedSnapshot, Snapshot};
@@ -384,7 +384,7 @@ fn start_dns(
             .collect::<Result<Vec<_>, _>>()
             .map_err(failed("UDP"))?;
         let counters = Arc::new(ForwardCounters::default());
-        let _ = status.forward.set(counters.clone());
+        let _ = status.listeners.forward.set(counters.clone());
         let (handle, thread) = forward::spawn(
             live.clone(),
             sockets,
@@ -403,9 +403,10 @@ fn start_dns(
         tcp.set_forwarder(handle);
     }
     let _ = status
+        .listeners
         .udp
         .set(started.iter().map(|w| w.counters.clone()).collect());
-    let _ = status.tcp.set(tcp.counters.clone());
+    let _ = status.listeners.tcp.set(tcp.counters.clone());
 
     for (i, worker) in started.into_iter().enumerate() {
         let snapshot = shared.clone();

@@ -1,4 +1,4 @@
-//! The command line, read as Go's `flag` package reads Mesos-DNS's (spec §1.1):
+//! The command line, read as Go's `flag` package reads Mesos-DNS's (docs/spec/mesos-dns-behavior.md §1.1):
 //! `-name=value`, `-name value`, one or two dashes, booleans without a value.
 
 /// What the command line asks for.

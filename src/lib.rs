@@ -1,19 +1,27 @@
 //! A drop-in replacement for Mesos-DNS: it follows the Mesos masters, derives the names
 //! Mesos-DNS derives and serves them over DNS, from a precomputed snapshot.
 //!
-//! The modules, from the leaves up (each uses only those above it in this list):
+//! The modules, from the leaves up (each uses only those of its own layer or above; the
+//! table in ARCHITECTURE.md is the one `scripts/module-graph` checks):
 //!
-//! - leaves: [`names`] (label and `host:port` rules), [`dns`] (the wire format),
-//!   [`counters`], [`sockets`] (binding and the batched socket calls), [`stop`], `status`;
+//! - leaves: [`names`] (label and `host:port` rules), `dns` (the wire format),
+//!   `counters`, [`sockets`] (binding, the batched socket calls, quiescing), [`stop`];
+//! - `status` (what the process reports about itself);
 //! - [`config`] (config.json), [`flags`];
-//! - [`cluster`] (the model of frameworks, agents and tasks), [`mesos`] (reading the
-//!   masters: the stream, polls, ZooKeeper), [`records`] (the names of each item);
-//! - [`snapshot`] (the answer table and its deltas), [`answer`] (one reply from it);
-//! - `forward` (names outside the domain), `server` (the UDP and TCP listeners),
-//!   [`control`] (the model → the snapshot), [`http`] (the `/v1` API, metrics, probes);
+//! - [`cluster`] (the model of frameworks, agents and tasks), [`records`] (the names of
+//!   each item, and the `/v1` documents);
+//! - [`mesos`] (reading the masters: the stream, polls, ZooKeeper);
+//! - [`snapshot`] (the answer table, its deltas and the served history), [`answer`] (one
+//!   reply from it), `transfer` (AXFR and IXFR messages);
+//! - `forward` (names outside the domain), `notify` (NOTIFY sent to secondaries, and the
+//!   inbox of NOTIFYs a secondary takes);
+//! - `server` (the UDP and TCP listeners), [`control`] (the model → the snapshot),
+//!   [`http`] (the `/v1` API, metrics, probes);
+//! - `secondary` (secondary mode: the zone from primaries by IXFR and AXFR);
 //! - [`app`]: the whole server, started and stopped as one.
 //!
 //! `synth` makes synthetic clusters for the benchmarks and tools; it is not an API.
+//! Comments cite the behaviour of Mesos-DNS as `docs/spec/mesos-dns-behavior.md §N`.
 
 #![warn(unreachable_pub, missing_docs)]
 
@@ -27,6 +35,9 @@ mod dns;
 pub mod flags;
 #[doc(hidden)]
 pub mod forward;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod http;
 pub mod mesos;
 pub mod names;

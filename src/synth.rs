@@ -4,8 +4,9 @@
 //! tasks that are not running and completed ones).
 
 use crate::config::{Config, Environment};
+use crate::mesos::generate::{Inputs, generate};
 use crate::mesos::state::State;
-use crate::records::{Inputs, RecordSet, Report, generate};
+use crate::records::{RecordSet, Report};
 use std::io::{self, Write};
 
 /// The configuration the benchmarks and tools generate with: every IP source, the

@@ -1,4 +1,4 @@
-//! config.json loading and validation: spec §2 and the rows of §9.8.
+//! config.json loading and validation: docs/spec/mesos-dns-behavior.md §2 and the rows of §9.8.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // ok: tests may panic
 
@@ -176,7 +176,7 @@ fn domain() {
 }
 
 /// §9.8 masters rows. Host names are refused here (the reference accepts them and then
-/// crashes when it builds master records, spec §4.11).
+/// crashes when it builds master records, docs/spec/mesos-dns-behavior.md §4.11).
 #[test]
 fn masters() {
     for m in [

@@ -1,4 +1,4 @@
-//! Spec §9.6 against the real binary over UDP, adapted where this server follows the
+//! docs/spec/mesos-dns-behavior.md §9.6 against the real binary over UDP, adapted where this server follows the
 //! RFCs instead of Mesos-DNS (docs/compatibility.md): negative answers carry the apex SOA,
 //! SOA/NS at the apex answer in the answer section, no `.*` stripping.
 
@@ -135,7 +135,7 @@ fn services() {
         ],
         &["toy-store-go588-3.ipv6-framework.slave.mesos. 60 AAAA 2001:db8::1"],
     );
-    // Every address of the target, not one arbitrary A and AAAA (spec §10.5).
+    // Every address of the target, not one arbitrary A and AAAA (docs/spec/mesos-dns-behavior.md §10.5).
     positive(
         &s.udp(&query("_slave._tcp.mesos.", RecordType::SRV)),
         &["_slave._tcp.mesos. 60 SRV 0 1 5051 slave.mesos."],

@@ -1,11 +1,12 @@
-//! `/v1/enumerate` and `/v1/axfr` documents for the fixture (spec §9.7, setup R).
+//! `/v1/enumerate` and `/v1/axfr` documents for the fixture (docs/spec/mesos-dns-behavior.md §9.7, setup R).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // ok: tests may panic
 
 mod common;
 use common::*;
-use mesos_dns::http::documents::{ZoneInfo, write_axfr, write_enumerate};
-use mesos_dns::records::{Inputs, RecordSet, generate};
+use mesos_dns::mesos::generate::{Inputs, generate};
+use mesos_dns::records::RecordSet;
+use mesos_dns::records::documents::{ZoneInfo, write_axfr, write_enumerate};
 use serde_json::Value;
 
 fn setup_r() -> RecordSet {
@@ -169,8 +170,8 @@ fn axfr_document() {
 #[test]
 fn a_shared_record_is_listed_under_its_first_task() {
     use mesos_dns::control::engine::Engine;
-    use mesos_dns::http::documents::DocumentKind;
     use mesos_dns::mesos::state::State;
+    use mesos_dns::records::documents::DocumentKind;
     use serde_json::json;
 
     let config = config_from(

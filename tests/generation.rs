@@ -1,11 +1,11 @@
-//! Record generation against the fixture: spec §9.3 (setup G) and §9.5.
+//! Record generation against the fixture: docs/spec/mesos-dns-behavior.md §9.3 (setup G) and §9.5.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // ok: tests may panic
 
 mod common;
 use common::*;
+use mesos_dns::mesos::generate::{Inputs, generate};
 use mesos_dns::mesos::state::State;
-use mesos_dns::records::{Inputs, generate};
 
 fn sorted(list: &[&str]) -> Vec<String> {
     let mut v: Vec<String> = list.iter().map(|s| s.to_string()).collect();
@@ -13,7 +13,7 @@ fn sorted(list: &[&str]) -> Vec<String> {
     v
 }
 
-/// Every row of spec §9.3.
+/// Every row of docs/spec/mesos-dns-behavior.md §9.3.
 #[test]
 fn setup_g_rows() {
     let (set, _) = generate_g(&setup_g_config(""));
@@ -139,7 +139,7 @@ fn setup_g_rows() {
 
 /// The whole dump, record for record. The reference publishes 146 pairs; the one it
 /// has and we do not is `nopid.mesos.`, which it gets by resolving the framework's
-/// host name `localhost` (we never resolve host names, spec §10.11).
+/// host name `localhost` (we never resolve host names, docs/spec/mesos-dns-behavior.md §10.11).
 #[test]
 fn setup_g_full_dump() {
     let (set, report) = generate_g(&setup_g_config(""));
@@ -156,7 +156,7 @@ fn setup_g_full_dump() {
     assert!(set.get("nopid.mesos.").is_none());
 }
 
-/// Spec §9.3 variants with other IP sources, and RFC 1123 labels.
+/// docs/spec/mesos-dns-behavior.md §9.3 variants with other IP sources, and RFC 1123 labels.
 #[test]
 fn setup_g_variants() {
     let (set, _) = generate_g(&setup_g_config(r#","IPSources":["host"]"#));
@@ -244,7 +244,7 @@ fn lines(list: &[&str]) -> Vec<String> {
     sorted(list)
 }
 
-/// Spec §9.5, row by row.
+/// docs/spec/mesos-dns-behavior.md §9.5, row by row.
 #[test]
 fn leader_and_master_rows() {
     for leader in ["", "@", "1@", "@2", "3@4"] {

@@ -1,13 +1,14 @@
 //! State documents that crash the reference or make it publish unusable names
-//! (spec §4.11, §10.8-§10.10): here the item is skipped or the name fixed, never a panic.
+//! (docs/spec/mesos-dns-behavior.md §4.11, §10.8-§10.10): here the item is skipped or the name fixed, never a panic.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // ok: tests may panic
 
 mod common;
 use common::*;
 use mesos_dns::config::Config;
+use mesos_dns::mesos::generate::{Inputs, generate};
 use mesos_dns::mesos::state::State;
-use mesos_dns::records::{Inputs, RecordSet, Report, generate};
+use mesos_dns::records::{RecordSet, Report};
 use proptest::prelude::*;
 use serde_json::json;
 

@@ -1,4 +1,4 @@
-//! The HTTP API of the real binary: spec §9.7 (adapted as docs/compatibility.md says),
+//! The HTTP API of the real binary: docs/spec/mesos-dns-behavior.md §9.7 (adapted as docs/compatibility.md says),
 //! `/metrics` read by a Prometheus parser, `/health`, `/ready`, and bad requests.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // ok: tests may panic

@@ -6,7 +6,7 @@ use libfuzzer_sys::fuzz_target;
 use mesos_dns::config::{Config, Environment};
 use mesos_dns::answer::{Outcome, Transport, answer, refuse};
 use mesos_dns::mesos::state::State;
-use mesos_dns::records::{Inputs, generate};
+use mesos_dns::mesos::generate::{Inputs, generate};
 use mesos_dns::snapshot::{Snapshot, compile};
 use std::sync::OnceLock;
 

@@ -5,7 +5,7 @@
 use libfuzzer_sys::fuzz_target;
 use mesos_dns::config::{Config, Environment};
 use mesos_dns::mesos::state::State;
-use mesos_dns::records::{Inputs, generate};
+use mesos_dns::mesos::generate::{Inputs, generate};
 use mesos_dns::snapshot::compile;
 
 fuzz_target!(|data: &[u8]| {

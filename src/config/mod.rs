@@ -1,9 +1,9 @@
-//! `config.json` → [`Config`], as Mesos-DNS reads it (spec §2), with clear errors where
+//! `config.json` → [`Config`], as Mesos-DNS reads it (docs/spec/mesos-dns-behavior.md §2), with clear errors where
 //! the reference crashes later or accepts nonsense.
 //!
 //! Keys match ASCII-case-insensitively; a key no row knows is ignored with a warning;
 //! `null` leaves a scalar at its default and empties a list or map. Validation runs in
-//! the order of spec §2.3, then the checks the reference lacks (ports, periods,
+//! the order of docs/spec/mesos-dns-behavior.md §2.3, then the checks the reference lacks (ports, periods,
 //! listeners). Every failure is one line naming the key.
 //!
 //! `keys.rs` holds one row per key (parsing, `/v1/config`, SIGHUP); `types.rs` the

@@ -45,7 +45,7 @@ pub trait Spelled: Copy + PartialEq + Sized + 'static {
     }
 }
 
-/// Where a task's addresses come from (spec §3.6).
+/// Where a task's addresses come from (docs/spec/mesos-dns-behavior.md §3.6).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum IpSource {
     /// The agent's address (`host`).

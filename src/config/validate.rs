@@ -1,4 +1,4 @@
-//! The checks of spec §2.3, in its order, then the ones the reference lacks.
+//! The checks of docs/spec/mesos-dns-behavior.md §2.3, in its order, then the ones the reference lacks.
 
 use super::auth::{validate_auth, validate_certificates};
 use super::keys::Raw;

@@ -8,8 +8,8 @@
 
 use crate::cluster::{Change, Cluster, ClusterState, Item};
 use crate::config::Config;
-use crate::http::documents::{Document, DocumentKind};
-use crate::http::documents::{ZoneInfo, write_axfr, write_enumerate};
+use crate::records::documents::{Document, DocumentKind};
+use crate::records::documents::{ZoneInfo, write_axfr, write_enumerate};
 use crate::records::enumerate::ModelView;
 use crate::records::{ItemRecords, Report, Rules};
 use crate::snapshot::history::ServedDelta;

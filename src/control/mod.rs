@@ -8,12 +8,12 @@ mod serial;
 
 use crate::config::keys::ReloadPlan;
 use crate::config::{Config, is_wildcard};
-use crate::http::documents::DocumentRequest;
 use crate::mesos::detect::Masters;
 use crate::mesos::events::SourceEvent;
 use crate::mesos::feed::{Feed, FeedCommand};
 use crate::mesos::source::StateSource;
 use crate::notify::Notifier;
+use crate::records::documents::DocumentRequest;
 use crate::snapshot::SharedSnapshot;
 use crate::status::Status;
 use crossbeam_channel::{Receiver, Sender};
@@ -24,7 +24,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// The addresses published under `SOAMname` (spec §4.7): every non-loopback interface
+/// The addresses published under `SOAMname` (docs/spec/mesos-dns-behavior.md §4.7): every non-loopback interface
 /// address for the wildcard listener, else the listener itself.
 pub fn listener_addresses(listener: IpAddr) -> Vec<IpAddr> {
     if !is_wildcard(listener) {
@@ -279,6 +279,7 @@ impl Control {
         self.publisher.serve(&current, snapshot);
         if let Some(since) = self.pending_since.take() {
             self.status
+                .zone
                 .publish_seconds
                 .0
                 .observe(since.elapsed().as_secs_f64());
@@ -351,6 +352,7 @@ impl Control {
         if leader_known {
             *since = None;
             self.status
+                .source
                 .leader_missing
                 .store(false, std::sync::atomic::Ordering::Relaxed);
             return;
@@ -360,6 +362,7 @@ impl Control {
         if started.elapsed() >= limit
             && !self
                 .status
+                .source
                 .leader_missing
                 .swap(true, std::sync::atomic::Ordering::Relaxed)
         {

@@ -39,15 +39,18 @@ impl Publisher {
     /// when its serial is new.
     pub(crate) fn serve(&self, current: &Snapshot, next: Snapshot) -> Arc<Snapshot> {
         let new_serial = next.serial != current.serial || !current.ready;
-        Status::set(&self.status.journal_entries, next.history.len() as u64);
-        Status::set(&self.status.journal_records, next.history.records() as u64);
+        Status::set(&self.status.zone.journal_entries, next.history.len() as u64);
+        Status::set(
+            &self.status.zone.journal_records,
+            next.history.records() as u64,
+        );
         let next = Arc::new(next);
         self.shared.store(next.clone());
         if let (true, Some(notifier)) = (new_serial, &self.notifier) {
             notifier.notify(next.clone());
         }
-        Status::set(&self.status.published_ms, unix_ms());
-        Status::add(&self.status.publishes, 1);
+        Status::set(&self.status.zone.published_ms, unix_ms());
+        Status::add(&self.status.zone.publishes, 1);
         next
     }
 

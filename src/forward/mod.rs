@@ -1,4 +1,4 @@
-//! Forwarding of names outside the domain (spec §5.5, done better): workers hand queries
+//! Forwarding of names outside the domain (docs/spec/mesos-dns-behavior.md §5.5, done better): workers hand queries
 //! to this thread over a bounded channel and never wait; this thread owns its upstream
 //! sockets (one connected socket per query, so a random source port and only the
 //! upstream's own address accepted), random query IDs, a table of pending queries with
@@ -591,7 +591,7 @@ fn send_udp(
 }
 
 /// True when `reply` answers our query: a response, our ID, the same question (any case).
-fn is_reply_to(reply: &[u8], id: u16, question: &[u8]) -> bool {
+pub(crate) fn is_reply_to(reply: &[u8], id: u16, question: &[u8]) -> bool {
     let end = 12 + question.len();
     reply.len() >= end
         && reply[0..2] == id.to_be_bytes()

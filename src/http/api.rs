@@ -1,9 +1,9 @@
-//! Routes of the HTTP API. `/v1/...` answers as Mesos-DNS does (spec §6), except where
+//! Routes of the HTTP API. `/v1/...` answers as Mesos-DNS does (docs/spec/mesos-dns-behavior.md §6), except where
 //! docs/compatibility.md says otherwise; `/health`, `/ready` and `/metrics` are ours.
 
 use super::HttpContext;
 use super::metrics::render_metrics;
-use crate::http::documents::{Document, DocumentKind};
+use crate::records::documents::{Document, DocumentKind};
 use serde_json::{Value, json};
 use std::sync::Arc;
 

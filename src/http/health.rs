@@ -12,6 +12,7 @@ pub(crate) fn not_ready_reason(ctx: &HttpContext, snapshot_ready: bool) -> Optio
         // expire time passes without a primary answering.
         return if ctx
             .status
+            .secondary
             .zone_expired
             .load(std::sync::atomic::Ordering::Relaxed)
         {
@@ -27,20 +28,22 @@ pub(crate) fn not_ready_reason(ctx: &HttpContext, snapshot_ready: bool) -> Optio
     }
     if ctx
         .status
+        .source
         .leader_missing
         .load(std::sync::atomic::Ordering::Relaxed)
     {
         return Some("no leading master known (ZkDetectionTimeout)".into());
     }
-    let last = Status::get(&ctx.status.last_refresh_ok_ms);
+    let last = Status::get(&ctx.status.source.last_refresh_ok_ms);
     let age = unix_ms().saturating_sub(last);
     // A subscription's records come at least once per heartbeat interval.
     let period_ms = if ctx
         .status
+        .source
         .subscribed
         .load(std::sync::atomic::Ordering::Relaxed)
     {
-        Status::get(&ctx.status.heartbeat_ms).max(1000)
+        Status::get(&ctx.status.source.heartbeat_ms).max(1000)
     } else {
         config.refresh_seconds * 1000
     };

@@ -300,7 +300,7 @@ fn sum(
 }
 
 pub(crate) fn render_metrics(ctx: &HttpContext, snapshot: &Snapshot) -> String {
-    let all = ctx.status.all_counters();
+    let all = ctx.status.listeners.all_counters();
     let load = WorkerCounters::load;
     let mut requests = Vec::new();
     for protocol in ["udp", "tcp"] {
@@ -312,7 +312,7 @@ pub(crate) fn render_metrics(ctx: &HttpContext, snapshot: &Snapshot) -> String {
             ));
         }
     }
-    let forward = ctx.status.forward.get();
+    let forward = ctx.status.listeners.forward.get();
     let mut responses = Vec::new();
     for (i, rcode) in RCODES.iter().enumerate() {
         responses.push((
@@ -335,7 +335,7 @@ pub(crate) fn render_metrics(ctx: &HttpContext, snapshot: &Snapshot) -> String {
         })
         .collect();
     let crate::snapshot::Counts { a, aaaa, srv, .. } = snapshot.counts;
-    let published = Status::get(&ctx.status.published_ms);
+    let published = Status::get(&ctx.status.zone.published_ms);
     let scrape = Scrape {
         requests,
         responses,
@@ -355,45 +355,50 @@ pub(crate) fn render_metrics(ctx: &HttpContext, snapshot: &Snapshot) -> String {
         ready: super::health::not_ready_reason(ctx, snapshot.ready).is_none(),
         leader_missing: ctx
             .status
+            .source
             .leader_missing
             .load(std::sync::atomic::Ordering::Relaxed),
-        zk_sessions: Status::get(&ctx.status.zk_sessions),
-        refreshes_ok: Status::get(&ctx.status.refreshes_ok),
-        refreshes_failed: Status::get(&ctx.status.refreshes_failed),
-        last_fetch_s: Status::get(&ctx.status.last_fetch_ms) as f64 / 1e3,
-        fetch_s_total: Status::get(&ctx.status.fetch_ms_total) as f64 / 1e3,
-        warnings_suppressed: Status::get(&ctx.status.warnings_suppressed),
+        zk_sessions: Status::get(&ctx.status.source.zk_sessions),
+        refreshes_ok: Status::get(&ctx.status.source.refreshes_ok),
+        refreshes_failed: Status::get(&ctx.status.source.refreshes_failed),
+        last_fetch_s: Status::get(&ctx.status.source.last_fetch_ms) as f64 / 1e3,
+        fetch_s_total: Status::get(&ctx.status.source.fetch_ms_total) as f64 / 1e3,
+        warnings_suppressed: Status::get(&ctx.status.source.warnings_suppressed),
         events: crate::status::EVENT_TYPES
             .iter()
-            .zip(&ctx.status.events)
+            .zip(&ctx.status.source.events)
             .map(|(kind, n)| (*kind, Status::get(n)))
             .collect(),
-        subscriptions: Status::get(&ctx.status.subscriptions),
+        subscriptions: Status::get(&ctx.status.source.subscriptions),
         subscribed: ctx
             .status
+            .source
             .subscribed
             .load(std::sync::atomic::Ordering::Relaxed),
-        publishes: Status::get(&ctx.status.publishes),
+        publishes: Status::get(&ctx.status.zone.publishes),
         journal: (
-            Status::get(&ctx.status.journal_entries),
-            Status::get(&ctx.status.journal_records),
+            Status::get(&ctx.status.zone.journal_entries),
+            Status::get(&ctx.status.zone.journal_records),
         ),
         transfers: transfer_counts(ctx),
         notifies: (!ctx.config.load().primaries.is_empty()).then(|| {
             [
-                ("taken", Status::get(&ctx.status.notifies_taken)),
-                ("refused", Status::get(&ctx.status.notifies_refused)),
+                ("taken", Status::get(&ctx.status.secondary.notifies_taken)),
+                (
+                    "refused",
+                    Status::get(&ctx.status.secondary.notifies_refused),
+                ),
             ]
         }),
         received: (!ctx.config.load().primaries.is_empty()).then(|| {
             [
-                ("axfr", Status::get(&ctx.status.pull_bytes[0])),
-                ("ixfr", Status::get(&ctx.status.pull_bytes[1])),
+                ("axfr", Status::get(&ctx.status.secondary.pull_bytes[0])),
+                ("ixfr", Status::get(&ctx.status.secondary.pull_bytes[1])),
             ]
         }),
         bytes_read: [
-            ("state", Status::get(&ctx.status.state_bytes_read)),
-            ("stream", Status::get(&ctx.status.stream_bytes_read)),
+            ("state", Status::get(&ctx.status.source.state_bytes_read)),
+            ("stream", Status::get(&ctx.status.source.stream_bytes_read)),
         ],
     };
     let mut registry = Registry::default();
@@ -401,7 +406,7 @@ pub(crate) fn render_metrics(ctx: &HttpContext, snapshot: &Snapshot) -> String {
     registry.register(
         "mesos_dns_publish_seconds",
         "Time from the first change of a publish to its snapshot being served",
-        ctx.status.publish_seconds.0.clone(),
+        ctx.status.zone.publish_seconds.0.clone(),
     );
     if let Some(f) = forward {
         registry.register(
@@ -422,7 +427,7 @@ fn transfer_counts(ctx: &HttpContext) -> Vec<(&'static str, &'static str, &'stat
     let load = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
     let mut out = Vec::new();
     for (k, kind) in ["axfr", "ixfr"].into_iter().enumerate() {
-        if let Some(tcp) = ctx.status.tcp.get() {
+        if let Some(tcp) = ctx.status.listeners.tcp.get() {
             for r in TransferResult::ALL {
                 out.push((
                     "primary",
@@ -438,7 +443,7 @@ fn transfer_counts(ctx: &HttpContext) -> Vec<(&'static str, &'static str, &'stat
                     "secondary",
                     kind,
                     r.label(),
-                    load(&ctx.status.pulls[k][r as usize]),
+                    load(&ctx.status.secondary.pulls[k][r as usize]),
                 ));
             }
         }

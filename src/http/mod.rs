@@ -3,13 +3,12 @@
 //! leave out: bounded request heads, a cap on connections, and timeouts for slow clients.
 
 pub(crate) mod api;
-pub mod documents;
 mod health;
 pub(crate) mod metrics;
 pub(crate) mod server;
 
 use crate::config::Config;
-use crate::http::documents::{Document, DocumentKind, DocumentRequest};
+use crate::records::documents::{Document, DocumentKind, DocumentRequest};
 use crate::snapshot::SharedSnapshot;
 use crate::status::Status;
 use std::sync::{Arc, Mutex};

@@ -64,7 +64,7 @@ struct Connection {
     deadline: Instant,
 }
 
-enum Parsed {
+pub(crate) enum Parsed {
     Incomplete,
     Complete(Request),
     Invalid(u16),
@@ -318,7 +318,7 @@ fn write_pending(conn: &mut Connection) -> Progress {
 
 /// Parses a request head with httparse; the body (which no route reads) only has to be
 /// complete.
-fn parse(input: &[u8]) -> Parsed {
+pub(crate) fn parse(input: &[u8]) -> Parsed {
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut head = httparse::Request::new(&mut headers);
     let head_len = match head.parse(input) {

@@ -1,5 +1,5 @@
 //! Which masters to ask for state, presumed leader first: the configured list, or what
-//! ZooKeeper says (spec §7), with the configured masters kept as the fallback.
+//! ZooKeeper says (docs/spec/mesos-dns-behavior.md §7), with the configured masters kept as the fallback.
 //!
 //! The ZooKeeper detector runs on its own thread: a current-thread async runtime there
 //! drives a zookeeper-client session with watches on the master group. It re-reads the
@@ -64,7 +64,7 @@ impl Masters {
     }
 }
 
-/// The address a master announces in its ZooKeeper node (MasterInfo JSON), spec §9.9.
+/// The address a master announces in its ZooKeeper node (MasterInfo JSON), docs/spec/mesos-dns-behavior.md §9.9.
 pub(crate) fn master_address(info: &Value) -> String {
     if let Some(address) = info.get("address") {
         let ip = address.get("ip").and_then(Value::as_str).unwrap_or("");
@@ -178,7 +178,7 @@ fn detect_until_stopped(
             match tokio::time::timeout(CONNECT_TIMEOUT, connect).await {
                 Ok(Ok(client)) => {
                     backoff = Duration::from_millis(500);
-                    Status::add(&status.zk_sessions, 1);
+                    Status::add(&status.source.zk_sessions, 1);
                     let ended = watch_group(&client, url, fallback, masters).await;
                     tracing::warn!("ZooKeeper session ended: {ended}");
                 }
@@ -319,7 +319,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    /// Spec §9.9, MasterInfo rows.
+    /// docs/spec/mesos-dns-behavior.md §9.9, MasterInfo rows.
     #[test]
     fn master_info() {
         assert_eq!(master_address(&json!({})), "");

@@ -116,7 +116,7 @@ impl Feed {
                         })
                         }
                         Ended::NoApi(why) | Ended::Unavailable(why) => {
-                            Status::add(&self.status.refreshes_failed, 1);
+                            Status::add(&self.status.source.refreshes_failed, 1);
                             self.failed(&mut backoff, |wait| {
                             format!("cannot subscribe to the operator API: {why}; next try in {wait:.1} s")
                         })
@@ -165,12 +165,12 @@ impl Feed {
     fn poll(&mut self, backoff: &mut Backoff) -> Duration {
         match self.poller.poll(&self.source, &self.events, &self.status) {
             Ok(()) => {
-                Status::add(&self.status.refreshes_ok, 1);
+                Status::add(&self.status.source.refreshes_ok, 1);
                 backoff.reset();
                 jitter(self.period)
             }
             Err(e) => {
-                Status::add(&self.status.refreshes_failed, 1);
+                Status::add(&self.status.source.refreshes_failed, 1);
                 self.failed(backoff, |_| {
                     format!("refresh failed, keeping the previous records: {e}")
                 })
@@ -185,7 +185,7 @@ impl Feed {
         if log {
             tracing::warn!("{}", message(wait.as_secs_f64()));
         } else {
-            Status::add(&self.status.warnings_suppressed, 1);
+            Status::add(&self.status.source.warnings_suppressed, 1);
         }
         wait
     }

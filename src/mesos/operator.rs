@@ -1,7 +1,7 @@
 //! The operator API's JSON records (`POST /api/v1 SUBSCRIBE`), read into the cluster
 //! model: `SUBSCRIBED` becomes a whole [`ClusterState`], the other events [`Change`]s.
 //! Only the fields names are made from are read; unknown event types are ignored.
-//! Field meanings: `shared/spec/operator-api.md` §4-§6.
+//! Field meanings: `docs/spec/operator-api.md` §4-§6.
 
 use super::state::{
     Discovery, KeyValues, LabelKey, MaybeIp, TaskContainer, nullable, vip_port_labels,

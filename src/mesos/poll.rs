@@ -48,10 +48,10 @@ impl Poller {
         let started = Instant::now();
         let fetched = source.fetch();
         let fetch_ms = started.elapsed().as_millis() as u64;
-        Status::set(&status.last_fetch_ms, fetch_ms);
-        Status::add(&status.fetch_ms_total, fetch_ms);
+        Status::set(&status.source.last_fetch_ms, fetch_ms);
+        Status::add(&status.source.fetch_ms_total, fetch_ms);
         let fetched = fetched?;
-        Status::add(&status.state_bytes_read, fetched.bytes);
+        Status::add(&status.source.state_bytes_read, fetched.bytes);
         let event = if self.last_digest == Some(fetched.digest) {
             tracing::debug!("state document unchanged");
             SourceEvent::Unchanged
@@ -60,7 +60,7 @@ impl Poller {
             SourceEvent::State(fetched.state.into_cluster_state())
         };
         events.send(event).map_err(|_| PollError::ControlGone)?;
-        Status::set(&status.last_refresh_ok_ms, unix_ms());
+        Status::set(&status.source.last_refresh_ok_ms, unix_ms());
         Ok(())
     }
 }

@@ -1,4 +1,4 @@
-//! Resource port ranges (spec §3.5): `"[31000-31001, 31005-31005]"` → 31000, 31001, 31005.
+//! Resource port ranges (docs/spec/mesos-dns-behavior.md §3.5): `"[31000-31001, 31005-31005]"` → 31000, 31001, 31005.
 
 /// The ports of a range string, in listed order. Malformed pieces are skipped (the
 /// reference crashes on `[80]` and on strings without `[`; we read `[80]` as 80..80 and
@@ -36,7 +36,7 @@ pub(crate) fn parse_port_ranges(text: &str) -> (Vec<u16>, bool) {
 mod tests {
     use super::*;
 
-    /// Spec §9.9, port rows, plus the inputs that crash the reference.
+    /// docs/spec/mesos-dns-behavior.md §9.9, port rows, plus the inputs that crash the reference.
     #[test]
     fn ranges() {
         assert_eq!(

@@ -1,4 +1,4 @@
-//! The part of the master's `/master/state` document that names are made from (spec §3.3).
+//! The part of the master's `/master/state` document that names are made from (docs/spec/mesos-dns-behavior.md §3.3).
 //!
 //! Only the fields the spec lists are read; everything else is skipped while parsing, so
 //! a 100 MB document never lives in memory as a tree. A JSON `null` anywhere reads as the

@@ -113,7 +113,7 @@ pub(crate) fn run(
     let ended = watch(&end_rx, stop, &shared);
     // A reader still blocked in a read ends at its next read or read timeout.
     shared.cancel.store(true, Ordering::Relaxed);
-    status.subscribed.store(false, Ordering::Relaxed);
+    status.source.subscribed.store(false, Ordering::Relaxed);
     *heartbeat = Duration::from_millis(shared.heartbeat_ms.load(Ordering::Relaxed));
     ended
 }
@@ -207,8 +207,8 @@ fn read_records(
             Ok(event) => event,
             Err(e) => break format!("bad record: {e}"),
         };
-        Status::add(&status.events[event_index(&event.kind)], 1);
-        Status::set(&status.last_refresh_ok_ms, unix_ms());
+        Status::add(&status.source.events[event_index(&event.kind)], 1);
+        Status::set(&status.source.last_refresh_ok_ms, unix_ms());
         let record = event.into_record(leader);
         if first && !matches!(record, Record::Subscribed(..)) {
             break "the stream did not start with SUBSCRIBED".to_string();
@@ -220,9 +220,9 @@ fn read_records(
                 shared
                     .heartbeat_ms
                     .store(heartbeat.as_millis() as u64, Ordering::Relaxed);
-                Status::set(&status.heartbeat_ms, heartbeat.as_millis() as u64);
-                Status::add(&status.subscriptions, 1);
-                status.subscribed.store(true, Ordering::Relaxed);
+                Status::set(&status.source.heartbeat_ms, heartbeat.as_millis() as u64);
+                Status::add(&status.source.subscriptions, 1);
+                status.source.subscribed.store(true, Ordering::Relaxed);
                 shared.subscribed_at.store(unix_ms(), Ordering::Relaxed);
                 tracing::info!(
                     heartbeat_s = heartbeat.as_secs_f64(),
@@ -260,7 +260,7 @@ impl<R: Read> Read for Watched<R> {
         let n = self.inner.read(buf)?;
         if n > 0 {
             self.shared.last_read.store(unix_ms(), Ordering::Relaxed);
-            Status::add(&self.status.stream_bytes_read, n as u64);
+            Status::add(&self.status.source.stream_bytes_read, n as u64);
         }
         Ok(n)
     }

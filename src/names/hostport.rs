@@ -1,10 +1,10 @@
 //! `host:port` strings as Mesos writes them (IPv6 in brackets), and libprocess UPIDs
-//! (`id@host:port`, spec §3.4).
+//! (`id@host:port`, docs/spec/mesos-dns-behavior.md §3.4).
 
 use std::fmt;
 use std::net::IpAddr;
 
-/// A host as the state names it: an IP literal, or a name we never resolve (spec §10.11).
+/// A host as the state names it: an IP literal, or a name we never resolve (docs/spec/mesos-dns-behavior.md §10.11).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Host {
     /// An IP address.
@@ -40,7 +40,7 @@ impl fmt::Display for Host {
     }
 }
 
-/// Parses an IP literal; an IPv4-mapped IPv6 address counts as IPv4 (spec §3.6).
+/// Parses an IP literal; an IPv4-mapped IPv6 address counts as IPv4 (docs/spec/mesos-dns-behavior.md §3.6).
 pub fn parse_ip(text: &str) -> Option<IpAddr> {
     let ip: IpAddr = text.parse().ok()?;
     Some(match ip {
@@ -140,7 +140,7 @@ impl Upid {
 mod tests {
     use super::*;
 
-    /// Spec §9.9, PID rows.
+    /// docs/spec/mesos-dns-behavior.md §9.9, PID rows.
     #[test]
     fn pids() {
         for raw in [

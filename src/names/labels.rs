@@ -1,4 +1,4 @@
-//! Label rules of spec §4.2: how task, framework, port and protocol names become DNS labels.
+//! Label rules of docs/spec/mesos-dns-behavior.md §4.2: how task, framework, port and protocol names become DNS labels.
 //!
 //! The algorithm is the reference's, step for step, with one deliberate fix (§10.9): a
 //! result never ends in a hyphen, so every non-empty result is a valid label.
@@ -140,7 +140,7 @@ mod tests {
     use super::LabelSpec::{Rfc952, Rfc1123};
     use super::*;
 
-    /// Spec §9.2, label rows: (input, RFC 1123, RFC 952).
+    /// docs/spec/mesos-dns-behavior.md §9.2, label rows: (input, RFC 1123, RFC 952).
     #[test]
     fn label_table() {
         let long_ok = format!("hello{}f", "-".repeat(56));
@@ -209,7 +209,7 @@ mod tests {
         assert_eq!(Rfc952.reference_label(&input), "abc-");
     }
 
-    /// Spec §9.2, DomainFrag rows.
+    /// docs/spec/mesos-dns-behavior.md §9.2, DomainFrag rows.
     #[test]
     fn domain_fragment_table() {
         let rows = [

@@ -1,6 +1,6 @@
-//! What the `/v1/enumerate` and `/v1/axfr` documents list (spec §4.10, §6), as views:
+//! What the `/v1/enumerate` and `/v1/axfr` documents list (docs/spec/mesos-dns-behavior.md §4.10, §6), as views:
 //! the server's from its model ([`ModelView`]), tools' and tests' from a whole
-//! [`RecordSet`]. `crate::http::documents` writes them out.
+//! [`RecordSet`]. `crate::records::documents` writes them out.
 
 use super::item::ItemRecords;
 use super::set::{NameRecords, RData, RecordSet};
@@ -34,7 +34,7 @@ pub trait EnumerateSource {
     fn task_count(&self, framework: usize) -> usize;
     /// A task's name, id and the records it lists. Called once per task in document
     /// order: a record several tasks publish is listed under the first of them only, as
-    /// Mesos-DNS lists it (spec §4.10).
+    /// Mesos-DNS lists it (docs/spec/mesos-dns-behavior.md §4.10).
     fn task(&self, framework: usize, task: usize) -> (&str, &str, Vec<RecordRow>);
 }
 

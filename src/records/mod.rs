@@ -1,8 +1,9 @@
-//! Mesos state → [`RecordSet`]: the names Mesos-DNS publishes (spec §4), generated
+//! Mesos state → [`RecordSet`]: the names Mesos-DNS publishes (docs/spec/mesos-dns-behavior.md §4), generated
 //! without any I/O. Where the reference publishes names a resolver can never serve
-//! (spec §10.8, §10.9, §4.11), only the valid form is published; see
+//! (docs/spec/mesos-dns-behavior.md §10.8, §10.9, §4.11), only the valid form is published; see
 //! `docs/compatibility.md`.
 
+pub mod documents;
 pub mod enumerate;
 pub mod hash;
 pub(crate) mod item;
@@ -12,7 +13,6 @@ pub(crate) mod task_ips;
 use crate::cluster::{Agent, Cluster, Discovery, Item, Task};
 use crate::config::Config;
 use crate::config::DCOS_DIRECTORY;
-use crate::mesos::state::State;
 use crate::names::hostport::Upid;
 use crate::names::hostport::{Host, parse_ip, split_host_port};
 use crate::names::labels::{LabelSpec, dcos_label, is_host_fragment, shorten_label};
@@ -26,15 +26,6 @@ pub use set::{
 use std::cell::RefCell;
 use std::net::IpAddr;
 use std::rc::Rc;
-
-/// What the generator reads besides the state.
-#[derive(Clone, Copy, Debug)]
-pub struct Inputs<'a> {
-    /// The current master list (`host:port`), presumed leader first; `""` entries allowed.
-    pub masters: &'a [String],
-    /// Addresses published under `SOAMname` (the listener's, spec §4.7).
-    pub listener_ips: &'a [IpAddr],
-}
 
 /// Items the generator skipped, with a few examples for the log.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -71,17 +62,6 @@ impl Sink for RecordSetBuilder {
     fn add(&mut self, owner: NameId, rdata: RData) -> Result<(), AddError> {
         RecordSetBuilder::add(self, owner, rdata)
     }
-}
-
-/// Generates every record of `state`, in the reference's order: frameworks, agents,
-/// listener, leader and masters, tasks.
-pub fn generate(config: &Config, state: &State, inputs: Inputs) -> (RecordSet, Report) {
-    let cluster = Cluster::from_state(
-        state.to_cluster_state(),
-        inputs.masters.to_vec(),
-        inputs.listener_ips.to_vec(),
-    );
-    generate_cluster(config, &cluster)
 }
 
 /// Generates every record of the model, in the reference's order: frameworks, agents,
@@ -561,7 +541,7 @@ impl<S: Sink> Generator<'_, S> {
             },
             None => (Host::parse(hostname), None),
         };
-        // Host names are not resolved (spec §10.11): no address, so no records.
+        // Host names are not resolved (docs/spec/mesos-dns-behavior.md §10.11): no address, so no records.
         let Some(ip) = host.ip() else { return };
         if label.is_empty() {
             self.report
@@ -616,7 +596,7 @@ impl<S: Sink> Generator<'_, S> {
         }
     }
 
-    /// Spec §4.8.
+    /// docs/spec/mesos-dns-behavior.md §4.8.
     fn leader_and_masters(&mut self, leader: &str, masters: &[String]) {
         let d = self.domain;
         let mut parts = leader.split('@');
@@ -752,7 +732,7 @@ impl<S: Sink> Generator<'_, S> {
         id
     }
 
-    /// The reference's "context routine" for one task label (spec §4.9).
+    /// The reference's "context routine" for one task label (docs/spec/mesos-dns-behavior.md §4.9).
     fn task_names(
         &mut self,
         ctx: &TaskContext,

@@ -10,10 +10,9 @@
 //! held keeps being served. Each failure is counted in `mesos_dns_transfers_total
 //! {role="secondary"}` and logged once until the next success.
 
-pub(crate) mod inbox;
-mod pull;
-mod stream;
-mod zone;
+pub(crate) mod pull;
+pub(crate) mod stream;
+pub(crate) mod zone;
 
 use crate::config::Config;
 use crate::control::publish::Publisher;
@@ -21,8 +20,8 @@ use crate::control::{ControlEvent, reread_config};
 use crate::counters::PullResult;
 use crate::dns::ids::QueryIds;
 use crate::dns::wire::serial_newer;
-use crate::http::documents::{DocumentKind, DocumentRequest};
 use crate::notify::Notifier;
+use crate::records::documents::{DocumentKind, DocumentRequest};
 use crate::snapshot::{SharedSnapshot, Snapshot};
 use crate::status::{Status, unix_ms};
 use crossbeam_channel::Receiver;
@@ -148,7 +147,7 @@ impl Secondary {
         };
         self.live.store(Arc::new(plan.live.clone()));
         if let Some(mut snapshot) = self.zone.reconfigure(plan.live) {
-            snapshot.ready = !self.status.zone_expired.load(Ordering::Relaxed);
+            snapshot.ready = !self.status.secondary.zone_expired.load(Ordering::Relaxed);
             self.publisher.replace(snapshot);
         }
         tracing::info!("SIGHUP: configuration reloaded");
@@ -252,7 +251,7 @@ impl Secondary {
             ),
         };
         let kind = usize::from(result == PullResult::Incremental);
-        Status::add(&self.status.pull_bytes[kind], took.bytes);
+        Status::add(&self.status.secondary.pull_bytes[kind], took.bytes);
         self.publish(&current, snapshot, result, took);
         Ok(Some(result))
     }
@@ -283,8 +282,8 @@ impl Secondary {
 
     fn succeeded(&mut self, index: usize) {
         let now = Instant::now();
-        Status::set(&self.status.last_refresh_ok_ms, unix_ms());
-        Status::add(&self.status.refreshes_ok, 1);
+        Status::set(&self.status.source.last_refresh_ok_ms, unix_ms());
+        Status::add(&self.status.source.refreshes_ok, 1);
         if let Some([refresh, _, expire]) = self.zone.timers() {
             self.next_check = now + Duration::from_secs(refresh.into()).max(MIN_INTERVAL);
             self.expires_at = Some(now + Duration::from_secs(expire.into()).max(MIN_INTERVAL));
@@ -297,14 +296,19 @@ impl Secondary {
                 );
             }
         }
-        if self.status.zone_expired.swap(false, Ordering::Relaxed) {
+        if self
+            .status
+            .secondary
+            .zone_expired
+            .swap(false, Ordering::Relaxed)
+        {
             self.publisher.set_ready(true);
             tracing::warn!("a primary answered again: the zone is served again");
         }
     }
 
     fn failed(&mut self, index: usize, primary: std::net::SocketAddr, e: &PullError) {
-        Status::add(&self.status.refreshes_failed, 1);
+        Status::add(&self.status.source.refreshes_failed, 1);
         if let Some(logged) = self.logged.get_mut(index) {
             let bit = 1u16 << e.result as u16;
             if *logged & bit == 0 {
@@ -320,16 +324,19 @@ impl Secondary {
     }
 
     fn count(&self, kind: usize, result: PullResult) {
-        Status::add(&self.status.pulls[kind][result as usize], 1);
+        Status::add(&self.status.secondary.pulls[kind][result as usize], 1);
     }
 
     /// Past the SOA expire with no primary answering: stop serving the zone.
     fn check_expiry(&mut self) {
         let Some(at) = self.expires_at else { return };
-        if Instant::now() < at || self.status.zone_expired.load(Ordering::Relaxed) {
+        if Instant::now() < at || self.status.secondary.zone_expired.load(Ordering::Relaxed) {
             return;
         }
-        self.status.zone_expired.store(true, Ordering::Relaxed);
+        self.status
+            .secondary
+            .zone_expired
+            .store(true, Ordering::Relaxed);
         self.publisher.set_ready(false);
         tracing::error!("no primary answered within the SOA expire time: the zone is not served");
     }

@@ -251,37 +251,7 @@ impl Connection {
         }
         let mut packet = vec![0u8; len];
         self.read_exact(&mut packet)?;
-        if packet.len() < HEADER_LEN || be16(&packet, 0) != Some(id) || packet[2] & 0x80 == 0 {
-            return fail(PullResult::Malformed, "an answer that is not ours");
-        }
-        let rcode = packet[3] & 0x0F;
-        let Some(question_end) = questions_end(&packet) else {
-            return fail(PullResult::Malformed, "an unreadable question");
-        };
-        let tsig_start = match check {
-            Some(check) => match check.verify(&packet, question_end, unix_seconds()) {
-                Some(start) => Some(start),
-                None if rcode == 9 => return fail(PullResult::BadTsig, "NOTAUTH: key refused"),
-                None => return fail(PullResult::BadTsig, "a message without a valid TSIG"),
-            },
-            None => tsig::find(&packet, question_end).map(|t| t.start),
-        };
-        if rcode != 0 {
-            return fail(PullResult::Refused, format!("response code {rcode}"));
-        }
-        // The message without its TSIG record, which has been checked.
-        if let Some(start) = tsig_start {
-            packet.truncate(start);
-            let ar = be16(&packet, 10).unwrap_or(1).saturating_sub(1);
-            packet[10..12].copy_from_slice(&ar.to_be_bytes());
-        }
-        match hickory_proto::op::Message::from_vec(&packet) {
-            Ok(message) => Ok(message),
-            Err(e) => fail(
-                PullResult::Malformed,
-                format!("a message that does not parse: {e}"),
-            ),
-        }
+        check_message(packet, id, check)
     }
 
     /// Fills `buf`, within the read timeout for each read and the exchange's deadline.
@@ -313,4 +283,45 @@ fn questions_end(packet: &[u8]) -> Option<usize> {
         at = skip_name(packet, at)? + 4;
     }
     (at <= packet.len()).then_some(at)
+}
+
+/// One message of a transfer as it came off the wire, checked: ours (ID, response), a
+/// readable question, its TSIG when one is expected (then taken off), NOERROR, and a
+/// message hickory-proto parses.
+pub(crate) fn check_message(
+    mut packet: Vec<u8>,
+    id: u16,
+    check: Option<&mut ResponseCheck>,
+) -> Result<hickory_proto::op::Message, PullError> {
+    if packet.len() < HEADER_LEN || be16(&packet, 0) != Some(id) || packet[2] & 0x80 == 0 {
+        return fail(PullResult::Malformed, "an answer that is not ours");
+    }
+    let rcode = packet[3] & 0x0F;
+    let Some(question_end) = questions_end(&packet) else {
+        return fail(PullResult::Malformed, "an unreadable question");
+    };
+    let tsig_start = match check {
+        Some(check) => match check.verify(&packet, question_end, unix_seconds()) {
+            Some(start) => Some(start),
+            None if rcode == 9 => return fail(PullResult::BadTsig, "NOTAUTH: key refused"),
+            None => return fail(PullResult::BadTsig, "a message without a valid TSIG"),
+        },
+        None => tsig::find(&packet, question_end).map(|t| t.start),
+    };
+    if rcode != 0 {
+        return fail(PullResult::Refused, format!("response code {rcode}"));
+    }
+    // The message without its TSIG record, which has been checked.
+    if let Some(start) = tsig_start {
+        packet.truncate(start);
+        let ar = be16(&packet, 10).unwrap_or(1).saturating_sub(1);
+        packet[10..12].copy_from_slice(&ar.to_be_bytes());
+    }
+    match hickory_proto::op::Message::from_vec(&packet) {
+        Ok(message) => Ok(message),
+        Err(e) => fail(
+            PullResult::Malformed,
+            format!("a message that does not parse: {e}"),
+        ),
+    }
 }

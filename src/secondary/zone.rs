@@ -8,7 +8,7 @@
 use super::stream::{Diff, RrData, ZoneRr, ZoneSink};
 use crate::config::Config;
 use crate::counters::PullResult;
-use crate::http::documents::{Document, ZoneInfo, write_axfr};
+use crate::records::documents::{Document, ZoneInfo, write_axfr};
 use crate::records::{ItemRecords, NameId, RData};
 use crate::snapshot::history::{History, ServedDelta};
 use crate::snapshot::sets::SetPool;

@@ -4,7 +4,7 @@
 use crate::answer::{Outcome, Transport, answer, refuse, servfail};
 use crate::counters::{BatchCounts, DropReason};
 use crate::forward::{ClientPath, ForwardHandle, ForwardRequest};
-use crate::secondary::inbox::{NotifyInbox, is_notify};
+use crate::notify::inbox::{NotifyInbox, is_notify};
 use crate::snapshot::Snapshot;
 use std::net::IpAddr;
 

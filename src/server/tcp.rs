@@ -7,7 +7,7 @@ use crate::config::Config;
 use crate::counters::{BatchCounts, WorkerCounters};
 use crate::dns::wire::TCP_MAX;
 use crate::forward::{ClientPath, ForwardHandle, TcpReply};
-use crate::secondary::inbox::NotifyInbox;
+use crate::notify::inbox::NotifyInbox;
 use crate::snapshot::SharedSnapshot;
 use crate::stop::Stop;
 use crate::transfer::{self, Transfer};

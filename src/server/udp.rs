@@ -12,7 +12,7 @@ use super::dispatch::{ForwardPath, Handled, NotifyPath, handle_query};
 use crate::answer::Transport;
 use crate::counters::{BatchCounts, DropReason, WorkerCounters};
 use crate::forward::{ClientPath, ForwardHandle};
-use crate::secondary::inbox::NotifyInbox;
+use crate::notify::inbox::NotifyInbox;
 use crate::snapshot::SharedSnapshot;
 use crate::sockets::batch::{Batch, Wait, enable_pktinfo};
 use crate::sockets::{bound_socket, quiesce};

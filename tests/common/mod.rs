@@ -9,8 +9,9 @@ pub mod v1;
 pub mod zookeeper;
 
 use mesos_dns::config::{Config, ConfigError, Environment};
+use mesos_dns::mesos::generate::{Inputs, generate};
 use mesos_dns::mesos::state::State;
-use mesos_dns::records::{Inputs, RData, RecordSet, Report, generate};
+use mesos_dns::records::{RData, RecordSet, Report};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
@@ -39,7 +40,7 @@ pub fn fixture_state() -> State {
     State::from_slice(&bytes).unwrap()
 }
 
-/// Spec §9.1 setup G: fixture with leader 144.76.157.37, RFC 952, all IP sources.
+/// docs/spec/mesos-dns-behavior.md §9.1 setup G: fixture with leader 144.76.157.37, RFC 952, all IP sources.
 pub fn setup_g_config(extra: &str) -> Config {
     config_from(&format!(
         r#"{{"masters":["144.76.157.37:5050"],"domain":"mesos","SOAMname":"mesos-dns.mesos",

@@ -1,5 +1,5 @@
 //! The operator API's form of a cluster, made from a `/master/state` document, so that
-//! tests can serve one cluster both ways (shapes: shared/spec/operator-api.md §4-§6).
+//! tests can serve one cluster both ways (shapes: docs/spec/operator-api.md §4-§6).
 
 use serde_json::{Value, json};
 

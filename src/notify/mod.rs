@@ -1,11 +1,15 @@
-//! NOTIFY (RFC 1996): tells each of `NotifySecondaries` that a zone has a new serial, so
-//! it asks for the changes at once instead of at its next SOA refresh. Runs on its own
-//! thread: the control thread hands it each new snapshot and never waits.
+//! NOTIFY (RFC 1996), both ways. Sending (here): tells each of `NotifySecondaries` that
+//! a zone has a new serial, so it asks for the changes at once instead of at its next
+//! SOA refresh; runs on its own thread, and the control thread hands it each new
+//! snapshot and never waits. Taking ([`inbox`]): a secondary's listeners hand every
+//! NOTIFY to its inbox, below both the listeners and the secondary.
 //!
 //! Each (secondary, zone) is notified until it answers (any response with the ID sent
 //! counts, as RFC 1996 §4.7 asks only that the notify be acknowledged), up to
 //! [`TRIES`] times, 1 s apart and doubling; a newer serial replaces an unacknowledged
 //! older one. IDs come from the CSPRNG.
+
+pub(crate) mod inbox;
 
 use crate::config::Config;
 use crate::dns::ids::QueryIds;

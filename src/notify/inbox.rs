@@ -97,10 +97,10 @@ impl NotifyInbox {
             signer.sign(&mut reply, 0, now, 0);
         }
         if rcode == 0 {
-            Status::add(&self.status.notifies_taken, 1);
+            Status::add(&self.status.secondary.notifies_taken, 1);
             let _ = self.wake.try_send(());
         } else {
-            Status::add(&self.status.notifies_refused, 1);
+            Status::add(&self.status.secondary.notifies_refused, 1);
             tracing::debug!(?peer, rcode, "NOTIFY refused");
         }
         let out = out.get_mut(..reply.len())?;

@@ -1,0 +1,19 @@
+//! Secondary mode: transfers asked of the primaries, NOTIFYs, the zone's expiry.
+
+use crate::counters::PullResult;
+use std::sync::atomic::{AtomicBool, AtomicU64};
+
+/// How following the primaries goes.
+#[derive(Debug, Default)]
+pub struct SecondaryStatus {
+    /// Transfers asked of the primaries, by kind (AXFR, IXFR) and [`PullResult`].
+    pub pulls: [[AtomicU64; PullResult::ALL.len()]; 2],
+    /// The zone is past its SOA expire (answers SERVFAIL).
+    pub zone_expired: AtomicBool,
+    /// NOTIFYs taken from a listed primary.
+    pub notifies_taken: AtomicU64,
+    /// NOTIFYs refused (another source, another zone, a bad signature).
+    pub notifies_refused: AtomicU64,
+    /// Bytes of transfers applied, by kind (AXFR, IXFR).
+    pub pull_bytes: [AtomicU64; 2],
+}

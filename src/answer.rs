@@ -6,8 +6,10 @@
 //! non-terminals, both with the apex SOA in the authority section; EDNS sizes honoured;
 //! truncation drops additionals first, then whole answers, and sets TC.
 
+use crate::dns::header::{BADVERS, Flags, HEADER_LEN, Header, Rcode, Section};
 use crate::dns::query::{Edns, Query, Reject, parse};
 use crate::dns::wire::*;
+use crate::dns::writer::MessageWriter;
 use crate::snapshot::sets::RrSet;
 use crate::snapshot::{Lookup, QUESTION_POINTER, Snapshot};
 
@@ -48,16 +50,6 @@ pub enum Outcome {
     },
 }
 
-/// Flag bits.
-const QR: u16 = 0x8000;
-const AA: u16 = 0x0400;
-const TC: u16 = 0x0200;
-const RD: u16 = 0x0100;
-const RA: u16 = 0x0080;
-const CD: u16 = 0x0010;
-const OPCODE: u16 = 0x7800;
-const OPT_LEN: usize = 11;
-
 /// Answers `packet` from `snap` into `out`. `rotation` picks the first record of each
 /// set (callers pass a counter that moves per query).
 pub fn answer(
@@ -77,19 +69,19 @@ pub fn answer(
 
     if let Some(edns) = query.edns {
         if edns.version > 0 {
-            return reply.simple(RCODE_NOERROR, EXT_RCODE_BADVERS, false);
+            return reply.simple(BADVERS, false);
         }
     }
     if query.qclass != CLASS_IN {
-        return reply.simple(RCODE_REFUSED, 0, false);
+        return reply.simple(Rcode::REFUSED, false);
     }
     if query.qtype == TYPE_AXFR || query.qtype == TYPE_IXFR {
         return reply.transfer(transport);
     }
     let (slot, apex) = match snap.lookup(query.qname()) {
         Lookup::OutOfZone => return Outcome::Forward { qtype: query.qtype },
-        _ if !snap.ready => return reply.simple(RCODE_SERVFAIL, 0, true),
-        Lookup::Missing(apex) => return reply.negative(RCODE_NXDOMAIN, apex),
+        _ if !snap.ready => return reply.simple(Rcode::SERVFAIL, true),
+        Lookup::Missing(apex) => return reply.negative(Rcode::NXDOMAIN, apex),
         Lookup::Found(slot, apex) => (slot, apex),
     };
     let zone = &snap.zone;
@@ -111,7 +103,7 @@ pub fn answer(
         _ => [None; 4],
     };
     if sets.iter().all(Option::is_none) {
-        return reply.negative(RCODE_NOERROR, apex);
+        return reply.negative(Rcode::NOERROR, apex);
     }
     reply.positive(&sets)
 }
@@ -129,12 +121,12 @@ pub fn reply_limit(transport: Transport, edns: Option<Edns>, edns_max: u16) -> u
 /// REFUSED for a query that will not be answered here (outside the domain, forwarding
 /// off), with the question and OPT echoed.
 pub fn refuse(packet: &[u8], snap: &Snapshot, transport: Transport, out: &mut [u8]) -> Outcome {
-    reject(packet, snap, transport, out, RCODE_REFUSED)
+    reject(packet, snap, transport, out, Rcode::REFUSED)
 }
 
 /// SERVFAIL for a query the forwarder could not take (its queue is full).
 pub fn servfail(packet: &[u8], snap: &Snapshot, transport: Transport, out: &mut [u8]) -> Outcome {
-    reject(packet, snap, transport, out, RCODE_SERVFAIL)
+    reject(packet, snap, transport, out, Rcode::SERVFAIL)
 }
 
 fn reject(
@@ -142,37 +134,38 @@ fn reject(
     snap: &Snapshot,
     transport: Transport,
     out: &mut [u8],
-    rcode: u8,
+    rcode: Rcode,
 ) -> Outcome {
     let Ok(query) = parse(packet) else {
         return Outcome::Drop;
     };
-    Reply::new(packet, &query, snap, out, transport, 0).simple(rcode, 0, false)
+    Reply::new(packet, &query, snap, out, transport, 0).simple(rcode, false)
 }
 
 /// A reply that copies the header (and possibly the question) of a packet that could
 /// not be answered normally.
-fn header_only(packet: &[u8], rcode: u8, question_end: usize, out: &mut [u8]) -> Outcome {
+fn header_only(packet: &[u8], rcode: Rcode, question_end: usize, out: &mut [u8]) -> Outcome {
     let len = question_end.max(HEADER_LEN);
-    if out.len() < len || packet.len() < len {
+    let (Some(query), Some(question)) = (Header::read(packet), packet.get(HEADER_LEN..len)) else {
         return Outcome::Drop;
+    };
+    let echoed = query.flags.only(Flags::KEEP_OPCODE | Flags::RD | Flags::CD);
+    let flags = (Flags::QR | echoed).with_rcode(rcode);
+    let Some(mut w) = MessageWriter::new(out, len, query.id, flags) else {
+        return Outcome::Drop;
+    };
+    w.put(Section::Question, u16::from(question_end > 0), question);
+    Outcome::Reply {
+        len: w.finish(),
+        qtype: 0,
     }
-    out[..len].copy_from_slice(&packet[..len]);
-    let flags = u16::from_be_bytes([packet[2], packet[3]]);
-    let flags = QR | (flags & (OPCODE | RD | CD)) | rcode as u16;
-    out[2..4].copy_from_slice(&flags.to_be_bytes());
-    let qdcount = u16::from(question_end > 0);
-    out[4..6].copy_from_slice(&qdcount.to_be_bytes());
-    out[6..12].fill(0);
-    Outcome::Reply { len, qtype: 0 }
 }
 
 struct Reply<'a> {
     packet: &'a [u8],
     query: &'a Query,
     snap: &'a Snapshot,
-    out: &'a mut [u8],
-    limit: usize,
+    w: Option<MessageWriter<'a>>,
     rotation: u32,
 }
 
@@ -194,7 +187,8 @@ fn extra_len(ip: &std::net::IpAddr) -> usize {
 }
 
 impl<'a> Reply<'a> {
-    /// A reply to `query`, limited to what the client may receive and `out` holds.
+    /// A reply to `query`, limited to what the client may receive and `out` holds; the
+    /// header echoes the query's ID, RD and CD, and RA as `RecurseOn` says.
     fn new(
         packet: &'a [u8],
         query: &'a Query,
@@ -203,36 +197,16 @@ impl<'a> Reply<'a> {
         transport: Transport,
         rotation: u32,
     ) -> Reply<'a> {
-        let limit = reply_limit(transport, query.edns, snap.zone.edns_max).min(out.len());
+        let limit = reply_limit(transport, query.edns, snap.zone.edns_max);
+        let flags = (Flags::QR | query.flags.only(Flags::RD | Flags::CD))
+            .with(Flags::RA, snap.zone.recurse_on);
         Reply {
             packet,
             query,
             snap,
-            out,
-            limit,
+            w: MessageWriter::new(out, limit, query.id, flags),
             rotation,
         }
-    }
-
-    fn header(&mut self, rcode: u8, authoritative: bool, truncated: bool, counts: [u16; 4]) {
-        let q = self.query;
-        let mut flags = QR | (q.flags & (RD | CD)) | rcode as u16;
-        if authoritative {
-            flags |= AA;
-        }
-        if truncated {
-            flags |= TC;
-        }
-        if self.snap.zone.recurse_on {
-            flags |= RA;
-        }
-        self.out[0..2].copy_from_slice(&q.id.to_be_bytes());
-        self.out[2..4].copy_from_slice(&flags.to_be_bytes());
-        for (i, c) in counts.iter().enumerate() {
-            self.out[4 + 2 * i..6 + 2 * i].copy_from_slice(&c.to_be_bytes());
-        }
-        let qend = q.question_end;
-        self.out[HEADER_LEN..qend].copy_from_slice(&self.packet[HEADER_LEN..qend]);
     }
 
     fn opt_len(&self) -> usize {
@@ -243,35 +217,43 @@ impl<'a> Reply<'a> {
         }
     }
 
-    /// Writes the OPT record at `at` if the query had one; returns the new end.
-    fn write_opt(&mut self, at: usize, ext_rcode: u8) -> usize {
-        let Some(Edns { dnssec_ok, .. }) = self.query.edns else {
-            return at;
-        };
-        let o = &mut self.out[at..at + OPT_LEN];
-        o[0] = 0;
-        o[1..3].copy_from_slice(&TYPE_OPT.to_be_bytes());
-        o[3..5].copy_from_slice(&self.snap.zone.edns_max.to_be_bytes());
-        o[5] = ext_rcode;
-        o[6] = 0;
-        o[7] = if dnssec_ok { 0x80 } else { 0 };
-        o[8] = 0;
-        o[9..11].copy_from_slice(&0u16.to_be_bytes());
-        at + OPT_LEN
+    /// The writer with the question in and `rcode` and AA set, when `body` octets
+    /// (besides the question and OPT) fit; `None` to drop.
+    fn begin(
+        &mut self,
+        rcode: Rcode,
+        authoritative: bool,
+        body: usize,
+    ) -> Option<MessageWriter<'a>> {
+        let question = &self.packet[HEADER_LEN..self.query.question_end];
+        let opt = self.opt_len();
+        let mut w = self.w.take()?;
+        if question.len() + body + opt > w.room() {
+            self.w = Some(w);
+            return None;
+        }
+        w.set_flags(w.flags().with_rcode(rcode).with(Flags::AA, authoritative));
+        w.put(Section::Question, 1, question);
+        Some(w)
+    }
+
+    /// Appends the OPT record if the query had one, and finishes the message.
+    fn end(&self, mut w: MessageWriter<'_>, rcode: Rcode) -> Outcome {
+        if let Some(Edns { dnssec_ok, .. }) = self.query.edns {
+            let opt = opt_record(self.snap.zone.edns_max, rcode.extended_bits(), dnssec_ok);
+            w.put(Section::Additional, 1, &opt);
+        }
+        Outcome::Reply {
+            len: w.finish(),
+            qtype: self.query.qtype,
+        }
     }
 
     /// Header, question and OPT only.
-    fn simple(&mut self, rcode: u8, ext_rcode: u8, authoritative: bool) -> Outcome {
-        let end = self.query.question_end + self.opt_len();
-        if end > self.limit {
-            return Outcome::Drop;
-        }
-        let ar = u16::from(self.query.edns.is_some());
-        self.header(rcode, authoritative, false, [1, 0, 0, ar]);
-        let len = self.write_opt(self.query.question_end, ext_rcode);
-        Outcome::Reply {
-            len,
-            qtype: self.query.qtype,
+    fn simple(&mut self, rcode: Rcode, authoritative: bool) -> Outcome {
+        match self.begin(rcode, authoritative, 0) {
+            Some(w) => self.end(w, rcode),
+            None => Outcome::Drop,
         }
     }
 
@@ -282,12 +264,12 @@ impl<'a> Reply<'a> {
     fn transfer(&mut self, transport: Transport) -> Outcome {
         let snap = self.snap;
         let at_apex = match snap.lookup(self.query.qname()) {
-            Lookup::OutOfZone => return self.simple(RCODE_REFUSED, 0, false),
-            _ if !snap.ready => return self.simple(RCODE_SERVFAIL, 0, true),
+            Lookup::OutOfZone => return self.simple(Rcode::REFUSED, false),
+            _ if !snap.ready => return self.simple(Rcode::SERVFAIL, true),
             Lookup::Found(_, apex) | Lookup::Missing(apex) => self.query.qname() == apex,
         };
         if !at_apex {
-            return self.simple(RCODE_NOTAUTH, 0, false);
+            return self.simple(Rcode::NOTAUTH, false);
         }
         match (transport, self.query.qtype) {
             (Transport::Tcp, qtype) => Outcome::Transfer {
@@ -297,57 +279,52 @@ impl<'a> Reply<'a> {
             (Transport::Udp, TYPE_IXFR) => {
                 self.positive(&[snap.zone.soa.as_deref(), None, None, None])
             }
-            (Transport::Udp, _) => self.simple(RCODE_NOTIMP, 0, false),
+            (Transport::Udp, _) => self.simple(Rcode::NOTIMP, false),
         }
     }
 
     /// NXDOMAIN or NODATA: the SOA (negative TTL) of the zone at `apex` in the authority
     /// section.
-    fn negative(&mut self, rcode: u8, apex: &[u8]) -> Outcome {
+    fn negative(&mut self, rcode: Rcode, apex: &[u8]) -> Outcome {
         let snap = self.snap;
         let Some(soa) = snap.zone.negative_soa.as_deref() else {
-            return self.simple(rcode, 0, true);
+            return self.simple(rcode, true);
         };
         // The apex is the tail of the question name: point the SOA's owner at it.
         let apex_at = HEADER_LEN + self.query.qname_len - apex.len();
         let owner = pointer(apex_at).unwrap_or(QUESTION_POINTER);
-        let start = self.query.question_end;
-        if start + soa.bytes().len() + self.opt_len() > self.limit {
-            return self.simple(rcode, 0, true);
+        let Some(mut w) = self.begin(rcode, true, soa.bytes().len()) else {
+            return self.simple(rcode, true);
+        };
+        if let Some(record) = w.reserve(Section::Authority, 1, soa.bytes().len()) {
+            record.copy_from_slice(soa.bytes());
+            record[..2].copy_from_slice(&owner);
         }
-        let arcount = u16::from(self.query.edns.is_some());
-        self.header(rcode, true, false, [1, 0, 1, arcount]);
-        let end = self.copy_records(soa, 0, 1, start);
-        self.out[start..start + 2].copy_from_slice(&owner);
-        let len = self.write_opt(end, 0);
-        Outcome::Reply {
-            len,
-            qtype: self.query.qtype,
-        }
+        self.end(w, rcode)
     }
 
-    /// Copies `m` records of `set` from record `k` (wrapping) in at most two runs.
-    fn copy_records(&mut self, set: &RrSet, k: usize, m: usize, at: usize) -> usize {
+    /// Copies `m` records of `set` from record `k` (wrapping) in at most two runs, into
+    /// `section` (the caller checked that they fit).
+    fn copy_records(w: &mut MessageWriter<'_>, set: &RrSet, k: usize, m: usize) {
         let bytes = set.bytes();
         let offsets = set.offsets();
         let n = set.count();
         let first_end = (k + m).min(n);
         let run = &bytes[offsets[k] as usize..offsets[first_end] as usize];
-        self.out[at..at + run.len()].copy_from_slice(run);
-        let mut end = at + run.len();
+        w.put(Section::Answer, (first_end - k) as u16, run);
         if k + m > n {
             let run = &bytes[..offsets[k + m - n] as usize];
-            self.out[end..end + run.len()].copy_from_slice(run);
-            end += run.len();
+            w.put(Section::Answer, (k + m - n) as u16, run);
         }
-        end
     }
 
     fn positive(&mut self, chosen: &[Option<&RrSet>; 4]) -> Outcome {
         let snap = self.snap;
-        let base = self.query.question_end;
+        let Some(mut w) = self.begin(Rcode::NOERROR, true, 0) else {
+            return Outcome::Drop;
+        };
         let opt = self.opt_len();
-        let room = self.limit.saturating_sub(base + opt);
+        let room = w.room() - opt;
 
         // How many records of each set fit, in order; TC when any was left out.
         let mut plan = [(0usize, 0usize); 4]; // (rotation start, records taken)
@@ -380,20 +357,16 @@ impl<'a> Reply<'a> {
         }
 
         // Write the answers, remembering where each set starts.
-        let mut at = base;
         let mut set_at = [0usize; 4];
-        let mut ancount = 0u16;
         for ((p, set), pos) in plan.iter().zip(chosen).zip(set_at.iter_mut()) {
             let Some(set) = set else { continue };
-            *pos = at;
-            at = self.copy_records(set, p.0, p.1, at);
-            ancount += p.1 as u16;
+            *pos = w.len();
+            Self::copy_records(&mut w, set, p.0, p.1);
         }
 
         // Additional addresses, only when every answer went out, as many as fit.
-        let mut arcount = 0u16;
         if !truncated {
-            for ((p, set), &pos) in plan.iter().zip(chosen).zip(&set_at) {
+            'sets: for ((p, set), &pos) in plan.iter().zip(chosen).zip(&set_at) {
                 let Some(set) = set else { continue };
                 let offsets = set.offsets();
                 let n = set.count();
@@ -419,10 +392,12 @@ impl<'a> Reply<'a> {
                         continue;
                     }
                     let len = owner_len + extra_len(&extra.ip) - 2;
-                    if at + len + opt > self.limit {
-                        break;
+                    if len + opt > w.room() {
+                        break 'sets;
                     }
-                    let o = &mut self.out[at..at + len];
+                    let Some(o) = w.reserve(Section::Additional, 1, len) else {
+                        break 'sets;
+                    };
                     match pointer_to {
                         Some(ptr) => o[0..2].copy_from_slice(&ptr),
                         None => o[..owner_len].copy_from_slice(name),
@@ -441,18 +416,11 @@ impl<'a> Reply<'a> {
                         std::net::IpAddr::V4(v4) => o[12..16].copy_from_slice(&v4.octets()),
                         std::net::IpAddr::V6(v6) => o[12..28].copy_from_slice(&v6.octets()),
                     }
-                    at += len;
-                    arcount += 1;
                 }
             }
         }
         let tc = truncated && snap.zone.set_truncate_bit;
-        arcount += u16::from(self.query.edns.is_some());
-        self.header(RCODE_NOERROR, true, tc, [1, ancount, 0, arcount]);
-        let len = self.write_opt(at, 0);
-        Outcome::Reply {
-            len,
-            qtype: self.query.qtype,
-        }
+        w.set_flags(w.flags().with(Flags::TC, tc));
+        self.end(w, Rcode::NOERROR)
     }
 }

@@ -2,6 +2,7 @@
 //! own cache lines and adds to it once per batch; the forwarder owns [`ForwardCounters`];
 //! `/metrics` sums them at scrape time.
 
+use crate::dns::header::Flags;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -193,9 +194,9 @@ impl BatchCounts {
 
     /// Counts a reply by its header (rcode, TC).
     pub(crate) fn response(&mut self, reply: &[u8]) {
-        if let (Some(&flags), Some(&rcode)) = (reply.get(2), reply.get(3)) {
-            self.responses[rcode_index(rcode & 0x0F)] += 1;
-            self.truncated += u64::from(flags & 0x02 != 0);
+        if let Some(flags) = Flags::of(reply) {
+            self.responses[rcode_index(flags.rcode().0)] += 1;
+            self.truncated += u64::from(flags.contains(Flags::TC));
         }
     }
 

@@ -13,11 +13,10 @@
 
 use crate::config::Config;
 use crate::counters::TransferResult;
+use crate::dns::cursor::Cursor;
+use crate::dns::header::{Flags, HEADER_LEN, Header, Rcode, Section, set_count};
 use crate::dns::tsig::{self, Signer, Verified};
-use crate::dns::wire::{
-    HEADER_LEN, RCODE_NOTAUTH, RCODE_REFUSED, TCP_MAX, TYPE_IXFR, TYPE_SOA, be16, pointer,
-    serial_newer, set_soa_serial, skip_name,
-};
+use crate::dns::wire::{TCP_MAX, TYPE_IXFR, TYPE_SOA, be16, pointer, serial_newer, set_soa_serial};
 use crate::snapshot::history::ServedDelta;
 use crate::snapshot::sets::RrSet;
 use crate::snapshot::shards::SHARDS;
@@ -75,8 +74,8 @@ pub(crate) fn admit(
         Ok(signer) => signer,
         Err(tsig_error) => {
             let (rcode, result) = match tsig_error {
-                Some(_) => (RCODE_NOTAUTH, TransferResult::BadTsig),
-                None => (RCODE_REFUSED, TransferResult::Refused),
+                Some(_) => (Rcode::NOTAUTH, TransferResult::BadTsig),
+                None => (Rcode::REFUSED, TransferResult::Refused),
             };
             refusal(out, packet, question_end, rcode, tsig_error);
             return (None, result);
@@ -103,16 +102,22 @@ fn refusal(
     out: &mut Vec<u8>,
     packet: &[u8],
     question_end: usize,
-    rcode: u8,
+    rcode: Rcode,
     tsig_error: Option<(u16, Option<Signer>)>,
 ) {
     let start = out.len();
     out.extend_from_slice(&[0, 0]);
     let msg = out.len();
-    out.extend_from_slice(&packet[0..2]);
-    let flags = 0x8000 | (u16::from_be_bytes([packet[2], packet[3]]) & 0x0100) | u16::from(rcode);
-    out.extend_from_slice(&flags.to_be_bytes());
-    out.extend_from_slice(&[0, 1, 0, 0, 0, 0, 0, 0]);
+    let Some(request) = Header::read(packet) else {
+        return;
+    };
+    let header = Header {
+        id: request.id,
+        flags: (Flags::QR | request.flags.only(Flags::RD)).with_rcode(rcode),
+        counts: [1, 0, 0, 0],
+    };
+    out.resize(msg + HEADER_LEN, 0);
+    header.write(&mut out[msg..]);
     out.extend_from_slice(&packet[HEADER_LEN..question_end]);
     if let Some((error, signer)) = tsig_error {
         match (signer, crate::dns::tsig::find(packet, question_end)) {
@@ -133,8 +138,8 @@ fn refusal(
     out[start..start + 2].copy_from_slice(&len.to_be_bytes());
 }
 
-/// QR, AA.
-const FLAGS: u16 = 0x8000 | 0x0400;
+/// Every message of a transfer is an authoritative response.
+const FLAGS: Flags = Flags::QR.with(Flags::AA, true);
 
 /// Where the transfer is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -245,9 +250,13 @@ impl Transfer {
         let start = out.len();
         out.extend_from_slice(&[0, 0]);
         let msg = out.len();
-        out.extend_from_slice(&self.id.to_be_bytes());
-        out.extend_from_slice(&FLAGS.to_be_bytes());
-        out.extend_from_slice(&[0, 1, 0, 0, 0, 0, 0, 0]);
+        let header = Header {
+            id: self.id,
+            flags: FLAGS,
+            counts: [1, 0, 0, 0],
+        };
+        out.resize(msg + HEADER_LEN, 0);
+        header.write(&mut out[msg..]);
         out.extend_from_slice(&self.question);
         let mut count: u16 = 0;
         let snap = Arc::clone(&self.snap);
@@ -377,7 +386,7 @@ impl Transfer {
                 Step::Done => {}
             }
         }
-        out[msg + 6..msg + 8].copy_from_slice(&count.to_be_bytes());
+        set_count(&mut out[msg..], Section::Answer, count);
         if let Some(signer) = self.signer.as_mut() {
             signer.sign(out, msg, crate::status::unix_seconds(), 0);
         }
@@ -427,29 +436,26 @@ fn soa_with_serial(set: &RrSet, serial: u32) -> Option<Vec<u8>> {
 
 /// The serial in the SOA of an IXFR query's authority section (RFC 1995 §3).
 fn ixfr_serial(packet: &[u8], question_end: usize) -> Option<u32> {
-    let count = |i: usize| be16(packet, 4 + 2 * i).unwrap_or(0);
-    if packet.len() < HEADER_LEN || count(2) == 0 {
+    let header = Header::read(packet)?;
+    let mut cursor = Cursor::new(packet, question_end);
+    // Answer records (unusual here) are stepped over; the SOA is the first authority
+    // record.
+    for _ in 0..header.count(Section::Answer) {
+        cursor.record()?;
+    }
+    if header.count(Section::Authority) == 0 {
         return None;
     }
-    let mut at = question_end;
-    // Answer records (unusual here) are stepped over.
-    for _ in 0..count(1) {
-        at = skip_name(packet, at)?;
-        let rdlen = usize::from(be16(packet, at + 8)?);
-        at += 10 + rdlen;
-    }
-    at = skip_name(packet, at)?;
-    let rtype = be16(packet, at)?;
-    if rtype != TYPE_SOA {
+    let soa = cursor.record()?;
+    if soa.rtype != TYPE_SOA {
         return None;
     }
-    at += 10;
-    at = skip_name(packet, at)?;
-    at = skip_name(packet, at)?;
-    let serial = packet.get(at..at + 4)?;
-    Some(u32::from_be_bytes([
-        serial[0], serial[1], serial[2], serial[3],
-    ]))
+    let mut rdata = Cursor::new(packet, soa.rdata_at);
+    rdata.name()?;
+    rdata.name()?;
+    let serial = rdata.u32()?;
+    // The serial must lie within the record.
+    (rdata.at() <= soa.rdata_at + soa.rdata.len()).then_some(serial)
 }
 
 /// A name's owner field: its labels above the apex, then a pointer to the question

@@ -1,14 +1,15 @@
 //! Parsing a query: header, the one question, and the EDNS OPT record. Hostile input is
 //! the normal case here: every length is checked, nothing allocates.
 
+use super::header::{Flags, Header, Opcode, Rcode};
 use super::wire::*;
 
 /// The parts of a query the responder needs.
 #[derive(Clone, Debug)]
 pub(crate) struct Query {
     pub id: u16,
-    /// Header flag bits of the query (RD, CD and opcode are echoed).
-    pub flags: u16,
+    /// Header flags of the query (RD, CD and opcode are echoed).
+    pub flags: Flags,
     /// End of the question section in the packet (the question is `12..question_end`).
     pub question_end: usize,
     /// Length of the question name in wire form.
@@ -41,25 +42,24 @@ pub(crate) enum Reject {
     /// Not worth a reply: shorter than a header, or a response (QR=1).
     Drop,
     /// Reply with this rcode and no question (the question could not be read).
-    Header(u8),
+    Header(Rcode),
     /// The question was read but the rest is unacceptable: reply with this rcode and
     /// echo the question (NOTIMP for other opcodes, FORMERR for a bad OPT).
-    WithQuestion(u8, usize),
+    WithQuestion(Rcode, usize),
 }
 
 /// Parses `packet` as a query.
 pub(crate) fn parse(packet: &[u8]) -> Result<Query, Reject> {
-    if packet.len() < HEADER_LEN {
+    let Some(header) = Header::read(packet) else {
+        return Err(Reject::Drop);
+    };
+    let flags = header.flags;
+    if flags.is_response() {
         return Err(Reject::Drop);
     }
-    let flags = u16::from_be_bytes([packet[2], packet[3]]);
-    if flags & 0x8000 != 0 {
-        return Err(Reject::Drop);
-    }
-    let count = |i: usize| u16::from_be_bytes([packet[4 + 2 * i], packet[5 + 2 * i]]);
-    let (qdcount, ancount, nscount, arcount) = (count(0), count(1), count(2), count(3));
+    let [qdcount, ancount, nscount, arcount] = header.counts;
     if qdcount != 1 {
-        return Err(Reject::Header(RCODE_FORMERR));
+        return Err(Reject::Header(Rcode::FORMERR));
     }
 
     // The question name: plain labels only (a pointer has nothing to point at yet).
@@ -67,16 +67,16 @@ pub(crate) fn parse(packet: &[u8]) -> Result<Query, Reject> {
     let mut at = HEADER_LEN;
     let mut out = 0;
     loop {
-        let len = *packet.get(at).ok_or(Reject::Header(RCODE_FORMERR))? as usize;
+        let len = *packet.get(at).ok_or(Reject::Header(Rcode::FORMERR))? as usize;
         if len & 0xC0 != 0 {
-            return Err(Reject::Header(RCODE_FORMERR));
+            return Err(Reject::Header(Rcode::FORMERR));
         }
         if out + 1 + len > 255 {
-            return Err(Reject::Header(RCODE_FORMERR));
+            return Err(Reject::Header(Rcode::FORMERR));
         }
         let label = packet
             .get(at..at + 1 + len)
-            .ok_or(Reject::Header(RCODE_FORMERR))?;
+            .ok_or(Reject::Header(Rcode::FORMERR))?;
         // Branch-free ASCII lower-casing (the length byte is below b'A', so unchanged).
         for (dst, &b) in qname_lower[out..out + 1 + len].iter_mut().zip(label) {
             *dst = b | (u8::from(b.wrapping_sub(b'A') < 26) << 5);
@@ -87,17 +87,16 @@ pub(crate) fn parse(packet: &[u8]) -> Result<Query, Reject> {
             break;
         }
     }
-    let qtype = be16(packet, at).ok_or(Reject::Header(RCODE_FORMERR))?;
-    let qclass = be16(packet, at + 2).ok_or(Reject::Header(RCODE_FORMERR))?;
+    let qtype = be16(packet, at).ok_or(Reject::Header(Rcode::FORMERR))?;
+    let qclass = be16(packet, at + 2).ok_or(Reject::Header(Rcode::FORMERR))?;
     let question_end = at + 4;
-    let opcode = (flags >> 11) & 0xF;
-    if opcode != 0 {
-        return Err(Reject::WithQuestion(RCODE_NOTIMP, question_end));
+    if flags.opcode() != Opcode::QUERY {
+        return Err(Reject::WithQuestion(Rcode::NOTIMP, question_end));
     }
 
     // Answer and authority records are unusual in a query but legal: step over them.
     // The additional section may hold one OPT.
-    let formerr = Reject::WithQuestion(RCODE_FORMERR, question_end);
+    let formerr = Reject::WithQuestion(Rcode::FORMERR, question_end);
     let mut at = question_end;
     let mut edns = None;
     for i in 0..(ancount as usize + nscount as usize + arcount as usize) {
@@ -118,7 +117,7 @@ pub(crate) fn parse(packet: &[u8]) -> Result<Query, Reject> {
             edns = Some(Edns {
                 udp_size: be16(packet, at + 2).ok_or(formerr)?,
                 version: packet[at + 5],
-                dnssec_ok: packet[at + 6] & 0x80 != 0,
+                dnssec_ok: opt_dnssec_ok(packet[at + 6]),
             });
         }
         at = end;
@@ -127,7 +126,7 @@ pub(crate) fn parse(packet: &[u8]) -> Result<Query, Reject> {
         return Err(formerr);
     }
     Ok(Query {
-        id: u16::from_be_bytes([packet[0], packet[1]]),
+        id: header.id,
         flags,
         question_end,
         qname_len: out,
@@ -159,7 +158,7 @@ mod tests {
         let q = parse(&query(b"\x03WwW\x05Mesos\x00", 1, &[], 0)).unwrap(); // ok: test
         assert_eq!(q.qname(), b"\x03www\x05mesos\x00");
         assert_eq!((q.id, q.qtype, q.qclass), (0x1234, 1, 1));
-        assert_ne!(q.flags & 0x0100, 0, "RD is kept");
+        assert!(q.flags.contains(Flags::RD), "RD is kept");
         assert!(q.edns.is_none());
         let q = parse(&query(b"\x00", 1, OPT, 1)).unwrap(); // ok: test
         assert_eq!(
@@ -180,10 +179,10 @@ mod tests {
         assert_eq!(parse(&response).unwrap_err(), Reject::Drop);
         let mut two = query(b"\x00", 1, &[], 0);
         two[5] = 2;
-        assert_eq!(parse(&two).unwrap_err(), Reject::Header(RCODE_FORMERR));
+        assert_eq!(parse(&two).unwrap_err(), Reject::Header(Rcode::FORMERR));
         let mut zero = query(b"\x00", 1, &[], 0);
         zero[5] = 0;
-        assert_eq!(parse(&zero).unwrap_err(), Reject::Header(RCODE_FORMERR));
+        assert_eq!(parse(&zero).unwrap_err(), Reject::Header(Rcode::FORMERR));
         // Pointer in the question, label overflow, truncated question.
         assert!(parse(&query(b"\xC0\x0C", 1, &[], 0)).is_err());
         assert!(parse(&query(b"\x40aaaa", 1, &[], 0)).is_err());
@@ -199,29 +198,29 @@ mod tests {
         .collect();
         assert_eq!(
             parse(&query(&long, 1, &[], 0)).unwrap_err(),
-            Reject::Header(RCODE_FORMERR)
+            Reject::Header(Rcode::FORMERR)
         );
         // Trailing garbage, two OPTs, OPT not at the root.
         assert!(matches!(
             parse(&query(b"\x00", 1, b"xx", 0)),
-            Err(Reject::WithQuestion(1, _))
+            Err(Reject::WithQuestion(Rcode::FORMERR, _))
         ));
         let two_opts = [OPT, OPT].concat();
         assert!(matches!(
             parse(&query(b"\x00", 1, &two_opts, 2)),
-            Err(Reject::WithQuestion(1, _))
+            Err(Reject::WithQuestion(Rcode::FORMERR, _))
         ));
         let bad_owner = [b"\x01a\x00".as_slice(), &OPT[1..]].concat();
         assert!(matches!(
             parse(&query(b"\x00", 1, &bad_owner, 1)),
-            Err(Reject::WithQuestion(1, _))
+            Err(Reject::WithQuestion(Rcode::FORMERR, _))
         ));
         // Other opcodes.
         let mut notify = query(b"\x00", 6, &[], 0);
         notify[2] = 0x20;
         assert!(matches!(
             parse(&notify),
-            Err(Reject::WithQuestion(RCODE_NOTIMP, _))
+            Err(Reject::WithQuestion(Rcode::NOTIMP, _))
         ));
     }
 }

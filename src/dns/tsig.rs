@@ -2,7 +2,9 @@
 //! with HMAC-SHA256 or HMAC-SHA512 (ring). Only the wire work is here; which key a
 //! transfer needs is the listener's business.
 
-use super::wire::{HEADER_LEN, be16, name_to_wire, skip_name};
+use super::cursor::Cursor;
+use super::header::{Header, Section, count, set_count};
+use super::wire::{be16, name_to_wire, skip_name};
 use ring::hmac;
 
 /// TSIG's record type.
@@ -118,54 +120,48 @@ pub(crate) struct Signer {
 
 /// The TSIG record of `packet` (the last additional record), if any.
 pub(crate) fn find(packet: &[u8], question_end: usize) -> Option<RequestTsig> {
-    let count = |i: usize| be16(packet, 4 + 2 * i).map_or(0, usize::from);
-    if packet.len() < HEADER_LEN || count(3) == 0 {
+    let header = Header::read(packet)?;
+    let records = [Section::Answer, Section::Authority, Section::Additional]
+        .map(|s| usize::from(header.count(s)))
+        .iter()
+        .sum::<usize>();
+    if header.count(Section::Additional) == 0 {
         return None;
     }
-    let mut at = question_end;
-    let records = count(1) + count(2) + count(3);
-    for i in 0..records {
-        let start = at;
-        at = skip_name(packet, at)?;
-        let rtype = be16(packet, at)?;
-        let rdlen = usize::from(be16(packet, at + 8)?);
-        let rdata = at + 10;
-        let end = rdata + rdlen;
-        if i == records - 1 && rtype == TYPE_TSIG {
-            let key_name = lower_name(packet, start)?;
-            let algorithm = lower_name(packet, rdata)?;
-            let mut p = skip_name(packet, rdata)?;
-            let bytes = packet.get(p..p + 10)?;
-            let time_signed = u64::from_be_bytes([
-                0, 0, bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5],
-            ]);
-            let fudge = u16::from_be_bytes([bytes[6], bytes[7]]);
-            let mac_len = u16::from_be_bytes([bytes[8], bytes[9]]) as usize;
-            p += 10;
-            let mac = packet.get(p..p + mac_len)?.to_vec();
-            p += mac_len;
-            let original_id = be16(packet, p)?;
-            let error = be16(packet, p + 2)?;
-            let other_len = usize::from(be16(packet, p + 4)?);
-            let other = packet.get(p + 6..p + 6 + other_len)?.to_vec();
-            if end > packet.len() {
-                return None;
-            }
-            return Some(RequestTsig {
-                key_name,
-                algorithm,
-                time_signed,
-                fudge,
-                mac,
-                original_id,
-                error,
-                other,
-                start,
-            });
-        }
-        at = end;
+    let mut cursor = Cursor::new(packet, question_end);
+    for _ in 0..records - 1 {
+        cursor.record()?;
     }
-    None
+    let start = cursor.at();
+    let record = cursor.record()?;
+    if record.rtype != TYPE_TSIG {
+        return None;
+    }
+    let key_name = lower_name(packet, start)?;
+    let algorithm = lower_name(packet, record.rdata_at)?;
+    let mut rdata = Cursor::new(record.rdata, 0);
+    rdata.name()?;
+    let time = rdata.take(6)?;
+    let time_signed =
+        u64::from_be_bytes([0, 0, time[0], time[1], time[2], time[3], time[4], time[5]]);
+    let fudge = rdata.u16()?;
+    let mac_len = usize::from(rdata.u16()?);
+    let mac = rdata.take(mac_len)?.to_vec();
+    let original_id = rdata.u16()?;
+    let error = rdata.u16()?;
+    let other_len = usize::from(rdata.u16()?);
+    let other = rdata.take(other_len)?.to_vec();
+    Some(RequestTsig {
+        key_name,
+        algorithm,
+        time_signed,
+        fudge,
+        mac,
+        original_id,
+        error,
+        other,
+        start,
+    })
 }
 
 /// Checks `packet`'s TSIG against `keys` at time `now` (seconds since the epoch).
@@ -183,8 +179,8 @@ pub(crate) fn verify(packet: &[u8], question_end: usize, keys: &[TsigKey], now: 
     // original ID.
     let mut signed = packet[..tsig.start].to_vec();
     signed[0..2].copy_from_slice(&tsig.original_id.to_be_bytes());
-    let ar = u16::from_be_bytes([signed[10], signed[11]]).saturating_sub(1);
-    signed[10..12].copy_from_slice(&ar.to_be_bytes());
+    let additional = count(&signed, Section::Additional).saturating_sub(1);
+    set_count(&mut signed, Section::Additional, additional);
     signed.extend_from_slice(&variables(key, tsig.time_signed, tsig.fudge, 0, &[]));
     let signer = |prior: Vec<u8>| Signer {
         key: key.clone(),
@@ -366,8 +362,9 @@ pub(crate) fn append_unsigned(
 
 /// One more record in the additional section of the message at `out[msg..]`.
 fn count_additional(out: &mut [u8], msg: usize) {
-    let ar = u16::from_be_bytes([out[msg + 10], out[msg + 11]]) + 1;
-    out[msg + 10..msg + 12].copy_from_slice(&ar.to_be_bytes());
+    let message = &mut out[msg..];
+    let additional = count(message, Section::Additional).wrapping_add(1);
+    set_count(message, Section::Additional, additional);
 }
 
 /// The name at `at` as written, lower-cased (TSIG names are not compressed; a

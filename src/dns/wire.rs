@@ -1,6 +1,6 @@
 //! Constants and small helpers for DNS wire format (RFC 1035, 6891).
 
-pub(crate) const HEADER_LEN: usize = 12;
+pub(crate) use super::header::HEADER_LEN;
 /// Largest message over TCP (2-byte length prefix).
 pub(crate) const TCP_MAX: usize = 65535;
 /// UDP size every client may receive without EDNS.
@@ -17,18 +17,25 @@ pub(crate) const TYPE_IXFR: u16 = 251;
 pub(crate) const TYPE_AXFR: u16 = 252;
 pub(crate) const TYPE_ANY: u16 = 255;
 pub(crate) const CLASS_IN: u16 = 1;
-/// The NOTIFY opcode (RFC 1996).
-pub(crate) const OPCODE_NOTIFY: u8 = 4;
+/// Octets of an OPT record without options.
+pub(crate) const OPT_LEN: usize = 11;
+/// The DO bit (RFC 3225) in the high octet of an OPT record's flags.
+const OPT_DO: u8 = 0x80;
 
-pub(crate) const RCODE_NOERROR: u8 = 0;
-pub(crate) const RCODE_FORMERR: u8 = 1;
-pub(crate) const RCODE_SERVFAIL: u8 = 2;
-pub(crate) const RCODE_NXDOMAIN: u8 = 3;
-pub(crate) const RCODE_NOTIMP: u8 = 4;
-pub(crate) const RCODE_REFUSED: u8 = 5;
-pub(crate) const RCODE_NOTAUTH: u8 = 9;
-/// Extended rcode 16 (upper bits 1 in the OPT TTL): unsupported EDNS version.
-pub(crate) const EXT_RCODE_BADVERS: u8 = 1;
+/// An OPT pseudo-record (RFC 6891 §6.1.2) without options: the root owner, `udp_size`,
+/// the upper 8 bits of the rcode (see [`Rcode::extended_bits`]), version 0, and DO as the
+/// query had it.
+pub(crate) fn opt_record(udp_size: u16, extended_rcode: u8, dnssec_ok: bool) -> [u8; OPT_LEN] {
+    let [s0, s1] = udp_size.to_be_bytes();
+    let [t0, t1] = TYPE_OPT.to_be_bytes();
+    let flags = if dnssec_ok { OPT_DO } else { 0 };
+    [0, t0, t1, s0, s1, extended_rcode, 0, flags, 0, 0, 0]
+}
+
+/// Whether the OPT record's flags (the two octets after its version) ask for DNSSEC.
+pub(crate) fn opt_dnssec_ok(flags_high: u8) -> bool {
+    flags_high & OPT_DO != 0
+}
 
 /// A big-endian u16 at `at`, if the packet is long enough.
 pub(crate) fn be16(p: &[u8], at: usize) -> Option<u16> {

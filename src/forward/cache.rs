@@ -5,6 +5,7 @@
 //! read, and an expired entry is removed then.
 
 use super::message::Layout;
+use crate::dns::header::{Section, set_count};
 use std::time::{Duration, Instant};
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -67,8 +68,11 @@ impl Cache {
             .unwrap_or(layout.question_end);
         let mut reply = reply[..end].to_vec();
         // The stored copy has no OPT: fix its additional count accordingly.
-        let ar = layout.arcount_before_opt as u16;
-        reply[10..12].copy_from_slice(&ar.to_be_bytes());
+        set_count(
+            &mut reply,
+            Section::Additional,
+            layout.arcount_before_opt as u16,
+        );
         entries.insert(
             key,
             Entry {
@@ -112,10 +116,12 @@ impl Cache {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dns::header::Flags;
     use crate::forward::message::layout;
 
     fn reply(ttl: u8) -> Vec<u8> {
-        let mut p = vec![0, 1, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0];
+        let [f0, f1] = (Flags::QR | Flags::RD | Flags::RA).bits().to_be_bytes();
+        let mut p = vec![0, 1, f0, f1, 0, 1, 0, 1, 0, 0, 0, 0];
         p.extend_from_slice(b"\x01a\x04test\x00\x00\x01\x00\x01");
         p.extend_from_slice(&[0xC0, 12, 0, 1, 0, 1, 0, 0, 0, ttl, 0, 4, 10, 0, 0, 1]);
         p

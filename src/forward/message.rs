@@ -2,6 +2,7 @@
 //! boundaries of each section, TTLs, and a prefix of the message that fits a client's
 //! size limit. Nothing here trusts the upstream: every offset is checked.
 
+use crate::dns::header::{Flags, Rcode};
 use crate::dns::wire::{HEADER_LEN, TYPE_OPT, TYPE_SOA, be16, skip_name};
 
 /// Where things are in a DNS message.
@@ -73,16 +74,16 @@ pub fn layout(p: &[u8]) -> Option<Layout> {
 /// reply; for NXDOMAIN or NODATA, min(SOA TTL, SOA MINIMUM) of the authority SOA.
 /// `None`: not cacheable (other rcodes, truncated, no TTL to go by).
 pub fn cache_ttl(p: &[u8], l: &Layout) -> Option<u32> {
-    let flags = be16(p, 2)?;
-    let rcode = flags & 0x000F;
-    if flags & 0x0200 != 0 || !(rcode == 0 || rcode == 3) {
+    let flags = Flags::of(p)?;
+    let rcode = flags.rcode();
+    if flags.contains(Flags::TC) || !(rcode == Rcode::NOERROR || rcode == Rcode::NXDOMAIN) {
         return None;
     }
     let ttl_at = |i: usize| -> Option<u32> {
         let at = l.ttls.get(i)?.0;
         Some(u32::from_be_bytes(p.get(at..at + 4)?.try_into().ok()?))
     };
-    if rcode == 0 && l.ancount > 0 {
+    if rcode == Rcode::NOERROR && l.ancount > 0 {
         return (0..l.ancount)
             .map(ttl_at)
             .collect::<Option<Vec<u32>>>()?
@@ -131,7 +132,8 @@ mod tests {
 
     /// A reply with `n` A records for `a.test.` and an OPT.
     fn reply(n: u16, opt: bool) -> Vec<u8> {
-        let mut p = vec![0, 1, 0x81, 0x80, 0, 1];
+        let [f0, f1] = (Flags::QR | Flags::RD | Flags::RA).bits().to_be_bytes();
+        let mut p = vec![0, 1, f0, f1, 0, 1];
         p.extend_from_slice(&n.to_be_bytes());
         p.extend_from_slice(&[0, 0, 0, u8::from(opt)]);
         p.extend_from_slice(b"\x01a\x04test\x00\x00\x01\x00\x01");

@@ -11,9 +11,12 @@ pub mod message;
 use crate::answer::{Transport, reply_limit};
 use crate::config::Config;
 use crate::counters::{BatchCounts, ForwardCounters};
+use crate::dns::header::{Flags, HEADER_LEN, Header, Rcode, Section};
 use crate::dns::ids::QueryIds;
 use crate::dns::query::{Edns, parse};
 use crate::dns::wire::TCP_MAX;
+use crate::dns::wire::{OPT_LEN, opt_record};
+use crate::dns::writer::MessageWriter;
 use crate::snapshot::in_zone;
 use crate::sockets::batch::{Batch, LocalAddr};
 use crate::stop::Stop;
@@ -317,13 +320,17 @@ impl Forwarder {
         }
         let upstreams = self.routes.upstreams(query.qname());
         if upstreams.is_empty() || self.pending.len() - self.free.len() >= MAX_PENDING {
-            let rcode = if upstreams.is_empty() { 5 } else { 2 };
+            let rcode = if upstreams.is_empty() {
+                Rcode::REFUSED
+            } else {
+                Rcode::SERVFAIL
+            };
             self.fail(&client, &request.packet, rcode);
             return;
         }
         let Some(our_id) = self.ids.draw() else {
             tracing::error!("the system's random source failed; query not forwarded");
-            self.fail(&client, &request.packet, 2);
+            self.fail(&client, &request.packet, Rcode::SERVFAIL);
             return;
         };
         let mut packet = request.packet;
@@ -338,7 +345,7 @@ impl Forwarder {
             Ok(leg) => leg,
             Err(_) => {
                 self.free.push(index);
-                self.fail(&client, &packet, 2);
+                self.fail(&client, &packet, Rcode::SERVFAIL);
                 return;
             }
         };
@@ -434,7 +441,7 @@ impl Forwarder {
             return;
         }
         let Some(p) = self.take(index) else { return };
-        self.fail(&p.client, &p.query, 2);
+        self.fail(&p.client, &p.query, Rcode::SERVFAIL);
     }
 
     fn take(&mut self, index: usize) -> Option<Pending> {
@@ -483,29 +490,36 @@ impl Forwarder {
     /// fitted to its size limit, with an OPT if it sent one.
     fn relay(&mut self, client: &Client, reply: &[u8], from_cache: bool) {
         let Some(layout) = message::layout(reply) else {
-            return self.fail(client, reply, 2);
+            return self.fail(client, reply, Rcode::SERVFAIL);
         };
         if layout.question_end - 12 != client.question.len() {
-            return self.fail(client, reply, 2);
+            return self.fail(client, reply, Rcode::SERVFAIL);
         }
-        let reserve = if client.edns.is_some() { 11 } else { 0 };
+        let reserve = if client.edns.is_some() { OPT_LEN } else { 0 };
         let (cut, counts, lost) = message::fit(&layout, client.limit, reserve);
+        let Some(upstream) = Header::read(reply) else {
+            return self.fail(client, reply, Rcode::SERVFAIL);
+        };
         let mut out = Vec::with_capacity(cut + reserve);
         out.extend_from_slice(&reply[..cut]);
-        out[0..2].copy_from_slice(&client.id.to_be_bytes());
-        out[12..layout.question_end].copy_from_slice(&client.question);
-        let upstream_tc = out[2] & 0x02 != 0;
-        out[2] &= !0x02;
-        if (lost || upstream_tc) && self.set_truncate_bit {
-            out[2] |= 0x02;
-        }
-        let arcount = counts[2] + usize::from(client.edns.is_some());
-        for (i, c) in [counts[0], counts[1], arcount].iter().enumerate() {
-            out[6 + 2 * i..8 + 2 * i].copy_from_slice(&(*c as u16).to_be_bytes());
-        }
+        out[HEADER_LEN..layout.question_end].copy_from_slice(&client.question);
+        // The upstream's header with the client's ID, the counts of what was kept, and
+        // TC when the upstream or the cut left records out.
+        let truncated = (lost || upstream.flags.contains(Flags::TC)) && self.set_truncate_bit;
+        let header = Header {
+            id: client.id,
+            flags: upstream.flags.with(Flags::TC, truncated),
+            counts: [
+                upstream.count(Section::Question),
+                counts[0] as u16,
+                counts[1] as u16,
+                (counts[2] + usize::from(client.edns.is_some())) as u16,
+            ],
+        };
+        header.write(&mut out);
         if let Some(edns) = client.edns {
             let ext = layout.opt_ttl.map_or(0, |t| t[0]);
-            push_opt(&mut out, self.edns_max, ext, edns.dnssec_ok);
+            out.extend_from_slice(&opt_record(self.edns_max, ext, edns.dnssec_ok));
         }
         let counts = if from_cache {
             &mut self.counts_cache
@@ -516,19 +530,23 @@ impl Forwarder {
         self.send(client.path, out);
     }
 
-    /// SERVFAIL (rcode 2) or REFUSED (5), echoing the client's question.
-    fn fail(&mut self, client: &Client, packet: &[u8], rcode: u8) {
-        let mut out = Vec::with_capacity(12 + client.question.len() + 11);
-        let flags = packet
-            .get(2..4)
-            .map_or(0x0100, |f| u16::from_be_bytes([f[0], f[1]]));
-        let flags = 0x8000 | 0x0080 | (flags & (0x7800 | 0x0100 | 0x0010)) | u16::from(rcode);
-        out.extend_from_slice(&client.id.to_be_bytes());
-        out.extend_from_slice(&flags.to_be_bytes());
-        out.extend_from_slice(&[0, 1, 0, 0, 0, 0, 0, u8::from(client.edns.is_some())]);
-        out.extend_from_slice(&client.question);
-        if let Some(edns) = client.edns {
-            push_opt(&mut out, self.edns_max, 0, edns.dnssec_ok);
+    /// SERVFAIL or REFUSED, echoing the client's question (and the opcode, RD and CD of
+    /// `packet`, the query or the upstream's reply).
+    fn fail(&mut self, client: &Client, packet: &[u8], rcode: Rcode) {
+        let echoed = Flags::of(packet).map_or(Flags::RD, |f| {
+            f.only(Flags::KEEP_OPCODE | Flags::RD | Flags::CD)
+        });
+        let flags = (Flags::QR | Flags::RA | echoed).with_rcode(rcode);
+        let size = HEADER_LEN + client.question.len() + OPT_LEN;
+        let mut out = vec![0u8; size];
+        if let Some(mut w) = MessageWriter::new(&mut out, size, client.id, flags) {
+            w.put(Section::Question, 1, &client.question);
+            if let Some(edns) = client.edns {
+                let opt = opt_record(self.edns_max, rcode.extended_bits(), edns.dnssec_ok);
+                w.put(Section::Additional, 1, &opt);
+            }
+            let len = w.finish();
+            out.truncate(len);
         }
         self.counts_upstream.response(&out);
         self.send(client.path, out);
@@ -570,13 +588,6 @@ struct Client {
     edns: Option<Edns>,
 }
 
-fn push_opt(out: &mut Vec<u8>, size: u16, ext_rcode: u8, dnssec_ok: bool) {
-    out.push(0);
-    out.extend_from_slice(&41u16.to_be_bytes());
-    out.extend_from_slice(&size.to_be_bytes());
-    out.extend_from_slice(&[ext_rcode, 0, if dnssec_ok { 0x80 } else { 0 }, 0, 0, 0]);
-}
-
 fn send_udp(
     out: &mut Batch,
     fd: BorrowedFd<'_>,
@@ -592,12 +603,15 @@ fn send_udp(
 
 /// True when `reply` answers our query: a response, our ID, the same question (any case).
 pub(crate) fn is_reply_to(reply: &[u8], id: u16, question: &[u8]) -> bool {
-    let end = 12 + question.len();
-    reply.len() >= end
-        && reply[0..2] == id.to_be_bytes()
-        && reply[2] & 0x80 != 0
-        && reply[4..6] == [0, 1]
-        && reply[12..end].eq_ignore_ascii_case(question)
+    let Some(header) = Header::read(reply) else {
+        return false;
+    };
+    header.id == id
+        && header.flags.is_response()
+        && header.count(Section::Question) == 1
+        && reply
+            .get(HEADER_LEN..HEADER_LEN + question.len())
+            .is_some_and(|q| q.eq_ignore_ascii_case(question))
 }
 
 fn open_leg(

@@ -3,10 +3,11 @@
 //! is set) is acknowledged and wakes the secondary's thread, any other is refused.
 
 use crate::config::Config;
+use crate::dns::cursor::Cursor;
+use crate::dns::header::{Flags, HEADER_LEN, Header, Opcode, Rcode, Section};
 use crate::dns::tsig::{self, Verified};
-use crate::dns::wire::{
-    HEADER_LEN, OPCODE_NOTIFY, RCODE_NOTAUTH, RCODE_REFUSED, TYPE_SOA, be16, skip_name,
-};
+use crate::dns::wire::TYPE_SOA;
+use crate::dns::writer::MessageWriter;
 use crate::status::Status;
 use crossbeam_channel::Sender;
 use std::net::IpAddr;
@@ -14,9 +15,7 @@ use std::sync::Arc;
 
 /// Whether `packet` is a NOTIFY request.
 pub(crate) fn is_notify(packet: &[u8]) -> bool {
-    packet
-        .get(2)
-        .is_some_and(|&b| b & 0x80 == 0 && (b >> 3) & 0x0F == OPCODE_NOTIFY)
+    Flags::of(packet).is_some_and(|f| !f.is_response() && f.opcode() == Opcode::NOTIFY)
 }
 
 /// Where the listeners hand NOTIFYs.
@@ -61,47 +60,48 @@ impl NotifyInbox {
         peer: Option<IpAddr>,
         out: &mut [u8],
     ) -> Option<usize> {
-        if be16(packet, 4)? != 1 {
+        let header = Header::read(packet)?;
+        if header.count(Section::Question) != 1 {
             return None;
         }
-        let question_end = skip_name(packet, HEADER_LEN)? + 4;
-        if question_end > packet.len() {
-            return None;
-        }
-        let qname = packet[HEADER_LEN..question_end - 4].to_ascii_lowercase();
-        let qtype = be16(packet, question_end - 4)?;
+        let mut question = Cursor::new(packet, HEADER_LEN);
+        let qname = question.name()?.to_ascii_lowercase();
+        let qtype = question.u16()?;
+        question.u16()?;
+        let question_end = question.at();
         let config = self.live.load();
         let now = crate::status::unix_seconds();
         let verdict = tsig::verify(packet, question_end, &config.tsig_keys, now);
         let from_primary = peer.is_some_and(|p| self.primaries.contains(&p.to_canonical()));
         let (rcode, signer) = match (qname == self.apex && qtype == TYPE_SOA, from_primary) {
-            (false, _) => (RCODE_NOTAUTH, None),
-            (true, false) => (RCODE_REFUSED, None),
+            (false, _) => (Rcode::NOTAUTH, None),
+            (true, false) => (Rcode::REFUSED, None),
             (true, true) => match (&config.transfer_tsig, verdict) {
                 (Some(name), Verified::Good(signer)) if signer.key_is_named(name) => {
-                    (0, Some(signer))
+                    (Rcode::NOERROR, Some(signer))
                 }
-                (None, Verified::Unsigned) => (0, None),
-                (None, Verified::Good(signer)) => (0, Some(signer)),
-                _ => (RCODE_REFUSED, None),
+                (None, Verified::Unsigned) => (Rcode::NOERROR, None),
+                (None, Verified::Good(signer)) => (Rcode::NOERROR, Some(signer)),
+                _ => (Rcode::REFUSED, None),
             },
         };
-        let mut reply = Vec::with_capacity(question_end + 128);
-        reply.extend_from_slice(&packet[..2]);
-        // QR, the NOTIFY opcode, AA.
-        reply.push(0x80 | OPCODE_NOTIFY << 3 | 0x04);
-        reply.push(rcode);
-        reply.extend_from_slice(&[0, 1, 0, 0, 0, 0, 0, 0]);
-        reply.extend_from_slice(&packet[HEADER_LEN..question_end]);
+        let flags = (Flags::QR | Flags::AA)
+            .with_opcode(Opcode::NOTIFY)
+            .with_rcode(rcode);
+        let mut reply = vec![0u8; question_end];
+        let mut w = MessageWriter::new(&mut reply, question_end, header.id, flags)?;
+        w.put(Section::Question, 1, &packet[HEADER_LEN..question_end]);
+        let len = w.finish();
+        reply.truncate(len);
         if let Some(mut signer) = signer {
             signer.sign(&mut reply, 0, now, 0);
         }
-        if rcode == 0 {
+        if rcode == Rcode::NOERROR {
             Status::add(&self.status.secondary.notifies_taken, 1);
             let _ = self.wake.try_send(());
         } else {
             Status::add(&self.status.secondary.notifies_refused, 1);
-            tracing::debug!(?peer, rcode, "NOTIFY refused");
+            tracing::debug!(?peer, rcode = rcode.0, "NOTIFY refused");
         }
         let out = out.get_mut(..reply.len())?;
         out.copy_from_slice(&reply);

@@ -12,9 +12,11 @@
 pub(crate) mod inbox;
 
 use crate::config::Config;
+use crate::dns::header::{Flags, HEADER_LEN, Header, Opcode, Section};
 use crate::dns::ids::QueryIds;
 use crate::dns::tsig::{Signer, TsigKey};
-use crate::dns::wire::{CLASS_IN, HEADER_LEN, OPCODE_NOTIFY, TYPE_SOA};
+use crate::dns::wire::{CLASS_IN, TYPE_SOA};
+use crate::dns::writer::MessageWriter;
 use crate::snapshot::Snapshot;
 use crate::status::unix_seconds;
 use crate::stop::Stop;
@@ -29,8 +31,8 @@ use std::time::{Duration, Instant};
 const TRIES: u32 = 5;
 /// The wait before the first retry (it doubles).
 const FIRST_RETRY: Duration = Duration::from_secs(1);
-/// The NOTIFY opcode in the flags, with AA.
-const FLAGS: u16 = ((OPCODE_NOTIFY as u16) << 11) | 0x0400;
+/// A NOTIFY request's flags: the opcode, and AA (RFC 1996 §3.7).
+const FLAGS: Flags = Flags::AA.with_opcode(Opcode::NOTIFY);
 
 /// Where the control thread sends each new snapshot.
 #[derive(Clone)]
@@ -127,15 +129,17 @@ fn messages(snap: &Snapshot) -> Vec<(Vec<u8>, Vec<u8>)> {
     std::iter::once(&snap.zone.apex)
         .chain(&snap.zone.others)
         .map(|apex| {
-            let mut m = Vec::with_capacity(HEADER_LEN + apex.len() + 4 + soa.len());
-            m.extend_from_slice(&[0, 0]);
-            m.extend_from_slice(&FLAGS.to_be_bytes());
-            m.extend_from_slice(&[0, 1, 0, 1, 0, 0, 0, 0]);
-            m.extend_from_slice(apex);
-            m.extend_from_slice(&TYPE_SOA.to_be_bytes());
-            m.extend_from_slice(&CLASS_IN.to_be_bytes());
-            // The SOA record's owner is a pointer to the question: this zone's apex.
-            m.extend_from_slice(soa);
+            let mut question = apex.clone();
+            question.extend_from_slice(&TYPE_SOA.to_be_bytes());
+            question.extend_from_slice(&CLASS_IN.to_be_bytes());
+            let size = HEADER_LEN + question.len() + soa.len();
+            let mut m = vec![0u8; size];
+            if let Some(mut w) = MessageWriter::new(&mut m, size, 0, FLAGS) {
+                w.put(Section::Question, 1, &question);
+                // The SOA record's owner is a pointer to the question: this zone's apex.
+                w.put(Section::Answer, 1, soa);
+                w.finish();
+            }
             (apex.clone(), m)
         })
         .collect()
@@ -145,10 +149,12 @@ fn messages(snap: &Snapshot) -> Vec<(Vec<u8>, Vec<u8>)> {
 fn read_answers(socket: &UdpSocket, pending: &mut HashMap<(SocketAddr, Vec<u8>), Pending>) {
     let mut buf = [0u8; 512];
     while let Ok((n, from)) = socket.recv_from(&mut buf) {
-        if n < HEADER_LEN || buf[2] & 0x80 == 0 {
+        let Some(Header { id, flags, .. }) = Header::read(&buf[..n]) else {
+            continue;
+        };
+        if !flags.is_response() {
             continue;
         }
-        let id = u16::from_be_bytes([buf[0], buf[1]]);
         let from = SocketAddr::new(from.ip().to_canonical(), from.port());
         pending.retain(|(target, _), p| !(*target == from && p.id == id && p.tries > 0));
     }

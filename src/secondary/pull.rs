@@ -5,11 +5,12 @@
 
 use super::stream::{Assembler, Received, ZoneRr, ZoneSink, convert};
 use crate::counters::PullResult;
+use crate::dns::cursor::Cursor;
+use crate::dns::header::{Header, Rcode, Section, set_count};
 use crate::dns::ids::QueryIds;
 use crate::dns::tsig::{self, ResponseCheck, Signer, TsigKey};
 use crate::dns::wire::{
-    CLASS_IN, HEADER_LEN, TYPE_AXFR, TYPE_IXFR, TYPE_SOA, be16, name_to_wire, serial_newer,
-    skip_name, soa_number,
+    CLASS_IN, HEADER_LEN, TYPE_AXFR, TYPE_IXFR, TYPE_SOA, name_to_wire, serial_newer, soa_number,
 };
 use crate::status::unix_seconds;
 use std::io::{Read, Write};
@@ -278,11 +279,11 @@ impl Connection {
 
 /// Where the question section of `packet` ends.
 fn questions_end(packet: &[u8]) -> Option<usize> {
-    let mut at = HEADER_LEN;
-    for _ in 0..be16(packet, 4)? {
-        at = skip_name(packet, at)? + 4;
+    let mut cursor = Cursor::new(packet, HEADER_LEN);
+    for _ in 0..Header::read(packet)?.count(Section::Question) {
+        cursor.question()?;
     }
-    (at <= packet.len()).then_some(at)
+    Some(cursor.at())
 }
 
 /// One message of a transfer as it came off the wire, checked: ours (ID, response), a
@@ -293,29 +294,34 @@ pub(crate) fn check_message(
     id: u16,
     check: Option<&mut ResponseCheck>,
 ) -> Result<hickory_proto::op::Message, PullError> {
-    if packet.len() < HEADER_LEN || be16(&packet, 0) != Some(id) || packet[2] & 0x80 == 0 {
+    let Some(header) = Header::read(&packet) else {
+        return fail(PullResult::Malformed, "an answer that is not ours");
+    };
+    if header.id != id || !header.flags.is_response() {
         return fail(PullResult::Malformed, "an answer that is not ours");
     }
-    let rcode = packet[3] & 0x0F;
+    let rcode = header.flags.rcode();
     let Some(question_end) = questions_end(&packet) else {
         return fail(PullResult::Malformed, "an unreadable question");
     };
     let tsig_start = match check {
         Some(check) => match check.verify(&packet, question_end, unix_seconds()) {
             Some(start) => Some(start),
-            None if rcode == 9 => return fail(PullResult::BadTsig, "NOTAUTH: key refused"),
+            None if rcode == Rcode::NOTAUTH => {
+                return fail(PullResult::BadTsig, "NOTAUTH: key refused");
+            }
             None => return fail(PullResult::BadTsig, "a message without a valid TSIG"),
         },
         None => tsig::find(&packet, question_end).map(|t| t.start),
     };
-    if rcode != 0 {
-        return fail(PullResult::Refused, format!("response code {rcode}"));
+    if rcode != Rcode::NOERROR {
+        return fail(PullResult::Refused, format!("response code {}", rcode.0));
     }
     // The message without its TSIG record, which has been checked.
     if let Some(start) = tsig_start {
         packet.truncate(start);
-        let ar = be16(&packet, 10).unwrap_or(1).saturating_sub(1);
-        packet[10..12].copy_from_slice(&ar.to_be_bytes());
+        let additional = header.count(Section::Additional).saturating_sub(1);
+        set_count(&mut packet, Section::Additional, additional);
     }
     match hickory_proto::op::Message::from_vec(&packet) {
         Ok(message) => Ok(message),

@@ -1,0 +1,6 @@
+//! TSIG on a request and on a transfer's responses (src/fuzzing.rs says what must hold).
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| mesos_dns::fuzzing::tsig(data));

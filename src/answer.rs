@@ -65,7 +65,9 @@ pub fn answer(
         Err(Reject::Header(rcode)) => return header_only(packet, rcode, 0, out),
         Err(Reject::WithQuestion(rcode, end)) => return header_only(packet, rcode, end, out),
     };
-    let mut reply = Reply::new(packet, &query, snap, out, transport, rotation);
+    let Some(mut reply) = Reply::new(packet, &query, snap, out, transport, rotation) else {
+        return Outcome::Drop;
+    };
 
     if let Some(edns) = query.edns {
         if edns.version > 0 {
@@ -139,7 +141,10 @@ fn reject(
     let Ok(query) = parse(packet) else {
         return Outcome::Drop;
     };
-    Reply::new(packet, &query, snap, out, transport, 0).simple(rcode, false)
+    match Reply::new(packet, &query, snap, out, transport, 0) {
+        Some(mut reply) => reply.simple(rcode, false),
+        None => Outcome::Drop,
+    }
 }
 
 /// A reply that copies the header (and possibly the question) of a packet that could
@@ -165,7 +170,7 @@ struct Reply<'a> {
     packet: &'a [u8],
     query: &'a Query,
     snap: &'a Snapshot,
-    w: Option<MessageWriter<'a>>,
+    w: MessageWriter<'a>,
     rotation: u32,
 }
 
@@ -196,17 +201,17 @@ impl<'a> Reply<'a> {
         out: &'a mut [u8],
         transport: Transport,
         rotation: u32,
-    ) -> Reply<'a> {
+    ) -> Option<Reply<'a>> {
         let limit = reply_limit(transport, query.edns, snap.zone.edns_max);
         let flags = (Flags::QR | query.flags.only(Flags::RD | Flags::CD))
             .with(Flags::RA, snap.zone.recurse_on);
-        Reply {
+        Some(Reply {
             packet,
             query,
             snap,
-            w: MessageWriter::new(out, limit, query.id, flags),
+            w: MessageWriter::new(out, limit, query.id, flags)?,
             rotation,
-        }
+        })
     }
 
     fn opt_len(&self) -> usize {
@@ -217,43 +222,36 @@ impl<'a> Reply<'a> {
         }
     }
 
-    /// The writer with the question in and `rcode` and AA set, when `body` octets
-    /// (besides the question and OPT) fit; `None` to drop.
-    fn begin(
-        &mut self,
-        rcode: Rcode,
-        authoritative: bool,
-        body: usize,
-    ) -> Option<MessageWriter<'a>> {
+    /// Puts the question in and sets `rcode` and AA, when `body` octets (besides the
+    /// question and OPT) fit; false to drop.
+    fn begin(&mut self, rcode: Rcode, authoritative: bool, body: usize) -> bool {
         let question = &self.packet[HEADER_LEN..self.query.question_end];
-        let opt = self.opt_len();
-        let mut w = self.w.take()?;
-        if question.len() + body + opt > w.room() {
-            self.w = Some(w);
-            return None;
+        if question.len() + body + self.opt_len() > self.w.room() {
+            return false;
         }
+        let w = &mut self.w;
         w.set_flags(w.flags().with_rcode(rcode).with(Flags::AA, authoritative));
-        w.put(Section::Question, 1, question);
-        Some(w)
+        w.put(Section::Question, 1, question)
     }
 
     /// Appends the OPT record if the query had one, and finishes the message.
-    fn end(&self, mut w: MessageWriter<'_>, rcode: Rcode) -> Outcome {
+    fn end(&mut self, rcode: Rcode) -> Outcome {
         if let Some(Edns { dnssec_ok, .. }) = self.query.edns {
             let opt = opt_record(self.snap.zone.edns_max, rcode.extended_bits(), dnssec_ok);
-            w.put(Section::Additional, 1, &opt);
+            self.w.put(Section::Additional, 1, &opt);
         }
         Outcome::Reply {
-            len: w.finish(),
+            len: self.w.finish(),
             qtype: self.query.qtype,
         }
     }
 
     /// Header, question and OPT only.
     fn simple(&mut self, rcode: Rcode, authoritative: bool) -> Outcome {
-        match self.begin(rcode, authoritative, 0) {
-            Some(w) => self.end(w, rcode),
-            None => Outcome::Drop,
+        if self.begin(rcode, authoritative, 0) {
+            self.end(rcode)
+        } else {
+            Outcome::Drop
         }
     }
 
@@ -293,14 +291,14 @@ impl<'a> Reply<'a> {
         // The apex is the tail of the question name: point the SOA's owner at it.
         let apex_at = HEADER_LEN + self.query.qname_len - apex.len();
         let owner = pointer(apex_at).unwrap_or(QUESTION_POINTER);
-        let Some(mut w) = self.begin(rcode, true, soa.bytes().len()) else {
+        if !self.begin(rcode, true, soa.bytes().len()) {
             return self.simple(rcode, true);
-        };
-        if let Some(record) = w.reserve(Section::Authority, 1, soa.bytes().len()) {
+        }
+        if let Some(record) = self.w.reserve(Section::Authority, 1, soa.bytes().len()) {
             record.copy_from_slice(soa.bytes());
             record[..2].copy_from_slice(&owner);
         }
-        self.end(w, rcode)
+        self.end(rcode)
     }
 
     /// Copies `m` records of `set` from record `k` (wrapping) in at most two runs, into
@@ -320,10 +318,11 @@ impl<'a> Reply<'a> {
 
     fn positive(&mut self, chosen: &[Option<&RrSet>; 4]) -> Outcome {
         let snap = self.snap;
-        let Some(mut w) = self.begin(Rcode::NOERROR, true, 0) else {
+        if !self.begin(Rcode::NOERROR, true, 0) {
             return Outcome::Drop;
-        };
+        }
         let opt = self.opt_len();
+        let w = &mut self.w;
         let room = w.room() - opt;
 
         // How many records of each set fit, in order; TC when any was left out.
@@ -361,7 +360,7 @@ impl<'a> Reply<'a> {
         for ((p, set), pos) in plan.iter().zip(chosen).zip(set_at.iter_mut()) {
             let Some(set) = set else { continue };
             *pos = w.len();
-            Self::copy_records(&mut w, set, p.0, p.1);
+            Self::copy_records(w, set, p.0, p.1);
         }
 
         // Additional addresses, only when every answer went out, as many as fit.
@@ -421,6 +420,6 @@ impl<'a> Reply<'a> {
         }
         let tc = truncated && snap.zone.set_truncate_bit;
         w.set_flags(w.flags().with(Flags::TC, tc));
-        self.end(w, Rcode::NOERROR)
+        self.end(Rcode::NOERROR)
     }
 }

@@ -178,12 +178,15 @@ impl Header {
     }
 
     /// Writes it over the first 12 octets of `out` (which must have them).
+    #[inline]
     pub(crate) fn write(&self, out: &mut [u8]) {
-        out[0..2].copy_from_slice(&self.id.to_be_bytes());
-        out[2..4].copy_from_slice(&self.flags.0.to_be_bytes());
-        for (i, count) in self.counts.iter().enumerate() {
-            out[4 + 2 * i..6 + 2 * i].copy_from_slice(&count.to_be_bytes());
-        }
+        let [i0, i1] = self.id.to_be_bytes();
+        let [f0, f1] = self.flags.0.to_be_bytes();
+        let [q0, q1] = self.counts[0].to_be_bytes();
+        let [a0, a1] = self.counts[1].to_be_bytes();
+        let [n0, n1] = self.counts[2].to_be_bytes();
+        let [r0, r1] = self.counts[3].to_be_bytes();
+        out[..HEADER_LEN].copy_from_slice(&[i0, i1, f0, f1, q0, q1, a0, a1, n0, n1, r0, r1]);
     }
 
     /// The count of one section.

@@ -86,9 +86,10 @@ impl<'a> MessageWriter<'a> {
         Some(&mut self.out[start..start + len])
     }
 
-    /// Writes the header and gives the message's length.
+    /// Writes the header and gives the message's length (the writer may go on; finish
+    /// again to count what it adds).
     #[inline]
-    pub(crate) fn finish(self) -> usize {
+    pub(crate) fn finish(&mut self) -> usize {
         self.header.write(self.out);
         self.len
     }

@@ -99,3 +99,17 @@ pub fn values(set: &RecordSet, rtype: &str, name: &str) -> Vec<String> {
     out.sort();
     out
 }
+
+/// Polls `check` every 20 ms until it holds; fails the test, naming `what`, when it still
+/// does not after `within`. Every test that waits for something waits through here, so
+/// it says what it waits for and never sleeps longer than needed.
+pub fn eventually(within: std::time::Duration, what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + within;
+    while !check() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting: {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}

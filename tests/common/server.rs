@@ -305,6 +305,25 @@ impl Server {
         std::fs::read_to_string(self.dir.join("stderr.log")).unwrap_or_default()
     }
 
+    /// The value of a metric (its name with labels, as `/metrics` writes it), or `None`
+    /// while the HTTP server is not up yet or the metric is absent: for waiting on.
+    pub fn try_metric(&self, name: &str) -> Option<f64> {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.http_port)).ok()?;
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .ok()?;
+        stream
+            .write_all(b"GET /metrics HTTP/1.1\r\nHost: test\r\n\r\n")
+            .ok()?;
+        let mut body = String::new();
+        stream.read_to_string(&mut body).ok()?;
+        body.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))?
+            .trim()
+            .parse()
+            .ok()
+    }
+
     pub fn metric(&self, name: &str) -> f64 {
         let body = self.get("/metrics").body;
         let value = body

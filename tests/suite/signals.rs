@@ -3,18 +3,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // ok: tests may panic
 
-mod common;
+use crate::common;
 use common::data_path;
 use common::server::{SETUP_R, Server, query};
 use hickory_proto::rr::RecordType;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-fn eventually(what: &str, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !check() {
-        assert!(Instant::now() < deadline, "{what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+/// Waits (at most 10 s) until `check` holds.
+fn eventually(what: &str, check: impl FnMut() -> bool) {
+    common::eventually(Duration::from_secs(10), what, check);
 }
 
 #[test]
@@ -31,7 +28,8 @@ fn usr1_refreshes_now() {
         serde_json::to_vec(&state).unwrap(),
     )
     .unwrap();
-    std::thread::sleep(Duration::from_millis(300));
+    // Not read yet: the next refresh is far off (RefreshSeconds), and only USR1 asks.
+    let refreshes = s.metric("mesos_dns_state_refreshes_total");
     assert!(
         s.udp(&query("renamed.marathon.mesos.", RecordType::A))
             .answers()
@@ -43,6 +41,11 @@ fn usr1_refreshes_now() {
             .answers()
             .is_empty()
     });
+    assert_eq!(
+        s.metric("mesos_dns_state_refreshes_total"),
+        refreshes + 1.0,
+        "one refresh, the one SIGUSR1 asked for"
+    );
 }
 
 #[test]
@@ -75,7 +78,9 @@ fn hup_reloads_the_config() {
     // A broken file is refused; the server goes on with what it had.
     std::fs::write(&path, "{ not json").unwrap();
     s.signal("HUP");
-    std::thread::sleep(Duration::from_millis(500));
+    eventually("the broken file refused", || {
+        s.log().contains("new configuration refused")
+    });
     assert_eq!(ttl(), 99);
     assert_eq!(s.get("/health").status, 200);
 }

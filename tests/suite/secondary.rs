@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // ok: tests may panic
 
-mod common;
+use crate::common;
 use common::data_path;
 use common::server::{SETUP_R, Server, free_port, query, temp_dir};
 use common::upstream::Knot;
@@ -19,18 +19,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const SECRET: &str = "c2VjcmV0LXNoYXJlZC1ieS1ib3RoLXNpZGVzLTEyMzQ=";
-
-/// Waits (at most `within`) until `check` holds.
-fn wait_until(within: Duration, what: &str, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + within;
-    while Instant::now() < deadline {
-        if check() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("timed out waiting for {what}");
-}
 
 /// The answer rows of a query (name, TTL, type, data), sorted.
 fn answer_rows(s: &Server, name: &str, rtype: RecordType) -> BTreeSet<String> {
@@ -117,7 +105,7 @@ fn our_secondary_follows_our_primary_and_feeds_a_knot_below_it() {
         &[format!("127.0.0.1:{}", primary.port)],
         &format!(r#","NotifySecondaries":["127.0.0.1:{knot_port}"]"#),
     );
-    wait_until(Duration::from_secs(20), "the first transfer", || {
+    common::eventually(Duration::from_secs(20), "the first transfer", || {
         answers(&secondary, "leader.mesos.", RecordType::A).is_some_and(|m| !m.answers().is_empty())
     });
     // The same zone, record for record, and the same answers.
@@ -143,7 +131,7 @@ fn our_secondary_follows_our_primary_and_feeds_a_knot_below_it() {
     let serial_before = soa_serial(&secondary);
     let started = Instant::now();
     rename_a_task(&primary, "renamed");
-    wait_until(
+    common::eventually(
         Duration::from_secs(10),
         "the change on the secondary",
         || {
@@ -176,7 +164,7 @@ fn our_secondary_follows_our_primary_and_feeds_a_knot_below_it() {
     assert!(soas[1].contains(&format!(" {serial_before} ")), "{ixfr:?}");
 
     // Tiers: Knot, a secondary of our secondary, holds the same zone.
-    wait_until(Duration::from_secs(20), "Knot below our secondary", || {
+    common::eventually(Duration::from_secs(20), "Knot below our secondary", || {
         kdig_axfr(knot.port) == kdig_axfr(primary.port)
     });
 
@@ -209,7 +197,7 @@ fn our_secondary_follows_our_primary_and_feeds_a_knot_below_it() {
 fn notifies_from_others_are_refused() {
     let primary = Server::start(&data_path("fake-state.json"), &format!(",{SETUP_R}"));
     let secondary = Server::secondary_on(free_port(), &[format!("127.0.0.1:{}", primary.port)], "");
-    wait_until(Duration::from_secs(20), "the first transfer", || {
+    common::eventually(Duration::from_secs(20), "the first transfer", || {
         answers(&secondary, "leader.mesos.", RecordType::A).is_some_and(|m| !m.answers().is_empty())
     });
     let notify = |from: &str, zone: &str| {
@@ -246,12 +234,12 @@ fn notifies_from_others_are_refused() {
     config["MaxAnswers"] = 1.into();
     std::fs::write(&path, serde_json::to_vec(&config).unwrap()).unwrap();
     secondary.signal("HUP");
-    wait_until(Duration::from_secs(10), "the reloaded config", || {
+    common::eventually(Duration::from_secs(10), "the reloaded config", || {
         secondary.get("/v1/config").json()["NotifySecondaries"]
             == serde_json::json!(["127.0.0.1:5300"])
     });
     // The zone held is compiled again under the new answer settings.
-    wait_until(Duration::from_secs(10), "MaxAnswers applied", || {
+    common::eventually(Duration::from_secs(10), "MaxAnswers applied", || {
         answers(
             &secondary,
             "_liquor-store._tcp.marathon.mesos.",
@@ -278,7 +266,7 @@ fn a_primary_that_does_not_answer_is_passed_over() {
         &[dead, format!("127.0.0.1:{}", primary.port)],
         "",
     );
-    wait_until(
+    common::eventually(
         Duration::from_secs(20),
         "the zone from the second primary",
         || {
@@ -298,16 +286,16 @@ fn tsig_between_our_primary_and_secondary() {
     let primary = Server::start(&data_path("fake-state.json"), &format!(",{SETUP_R},{keys}"));
     let primaries = [format!("127.0.0.1:{}", primary.port)];
     let good = Server::secondary_on(free_port(), &primaries, &format!(",{keys}"));
-    wait_until(Duration::from_secs(20), "a signed transfer", || {
+    common::eventually(Duration::from_secs(20), "a signed transfer", || {
         answers(&good, "leader.mesos.", RecordType::A).is_some_and(|m| !m.answers().is_empty())
     });
     // A secondary with another secret gets nothing, and says why.
     let wrong = r#","TSIGKeys":{"xfr":{"Algorithm":"hmac-sha256","Secret":"b3RoZXItc2VjcmV0LW90aGVyLXNlY3JldC0xMjM0NTY="}},"TransferTSIG":"xfr""#;
     let bad = Server::secondary_on(free_port(), &primaries, wrong);
-    wait_until(Duration::from_secs(20), "the secondary up", || {
+    common::eventually(Duration::from_secs(20), "the secondary up", || {
         answers(&bad, "leader.mesos.", RecordType::A).is_some()
     });
-    wait_until(Duration::from_secs(20), "a refused signature", || {
+    common::eventually(Duration::from_secs(20), "a refused signature", || {
         pulls(&bad, "axfr", "bad_tsig") >= 1.0
     });
     let m = answers(&bad, "leader.mesos.", RecordType::A).unwrap();
@@ -353,7 +341,7 @@ fn knot_as_primary_of_a_static_zone() {
         .spawn()
         .expect("knotd (Debian package knot)");
     let ours = Server::secondary_on(our_port, &[format!("127.0.0.1:{knot_port}")], "");
-    wait_until(Duration::from_secs(20), "the zone from Knot", || {
+    common::eventually(Duration::from_secs(20), "the zone from Knot", || {
         answers(&ours, "www.mesos.", RecordType::A).is_some_and(|m| !m.answers().is_empty())
     });
     // Served as Knot serves it: the primary's SOA, SRV priorities and weights, TTLs.
@@ -393,7 +381,7 @@ fn knot_as_primary_of_a_static_zone() {
         .output()
         .expect("knotc");
     assert!(reload.status.success(), "{reload:?}");
-    wait_until(Duration::from_secs(10), "Knot's change", || {
+    common::eventually(Duration::from_secs(10), "Knot's change", || {
         answer_rows(&ours, "www.mesos.", RecordType::A)
             .iter()
             .any(|r| r.contains("192.0.2.20"))
@@ -576,7 +564,7 @@ fn bad_transfers_are_rejected_and_the_zone_kept_until_it_expires() {
         r#","TransferMaxBytes":65536"#,
     );
     let app = || answer_rows(&ours, "app.mesos.", RecordType::A);
-    wait_until(Duration::from_secs(20), "the first transfer", || {
+    common::eventually(Duration::from_secs(20), "the first transfer", || {
         !app().is_empty()
     });
     let served = app();
@@ -653,7 +641,7 @@ fn bad_transfers_are_rejected_and_the_zone_kept_until_it_expires() {
         let before = pulls(&ours, kind, result);
         primary.set(script);
         let waited = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            wait_until(Duration::from_secs(10), result, || {
+            common::eventually(Duration::from_secs(10), result, || {
                 pulls(&ours, kind, result) > before
             })
         }));
@@ -693,7 +681,7 @@ fn bad_transfers_are_rejected_and_the_zone_kept_until_it_expires() {
         ]]),
         ..Script::default()
     });
-    wait_until(Duration::from_secs(10), "the good IXFR", || {
+    common::eventually(Duration::from_secs(10), "the good IXFR", || {
         app().iter().any(|r| r.contains("10.0.0.8"))
     });
     assert_eq!(app().len(), 1);
@@ -706,7 +694,7 @@ fn bad_transfers_are_rejected_and_the_zone_kept_until_it_expires() {
 
     // The primary goes silent: past the SOA expire, SERVFAIL and not ready.
     primary.set(Script::default());
-    wait_until(Duration::from_secs(15), "the zone's expiry", || {
+    common::eventually(Duration::from_secs(15), "the zone's expiry", || {
         answers(&ours, "app.mesos.", RecordType::A)
             .is_some_and(|m| m.response_code() == ResponseCode::ServFail)
     });
@@ -716,7 +704,7 @@ fn bad_transfers_are_rejected_and_the_zone_kept_until_it_expires() {
         soa: Some(soa(8, 1, 1, 3)),
         ..Script::default()
     });
-    wait_until(Duration::from_secs(15), "the zone served again", || {
+    common::eventually(Duration::from_secs(15), "the zone served again", || {
         answers(&ours, "app.mesos.", RecordType::A)
             .is_some_and(|m| m.response_code() == ResponseCode::NoError && !m.answers().is_empty())
     });

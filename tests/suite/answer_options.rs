@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // ok: tests may panic
 
-mod common;
+use crate::common;
 use common::server::{Server, query, temp_dir};
 use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::{RData, RecordType};

@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // ok: tests may panic
 
-mod common;
+use crate::common;
 use common::*;
 use mesos_dns::config::Config;
 use mesos_dns::mesos::generate::{Inputs, generate};

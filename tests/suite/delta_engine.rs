@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // ok: tests may panic
 
-mod common;
+use crate::common;
 use common::config_from;
 use mesos_dns::cluster::{
     Agent, Change, ClusterState, Discovery, DiscoveryPort, Framework, RunningStatus, StatusUpdate,

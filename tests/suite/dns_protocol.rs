@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // ok: tests may panic
 
-mod common;
+use crate::common;
 use common::data_path;
 use common::server::{SETUP_R, Server, query, query_edns};
 use hickory_proto::op::{Message, ResponseCode};
@@ -355,8 +355,14 @@ fn servfail_until_the_first_state_then_bad_states_keep_the_last_one() {
         3
     );
     // A broken document: the previous records stay.
+    let failures = || s.metric("mesos_dns_state_refresh_failures_total");
+    let before = failures();
     std::fs::write(s.dir.join("state.json"), b"{\"frameworks\": [ garbage").unwrap();
-    std::thread::sleep(Duration::from_millis(2500));
+    common::eventually(
+        Duration::from_secs(20),
+        "the broken document refused",
+        || failures() > before,
+    );
     assert_eq!(
         s.udp(&query("big.marathon.mesos.", RecordType::A))
             .answers()

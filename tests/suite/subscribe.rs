@@ -5,14 +5,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // ok: tests may panic
 
-mod common;
+use crate::common;
 use common::master::{Api, Behaviour, FakeMaster, fixture_with_leader};
 use common::server::{Server, query};
 use common::v1;
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::RecordType;
 use serde_json::{Value, json};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The fixture cluster, led by `master`.
 fn fixture(master: &FakeMaster) -> Value {
@@ -50,13 +50,9 @@ fn a_records(s: &Server, name: &str) -> Option<Vec<String>> {
     })
 }
 
-/// Waits (bounded) until `check` holds.
-fn eventually(what: &str, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !check() {
-        assert!(Instant::now() < deadline, "timed out waiting: {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+/// Waits (at most 20 s) until `check` holds.
+fn eventually(what: &str, check: impl FnMut() -> bool) {
+    common::eventually(Duration::from_secs(20), what, check);
 }
 
 /// A running task of marathon (the fixture's fourth framework) on the fixture's first
@@ -104,7 +100,10 @@ fn events_become_answers_without_polling() {
     });
     // Unknown event types are ignored; heartbeats keep the server ready.
     master.send_event(&json!({"type":"SOMETHING_NEW","something_new":{"x":1}}));
-    std::thread::sleep(Duration::from_millis(1500));
+    eventually("the unknown event counted, and two heartbeats", || {
+        s.metric(r#"mesos_dns_events_total{type="UNKNOWN"}"#) >= 1.0
+            && s.metric(r#"mesos_dns_events_total{type="HEARTBEAT"}"#) >= 2.0
+    });
     assert_eq!(s.get("/ready").status, 200);
     assert_eq!(
         master.requests(),
@@ -212,9 +211,9 @@ fn unavailable_masters_are_retried_with_backoff() {
     let (master, _) = streaming_master(1.0);
     master.set_api(Api::Status(503));
     let s = Server::spawn_with_source(&config_for(&[&master], "subscribe"), "");
-    std::thread::sleep(Duration::from_millis(1500));
-    let tried = master.api_requests();
-    assert!(tried >= 1);
+    eventually("the unavailable master asked again", || {
+        master.api_requests() >= 2
+    });
     assert_eq!(
         a_records(&s, "chronos.marathon.mesos."),
         None,
@@ -246,7 +245,9 @@ fn auto_polls_a_master_without_the_operator_api() {
     // Subscribe mode does not fall back.
     let other = FakeMaster::leading(None);
     let strict = Server::spawn_with_source(&config_for(&[&other], "subscribe"), "");
-    std::thread::sleep(Duration::from_millis(1500));
+    eventually("the operator API asked for twice", || {
+        other.api_requests() >= 2
+    });
     assert_eq!(a_records(&strict, "chronos.marathon.mesos."), None);
     assert_eq!(other.requests(), 0);
 }
@@ -258,7 +259,10 @@ fn auto_subscribes_where_it_can() {
     eventually("subscribed", || {
         a_records(&s, "chronos.marathon.mesos.").is_some_and(|a| !a.is_empty())
     });
-    std::thread::sleep(Duration::from_millis(1500));
+    // Heartbeats come every second: two of them on the same subscription.
+    eventually("two heartbeats", || {
+        s.metric(r#"mesos_dns_events_total{type="HEARTBEAT"}"#) >= 2.0
+    });
     assert_eq!(master.subscriptions(), 1);
     assert_eq!(master.requests(), 0);
     let config = s.get("/v1/config").json();

@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // ok: tests may panic
 
-mod common;
+use crate::common;
 use common::master::{Behaviour, FakeMaster, LOGIN_PATH, fixture_with_leader, marked_fixture};
 use common::server::{Server, query};
 use hickory_proto::op::ResponseCode;
@@ -46,7 +46,7 @@ fn wait_for(s: &Server, name: &str) -> Vec<String> {
 fn status_codes_are_checked_and_refreshes_recover() {
     let master = FakeMaster::start(Behaviour::Status(500));
     let s = Server::spawn_with_source(&masters_source(&[&master]), "");
-    std::thread::sleep(Duration::from_millis(1500));
+    wait_failures(&s, 0.0, 1.0);
     assert_eq!(
         s.try_udp(
             &query("chronos.marathon.mesos.", RecordType::A),
@@ -61,8 +61,9 @@ fn status_codes_are_checked_and_refreshes_recover() {
     master.set(Behaviour::State(fixture_with_leader(&master.address())));
     assert_eq!(wait_for(&s, "chronos.marathon.mesos."), ["1.2.3.11"]);
     // A broken document later keeps the last good records.
+    let before = failures(&s);
     master.set(Behaviour::State(b"{\"frameworks\": garbage".to_vec()));
-    std::thread::sleep(Duration::from_millis(2500));
+    wait_failures(&s, before, 1.0);
     assert_eq!(
         a_records(&s, "chronos.marathon.mesos.").unwrap(),
         ["1.2.3.11"]
@@ -115,9 +116,22 @@ fn a_dead_master_is_skipped() {
     assert!(dead.requests() > 0, "the first master was tried first");
 }
 
+/// Refresh failures counted so far.
+fn failures(s: &Server) -> f64 {
+    s.try_metric("mesos_dns_state_refresh_failures_total")
+        .unwrap_or(0.0)
+}
+
+/// Waits until `s` has counted `n` more refresh failures than `before` (bounded).
+fn wait_failures(s: &Server, before: f64, n: f64) {
+    common::eventually(Duration::from_secs(20), "refreshes that failed", || {
+        failures(s) >= before + n
+    });
+}
+
 /// After a couple of refresh attempts the server still has no state: SERVFAIL.
 fn assert_no_state_loaded(s: &Server) {
-    std::thread::sleep(Duration::from_millis(2000));
+    wait_failures(s, 0.0, 2.0);
     let r = s
         .try_udp(
             &query("chronos.marathon.mesos.", RecordType::A),
@@ -225,15 +239,10 @@ fn a_slow_master_alone_times_out_and_the_records_stay() {
     let master = FakeMaster::leading(Some("first"));
     let s = Server::spawn_with_source(&masters_source(&[&master]), "");
     let first = wait_for(&s, "first.marathon.mesos.");
-    let failures = |s: &Server| s.metric("mesos_dns_state_refresh_failures_total");
     let before = failures(&s);
     master.set(Behaviour::Slow(marked_fixture(&master.address(), "second")));
-    // Two timed-out refreshes (2 s each), bounded.
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while failures(&s) < before + 2.0 {
-        assert!(Instant::now() < deadline, "slow fetches never failed");
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    // Two timed-out refreshes (2 s each).
+    wait_failures(&s, before, 2.0);
     assert_eq!(a_records(&s, "first.marathon.mesos.").unwrap(), first);
     assert!(a_records(&s, "second.marathon.mesos.").unwrap().is_empty());
 }

@@ -2,7 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // ok: tests may panic
 
-mod common;
+use crate::common;
 use common::*;
 use mesos_dns::config::{AuthMechanism, Config, IpSource, expand_config_path};
 use std::net::SocketAddr;

@@ -2,7 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // ok: tests may panic
 
-mod common;
+use crate::common;
 use common::*;
 use mesos_dns::mesos::generate::{Inputs, generate};
 use mesos_dns::records::RecordSet;

@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // ok: tests may panic
 
-mod common;
+use crate::common;
 use common::data_path;
 use common::server::{SETUP_R, Server, query, query_edns};
 use common::upstream::{Knot, Silent, Spoofing};

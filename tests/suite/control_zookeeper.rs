@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // ok: tests may panic
 
-mod common;
+use crate::common;
 use common::master::FakeMaster;
 use common::server::{Server, query};
 use common::zookeeper::{MAX_SESSION, ZooKeeper, master_info};
@@ -45,7 +45,9 @@ fn late_group_then_elections() {
 
     // The group does not exist yet: no state, not ready, but serving.
     let s = zk_server(&zk, "");
-    std::thread::sleep(Duration::from_millis(1500));
+    common::eventually(Duration::from_secs(20), "a ZooKeeper session", || {
+        s.try_metric("mesos_dns_zk_sessions_total").unwrap_or(0.0) >= 1.0
+    });
     assert_eq!(s.get("/ready").status, 503);
     assert_eq!(s.get("/health").status, 200);
 

@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // ok: tests may panic
 
-mod common;
+use crate::common;
 use common::{config_from, data_path, v1};
 use mesos_dns::cluster::Change;
 use mesos_dns::config::Config;

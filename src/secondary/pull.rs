@@ -6,12 +6,14 @@
 use super::stream::{Assembler, Received, ZoneRr, ZoneSink, convert};
 use crate::counters::PullResult;
 use crate::dns::cursor::Cursor;
-use crate::dns::header::{Header, Rcode, Section, set_count};
+use crate::dns::header::{Flags, Header, Rcode, Section, set_count};
 use crate::dns::ids::QueryIds;
 use crate::dns::tsig::{self, ResponseCheck, Signer, TsigKey};
 use crate::dns::wire::{
     CLASS_IN, HEADER_LEN, TYPE_AXFR, TYPE_IXFR, TYPE_SOA, name_to_wire, serial_newer, soa_number,
 };
+use crate::dns::writer::MessageWriter;
+use crate::snapshot::QUESTION_POINTER;
 use crate::status::unix_seconds;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -203,22 +205,33 @@ impl Connection {
         let Some(id) = ids.draw() else {
             return fail(PullResult::Unreachable, "no query ID available");
         };
-        let mut m = Vec::with_capacity(128);
-        m.extend_from_slice(&id.to_be_bytes());
-        m.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, u8::from(ours.is_some()), 0, 0]);
-        if name_to_wire(ask.apex, true, &mut m).is_none() {
+        let mut question = Vec::with_capacity(64);
+        if name_to_wire(ask.apex, true, &mut question).is_none() {
             return fail(PullResult::Malformed, "the domain is not a DNS name");
         }
-        m.extend_from_slice(&qtype.to_be_bytes());
-        m.extend_from_slice(&CLASS_IN.to_be_bytes());
+        question.extend_from_slice(&qtype.to_be_bytes());
+        question.extend_from_slice(&CLASS_IN.to_be_bytes());
+        // An IXFR carries our SOA in the authority section (RFC 1995 §3), owned by the
+        // question's name.
+        let mut authority = Vec::new();
         if let Some(soa) = ours {
-            m.extend_from_slice(&[0xC0, 12]);
-            m.extend_from_slice(&TYPE_SOA.to_be_bytes());
-            m.extend_from_slice(&CLASS_IN.to_be_bytes());
-            m.extend_from_slice(&0u32.to_be_bytes());
-            m.extend_from_slice(&(soa.len() as u16).to_be_bytes());
-            m.extend_from_slice(soa);
+            authority.extend_from_slice(&QUESTION_POINTER);
+            authority.extend_from_slice(&TYPE_SOA.to_be_bytes());
+            authority.extend_from_slice(&CLASS_IN.to_be_bytes());
+            authority.extend_from_slice(&0u32.to_be_bytes());
+            authority.extend_from_slice(&(soa.len() as u16).to_be_bytes());
+            authority.extend_from_slice(soa);
         }
+        let size = HEADER_LEN + question.len() + authority.len();
+        let mut m = vec![0u8; size];
+        let Some(mut w) = MessageWriter::new(&mut m, size, id, Flags::default()) else {
+            return fail(PullResult::Malformed, "a query that does not fit");
+        };
+        w.put(Section::Question, 1, &question);
+        if ours.is_some() {
+            w.put(Section::Authority, 1, &authority);
+        }
+        w.finish();
         let check = ask.key.map(|key| {
             let mut signer = Signer::for_request(key.clone(), id);
             signer.sign(&mut m, 0, unix_seconds(), 0);

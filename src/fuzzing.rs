@@ -196,7 +196,7 @@ pub fn transfer_stream(data: &[u8]) {
     let current = EMPTY.get_or_init(|| Snapshot::empty(config()));
     let mut zone = HeldZone::new(config().clone());
     let (first, rest) = messages(data, 0);
-    let mut asm = Assembler::new("mesos.", None, zone.full_load());
+    let mut asm = Assembler::new("mesos.", None, zone.full_load(None));
     feed(&mut asm, first);
     if let Ok(Received::Full { soa, zone: load }) = asm.finish() {
         let _ = zone.install(soa, load);

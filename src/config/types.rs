@@ -283,6 +283,9 @@ pub struct Config {
     pub ixfr_journal: usize,
     /// Extension `SerialFile`: where the last serial is kept across restarts.
     pub serial_file: Option<PathBuf>,
+    /// Extension `DataDirectory`: where the zone is kept across restarts (secondary
+    /// mode); `None`: in memory only. Relative to config.json's directory.
+    pub data_directory: Option<PathBuf>,
     /// Extension `NotifySecondaries`: who gets a NOTIFY for each new serial.
     pub notify_secondaries: Vec<SocketAddr>,
     /// Extension `TSIGKeys`: the TSIG keys known (secrets never shown).

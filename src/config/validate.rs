@@ -12,6 +12,15 @@ use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
+/// `path` as written in config.json at `file`: a relative one is taken from the file's
+/// directory.
+fn relative_to(file: &Path, path: PathBuf) -> PathBuf {
+    match file.parent() {
+        Some(dir) if path.is_relative() => dir.join(path),
+        _ => path,
+    }
+}
+
 /// The value of an enum key: `word` as its table spells it, else one line listing the
 /// choices.
 fn spelled<T: Spelled>(key: &str, word: &str) -> Result<T, ConfigError> {
@@ -113,14 +122,9 @@ pub(super) fn validate(raw: &Raw, file: &Path, env: &Environment) -> Result<Conf
     }
     let listener = ip_literal("Listener", &raw.string("Listener"))?;
     let http_listener = ip_literal("HTTPListener", &raw.string("HTTPListener"))?;
-    let state_file = (!state_file_text.is_empty()).then(|| {
-        // Relative to the config file, so a bundled example works from any directory.
-        let p = PathBuf::from(&state_file_text);
-        match file.parent() {
-            Some(dir) if p.is_relative() => dir.join(p),
-            _ => p,
-        }
-    });
+    // Relative to the config file, so a bundled example works from any directory.
+    let state_file =
+        (!state_file_text.is_empty()).then(|| relative_to(file, PathBuf::from(&state_file_text)));
 
     let reverse_zones = validate_reverse_zones(&raw.strings("ReverseZones").unwrap_or_default())?;
     let reverse_policy = spelled(
@@ -222,6 +226,9 @@ pub(super) fn validate(raw: &Raw, file: &Path, env: &Environment) -> Result<Conf
         serial_file: Some(raw.string("SerialFile"))
             .filter(|p| !p.is_empty())
             .map(PathBuf::from),
+        data_directory: Some(raw.string("DataDirectory"))
+            .filter(|p| !p.is_empty())
+            .map(|p| relative_to(file, PathBuf::from(p))),
         notify_secondaries: validate_resolvers(
             "NotifySecondaries",
             &raw.strings("NotifySecondaries").unwrap_or_default(),

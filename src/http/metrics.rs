@@ -29,6 +29,8 @@ struct Scrape {
     snapshot_age_s: f64,
     ready: bool,
     leader_missing: bool,
+    /// The serial of the zone kept in `DataDirectory` (0: none kept).
+    kept_serial: u64,
     zk_sessions: u64,
     refreshes_ok: u64,
     refreshes_failed: u64,
@@ -186,6 +188,12 @@ impl Collector for Scrape {
             "mesos_dns_ready",
             "1 when /ready answers 200",
             f64::from(u8::from(self.ready)),
+        )?;
+        gauge(
+            &mut encoder,
+            "mesos_dns_zone_kept_serial",
+            "The serial of the zone kept on disk (DataDirectory); 0 when none is kept",
+            self.kept_serial as f64,
         )?;
         gauge(
             &mut encoder,
@@ -353,6 +361,7 @@ pub(crate) fn render_metrics(ctx: &HttpContext, snapshot: &Snapshot) -> String {
             unix_ms().saturating_sub(published) as f64 / 1e3
         },
         ready: super::health::not_ready_reason(ctx, snapshot.ready).is_none(),
+        kept_serial: Status::get(&ctx.status.secondary.kept_serial),
         leader_missing: ctx
             .status
             .source

@@ -10,6 +10,7 @@
 //! held keeps being served. Each failure is counted in `mesos_dns_transfers_total
 //! {role="secondary"}` and logged once until the next success.
 
+pub(crate) mod kept;
 pub(crate) mod pull;
 pub(crate) mod stream;
 pub(crate) mod zone;
@@ -25,6 +26,7 @@ use crate::records::documents::{DocumentKind, DocumentRequest};
 use crate::snapshot::{SharedSnapshot, Snapshot};
 use crate::status::{Status, unix_ms};
 use crossbeam_channel::Receiver;
+use kept::KeptZone;
 use pull::{Ask, PullError, Pulled, Took, pull};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -65,6 +67,8 @@ pub(crate) struct Secondary {
     /// For each primary, the failures logged since it last answered well (a bit per
     /// [`PullResult`]): each is logged once.
     logged: Vec<u16>,
+    /// The zone kept on disk (`DataDirectory`).
+    kept: Option<KeptZone>,
 }
 
 impl Secondary {
@@ -93,6 +97,7 @@ impl Secondary {
             stop: crate::stop::Stop::new(),
             preferred: 0,
             logged: vec![0; config.primaries.len()],
+            kept: None,
         }
     }
 
@@ -104,6 +109,7 @@ impl Secondary {
     /// Runs until `stop` is given.
     pub(crate) fn run(mut self, stop: &crate::stop::Stop) {
         self.stop = stop.clone();
+        self.load_kept();
         let stopped = stop.receiver();
         loop {
             let wait = self
@@ -136,6 +142,55 @@ impl Secondary {
             }
             self.check_expiry();
         }
+    }
+
+    /// `DataDirectory`: serves the zone kept there at once while it is younger than its
+    /// SOA expire (counted from the last time a primary answered); an older one is held
+    /// but not served. Either way the next refresh asks IXFR from the kept serial.
+    fn load_kept(&mut self) {
+        let Some(dir) = self.live.load().data_directory.clone() else {
+            return;
+        };
+        if let Err(e) = std::fs::create_dir_all(&dir) {
+            tracing::error!(
+                "DataDirectory {}: {e}; the zone is kept in memory only",
+                dir.display()
+            );
+            return;
+        }
+        let started = Instant::now();
+        let mut load = self.zone.full_load(None);
+        let (kept, loaded) = KeptZone::open(&dir, self.zone.apex(), &mut load, self.status.clone());
+        self.kept = kept;
+        let Some(loaded) = loaded else { return };
+        let soa = loaded.soa;
+        let expire = soa_number_of(&soa, 3);
+        let snapshot = match self.zone.install(soa, load) {
+            Ok(snapshot) => snapshot,
+            Err(_) => return,
+        };
+        let age = (unix_ms() / 1000).saturating_sub(loaded.checked_at);
+        let fresh = age < u64::from(expire);
+        let serial = snapshot.serial;
+        let current = self.publisher.current();
+        self.publisher.serve(&current, snapshot);
+        if fresh {
+            self.expires_at = Some(Instant::now() + Duration::from_secs(u64::from(expire) - age));
+        } else {
+            self.status
+                .secondary
+                .zone_expired
+                .store(true, Ordering::Relaxed);
+            self.publisher.set_ready(false);
+        }
+        tracing::info!(
+            serial,
+            age_seconds = age,
+            served = fresh,
+            load_ms = started.elapsed().as_millis() as u64,
+            "zone loaded from DataDirectory"
+        );
+        self.next_check = Instant::now();
     }
 
     /// SIGHUP: the live keys of a new config.json apply (transfer keys, ACL, NOTIFY
@@ -203,7 +258,9 @@ impl Secondary {
                 stop: &self.stop,
             };
             let kind = usize::from(ask.ours.is_some() && !full);
-            let load = self.zone.full_load();
+            let load = self
+                .zone
+                .full_load(self.kept.as_ref().map(KeptZone::whole_writer));
             let outcome = pull(&ask, &mut self.ids, load).and_then(|pulled| self.take(pulled));
             match outcome {
                 Ok(Some(result)) => {
@@ -235,6 +292,7 @@ impl Secondary {
             return Ok(Some(PullResult::Current));
         };
         let current = self.publisher.current();
+        let now = unix_ms() / 1000;
         let (snapshot, result) = match received {
             Received::Current { soa } => {
                 let theirs = soa.data.serial().unwrap_or_default();
@@ -242,13 +300,40 @@ impl Secondary {
                     .zone
                     .serial()
                     .is_some_and(|ours| serial_newer(theirs, ours));
+                if !newer {
+                    if let Some(kept) = &self.kept {
+                        kept.checked(now);
+                    }
+                }
                 return Ok((!newer).then_some(PullResult::Current));
             }
-            Received::Full { soa, zone } => (self.zone.install(soa, zone)?, PullResult::Full),
-            Received::Incremental { soa, diffs } => (
-                self.zone.apply_incremental(&current, soa, diffs)?,
-                PullResult::Incremental,
-            ),
+            Received::Full { soa, mut zone } => {
+                let writer = zone.take_keep();
+                let snapshot = self.zone.install(soa.clone(), zone)?;
+                if let Some(kept) = &self.kept {
+                    kept.commit_whole(writer, soa, now);
+                }
+                (snapshot, PullResult::Full)
+            }
+            Received::Incremental { soa, diffs } => {
+                // Kept step by step, each at its own serial, once the whole IXFR applied.
+                let steps: Vec<_> = match &self.kept {
+                    Some(_) => diffs
+                        .iter()
+                        .map(|d| (d.to.clone(), d.removed.clone(), d.added.clone()))
+                        .collect(),
+                    None => Vec::new(),
+                };
+                let snapshot = self.zone.apply_incremental(&current, soa, diffs)?;
+                if let Some(kept) = &self.kept {
+                    for (to, removed, added) in steps {
+                        if let Some(to) = to {
+                            kept.changes(to, removed, added, now);
+                        }
+                    }
+                }
+                (snapshot, PullResult::Incremental)
+            }
         };
         let kind = usize::from(result == PullResult::Incremental);
         Status::add(&self.status.secondary.pull_bytes[kind], took.bytes);
@@ -339,5 +424,13 @@ impl Secondary {
             .store(true, Ordering::Relaxed);
         self.publisher.set_ready(false);
         tracing::error!("no primary answered within the SOA expire time: the zone is not served");
+    }
+}
+
+/// Number `index` of a SOA record's timers (1 refresh, 2 retry, 3 expire), 0 if absent.
+fn soa_number_of(soa: &stream::ZoneRr, index: usize) -> u32 {
+    match &soa.data {
+        stream::RrData::Soa(rdata) => crate::dns::wire::soa_number(rdata, index).unwrap_or(0),
+        _ => 0,
     }
 }

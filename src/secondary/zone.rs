@@ -5,6 +5,7 @@
 //! The apex SOA and NS come from the transfer; records of other types are kept aside
 //! (not served) so that later deletions of them still match.
 
+use super::kept::WholeWriter;
 use super::stream::{Diff, RrData, ZoneRr, ZoneSink};
 use crate::config::Config;
 use crate::counters::PullResult;
@@ -93,10 +94,22 @@ pub(crate) struct FullLoad {
     ns: Vec<Vec<u8>>,
     ns_ttl: Option<u32>,
     unserved: HashSet<RecordKey>,
+    /// Where the records also go to be kept on disk (`DataDirectory`).
+    keep: Option<WholeWriter>,
+}
+
+impl FullLoad {
+    /// The writer the records were also kept through, if any.
+    pub(crate) fn take_keep(&mut self) -> Option<WholeWriter> {
+        self.keep.take()
+    }
 }
 
 impl ZoneSink for FullLoad {
     fn record(&mut self, rr: ZoneRr) {
+        if let Some(keep) = self.keep.as_mut() {
+            keep.record(&rr);
+        }
         let key = (rr.name, rr.data);
         match place(&self.apex, &key) {
             Place::Served(set) => {
@@ -251,9 +264,11 @@ impl HeldZone {
         })
     }
 
-    /// A loader for a whole zone, to give [`pull`](super::pull::pull) as its sink.
-    pub(crate) fn full_load(&self) -> FullLoad {
+    /// A loader for a whole zone, to give [`pull`](super::pull::pull) as its sink; the
+    /// records also go to `keep` when the zone is kept on disk.
+    pub(crate) fn full_load(&self, keep: Option<WholeWriter>) -> FullLoad {
         FullLoad {
+            keep,
             apex: self.apex.clone(),
             store: None,
             batch: Batch::once(),

@@ -16,4 +16,6 @@ pub struct SecondaryStatus {
     pub notifies_refused: AtomicU64,
     /// Bytes of transfers applied, by kind (AXFR, IXFR).
     pub pull_bytes: [AtomicU64; 2],
+    /// The serial of the zone kept on disk (`DataDirectory`), once committed; 0: none.
+    pub kept_serial: AtomicU64,
 }

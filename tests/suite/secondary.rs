@@ -710,3 +710,92 @@ fn bad_transfers_are_rejected_and_the_zone_kept_until_it_expires() {
     });
     assert_eq!(ours.get("/ready").status, 200);
 }
+
+/// `DataDirectory`: a secondary killed and restarted while its primary is frozen answers
+/// from the zone it kept, then catches up by IXFR once the primary continues, without a
+/// whole transfer.
+#[test]
+fn a_restarted_secondary_answers_from_disk_then_catches_up_by_ixfr() {
+    let port = free_port();
+    let primary = Server::start(
+        &data_path("fake-state.json"),
+        &format!(r#",{SETUP_R},"NotifySecondaries":["127.0.0.1:{port}"]"#),
+    );
+    let data = common::server::temp_dir();
+    let kept = format!(r#","DataDirectory":"{}""#, data.display());
+    let primaries = [format!("127.0.0.1:{}", primary.port)];
+    let mut first = Server::secondary_on(port, &primaries, &kept);
+    common::eventually(Duration::from_secs(20), "the whole zone kept", || {
+        first
+            .try_metric("mesos_dns_zone_kept_serial")
+            .unwrap_or(0.0)
+            > 0.0
+    });
+    let serial = soa_serial(&first);
+    assert_eq!(
+        first.metric("mesos_dns_zone_kept_serial"),
+        f64::from(serial)
+    );
+    let before = answer_rows(&first, "liquor-store.marathon.mesos.", RecordType::A);
+    first.signal("KILL");
+    first.wait_exit(Duration::from_secs(5)).unwrap();
+
+    primary.signal("STOP");
+    let second = Server::secondary_on(port, &primaries, &kept);
+    common::eventually(
+        Duration::from_secs(10),
+        "answers from the kept zone",
+        || {
+            answers(&second, "leader.mesos.", RecordType::A)
+                .is_some_and(|m| !m.answers().is_empty())
+        },
+    );
+    assert_eq!(soa_serial(&second), serial);
+    assert_eq!(
+        answer_rows(&second, "liquor-store.marathon.mesos.", RecordType::A),
+        before
+    );
+    assert_eq!(second.get("/ready").status, 200);
+
+    // A change while the primary is frozen reaches the secondary once it continues.
+    rename_a_task(&primary, "after-restart");
+    primary.signal("CONT");
+    common::eventually(Duration::from_secs(30), "the change by IXFR", || {
+        answers(&second, "after-restart.marathon.mesos.", RecordType::A)
+            .is_some_and(|m| !m.answers().is_empty())
+    });
+    assert!(pulls(&second, "ixfr", "incremental") >= 1.0);
+    assert_eq!(pulls(&second, "axfr", "full"), 0.0, "no whole transfer");
+    let _ = std::fs::remove_dir_all(data);
+}
+
+/// A kept zone that is not a database is logged once, set aside, and the zone is
+/// transferred afresh; the file is written again.
+#[test]
+fn a_corrupt_kept_zone_is_set_aside() {
+    let primary = Server::start(&data_path("fake-state.json"), &format!(",{SETUP_R}"));
+    let data = common::server::temp_dir();
+    std::fs::write(
+        data.join("zone.redb"),
+        b"this is not a database, but it is long enough to look like one at a glance",
+    )
+    .unwrap();
+    let kept = format!(r#","DataDirectory":"{}""#, data.display());
+    let secondary =
+        Server::secondary_on(free_port(), &[format!("127.0.0.1:{}", primary.port)], &kept);
+    common::eventually(
+        Duration::from_secs(20),
+        "the zone transferred afresh",
+        || {
+            secondary
+                .try_metric("mesos_dns_zone_kept_serial")
+                .unwrap_or(0.0)
+                > 0.0
+        },
+    );
+    assert_eq!(pulls(&secondary, "axfr", "full"), 1.0);
+    let log = secondary.log();
+    assert_eq!(log.matches("set aside").count(), 1, "{log}");
+    assert!(data.join("zone.redb.bad").exists());
+    let _ = std::fs::remove_dir_all(data);
+}

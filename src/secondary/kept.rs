@@ -1,0 +1,513 @@
+//! The zone a secondary keeps on disk (`DataDirectory`), so that a restart serves at once
+//! and then asks IXFR from the serial it kept, instead of answering SERVFAIL through a
+//! whole transfer.
+//!
+//! One redb database, `zone.redb`: the records as received (owner, type, data → TTL),
+//! the SOA, and when a primary last answered. redb commits are atomic and fsynced, so a
+//! `kill -9` at any moment leaves the zone of a serial that was served. Writes run on a
+//! thread of their own: the secondary hands each change over and never waits. A whole
+//! transfer is written as it arrives, inside one write transaction that commits only
+//! when the transfer is installed (a failed transfer leaves the kept zone as it was); an
+//! IXFR is written as its removals and additions; a check that found the zone current
+//! writes the time only.
+//!
+//! A file that does not open, does not decode, or holds another zone is logged once and
+//! set aside (`zone.redb.bad`); the zone is then transferred afresh. Never a crash: a
+//! corrupt file is untrusted input, so even a panic while reading it is caught.
+
+use super::stream::{RrData, ZoneRr, ZoneSink};
+use crate::status::Status;
+use crossbeam_channel::{Receiver, Sender};
+use redb::{Database, ReadableTable, TableDefinition};
+use std::net::{Ipv4Addr, Ipv6Addr};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+/// The records: key (owner, type, data) → TTL.
+const RECORDS: TableDefinition<&[u8], u32> = TableDefinition::new("records");
+/// The zone's facts: apex, SOA, format, time of the last good check.
+const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+/// Bumped when the encoding changes: an older file is set aside.
+const FORMAT: &[u8] = b"1";
+/// Records handed to the writer at a time during a whole transfer.
+const CHUNK: usize = 4096;
+
+/// What the writer thread is told.
+enum Keep {
+    /// A whole transfer starts: records follow, then `Commit` (or anything else,
+    /// which abandons it).
+    Begin,
+    /// Records of the whole transfer under way.
+    Records(Vec<(Vec<u8>, u32)>),
+    /// The whole transfer was installed under this SOA, checked at this time.
+    Commit { soa: ZoneRr, checked_at: u64 },
+    /// An IXFR was applied.
+    Changes {
+        soa: ZoneRr,
+        removed: Vec<ZoneRr>,
+        added: Vec<ZoneRr>,
+        checked_at: u64,
+    },
+    /// A primary answered and the zone held is current.
+    Checked(u64),
+}
+
+/// What was kept, as loaded at start.
+pub(crate) struct Loaded {
+    /// The SOA the kept records are at.
+    pub(crate) soa: ZoneRr,
+    /// Unix seconds of the last check a primary answered.
+    pub(crate) checked_at: u64,
+}
+
+/// The handle the secondary writes through.
+pub(crate) struct KeptZone {
+    tx: Sender<Keep>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl KeptZone {
+    /// Opens (or creates) the zone kept in `dir` for `apex`, feeds what it holds into
+    /// `sink` and says at which SOA; then keeps writing on its own thread. `None` for
+    /// the zone when nothing usable was kept; `None` for the handle when the directory
+    /// cannot hold a database (logged).
+    pub(crate) fn open(
+        dir: &Path,
+        apex: &str,
+        sink: &mut impl ZoneSink,
+        status: Arc<Status>,
+    ) -> (Option<KeptZone>, Option<Loaded>) {
+        let path = dir.join("zone.redb");
+        let (db, loaded) = match open_and_load(&path, apex, sink) {
+            Ok(found) => found,
+            Err(why) => {
+                tracing::warn!(
+                    "{}: {why}; set aside, the zone is transferred afresh",
+                    path.display()
+                );
+                let _ = std::fs::rename(&path, bad_path(&path));
+                match Database::create(&path) {
+                    Ok(db) => (db, None),
+                    Err(e) => {
+                        tracing::error!("{}: cannot keep the zone: {e}", path.display());
+                        return (None, None);
+                    }
+                }
+            }
+        };
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let apex = apex.to_string();
+        let thread = std::thread::Builder::new()
+            .name("kept-zone".into())
+            .spawn(move || write_loop(db, &apex, rx, &status));
+        match thread {
+            Ok(thread) => (
+                Some(KeptZone {
+                    tx,
+                    thread: Some(thread),
+                }),
+                loaded,
+            ),
+            Err(e) => {
+                tracing::error!("cannot start the kept-zone writer: {e}");
+                (None, loaded)
+            }
+        }
+    }
+
+    /// A writer for the records of a whole transfer that may start now (it tells the
+    /// writer thread only at the first record: most refreshes bring none).
+    pub(crate) fn whole_writer(&self) -> WholeWriter {
+        WholeWriter {
+            tx: self.tx.clone(),
+            chunk: Vec::new(),
+            begun: false,
+        }
+    }
+
+    /// The whole transfer `writer` took was installed: it replaces the kept zone.
+    pub(crate) fn commit_whole(&self, writer: Option<WholeWriter>, soa: ZoneRr, checked_at: u64) {
+        let mut writer = writer.unwrap_or_else(|| self.whole_writer());
+        writer.begin();
+        writer.flush();
+        let _ = self.tx.send(Keep::Commit { soa, checked_at });
+    }
+
+    /// An IXFR was applied.
+    pub(crate) fn changes(
+        &self,
+        soa: ZoneRr,
+        removed: Vec<ZoneRr>,
+        added: Vec<ZoneRr>,
+        checked_at: u64,
+    ) {
+        let _ = self.tx.send(Keep::Changes {
+            soa,
+            removed,
+            added,
+            checked_at,
+        });
+    }
+
+    /// A primary answered and the zone is current.
+    pub(crate) fn checked(&self, at: u64) {
+        let _ = self.tx.send(Keep::Checked(at));
+    }
+}
+
+impl Drop for KeptZone {
+    /// What was handed over is written before the server stops.
+    fn drop(&mut self) {
+        let (tx, _) = crossbeam_channel::bounded(0);
+        drop(std::mem::replace(&mut self.tx, tx));
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Hands the records of a whole transfer to the writer as they arrive, a chunk at a
+/// time.
+pub(crate) struct WholeWriter {
+    tx: Sender<Keep>,
+    chunk: Vec<(Vec<u8>, u32)>,
+    begun: bool,
+}
+
+impl WholeWriter {
+    /// One record of the transfer (not its SOA).
+    pub(crate) fn record(&mut self, rr: &ZoneRr) {
+        self.begin();
+        self.chunk.push((encode(rr), rr.ttl));
+        if self.chunk.len() >= CHUNK {
+            self.flush();
+        }
+    }
+
+    fn begin(&mut self) {
+        if !std::mem::replace(&mut self.begun, true) {
+            let _ = self.tx.send(Keep::Begin);
+            self.chunk.reserve(CHUNK);
+        }
+    }
+
+    fn flush(&mut self) {
+        if !self.chunk.is_empty() {
+            let chunk = std::mem::replace(&mut self.chunk, Vec::with_capacity(CHUNK));
+            let _ = self.tx.send(Keep::Records(chunk));
+        }
+    }
+}
+
+fn bad_path(path: &Path) -> PathBuf {
+    let mut bad = path.as_os_str().to_owned();
+    bad.push(".bad");
+    PathBuf::from(bad)
+}
+
+type Found = (Database, Option<Loaded>);
+
+/// Opens the database and reads the zone it holds into `sink`; an error (to log) when
+/// the file is not a usable kept zone of `apex`.
+fn open_and_load(path: &Path, apex: &str, sink: &mut impl ZoneSink) -> Result<Found, String> {
+    let read =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| -> Result<Found, String> {
+            let db = Database::create(path).map_err(|e| format!("does not open: {e}"))?;
+            let loaded = load(&db, apex, sink)?;
+            Ok((db, loaded))
+        }));
+    read.unwrap_or_else(|_| Err("reading it failed".to_string()))
+}
+
+fn load(db: &Database, apex: &str, sink: &mut impl ZoneSink) -> Result<Option<Loaded>, String> {
+    let bad = |e: &dyn std::fmt::Display| format!("does not read: {e}");
+    let txn = db.begin_read().map_err(|e| bad(&e))?;
+    let meta = match txn.open_table(META) {
+        Ok(meta) => meta,
+        // A new file.
+        Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
+        Err(e) => return Err(bad(&e)),
+    };
+    let get = |key: &str| -> Result<Option<Vec<u8>>, String> {
+        Ok(meta
+            .get(key)
+            .map_err(|e| bad(&e))?
+            .map(|v| v.value().to_vec()))
+    };
+    let Some(soa) = get("soa")? else {
+        return Ok(None);
+    };
+    if get("format")?.as_deref() != Some(FORMAT) {
+        return Err("written in another format".into());
+    }
+    if get("apex")?.as_deref() != Some(apex.as_bytes()) {
+        return Err(format!("holds another zone, not {apex}"));
+    }
+    let soa_ttl = get("soa_ttl")?
+        .and_then(|b| Some(u32::from_be_bytes(b.get(..4)?.try_into().ok()?)))
+        .unwrap_or(0);
+    let soa = decode(&soa, soa_ttl).filter(|rr| matches!(rr.data, RrData::Soa(_)));
+    let Some(soa) = soa else {
+        return Err("its SOA does not decode".into());
+    };
+    let checked_at = get("checked_at")?
+        .and_then(|b| Some(u64::from_be_bytes(b.get(..8)?.try_into().ok()?)))
+        .unwrap_or(0);
+    let records = txn.open_table(RECORDS).map_err(|e| bad(&e))?;
+    let mut in_chunk = 0;
+    for entry in records.iter().map_err(|e| bad(&e))? {
+        let (key, ttl) = entry.map_err(|e| bad(&e))?;
+        let Some(rr) = decode(key.value(), ttl.value()) else {
+            return Err("a record does not decode".into());
+        };
+        sink.record(rr);
+        in_chunk += 1;
+        if in_chunk == CHUNK {
+            sink.end_of_message();
+            in_chunk = 0;
+        }
+    }
+    sink.end_of_message();
+    Ok(Some(Loaded { soa, checked_at }))
+}
+
+/// Applies what the secondary hands over, until it goes away.
+fn write_loop(db: Database, apex: &str, rx: Receiver<Keep>, status: &Status) {
+    let mut whole: Option<redb::WriteTransaction> = None;
+    let mut logged = false;
+    for keep in rx {
+        let result = match keep {
+            Keep::Begin => start_whole(&db).map(|txn| whole = Some(txn)),
+            Keep::Records(chunk) => match whole.as_ref() {
+                Some(txn) => insert(txn, &chunk),
+                None => Ok(()),
+            },
+            Keep::Commit { soa, checked_at } => match whole.take() {
+                Some(txn) => set_meta(&txn, apex, &soa, checked_at)
+                    .and_then(|()| txn.commit().map_err(|e| e.to_string()))
+                    .map(|()| kept(status, &soa)),
+                None => Ok(()),
+            },
+            other => {
+                // Anything else means the whole transfer under way was given up.
+                whole = None;
+                let soa = match &other {
+                    Keep::Changes { soa, .. } => Some(soa.clone()),
+                    _ => None,
+                };
+                write_one(&db, apex, other).map(|()| {
+                    if let Some(soa) = soa {
+                        kept(status, &soa);
+                    }
+                })
+            }
+        };
+        if let Err(e) = result {
+            whole = None;
+            if !std::mem::replace(&mut logged, true) {
+                tracing::error!("keeping the zone on disk failed: {e}");
+            }
+        }
+    }
+}
+
+/// The zone at `soa` is on disk.
+fn kept(status: &Status, soa: &ZoneRr) {
+    let serial = soa.data.serial().unwrap_or_default();
+    Status::set(&status.secondary.kept_serial, u64::from(serial));
+}
+
+fn start_whole(db: &Database) -> Result<redb::WriteTransaction, String> {
+    let txn = db.begin_write().map_err(|e| e.to_string())?;
+    // The records of the zone kept so far go: the new transfer replaces them.
+    txn.delete_table(RECORDS).map_err(|e| e.to_string())?;
+    Ok(txn)
+}
+
+fn insert(txn: &redb::WriteTransaction, chunk: &[(Vec<u8>, u32)]) -> Result<(), String> {
+    let mut table = txn.open_table(RECORDS).map_err(|e| e.to_string())?;
+    for (key, ttl) in chunk {
+        table.insert(&key[..], ttl).map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+fn set_meta(
+    txn: &redb::WriteTransaction,
+    apex: &str,
+    soa: &ZoneRr,
+    checked_at: u64,
+) -> Result<(), String> {
+    let mut meta = txn.open_table(META).map_err(|e| e.to_string())?;
+    let encoded = encode(soa);
+    for (key, value) in [
+        ("format", FORMAT),
+        ("apex", apex.as_bytes()),
+        ("soa", &encoded[..]),
+        ("soa_ttl", &soa.ttl.to_be_bytes()[..]),
+        ("checked_at", &checked_at.to_be_bytes()[..]),
+    ] {
+        meta.insert(key, value).map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+fn write_one(db: &Database, apex: &str, keep: Keep) -> Result<(), String> {
+    let txn = db.begin_write().map_err(|e| e.to_string())?;
+    match keep {
+        Keep::Changes {
+            soa,
+            removed,
+            added,
+            checked_at,
+        } => {
+            {
+                let mut table = txn.open_table(RECORDS).map_err(|e| e.to_string())?;
+                for rr in &removed {
+                    table.remove(&encode(rr)[..]).map_err(|e| e.to_string())?;
+                }
+                for rr in &added {
+                    table
+                        .insert(&encode(rr)[..], rr.ttl)
+                        .map_err(|e| e.to_string())?;
+                }
+            }
+            set_meta(&txn, apex, &soa, checked_at)?;
+        }
+        Keep::Checked(at) => {
+            let mut meta = txn.open_table(META).map_err(|e| e.to_string())?;
+            meta.insert("checked_at", &at.to_be_bytes()[..])
+                .map_err(|e| e.to_string())?;
+        }
+        Keep::Begin | Keep::Records(_) | Keep::Commit { .. } => {}
+    }
+    txn.commit().map_err(|e| e.to_string())
+}
+
+/// A record without its TTL as the key it is kept under: the owner, a zero octet, then
+/// a tag and the data.
+fn encode(rr: &ZoneRr) -> Vec<u8> {
+    let mut out = Vec::with_capacity(rr.name.len() + 24);
+    out.extend_from_slice(rr.name.as_bytes());
+    out.push(0);
+    match &rr.data {
+        RrData::A(ip) => {
+            out.push(TAG_A);
+            out.extend_from_slice(&ip.octets());
+        }
+        RrData::Aaaa(ip) => {
+            out.push(TAG_AAAA);
+            out.extend_from_slice(&ip.octets());
+        }
+        RrData::Srv {
+            priority,
+            weight,
+            port,
+            target,
+        } => {
+            out.push(TAG_SRV);
+            for n in [priority, weight, port] {
+                out.extend_from_slice(&n.to_be_bytes());
+            }
+            out.extend_from_slice(target.as_bytes());
+        }
+        RrData::Ptr(target) => {
+            out.push(TAG_PTR);
+            out.extend_from_slice(target.as_bytes());
+        }
+        RrData::Ns(target) => {
+            out.push(TAG_NS);
+            out.extend_from_slice(target.as_bytes());
+        }
+        RrData::Soa(rdata) => {
+            out.push(TAG_SOA);
+            out.extend_from_slice(rdata);
+        }
+        RrData::Other(rtype, rdata) => {
+            out.push(TAG_OTHER);
+            out.extend_from_slice(&rtype.to_be_bytes());
+            out.extend_from_slice(rdata);
+        }
+    }
+    out
+}
+
+const TAG_A: u8 = 1;
+const TAG_NS: u8 = 2;
+const TAG_SOA: u8 = 6;
+const TAG_PTR: u8 = 12;
+const TAG_AAAA: u8 = 28;
+const TAG_SRV: u8 = 33;
+const TAG_OTHER: u8 = 255;
+
+/// A key back into a record; `None` for bytes [`encode`] does not write.
+fn decode(key: &[u8], ttl: u32) -> Option<ZoneRr> {
+    let split = key.iter().position(|&b| b == 0)?;
+    let name = std::str::from_utf8(&key[..split]).ok()?;
+    let (&tag, data) = key.get(split + 1..)?.split_first()?;
+    let text = |bytes: &[u8]| std::str::from_utf8(bytes).ok().map(Box::<str>::from);
+    let data = match tag {
+        TAG_A => RrData::A(Ipv4Addr::from(<[u8; 4]>::try_from(data).ok()?)),
+        TAG_AAAA => RrData::Aaaa(Ipv6Addr::from(<[u8; 16]>::try_from(data).ok()?)),
+        TAG_SRV => {
+            let n = |i: usize| Some(u16::from_be_bytes([*data.get(i)?, *data.get(i + 1)?]));
+            RrData::Srv {
+                priority: n(0)?,
+                weight: n(2)?,
+                port: n(4)?,
+                target: text(data.get(6..)?)?,
+            }
+        }
+        TAG_PTR => RrData::Ptr(text(data)?),
+        TAG_NS => RrData::Ns(text(data)?),
+        TAG_SOA => RrData::Soa(data.to_vec()),
+        TAG_OTHER => {
+            let rtype = u16::from_be_bytes([*data.first()?, *data.get(1)?]);
+            RrData::Other(rtype, data[2..].to_vec())
+        }
+        _ => return None,
+    };
+    Some(ZoneRr {
+        name: name.into(),
+        ttl,
+        data,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_of_record_round_trips() {
+        let rr = |data| ZoneRr {
+            name: "web.marathon.mesos.".into(),
+            ttl: 60,
+            data,
+        };
+        for data in [
+            RrData::A(Ipv4Addr::new(10, 0, 0, 1)),
+            RrData::Aaaa(Ipv6Addr::LOCALHOST),
+            RrData::Srv {
+                priority: 1,
+                weight: 2,
+                port: 8080,
+                target: "web-1.marathon.slave.mesos.".into(),
+            },
+            RrData::Ptr("a.mesos.".into()),
+            RrData::Ns("ns1.mesos.".into()),
+            RrData::Soa(vec![3, b'n', b's', b'1', 0, 0, 1, 2, 3, 4]),
+            RrData::Other(16, b"\x05hello".to_vec()),
+        ] {
+            let record = rr(data);
+            assert_eq!(decode(&encode(&record), 60), Some(record));
+        }
+        assert_eq!(decode(b"no-zero-octet", 1), None);
+        assert_eq!(
+            decode(b"a.\0\x01\x0a\x00", 1),
+            None,
+            "an A record cut short"
+        );
+    }
+}

@@ -799,3 +799,101 @@ fn a_corrupt_kept_zone_is_set_aside() {
     assert!(data.join("zone.redb.bad").exists());
     let _ = std::fs::remove_dir_all(data);
 }
+
+/// The serial of the SOA row of a kdig AXFR.
+fn axfr_serial(rows: &BTreeSet<String>) -> Option<u32> {
+    rows.iter()
+        .find(|r| r.split_whitespace().nth(3) == Some("SOA"))
+        .and_then(|r| r.split_whitespace().nth(6)?.parse().ok())
+}
+
+/// `kill -9` at random moments while the primary keeps changing the zone: every restart
+/// loads what was kept, and the zone a restarted secondary serves at a serial is the
+/// zone the primary served at that serial (the same serial means the same zone).
+#[test]
+fn kill_9_at_random_moments_never_serves_a_zone_the_primary_did_not() {
+    let port = free_port();
+    let primary = Server::start(
+        &data_path("fake-state.json"),
+        &format!(r#",{SETUP_R},"NotifySecondaries":["127.0.0.1:{port}"]"#),
+    );
+    let data = temp_dir();
+    let kept = format!(r#","DataDirectory":"{}""#, data.display());
+    let primaries = [format!("127.0.0.1:{}", primary.port)];
+    // Every zone the primary served, by serial.
+    let mut served = std::collections::HashMap::new();
+    let record = |served: &mut std::collections::HashMap<u32, BTreeSet<String>>| {
+        let rows = kdig_axfr(primary.port);
+        served.insert(axfr_serial(&rows).unwrap(), rows);
+    };
+    record(&mut served);
+    // A deterministic run of random moments, from a seed printed for a rerun.
+    let mut seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+        | 1;
+    eprintln!("kill -9 moments from seed {seed}");
+    let mut next_ms = move |bound: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % bound
+    };
+    let mut secondary = Server::secondary_on(port, &primaries, &kept);
+    let mut restarts_from_disk = 0;
+    for round in 0..20 {
+        // A change on the primary, then a kill somewhere in the NOTIFY, IXFR and commit
+        // that follow it.
+        let before = soa_serial(&primary);
+        rename_a_task(&primary, &format!("round-{round}"));
+        common::eventually(Duration::from_secs(10), "the primary's new serial", || {
+            soa_serial(&primary) != before
+        });
+        record(&mut served);
+        std::thread::sleep(Duration::from_millis(next_ms(150)));
+        secondary.signal("KILL");
+        secondary.wait_exit(Duration::from_secs(5)).unwrap();
+
+        // Restarted while the primary is frozen: only the disk can answer.
+        primary.signal("STOP");
+        secondary = Server::secondary_on(port, &primaries, &kept);
+        let from_disk = (0..50).any(|_| {
+            std::thread::sleep(Duration::from_millis(100));
+            answers(&secondary, "leader.mesos.", RecordType::A)
+                .is_some_and(|m| !m.answers().is_empty())
+        });
+        if from_disk {
+            restarts_from_disk += 1;
+            let rows = kdig_axfr(secondary.port);
+            let serial = axfr_serial(&rows).unwrap();
+            assert_eq!(
+                served.get(&serial),
+                Some(&rows),
+                "round {round}: the zone served at serial {serial} is not the primary's"
+            );
+        }
+        primary.signal("CONT");
+        common::eventually(
+            Duration::from_secs(30),
+            "the secondary current again",
+            || {
+                answers(
+                    &secondary,
+                    &format!("round-{round}.marathon.mesos."),
+                    RecordType::A,
+                )
+                .is_some_and(|m| !m.answers().is_empty())
+            },
+        );
+    }
+    // The first transfer was kept before the first kill at the latest: every restart
+    // after it found a zone on disk.
+    assert!(
+        restarts_from_disk >= 5,
+        "{restarts_from_disk} of 6 restarts from disk"
+    );
+    assert_eq!(kdig_axfr(secondary.port), kdig_axfr(primary.port));
+    drop(secondary);
+    let _ = std::fs::remove_dir_all(data);
+}

@@ -3,7 +3,8 @@
 //! whole transfer.
 //!
 //! One redb database, `zone.redb`: the records as received (owner, type, data → TTL),
-//! the SOA, and when a primary last answered. redb commits are atomic and fsynced, so a
+//! the SOA, when a primary last answered, and the IXFR history served to the next tier
+//! (so that it, too, survives a restart). redb commits are atomic and fsynced, so a
 //! `kill -9` at any moment leaves the zone of a serial that was served. Writes run on a
 //! thread of their own: the secondary hands each change over and never waits. A whole
 //! transfer is written as it arrives, inside one write transaction that commits only
@@ -16,6 +17,7 @@
 //! corrupt file is untrusted input, so even a panic while reading it is caught.
 
 use super::stream::{RrData, ZoneRr, ZoneSink};
+use crate::snapshot::history::ServedDelta;
 use crate::status::Status;
 use crossbeam_channel::{Receiver, Sender};
 use redb::{Database, ReadableTable, TableDefinition};
@@ -28,6 +30,8 @@ use std::thread::JoinHandle;
 const RECORDS: TableDefinition<&[u8], u32> = TableDefinition::new("records");
 /// The zone's facts: apex, SOA, format, time of the last good check.
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+/// The IXFR history: sequence → one served delta.
+const HISTORY: TableDefinition<u64, &[u8]> = TableDefinition::new("history");
 /// Bumped when the encoding changes: an older file is set aside.
 const FORMAT: &[u8] = b"1";
 /// Records handed to the writer at a time during a whole transfer.
@@ -42,11 +46,13 @@ enum Keep {
     Records(Vec<(Vec<u8>, u32)>),
     /// The whole transfer was installed under this SOA, checked at this time.
     Commit { soa: ZoneRr, checked_at: u64 },
-    /// An IXFR was applied.
+    /// An IXFR was applied: its steps in order, the SOA it ends at, and the delta it
+    /// added to the IXFR history (kept, up to `keep` deltas). One transaction.
     Changes {
         soa: ZoneRr,
-        removed: Vec<ZoneRr>,
-        added: Vec<ZoneRr>,
+        steps: Vec<(Vec<ZoneRr>, Vec<ZoneRr>)>,
+        delta: Option<Arc<ServedDelta>>,
+        keep: usize,
         checked_at: u64,
     },
     /// A primary answered and the zone held is current.
@@ -59,6 +65,8 @@ pub(crate) struct Loaded {
     pub(crate) soa: ZoneRr,
     /// Unix seconds of the last check a primary answered.
     pub(crate) checked_at: u64,
+    /// The IXFR history kept, oldest first.
+    pub(crate) history: Vec<ServedDelta>,
 }
 
 /// The handle the secondary writes through.
@@ -134,18 +142,21 @@ impl KeptZone {
         let _ = self.tx.send(Keep::Commit { soa, checked_at });
     }
 
-    /// An IXFR was applied.
+    /// An IXFR was applied: its `steps` (removed, added), ending at `soa`; `delta` is
+    /// what it added to the IXFR history, of which `keep` deltas are kept.
     pub(crate) fn changes(
         &self,
         soa: ZoneRr,
-        removed: Vec<ZoneRr>,
-        added: Vec<ZoneRr>,
+        steps: Vec<(Vec<ZoneRr>, Vec<ZoneRr>)>,
+        delta: Option<Arc<ServedDelta>>,
+        keep: usize,
         checked_at: u64,
     ) {
         let _ = self.tx.send(Keep::Changes {
             soa,
-            removed,
-            added,
+            steps,
+            delta,
+            keep,
             checked_at,
         });
     }
@@ -269,7 +280,21 @@ fn load(db: &Database, apex: &str, sink: &mut impl ZoneSink) -> Result<Option<Lo
         }
     }
     sink.end_of_message();
-    Ok(Some(Loaded { soa, checked_at }))
+    let mut history = Vec::new();
+    if let Ok(table) = txn.open_table(HISTORY) {
+        for entry in table.iter().map_err(|e| bad(&e))? {
+            let (_, bytes) = entry.map_err(|e| bad(&e))?;
+            let Some(delta) = decode_delta(bytes.value()) else {
+                return Err("its IXFR history does not decode".into());
+            };
+            history.push(delta);
+        }
+    }
+    Ok(Some(Loaded {
+        soa,
+        checked_at,
+        history,
+    }))
 }
 
 /// Applies what the secondary hands over, until it goes away.
@@ -320,8 +345,10 @@ fn kept(status: &Status, soa: &ZoneRr) {
 
 fn start_whole(db: &Database) -> Result<redb::WriteTransaction, String> {
     let txn = db.begin_write().map_err(|e| e.to_string())?;
-    // The records of the zone kept so far go: the new transfer replaces them.
+    // The records of the zone kept so far go: the new transfer replaces them, and no
+    // delta leads to it.
     txn.delete_table(RECORDS).map_err(|e| e.to_string())?;
+    txn.delete_table(HISTORY).map_err(|e| e.to_string())?;
     Ok(txn)
 }
 
@@ -358,21 +385,25 @@ fn write_one(db: &Database, apex: &str, keep: Keep) -> Result<(), String> {
     match keep {
         Keep::Changes {
             soa,
-            removed,
-            added,
+            steps,
+            delta,
+            keep,
             checked_at,
         } => {
             {
                 let mut table = txn.open_table(RECORDS).map_err(|e| e.to_string())?;
-                for rr in &removed {
-                    table.remove(&encode(rr)[..]).map_err(|e| e.to_string())?;
-                }
-                for rr in &added {
-                    table
-                        .insert(&encode(rr)[..], rr.ttl)
-                        .map_err(|e| e.to_string())?;
+                for (removed, added) in &steps {
+                    for rr in removed {
+                        table.remove(&encode(rr)[..]).map_err(|e| e.to_string())?;
+                    }
+                    for rr in added {
+                        table
+                            .insert(&encode(rr)[..], rr.ttl)
+                            .map_err(|e| e.to_string())?;
+                    }
                 }
             }
+            keep_delta(&txn, delta.as_deref(), keep)?;
             set_meta(&txn, apex, &soa, checked_at)?;
         }
         Keep::Checked(at) => {
@@ -383,6 +414,89 @@ fn write_one(db: &Database, apex: &str, keep: Keep) -> Result<(), String> {
         Keep::Begin | Keep::Records(_) | Keep::Commit { .. } => {}
     }
     txn.commit().map_err(|e| e.to_string())
+}
+
+/// Appends `delta` to the kept history (none: the history starts afresh, as the one
+/// served did) and drops all but the latest `keep`.
+fn keep_delta(
+    txn: &redb::WriteTransaction,
+    delta: Option<&ServedDelta>,
+    keep: usize,
+) -> Result<(), String> {
+    let Some(delta) = delta else {
+        txn.delete_table(HISTORY).map_err(|e| e.to_string())?;
+        return Ok(());
+    };
+    let mut table = txn.open_table(HISTORY).map_err(|e| e.to_string())?;
+    let next = table
+        .last()
+        .map_err(|e| e.to_string())?
+        .map_or(0, |(k, _)| k.value() + 1);
+    table
+        .insert(next, &encode_delta(delta)[..])
+        .map_err(|e| e.to_string())?;
+    let first_kept = (next + 1).saturating_sub(keep as u64);
+    loop {
+        let first = table
+            .first()
+            .map_err(|e| e.to_string())?
+            .map(|(k, _)| k.value());
+        match first {
+            Some(k) if k < first_kept => {
+                table.remove(k).map_err(|e| e.to_string())?;
+            }
+            _ => break,
+        }
+    }
+    Ok(())
+}
+
+/// A served delta as bytes: its serials, then each list as a count and length-prefixed
+/// records.
+fn encode_delta(delta: &ServedDelta) -> Vec<u8> {
+    let mut out = Vec::new();
+    out.extend_from_slice(&delta.from.to_be_bytes());
+    out.extend_from_slice(&delta.to.to_be_bytes());
+    for list in [&delta.removed, &delta.added] {
+        out.extend_from_slice(&(list.len() as u32).to_be_bytes());
+        for record in list.iter() {
+            out.extend_from_slice(&(record.len() as u16).to_be_bytes());
+            out.extend_from_slice(record);
+        }
+    }
+    out
+}
+
+fn decode_delta(bytes: &[u8]) -> Option<ServedDelta> {
+    let mut at: usize = 0;
+    let mut take = |n: usize| -> Option<&[u8]> {
+        let out = bytes.get(at..at.checked_add(n)?)?;
+        at += n;
+        Some(out)
+    };
+    let u32_at = |b: &[u8]| u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+    let from = u32_at(take(4)?);
+    let to = u32_at(take(4)?);
+    let mut lists: [Vec<Box<[u8]>>; 2] = Default::default();
+    for list in &mut lists {
+        let count = u32_at(take(4)?) as usize;
+        // Each record takes at least its 2-octet length: a count past that is corrupt.
+        if count > bytes.len() / 2 {
+            return None;
+        }
+        for _ in 0..count {
+            let len = take(2)?;
+            let len = usize::from(u16::from_be_bytes([len[0], len[1]]));
+            list.push(take(len)?.into());
+        }
+    }
+    let [removed, added] = lists;
+    Some(ServedDelta {
+        from,
+        to,
+        removed,
+        added,
+    })
 }
 
 /// A record without its TTL as the key it is kept under: the owner, a zero octet, then
@@ -504,6 +618,17 @@ mod tests {
             assert_eq!(decode(&encode(&record), 60), Some(record));
         }
         assert_eq!(decode(b"no-zero-octet", 1), None);
+        let delta = ServedDelta {
+            from: 7,
+            to: 8,
+            removed: vec![b"\x01a\x00rest".to_vec().into()],
+            added: vec![b"one".to_vec().into(), b"two".to_vec().into()],
+        };
+        assert_eq!(decode_delta(&encode_delta(&delta)), Some(delta));
+        assert_eq!(
+            decode_delta(&[0, 0, 0, 1, 0, 0, 0, 2, 255, 255, 255, 255]),
+            None
+        );
         assert_eq!(
             decode(b"a.\0\x01\x0a\x00", 1),
             None,

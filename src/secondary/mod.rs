@@ -172,6 +172,8 @@ impl Secondary {
         let age = (unix_ms() / 1000).saturating_sub(loaded.checked_at);
         let fresh = age < u64::from(expire);
         let serial = snapshot.serial;
+        let mut snapshot = snapshot;
+        snapshot.history = kept_history(loaded.history, serial, self.live.load().ixfr_journal);
         let current = self.publisher.current();
         self.publisher.serve(&current, snapshot);
         if fresh {
@@ -316,21 +318,20 @@ impl Secondary {
                 (snapshot, PullResult::Full)
             }
             Received::Incremental { soa, diffs } => {
-                // Kept step by step, each at its own serial, once the whole IXFR applied.
+                // Kept in one transaction, once the whole IXFR applied.
                 let steps: Vec<_> = match &self.kept {
                     Some(_) => diffs
                         .iter()
-                        .map(|d| (d.to.clone(), d.removed.clone(), d.added.clone()))
+                        .map(|d| (d.removed.clone(), d.added.clone()))
                         .collect(),
                     None => Vec::new(),
                 };
+                let kept_soa = soa.clone();
                 let snapshot = self.zone.apply_incremental(&current, soa, diffs)?;
                 if let Some(kept) = &self.kept {
-                    for (to, removed, added) in steps {
-                        if let Some(to) = to {
-                            kept.changes(to, removed, added, now);
-                        }
-                    }
+                    let delta = snapshot.history.latest().cloned();
+                    let keep = self.live.load().ixfr_journal;
+                    kept.changes(kept_soa, steps, delta, keep, now);
                 }
                 (snapshot, PullResult::Incremental)
             }
@@ -432,5 +433,23 @@ fn soa_number_of(soa: &stream::ZoneRr, index: usize) -> u32 {
     match &soa.data {
         stream::RrData::Soa(rdata) => crate::dns::wire::soa_number(rdata, index).unwrap_or(0),
         _ => 0,
+    }
+}
+
+/// The IXFR history kept on disk, when its deltas chain to `serial` (the zone kept);
+/// otherwise none (a secondary below then takes the whole zone once).
+fn kept_history(
+    deltas: Vec<crate::snapshot::history::ServedDelta>,
+    serial: u32,
+    keep: usize,
+) -> crate::snapshot::history::History {
+    let mut history = crate::snapshot::history::History::default();
+    for delta in deltas {
+        history = history.with(delta, keep);
+    }
+    if history.latest().is_some_and(|d| d.to == serial) {
+        history
+    } else {
+        crate::snapshot::history::History::default()
     }
 }

@@ -84,6 +84,11 @@ impl History {
             .sum()
     }
 
+    /// The newest delta, if any.
+    pub fn latest(&self) -> Option<&Arc<ServedDelta>> {
+        self.deltas.last()
+    }
+
     /// How many deltas are kept.
     pub fn len(&self) -> usize {
         self.deltas.len()

@@ -731,6 +731,15 @@ fn a_restarted_secondary_answers_from_disk_then_catches_up_by_ixfr() {
             .unwrap_or(0.0)
             > 0.0
     });
+    let whole = soa_serial(&first);
+    // One change by IXFR, so that the IXFR history holds a delta to keep too.
+    rename_a_task(&primary, "before-restart");
+    common::eventually(Duration::from_secs(20), "the change kept", || {
+        let kept = first
+            .try_metric("mesos_dns_zone_kept_serial")
+            .unwrap_or(0.0);
+        kept > 0.0 && kept != f64::from(whole)
+    });
     let serial = soa_serial(&first);
     assert_eq!(
         first.metric("mesos_dns_zone_kept_serial"),
@@ -756,6 +765,19 @@ fn a_restarted_secondary_answers_from_disk_then_catches_up_by_ixfr() {
         before
     );
     assert_eq!(second.get("/ready").status, 200);
+    // The IXFR history came back too: a client at the older serial gets the change
+    // alone, not the whole zone.
+    let ixfr = kdig_ixfr(second.port, whole);
+    let from_whole = ixfr
+        .iter()
+        .filter(|r| r.split_whitespace().nth(3) == Some("SOA"))
+        .filter(|r| r.split_whitespace().nth(6) == Some(whole.to_string().as_str()))
+        .count();
+    assert!(
+        from_whole >= 1,
+        "an incremental answer from {whole}: {ixfr:?}"
+    );
+    assert!(ixfr.len() < 20, "{ixfr:?}");
 
     // A change while the primary is frozen reaches the secondary once it continues.
     rename_a_task(&primary, "after-restart");

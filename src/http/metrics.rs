@@ -26,6 +26,13 @@ struct Scrape {
     received: Option<[(&'static str, u64); 2]>,
     records: [(&'static str, u64); 3],
     serial: u64,
+    /// The zones served (apex text), for the per-zone series.
+    zones: Vec<String>,
+    /// Seconds since the zone was last confirmed: the last event, heartbeat or poll of
+    /// the masters, or the last check a primary answered.
+    zone_age_s: f64,
+    /// The SOA refresh timer served.
+    soa_refresh_s: u32,
     snapshot_age_s: f64,
     ready: bool,
     leader_missing: bool,
@@ -176,6 +183,30 @@ impl Collector for Scrape {
             "mesos_dns_snapshot_serial",
             "SOA serial of the published snapshot",
             self.serial as f64,
+        )?;
+        {
+            let mut family = encoder.encode_descriptor(
+                "mesos_dns_zone_serial",
+                "SOA serial served, by zone",
+                None,
+                MetricType::Gauge,
+            )?;
+            for zone in &self.zones {
+                ConstGauge::new(self.serial as i64)
+                    .encode(family.encode_family(&[("zone", zone.as_str())])?)?;
+            }
+        }
+        gauge(
+            &mut encoder,
+            "mesos_dns_zone_age_seconds",
+            "Seconds since the zone was last confirmed: the masters' last event, heartbeat or poll, or the last check a primary answered",
+            self.zone_age_s,
+        )?;
+        gauge(
+            &mut encoder,
+            "mesos_dns_zone_refresh_seconds",
+            "The SOA refresh timer served (a secondary checks its primary this often)",
+            f64::from(self.soa_refresh_s),
         )?;
         gauge(
             &mut encoder,
@@ -355,6 +386,14 @@ pub(crate) fn render_metrics(ctx: &HttpContext, snapshot: &Snapshot) -> String {
         dropped,
         records: [("A", a as u64), ("AAAA", aaaa as u64), ("SRV", srv as u64)],
         serial: u64::from(snapshot.serial),
+        zones: std::iter::once(&snapshot.zone.apex)
+            .chain(&snapshot.zone.others)
+            .map(|apex| wire_text(apex))
+            .collect(),
+        zone_age_s: unix_ms().saturating_sub(Status::get(&ctx.status.source.last_refresh_ok_ms))
+            as f64
+            / 1e3,
+        soa_refresh_s: crate::dns::wire::soa_number(&snapshot.zone.soa_rdata, 1).unwrap_or(0),
         snapshot_age_s: if published == 0 {
             0.0
         } else {
@@ -456,6 +495,27 @@ fn transfer_counts(ctx: &HttpContext) -> Vec<(&'static str, &'static str, &'stat
                 ));
             }
         }
+    }
+    out
+}
+
+/// A wire name as dotted text with the trailing dot (`mesos.`).
+fn wire_text(wire: &[u8]) -> String {
+    let mut out = String::new();
+    let mut at = 0;
+    while let Some(&len) = wire.get(at) {
+        if len == 0 {
+            break;
+        }
+        let label = wire
+            .get(at + 1..at + 1 + usize::from(len))
+            .unwrap_or_default();
+        out.push_str(&String::from_utf8_lossy(label));
+        out.push('.');
+        at += 1 + usize::from(len);
+    }
+    if out.is_empty() {
+        out.push('.');
     }
     out
 }

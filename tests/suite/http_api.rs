@@ -398,3 +398,35 @@ fn slow_clients_do_not_starve_probes() {
         "every trickler is cut off at the request deadline"
     );
 }
+
+/// The zone's serial by zone, how long since the masters last confirmed it, and the
+/// SOA refresh the alert rules compare it with.
+#[test]
+fn zone_metrics() {
+    let s = Server::start(
+        &data_path("fake-state.json"),
+        &format!(r#",{SETUP_R},"ReverseZones":["10.3.0.0/16"],"SOARefresh":120"#),
+    );
+    let samples = scrape(&s);
+    let serial = metric(&samples, "mesos_dns_snapshot_serial", &[]);
+    assert!(serial > 0.0);
+    assert_eq!(
+        metric(&samples, "mesos_dns_zone_serial", &[("zone", "mesos.")]),
+        serial
+    );
+    assert_eq!(
+        metric(
+            &samples,
+            "mesos_dns_zone_serial",
+            &[("zone", "3.10.in-addr.arpa.")]
+        ),
+        serial
+    );
+    assert_eq!(
+        metric(&samples, "mesos_dns_zone_refresh_seconds", &[]),
+        120.0
+    );
+    let age = metric(&samples, "mesos_dns_zone_age_seconds", &[]);
+    // The state file is read every second: confirmed a moment ago, not at the epoch.
+    assert!((0.0..60.0).contains(&age), "{age}");
+}

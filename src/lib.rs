@@ -14,7 +14,8 @@
 //! - [`snapshot`] (the answer table, its deltas and the served history), [`answer`] (one
 //!   reply from it), `transfer` (AXFR and IXFR messages);
 //! - `forward` (names outside the domain), `notify` (NOTIFY sent to secondaries, and the
-//!   inbox of NOTIFYs a secondary takes);
+//!   inbox of NOTIFYs a secondary takes), [`election`] (leader election among primaries
+//!   through ZooKeeper);
 //! - `server` (the UDP and TCP listeners), [`control`] (the model → the snapshot),
 //!   [`http`] (the `/v1` API, metrics, probes);
 //! - `secondary` (secondary mode: the zone from primaries by IXFR and AXFR);
@@ -32,6 +33,7 @@ pub mod config;
 pub mod control;
 mod counters;
 mod dns;
+pub mod election;
 pub mod flags;
 #[doc(hidden)]
 pub mod forward;

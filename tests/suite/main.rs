@@ -15,6 +15,7 @@ mod control_zookeeper;
 mod delta_engine;
 mod dns_protocol;
 mod dns_rows;
+mod election;
 mod enumerate;
 mod forwarding;
 mod generation;

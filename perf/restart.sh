@@ -37,7 +37,7 @@ first_answer_ms() {
     fi
     sleep 0.01
   done
-  echo "no answer" >&2; return 1
+  echo "no answer; the secondary said:" >&2; tail -5 "$dir/secondary.log" >&2; return 1
 }
 start_secondary() {
   ./target/release/mesos-dns -config "$dir/secondary.json" 2>>"$dir/secondary.log" &

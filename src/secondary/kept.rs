@@ -34,6 +34,9 @@ const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 const HISTORY: TableDefinition<u64, &[u8]> = TableDefinition::new("history");
 /// Bumped when the encoding changes: an older file is set aside.
 const FORMAT: &[u8] = b"1";
+/// redb's page cache: the zone is read once at start and written in small pieces, so a
+/// small cache does (the default, 1 GiB, would hold the whole file in memory).
+const CACHE_BYTES: usize = 16 << 20;
 /// Records handed to the writer at a time during a whole transfer.
 const CHUNK: usize = 4096;
 
@@ -95,7 +98,7 @@ impl KeptZone {
                     path.display()
                 );
                 let _ = std::fs::rename(&path, bad_path(&path));
-                match Database::create(&path) {
+                match create(&path) {
                     Ok(db) => (db, None),
                     Err(e) => {
                         tracing::error!("{}: cannot keep the zone: {e}", path.display());
@@ -211,6 +214,10 @@ impl WholeWriter {
     }
 }
 
+fn create(path: &Path) -> Result<Database, redb::DatabaseError> {
+    Database::builder().set_cache_size(CACHE_BYTES).create(path)
+}
+
 fn bad_path(path: &Path) -> PathBuf {
     let mut bad = path.as_os_str().to_owned();
     bad.push(".bad");
@@ -224,7 +231,7 @@ type Found = (Database, Option<Loaded>);
 fn open_and_load(path: &Path, apex: &str, sink: &mut impl ZoneSink) -> Result<Found, String> {
     let read =
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| -> Result<Found, String> {
-            let db = Database::create(path).map_err(|e| format!("does not open: {e}"))?;
+            let db = create(path).map_err(|e| format!("does not open: {e}"))?;
             let loaded = load(&db, apex, sink)?;
             Ok((db, loaded))
         }));

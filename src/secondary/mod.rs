@@ -172,6 +172,7 @@ impl Secondary {
         let age = (unix_ms() / 1000).saturating_sub(loaded.checked_at);
         let fresh = age < u64::from(expire);
         let serial = snapshot.serial;
+        Status::set(&self.status.secondary.kept_serial, u64::from(serial));
         let mut snapshot = snapshot;
         snapshot.history = kept_history(loaded.history, serial, self.live.load().ixfr_journal);
         let current = self.publisher.current();

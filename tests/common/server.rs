@@ -43,8 +43,16 @@ pub fn temp_dir() -> PathBuf {
     dir
 }
 
+/// How a test server runs: in this process through `app::start` (the default: no
+/// process to spawn, on the ports its config names), or as the real binary, for tests
+/// whose point is the process (signals it gets, its log, `kill -9`, `SIGSTOP`).
+enum Process {
+    Child(Child),
+    InProcess(Option<mesos_dns::app::Running>),
+}
+
 pub struct Server {
-    child: Child,
+    process: Process,
     pub port: u16,
     pub http_port: u16,
     pub dir: PathBuf,
@@ -53,8 +61,17 @@ pub struct Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        match &mut self.process {
+            Process::Child(child) => {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+            Process::InProcess(running) => {
+                if let Some(running) = running.take() {
+                    running.shutdown(Duration::from_secs(3));
+                }
+            }
+        }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
@@ -73,29 +90,58 @@ impl Server {
         s
     }
 
+    /// [`Server::start`] as the real binary, in a process of its own.
+    pub fn start_process(state: &Path, extra: &str) -> Server {
+        let s = Server::spawn_process(Some(state), extra, "127.0.0.1");
+        s.wait_ready();
+        s
+    }
+
     /// Starts a server that asks masters (or ZooKeeper) instead of reading a file:
     /// `source` holds the config keys for that (e.g. `"masters":["127.0.0.1:5050"]`).
     pub fn spawn_with_source(source: &str, extra: &str) -> Server {
-        Server::spawn_config(None, source, extra, "127.0.0.1")
+        Server::spawn_config(None, source, extra, "127.0.0.1", false)
+    }
+
+    /// [`Server::spawn_with_source`] as the real binary.
+    pub fn spawn_with_source_process(source: &str, extra: &str) -> Server {
+        Server::spawn_config(None, source, extra, "127.0.0.1", true)
     }
 
     /// Starts without waiting; `state` may be absent (the file is then missing).
     pub fn spawn(state: Option<&Path>, extra: &str, listener: &'static str) -> Server {
-        Server::spawn_config(state, r#""StateFile":"state.json""#, extra, listener)
+        Server::spawn_config(state, r#""StateFile":"state.json""#, extra, listener, false)
+    }
+
+    /// [`Server::spawn`] as the real binary.
+    pub fn spawn_process(state: Option<&Path>, extra: &str, listener: &'static str) -> Server {
+        Server::spawn_config(state, r#""StateFile":"state.json""#, extra, listener, true)
     }
 
     /// Starts on DNS port `port` (which another server may share) without waiting; its
     /// state file is `state.json` in its directory, if `state` gives one.
     pub fn spawn_on(port: u16, state: Option<&Path>, extra: &str) -> Server {
         let source = r#""StateFile":"state.json""#;
-        Server::spawn_config_on(state, source, extra, "127.0.0.1", port)
+        Server::spawn_config_on(state, source, extra, "127.0.0.1", port, false)
+    }
+
+    /// [`Server::spawn_on`] as the real binary.
+    pub fn spawn_on_process(port: u16, state: Option<&Path>, extra: &str) -> Server {
+        let source = r#""StateFile":"state.json""#;
+        Server::spawn_config_on(state, source, extra, "127.0.0.1", port, true)
     }
 
     /// A secondary of the primaries `primaries` (`"127.0.0.1:port"` each) on DNS port
     /// `port`, not waited for.
     pub fn secondary_on(port: u16, primaries: &[String], extra: &str) -> Server {
         let source = format!(r#""Primaries":{}"#, serde_json::json!(primaries));
-        Server::spawn_config_on(None, &source, extra, "127.0.0.1", port)
+        Server::spawn_config_on(None, &source, extra, "127.0.0.1", port, false)
+    }
+
+    /// [`Server::secondary_on`] as the real binary.
+    pub fn secondary_on_process(port: u16, primaries: &[String], extra: &str) -> Server {
+        let source = format!(r#""Primaries":{}"#, serde_json::json!(primaries));
+        Server::spawn_config_on(None, &source, extra, "127.0.0.1", port, true)
     }
 
     fn spawn_config(
@@ -103,8 +149,9 @@ impl Server {
         source: &str,
         extra: &str,
         listener: &'static str,
+        process: bool,
     ) -> Server {
-        Server::spawn_config_on(state, source, extra, listener, free_port())
+        Server::spawn_config_on(state, source, extra, listener, free_port(), process)
     }
 
     fn spawn_config_on(
@@ -113,6 +160,7 @@ impl Server {
         extra: &str,
         listener: &'static str,
         port: u16,
+        process: bool,
     ) -> Server {
         let dir = temp_dir();
         if let Some(state) = state {
@@ -124,23 +172,32 @@ impl Server {
                 "httpListener":"127.0.0.1","httpPort":{http_port},"refreshSeconds":1,"UDPWorkers":2{extra}}}"#
         );
         std::fs::write(dir.join("config.json"), config).unwrap();
-        // The log, for a failing test to show (`Server::log`).
-        let log = std::fs::File::create(dir.join("stderr.log")).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_mesos-dns"))
-            .arg("-config")
-            .arg(dir.join("config.json"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .unwrap();
+        let process = if process {
+            // The log, for a failing test to show (`Server::log`).
+            let log = std::fs::File::create(dir.join("stderr.log")).unwrap();
+            let child = Command::new(env!("CARGO_BIN_EXE_mesos-dns"))
+                .arg("-config")
+                .arg(dir.join("config.json"))
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(log)
+                .spawn()
+                .unwrap();
+            Process::Child(child)
+        } else {
+            let path = dir.join("config.json").display().to_string();
+            let config =
+                mesos_dns::config::Config::load(&path, &mesos_dns::config::Environment::system())
+                    .unwrap();
+            Process::InProcess(Some(mesos_dns::app::start(config).unwrap()))
+        };
         let host = if listener == "0.0.0.0" {
             "127.0.0.1"
         } else {
             listener
         };
         Server {
-            child,
+            process,
             port,
             http_port,
             dir,
@@ -242,15 +299,23 @@ impl HttpReply {
 
 impl Server {
     pub fn pid(&self) -> u32 {
-        self.child.id()
+        match &self.process {
+            Process::Child(child) => child.id(),
+            Process::InProcess(_) => {
+                panic!("an in-process server has no pid: use a _process constructor")
+            }
+        }
     }
 
     /// Sends a signal (`USR1`, `HUP`, ...) to the server process.
     /// Waits for the server to exit, at most `within`; its exit status, if it did.
     pub fn wait_exit(&mut self, within: Duration) -> Option<std::process::ExitStatus> {
+        let Process::Child(child) = &mut self.process else {
+            panic!("an in-process server does not exit: use a _process constructor");
+        };
         let deadline = Instant::now() + within;
         while Instant::now() < deadline {
-            if let Some(status) = self.child.try_wait().unwrap() {
+            if let Some(status) = child.try_wait().unwrap() {
                 return Some(status);
             }
             std::thread::sleep(Duration::from_millis(5));
@@ -259,6 +324,17 @@ impl Server {
     }
 
     pub fn signal(&self, name: &str) {
+        if let Process::InProcess(running) = &self.process {
+            // What the binary's signal thread does with them.
+            let event = match name {
+                "USR1" => mesos_dns::control::ControlEvent::Refresh,
+                "HUP" => mesos_dns::control::ControlEvent::Reload,
+                _ => panic!("SIG{name} needs a process: use a _process constructor"),
+            };
+            let control = running.as_ref().expect("running").control();
+            control.send(event).unwrap();
+            return;
+        }
         let ok = Command::new("kill")
             .arg(format!("-{name}"))
             .arg(self.pid().to_string())
@@ -302,6 +378,10 @@ impl Server {
     /// The value of an unlabelled metric in `/metrics` (the test fails when it is absent).
     /// What the server logged so far.
     pub fn log(&self) -> String {
+        assert!(
+            matches!(self.process, Process::Child(_)),
+            "an in-process server logs with the test process: use a _process constructor"
+        );
         std::fs::read_to_string(self.dir.join("stderr.log")).unwrap_or_default()
     }
 

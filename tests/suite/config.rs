@@ -475,7 +475,7 @@ fn unknown_keys_are_named_with_the_closest_known_one() {
 /// The server says so at start, once, in one line naming the key and the closest one.
 #[test]
 fn a_misspelt_key_gets_one_warning_line_at_start() {
-    let s = common::server::Server::start(
+    let s = common::server::Server::start_process(
         &data_path("fake-state.json"),
         r#","masters":["144.76.157.37:5050"],"ReversePolcy":"all""#,
     );

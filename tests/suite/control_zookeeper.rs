@@ -28,7 +28,7 @@ fn wait_for(s: &Server, name: &str) {
 /// A server watching `zk`, named second in an ensemble whose first member is down.
 fn zk_server(zk: &ZooKeeper, extra: &str) -> Server {
     let dead = common::server::free_port();
-    Server::spawn_with_source(
+    Server::spawn_with_source_process(
         &format!(
             r#""zk":"zk://127.0.0.1:{dead},{}/mesos","IPSources":["netinfo","docker","mesos","host"],"stateTimeoutSeconds":2"#,
             zk.host()
@@ -84,7 +84,7 @@ fn fallback_masters_while_zookeeper_is_unreachable() {
     let master = FakeMaster::leading(Some("fallback"));
     // Nothing listens on this port: ZooKeeper is unreachable from the start.
     let dead_zk = common::server::free_port();
-    let s = Server::spawn_with_source(
+    let s = Server::spawn_with_source_process(
         &format!(
             r#""zk":"zk://127.0.0.1:{dead_zk}/mesos","masters":["{}"],"IPSources":["netinfo","docker","mesos","host"]"#,
             master.address()

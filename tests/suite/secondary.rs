@@ -95,12 +95,12 @@ fn rename_a_task(s: &Server, to: &str) {
 #[test]
 fn our_secondary_follows_our_primary_and_feeds_a_knot_below_it() {
     let secondary_port = free_port();
-    let primary = Server::start(
+    let primary = Server::start_process(
         &data_path("fake-state.json"),
         &format!(r#",{SETUP_R},"NotifySecondaries":["127.0.0.1:{secondary_port}"]"#),
     );
     let knot_port = free_port();
-    let secondary = Server::secondary_on(
+    let secondary = Server::secondary_on_process(
         secondary_port,
         &[format!("127.0.0.1:{}", primary.port)],
         &format!(r#","NotifySecondaries":["127.0.0.1:{knot_port}"]"#),
@@ -195,8 +195,9 @@ fn our_secondary_follows_our_primary_and_feeds_a_knot_below_it() {
 
 #[test]
 fn notifies_from_others_are_refused() {
-    let primary = Server::start(&data_path("fake-state.json"), &format!(",{SETUP_R}"));
-    let secondary = Server::secondary_on(free_port(), &[format!("127.0.0.1:{}", primary.port)], "");
+    let primary = Server::start_process(&data_path("fake-state.json"), &format!(",{SETUP_R}"));
+    let secondary =
+        Server::secondary_on_process(free_port(), &[format!("127.0.0.1:{}", primary.port)], "");
     common::eventually(Duration::from_secs(20), "the first transfer", || {
         answers(&secondary, "leader.mesos.", RecordType::A).is_some_and(|m| !m.answers().is_empty())
     });
@@ -256,12 +257,12 @@ fn notifies_from_others_are_refused() {
 
 #[test]
 fn a_primary_that_does_not_answer_is_passed_over() {
-    let primary = Server::start(&data_path("fake-state.json"), &format!(",{SETUP_R}"));
+    let primary = Server::start_process(&data_path("fake-state.json"), &format!(",{SETUP_R}"));
     // Nothing listens on the first: refused at once, then the next is asked.
     let nobody = TcpListener::bind("127.0.0.1:0").unwrap();
     let dead = format!("127.0.0.1:{}", nobody.local_addr().unwrap().port());
     drop(nobody);
-    let secondary = Server::secondary_on(
+    let secondary = Server::secondary_on_process(
         free_port(),
         &[dead, format!("127.0.0.1:{}", primary.port)],
         "",
@@ -283,15 +284,16 @@ fn tsig_between_our_primary_and_secondary() {
     let keys = format!(
         r#""TSIGKeys":{{"xfr":{{"Algorithm":"hmac-sha256","Secret":"{SECRET}"}}}},"TransferTSIG":"xfr""#
     );
-    let primary = Server::start(&data_path("fake-state.json"), &format!(",{SETUP_R},{keys}"));
+    let primary =
+        Server::start_process(&data_path("fake-state.json"), &format!(",{SETUP_R},{keys}"));
     let primaries = [format!("127.0.0.1:{}", primary.port)];
-    let good = Server::secondary_on(free_port(), &primaries, &format!(",{keys}"));
+    let good = Server::secondary_on_process(free_port(), &primaries, &format!(",{keys}"));
     common::eventually(Duration::from_secs(20), "a signed transfer", || {
         answers(&good, "leader.mesos.", RecordType::A).is_some_and(|m| !m.answers().is_empty())
     });
     // A secondary with another secret gets nothing, and says why.
     let wrong = r#","TSIGKeys":{"xfr":{"Algorithm":"hmac-sha256","Secret":"b3RoZXItc2VjcmV0LW90aGVyLXNlY3JldC0xMjM0NTY="}},"TransferTSIG":"xfr""#;
-    let bad = Server::secondary_on(free_port(), &primaries, wrong);
+    let bad = Server::secondary_on_process(free_port(), &primaries, wrong);
     common::eventually(Duration::from_secs(20), "the secondary up", || {
         answers(&bad, "leader.mesos.", RecordType::A).is_some()
     });
@@ -340,7 +342,7 @@ fn knot_as_primary_of_a_static_zone() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .expect("knotd (Debian package knot)");
-    let ours = Server::secondary_on(our_port, &[format!("127.0.0.1:{knot_port}")], "");
+    let ours = Server::secondary_on_process(our_port, &[format!("127.0.0.1:{knot_port}")], "");
     common::eventually(Duration::from_secs(20), "the zone from Knot", || {
         answers(&ours, "www.mesos.", RecordType::A).is_some_and(|m| !m.answers().is_empty())
     });
@@ -558,7 +560,7 @@ fn bad_transfers_are_rejected_and_the_zone_kept_until_it_expires() {
         zone: good_zone.clone(),
         ..Script::default()
     });
-    let ours = Server::secondary_on(
+    let ours = Server::secondary_on_process(
         free_port(),
         &[format!("127.0.0.1:{}", primary.port)],
         r#","TransferMaxBytes":65536"#,
@@ -717,14 +719,14 @@ fn bad_transfers_are_rejected_and_the_zone_kept_until_it_expires() {
 #[test]
 fn a_restarted_secondary_answers_from_disk_then_catches_up_by_ixfr() {
     let port = free_port();
-    let primary = Server::start(
+    let primary = Server::start_process(
         &data_path("fake-state.json"),
         &format!(r#",{SETUP_R},"NotifySecondaries":["127.0.0.1:{port}"]"#),
     );
     let data = common::server::temp_dir();
     let kept = format!(r#","DataDirectory":"{}""#, data.display());
     let primaries = [format!("127.0.0.1:{}", primary.port)];
-    let mut first = Server::secondary_on(port, &primaries, &kept);
+    let mut first = Server::secondary_on_process(port, &primaries, &kept);
     common::eventually(Duration::from_secs(20), "the whole zone kept", || {
         first
             .try_metric("mesos_dns_zone_kept_serial")
@@ -750,7 +752,7 @@ fn a_restarted_secondary_answers_from_disk_then_catches_up_by_ixfr() {
     first.wait_exit(Duration::from_secs(5)).unwrap();
 
     primary.signal("STOP");
-    let second = Server::secondary_on(port, &primaries, &kept);
+    let second = Server::secondary_on_process(port, &primaries, &kept);
     common::eventually(
         Duration::from_secs(10),
         "answers from the kept zone",
@@ -795,7 +797,7 @@ fn a_restarted_secondary_answers_from_disk_then_catches_up_by_ixfr() {
 /// transferred afresh; the file is written again.
 #[test]
 fn a_corrupt_kept_zone_is_set_aside() {
-    let primary = Server::start(&data_path("fake-state.json"), &format!(",{SETUP_R}"));
+    let primary = Server::start_process(&data_path("fake-state.json"), &format!(",{SETUP_R}"));
     let data = common::server::temp_dir();
     std::fs::write(
         data.join("zone.redb"),
@@ -804,7 +806,7 @@ fn a_corrupt_kept_zone_is_set_aside() {
     .unwrap();
     let kept = format!(r#","DataDirectory":"{}""#, data.display());
     let secondary =
-        Server::secondary_on(free_port(), &[format!("127.0.0.1:{}", primary.port)], &kept);
+        Server::secondary_on_process(free_port(), &[format!("127.0.0.1:{}", primary.port)], &kept);
     common::eventually(
         Duration::from_secs(20),
         "the zone transferred afresh",
@@ -835,7 +837,7 @@ fn axfr_serial(rows: &BTreeSet<String>) -> Option<u32> {
 #[test]
 fn kill_9_at_random_moments_never_serves_a_zone_the_primary_did_not() {
     let port = free_port();
-    let primary = Server::start(
+    let primary = Server::start_process(
         &data_path("fake-state.json"),
         &format!(r#",{SETUP_R},"NotifySecondaries":["127.0.0.1:{port}"]"#),
     );
@@ -862,7 +864,7 @@ fn kill_9_at_random_moments_never_serves_a_zone_the_primary_did_not() {
         seed ^= seed << 17;
         seed % bound
     };
-    let mut secondary = Server::secondary_on(port, &primaries, &kept);
+    let mut secondary = Server::secondary_on_process(port, &primaries, &kept);
     let mut restarts_from_disk = 0;
     for round in 0..20 {
         // A change on the primary, then a kill somewhere in the NOTIFY, IXFR and commit
@@ -879,7 +881,7 @@ fn kill_9_at_random_moments_never_serves_a_zone_the_primary_did_not() {
 
         // Restarted while the primary is frozen: only the disk can answer.
         primary.signal("STOP");
-        secondary = Server::secondary_on(port, &primaries, &kept);
+        secondary = Server::secondary_on_process(port, &primaries, &kept);
         let from_disk = (0..50).any(|_| {
             std::thread::sleep(Duration::from_millis(100));
             answers(&secondary, "leader.mesos.", RecordType::A)

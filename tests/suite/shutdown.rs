@@ -14,7 +14,7 @@ use std::net::{TcpStream, UdpSocket};
 use std::time::{Duration, Instant};
 
 fn stops_on(signal: &str) {
-    let mut s = Server::start(&data_path("fake-state.json"), &format!(",{SETUP_R}"));
+    let mut s = Server::start_process(&data_path("fake-state.json"), &format!(",{SETUP_R}"));
     assert!(
         !s.udp(&query("chronos.marathon.mesos.", RecordType::A))
             .answers()
@@ -274,7 +274,7 @@ fn a_new_instance_takes_over_a_shared_port_without_a_wrong_answer() {
         upstream.port
     );
     let state = data_path("fake-state.json");
-    let mut old = Server::spawn_on(port, Some(&state), &extra);
+    let mut old = Server::spawn_on_process(port, Some(&state), &extra);
     old.wait_ready();
 
     let stop = Arc::new(AtomicBool::new(false));
@@ -284,7 +284,7 @@ fn a_new_instance_takes_over_a_shared_port_without_a_wrong_answer() {
     };
     std::thread::sleep(Duration::from_millis(500));
     // The new instance joins the port before it has any state to answer from.
-    let new = Server::spawn_on(port, None, &extra);
+    let new = Server::spawn_on_process(port, None, &extra);
     std::thread::sleep(Duration::from_millis(1000));
     std::fs::copy(&state, new.dir.join("state.json")).unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);

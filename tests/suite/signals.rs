@@ -16,7 +16,7 @@ fn eventually(what: &str, check: impl FnMut() -> bool) {
 
 #[test]
 fn usr1_refreshes_now() {
-    let s = Server::start(
+    let s = Server::start_process(
         &data_path("fake-state.json"),
         &format!(",{SETUP_R},\"refreshSeconds\":3600"),
     );
@@ -50,7 +50,7 @@ fn usr1_refreshes_now() {
 
 #[test]
 fn hup_reloads_the_config() {
-    let s = Server::start(
+    let s = Server::start_process(
         &data_path("fake-state.json"),
         &format!(",{SETUP_R},\"refreshSeconds\":3600"),
     );

@@ -125,7 +125,7 @@ fn rows(records: &[Record]) -> BTreeSet<String> {
 
 #[test]
 fn axfr_streams_the_whole_zone() {
-    let s = Server::start(&data_path("fake-state.json"), &format!(",{SETUP_R}"));
+    let s = Server::start_process(&data_path("fake-state.json"), &format!(",{SETUP_R}"));
     let (records, messages) = axfr(s.port, "mesos.", RecordType::AXFR);
     assert_eq!(records.first().unwrap().record_type(), RecordType::SOA);
     assert_eq!(records.last().unwrap().record_type(), RecordType::SOA);
@@ -160,7 +160,7 @@ fn axfr_streams_the_whole_zone() {
 
 #[test]
 fn transfers_are_refused_outside_the_acl_and_limited_on_udp() {
-    let s = Server::start(
+    let s = Server::start_process(
         &data_path("fake-state.json"),
         &format!(r#",{SETUP_R},"TransferACL":["10.0.0.0/8"]"#),
     );
@@ -168,7 +168,7 @@ fn transfers_are_refused_outside_the_acl_and_limited_on_udp() {
     assert_eq!(messages.len(), 1);
     assert_eq!(messages[0].response_code(), ResponseCode::Refused);
 
-    let open = Server::start(&data_path("fake-state.json"), &format!(",{SETUP_R}"));
+    let open = Server::start_process(&data_path("fake-state.json"), &format!(",{SETUP_R}"));
     // Below the apex: not a zone of ours.
     let (_, below) = axfr(open.port, "marathon.mesos.", RecordType::AXFR);
     assert_eq!(below[0].response_code(), ResponseCode::NotAuth);
@@ -198,7 +198,7 @@ fn knot_secondary_keyed(primary: u16, port: u16) -> Knot {
 
 #[test]
 fn knot_is_a_secondary_of_ours() {
-    let s = Server::start(&data_path("fake-state.json"), &format!(",{SETUP_R}"));
+    let s = Server::start_process(&data_path("fake-state.json"), &format!(",{SETUP_R}"));
     let knot = knot_secondary(s.port);
     let (ours, _) = axfr(s.port, "mesos.", RecordType::AXFR);
     // Knot transfers the zone at start; wait (bounded) until it serves it.
@@ -226,7 +226,7 @@ fn knot_is_a_secondary_of_ours() {
 /// that changes nothing served leaves the serial alone.
 #[test]
 fn ixfr_answers_from_the_history() {
-    let s = Server::start(
+    let s = Server::start_process(
         &data_path("fake-state.json"),
         &format!(",{SETUP_R},\"refreshSeconds\":3600"),
     );
@@ -311,7 +311,7 @@ fn ixfr_answers_from_the_history() {
 #[test]
 fn knot_follows_a_change_by_notify_and_ixfr() {
     let knot_port = free_port();
-    let s = Server::start(
+    let s = Server::start_process(
         &data_path("fake-state.json"),
         &format!(
             r#",{SETUP_R},"refreshSeconds":3600,"NotifySecondaries":["127.0.0.1:{knot_port}"]"#
@@ -386,7 +386,7 @@ fn kdig_axfr(port: u16, key: Option<&str>) -> String {
 #[test]
 fn tsig_signed_transfers() {
     let knot_port = free_port();
-    let s = Server::start(
+    let s = Server::start_process(
         &data_path("fake-state.json"),
         &format!(
             r#",{SETUP_R},"TSIGKeys":{{"xfr":{{"Algorithm":"hmac-sha256","Secret":"{SECRET}"}}}},"TransferTSIG":"xfr","NotifySecondaries":["127.0.0.1:{knot_port}"]"#
@@ -469,7 +469,7 @@ fn tsig_chains_over_many_messages() {
     let dir = temp_dir();
     let state = dir.join("big-state.json");
     std::fs::write(&state, mesos_dns::synth::state_document(400, 1)).unwrap();
-    let s = Server::start(
+    let s = Server::start_process(
         &state,
         &format!(
             r#","masters":["10.255.0.1:5050"],"TSIGKeys":{{"xfr":{{"Algorithm":"hmac-sha512","Secret":"{SECRET}"}}}},"TransferTSIG":"xfr""#
@@ -524,7 +524,7 @@ fn serial_survives_restarts() {
         RData::SOA(soa) => soa.serial(),
         other => panic!("{other:?}"),
     };
-    let mut first = Server::start(&data_path("fake-state.json"), &extra);
+    let mut first = Server::start_process(&data_path("fake-state.json"), &extra);
     let served = serial(&first);
     assert!(served > now + 1_000_000, "{served}");
     first.signal("TERM");
@@ -535,7 +535,7 @@ fn serial_survives_restarts() {
         .parse()
         .unwrap();
     assert_eq!(stored, served, "written at shutdown");
-    let second = Server::start(&data_path("fake-state.json"), &extra);
+    let second = Server::start_process(&data_path("fake-state.json"), &extra);
     assert!(
         serial(&second) > served,
         "the serial went back after a restart"

@@ -106,15 +106,8 @@ fn run(
     on_change: &(dyn Fn(&Role) + Send),
     stop: &Stop,
 ) {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            tracing::error!("leader election: no async runtime: {e}");
-            return;
-        }
+    let Some(runtime) = crate::mesos::zk::client_runtime("leader election") else {
+        return;
     };
     let hosts = url.hosts.join(",");
     let elect = async {

@@ -150,17 +150,10 @@ fn detect_until_stopped(
     status: &Status,
     stop: &Stop,
 ) {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            tracing::error!(
-                "ZooKeeper detector: no async runtime: {e}; using the configured masters"
-            );
-            return;
-        }
+    let Some(runtime) =
+        super::zk::client_runtime("ZooKeeper detector (using the configured masters)")
+    else {
+        return;
     };
     let hosts = url.hosts.join(",");
     let stopped = async {

@@ -45,6 +45,21 @@ impl ZkUrl {
     }
 }
 
+/// The single-threaded runtime a ZooKeeper client runs on (off the query path); `None`,
+/// logged as `what` cannot work, when the system refuses one.
+pub(crate) fn client_runtime(what: &str) -> Option<tokio::runtime::Runtime> {
+    match tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+    {
+        Ok(runtime) => Some(runtime),
+        Err(e) => {
+            tracing::error!("{what}: no async runtime: {e}");
+            None
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)] // ok: tests may panic

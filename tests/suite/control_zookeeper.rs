@@ -65,7 +65,11 @@ fn late_group_then_elections() {
 
     // ZooKeeper goes away and comes back: the session is new, the watch is set again.
     zk.stop();
-    std::thread::sleep(Duration::from_millis(500));
+    common::eventually(
+        Duration::from_secs(30),
+        "the session lost with ZooKeeper",
+        || s.log().contains("ZooKeeper session ended") || s.log().contains("unreachable"),
+    );
     assert!(
         has(&s, "from-b.marathon.mesos."),
         "records stay while ZooKeeper is down"

@@ -346,10 +346,12 @@ fn slow_clients_do_not_starve_probes() {
     let s = setup_r();
     let head = b"GET /v1/version HTTP/1.1\r\nHost: test\r\n\r\n";
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let trickling = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let tricklers: Vec<_> = (0..64)
         .map(|_| {
             let port = s.http_port;
             let stop = stop.clone();
+            let trickling = trickling.clone();
             std::thread::spawn(move || {
                 let mut c = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
                 c.set_read_timeout(Some(Duration::from_millis(100)))
@@ -362,6 +364,7 @@ fn slow_clients_do_not_starve_probes() {
                     {
                         break;
                     }
+                    trickling.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let mut buf = [0u8; 256];
                     let wait = Instant::now();
                     while wait.elapsed() < Duration::from_secs(2) {
@@ -376,7 +379,11 @@ fn slow_clients_do_not_starve_probes() {
             })
         })
         .collect();
-    std::thread::sleep(Duration::from_millis(500));
+    common::eventually(
+        Duration::from_secs(10),
+        "every trickler connected and writing",
+        || trickling.load(std::sync::atomic::Ordering::Relaxed) >= 64,
+    );
     let mut worst = Duration::ZERO;
     for _ in 0..5 {
         let asked = Instant::now();

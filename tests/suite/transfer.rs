@@ -241,8 +241,13 @@ fn ixfr_answers_from_the_history() {
     assert_eq!(soa_serial(&current[0]), Some(before));
 
     // The same document again: nothing served changes, the serial stays.
+    let refreshes = s.metric("mesos_dns_state_refreshes_total");
     s.signal("USR1");
-    std::thread::sleep(Duration::from_millis(500));
+    common::eventually(
+        Duration::from_secs(10),
+        "the refresh SIGUSR1 asked for",
+        || s.metric("mesos_dns_state_refreshes_total") > refreshes,
+    );
     assert_eq!(serial(&s), before);
 
     // Rename a task.

@@ -7,9 +7,10 @@
 //! (so that it, too, survives a restart). redb commits are atomic and fsynced, so a
 //! `kill -9` at any moment leaves the zone of a serial that was served. Writes run on a
 //! thread of their own: the secondary hands each change over and never waits. A whole
-//! transfer is written as it arrives, inside one write transaction that commits only
-//! when the transfer is installed (a failed transfer leaves the kept zone as it was); an
-//! IXFR is written as its removals and additions; a check that found the zone current
+//! transfer is written as it arrives into a second table, a chunk per commit, and
+//! becomes the kept zone in one last commit once the transfer is installed (a failed
+//! transfer leaves the kept zone as it was); an IXFR is written as its removals and
+//! additions with its history delta, in one commit; a check that found the zone current
 //! writes the time only.
 //!
 //! A file that does not open, does not decode, or holds another zone is logged once and
@@ -20,20 +21,24 @@ use super::stream::{RrData, ZoneRr, ZoneSink};
 use crate::snapshot::history::ServedDelta;
 use crate::status::Status;
 use crossbeam_channel::{Receiver, Sender};
-use redb::{Database, ReadableTable, TableDefinition};
+use redb::{Database, ReadableTable, TableDefinition, TableHandle};
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-/// The records: key (owner, type, data) → TTL.
-const RECORDS: TableDefinition<&[u8], u32> = TableDefinition::new("records");
+/// The records, key (owner, type, data) → TTL, in two tables: the one `meta.active`
+/// names holds the zone kept; a whole transfer fills the other in commits of a chunk
+/// each (so memory holds a chunk, not the zone), and its last commit switches `active`.
+/// A crash before that leaves the kept zone as it was.
+const RECORDS_A: TableDefinition<&[u8], u32> = TableDefinition::new("records_a");
+const RECORDS_B: TableDefinition<&[u8], u32> = TableDefinition::new("records_b");
 /// The zone's facts: apex, SOA, format, time of the last good check.
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 /// The IXFR history: sequence → one served delta.
 const HISTORY: TableDefinition<u64, &[u8]> = TableDefinition::new("history");
 /// Bumped when the encoding changes: an older file is set aside.
-const FORMAT: &[u8] = b"1";
+const FORMAT: &[u8] = b"2";
 /// redb's page cache: the zone is read once at start and written in small pieces, so a
 /// small cache does (the default, 1 GiB, would hold the whole file in memory).
 const CACHE_BYTES: usize = 16 << 20;
@@ -272,7 +277,8 @@ fn load(db: &Database, apex: &str, sink: &mut impl ZoneSink) -> Result<Option<Lo
     let checked_at = get("checked_at")?
         .and_then(|b| Some(u64::from_be_bytes(b.get(..8)?.try_into().ok()?)))
         .unwrap_or(0);
-    let records = txn.open_table(RECORDS).map_err(|e| bad(&e))?;
+    let active = records_table(get("active")?.as_deref());
+    let records = txn.open_table(active).map_err(|e| bad(&e))?;
     let mut in_chunk = 0;
     for entry in records.iter().map_err(|e| bad(&e))? {
         let (key, ttl) = entry.map_err(|e| bad(&e))?;
@@ -306,29 +312,26 @@ fn load(db: &Database, apex: &str, sink: &mut impl ZoneSink) -> Result<Option<Lo
 
 /// Applies what the secondary hands over, until it goes away.
 fn write_loop(db: Database, apex: &str, rx: Receiver<Keep>, status: &Status) {
-    let mut whole: Option<redb::WriteTransaction> = None;
+    // The table a whole transfer under way is filling.
+    let mut staging: Option<TableDefinition<&[u8], u32>> = None;
     let mut logged = false;
     for keep in rx {
         let result = match keep {
-            Keep::Begin => {
-                // A whole transfer begun before and never committed is given up first:
-                // redb has one write transaction at a time.
-                whole = None;
-                start_whole(&db).map(|txn| whole = Some(txn))
-            }
-            Keep::Records(chunk) => match whole.as_ref() {
-                Some(txn) => insert(txn, &chunk),
+            Keep::Begin => start_whole(&db).map(|table| staging = Some(table)),
+            Keep::Records(chunk) => match staging {
+                Some(table) => insert(&db, table, &chunk),
                 None => Ok(()),
             },
-            Keep::Commit { soa, checked_at } => match whole.take() {
-                Some(txn) => set_meta(&txn, apex, &soa, checked_at)
-                    .and_then(|()| txn.commit().map_err(|e| e.to_string()))
-                    .map(|()| kept(status, &soa)),
+            Keep::Commit { soa, checked_at } => match staging.take() {
+                Some(table) => {
+                    switch(&db, apex, table, &soa, checked_at).map(|()| kept(status, &soa))
+                }
                 None => Ok(()),
             },
             other => {
-                // Anything else means the whole transfer under way was given up.
-                whole = None;
+                // Anything else means the whole transfer under way was given up (the
+                // next one clears what it wrote).
+                staging = None;
                 let soa = match &other {
                     Keep::Changes { soa, .. } => Some(soa.clone()),
                     _ => None,
@@ -341,12 +344,38 @@ fn write_loop(db: Database, apex: &str, rx: Receiver<Keep>, status: &Status) {
             }
         };
         if let Err(e) = result {
-            whole = None;
+            staging = None;
             if !std::mem::replace(&mut logged, true) {
                 tracing::error!("keeping the zone on disk failed: {e}");
             }
         }
     }
+}
+
+/// The records table `active` names (`a` unless it says `b`).
+fn records_table(active: Option<&[u8]>) -> TableDefinition<'static, &'static [u8], u32> {
+    match active {
+        Some(b"b") => RECORDS_B,
+        _ => RECORDS_A,
+    }
+}
+
+/// The name of a records table, as `meta.active` holds it.
+fn table_name(table: TableDefinition<&[u8], u32>) -> &'static [u8] {
+    if table.name() == RECORDS_B.name() {
+        b"b"
+    } else {
+        b"a"
+    }
+}
+
+/// The records table the kept zone is in.
+fn active_table(
+    txn: &redb::WriteTransaction,
+) -> Result<TableDefinition<'static, &'static [u8], u32>, String> {
+    let meta = txn.open_table(META).map_err(|e| e.to_string())?;
+    let active = meta.get("active").map_err(|e| e.to_string())?;
+    Ok(records_table(active.as_ref().map(|v| v.value())))
 }
 
 /// The zone at `soa` is on disk.
@@ -363,21 +392,56 @@ fn begin(db: &Database) -> Result<redb::WriteTransaction, String> {
     Ok(txn)
 }
 
-fn start_whole(db: &Database) -> Result<redb::WriteTransaction, String> {
+/// Clears the table the kept zone is not in, for a whole transfer to fill.
+fn start_whole(db: &Database) -> Result<TableDefinition<'static, &'static [u8], u32>, String> {
     let txn = begin(db)?;
-    // The records of the zone kept so far go: the new transfer replaces them, and no
-    // delta leads to it.
-    txn.delete_table(RECORDS).map_err(|e| e.to_string())?;
-    txn.delete_table(HISTORY).map_err(|e| e.to_string())?;
-    Ok(txn)
+    let staging = match table_name(active_table(&txn)?) {
+        b"b" => RECORDS_A,
+        _ => RECORDS_B,
+    };
+    txn.delete_table(staging).map_err(|e| e.to_string())?;
+    txn.commit().map_err(|e| e.to_string())?;
+    Ok(staging)
 }
 
-fn insert(txn: &redb::WriteTransaction, chunk: &[(Vec<u8>, u32)]) -> Result<(), String> {
-    let mut table = txn.open_table(RECORDS).map_err(|e| e.to_string())?;
-    for (key, ttl) in chunk {
-        table.insert(&key[..], ttl).map_err(|e| e.to_string())?;
+/// One chunk of a whole transfer, in a commit of its own.
+fn insert(
+    db: &Database,
+    table: TableDefinition<&[u8], u32>,
+    chunk: &[(Vec<u8>, u32)],
+) -> Result<(), String> {
+    let txn = begin(db)?;
+    {
+        let mut records = txn.open_table(table).map_err(|e| e.to_string())?;
+        for (key, ttl) in chunk {
+            records.insert(&key[..], ttl).map_err(|e| e.to_string())?;
+        }
     }
-    Ok(())
+    txn.commit().map_err(|e| e.to_string())
+}
+
+/// The whole transfer in `table` becomes the kept zone: one commit switches the active
+/// table, drops the old one and the history (no delta leads to a whole transfer).
+fn switch(
+    db: &Database,
+    apex: &str,
+    table: TableDefinition<&[u8], u32>,
+    soa: &ZoneRr,
+    checked_at: u64,
+) -> Result<(), String> {
+    let txn = begin(db)?;
+    let old = active_table(&txn)?;
+    {
+        let mut meta = txn.open_table(META).map_err(|e| e.to_string())?;
+        meta.insert("active", table_name(table))
+            .map_err(|e| e.to_string())?;
+    }
+    if old.name() != table.name() {
+        txn.delete_table(old).map_err(|e| e.to_string())?;
+    }
+    txn.delete_table(HISTORY).map_err(|e| e.to_string())?;
+    set_meta(&txn, apex, soa, checked_at)?;
+    txn.commit().map_err(|e| e.to_string())
 }
 
 fn set_meta(
@@ -411,7 +475,8 @@ fn write_one(db: &Database, apex: &str, keep: Keep) -> Result<(), String> {
             checked_at,
         } => {
             {
-                let mut table = txn.open_table(RECORDS).map_err(|e| e.to_string())?;
+                let active = active_table(&txn)?;
+                let mut table = txn.open_table(active).map_err(|e| e.to_string())?;
                 for (removed, added) in &steps {
                     for rr in removed {
                         table.remove(&encode(rr)[..]).map_err(|e| e.to_string())?;

@@ -4,7 +4,7 @@
 work_dir() {
   dir=$(mktemp -d)
   pids=()
-  trap 'for p in "${pids[@]}"; do kill -CONT "$p" 2>/dev/null; kill "$p" 2>/dev/null || true; done; rm -rf "$dir"' EXIT
+  trap 'for p in "${pids[@]}"; do kill -CONT "$p" 2>/dev/null || true; kill "$p" 2>/dev/null || true; done; rm -rf "$dir"' EXIT
 }
 
 # server_config NAME PORT REFRESH: writes $dir/NAME.json, a server that reads

@@ -42,8 +42,12 @@ const FORMAT: &[u8] = b"2";
 /// redb's page cache: the zone is read once at start and written in small pieces, so a
 /// small cache does (the default, 1 GiB, would hold the whole file in memory).
 const CACHE_BYTES: usize = 16 << 20;
-/// Records handed to the writer at a time during a whole transfer.
-const CHUNK: usize = 4096;
+/// Records handed to the writer, and committed, at a time during a whole transfer: a
+/// commit per chunk bounds what the writer holds (a few MB) and keeps the commits few
+/// (each saves the allocator state).
+const CHUNK: usize = 65_536;
+/// Records fed to the loader at a time when reading the kept zone back.
+const LOAD_BATCH: usize = 4096;
 
 /// What the writer thread is told.
 enum Keep {
@@ -287,7 +291,7 @@ fn load(db: &Database, apex: &str, sink: &mut impl ZoneSink) -> Result<Option<Lo
         };
         sink.record(rr);
         in_chunk += 1;
-        if in_chunk == CHUNK {
+        if in_chunk == LOAD_BATCH {
             sink.end_of_message();
             in_chunk = 0;
         }

@@ -94,8 +94,9 @@ impl UdpWorker {
     /// binds its real socket (`dual_stack` as [`bound_socket`] takes it) once it can
     /// answer.
     pub(crate) fn join_when_ready(&mut self, dual_stack: bool) -> io::Result<()> {
-        quiesce(&self.socket)?;
+        // Read before quiescing: connecting a wildcard-bound socket gives it an address.
         let addr = local_addr(&self.socket)?;
+        quiesce(&self.socket)?;
         self.join = Some(JoinLater {
             addr,
             dual_stack,

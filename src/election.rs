@@ -14,7 +14,7 @@
 //! runtime for the ZooKeeper client, never on the query path) and reports each role
 //! change through a callback.
 
-use crate::mesos::zk::ZkUrl;
+use crate::mesos::zk::{ZkUrl, stopped};
 use crate::stop::Stop;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -178,13 +178,6 @@ async fn candidate(
             let _ = client.delete(&node, None).await;
             "stopped".into()
         }
-    }
-}
-
-/// Resolves once `stop` is given.
-async fn stopped(stop: &Stop) {
-    while !stop.is_stopped() {
-        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 

@@ -140,9 +140,6 @@ const SESSION_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long one connection attempt to the ensemble may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// How often the detector looks at the stop signal while it waits on ZooKeeper.
-const STOP_CHECK: Duration = Duration::from_millis(100);
-
 fn detect_until_stopped(
     url: &ZkUrl,
     fallback: &[String],
@@ -156,11 +153,6 @@ fn detect_until_stopped(
         return;
     };
     let hosts = url.hosts.join(",");
-    let stopped = async {
-        while !stop.is_stopped() {
-            tokio::time::sleep(STOP_CHECK).await;
-        }
-    };
     let detect = async {
         let mut backoff = Duration::from_millis(500);
         loop {
@@ -185,7 +177,7 @@ fn detect_until_stopped(
     };
     runtime.block_on(async {
         tokio::select! {
-            () = stopped => {}
+            () = super::zk::stopped(stop) => {}
             () = detect => {}
         }
     });

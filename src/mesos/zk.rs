@@ -60,6 +60,13 @@ pub(crate) fn client_runtime(what: &str) -> Option<tokio::runtime::Runtime> {
     }
 }
 
+/// Resolves once `stop` is given (the ZooKeeper threads look at it between waits).
+pub(crate) async fn stopped(stop: &crate::stop::Stop) {
+    while !stop.is_stopped() {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)] // ok: tests may panic

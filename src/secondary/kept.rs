@@ -271,16 +271,12 @@ fn load(db: &Database, apex: &str, sink: &mut impl ZoneSink) -> Result<Option<Lo
     if get("apex")?.as_deref() != Some(apex.as_bytes()) {
         return Err(format!("holds another zone, not {apex}"));
     }
-    let soa_ttl = get("soa_ttl")?
-        .and_then(|b| Some(u32::from_be_bytes(b.get(..4)?.try_into().ok()?)))
-        .unwrap_or(0);
+    let soa_ttl = be_number(get("soa_ttl")?.as_deref()) as u32;
     let soa = decode(&soa, soa_ttl).filter(|rr| matches!(rr.data, RrData::Soa(_)));
     let Some(soa) = soa else {
         return Err("its SOA does not decode".into());
     };
-    let checked_at = get("checked_at")?
-        .and_then(|b| Some(u64::from_be_bytes(b.get(..8)?.try_into().ok()?)))
-        .unwrap_or(0);
+    let checked_at = be_number(get("checked_at")?.as_deref());
     let active = records_table(get("active")?.as_deref());
     let records = txn.open_table(active).map_err(|e| bad(&e))?;
     let mut in_chunk = 0;
@@ -312,6 +308,13 @@ fn load(db: &Database, apex: &str, sink: &mut impl ZoneSink) -> Result<Option<Lo
         checked_at,
         history,
     }))
+}
+
+/// A big-endian number as `set_meta` writes it (4 or 8 octets); 0 when absent.
+fn be_number(bytes: Option<&[u8]>) -> u64 {
+    bytes.map_or(0, |b| {
+        b.iter().fold(0, |n, &octet| n << 8 | u64::from(octet))
+    })
 }
 
 /// Applies what the secondary hands over, until it goes away.

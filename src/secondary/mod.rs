@@ -164,7 +164,7 @@ impl Secondary {
         self.kept = kept;
         let Some(loaded) = loaded else { return };
         let soa = loaded.soa;
-        let expire = soa_number_of(&soa, 3);
+        let expire = soa.data.soa_number(3).unwrap_or(0);
         let snapshot = match self.zone.install(soa, load) {
             Ok(snapshot) => snapshot,
             Err(_) => return,
@@ -264,10 +264,11 @@ impl Secondary {
             let load = self
                 .zone
                 .full_load(self.kept.as_ref().map(KeptZone::whole_writer));
-            let outcome = pull(&ask, &mut self.ids, load).and_then(|pulled| self.take(pulled));
+            let outcome =
+                pull(&ask, &mut self.ids, load).and_then(|pulled| self.take(pulled, kind));
             match outcome {
-                Ok(Some(result)) => {
-                    self.count(kind, result);
+                // Counted by `take`, before the zone is served.
+                Ok(Some(_)) => {
                     self.succeeded(index);
                     return true;
                 }
@@ -288,10 +289,16 @@ impl Secondary {
         false
     }
 
-    /// Applies what a primary sent; the result to count, or `None` when the whole zone
-    /// must be asked for.
-    fn take(&mut self, pulled: Pulled<FullLoad>) -> Result<Option<PullResult>, PullError> {
+    /// Applies what a primary sent to a request of `kind` and counts it, before serving
+    /// it (so whoever sees the new zone sees it counted); the result, or `None` when the
+    /// whole zone must be asked for.
+    fn take(
+        &mut self,
+        pulled: Pulled<FullLoad>,
+        kind: usize,
+    ) -> Result<Option<PullResult>, PullError> {
         let Pulled::Transfer(received, took) = pulled else {
+            self.count(kind, PullResult::Current);
             return Ok(Some(PullResult::Current));
         };
         let current = self.publisher.current();
@@ -307,6 +314,7 @@ impl Secondary {
                     if let Some(kept) = &self.kept {
                         kept.checked(now);
                     }
+                    self.count(kind, PullResult::Current);
                 }
                 return Ok((!newer).then_some(PullResult::Current));
             }
@@ -337,8 +345,9 @@ impl Secondary {
                 (snapshot, PullResult::Incremental)
             }
         };
-        let kind = usize::from(result == PullResult::Incremental);
-        Status::add(&self.status.secondary.pull_bytes[kind], took.bytes);
+        self.count(kind, result);
+        let applied = usize::from(result == PullResult::Incremental);
+        Status::add(&self.status.secondary.pull_bytes[applied], took.bytes);
         self.publish(&current, snapshot, result, took);
         Ok(Some(result))
     }
@@ -426,14 +435,6 @@ impl Secondary {
             .store(true, Ordering::Relaxed);
         self.publisher.set_ready(false);
         tracing::error!("no primary answered within the SOA expire time: the zone is not served");
-    }
-}
-
-/// Number `index` of a SOA record's timers (1 refresh, 2 retry, 3 expire), 0 if absent.
-fn soa_number_of(soa: &stream::ZoneRr, index: usize) -> u32 {
-    match &soa.data {
-        stream::RrData::Soa(rdata) => crate::dns::wire::soa_number(rdata, index).unwrap_or(0),
-        _ => 0,
     }
 }
 

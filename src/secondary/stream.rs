@@ -40,8 +40,14 @@ pub(crate) enum RrData {
 impl RrData {
     /// The serial of a SOA.
     pub(crate) fn serial(&self) -> Option<u32> {
+        self.soa_number(0)
+    }
+
+    /// Number `index` of a SOA's five (0 serial, 1 refresh, 2 retry, 3 expire,
+    /// 4 minimum).
+    pub(crate) fn soa_number(&self, index: usize) -> Option<u32> {
         match self {
-            RrData::Soa(rdata) => crate::dns::wire::soa_number(rdata, 0),
+            RrData::Soa(rdata) => crate::dns::wire::soa_number(rdata, index),
             _ => None,
         }
     }

@@ -405,12 +405,8 @@ impl Server {
     }
 
     pub fn metric(&self, name: &str) -> f64 {
-        let body = self.get("/metrics").body;
-        let value = body
-            .lines()
-            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
-            .unwrap_or_else(|| panic!("{name} is not in /metrics"));
-        value.trim().parse().unwrap()
+        self.try_metric(name)
+            .unwrap_or_else(|| panic!("{name} is not in /metrics"))
     }
 }
 

@@ -10,6 +10,7 @@ use crate::http::{Documents, HttpContext};
 use crate::mesos::detect::{self, Masters};
 use crate::mesos::zk::ZkUrl;
 use crate::notify::inbox::NotifyInbox;
+use crate::replicated::Replica;
 use crate::secondary::Secondary;
 use crate::server::tcp::TcpServer;
 use crate::server::udp::UdpWorker;
@@ -52,6 +53,9 @@ pub enum StartError {
     /// The masters cannot be asked as configured (TLS or credential files).
     #[error(transparent)]
     Control(#[from] crate::control::ControlError),
+    /// `LeaderElection` cannot start (its URL, or DNS off: standbys transfer over DNS).
+    #[error("config: LeaderElection: {0}")]
+    Election(String),
 }
 
 /// A started server.
@@ -86,7 +90,8 @@ pub fn start(config: Config) -> Result<Running, StartError> {
     let mut threads = Vec::new();
     // Secondary mode: NOTIFYs from the primaries reach the secondary's thread.
     let (notices_tx, notices_rx) = crossbeam_channel::bounded(16);
-    let inbox = (!config.primaries.is_empty()).then(|| {
+    let replicated = config.leader_election.clone();
+    let inbox = (!config.primaries.is_empty() || replicated.is_some()).then(|| {
         Arc::new(NotifyInbox::new(
             &config,
             live.clone(),
@@ -100,7 +105,7 @@ pub fn start(config: Config) -> Result<Running, StartError> {
             &live,
             &shared,
             &status,
-            inbox,
+            inbox.clone(),
             (&intake, &stop),
             (&mut listeners, &mut threads),
         )?)
@@ -126,7 +131,8 @@ pub fn start(config: Config) -> Result<Running, StartError> {
             source,
         })?;
     threads.push(notify_thread);
-    // What the records come from: a secondary's primaries, or Mesos.
+    // What the records come from: a secondary's primaries, or Mesos (followed by this
+    // server alone, or by the leader elected among the primaries).
     let follower = if config.primaries.is_empty() {
         let configured = config.masters.clone().unwrap_or_default();
         let masters = if config.zk.is_empty() || config.state_file.is_some() {
@@ -145,12 +151,36 @@ pub fn start(config: Config) -> Result<Running, StartError> {
                 stop.clone(),
             )
         };
-        let mut control = Control::new(config, masters, control_rx, documents_rx, live, shared, {
-            status.clone()
-        })?;
-        control.set_notifier(notifier);
-        let control_stop = stop.clone();
-        spawn("control", move || control.run(&control_stop))?
+        if let Some(url) = replicated {
+            let Some(dns) = dns else {
+                return Err(StartError::Election(
+                    "needs DnsOn: standbys and secondaries transfer the zone over DNS".into(),
+                ));
+            };
+            let replica = Replica {
+                config,
+                masters,
+                live,
+                shared,
+                status: status.clone(),
+                wake: control_rx,
+                nudge: control_tx.clone(),
+                documents: documents_rx,
+                notices: notices_rx,
+                inbox,
+                notifier,
+            };
+            crate::replicated::spawn(replica, &url, offered_address(dns), stop.clone())
+                .map_err(StartError::Election)?
+        } else {
+            let mut control =
+                Control::new(config, masters, control_rx, documents_rx, live, shared, {
+                    status.clone()
+                })?;
+            control.set_notifier(notifier);
+            let control_stop = stop.clone();
+            spawn("control", move || control.run(&control_stop))?
+        }
     } else {
         let mut secondary = Secondary::new(
             &config,
@@ -209,6 +239,19 @@ impl Running {
         }
         all
     }
+}
+
+/// The address a primary offers in the election for transfers: its DNS address, or on
+/// the wildcard its first address other than loopback (loopback when it has none).
+fn offered_address(dns: SocketAddr) -> SocketAddr {
+    if !dns.ip().is_unspecified() {
+        return dns;
+    }
+    let ip = crate::control::listener_addresses(dns.ip())
+        .into_iter()
+        .next()
+        .unwrap_or(std::net::Ipv4Addr::LOCALHOST.into());
+    SocketAddr::new(ip, dns.port())
 }
 
 fn wait_until_finished(threads: &[JoinHandle<()>], deadline: Instant) {

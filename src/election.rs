@@ -10,12 +10,23 @@
 //! again. With ZooKeeper unreachable nobody leads. A session that expires takes its node
 //! with it; the candidate then joins again with a new one, at the back of the line.
 //!
+//! One serial lineage: the leader reserves, in the `serials` node beside the
+//! candidates', the highest serial it may serve, before serving any serial above it
+//! (a reservation runs [`RESERVE_AHEAD`] past the serial asked, so this costs one
+//! ZooKeeper write a day, not one per publish). A new leader starts above the stored
+//! reservation: whatever the old leader served in its last moments, even publishes no
+//! standby received, it never serves one of those serials with other records. The
+//! writes are conditional on the node's version, so a deposed leader's late write
+//! fails rather than overwriting its successor's.
+//!
 //! This module only elects: it runs on a thread of its own (a current-thread tokio
 //! runtime for the ZooKeeper client, never on the query path) and reports each role
 //! change through a callback.
 
+use crate::dns::wire::serial_newer;
 use crate::mesos::zk::{ZkUrl, stopped};
 use crate::stop::Stop;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use zookeeper_client as zk;
@@ -34,14 +45,72 @@ pub enum Role {
     },
 }
 
-/// The role as last reported, for readers on other threads.
+/// How far past the serial asked a reservation reaches (serials follow the clock in
+/// seconds, so about a day of publishes; a new leader's first serial jumps at most
+/// this far, well within RFC 1982's half range).
+pub const RESERVE_AHEAD: u32 = 100_000;
+/// The node, beside the candidates' ones, holding the highest serial reserved.
+const SERIALS: &str = "serials";
+
+/// A reservation asked of the election thread.
+#[derive(Clone, Copy, Debug)]
+enum Reserve {
+    /// Becoming the leader while holding `held`: the first serial of the lineage is
+    /// above both `held` and the stored reservation.
+    TakeOver { held: u32 },
+    /// The lineage reaches `serial`.
+    Extend { serial: u32 },
+}
+
+/// A request, with where its answer goes (the first serial, or the reservation's end).
+type Request = (Reserve, crossbeam_channel::Sender<Result<u32, String>>);
+
+/// The role as last reported, for readers on other threads; the leader reserves its
+/// serials through it.
 #[derive(Debug)]
 pub struct ElectionView {
     role: Mutex<Role>,
-    elections: std::sync::atomic::AtomicU64,
+    elections: AtomicU64,
+    /// The end of this leader's reservation, plus one (0: none).
+    reserved: AtomicU64,
+    requests: tokio::sync::mpsc::UnboundedSender<Request>,
+    /// How long a request may wait for ZooKeeper.
+    timeout: Duration,
 }
 
 impl ElectionView {
+    /// Becoming the leader while serving `held` (0: nothing yet): the serial to publish
+    /// first (above `held` and above every serial a former leader may have served),
+    /// reserved. An error when this candidate is not (or no longer) the leader, or
+    /// ZooKeeper did not answer.
+    pub fn take_over(&self, held: u32) -> Result<u32, String> {
+        self.reserved.store(0, Ordering::Relaxed);
+        self.ask(Reserve::TakeOver { held })
+    }
+
+    /// Before serving `serial` as the leader: reserved already (nothing to do), or the
+    /// reservation extended now. An error means this server must not serve it.
+    pub fn reserve(&self, serial: u32) -> Result<(), String> {
+        let reserved = self.reserved.load(Ordering::Relaxed);
+        if reserved != 0 && !serial_newer(serial, (reserved - 1) as u32) {
+            return Ok(());
+        }
+        self.ask(Reserve::Extend { serial }).map(drop)
+    }
+
+    fn ask(&self, what: Reserve) -> Result<u32, String> {
+        if self.role() != Role::Leader {
+            return Err("not the leader".into());
+        }
+        let (reply, answer) = crossbeam_channel::bounded(1);
+        self.requests
+            .send((what, reply))
+            .map_err(|_| "the election has ended".to_string())?;
+        answer
+            .recv_timeout(self.timeout)
+            .map_err(|_| "ZooKeeper did not answer in time".to_string())?
+    }
+
     /// The role now.
     pub fn role(&self) -> Role {
         self.role.lock().map_or(Role::Unknown, |r| r.clone())
@@ -75,37 +144,59 @@ const MEMBER: &str = "member_";
 /// How long one connection attempt may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The other candidates' addresses, which a leader keeps up to date (its standbys, to
+/// notify); empty when not leading.
+pub type Followers = Arc<arc_swap::ArcSwap<Vec<std::net::SocketAddr>>>;
+
 /// Joins the election at `url` (a `zk://hosts/path` URL) with a session of `timeout`,
 /// offering `address` as the one to transfer from when leading; `on_change` hears every
-/// role change. Runs until `stop`, then leaves (the node goes at once).
+/// role change, and `followers` gets the other candidates' addresses while leading.
+/// Runs until `stop`, then leaves (the node goes at once).
 pub fn spawn(
     url: &str,
     timeout: Duration,
     address: String,
     on_change: Box<dyn Fn(&Role) + Send>,
+    followers: Followers,
     stop: Stop,
 ) -> Result<Arc<ElectionView>, String> {
     let url = ZkUrl::parse(url).map_err(|e| format!("LeaderElection: {e}"))?;
+    let (requests, mut pending) = tokio::sync::mpsc::unbounded_channel();
     let view = Arc::new(ElectionView {
         role: Mutex::new(Role::Unknown),
         elections: Default::default(),
+        reserved: AtomicU64::new(0),
+        requests,
+        timeout,
     });
     let shared = view.clone();
     std::thread::Builder::new()
         .name("election".into())
-        .spawn(move || run(&url, timeout, &address, &shared, &*on_change, &stop))
+        .spawn(move || {
+            let member = Member {
+                address: &address,
+                view: &shared,
+                on_change: &*on_change,
+                followers: &followers,
+            };
+            run(&url, timeout, &member, &mut pending, &stop);
+        })
         .map_err(|e| format!("starting the election thread: {e}"))?;
     Ok(view)
 }
 
-fn run(
-    url: &ZkUrl,
-    timeout: Duration,
-    address: &str,
-    view: &ElectionView,
-    on_change: &(dyn Fn(&Role) + Send),
-    stop: &Stop,
-) {
+/// This candidate: what it offers, and where it reports.
+struct Member<'a> {
+    address: &'a str,
+    view: &'a ElectionView,
+    on_change: &'a (dyn Fn(&Role) + Send),
+    followers: &'a Followers,
+}
+
+type Requests = tokio::sync::mpsc::UnboundedReceiver<Request>;
+
+fn run(url: &ZkUrl, timeout: Duration, member: &Member, requests: &mut Requests, stop: &Stop) {
+    let (view, on_change) = (member.view, member.on_change);
     let Some(runtime) = crate::mesos::zk::client_runtime("leader election") else {
         return;
     };
@@ -125,7 +216,7 @@ fn run(
                 Ok(Ok(client)) => {
                     backoff = Duration::from_millis(200);
                     // Returns on a stop too, having taken our node away.
-                    let ended = candidate(&client, &url.path, address, view, on_change, stop).await;
+                    let ended = candidate(&client, &url.path, member, requests, stop).await;
                     if stop.is_stopped() {
                         break;
                     }
@@ -151,11 +242,11 @@ fn run(
 async fn candidate(
     client: &zk::Client,
     path: &str,
-    address: &str,
-    view: &ElectionView,
-    on_change: &(dyn Fn(&Role) + Send),
+    member: &Member<'_>,
+    requests: &mut Requests,
     stop: &Stop,
 ) -> String {
+    let (address, view, on_change) = (member.address, member.view, member.on_change);
     if let Err(e) = ensure_path(client, path).await {
         return format!("creating {path}: {e}");
     }
@@ -169,7 +260,7 @@ async fn candidate(
         Err(e) => return format!("joining: {e}"),
     };
     let node = format!("{path}/{ours}");
-    let follow = follow(client, path, &ours, view, on_change);
+    let follow = follow(client, path, &ours, member, requests);
     tokio::select! {
         ended = follow => ended,
         () = stopped(stop) => {
@@ -186,18 +277,51 @@ async fn follow(
     client: &zk::Client,
     path: &str,
     ours: &str,
-    view: &ElectionView,
-    on_change: &(dyn Fn(&Role) + Send),
+    member: &Member<'_>,
+    requests: &mut Requests,
 ) -> String {
+    let (view, on_change) = (member.view, member.on_change);
+    let serials = format!("{path}/{SERIALS}");
     let mut states = client.state_watcher();
     loop {
         match standing(client, path, ours).await {
             Ok(Standing::Gone) => return "our node is gone".into(),
             Ok(Standing::Leading) => {
                 view.set(Role::Leader, on_change);
-                // Leading until the connection drops.
+                // Leading until the connection drops; reserving serials and keeping the
+                // list of standbys meanwhile.
+                let mut members = match others(client, path, ours, member.followers).await {
+                    Ok(watch) => Box::pin(watch.changed()),
+                    Err(zk::Error::ConnectionLoss) => {
+                        view.set(Role::Unknown, on_change);
+                        continue;
+                    }
+                    Err(e) => return e.to_string(),
+                };
                 loop {
-                    let state = states.changed().await;
+                    let state = tokio::select! {
+                        state = states.changed() => state,
+                        _ = &mut members => {
+                            match others(client, path, ours, member.followers).await {
+                                Ok(watch) => members = Box::pin(watch.changed()),
+                                Err(zk::Error::ConnectionLoss) => break,
+                                Err(e) => return e.to_string(),
+                            }
+                            continue;
+                        }
+                        Some((what, reply)) = requests.recv() => {
+                            let answer = reserve(client, &serials, what).await;
+                            if let (Ok(end), Reserve::Extend { .. }) = (&answer, what) {
+                                view.reserved.store(u64::from(*end) + 1, Ordering::Relaxed);
+                            }
+                            if let (Ok(first), Reserve::TakeOver { .. }) = (&answer, what) {
+                                let end = first.wrapping_add(RESERVE_AHEAD);
+                                view.reserved.store(u64::from(end) + 1, Ordering::Relaxed);
+                            }
+                            let _ = reply.send(answer);
+                            continue;
+                        }
+                    };
                     if state.is_terminated() {
                         return format!("{state:?}");
                     }
@@ -207,6 +331,7 @@ async fn follow(
                         break;
                     }
                 }
+                member.followers.store(Arc::default());
             }
             Ok(Standing::Behind { leader, watches }) => {
                 view.set(Role::Standby { leader }, on_change);
@@ -238,6 +363,80 @@ async fn follow(
             state = states.changed().await;
         }
     }
+}
+
+/// The other candidates' addresses into `followers`; a watch on the list.
+async fn others(
+    client: &zk::Client,
+    path: &str,
+    ours: &str,
+    followers: &Followers,
+) -> Result<zk::OneshotWatcher, zk::Error> {
+    let (children, watch) = client.list_and_watch_children(path).await?;
+    let mut addresses = Vec::new();
+    for child in children
+        .iter()
+        .filter(|c| c.starts_with(MEMBER) && *c != ours)
+    {
+        let data = match client.get_data(&format!("{path}/{child}")).await {
+            Ok((data, _)) => data,
+            Err(zk::Error::NoNode) => continue,
+            Err(e) => return Err(e),
+        };
+        if let Some(address) = member_address(&data).and_then(|a| a.parse().ok()) {
+            addresses.push(address);
+        }
+    }
+    followers.store(Arc::new(addresses));
+    Ok(watch)
+}
+
+/// The address a candidate's node offers.
+fn member_address(data: &[u8]) -> Option<String> {
+    serde_json::from_slice::<serde_json::Value>(data)
+        .ok()?
+        .get("address")?
+        .as_str()
+        .map(str::to_string)
+}
+
+/// Carries out a reservation in the `serials` node (a decimal serial): reads it, and
+/// writes the new end only if nobody wrote since (the node's version). Answers the
+/// first serial (take-over) or the reservation's new end (extend).
+async fn reserve(client: &zk::Client, node: &str, what: Reserve) -> Result<u32, String> {
+    let (stored, version) = match client.get_data(node).await {
+        Ok((data, stat)) => {
+            let text = String::from_utf8_lossy(&data);
+            (text.trim().parse::<u32>().ok(), Some(stat.version))
+        }
+        Err(zk::Error::NoNode) => (None, None),
+        Err(e) => return Err(format!("reading {node}: {e}")),
+    };
+    let later = |a: u32, b: u32| if serial_newer(a, b) { a } else { b };
+    let (answer, end) = match what {
+        Reserve::TakeOver { held } => {
+            let first = stored.map_or(held, |s| later(s, held)).wrapping_add(1);
+            (first, first.wrapping_add(RESERVE_AHEAD))
+        }
+        Reserve::Extend { serial } => {
+            let end = serial.wrapping_add(RESERVE_AHEAD);
+            let end = stored.map_or(end, |s| later(s, end));
+            (end, end)
+        }
+    };
+    let text = end.to_string();
+    let written = match version {
+        Some(version) => client
+            .set_data(node, text.as_bytes(), Some(version))
+            .await
+            .map(drop),
+        None => {
+            let mode = zk::CreateMode::Persistent.with_acls(zk::Acls::anyone_all());
+            client.create(node, text.as_bytes(), &mode).await.map(drop)
+        }
+    };
+    written.map_err(|e| format!("reserving serials up to {end}: {e}"))?;
+    Ok(answer)
 }
 
 /// Where this candidate stands in the line.
@@ -281,10 +480,7 @@ async fn standing(client: &zk::Client, path: &str, ours: &str) -> Result<Standin
             Err(zk::Error::NoNode) => continue,
             Err(e) => return Err(e),
         };
-        let leader = serde_json::from_slice::<serde_json::Value>(&leader_data)
-            .ok()
-            .and_then(|v| v.get("address")?.as_str().map(str::to_string))
-            .unwrap_or_default();
+        let leader = member_address(&leader_data).unwrap_or_default();
         return Ok(Standing::Behind {
             leader,
             watches: [predecessor_watch, leader_watch],

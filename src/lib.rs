@@ -19,7 +19,8 @@
 //! - `server` (the UDP and TCP listeners), [`control`] (the model → the snapshot),
 //!   [`http`] (the `/v1` API, metrics, probes);
 //! - `secondary` (secondary mode: the zone from primaries by IXFR and AXFR);
-//! - [`app`]: the whole server, started and stopped as one.
+//! - `replicated` (a primary under `LeaderElection`: leader or standby), [`app`]: the
+//!   whole server, started and stopped as one.
 //!
 //! `synth` makes synthetic clusters for the benchmarks and tools; it is not an API.
 //! Comments cite the behaviour of Mesos-DNS as `docs/spec/mesos-dns-behavior.md §N`.
@@ -45,6 +46,7 @@ pub mod mesos;
 pub mod names;
 mod notify;
 pub mod records;
+mod replicated;
 mod secondary;
 mod server;
 pub mod snapshot;

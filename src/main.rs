@@ -104,6 +104,12 @@ fn config_summary(config: &Config) -> (String, String) {
             config.state_api.name()
         ),
     };
+    let source = match &config.leader_election {
+        Some(url) => {
+            format!("{source} when elected leader at {url} (else a standby of the leader)")
+        }
+        None => source,
+    };
     (config.domain.clone(), source)
 }
 

@@ -286,6 +286,13 @@ pub struct Config {
     /// Extension `DataDirectory`: where the zone is kept across restarts (secondary
     /// mode); `None`: in memory only. Relative to config.json's directory.
     pub data_directory: Option<PathBuf>,
+    /// Extension `LeaderElection`: the ZooKeeper URL (`zk://hosts/path`) under which
+    /// primaries elect the one that follows Mesos; `None`: this primary follows Mesos
+    /// on its own.
+    pub leader_election: Option<String>,
+    /// Extension `LeaderElectionTimeout`: the election's ZooKeeper session timeout, in
+    /// seconds.
+    pub leader_election_timeout: u64,
     /// Extension `NotifySecondaries`: who gets a NOTIFY for each new serial.
     pub notify_secondaries: Vec<SocketAddr>,
     /// Extension `TSIGKeys`: the TSIG keys known (secrets never shown).

@@ -160,6 +160,9 @@ pub(super) fn validate(raw: &Raw, file: &Path, env: &Environment) -> Result<Conf
         );
     }
 
+    let leader_election = raw.string("LeaderElection");
+    validate_leader_election(&leader_election, &primaries, dcos_names, &reverse_zones)?;
+
     let state_api = spelled("StateAPI", &raw.string("StateAPI").to_ascii_lowercase())?;
 
     Ok(Config {
@@ -234,6 +237,8 @@ pub(super) fn validate(raw: &Raw, file: &Path, env: &Environment) -> Result<Conf
             &raw.strings("NotifySecondaries").unwrap_or_default(),
         )?,
         primaries,
+        leader_election: Some(leader_election).filter(|u| !u.is_empty()),
+        leader_election_timeout: raw.int("LeaderElectionTimeout") as u64,
         transfer_max_bytes: raw.int("TransferMaxBytes") as u64,
     })
 }
@@ -463,4 +468,33 @@ fn is_encodable_name(fqdn: &str) -> bool {
 
 fn fqdn(name: &str) -> String {
     format!("{}.", name.trim_end_matches('.'))
+}
+
+/// `LeaderElection` is a ZooKeeper URL, for primaries (not secondaries), whose standbys
+/// can follow every zone by transfer (the domain only: no ReverseZones, no DCOSNames).
+fn validate_leader_election(
+    url: &str,
+    primaries: &[std::net::SocketAddr],
+    dcos_names: bool,
+    reverse_zones: &[ReverseZone],
+) -> Result<(), ConfigError> {
+    if url.is_empty() {
+        return Ok(());
+    }
+    if !url.starts_with("zk://") {
+        return invalid(format!(
+            "LeaderElection: {url:?} is not a zk://host:port[,host:port...]/path URL"
+        ));
+    }
+    if !primaries.is_empty() {
+        return invalid(
+            "LeaderElection, Primaries: a server is either a primary (LeaderElection) or a secondary (Primaries)",
+        );
+    }
+    if dcos_names || !reverse_zones.is_empty() {
+        return invalid(
+            "LeaderElection: standbys follow the leader's domain by zone transfer; ReverseZones and DCOSNames cannot be replicated",
+        );
+    }
+    Ok(())
 }

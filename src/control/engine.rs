@@ -47,6 +47,9 @@ pub struct Engine {
     recompile_all: bool,
     /// A state was applied since the last publish, even one that changed nothing.
     state_seen: bool,
+    /// The first publish continues the lineage of the zone served now (a new leader):
+    /// its changes from that zone join the served IXFR history.
+    continue_served: bool,
 }
 
 impl Engine {
@@ -61,6 +64,7 @@ impl Engine {
             report: Report::default(),
             recompile_all: true,
             state_seen: false,
+            continue_served: false,
         }
     }
 
@@ -166,7 +170,19 @@ impl Engine {
         let records_changed = changes.delta.as_ref().map(|d| d.len());
         let snapshot = if self.recompile_all || !current.ready {
             self.serial = next_serial(self.serial);
-            Snapshot::compile_all(&self.store, &self.config, self.serial, &mut self.pool)
+            let mut next =
+                Snapshot::compile_all(&self.store, &self.config, self.serial, &mut self.pool);
+            if std::mem::take(&mut self.continue_served) && current.ready {
+                let (removed, added) = current.whole_changes(&next);
+                let delta = ServedDelta {
+                    from: current.serial,
+                    to: self.serial,
+                    removed,
+                    added,
+                };
+                next.history = current.history.with(delta, self.config.ixfr_journal);
+            }
+            next
         } else {
             // Patched under the old serial first: the serial moves only if what is
             // served changed (a store change can leave every answer as it was).
@@ -241,6 +257,13 @@ impl Engine {
     /// was: see `SerialFile`).
     pub fn resume_serial(&mut self, serial: u32) {
         self.serial = serial;
+    }
+
+    /// A new leader: publishes from now on use serials from `first`, and the first one
+    /// is served as a change of the zone served then (IXFR from its serial).
+    pub fn continue_lineage(&mut self, first: u32) {
+        self.serial = first.wrapping_sub(1);
+        self.continue_served = true;
     }
 
     /// The serial of the last publish.

@@ -8,6 +8,8 @@ mod serial;
 
 use crate::config::keys::ReloadPlan;
 use crate::config::{Config, is_wildcard};
+use crate::dns::wire::serial_newer;
+use crate::election::ElectionView;
 use crate::mesos::detect::Masters;
 use crate::mesos::events::SourceEvent;
 use crate::mesos::feed::{Feed, FeedCommand};
@@ -105,6 +107,10 @@ pub struct Control {
     pending_since: Option<Instant>,
     /// `SerialFile`.
     serial_file: SerialFile,
+    /// `LeaderElection`: the election this leader reserves its serials through.
+    lineage: Option<Arc<ElectionView>>,
+    /// A serial could not be reserved: this server no longer leads, and stops.
+    fenced: bool,
 }
 
 impl Control {
@@ -152,7 +158,27 @@ impl Control {
             feed,
             publish_due: None,
             pending_since: None,
+            lineage: None,
+            fenced: false,
         })
+    }
+
+    /// `LeaderElection`: this server was elected. Its lineage continues the zone served
+    /// now (a standby's copy of the former leader's zone, or nothing) above every serial
+    /// a former leader reserved, and each serial is reserved before it is served. An
+    /// error (no longer the leader, ZooKeeper away) means this server must not publish.
+    pub(crate) fn lead(&mut self, election: Arc<ElectionView>) -> Result<u32, String> {
+        let served = self.publisher.current().serial;
+        let ours = self.engine.serial();
+        let held = if serial_newer(ours, served) {
+            ours
+        } else {
+            served
+        };
+        let first = election.take_over(held)?;
+        self.engine.continue_lineage(first);
+        self.lineage = Some(election);
+        Ok(first)
     }
 
     /// Sends every new serial to `notifier` (NOTIFY).
@@ -192,6 +218,9 @@ impl Control {
             }
             if self.publish_due.is_some_and(|due| due <= Instant::now()) {
                 self.publish_guarded();
+            }
+            if self.fenced {
+                return;
             }
             self.watch_leader(&mut no_leader_since);
         }
@@ -274,6 +303,16 @@ impl Control {
         // Sizing visits every shard: only for whole publishes, which are logged.
         let (names, bytes) = if whole { snapshot.size() } else { (0, 0) };
         if snapshot.serial != current.serial {
+            if let Some(election) = &self.lineage {
+                if let Err(e) = election.reserve(snapshot.serial) {
+                    tracing::warn!(
+                        serial = snapshot.serial,
+                        "not serving a new serial, no longer leading: {e}"
+                    );
+                    self.fenced = true;
+                    return;
+                }
+            }
             self.serial_file.record(snapshot.serial);
         }
         self.publisher.serve(&current, snapshot);

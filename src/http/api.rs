@@ -155,10 +155,11 @@ pub(crate) fn route(request: &Request, ctx: &HttpContext) -> Response {
             }
             Response::json(&Value::Array(entries))
         }
-        // A secondary holds records, not the Mesos state they were made from.
-        Route::Enumerate if !config.primaries.is_empty() => {
+        // A secondary (or a standby) holds records, not the Mesos state they were made
+        // from.
+        Route::Enumerate if ctx.follows_primaries() => {
             let mut response = Response::json(&json!({
-                "error": "/v1/enumerate needs a Mesos source; this server is a secondary (Primaries) and holds only the transferred zone",
+                "error": "/v1/enumerate needs a Mesos source; this server is a secondary (Primaries) or a standby (LeaderElection) and holds only the transferred zone",
             }));
             response.status = 501;
             response

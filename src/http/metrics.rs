@@ -38,6 +38,10 @@ struct Scrape {
     leader_missing: bool,
     /// The serial of the zone kept in `DataDirectory` (0: none kept).
     kept_serial: u64,
+    /// Seconds a primary has been thought to hold a newer zone (0: current).
+    behind_s: f64,
+    /// `LeaderElection`: whether this primary leads, and the leader changes it saw.
+    election: Option<(bool, u64)>,
     zk_sessions: u64,
     refreshes_ok: u64,
     refreshes_failed: u64,
@@ -228,6 +232,26 @@ impl Collector for Scrape {
         )?;
         gauge(
             &mut encoder,
+            "mesos_dns_zone_behind_seconds",
+            "Seconds since a primary was first thought to hold a newer zone than the one served (a NOTIFY came, or a check failed); 0 when the last check found the zone current",
+            self.behind_s,
+        )?;
+        if let Some((leading, elections)) = self.election {
+            gauge(
+                &mut encoder,
+                "mesos_dns_leader",
+                "1 on the primary elected to follow Mesos (LeaderElection), 0 on standbys",
+                f64::from(u8::from(leading)),
+            )?;
+            counter(
+                &mut encoder,
+                "mesos_dns_elections",
+                "Leader changes this primary saw: it became the leader, or started following a new one",
+                elections,
+            )?;
+        }
+        gauge(
+            &mut encoder,
             "mesos_dns_leader_missing",
             "1 when ZooKeeper has named no leading master for longer than ZkDetectionTimeout",
             f64::from(u8::from(self.leader_missing)),
@@ -401,6 +425,16 @@ pub(crate) fn render_metrics(ctx: &HttpContext, snapshot: &Snapshot) -> String {
         },
         ready: super::health::not_ready_reason(ctx, snapshot.ready).is_none(),
         kept_serial: Status::get(&ctx.status.secondary.kept_serial),
+        behind_s: match Status::get(&ctx.status.secondary.behind_since_ms) {
+            0 => 0.0,
+            since => unix_ms().saturating_sub(since) as f64 / 1e3,
+        },
+        election: ctx.config.load().leader_election.is_some().then(|| {
+            (
+                ctx.status.role.get() == crate::status::RoleKind::Leader,
+                Status::get(&ctx.status.role.elections),
+            )
+        }),
         leader_missing: ctx
             .status
             .source
@@ -429,7 +463,7 @@ pub(crate) fn render_metrics(ctx: &HttpContext, snapshot: &Snapshot) -> String {
             Status::get(&ctx.status.zone.journal_records),
         ),
         transfers: transfer_counts(ctx),
-        notifies: (!ctx.config.load().primaries.is_empty()).then(|| {
+        notifies: ctx.transfers_from_primaries().then(|| {
             [
                 ("taken", Status::get(&ctx.status.secondary.notifies_taken)),
                 (
@@ -438,7 +472,7 @@ pub(crate) fn render_metrics(ctx: &HttpContext, snapshot: &Snapshot) -> String {
                 ),
             ]
         }),
-        received: (!ctx.config.load().primaries.is_empty()).then(|| {
+        received: ctx.transfers_from_primaries().then(|| {
             [
                 ("axfr", Status::get(&ctx.status.secondary.pull_bytes[0])),
                 ("ixfr", Status::get(&ctx.status.secondary.pull_bytes[1])),
@@ -485,7 +519,7 @@ fn transfer_counts(ctx: &HttpContext) -> Vec<(&'static str, &'static str, &'stat
                 ));
             }
         }
-        if !ctx.config.load().primaries.is_empty() {
+        if ctx.transfers_from_primaries() {
             for r in PullResult::ALL {
                 out.push((
                     "secondary",

@@ -26,6 +26,21 @@ pub struct HttpContext {
     pub documents: Documents,
 }
 
+impl HttpContext {
+    /// Whether the zone served comes by transfer now: a secondary, or a standby.
+    pub(crate) fn follows_primaries(&self) -> bool {
+        !self.config.load().primaries.is_empty()
+            || self.status.role.get() == crate::status::RoleKind::Standby
+    }
+
+    /// Whether this server may take transfers from primaries at all (a secondary, or
+    /// any primary under `LeaderElection`): its transfer and NOTIFY counters are shown.
+    pub(crate) fn transfers_from_primaries(&self) -> bool {
+        let config = self.config.load();
+        !config.primaries.is_empty() || config.leader_election.is_some()
+    }
+}
+
 /// `/v1/enumerate` and `/v1/axfr`: rendered by the control thread from its model, at
 /// most once per published serial.
 pub struct Documents {

@@ -22,8 +22,9 @@ pub(crate) fn is_notify(packet: &[u8]) -> bool {
 pub(crate) struct NotifyInbox {
     /// The zone's apex, lower-cased wire form.
     apex: Vec<u8>,
-    /// The primaries' addresses: NOTIFYs from elsewhere are refused.
-    primaries: Vec<IpAddr>,
+    /// The primaries' addresses: NOTIFYs from elsewhere are refused. A standby's is the
+    /// elected leader's, and changes with it.
+    primaries: arc_swap::ArcSwap<Vec<IpAddr>>,
     live: Arc<arc_swap::ArcSwap<Config>>,
     wake: Sender<()>,
     status: Arc<Status>,
@@ -41,15 +42,29 @@ impl NotifyInbox {
         let _ = crate::dns::wire::name_to_wire(&config.domain, true, &mut apex);
         NotifyInbox {
             apex,
-            primaries: config
-                .primaries
-                .iter()
-                .map(|p| p.ip().to_canonical())
-                .collect(),
+            primaries: arc_swap::ArcSwap::from_pointee(
+                config
+                    .primaries
+                    .iter()
+                    .map(|p| p.ip().to_canonical())
+                    .collect(),
+            ),
             live,
             wake,
             status,
         }
+    }
+
+    /// NOTIFYs are taken from `primaries` from now on (a standby's new leader; none on
+    /// the leader itself).
+    pub(crate) fn set_primaries(&self, primaries: &[std::net::SocketAddr]) {
+        self.primaries.store(
+            primaries
+                .iter()
+                .map(|p| p.ip().to_canonical())
+                .collect::<Vec<_>>()
+                .into(),
+        );
     }
 
     /// Answers the NOTIFY `packet` from `peer` into `out`: the reply's length, or `None`
@@ -72,7 +87,7 @@ impl NotifyInbox {
         let config = self.live.load();
         let now = crate::status::unix_seconds();
         let verdict = tsig::verify(packet, question_end, &config.tsig_keys, now);
-        let from_primary = peer.is_some_and(|p| self.primaries.contains(&p.to_canonical()));
+        let from_primary = peer.is_some_and(|p| self.primaries.load().contains(&p.to_canonical()));
         let (rcode, signer) = match (qname == self.apex && qtype == TYPE_SOA, from_primary) {
             (false, _) => (Rcode::NOTAUTH, None),
             (true, false) => (Rcode::REFUSED, None),

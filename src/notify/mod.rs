@@ -38,9 +38,18 @@ const FLAGS: Flags = Flags::AA.with_opcode(Opcode::NOTIFY);
 #[derive(Clone)]
 pub(crate) struct Notifier {
     tx: Sender<Arc<Snapshot>>,
+    also: Targets,
 }
 
+/// Secondaries notified besides `NotifySecondaries` (an elected leader's standbys).
+pub(crate) type Targets = Arc<arc_swap::ArcSwap<Vec<SocketAddr>>>;
+
 impl Notifier {
+    /// Where to put the secondaries notified besides `NotifySecondaries`.
+    pub(crate) fn also_notified(&self) -> Targets {
+        self.also.clone()
+    }
+
     /// Queues NOTIFYs for `snap`'s serial; never blocks.
     pub(crate) fn notify(&self, snap: Arc<Snapshot>) {
         let _ = self.tx.send(snap);
@@ -66,14 +75,17 @@ pub(crate) fn spawn(
     for socket in std::iter::once(&v4).chain(&v6) {
         socket.set_nonblocking(true)?;
     }
+    let also = Targets::default();
+    let targets = also.clone();
     let thread = std::thread::Builder::new()
         .name("notify".into())
-        .spawn(move || run(&live, &rx, &v4, v6.as_ref(), &stop))?;
-    Ok((Notifier { tx }, thread))
+        .spawn(move || run(&live, &targets, &rx, &v4, v6.as_ref(), &stop))?;
+    Ok((Notifier { tx, also }, thread))
 }
 
 fn run(
     live: &arc_swap::ArcSwap<Config>,
+    also: &Targets,
     rx: &Receiver<Arc<Snapshot>>,
     v4: &UdpSocket,
     v6: Option<&UdpSocket>,
@@ -96,7 +108,8 @@ fn run(
                     snap = later;
                 }
                 let config = live.load();
-                for target in &config.notify_secondaries {
+                let also = also.load();
+                for target in config.notify_secondaries.iter().chain(also.iter()) {
                     for (apex, message) in messages(&snap) {
                         pending.insert(
                             (*target, apex),

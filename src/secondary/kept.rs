@@ -116,22 +116,42 @@ impl KeptZone {
                 }
             }
         };
+        (KeptZone::with_writer(db, apex, status), loaded)
+    }
+
+    /// The file in `dir`, for writing only (what it holds is not read: the next whole
+    /// transfer replaces it); `None` when it cannot be kept (logged).
+    pub(crate) fn open_for_writes(dir: &Path, apex: &str, status: Arc<Status>) -> Option<KeptZone> {
+        let path = dir.join("zone.redb");
+        let db = create(&path).or_else(|e| {
+            tracing::warn!("{}: {e}; set aside", path.display());
+            let _ = std::fs::rename(&path, bad_path(&path));
+            create(&path)
+        });
+        match db {
+            Ok(db) => KeptZone::with_writer(db, apex, status),
+            Err(e) => {
+                tracing::error!("{}: cannot keep the zone: {e}", path.display());
+                None
+            }
+        }
+    }
+
+    /// Starts the writer thread on `db`.
+    fn with_writer(db: Database, apex: &str, status: Arc<Status>) -> Option<KeptZone> {
         let (tx, rx) = crossbeam_channel::unbounded();
         let apex = apex.to_string();
         let thread = std::thread::Builder::new()
             .name("kept-zone".into())
             .spawn(move || write_loop(db, &apex, rx, &status));
         match thread {
-            Ok(thread) => (
-                Some(KeptZone {
-                    tx,
-                    thread: Some(thread),
-                }),
-                loaded,
-            ),
+            Ok(thread) => Some(KeptZone {
+                tx,
+                thread: Some(thread),
+            }),
             Err(e) => {
                 tracing::error!("cannot start the kept-zone writer: {e}");
-                (None, loaded)
+                None
             }
         }
     }

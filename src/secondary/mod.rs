@@ -69,6 +69,13 @@ pub(crate) struct Secondary {
     logged: Vec<u16>,
     /// The zone kept on disk (`DataDirectory`).
     kept: Option<KeptZone>,
+    /// A standby (`LeaderElection`) follows the elected leader only, not `Primaries`;
+    /// the address changes with each election.
+    leader: Option<Arc<arc_swap::ArcSwapOption<std::net::SocketAddr>>>,
+    /// Whether the zone kept on disk is served at start; a standby that was the leader
+    /// until now serves what it published instead, and takes the new leader's zone
+    /// whole (its disk is rewritten then).
+    serve_kept: bool,
 }
 
 impl Secondary {
@@ -96,8 +103,42 @@ impl Secondary {
             last_refresh: None,
             stop: crate::stop::Stop::new(),
             preferred: 0,
-            logged: vec![0; config.primaries.len()],
+            logged: vec![0; config.primaries.len().max(1)],
             kept: None,
+            leader: None,
+            serve_kept: true,
+        }
+    }
+
+    /// A standby: follows the elected leader at `leader` instead of `Primaries`. When it
+    /// led until now (`after_leading`), its own zone stays served until the leader's
+    /// arrives whole.
+    pub(crate) fn follow_leader(
+        &mut self,
+        leader: Arc<arc_swap::ArcSwapOption<std::net::SocketAddr>>,
+        after_leading: bool,
+    ) {
+        self.leader = Some(leader);
+        self.serve_kept = !after_leading;
+    }
+
+    /// The primaries asked, in order.
+    fn primaries(&self) -> Vec<std::net::SocketAddr> {
+        match &self.leader {
+            Some(leader) => leader.load().iter().map(|a| **a).collect(),
+            None => self.live.load().primaries.clone(),
+        }
+    }
+
+    /// From the first sign that a primary holds a newer zone (a NOTIFY, a failed
+    /// refresh) until a refresh succeeds.
+    fn behind(&self, since: bool) {
+        let now = unix_ms().max(1);
+        let at = &self.status.secondary.behind_since_ms;
+        if since {
+            let _ = at.compare_exchange(0, now, Ordering::Relaxed, Ordering::Relaxed);
+        } else {
+            Status::set(at, 0);
         }
     }
 
@@ -119,6 +160,7 @@ impl Secondary {
             crossbeam_channel::select! {
                 recv(self.notices) -> notice => {
                     if notice.is_ok() {
+                        self.behind(true);
                         let soonest = self.last_refresh.map_or_else(Instant::now, |at| at + NOTIFY_GAP);
                         self.next_check = self.next_check.min(soonest.max(Instant::now()));
                     }
@@ -156,6 +198,10 @@ impl Secondary {
                 "DataDirectory {}: {e}; the zone is kept in memory only",
                 dir.display()
             );
+            return;
+        }
+        if !self.serve_kept {
+            self.kept = KeptZone::open_for_writes(&dir, self.zone.apex(), self.status.clone());
             return;
         }
         let started = Instant::now();
@@ -223,7 +269,7 @@ impl Secondary {
 
     /// Asks the primaries in turn, the last one that answered first, until one does.
     fn refresh(&mut self) {
-        let count = self.live.load().primaries.len();
+        let count = self.primaries().len();
         for step in 0..count {
             if self.stop.is_stopped() {
                 return;
@@ -234,6 +280,7 @@ impl Secondary {
                 return;
             }
         }
+        self.behind(true);
         let retry = match self.zone.timers() {
             Some([_, retry, _]) => Duration::from_secs(retry.into()),
             None => FIRST_LOAD_RETRY,
@@ -244,7 +291,7 @@ impl Secondary {
     /// One primary: whether it answered with something usable.
     fn refresh_from(&mut self, index: usize) -> bool {
         let config = self.live.load_full();
-        let Some(&primary) = config.primaries.get(index) else {
+        let Some(&primary) = self.primaries().get(index) else {
             return false;
         };
         let key = config.transfer_key();
@@ -378,6 +425,7 @@ impl Secondary {
 
     fn succeeded(&mut self, index: usize) {
         let now = Instant::now();
+        self.behind(false);
         Status::set(&self.status.source.last_refresh_ok_ms, unix_ms());
         Status::add(&self.status.source.refreshes_ok, 1);
         if let Some([refresh, _, expire]) = self.zone.timers() {

@@ -137,6 +137,23 @@ pub(super) fn served_changes(
     (removed, added)
 }
 
+/// The served records that differ between two snapshots built apart (a new leader's
+/// first publish against the zone it held as a standby): every name of either is looked
+/// at.
+pub(super) fn whole_changes(before: &Snapshot, after: &Snapshot) -> (WireRecords, WireRecords) {
+    let mut names = Vec::new();
+    for (shard, (old, new)) in before.shards.iter().zip(after.shards.iter()).enumerate() {
+        let keys: HashSet<&[u8]> = old.entries().chain(new.entries()).map(|(_, k)| k).collect();
+        names.extend(keys.into_iter().map(|key| DirtyName {
+            shard: shard as u32,
+            key_hash: super::key_hash(key),
+            key: key.into(),
+            node: None,
+        }));
+    }
+    served_changes(before, after, &names)
+}
+
 /// The records of one set of a slot (A, AAAA, SRV, PTR by `kind`), without the owner
 /// pointer each stored record starts with.
 fn records(slot: Option<&Slot>, kind: usize) -> Vec<&[u8]> {

@@ -277,6 +277,12 @@ impl Snapshot {
         history::served_changes(self, next, changed)
     }
 
+    /// The served records that differ in `next`, a snapshot not made from this one
+    /// (removed, added): every name is compared.
+    pub fn whole_changes(&self, next: &Snapshot) -> (history::WireRecords, history::WireRecords) {
+        history::whole_changes(self, next)
+    }
+
     /// The slot of a lower-cased wire name with hash `hash`.
     fn slot_by_key(&self, key: &[u8], hash: u64) -> Option<&Slot> {
         self.shards.get(shard_of(hash)).find(key, hash)

@@ -1,14 +1,16 @@
 //! What the process knows about itself, shared by the threads that write it and the
 //! HTTP API that reports it (`/metrics`, `/ready`), one part per concern: the listeners'
-//! counters, following Mesos, the zone served, and secondary mode.
+//! counters, following Mesos, the zone served, secondary mode, and the elected role.
 
 mod clock;
 mod listeners;
+mod role;
 mod secondary;
 mod source;
 mod zone;
 
 pub(crate) use clock::{unix_ms, unix_seconds};
+pub(crate) use role::RoleKind;
 pub(crate) use source::{EVENT_TYPES, event_index};
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -24,6 +26,8 @@ pub struct Status {
     pub zone: zone::ZoneStatus,
     /// Secondary mode: transfers and NOTIFYs.
     pub secondary: secondary::SecondaryStatus,
+    /// `LeaderElection`: leader, standby or unknown.
+    pub role: role::RoleStatus,
 }
 
 impl Status {

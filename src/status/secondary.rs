@@ -16,6 +16,9 @@ pub struct SecondaryStatus {
     pub notifies_refused: AtomicU64,
     /// Bytes of transfers applied, by kind (AXFR, IXFR).
     pub pull_bytes: [AtomicU64; 2],
+    /// Since when (Unix ms) a primary is thought to hold a newer zone than the one
+    /// served (a NOTIFY came, or a refresh failed); 0: current as of the last refresh.
+    pub behind_since_ms: AtomicU64,
     /// The serial of the zone kept on disk (`DataDirectory`), once committed; 0: none.
     pub kept_serial: AtomicU64,
 }

@@ -131,6 +131,11 @@ impl Server {
         Server::spawn_config_on(state, source, extra, "127.0.0.1", port, true)
     }
 
+    /// [`Server::spawn_with_source_process`] on DNS port `port`.
+    pub fn with_source_on_process(port: u16, source: &str, extra: &str) -> Server {
+        Server::spawn_config_on(None, source, extra, "127.0.0.1", port, true)
+    }
+
     /// A secondary of the primaries `primaries` (`"127.0.0.1:port"` each) on DNS port
     /// `port`, not waited for.
     pub fn secondary_on(port: u16, primaries: &[String], extra: &str) -> Server {
@@ -175,7 +180,12 @@ impl Server {
         let process = if process {
             // The log, for a failing test to show (`Server::log`).
             let log = std::fs::File::create(dir.join("stderr.log")).unwrap();
-            let child = Command::new(env!("CARGO_BIN_EXE_mesos-dns"))
+            let mut command = Command::new(env!("CARGO_BIN_EXE_mesos-dns"));
+            // Debugging a test: its processes log everything.
+            if std::env::var_os("MESOS_DNS_TEST_VERBOSE").is_some() {
+                command.args(["-v", "2"]);
+            }
+            let child = command
                 .arg("-config")
                 .arg(dir.join("config.json"))
                 .stdin(Stdio::null())

@@ -63,6 +63,11 @@ impl Knot {
     /// taking NOTIFY from it; with `secret`, the `xfr` key signs its requests and the
     /// NOTIFYs it takes.
     pub fn secondary(primary: u16, port: u16, secret: Option<&str>) -> Knot {
+        Knot::secondary_of(&[primary], port, secret)
+    }
+
+    /// knotd on `port`, secondary of `mesos.` from any of `primaries` (in order).
+    pub fn secondary_of(primaries: &[u16], port: u16, secret: Option<&str>) -> Knot {
         let dir = temp_dir();
         let d = dir.display();
         let (key, remote_key, notify_key) = match secret {
@@ -73,13 +78,22 @@ impl Knot {
             ),
             None => (String::new(), "", ""),
         };
+        let remotes: String = primaries
+            .iter()
+            .enumerate()
+            .map(|(i, p)| format!("  - id: primary{i}\n    address: 127.0.0.1@{p}\n{remote_key}"))
+            .collect();
+        let masters = (0..primaries.len())
+            .map(|i| format!("primary{i}"))
+            .collect::<Vec<_>>()
+            .join(", ");
         let conf = format!(
             "server:\n    listen: 127.0.0.1@{port}\n    udp-workers: 1\n    tcp-workers: 1\n    background-workers: 1\n    rundir: {d}\n\
              database:\n    storage: {d}\nlog:\n  - target: {d}/knot.log\n    any: info\n{key}\
-             remote:\n  - id: primary\n    address: 127.0.0.1@{primary}\n{remote_key}\
+             remote:\n{remotes}\
              acl:\n  - id: local_transfer\n    address: 127.0.0.0/8\n    action: transfer\n\
              \x20 - id: local_notify\n    address: 127.0.0.0/8\n{notify_key}    action: notify\n\
-             zone:\n  - domain: mesos\n    master: primary\n    acl: [local_transfer, local_notify]\n    storage: {d}\n    zonefile-sync: -1\n"
+             zone:\n  - domain: mesos\n    master: [{masters}]\n    acl: [local_transfer, local_notify]\n    storage: {d}\n    zonefile-sync: -1\n"
         );
         Knot::spawn(dir, port, &conf)
     }

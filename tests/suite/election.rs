@@ -23,6 +23,7 @@ fn candidate(zk: &ZooKeeper, address: &str) -> Candidate {
         Duration::from_secs(4),
         address.to_string(),
         Box::new(|_| {}),
+        Default::default(),
         stop.clone(),
     )
     .unwrap();

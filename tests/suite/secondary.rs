@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 const SECRET: &str = "c2VjcmV0LXNoYXJlZC1ieS1ib3RoLXNpZGVzLTEyMzQ=";
 
 /// The answer rows of a query (name, TTL, type, data), sorted.
-fn answer_rows(s: &Server, name: &str, rtype: RecordType) -> BTreeSet<String> {
+pub(crate) fn answer_rows(s: &Server, name: &str, rtype: RecordType) -> BTreeSet<String> {
     rows(
         s.try_udp(&query(name, rtype), Duration::from_secs(1))
             .map_or_else(Vec::new, |m| {
@@ -37,12 +37,12 @@ fn rows(records: Vec<Record>) -> BTreeSet<String> {
         .collect()
 }
 
-fn answers(s: &Server, name: &str, rtype: RecordType) -> Option<Message> {
+pub(crate) fn answers(s: &Server, name: &str, rtype: RecordType) -> Option<Message> {
     s.try_udp(&query(name, rtype), Duration::from_secs(1))
 }
 
 /// `kdig` AXFR of `mesos.` from `port`: the records as rows (kdig's own parser).
-fn kdig_axfr(port: u16) -> BTreeSet<String> {
+pub(crate) fn kdig_axfr(port: u16) -> BTreeSet<String> {
     kdig(port, "AXFR").into_iter().collect()
 }
 
@@ -52,7 +52,7 @@ fn kdig_ixfr(port: u16, serial: u32) -> Vec<String> {
 }
 
 /// `kdig` of `mesos.` `what` from `port`: the records as rows, in order.
-fn kdig(port: u16, what: &str) -> Vec<String> {
+pub(crate) fn kdig(port: u16, what: &str) -> Vec<String> {
     let out = Command::new("kdig")
         .args([
             "@127.0.0.1",
@@ -74,7 +74,7 @@ fn kdig(port: u16, what: &str) -> Vec<String> {
 }
 
 /// The serial a server answers for `mesos.` SOA.
-fn soa_serial(s: &Server) -> u32 {
+pub(crate) fn soa_serial(s: &Server) -> u32 {
     let m = answers(s, "mesos.", RecordType::SOA).unwrap();
     match m.answers()[0].data() {
         RData::SOA(soa) => soa.serial(),
@@ -526,7 +526,7 @@ fn big_zone(count: usize) -> Vec<Vec<Record>> {
     records.chunks(50).map(<[Record]>::to_vec).collect()
 }
 
-fn pulls(s: &Server, kind: &str, result: &str) -> f64 {
+pub(crate) fn pulls(s: &Server, kind: &str, result: &str) -> f64 {
     s.metric(&format!(
         r#"mesos_dns_transfers_total{{role="secondary",kind="{kind}",result="{result}"}}"#
     ))

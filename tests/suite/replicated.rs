@@ -1,0 +1,362 @@
+//! One replicated zone (`LeaderElection`): three primaries elect a leader through a real
+//! ZooKeeper, two of our secondaries and a Knot secondary follow them, and the master
+//! streams events throughout. Failures are injected (`kill -9` of the leader,
+//! ZooKeeper stopped) and after each the invariant is checked: the same serial means
+//! the same zone on every server, and that zone is what a fresh poll of the master
+//! gives. All on loopback.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // ok: tests may panic
+
+use crate::common;
+use crate::secondary::{kdig_axfr, pulls, soa_serial};
+use common::master::{Behaviour, FakeMaster, fixture_with_leader};
+use common::server::{Server, free_port, query, temp_dir};
+use common::upstream::Knot;
+use common::v1;
+use common::zookeeper::ZooKeeper;
+use hickory_proto::op::Message;
+use hickory_proto::rr::{RData, RecordType};
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+use std::net::UdpSocket;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The session timeout the primaries ask for (the test ZooKeeper grants at most 4 s).
+const ELECTION_TIMEOUT: u64 = 4;
+const MARATHON: &str = "20140703-014514-3041283216-5050-5348-0000";
+
+/// The master and the cluster it reports: every change goes both to the open streams
+/// (as an event) and to the documents a new subscriber or a poll reads.
+struct Cluster {
+    master: FakeMaster,
+    state: Value,
+}
+
+impl Cluster {
+    fn start() -> Cluster {
+        let master = FakeMaster::start(Behaviour::Status(500));
+        let state = serde_json::from_slice(&fixture_with_leader(&master.address())).unwrap();
+        let cluster = Cluster { master, state };
+        cluster.documents();
+        cluster
+    }
+
+    fn documents(&self) {
+        self.master
+            .set(Behaviour::State(serde_json::to_vec(&self.state).unwrap()));
+        self.master.stream_state(&self.state, 1.0);
+    }
+
+    /// A running marathon task named `name` at `ip`: in the documents first, then as an
+    /// event.
+    fn add_task(&mut self, name: &str, ip: &str) {
+        let task = json!({"id":format!("{name}.1"),"name":name,"framework_id":MARATHON,
+            "slave_id":"20140803-125133-3041283216-5050-2410-0","state":"TASK_RUNNING",
+            "statuses":[{"state":"TASK_RUNNING","timestamp":100.0,
+              "container_status":{"network_infos":[{"ip_addresses":[{"ip_address":ip}]}]}}]});
+        let frameworks = self.state["frameworks"].as_array_mut().unwrap();
+        let marathon = frameworks.iter_mut().find(|f| f["id"] == MARATHON).unwrap();
+        marathon["tasks"].as_array_mut().unwrap().push(task.clone());
+        self.documents();
+        self.master.send_event(&v1::task_added(&task, MARATHON));
+    }
+
+    fn source(&self, api: &str) -> String {
+        format!(
+            r#""masters":["{}"],"IPSources":["netinfo","docker","mesos","host"],"StateAPI":"{api}",
+               "stateTimeoutSeconds":2"#,
+            self.master.address()
+        )
+    }
+}
+
+/// A primary under `LeaderElection`, with its own kept directory and DNS port (both kept
+/// across its restarts).
+struct Primary {
+    server: Option<Server>,
+    port: u16,
+    data: PathBuf,
+    source: String,
+    extra: String,
+}
+
+impl Primary {
+    fn start(cluster: &Cluster, zk: &ZooKeeper, notify: &[u16]) -> Primary {
+        let notify: Vec<String> = notify.iter().map(|p| format!("127.0.0.1:{p}")).collect();
+        let data = temp_dir();
+        let source = format!(
+            r#"{},"LeaderElection":"zk://{}/mesos-dns/lineage","LeaderElectionTimeout":{ELECTION_TIMEOUT}"#,
+            cluster.source("subscribe"),
+            zk.host()
+        );
+        let extra = format!(
+            r#","NotifySecondaries":{},"DataDirectory":"{}""#,
+            json!(notify),
+            data.display()
+        );
+        let mut primary = Primary {
+            server: None,
+            port: free_port(),
+            data,
+            source,
+            extra,
+        };
+        primary.restart();
+        primary
+    }
+
+    fn restart(&mut self) {
+        self.server = Some(Server::with_source_on_process(
+            self.port,
+            &self.source,
+            &self.extra,
+        ));
+    }
+
+    fn leads(&self) -> Option<bool> {
+        let s = self.server.as_ref()?;
+        s.try_metric("mesos_dns_leader").map(|v| v == 1.0)
+    }
+
+    fn kill(&mut self) {
+        let mut server = self.server.take().unwrap();
+        server.signal("KILL");
+        server.wait_exit(Duration::from_secs(5)).unwrap();
+    }
+}
+
+impl Drop for Primary {
+    fn drop(&mut self) {
+        self.server.take();
+        let _ = std::fs::remove_dir_all(&self.data);
+    }
+}
+
+/// One UDP query to the server (Knot or ours) on `port`.
+fn ask(port: u16, name: &str, rtype: RecordType) -> Option<Message> {
+    let socket = UdpSocket::bind("127.0.0.1:0").ok()?;
+    socket.connect(("127.0.0.1", port)).ok()?;
+    socket.set_read_timeout(Some(Duration::from_secs(1))).ok()?;
+    socket.send(&query(name, rtype).to_vec().ok()?).ok()?;
+    let mut buf = vec![0u8; 65535];
+    let n = socket.recv(&mut buf).ok()?;
+    Message::from_vec(&buf[..n]).ok()
+}
+
+/// Whether the server on `port` answers `name` A with records.
+fn answers_name(port: u16, name: &str) -> bool {
+    ask(port, name, RecordType::A).is_some_and(|m| !m.answers().is_empty())
+}
+
+/// The serial the server on `port` answers, if it answers.
+fn serial_of(port: u16) -> Option<u32> {
+    let m = ask(port, "mesos.", RecordType::SOA)?;
+    match m.answers().first()?.data() {
+        RData::SOA(soa) => Some(soa.serial()),
+        _ => None,
+    }
+}
+
+/// The zone at `port` without its SOA (whose serial and names differ by server), and the
+/// serial of that SOA.
+fn zone_of(port: u16) -> (BTreeSet<String>, Option<u32>) {
+    let rows = kdig_axfr(port);
+    let serial = rows
+        .iter()
+        .find(|r| r.split_whitespace().nth(3) == Some("SOA"))
+        .and_then(|r| r.split_whitespace().nth(6)?.parse().ok());
+    let records = rows
+        .into_iter()
+        .filter(|r| r.split_whitespace().nth(3) != Some("SOA"))
+        .collect();
+    (records, serial)
+}
+
+/// Every port serves the same serial and the same zone, and it equals `expected`.
+fn one_zone_everywhere(ports: &[u16], expected: &BTreeSet<String>) -> bool {
+    let ok = same_zone(ports, expected);
+    if !ok && std::env::var_os("REPLICATED_DEBUG").is_some() {
+        for &p in ports {
+            let (zone, serial) = zone_of(p);
+            eprintln!(
+                "{p}: serial {:?} / axfr {serial:?}; missing {:?}; extra {:?}",
+                serial_of(p),
+                expected.difference(&zone).take(3).collect::<Vec<_>>(),
+                zone.difference(expected).take(3).collect::<Vec<_>>()
+            );
+        }
+    }
+    ok
+}
+
+fn same_zone(ports: &[u16], expected: &BTreeSet<String>) -> bool {
+    let serials: BTreeSet<Option<u32>> = ports.iter().map(|&p| serial_of(p)).collect();
+    if serials.len() != 1 || serials.contains(&None) {
+        return false;
+    }
+    ports.iter().all(|&p| {
+        let (zone, serial) = zone_of(p);
+        serials.contains(&serial) && zone == *expected
+    })
+}
+
+/// Lines of the Knot log that record a whole transfer coming in.
+fn knot_axfrs(knot: &Knot) -> usize {
+    std::fs::read_to_string(knot.dir.join("knot.log"))
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.contains("AXFR, incoming") && l.contains("finished"))
+        .count()
+}
+
+/// The zone a fresh server reading the master builds: what every server must hold.
+fn fresh_poll(cluster: &Cluster, name: &str) -> BTreeSet<String> {
+    let fresh = Server::spawn_with_source(&cluster.source("subscribe"), "");
+    common::eventually(Duration::from_secs(20), "the fresh poll", || {
+        answers_name(fresh.port, name)
+    });
+    zone_of(fresh.port).0
+}
+
+#[test]
+fn the_leader_fails_over_on_one_lineage_and_every_zone_stays_the_same() {
+    let mut zk = ZooKeeper::start();
+    let mut cluster = Cluster::start();
+    let secondary_ports = [free_port(), free_port()];
+    let knot_port = free_port();
+    let notify = [secondary_ports[0], secondary_ports[1], knot_port];
+    let mut primaries: Vec<Primary> = (0..3)
+        .map(|_| Primary::start(&cluster, &zk, &notify))
+        .collect();
+    let addresses: Vec<String> = primaries
+        .iter()
+        .map(|p| format!("127.0.0.1:{}", p.port))
+        .collect();
+    let secondaries: Vec<Server> = secondary_ports
+        .iter()
+        .map(|&port| Server::secondary_on(port, &addresses, ""))
+        .collect();
+    let primary_ports: Vec<u16> = primaries.iter().map(|p| p.port).collect();
+    let knot = Knot::secondary_of(&primary_ports, knot_port, None);
+    let mut all: Vec<u16> = primary_ports.clone();
+    all.extend(secondary_ports);
+    all.push(knot_port);
+
+    // One leader, two standbys; everyone serves the cluster.
+    common::eventually(Duration::from_secs(30), "one leader", || {
+        let leads: Vec<Option<bool>> = primaries.iter().map(Primary::leads).collect();
+        leads.iter().filter(|l| **l == Some(true)).count() == 1
+            && leads.iter().filter(|l| **l == Some(false)).count() == 2
+    });
+    cluster.add_task("alpha", "10.77.0.1");
+    let expected = fresh_poll(&cluster, "alpha.marathon.mesos.");
+    common::eventually(Duration::from_secs(30), "one zone everywhere", || {
+        let ok = one_zone_everywhere(&all, &expected);
+        if !ok && std::env::var_os("REPLICATED_DEBUG").is_some() {
+            for p in &primaries {
+                let s = p.server.as_ref().unwrap();
+                let metrics: String = s
+                    .get("/metrics")
+                    .body
+                    .lines()
+                    .filter(|l| l.contains("transfers_total") && !l.ends_with(" 0"))
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                eprintln!("{} leads {:?}\n{}\n{metrics}", p.port, p.leads(), s.log());
+            }
+        }
+        ok
+    });
+    let standby_axfrs: Vec<f64> = secondaries
+        .iter()
+        .map(|s| pulls(s, "axfr", "full"))
+        .collect();
+    let knot_whole = knot_axfrs(&knot);
+    assert!(knot_whole >= 1, "Knot's first load is in its log");
+    let before = soa_serial(&secondaries[0]);
+
+    // kill -9 the leader, and a change right after it.
+    let leader = primaries
+        .iter()
+        .position(|p| p.leads() == Some(true))
+        .unwrap();
+    primaries[leader].kill();
+    cluster.add_task("beta", "10.77.0.2");
+    let survivors: Vec<u16> = all
+        .iter()
+        .copied()
+        .filter(|&p| p != primaries[leader].port)
+        .collect();
+    common::eventually(
+        Duration::from_secs(ELECTION_TIMEOUT + 30),
+        "every survivor answers the change made after the kill",
+        || {
+            survivors
+                .iter()
+                .all(|&p| answers_name(p, "beta.marathon.mesos."))
+        },
+    );
+    let expected = fresh_poll(&cluster, "beta.marathon.mesos.");
+    common::eventually(
+        Duration::from_secs(20),
+        "one zone after the failover",
+        || one_zone_everywhere(&survivors, &expected),
+    );
+    let after = soa_serial(&secondaries[0]);
+    assert!(
+        after.wrapping_sub(before) < 1 << 31 && after != before,
+        "the lineage moved forward: {before} -> {after}"
+    );
+    let now_leading: Vec<usize> = (0..3)
+        .filter(|&i| primaries[i].leads() == Some(true))
+        .collect();
+    assert_eq!(now_leading.len(), 1, "one new leader");
+    // Every secondary took the failover by IXFR.
+    for (s, was) in secondaries.iter().zip(&standby_axfrs) {
+        assert_eq!(pulls(s, "axfr", "full"), *was, "no whole transfer");
+        assert!(pulls(s, "ixfr", "incremental") >= 1.0);
+    }
+    assert_eq!(knot_axfrs(&knot), knot_whole, "Knot took no whole transfer");
+
+    // The old leader comes back with its DataDirectory, as a standby.
+    primaries[leader].restart();
+    common::eventually(Duration::from_secs(30), "the old leader rejoins", || {
+        primaries[leader].leads() == Some(false) && one_zone_everywhere(&all, &expected)
+    });
+    assert_eq!(
+        primaries.iter().filter(|p| p.leads() == Some(true)).count(),
+        1
+    );
+
+    // ZooKeeper away: nobody takes over, the leader stops publishing, everyone serves.
+    zk.stop();
+    common::eventually(Duration::from_secs(20), "the leader fenced", || {
+        primaries.iter().all(|p| p.leads() == Some(false))
+    });
+    let held = serial_of(survivors[0]);
+    cluster.add_task("gamma", "10.77.0.3");
+    for _ in 0..10 {
+        std::thread::sleep(Duration::from_millis(300));
+        for &p in &all {
+            assert!(answers_name(p, "beta.marathon.mesos."), "{p} serves");
+            assert!(!answers_name(p, "gamma.marathon.mesos."), "{p} published");
+        }
+    }
+    assert_eq!(serial_of(survivors[0]), held);
+    // Back: one leader again, the change everywhere, one zone.
+    zk.restart();
+    let expected = fresh_poll(&cluster, "gamma.marathon.mesos.");
+    common::eventually(
+        Duration::from_secs(60),
+        "one zone with ZooKeeper back",
+        || one_zone_everywhere(&all, &expected),
+    );
+    assert_eq!(
+        primaries.iter().filter(|p| p.leads() == Some(true)).count(),
+        1
+    );
+    for (s, was) in secondaries.iter().zip(&standby_axfrs) {
+        assert_eq!(pulls(s, "axfr", "full"), *was, "no whole transfer");
+    }
+}

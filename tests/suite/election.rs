@@ -4,7 +4,7 @@
 
 use crate::common;
 use common::zookeeper::ZooKeeper;
-use mesos_dns::election::{ElectionView, Role, spawn};
+use mesos_dns::election::{ElectionView, RESERVE_AHEAD, Role, spawn};
 use mesos_dns::stop::Stop;
 use std::sync::Arc;
 use std::time::Duration;
@@ -93,4 +93,37 @@ fn one_leader_then_the_next_and_none_without_zookeeper() {
     });
     b.stop.stop();
     c.stop.stop();
+}
+
+#[test]
+fn a_new_leader_starts_its_serials_above_everything_reserved_before() {
+    let zk = ZooKeeper::start();
+    let a = candidate(&zk, "127.0.0.1:1101");
+    common::eventually(Duration::from_secs(20), "a leads", || {
+        a.view.role() == Role::Leader
+    });
+    let b = candidate(&zk, "127.0.0.1:1102");
+    common::eventually(Duration::from_secs(20), "b stands by", || {
+        b.view.role() != Role::Unknown
+    });
+    assert!(b.view.take_over(5).is_err(), "a standby reserves nothing");
+    // a continues from serial 1000 and serves a few publishes inside its reservation,
+    // then one past it, which extends it.
+    let first = a.view.take_over(1000).unwrap();
+    assert_eq!(first, 1001);
+    a.view.reserve(first + 10).unwrap();
+    let far = first + RESERVE_AHEAD + 50;
+    a.view.reserve(far).unwrap();
+    // a goes; b, which held only serial 900 (it missed a's last publishes), starts
+    // above everything a could have served.
+    a.stop.stop();
+    common::eventually(Duration::from_secs(20), "b leads", || {
+        b.view.role() == Role::Leader
+    });
+    let next = b.view.take_over(900).unwrap();
+    assert!(
+        next > far + RESERVE_AHEAD - 1,
+        "{next} is above a's reservation ({far} + {RESERVE_AHEAD})"
+    );
+    b.stop.stop();
 }

@@ -12,6 +12,7 @@ use crate::mesos::zk::ZkUrl;
 use crate::notify::inbox::NotifyInbox;
 use crate::replicated::Replica;
 use crate::secondary::Secondary;
+use crate::secondary::keeper::Keeper;
 use crate::server::tcp::TcpServer;
 use crate::server::udp::UdpWorker;
 use crate::snapshot::{SharedSnapshot, Snapshot};
@@ -173,13 +174,42 @@ pub fn start(config: Config) -> Result<Running, StartError> {
             crate::replicated::spawn(replica, &url, offered_address(dns), stop.clone())
                 .map_err(StartError::Election)?
         } else {
+            // `DataDirectory`: the zone kept there is served first and the lineage goes
+            // on from it (read on the control thread: a large zone takes seconds).
+            let loader = config.data_directory.is_some().then(|| {
+                Secondary::new(
+                    &config,
+                    live.clone(),
+                    shared.clone(),
+                    status.clone(),
+                    documents_rx.clone(),
+                    notices_rx.clone(),
+                    control_rx.clone(),
+                )
+            });
+            let apex = crate::snapshot::apex_name(&config);
+            let history = config.ixfr_journal;
             let mut control =
                 Control::new(config, masters, control_rx, documents_rx, live, shared, {
                     status.clone()
                 })?;
             control.set_notifier(notifier);
             let control_stop = stop.clone();
-            spawn("control", move || control.run(&control_stop))?
+            spawn("control", move || {
+                let keeper = loader.and_then(|mut loader| {
+                    loader.open_kept();
+                    control.resume_kept();
+                    let (zone, serial) = loader.take_kept()?;
+                    Keeper::spawn(zone, &apex, serial, history)
+                        .map_err(|e| tracing::error!("DataDirectory: cannot start the keeper: {e}"))
+                        .ok()
+                });
+                if let Some(keeper) = &keeper {
+                    control.set_keeper(keeper.sender());
+                }
+                control.run(&control_stop);
+                keeper.map(Keeper::finish);
+            })?
         }
     } else {
         let mut secondary = Secondary::new(

@@ -20,6 +20,8 @@ use crate::notify::Notifier;
 use crate::notify::inbox::NotifyInbox;
 use crate::records::documents::DocumentRequest;
 use crate::secondary::Secondary;
+use crate::secondary::keeper::Keeper;
+use crate::secondary::kept::KeptZone;
 use crate::snapshot::SharedSnapshot;
 use crate::status::{RoleKind, Status};
 use crate::stop::Stop;
@@ -154,6 +156,15 @@ impl Replica {
     ) {
         let mut previous = Mode::Idle;
         let mut led = false;
+        // `DataDirectory`: the zone kept there is served at once, whatever the first
+        // role; a standby goes on from it, a leader continues its lineage from it.
+        let mut standby: Option<Secondary> = None;
+        let mut kept: Option<(KeptZone, Option<u32>)> = None;
+        if self.config.data_directory.is_some() {
+            let mut loader = self.secondary(leader.clone(), false);
+            loader.open_kept();
+            standby = Some(loader);
+        }
         while !stop.is_stopped() {
             let role_stop = Stop::new();
             let mode = {
@@ -171,12 +182,28 @@ impl Replica {
             match mode {
                 Mode::Leading => {
                     self.status.role.set(RoleKind::Leader);
-                    self.lead(election, &role_stop);
+                    if let Some(mut held) = standby.take() {
+                        kept = held.take_kept();
+                    }
+                    self.lead(election, &role_stop, &mut kept);
                     led = true;
                 }
                 Mode::Following => {
                     self.status.role.set(RoleKind::Standby);
-                    self.stand_by(leader.clone(), led, &role_stop);
+                    let mut follower = standby.take().unwrap_or_else(|| {
+                        // After leading, the zone served is this server's own: kept
+                        // until the new leader's arrives whole, rather than one read
+                        // from disk.
+                        let mut follower =
+                            self.secondary(leader.clone(), led || self.shared.load().ready);
+                        if let Some((zone, _)) = kept.take() {
+                            follower.adopt_kept(zone);
+                        }
+                        follower
+                    });
+                    tracing::info!("standby: following the elected leader by zone transfer");
+                    follower.run(&role_stop);
+                    standby = Some(follower);
                 }
                 Mode::Idle => {
                     self.status.role.set(if election.role() == Role::Unknown {
@@ -201,8 +228,14 @@ impl Replica {
         }
     }
 
-    /// Leads until `role_stop`: the control loop, above every serial reserved before.
-    fn lead(&self, election: &Arc<ElectionView>, role_stop: &Stop) {
+    /// Leads until `role_stop`: the control loop, above every serial reserved before,
+    /// keeping its publishes in `kept` (`DataDirectory`), which it hands back.
+    fn lead(
+        &self,
+        election: &Arc<ElectionView>,
+        role_stop: &Stop,
+        kept: &mut Option<(KeptZone, Option<u32>)>,
+    ) {
         if let Some(inbox) = &self.inbox {
             inbox.set_primaries(&[]);
         }
@@ -230,11 +263,21 @@ impl Replica {
                 return;
             }
         }
+        let keeper = kept.take().and_then(|(zone, serial)| {
+            let apex = crate::snapshot::apex_name(&self.config);
+            Keeper::spawn(zone, &apex, serial, self.config.ixfr_journal)
+                .map_err(|e| tracing::error!("DataDirectory: cannot start the keeper: {e}"))
+                .ok()
+        });
+        if let Some(keeper) = &keeper {
+            control.set_keeper(keeper.sender());
+        }
         control.run(role_stop);
+        *kept = keeper.and_then(Keeper::finish).map(|zone| (zone, None));
     }
 
-    /// Follows the leader until `role_stop`.
-    fn stand_by(&self, leader: Arc<ArcSwapOption<SocketAddr>>, led: bool, role_stop: &Stop) {
+    /// A secondary of the elected leader (`after_leading`: its own zone is served).
+    fn secondary(&self, leader: Arc<ArcSwapOption<SocketAddr>>, after_leading: bool) -> Secondary {
         let mut secondary = Secondary::new(
             &self.config,
             self.live.clone(),
@@ -244,12 +287,9 @@ impl Replica {
             self.notices.clone(),
             self.wake.clone(),
         );
-        // After leading, the zone served is this server's own: kept until the new
-        // leader's arrives whole, rather than one read from disk.
-        secondary.follow_leader(leader, led || self.shared.load().ready);
+        secondary.follow_leader(leader, after_leading);
         secondary.set_notifier(self.notifier.clone());
-        tracing::info!("standby: following the elected leader by zone transfer");
-        secondary.run(role_stop);
+        secondary
     }
 
     /// Neither leading nor following: serves what is held until the election says

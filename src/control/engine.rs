@@ -172,7 +172,9 @@ impl Engine {
             self.serial = next_serial(self.serial);
             let mut next =
                 Snapshot::compile_all(&self.store, &self.config, self.serial, &mut self.pool);
-            if std::mem::take(&mut self.continue_served) && current.ready {
+            // The zone served may be one kept on disk and not answered (past its expire):
+            // still the one the lineage continues from.
+            if std::mem::take(&mut self.continue_served) && current.serial != 0 {
                 let (removed, added) = current.whole_changes(&next);
                 let delta = ServedDelta {
                     from: current.serial,

@@ -16,7 +16,7 @@ use crate::mesos::feed::{Feed, FeedCommand};
 use crate::mesos::source::StateSource;
 use crate::notify::Notifier;
 use crate::records::documents::DocumentRequest;
-use crate::snapshot::SharedSnapshot;
+use crate::snapshot::{SharedSnapshot, Snapshot};
 use crate::status::Status;
 use crossbeam_channel::{Receiver, Sender};
 use engine::Engine;
@@ -184,6 +184,28 @@ impl Control {
     /// Sends every new serial to `notifier` (NOTIFY).
     pub(crate) fn set_notifier(&mut self, notifier: Notifier) {
         self.publisher.set_notifier(notifier);
+    }
+
+    /// Sends every new serial to `keeper` (`DataDirectory`).
+    pub(crate) fn set_keeper(&mut self, keeper: crossbeam_channel::Sender<Arc<Snapshot>>) {
+        self.publisher.set_keeper(keeper);
+    }
+
+    /// A primary without an election resuming the zone it kept (served now): its
+    /// lineage continues above the kept serial (and above `SerialFile`'s), and its first
+    /// publish is a change of the kept zone.
+    pub(crate) fn resume_kept(&mut self) {
+        let served = self.publisher.current().serial;
+        if served == 0 {
+            return;
+        }
+        let ours = self.engine.serial();
+        let held = if serial_newer(ours, served) {
+            ours
+        } else {
+            served
+        };
+        self.engine.continue_lineage(held.wrapping_add(1));
     }
 
     /// Runs until `stop` is given (or the sources and every requester are gone); the

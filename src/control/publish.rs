@@ -13,6 +13,8 @@ pub(crate) struct Publisher {
     status: Arc<Status>,
     /// Where new serials go for NOTIFY.
     notifier: Option<Notifier>,
+    /// Where new serials go to be kept on disk (a primary's `DataDirectory`).
+    keeper: Option<crossbeam_channel::Sender<Arc<Snapshot>>>,
 }
 
 impl Publisher {
@@ -22,7 +24,13 @@ impl Publisher {
             shared,
             status,
             notifier: None,
+            keeper: None,
         }
+    }
+
+    /// Sends every new serial to `keeper` too (kept on disk; never waits).
+    pub(crate) fn set_keeper(&mut self, keeper: crossbeam_channel::Sender<Arc<Snapshot>>) {
+        self.keeper = Some(keeper);
     }
 
     /// Sends every new serial to `notifier` (NOTIFY).
@@ -48,6 +56,9 @@ impl Publisher {
         self.shared.store(next.clone());
         if let (true, Some(notifier)) = (new_serial, &self.notifier) {
             notifier.notify(next.clone());
+        }
+        if let (true, Some(keeper)) = (new_serial, &self.keeper) {
+            let _ = keeper.send(next.clone());
         }
         Status::set(&self.status.zone.published_ms, unix_ms());
         Status::add(&self.status.zone.publishes, 1);

@@ -10,6 +10,7 @@
 //! held keeps being served. Each failure is counted in `mesos_dns_transfers_total
 //! {role="secondary"}` and logged once until the next success.
 
+pub(crate) mod keeper;
 pub(crate) mod kept;
 pub(crate) mod pull;
 pub(crate) mod stream;
@@ -76,6 +77,11 @@ pub(crate) struct Secondary {
     /// until now serves what it published instead, and takes the new leader's zone
     /// whole (its disk is rewritten then).
     serve_kept: bool,
+    /// The kept zone was opened (at start, or handed over by the role before).
+    kept_opened: bool,
+    /// The serial of the last version handed to the kept zone (`None`: not known to
+    /// match what is served).
+    kept_serial: Option<u32>,
 }
 
 impl Secondary {
@@ -107,7 +113,33 @@ impl Secondary {
             kept: None,
             leader: None,
             serve_kept: true,
+            kept_opened: false,
+            kept_serial: None,
         }
+    }
+
+    /// Opens `DataDirectory`'s kept zone now (and serves it, as at start), rather than
+    /// when it runs.
+    pub(crate) fn open_kept(&mut self) {
+        if !self.kept_opened {
+            self.kept_opened = true;
+            self.load_kept();
+        }
+    }
+
+    /// The kept zone, for the role that follows (a leader keeps its own publishes), with
+    /// the serial it holds when that is the one served.
+    pub(crate) fn take_kept(&mut self) -> Option<(KeptZone, Option<u32>)> {
+        let kept = self.kept.take()?;
+        Some((kept, self.kept_serial.take()))
+    }
+
+    /// Keeps the zone through `kept` (handed over by the leader this server was): the
+    /// next whole transfer rewrites it.
+    pub(crate) fn adopt_kept(&mut self, kept: KeptZone) {
+        self.kept = Some(kept);
+        self.kept_opened = true;
+        self.kept_serial = None;
     }
 
     /// A standby: follows the elected leader at `leader` instead of `Primaries`. When it
@@ -148,9 +180,9 @@ impl Secondary {
     }
 
     /// Runs until `stop` is given.
-    pub(crate) fn run(mut self, stop: &crate::stop::Stop) {
+    pub(crate) fn run(&mut self, stop: &crate::stop::Stop) {
         self.stop = stop.clone();
-        self.load_kept();
+        self.open_kept();
         let stopped = stop.receiver();
         loop {
             let wait = self
@@ -218,6 +250,7 @@ impl Secondary {
         let age = (unix_ms() / 1000).saturating_sub(loaded.checked_at);
         let fresh = age < u64::from(expire);
         let serial = snapshot.serial;
+        self.kept_serial = Some(serial);
         Status::set(&self.status.secondary.kept_serial, u64::from(serial));
         let mut snapshot = snapshot;
         snapshot.history = kept_history(loaded.history, serial, self.live.load().ixfr_journal);
@@ -370,6 +403,7 @@ impl Secondary {
                 let snapshot = self.zone.install(soa.clone(), zone)?;
                 if let Some(kept) = &self.kept {
                     kept.commit_whole(writer, soa, now);
+                    self.kept_serial = Some(snapshot.serial);
                 }
                 (snapshot, PullResult::Full)
             }
@@ -388,6 +422,7 @@ impl Secondary {
                     let delta = snapshot.history.latest().cloned();
                     let keep = self.live.load().ixfr_journal;
                     kept.changes(kept_soa, steps, delta, keep, now);
+                    self.kept_serial = self.kept_serial.map(|_| snapshot.serial);
                 }
                 (snapshot, PullResult::Incremental)
             }

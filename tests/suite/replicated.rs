@@ -360,3 +360,71 @@ fn the_leader_fails_over_on_one_lineage_and_every_zone_stays_the_same() {
         assert_eq!(pulls(s, "axfr", "full"), *was, "no whole transfer");
     }
 }
+
+/// A primary following Mesos on its own, with `DataDirectory`: after `kill -9` it serves
+/// the zone it kept and continues its lineage from it, so a client at a serial from
+/// before the restart still gets an IXFR.
+#[test]
+fn a_primary_resumes_its_lineage_from_disk() {
+    use crate::secondary::{kdig, rename_a_task};
+    let data = temp_dir();
+    let port = free_port();
+    let extra = format!(
+        r#",{},"DataDirectory":"{}""#,
+        common::server::SETUP_R,
+        data.display()
+    );
+    let state = common::data_path("fake-state.json");
+    let mut first = Server::spawn_on_process(port, Some(&state), &extra);
+    first.wait_ready();
+    let kept_is = |s: &Server, serial: u32| {
+        s.try_metric("mesos_dns_zone_kept_serial") == Some(f64::from(serial))
+    };
+    let before = soa_serial(&first);
+    common::eventually(Duration::from_secs(20), "the zone kept", || {
+        kept_is(&first, before)
+    });
+    rename_a_task(&first, "before-restart");
+    common::eventually(Duration::from_secs(20), "the change served", || {
+        answers_name(port, "before-restart.marathon.mesos.")
+    });
+    let changed = soa_serial(&first);
+    common::eventually(Duration::from_secs(20), "the change kept", || {
+        kept_is(&first, changed)
+    });
+    first.signal("KILL");
+    first.wait_exit(Duration::from_secs(5)).unwrap();
+
+    // The state moves while it is down; the restart serves the kept zone, then the
+    // difference under a later serial.
+    let mut moved: Value =
+        serde_json::from_slice(&std::fs::read(first.dir.join("state.json")).unwrap()).unwrap();
+    moved["frameworks"][3]["tasks"][6]["name"] = "after-restart".into();
+    let moved_path = temp_dir().join("state.json");
+    std::fs::write(&moved_path, serde_json::to_vec(&moved).unwrap()).unwrap();
+    let second = Server::spawn_on_process(port, Some(&moved_path), &extra);
+    common::eventually(Duration::from_secs(20), "the difference published", || {
+        answers_name(port, "after-restart.marathon.mesos.")
+    });
+    let after = soa_serial(&second);
+    assert!(
+        after.wrapping_sub(changed) < 1 << 31 && after != changed,
+        "the lineage goes on: {changed} -> {after}"
+    );
+    assert!(!answers_name(port, "before-restart.marathon.mesos."));
+    // Across the restart by IXFR: from the first serial, each step, not the whole zone.
+    let ixfr = kdig(port, &format!("IXFR={before}"));
+    let soas: Vec<&String> = ixfr
+        .iter()
+        .filter(|r| r.split_whitespace().nth(3) == Some("SOA"))
+        .collect();
+    assert!(
+        soas.iter()
+            .any(|r| r.split_whitespace().nth(6) == Some(before.to_string().as_str())),
+        "incremental from {before}: {ixfr:?}"
+    );
+    assert!(ixfr.len() < 30, "not the whole zone: {ixfr:?}");
+    assert!(!second.log().contains("set aside"), "{}", second.log());
+    let _ = std::fs::remove_dir_all(data);
+    let _ = std::fs::remove_dir_all(moved_path.parent().unwrap());
+}

@@ -83,7 +83,7 @@ pub(crate) fn soa_serial(s: &Server) -> u32 {
 }
 
 /// Renames a task in the primary's state file and has it read again.
-fn rename_a_task(s: &Server, to: &str) {
+pub(crate) fn rename_a_task(s: &Server, to: &str) {
     let path = s.dir.join("state.json");
     let mut state: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();

@@ -62,6 +62,23 @@ impl Cluster {
         self.master.send_event(&v1::task_added(&task, MARATHON));
     }
 
+    /// Kills the task `name` added before: out of the documents, then as an event.
+    fn kill_task(&mut self, name: &str) {
+        let id = format!("{name}.1");
+        let frameworks = self.state["frameworks"].as_array_mut().unwrap();
+        let marathon = frameworks.iter_mut().find(|f| f["id"] == MARATHON).unwrap();
+        marathon["tasks"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|t| t["id"] != id.as_str());
+        self.documents();
+        self.master
+            .send_event(&json!({"type":"TASK_UPDATED","task_updated":{
+            "framework_id":{"value":MARATHON},
+            "status":{"task_id":{"value":id},"state":"TASK_KILLED","timestamp":200.0},
+            "state":"TASK_KILLED"}}));
+    }
+
     fn source(&self, api: &str) -> String {
         format!(
             r#""masters":["{}"],"IPSources":["netinfo","docker","mesos","host"],"StateAPI":"{api}",
@@ -83,10 +100,15 @@ struct Primary {
 
 impl Primary {
     fn start(cluster: &Cluster, zk: &ZooKeeper, notify: &[u16]) -> Primary {
+        Primary::start_with(cluster, zk, notify, ELECTION_TIMEOUT)
+    }
+
+    /// With a session timeout of `timeout` seconds.
+    fn start_with(cluster: &Cluster, zk: &ZooKeeper, notify: &[u16], timeout: u64) -> Primary {
         let notify: Vec<String> = notify.iter().map(|p| format!("127.0.0.1:{p}")).collect();
         let data = temp_dir();
         let source = format!(
-            r#"{},"LeaderElection":"zk://{}/mesos-dns/lineage","LeaderElectionTimeout":{ELECTION_TIMEOUT}"#,
+            r#"{},"LeaderElection":"zk://{}/mesos-dns/lineage","LeaderElectionTimeout":{timeout}"#,
             cluster.source("subscribe"),
             zk.host()
         );
@@ -427,4 +449,142 @@ fn a_primary_resumes_its_lineage_from_disk() {
     assert!(!second.log().contains("set aside"), "{}", second.log());
     let _ = std::fs::remove_dir_all(data);
     let _ = std::fs::remove_dir_all(moved_path.parent().unwrap());
+}
+
+/// A deterministic run of random numbers below `bound`, from a seed printed for a rerun.
+struct Moments(u64);
+
+impl Moments {
+    fn new() -> Moments {
+        let seed = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos() as u64
+            | 1;
+        eprintln!("kill -9 moments from seed {seed}");
+        Moments(seed)
+    }
+
+    fn below(&mut self, bound: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % bound
+    }
+}
+
+/// 50 `kill -9`s of random primaries at random moments while the master sends about 100
+/// events a second: every restart loads what it kept, and no server ever serves one
+/// serial with two different zones (so none serves records that no published version
+/// held under that serial).
+#[test]
+fn random_kills_under_events_never_split_a_serial() {
+    let zk = ZooKeeper::start();
+    let cluster = std::sync::Arc::new(std::sync::Mutex::new(Cluster::start()));
+    let secondary_port = free_port();
+    // A short session (1 s): a killed leader is replaced within a round.
+    let mut primaries: Vec<Primary> = (0..3)
+        .map(|_| Primary::start_with(&cluster.lock().unwrap(), &zk, &[secondary_port], 1))
+        .collect();
+    let addresses: Vec<String> = primaries
+        .iter()
+        .map(|p| format!("127.0.0.1:{}", p.port))
+        .collect();
+    let secondary = Server::secondary_on(secondary_port, &addresses, "");
+    let mut ports: Vec<u16> = primaries.iter().map(|p| p.port).collect();
+    ports.push(secondary_port);
+    common::eventually(Duration::from_secs(30), "a zone everywhere", || {
+        ports.iter().all(|&p| serial_of(p).is_some())
+    });
+
+    // About 100 events a second, for at most 5 minutes: a task in, the one 20 before out.
+    let events = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let feeder = {
+        let (cluster, events) = (cluster.clone(), events.clone());
+        std::thread::spawn(move || {
+            let until = std::time::Instant::now() + Duration::from_secs(300);
+            let mut i = 0u32;
+            while events.load(std::sync::atomic::Ordering::Relaxed)
+                && std::time::Instant::now() < until
+            {
+                let mut cluster = cluster.lock().unwrap();
+                cluster.add_task(
+                    &format!("t{i}"),
+                    &format!("10.78.{}.{}", i / 250 % 250, i % 250 + 1),
+                );
+                if i >= 20 {
+                    cluster.kill_task(&format!("t{}", i - 20));
+                }
+                drop(cluster);
+                i += 1;
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        })
+    };
+
+    let mut moments = Moments::new();
+    let mut zones: std::collections::HashMap<u32, BTreeSet<String>> = Default::default();
+    let mut check = |ports: &[u16]| {
+        for &p in ports {
+            let (zone, serial) = zone_of(p);
+            let Some(serial) = serial else { continue };
+            match zones.get(&serial) {
+                Some(seen) => assert!(
+                    *seen == zone,
+                    "serial {serial} on port {p} differs: missing {:?}, extra {:?}",
+                    seen.difference(&zone).take(5).collect::<Vec<_>>(),
+                    zone.difference(seen).take(5).collect::<Vec<_>>()
+                ),
+                None => {
+                    zones.insert(serial, zone);
+                }
+            }
+        }
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(240);
+    for round in 0..50 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "round {round}: out of time"
+        );
+        let victim = moments.below(3) as usize;
+        std::thread::sleep(Duration::from_millis(moments.below(400)));
+        primaries[victim].kill();
+        std::thread::sleep(Duration::from_millis(moments.below(200)));
+        primaries[victim].restart();
+        let server = primaries[victim].server.as_ref().unwrap();
+        common::eventually(
+            Duration::from_secs(20),
+            "the restarted primary serves",
+            || {
+                server
+                    .try_metric("mesos_dns_zone_kept_serial")
+                    .is_some_and(|k| k > 0.0)
+                    && serial_of(primaries[victim].port).is_some()
+            },
+        );
+        let log = server.log();
+        assert!(
+            !log.contains("set aside") && !log.contains("cannot keep"),
+            "round {round}: {log}"
+        );
+        check(&ports);
+    }
+    events.store(false, std::sync::atomic::Ordering::Relaxed);
+    feeder.join().unwrap();
+
+    // Once the events stop, one leader brings everyone to one zone.
+    let expected = fresh_poll(&cluster.lock().unwrap(), "leader.mesos.");
+    common::eventually(Duration::from_secs(60), "one zone at the end", || {
+        one_zone_everywhere(&ports, &expected)
+    });
+    check(&ports);
+    drop(check);
+    eprintln!("{} serials seen", zones.len());
+    assert!(
+        zones.len() > 20,
+        "the zone moved throughout: {} serials",
+        zones.len()
+    );
+    drop(secondary);
 }

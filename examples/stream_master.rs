@@ -6,6 +6,7 @@
 //! `stream_master TASKS HTTP_PORT DNS_PORT[,DNS_PORT...] RATE SECONDS START_FILE PROBE_EVERY PROBE_MS`
 //! Every PROBE_EVERY-th change is probed: the task's name is asked every PROBE_MS until
 //! its new address is among the answers (or 120 s pass). Prints one `key=value` line.
+//! With `EVENTS_FILE` set, also writes each probed change's send time and latency there.
 //! Loopback only.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // ok: a measuring tool
 
@@ -149,6 +150,22 @@ fn main() {
                 .try_fold(Duration::ZERO, |worst, l| l.map(|l| worst.max(l)))
         })
         .collect();
+    // With EVENTS_FILE set: one line per probed change, "seconds_after_start latency_ms"
+    // ("none" when never seen), for measuring a window (perf/failover.sh).
+    if let Ok(path) = std::env::var("EVENTS_FILE") {
+        let lines: String = latencies
+            .iter()
+            .enumerate()
+            .map(|(k, l)| {
+                let sent = (k as u64 * probe_every) as f64 / rate;
+                match l {
+                    Some(l) => format!("{sent:.3} {:.2}\n", l.as_secs_f64() * 1e3),
+                    None => format!("{sent:.3} none\n"),
+                }
+            })
+            .collect();
+        std::fs::write(path, lines).unwrap();
+    }
     let timeouts = latencies.iter().filter(|l| l.is_none()).count();
     let mut ms: Vec<f64> = latencies
         .drain(..)

@@ -243,8 +243,38 @@ impl WholeWriter {
     }
 }
 
-fn create(path: &Path) -> Result<Database, redb::DatabaseError> {
-    Database::builder().set_cache_size(CACHE_BYTES).create(path)
+/// Opens (or creates) the database at `path`. A damaged file can make redb panic on an
+/// internal check (a truncated file fails an assertion on its length): that is an
+/// error here, like any other reason the file does not open.
+fn create(path: &Path) -> Result<Database, String> {
+    match catch_quietly(|| Database::builder().set_cache_size(CACHE_BYTES).create(path)) {
+        Ok(Ok(db)) => Ok(db),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err("the file is damaged".into()),
+    }
+}
+
+thread_local! {
+    /// Above 0 while a panic is expected and caught: the panic hook stays quiet.
+    static QUIET: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// Runs `f`, catching a panic without the panic hook printing it (a damaged file is
+/// reported by the caller in one line, not with a backtrace).
+fn catch_quietly<T>(f: impl FnOnce() -> T) -> std::thread::Result<T> {
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if QUIET.with(std::cell::Cell::get) == 0 {
+                previous(info);
+            }
+        }));
+    });
+    QUIET.with(|q| q.set(q.get() + 1));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    QUIET.with(|q| q.set(q.get() - 1));
+    result
 }
 
 fn bad_path(path: &Path) -> PathBuf {
@@ -258,12 +288,11 @@ type Found = (Database, Option<Loaded>);
 /// Opens the database and reads the zone it holds into `sink`; an error (to log) when
 /// the file is not a usable kept zone of `apex`.
 fn open_and_load(path: &Path, apex: &str, sink: &mut impl ZoneSink) -> Result<Found, String> {
-    let read =
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| -> Result<Found, String> {
-            let db = create(path).map_err(|e| format!("does not open: {e}"))?;
-            let loaded = load(&db, apex, sink)?;
-            Ok((db, loaded))
-        }));
+    let read = catch_quietly(|| -> Result<Found, String> {
+        let db = create(path).map_err(|e| format!("does not open: {e}"))?;
+        let loaded = load(&db, apex, sink)?;
+        Ok((db, loaded))
+    });
     read.unwrap_or_else(|_| Err("reading it failed".to_string()))
 }
 

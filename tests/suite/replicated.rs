@@ -587,3 +587,50 @@ fn random_kills_under_events_never_split_a_serial() {
     );
     drop(secondary);
 }
+
+/// A primary's kept zone cut in half, or kept for another domain: logged, set aside or
+/// read as far as it is whole, never a crash; the zone served is Mesos's, and kept again.
+#[test]
+fn a_truncated_or_foreign_kept_zone_never_stops_a_primary() {
+    let state = common::data_path("fake-state.json");
+    for case in ["truncated", "foreign"] {
+        let data = temp_dir();
+        let kept = |domain: &str| {
+            format!(
+                r#",{},"Domain":"{domain}","DataDirectory":"{}""#,
+                common::server::SETUP_R,
+                data.display()
+            )
+        };
+        let keeper_domain = if case == "foreign" { "other" } else { "mesos" };
+        let mut first = Server::spawn_process(Some(&state), &kept(keeper_domain), "127.0.0.1");
+        common::eventually(Duration::from_secs(20), "a zone kept", || {
+            first
+                .try_metric("mesos_dns_zone_kept_serial")
+                .is_some_and(|k| k > 0.0)
+        });
+        first.signal("KILL");
+        first.wait_exit(Duration::from_secs(5)).unwrap();
+        let file = data.join("zone.redb");
+        if case == "truncated" {
+            let len = std::fs::metadata(&file).unwrap().len();
+            let f = std::fs::OpenOptions::new().write(true).open(&file).unwrap();
+            f.set_len(len / 2).unwrap();
+        }
+        let second = Server::start_process(&state, &kept("mesos"));
+        assert!(
+            answers_name(second.port, "liquor-store.marathon.mesos."),
+            "{case}: serves Mesos's zone"
+        );
+        common::eventually(Duration::from_secs(20), "kept again", || {
+            second.try_metric("mesos_dns_zone_kept_serial") == Some(f64::from(soa_serial(&second)))
+        });
+        let log = second.log();
+        assert!(!log.contains("panicked"), "{case}: {log}");
+        // Half a file fails redb's own checks; another domain fails ours. Either is
+        // one line, then the file is set aside.
+        assert_eq!(log.matches("set aside").count(), 1, "{case}: {log}");
+        drop(second);
+        let _ = std::fs::remove_dir_all(data);
+    }
+}

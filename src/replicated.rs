@@ -107,7 +107,19 @@ pub(crate) fn spawn(
         let (turn, leader) = (turn.clone(), leader.clone());
         let inbox = replica.inbox.clone();
         let nudge = replica.nudge.clone();
+        let status = replica.status.clone();
+        // The last leader known (this server or another's address): a new one counts as
+        // an election seen.
+        let known = Mutex::new(None::<Role>);
         move |role: &Role| {
+            if *role != Role::Unknown {
+                if let Ok(mut known) = known.lock() {
+                    if known.as_ref() != Some(role) {
+                        Status::add(&status.role.elections, 1);
+                        *known = Some(role.clone());
+                    }
+                }
+            }
             if let Role::Standby { leader: text } = role {
                 match text.parse::<SocketAddr>() {
                     Ok(addr) => {
@@ -176,9 +188,6 @@ impl Replica {
             };
             let ends = role_stop.clone();
             stop.on_stop(move || ends.stop());
-            if mode != previous && mode != Mode::Idle {
-                Status::add(&self.status.role.elections, 1);
-            }
             match mode {
                 Mode::Leading => {
                     self.status.role.set(RoleKind::Leader);
@@ -273,7 +282,7 @@ impl Replica {
             control.set_keeper(keeper.sender());
         }
         control.run(role_stop);
-        *kept = keeper.and_then(Keeper::finish).map(|zone| (zone, None));
+        *kept = keeper.and_then(Keeper::finish);
     }
 
     /// A secondary of the elected leader (`after_leading`: its own zone is served).

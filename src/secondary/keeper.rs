@@ -20,7 +20,7 @@ use std::thread::JoinHandle;
 /// Hands each served snapshot to the writer thread.
 pub(crate) struct Keeper {
     tx: Sender<Arc<Snapshot>>,
-    thread: JoinHandle<KeptZone>,
+    thread: JoinHandle<(KeptZone, Option<u32>)>,
 }
 
 impl Keeper {
@@ -42,7 +42,7 @@ impl Keeper {
                 for snapshot in rx {
                     serial = Some(keep(&kept, &apex, &snapshot, serial, history));
                 }
-                kept
+                (kept, serial)
             })?;
         Ok(Keeper { tx, thread })
     }
@@ -52,8 +52,9 @@ impl Keeper {
         self.tx.clone()
     }
 
-    /// Writes what was handed over, then gives the kept zone back (for the next role).
-    pub(crate) fn finish(self) -> Option<KeptZone> {
+    /// Writes what was handed over, then gives the kept zone back (for the next role),
+    /// with the serial it holds.
+    pub(crate) fn finish(self) -> Option<(KeptZone, Option<u32>)> {
         drop(self.tx);
         self.thread.join().ok()
     }

@@ -334,6 +334,17 @@ fn the_leader_fails_over_on_one_lineage_and_every_zone_stays_the_same() {
         .filter(|&i| primaries[i].leads() == Some(true))
         .collect();
     assert_eq!(now_leading.len(), 1, "one new leader");
+    // Each survivor saw two leaders: the first, then the new one.
+    for (i, p) in primaries.iter().enumerate() {
+        if i != leader {
+            let seen = p
+                .server
+                .as_ref()
+                .unwrap()
+                .metric("mesos_dns_elections_total");
+            assert_eq!(seen, 2.0, "primary {i}");
+        }
+    }
     // Every secondary took the failover by IXFR.
     for (s, was) in secondaries.iter().zip(&standby_axfrs) {
         assert_eq!(pulls(s, "axfr", "full"), *was, "no whole transfer");

@@ -160,7 +160,7 @@ pub fn spawn(
     followers: Followers,
     stop: Stop,
 ) -> Result<Arc<ElectionView>, String> {
-    let url = ZkUrl::parse(url).map_err(|e| format!("LeaderElection: {e}"))?;
+    let url = ZkUrl::parse(url).map_err(|e| e.to_string())?;
     let (requests, mut pending) = tokio::sync::mpsc::unbounded_channel();
     let view = Arc::new(ElectionView {
         role: Mutex::new(Role::Unknown),

@@ -277,6 +277,11 @@ impl Engine {
     pub fn pool_size(&self) -> (usize, usize) {
         (self.pool.len(), self.pool.bytes_held())
     }
+
+    /// Of the sets' bytes: SRV additional addresses, and records in wire form.
+    pub fn pool_parts(&self) -> (usize, usize) {
+        self.pool.parts_held()
+    }
 }
 
 fn unix_now() -> u32 {

@@ -194,4 +194,15 @@ impl SetPool {
     pub fn bytes_held(&self) -> usize {
         self.table.iter().map(|s| s.bytes_held()).sum::<usize>() + self.table.capacity() * 9
     }
+
+    /// Of those, the bytes of SRV sets' additional addresses, and of the records' wire
+    /// form.
+    pub fn parts_held(&self) -> (usize, usize) {
+        self.table.iter().fold((0, 0), |(extras, wire), s| {
+            (
+                extras + s.extras().len() * std::mem::size_of::<Extra>(),
+                wire + s.bytes().len(),
+            )
+        })
+    }
 }

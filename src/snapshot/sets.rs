@@ -200,7 +200,7 @@ impl SetPool {
     pub fn parts_held(&self) -> (usize, usize) {
         self.table.iter().fold((0, 0), |(extras, wire), s| {
             (
-                extras + s.extras().len() * std::mem::size_of::<Extra>(),
+                extras + std::mem::size_of_val(s.extras()),
                 wire + s.bytes().len(),
             )
         })

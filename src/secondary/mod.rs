@@ -65,6 +65,8 @@ pub(crate) struct Secondary {
     stop: crate::stop::Stop,
     /// The primary that answered last: asked first.
     preferred: usize,
+    /// The next refresh follows a NOTIFY (the primary said it changed).
+    notified: bool,
     /// For each primary, the failures logged since it last answered well (a bit per
     /// [`PullResult`]): each is logged once.
     logged: Vec<u16>,
@@ -109,6 +111,7 @@ impl Secondary {
             last_refresh: None,
             stop: crate::stop::Stop::new(),
             preferred: 0,
+            notified: false,
             logged: vec![0; config.primaries.len().max(1)],
             kept: None,
             leader: None,
@@ -193,6 +196,7 @@ impl Secondary {
                 recv(self.notices) -> notice => {
                     if notice.is_ok() {
                         self.behind(true);
+                        self.notified = true;
                         let soonest = self.last_refresh.map_or_else(Instant::now, |at| at + NOTIFY_GAP);
                         self.next_check = self.next_check.min(soonest.max(Instant::now()));
                     }
@@ -213,6 +217,7 @@ impl Secondary {
             if Instant::now() >= self.next_check {
                 self.last_refresh = Some(Instant::now());
                 self.refresh();
+                self.notified = false;
             }
             self.check_expiry();
         }
@@ -336,6 +341,7 @@ impl Secondary {
                 apex: self.zone.apex(),
                 ours: self.zone.soa_rdata(),
                 full,
+                soa_first: !self.notified,
                 key,
                 max_bytes: config.transfer_max_bytes,
                 stop: &self.stop,

@@ -1,5 +1,6 @@
 //! Asking one primary for the zone over TCP: a SOA query, then (when the primary has a
-//! newer serial) an IXFR from ours or an AXFR, on the same connection. Every message is
+//! newer serial) an IXFR from ours or an AXFR, on the same connection; after a NOTIFY,
+//! the IXFR alone. Every message is
 //! checked: its ID, its response code, its TSIG when `TransferTSIG` is set, and the
 //! transfer's size against `TransferMaxBytes`.
 
@@ -36,6 +37,10 @@ pub(crate) struct Ask<'a> {
     pub(crate) ours: Option<&'a [u8]>,
     /// Ask for the whole zone even when we hold one.
     pub(crate) full: bool,
+    /// Ask the SOA before an IXFR (a periodic check: a primary that answers IXFR with
+    /// the whole zone then sends it only when it changed). After a NOTIFY the primary
+    /// has said it changed, and an IXFR answers "current" by itself: one round trip.
+    pub(crate) soa_first: bool,
     pub(crate) key: Option<&'a TsigKey>,
     pub(crate) max_bytes: u64,
     /// A stopping server gives up between two messages.
@@ -90,7 +95,7 @@ pub(crate) fn pull<S: ZoneSink>(
 ) -> Result<Pulled<S>, PullError> {
     let mut conn = Connection::open(ask.primary)?;
     let ours_serial = ask.ours.and_then(soa_serial);
-    if let (Some(ours), false) = (ours_serial, ask.full) {
+    if let (Some(ours), false, true) = (ours_serial, ask.full, ask.soa_first) {
         let soa = conn.soa(ask, ids)?;
         match soa.data.serial() {
             Some(theirs) if !serial_newer(theirs, ours) => return Ok(Pulled::Current),

@@ -412,18 +412,7 @@ async fn reserve(client: &zk::Client, node: &str, what: Reserve) -> Result<u32, 
         Err(zk::Error::NoNode) => (None, None),
         Err(e) => return Err(format!("reading {node}: {e}")),
     };
-    let later = |a: u32, b: u32| if serial_newer(a, b) { a } else { b };
-    let (answer, end) = match what {
-        Reserve::TakeOver { held } => {
-            let first = stored.map_or(held, |s| later(s, held)).wrapping_add(1);
-            (first, first.wrapping_add(RESERVE_AHEAD))
-        }
-        Reserve::Extend { serial } => {
-            let end = serial.wrapping_add(RESERVE_AHEAD);
-            let end = stored.map_or(end, |s| later(s, end));
-            (end, end)
-        }
-    };
+    let (answer, end) = reservation(what, stored);
     let text = end.to_string();
     let written = match version {
         Some(version) => client
@@ -437,6 +426,24 @@ async fn reserve(client: &zk::Client, node: &str, what: Reserve) -> Result<u32, 
     };
     written.map_err(|e| format!("reserving serials up to {end}: {e}"))?;
     Ok(answer)
+}
+
+/// What a reservation answers and writes, given what the node holds (RFC 1982 order:
+/// serials wrap): a take-over starts above both the serial held and the stored end;
+/// an extension never moves the stored end back.
+fn reservation(what: Reserve, stored: Option<u32>) -> (u32, u32) {
+    let later = |a: u32, b: u32| if serial_newer(a, b) { a } else { b };
+    match what {
+        Reserve::TakeOver { held } => {
+            let first = stored.map_or(held, |s| later(s, held)).wrapping_add(1);
+            (first, first.wrapping_add(RESERVE_AHEAD))
+        }
+        Reserve::Extend { serial } => {
+            let end = serial.wrapping_add(RESERVE_AHEAD);
+            let end = stored.map_or(end, |s| later(s, end));
+            (end, end)
+        }
+    }
 }
 
 /// Where this candidate stands in the line.
@@ -501,4 +508,55 @@ async fn ensure_path(client: &zk::Client, path: &str) -> Result<(), zk::Error> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_take_over_starts_above_the_reservation_and_the_serial_held() {
+        // Nothing stored yet: above the serial held.
+        assert_eq!(
+            reservation(Reserve::TakeOver { held: 1000 }, None),
+            (1001, 1001 + RESERVE_AHEAD)
+        );
+        // The old leader reserved further than the standby got.
+        let (first, end) = reservation(Reserve::TakeOver { held: 1000 }, Some(90_000));
+        assert_eq!((first, end), (90_001, 90_001 + RESERVE_AHEAD));
+        // The standby holds a serial past the stored end (a reservation lost with its
+        // node): above what it holds.
+        assert_eq!(
+            reservation(Reserve::TakeOver { held: 95_000 }, Some(90_000)).0,
+            95_001
+        );
+        // Across the wrap: u32::MAX - 5 is older than 10 in serial arithmetic.
+        let (first, _) = reservation(Reserve::TakeOver { held: 10 }, Some(u32::MAX - 5));
+        assert_eq!(first, 11);
+        let (first, end) = reservation(Reserve::TakeOver { held: u32::MAX - 5 }, Some(3));
+        assert_eq!(first, 4);
+        assert_eq!(end, 4 + RESERVE_AHEAD);
+    }
+
+    #[test]
+    fn an_extension_never_moves_the_reservation_back() {
+        assert_eq!(
+            reservation(Reserve::Extend { serial: 500 }, None),
+            (500 + RESERVE_AHEAD, 500 + RESERVE_AHEAD)
+        );
+        let far = 500 + 3 * RESERVE_AHEAD;
+        assert_eq!(
+            reservation(Reserve::Extend { serial: 500 }, Some(far)).1,
+            far
+        );
+        // Near the wrap, the end wraps too and stays ahead.
+        let (_, end) = reservation(
+            Reserve::Extend {
+                serial: u32::MAX - 1,
+            },
+            Some(u32::MAX - 100),
+        );
+        assert_eq!(end, (u32::MAX - 1).wrapping_add(RESERVE_AHEAD));
+        assert!(serial_newer(end, u32::MAX - 1));
+    }
 }

@@ -315,3 +315,24 @@ impl Replica {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_each_role_runs() {
+        let standby = Role::Standby {
+            leader: "127.0.0.1:53".into(),
+        };
+        for running in [Mode::Idle, Mode::Leading, Mode::Following] {
+            assert_eq!(wanted(&Role::Leader, running), Mode::Leading);
+            assert_eq!(wanted(&standby, running), Mode::Following);
+        }
+        // Fencing: a leader without a confirmed session stops publishing at once.
+        assert_eq!(wanted(&Role::Unknown, Mode::Leading), Mode::Idle);
+        // A standby publishes nothing of its own: it goes on following.
+        assert_eq!(wanted(&Role::Unknown, Mode::Following), Mode::Following);
+        assert_eq!(wanted(&Role::Unknown, Mode::Idle), Mode::Idle);
+    }
+}

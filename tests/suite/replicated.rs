@@ -166,6 +166,25 @@ fn ask(port: u16, name: &str, rtype: RecordType) -> Option<Message> {
     Message::from_vec(&buf[..n]).ok()
 }
 
+/// With `REPLICATED_DEBUG` set (and `MESOS_DNS_TEST_VERBOSE` for full logs): each
+/// primary's role, log and transfer counters, for a wait that does not end.
+fn debug_primaries(primaries: &[Primary]) {
+    if std::env::var_os("REPLICATED_DEBUG").is_none() {
+        return;
+    }
+    for p in primaries {
+        let Some(s) = p.server.as_ref() else { continue };
+        let metrics: String = s
+            .get("/metrics")
+            .body
+            .lines()
+            .filter(|l| l.contains("transfers_total") && !l.ends_with(" 0"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        eprintln!("{} leads {:?}\n{}\n{metrics}", p.port, p.leads(), s.log());
+    }
+}
+
 /// Whether the server on `port` answers `name` A with records.
 fn answers_name(port: u16, name: &str) -> bool {
     ask(port, name, RecordType::A).is_some_and(|m| !m.answers().is_empty())
@@ -275,18 +294,8 @@ fn the_leader_fails_over_on_one_lineage_and_every_zone_stays_the_same() {
     let expected = fresh_poll(&cluster, "alpha.marathon.mesos.");
     common::eventually(Duration::from_secs(30), "one zone everywhere", || {
         let ok = one_zone_everywhere(&all, &expected);
-        if !ok && std::env::var_os("REPLICATED_DEBUG").is_some() {
-            for p in &primaries {
-                let s = p.server.as_ref().unwrap();
-                let metrics: String = s
-                    .get("/metrics")
-                    .body
-                    .lines()
-                    .filter(|l| l.contains("transfers_total") && !l.ends_with(" 0"))
-                    .collect::<Vec<_>>()
-                    .join("\n");
-                eprintln!("{} leads {:?}\n{}\n{metrics}", p.port, p.leads(), s.log());
-            }
+        if !ok {
+            debug_primaries(&primaries);
         }
         ok
     });

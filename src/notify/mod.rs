@@ -23,7 +23,7 @@ use crate::stop::Stop;
 use crossbeam_channel::{Receiver, Sender};
 use std::collections::HashMap;
 use std::io;
-use std::net::{SocketAddr, UdpSocket};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -70,8 +70,16 @@ pub(crate) fn spawn(
     stop: Stop,
 ) -> io::Result<(Notifier, std::thread::JoinHandle<()>)> {
     let (tx, rx) = crossbeam_channel::unbounded();
-    let v4 = UdpSocket::bind("0.0.0.0:0")?;
-    let v6 = UdpSocket::bind("[::]:0").ok();
+    // From the listener's own address when it has one: secondaries (and standbys) take
+    // NOTIFYs only from the addresses they know their primaries by, which on a host
+    // with several addresses need not be the one the system would pick.
+    let (from_v4, from_v6) = match live.load().listener {
+        IpAddr::V4(ip) if !ip.is_unspecified() => (ip, Ipv6Addr::UNSPECIFIED),
+        IpAddr::V6(ip) if !ip.is_unspecified() => (Ipv4Addr::UNSPECIFIED, ip),
+        _ => (Ipv4Addr::UNSPECIFIED, Ipv6Addr::UNSPECIFIED),
+    };
+    let v4 = UdpSocket::bind((from_v4, 0))?;
+    let v6 = UdpSocket::bind((from_v6, 0)).ok();
     for socket in std::iter::once(&v4).chain(&v6) {
         socket.set_nonblocking(true)?;
     }

@@ -931,3 +931,31 @@ fn kill_9_at_random_moments_never_serves_a_zone_the_primary_did_not() {
     drop(secondary);
     let _ = std::fs::remove_dir_all(data);
 }
+
+/// A primary listening on one address sends its NOTIFYs from it: a secondary that knows
+/// it by that address (here 127.0.0.2, where the system would pick 127.0.0.1) takes
+/// them, and a change arrives long before the SOA refresh (60 s).
+#[test]
+fn notifies_come_from_the_primarys_listener_address() {
+    let port = free_port();
+    let primary = Server::spawn_process(
+        Some(&data_path("fake-state.json")),
+        &format!(r#",{SETUP_R},"NotifySecondaries":["127.0.0.1:{port}"]"#),
+        "127.0.0.2",
+    );
+    primary.wait_ready();
+    let secondary = Server::secondary_on(port, &[format!("127.0.0.2:{}", primary.port)], "");
+    common::eventually(Duration::from_secs(20), "the first transfer", || {
+        answers(&secondary, "leader.mesos.", RecordType::A).is_some_and(|m| !m.answers().is_empty())
+    });
+    rename_a_task(&primary, "notified");
+    common::eventually(Duration::from_secs(20), "the change, by NOTIFY", || {
+        answers(&secondary, "notified.marathon.mesos.", RecordType::A)
+            .is_some_and(|m| !m.answers().is_empty())
+    });
+    assert!(secondary.metric(r#"mesos_dns_notifies_received_total{result="taken"}"#) >= 1.0);
+    assert_eq!(
+        secondary.metric(r#"mesos_dns_notifies_received_total{result="refused"}"#),
+        0.0
+    );
+}

@@ -48,7 +48,10 @@ fn echo(query: &[u8]) -> Option<Vec<u8>> {
 /// An upstream on loopback, UDP and TCP on one port, that answers each query after
 /// `delay` (NOERROR, no records). The forwarder asks over TCP for TCP clients.
 fn slow_upstream(delay: Duration) -> std::net::SocketAddr {
-    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    // A port below the ephemeral range, free for both: a kernel-picked UDP port can be
+    // one a client's TCP connection holds.
+    let port = crate::common::server::free_port();
+    let socket = UdpSocket::bind(("127.0.0.1", port)).unwrap();
     let addr = socket.local_addr().unwrap();
     let listener = std::net::TcpListener::bind(addr).unwrap();
     std::thread::spawn(move || {

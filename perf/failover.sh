@@ -147,9 +147,6 @@ for i in $(seq 0 $((ours - 1))); do
 done
 for _ in $(seq 1200); do grep -q 'AXFR, incoming.*finished' "$dir/knot/knot.log" && break; sleep 0.25; done
 
-proc_cpu_ns() {
-  awk -v hz="$(getconf CLK_TCK)" '{ printf "%.0f", ($14 + $15) * 1e9 / hz }' /proc/"$1"/stat
-}
 received() { # our secondary's transfer bytes (AXFR + IXFR) and whole transfers
   local m; m=$(curl -s "http://127.0.0.1:$1/metrics")
   echo "$(echo "$m" | awk '/^mesos_dns_transfer_received_bytes_total/ { s += $2 } END { print s + 0 }') $(echo "$m" | awk '/^mesos_dns_transfers_total\{role="secondary",kind="axfr",result="full"\}/ { print $2 + 0 }')"

@@ -187,8 +187,7 @@ pub fn start(config: Config) -> Result<Running, StartError> {
                     control_rx.clone(),
                 )
             });
-            let apex = crate::snapshot::apex_name(&config);
-            let history = config.ixfr_journal;
+            let keeper_config = config.clone();
             let mut control =
                 Control::new(config, masters, control_rx, documents_rx, live, shared, {
                     status.clone()
@@ -200,9 +199,7 @@ pub fn start(config: Config) -> Result<Running, StartError> {
                     loader.open_kept();
                     control.resume_kept();
                     let (zone, serial) = loader.take_kept()?;
-                    Keeper::spawn(zone, &apex, serial, history)
-                        .map_err(|e| tracing::error!("DataDirectory: cannot start the keeper: {e}"))
-                        .ok()
+                    Keeper::start(zone, serial, &keeper_config)
                 });
                 if let Some(keeper) = &keeper {
                     control.set_keeper(keeper.sender());

@@ -23,7 +23,7 @@
 //! runtime for the ZooKeeper client, never on the query path) and reports each role
 //! change through a callback.
 
-use crate::dns::wire::serial_newer;
+use crate::dns::wire::{serial_later, serial_newer};
 use crate::mesos::zk::{ZkUrl, stopped};
 use crate::stop::Stop;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -310,14 +310,10 @@ async fn follow(
                             continue;
                         }
                         Some((what, reply)) = requests.recv() => {
-                            let answer = reserve(client, &serials, what).await;
-                            if let (Ok(end), Reserve::Extend { .. }) = (&answer, what) {
-                                view.reserved.store(u64::from(*end) + 1, Ordering::Relaxed);
-                            }
-                            if let (Ok(first), Reserve::TakeOver { .. }) = (&answer, what) {
-                                let end = first.wrapping_add(RESERVE_AHEAD);
+                            let answer = reserve(client, &serials, what).await.map(|(answer, end)| {
                                 view.reserved.store(u64::from(end) + 1, Ordering::Relaxed);
-                            }
+                                answer
+                            });
                             let _ = reply.send(answer);
                             continue;
                         }
@@ -402,8 +398,8 @@ fn member_address(data: &[u8]) -> Option<String> {
 
 /// Carries out a reservation in the `serials` node (a decimal serial): reads it, and
 /// writes the new end only if nobody wrote since (the node's version). Answers the
-/// first serial (take-over) or the reservation's new end (extend).
-async fn reserve(client: &zk::Client, node: &str, what: Reserve) -> Result<u32, String> {
+/// first serial (take-over) or the reservation's new end (extend), and that end.
+async fn reserve(client: &zk::Client, node: &str, what: Reserve) -> Result<(u32, u32), String> {
     let (stored, version) = match client.get_data(node).await {
         Ok((data, stat)) => {
             let text = String::from_utf8_lossy(&data);
@@ -425,22 +421,23 @@ async fn reserve(client: &zk::Client, node: &str, what: Reserve) -> Result<u32, 
         }
     };
     written.map_err(|e| format!("reserving serials up to {end}: {e}"))?;
-    Ok(answer)
+    Ok((answer, end))
 }
 
 /// What a reservation answers and writes, given what the node holds (RFC 1982 order:
 /// serials wrap): a take-over starts above both the serial held and the stored end;
 /// an extension never moves the stored end back.
 fn reservation(what: Reserve, stored: Option<u32>) -> (u32, u32) {
-    let later = |a: u32, b: u32| if serial_newer(a, b) { a } else { b };
     match what {
         Reserve::TakeOver { held } => {
-            let first = stored.map_or(held, |s| later(s, held)).wrapping_add(1);
+            let first = stored
+                .map_or(held, |s| serial_later(s, held))
+                .wrapping_add(1);
             (first, first.wrapping_add(RESERVE_AHEAD))
         }
         Reserve::Extend { serial } => {
             let end = serial.wrapping_add(RESERVE_AHEAD);
-            let end = stored.map_or(end, |s| later(s, end));
+            let end = stored.map_or(end, |s| serial_later(s, end));
             (end, end)
         }
     }

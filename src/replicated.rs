@@ -272,12 +272,9 @@ impl Replica {
                 return;
             }
         }
-        let keeper = kept.take().and_then(|(zone, serial)| {
-            let apex = crate::snapshot::apex_name(&self.config);
-            Keeper::spawn(zone, &apex, serial, self.config.ixfr_journal)
-                .map_err(|e| tracing::error!("DataDirectory: cannot start the keeper: {e}"))
-                .ok()
-        });
+        let keeper = kept
+            .take()
+            .and_then(|(zone, serial)| Keeper::start(zone, serial, &self.config));
         if let Some(keeper) = &keeper {
             control.set_keeper(keeper.sender());
         }

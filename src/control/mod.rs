@@ -8,7 +8,7 @@ mod serial;
 
 use crate::config::keys::ReloadPlan;
 use crate::config::{Config, is_wildcard};
-use crate::dns::wire::serial_newer;
+use crate::dns::wire::serial_later;
 use crate::election::ElectionView;
 use crate::mesos::detect::Masters;
 use crate::mesos::events::SourceEvent;
@@ -168,14 +168,7 @@ impl Control {
     /// a former leader reserved, and each serial is reserved before it is served. An
     /// error (no longer the leader, ZooKeeper away) means this server must not publish.
     pub(crate) fn lead(&mut self, election: Arc<ElectionView>) -> Result<u32, String> {
-        let served = self.publisher.current().serial;
-        let ours = self.engine.serial();
-        let held = if serial_newer(ours, served) {
-            ours
-        } else {
-            served
-        };
-        let first = election.take_over(held)?;
+        let first = election.take_over(self.held_serial())?;
         self.engine.continue_lineage(first);
         self.lineage = Some(election);
         Ok(first)
@@ -195,17 +188,16 @@ impl Control {
     /// lineage continues above the kept serial (and above `SerialFile`'s), and its first
     /// publish is a change of the kept zone.
     pub(crate) fn resume_kept(&mut self) {
-        let served = self.publisher.current().serial;
-        if served == 0 {
-            return;
+        if self.publisher.current().serial != 0 {
+            let first = self.held_serial().wrapping_add(1);
+            self.engine.continue_lineage(first);
         }
-        let ours = self.engine.serial();
-        let held = if serial_newer(ours, served) {
-            ours
-        } else {
-            served
-        };
-        self.engine.continue_lineage(held.wrapping_add(1));
+    }
+
+    /// The latest serial this server is known to have used: the one served now, or the
+    /// engine's own (resumed from `SerialFile`), whichever is newer.
+    fn held_serial(&self) -> u32 {
+        serial_later(self.engine.serial(), self.publisher.current().serial)
     }
 
     /// Runs until `stop` is given (or the sources and every requester are gone); the

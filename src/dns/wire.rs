@@ -80,6 +80,11 @@ pub(crate) fn serial_newer(a: u32, b: u32) -> bool {
     a != b && a.wrapping_sub(b) < 1 << 31
 }
 
+/// The newer of two serials (RFC 1982 order).
+pub(crate) fn serial_later(a: u32, b: u32) -> u32 {
+    if serial_newer(a, b) { a } else { b }
+}
+
 /// The uncompressed wire name starting at `at` (labels up to the root label); empty if
 /// the bytes do not hold one.
 pub(crate) fn uncompressed_name_at(bytes: &[u8], at: usize) -> &[u8] {

@@ -7,7 +7,7 @@ use crate::status::{Status, unix_ms};
 /// Why `/ready` says no: no state loaded yet, or the last good refresh is too old.
 pub(crate) fn not_ready_reason(ctx: &HttpContext, snapshot_ready: bool) -> Option<String> {
     let config = ctx.config.load();
-    if !config.primaries.is_empty() || ctx.status.role.get() == crate::status::RoleKind::Standby {
+    if ctx.follows_primaries() {
         // A secondary is ready while it serves a zone a primary gave it, until the SOA
         // expire time passes without a primary answering.
         return if ctx

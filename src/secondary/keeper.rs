@@ -8,9 +8,10 @@
 
 use super::kept::{KeptZone, WholeWriter};
 use super::stream::{Assembler, Received, ZoneRr, ZoneSink, convert};
+use crate::config::Config;
 use crate::dns::header::{Flags, HEADER_LEN, Header};
 use crate::dns::wire::{CLASS_IN, TYPE_AXFR, TYPE_IXFR, name_to_wire};
-use crate::snapshot::Snapshot;
+use crate::snapshot::{Snapshot, apex_name};
 use crate::status::unix_seconds;
 use crate::transfer::Transfer;
 use crossbeam_channel::Sender;
@@ -24,27 +25,39 @@ pub(crate) struct Keeper {
 }
 
 impl Keeper {
-    /// Keeps the zone of `apex` (text, trailing dot) through `kept`, which holds the
-    /// version `kept_serial` (`None`: unknown, the first version is written whole);
-    /// `history` IXFR deltas are kept.
-    pub(crate) fn spawn(
+    /// Keeps the zone of `config`'s domain through `kept`, which holds the version
+    /// `kept_serial` (`None`: unknown, the first version is written whole), with
+    /// `IXFRJournal` deltas of history; `None` (logged) when its thread cannot start.
+    pub(crate) fn start(
         kept: KeptZone,
-        apex: &str,
         kept_serial: Option<u32>,
-        history: usize,
-    ) -> std::io::Result<Keeper> {
+        config: &Config,
+    ) -> Option<Keeper> {
         let (tx, rx) = crossbeam_channel::unbounded::<Arc<Snapshot>>();
-        let apex = apex.to_string();
+        let apex = apex_name(config);
+        let history = config.ixfr_journal;
         let thread = std::thread::Builder::new()
             .name("zone-keeper".into())
             .spawn(move || {
                 let mut serial = kept_serial;
                 for snapshot in rx {
-                    serial = Some(keep(&kept, &apex, &snapshot, serial, history));
+                    match keep(&kept, &apex, &snapshot, serial, history) {
+                        Ok(()) => serial = Some(snapshot.serial),
+                        Err(why) => tracing::error!(
+                            serial = snapshot.serial,
+                            "DataDirectory: this server's own transfer {why}; not kept"
+                        ),
+                    }
                 }
                 (kept, serial)
-            })?;
-        Ok(Keeper { tx, thread })
+            });
+        match thread {
+            Ok(thread) => Some(Keeper { tx, thread }),
+            Err(e) => {
+                tracing::error!("DataDirectory: cannot start the keeper: {e}");
+                None
+            }
+        }
     }
 
     /// Where each served snapshot goes.
@@ -61,20 +74,24 @@ impl Keeper {
 }
 
 /// Writes `snapshot` (whose serial follows `from`, the version kept): its changes when
-/// its history reaches back to `from`, else all of it. The serial now kept.
+/// its history reaches back to `from`, else all of it; why not, when its own transfer
+/// does not read back.
 fn keep(
     kept: &KeptZone,
     apex: &str,
     snapshot: &Arc<Snapshot>,
     from: Option<u32>,
     history: usize,
-) -> u32 {
+) -> Result<(), &'static str> {
     let now = unix_seconds();
     if from == Some(snapshot.serial) {
         kept.checked(now);
-        return snapshot.serial;
+        return Ok(());
     }
     let incremental = from.filter(|&f| snapshot.history.since(f).is_some_and(|d| !d.is_empty()));
+    let mut apex_wire = Vec::new();
+    let _ = name_to_wire(apex, true, &mut apex_wire);
+    // The request a secondary of this server would send: its ID and question.
     let mut query = vec![0u8; HEADER_LEN];
     Header {
         id: 0,
@@ -82,7 +99,7 @@ fn keep(
         counts: [1, 0, 0, 0],
     }
     .write(&mut query);
-    let _ = name_to_wire(apex, true, &mut query);
+    query.extend_from_slice(&apex_wire);
     let qtype = if incremental.is_some() {
         TYPE_IXFR
     } else {
@@ -90,7 +107,6 @@ fn keep(
     };
     query.extend_from_slice(&qtype.to_be_bytes());
     query.extend_from_slice(&CLASS_IN.to_be_bytes());
-    let apex_wire = query[HEADER_LEN..query.len() - 4].to_vec();
     let mut transfer = match incremental {
         Some(f) => Transfer::incremental(snapshot.clone(), &query, query.len(), &apex_wire, f),
         None => Transfer::new(snapshot.clone(), &query, query.len(), &apex_wire),
@@ -100,34 +116,23 @@ fn keep(
     while !transfer.is_done() {
         out.clear();
         transfer.next_message(&mut out);
-        let Ok(message) = hickory_proto::op::Message::from_vec(&out[2..]) else {
-            tracing::error!("DataDirectory: this server's own transfer did not parse; not kept");
-            return from.unwrap_or_default();
-        };
+        let message =
+            hickory_proto::op::Message::from_vec(&out[2..]).map_err(|_| "did not parse")?;
         for rr in message.answers().iter().filter_map(convert) {
-            if assembler.push(rr).is_err() {
-                tracing::error!(
-                    "DataDirectory: this server's own transfer did not check; not kept"
-                );
-                return from.unwrap_or_default();
-            }
+            assembler.push(rr).map_err(|_| "did not check")?;
         }
         assembler.end_of_message();
     }
-    match assembler.finish() {
-        Ok(Received::Full { soa, zone }) => kept.commit_whole(Some(zone.0), soa, now),
-        Ok(Received::Incremental { soa, diffs }) => {
+    match assembler.finish().map_err(|_| "did not check")? {
+        Received::Full { soa, zone } => kept.commit_whole(Some(zone.0), soa, now),
+        Received::Incremental { soa, diffs } => {
             let steps = diffs.into_iter().map(|d| (d.removed, d.added)).collect();
             let delta = snapshot.history.latest().cloned();
             kept.changes(soa, steps, delta, history, now);
         }
-        Ok(Received::Current { .. }) => kept.checked(now),
-        Err(_) => {
-            tracing::error!("DataDirectory: this server's own transfer did not check; not kept");
-            return from.unwrap_or_default();
-        }
+        Received::Current { .. } => kept.checked(now),
     }
-    snapshot.serial
+    Ok(())
 }
 
 /// The records of a whole version, on their way to the kept zone.

@@ -302,11 +302,23 @@ impl Replica {
     /// more; requests that need a role are turned away.
     fn idle(&self, role_stop: &Stop) {
         let ended = role_stop.receiver();
+        let (mut documents, mut wake, mut notices) = (
+            self.documents.clone(),
+            self.wake.clone(),
+            self.notices.clone(),
+        );
+        // A closed channel is always ready: each is watched until it closes.
         loop {
             crossbeam_channel::select! {
-                recv(self.documents) -> request => drop(request),
-                recv(self.wake) -> _ => {}
-                recv(self.notices) -> _ => {}
+                recv(documents) -> request => if request.is_err() {
+                    documents = crossbeam_channel::never();
+                },
+                recv(wake) -> event => if event.is_err() {
+                    wake = crossbeam_channel::never();
+                },
+                recv(notices) -> notice => if notice.is_err() {
+                    notices = crossbeam_channel::never();
+                },
                 recv(ended) -> _ => return,
             }
         }

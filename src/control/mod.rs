@@ -219,11 +219,11 @@ impl Control {
                     Ok(event) => self.on_control(event),
                     Err(_) => return,
                 },
-                recv(self.documents) -> request => {
-                    if let Ok(request) = request {
-                        self.on_document(request);
-                    }
-                }
+                recv(self.documents) -> request => match request {
+                    Ok(request) => self.on_document(request),
+                    // No HTTP side: a closed channel is always ready, so stop watching it.
+                    Err(_) => self.documents = crossbeam_channel::never(),
+                },
                 recv(stopped) -> _ => {
                     self.serial_file.flush();
                     return;

@@ -194,7 +194,10 @@ impl Secondary {
                 .min(Duration::from_secs(1));
             crossbeam_channel::select! {
                 recv(self.notices) -> notice => {
-                    if notice.is_ok() {
+                    if notice.is_err() {
+                        // A closed channel is always ready: stop watching it.
+                        self.notices = crossbeam_channel::never();
+                    } else {
                         self.behind(true);
                         self.notified = true;
                         let soonest = self.last_refresh.map_or_else(Instant::now, |at| at + NOTIFY_GAP);
@@ -204,13 +207,12 @@ impl Secondary {
                 recv(self.control) -> event => match event {
                     Ok(ControlEvent::Refresh) => self.next_check = Instant::now(),
                     Ok(ControlEvent::Reload) => self.reload(),
-                    Err(_) => {}
+                    Err(_) => self.control = crossbeam_channel::never(),
                 },
-                recv(self.documents) -> request => {
-                    if let Ok(request) = request {
-                        self.on_document(request);
-                    }
-                }
+                recv(self.documents) -> request => match request {
+                    Ok(request) => self.on_document(request),
+                    Err(_) => self.documents = crossbeam_channel::never(),
+                },
                 recv(stopped) -> _ => return,
                 default(wait) => {}
             }

@@ -21,6 +21,7 @@ mod forwarding;
 mod generation;
 mod hostile_state;
 mod http_api;
+mod idle;
 mod replicated;
 mod reverse_consistency;
 mod same_names;

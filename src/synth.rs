@@ -408,7 +408,7 @@ mod tests {
             .frameworks
             .iter()
             .flat_map(|f| &f.tasks)
-            .filter(|t| t.state.is_running())
+            .filter(|t| t.running)
             .count();
         assert_eq!(running, 500);
         assert_eq!(state.slaves.len(), 25);

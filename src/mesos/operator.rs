@@ -78,8 +78,15 @@ struct GetState {
 
 #[derive(Debug, Default, Deserialize)]
 struct GetTasks {
-    #[serde(default, deserialize_with = "nullable")]
-    tasks: Vec<Task>,
+    /// In the model's form as soon as each is read (a `SUBSCRIBED` of 100k tasks).
+    #[serde(default, deserialize_with = "tasks_into_model")]
+    tasks: Vec<cluster::Task>,
+}
+
+fn tasks_into_model<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Vec<cluster::Task>, D::Error> {
+    crate::mesos::state::list_into_model(d, Task::into_cluster_task)
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -359,12 +366,7 @@ impl GetState {
                 .into_iter()
                 .map(Agent::into_model)
                 .collect(),
-            tasks: self
-                .get_tasks
-                .tasks
-                .into_iter()
-                .map(Task::into_cluster_task)
-                .collect(),
+            tasks: self.get_tasks.tasks,
         }
     }
 }

@@ -23,6 +23,44 @@ where
     Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
+/// Reads a JSON list (or `null`, read as empty), turning each element into the model's
+/// form as soon as it is decoded: the decoded form of a whole list of 100k tasks never
+/// stands beside the model built from it.
+pub(crate) fn list_into_model<'de, D, T, U>(d: D, convert: fn(T) -> U) -> Result<Vec<U>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    struct Elements<T, U>(fn(T) -> U);
+    impl<'de, T: Deserialize<'de>, U> serde::de::Visitor<'de> for Elements<T, U> {
+        type Value = Vec<U>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a list")
+        }
+        fn visit_unit<E>(self) -> Result<Vec<U>, E> {
+            Ok(Vec::new())
+        }
+        fn visit_none<E>(self) -> Result<Vec<U>, E> {
+            Ok(Vec::new())
+        }
+        fn visit_some<D2: Deserializer<'de>>(self, d: D2) -> Result<Vec<U>, D2::Error> {
+            d.deserialize_seq(self)
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<U>, A::Error> {
+            let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
+            while let Some(element) = seq.next_element::<T>()? {
+                out.push((self.0)(element));
+            }
+            Ok(out)
+        }
+    }
+    d.deserialize_option(Elements(convert))
+}
+
+fn tasks_into_model<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<cluster::Task>, D::Error> {
+    list_into_model(d, |task: Task| task.into_cluster_task(""))
+}
+
 /// A `/master/state` document, reduced to what names need.
 #[derive(Clone, Debug, Default, Deserialize)]
 pub struct State {
@@ -52,9 +90,10 @@ pub struct Framework {
     /// The scheduler's host.
     #[serde(default, deserialize_with = "nullable")]
     pub hostname: String,
-    /// Its tasks, in document order.
-    #[serde(default, deserialize_with = "nullable")]
-    pub tasks: Vec<Task>,
+    /// Its tasks, in document order, each in the model's form as soon as it is read
+    /// (their `framework_id` is set once the framework's own id is known).
+    #[serde(default, deserialize_with = "tasks_into_model")]
+    pub tasks: Vec<cluster::Task>,
 }
 
 /// A task of the state document.
@@ -453,20 +492,21 @@ impl State {
                 .tasks
                 .iter()
                 .map(|t| {
-                    let n = repeats.entry(t.id.as_str()).or_insert(0);
+                    let n = repeats.entry(&t.id).or_insert(0);
                     *n += 1;
                     *n - 1
                 })
                 .collect();
             drop(repeats);
+            let framework_id: std::sync::Arc<str> = key.as_str().into();
             tasks.extend(
                 framework
                     .tasks
                     .into_iter()
                     .zip(instances)
-                    .map(|(t, instance)| {
-                        let mut task = t.into_cluster_task(&key);
+                    .map(|(mut task, instance)| {
                         task.instance = instance;
+                        task.framework_id = framework_id.clone();
                         task
                     }),
             );
@@ -541,9 +581,9 @@ mod tests {
         )
         .unwrap();
         let t = &s.frameworks[0].tasks[0];
-        assert!(t.state.is_running());
+        assert!(t.running);
         assert!(t.discovery.is_none());
-        assert_eq!(t.resources.ports, "");
+        assert!(t.ports.is_empty() && t.malformed_ports.is_none());
     }
 
     #[test]

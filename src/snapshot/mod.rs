@@ -13,6 +13,7 @@ pub mod history;
 pub mod sets;
 pub mod shards;
 pub mod store;
+pub mod values;
 
 use crate::config::{Config, DCOS_DIRECTORY};
 use crate::dns::wire::{CLASS_IN, TYPE_NS, TYPE_SOA, name_to_wire, set_soa_serial, soa_number};

@@ -314,7 +314,7 @@ impl<'a> SetWriter<'a> {
             key.clear();
             // Names in a shard are in the zone, so they encode.
             let _ = name_to_wire(&store.node(id).name, true, &mut key);
-            shard.push_slot(&key, store.node(id).key_hash, sets);
+            shard.push_slot(&key, super::key_hash(&key), sets);
         }
         shard.keys.shrink_to_fit();
         shard

@@ -120,16 +120,22 @@ impl Values {
         })
     }
 
-    /// Where the header of `value` is.
+    /// Where the header of `value` is. A linear scan (names of large apps hold
+    /// thousands of values), so it compares words one by one and rejects on the first
+    /// data word, never calling `memcmp` for a few bytes.
     fn find(&self, packed: &Packed) -> Option<usize> {
+        let words = &self.0;
         let mut at = 0;
-        while let Some(&header) = self.0.get(at) {
-            let kind = header & KIND_MASK;
-            let end = at + 1 + data_len(kind);
-            if kind == packed.kind && self.0[at + 1..end] == *packed.data() {
+        while at < words.len() {
+            let kind = words[at] & KIND_MASK;
+            let len = data_len(kind);
+            if kind == packed.kind
+                && words[at + 1] == packed.words[0]
+                && (1..len).all(|i| words[at + 1 + i] == packed.words[i])
+            {
                 return Some(at);
             }
-            at = end;
+            at += 1 + len;
         }
         None
     }

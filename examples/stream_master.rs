@@ -439,7 +439,7 @@ fn v0_state(cluster: &ClusterState) -> Value {
                         .map(|s| json!({"state":"TASK_RUNNING","timestamp":s.timestamp,"labels":labels(s),
                                         "container_status":{"network_infos":network_infos(s)}}))
                         .collect();
-                    let mut task = json!({"id":t.id,"name":t.name,"framework_id":&*t.framework_id,
+                    let mut task = json!({"id":t.id,"name":&*t.name,"framework_id":&*t.framework_id,
                         "slave_id":&*t.agent_id,"state":state_name(t),
                         "resources":{"ports":ports_text(&t.ports)},"statuses":statuses});
                     if let Some(d) = discovery(t) {
@@ -470,7 +470,7 @@ fn v1_subscribed(cluster: &ClusterState, _port: u16) -> Value {
         .tasks
         .iter()
         .map(|t| {
-            let mut task = json!({"name":t.name,"task_id":{"value":t.id},"framework_id":{"value":&*t.framework_id},
+            let mut task = json!({"name":&*t.name,"task_id":{"value":t.id},"framework_id":{"value":&*t.framework_id},
                 "agent_id":{"value":&*t.agent_id},"state":state_name(t),
                 "resources":[{"name":"ports","type":"RANGES","ranges":{"range":
                     t.ports.iter().map(|&p| json!({"begin":p,"end":p})).collect::<Vec<_>>()}}],

@@ -32,8 +32,9 @@ pub struct Task {
     pub id: Box<str>,
     /// 0, or n for the n-th repeat of an id within one framework of a state document.
     pub instance: u32,
-    /// The task's name (its first label, unless DiscoveryInfo names it).
-    pub name: Box<str>,
+    /// The task's name (its first label, unless DiscoveryInfo names it); shared with
+    /// the tasks of the same name once in the model.
+    pub name: Arc<str>,
     /// Shared with every task of the framework once in the model.
     pub framework_id: Arc<str>,
     /// Shared with every task of the agent once in the model.
@@ -49,8 +50,9 @@ pub struct Task {
     pub ports: Box<[u16]>,
     /// Port text that could not be read (reported, never fatal).
     pub malformed_ports: Option<Box<str>>,
-    /// DiscoveryInfo, when the task has one.
-    pub discovery: Option<Box<Discovery>>,
+    /// DiscoveryInfo, when the task has one; shared with the tasks that have the same
+    /// once in the model.
+    pub discovery: Option<Arc<Discovery>>,
     /// The task's container maps a port to a host port (Docker or CNI port mappings):
     /// DC/OS `autoip` names then answer the agent's address.
     pub host_port_mapped: bool,
@@ -148,7 +150,7 @@ impl StatusUpdate {
 }
 
 /// A task's DiscoveryInfo: the name and ports it publishes under.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Discovery {
     /// DiscoveryInfo `name`.
     pub name: String,
@@ -157,7 +159,7 @@ pub struct Discovery {
 }
 
 /// One DiscoveryInfo port.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct DiscoveryPort {
     /// As sent: checked to be a port number when records are made.
     pub number: i64,

@@ -8,6 +8,7 @@
 
 mod apply;
 pub(crate) mod facts;
+mod shared;
 
 pub use apply::Item;
 pub use facts::{Agent, Discovery, DiscoveryPort, Framework, RunningStatus, StatusUpdate, Task};
@@ -124,7 +125,11 @@ pub struct Cluster {
     tasks_by_agent: HashMap<Arc<str>, Vec<u32>>,
     tasks_by_framework: HashMap<Arc<str>, Vec<u32>>,
     /// Framework and agent ids named by tasks, each held once.
-    ids: HashSet<Arc<str>>,
+    ids: shared::Interner<str>,
+    /// Task names, each held once (the tasks of an app share theirs).
+    names: shared::Interner<str>,
+    /// DiscoveryInfos, each held once (the tasks of an app share theirs).
+    discoveries: shared::Interner<Discovery>,
     next_seq: u64,
 }
 
@@ -271,21 +276,15 @@ impl Cluster {
             .copied()
     }
 
-    /// The shared copy of a framework or agent id.
-    fn shared_id(&mut self, id: &str) -> Arc<str> {
-        if let Some(shared) = self.ids.get(id) {
-            return shared.clone();
-        }
-        let shared: Arc<str> = id.into();
-        self.ids.insert(shared.clone());
-        shared
-    }
-
     /// Inserts or replaces a task, keeping its place in the order when it was known.
     pub(crate) fn put_task(&mut self, mut task: Task) {
         task.compact();
-        task.framework_id = self.shared_id(&task.framework_id);
-        task.agent_id = self.shared_id(&task.agent_id);
+        task.framework_id = self.ids.share(&task.framework_id);
+        task.agent_id = self.ids.share(&task.agent_id);
+        task.name = self.names.share(&task.name);
+        if let Some(discovery) = &task.discovery {
+            task.discovery = Some(self.discoveries.share(discovery));
+        }
         let seq = match self.find(&task.framework_id, &task.id, task.instance) {
             Some(i) => {
                 let seq = self.slot(i).seq;

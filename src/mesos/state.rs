@@ -226,8 +226,8 @@ impl Task {
 
 impl Discovery {
     /// The model's view (the operator API writes DiscoveryInfo in this same shape).
-    pub fn into_model(self) -> Box<cluster::Discovery> {
-        Box::new(cluster::Discovery {
+    pub fn into_model(self) -> std::sync::Arc<cluster::Discovery> {
+        std::sync::Arc::new(cluster::Discovery {
             name: self.name,
             ports: self
                 .ports

@@ -98,7 +98,7 @@ pub fn generate_cluster(config: &Config, cluster: &Cluster) -> (RecordSet, Repor
             let start = out.position();
             rules.item(cluster, &Item::Task(task.key()), &mut out, &mut report);
             entry.tasks.push(TaskEntry {
-                name: task.name.clone(),
+                name: (*task.name).into(),
                 id: task.id.clone(),
                 records: start..out.position(),
             });

@@ -120,7 +120,7 @@ fn task() -> impl Strategy<Value = Task> {
                 running_statuses: statuses,
                 ports: ports.into(),
                 malformed_ports: None,
-                discovery: discovery.map(Box::new),
+                discovery: discovery.map(std::sync::Arc::new),
                 host_port_mapped,
                 vip_labels: vip_labels.into_iter().map(|(i, v)| (i, v.into())).collect(),
             },

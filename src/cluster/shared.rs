@@ -1,0 +1,68 @@
+//! [`Interner`]: one shared copy of a value many tasks carry alike (the tasks of one
+//! app have the same name and DiscoveryInfo; every task of an agent or a framework names
+//! the same id), so the model holds it once.
+
+use std::hash::Hash;
+use std::sync::Arc;
+
+/// Shared copies of the values in use.
+#[derive(Debug)]
+pub(super) struct Interner<T: ?Sized> {
+    held: super::HashSet<Arc<T>>,
+    /// Values held after the last sweep: the next waits until the set doubles, so a
+    /// sweep's cost is spread over as many new values.
+    after_sweep: usize,
+}
+
+impl<T: ?Sized> Clone for Interner<T> {
+    fn clone(&self) -> Self {
+        Interner {
+            held: self.held.clone(),
+            after_sweep: self.after_sweep,
+        }
+    }
+}
+
+impl<T: ?Sized> Default for Interner<T> {
+    fn default() -> Self {
+        Interner {
+            held: super::HashSet::default(),
+            after_sweep: 0,
+        }
+    }
+}
+
+impl<T: ?Sized + Hash + Eq> Interner<T> {
+    /// The shared copy equal to `value` (which becomes it when there is none).
+    pub(super) fn share(&mut self, value: &Arc<T>) -> Arc<T> {
+        if let Some(held) = self.held.get(&**value) {
+            return held.clone();
+        }
+        // Values no task holds any more go, once the set has doubled since the last sweep.
+        if self.held.len() >= (2 * self.after_sweep).max(1024) {
+            self.held.retain(|v| Arc::strong_count(v) > 1);
+            self.after_sweep = self.held.len();
+        }
+        self.held.insert(value.clone());
+        value.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn equal_values_share_one_copy_and_unused_ones_go() {
+        let mut names: Interner<str> = Interner::default();
+        let a = names.share(&Arc::from("web"));
+        let b = names.share(&Arc::from("web"));
+        assert!(Arc::ptr_eq(&a, &b));
+        drop((a, b));
+        // Past the first sweep's size, values nobody holds are dropped.
+        let kept: Vec<Arc<str>> = (0..1100)
+            .map(|i| names.share(&Arc::from(format!("app-{i}"))))
+            .collect();
+        assert_eq!(names.held.len(), kept.len());
+    }
+}

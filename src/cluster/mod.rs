@@ -10,6 +10,8 @@ mod apply;
 pub(crate) mod facts;
 mod shared;
 
+pub use shared::TaskSharing;
+
 pub use apply::Item;
 pub use facts::{Agent, Discovery, DiscoveryPort, Framework, RunningStatus, StatusUpdate, Task};
 
@@ -124,12 +126,8 @@ pub struct Cluster {
     hasher: foldhash::fast::RandomState,
     tasks_by_agent: HashMap<Arc<str>, Vec<u32>>,
     tasks_by_framework: HashMap<Arc<str>, Vec<u32>>,
-    /// Framework and agent ids named by tasks, each held once.
-    ids: shared::Interner<str>,
-    /// Task names, each held once (the tasks of an app share theirs).
-    names: shared::Interner<str>,
-    /// DiscoveryInfos, each held once (the tasks of an app share theirs).
-    discoveries: shared::Interner<Discovery>,
+    /// Framework and agent ids, task names and DiscoveryInfos, each held once.
+    shared: TaskSharing,
     next_seq: u64,
 }
 
@@ -279,12 +277,7 @@ impl Cluster {
     /// Inserts or replaces a task, keeping its place in the order when it was known.
     pub(crate) fn put_task(&mut self, mut task: Task) {
         task.compact();
-        task.framework_id = self.ids.share(&task.framework_id);
-        task.agent_id = self.ids.share(&task.agent_id);
-        task.name = self.names.share(&task.name);
-        if let Some(discovery) = &task.discovery {
-            task.discovery = Some(self.discoveries.share(discovery));
-        }
+        self.shared.share(&mut task);
         let seq = match self.find(&task.framework_id, &task.id, task.instance) {
             Some(i) => {
                 let seq = self.slot(i).seq;

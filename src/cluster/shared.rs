@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 /// Shared copies of the values in use.
 #[derive(Debug)]
-pub(super) struct Interner<T: ?Sized> {
+pub(crate) struct Interner<T: ?Sized> {
     held: super::HashSet<Arc<T>>,
     /// Values held after the last sweep: the next waits until the set doubles, so a
     /// sweep's cost is spread over as many new values.
@@ -34,7 +34,7 @@ impl<T: ?Sized> Default for Interner<T> {
 
 impl<T: ?Sized + Hash + Eq> Interner<T> {
     /// The shared copy equal to `value` (which becomes it when there is none).
-    pub(super) fn share(&mut self, value: &Arc<T>) -> Arc<T> {
+    pub(crate) fn share(&mut self, value: &Arc<T>) -> Arc<T> {
         if let Some(held) = self.held.get(&**value) {
             return held.clone();
         }
@@ -45,6 +45,26 @@ impl<T: ?Sized + Hash + Eq> Interner<T> {
         }
         self.held.insert(value.clone());
         value.clone()
+    }
+}
+
+/// What tasks share: their framework and agent ids, names and DiscoveryInfos.
+#[derive(Clone, Debug, Default)]
+pub struct TaskSharing {
+    ids: Interner<str>,
+    names: Interner<str>,
+    discoveries: Interner<super::Discovery>,
+}
+
+impl TaskSharing {
+    /// Points `task`'s shareable parts at the shared copies.
+    pub fn share(&mut self, task: &mut super::Task) {
+        task.framework_id = self.ids.share(&task.framework_id);
+        task.agent_id = self.ids.share(&task.agent_id);
+        task.name = self.names.share(&task.name);
+        if let Some(discovery) = &task.discovery {
+            task.discovery = Some(self.discoveries.share(discovery));
+        }
     }
 }
 

@@ -26,13 +26,16 @@ where
 /// Reads a JSON list (or `null`, read as empty), turning each element into the model's
 /// form as soon as it is decoded: the decoded form of a whole list of 100k tasks never
 /// stands beside the model built from it.
-pub(crate) fn list_into_model<'de, D, T, U>(d: D, convert: fn(T) -> U) -> Result<Vec<U>, D::Error>
+pub(crate) fn list_into_model<'de, D, T, U>(
+    d: D,
+    convert: impl FnMut(T) -> U,
+) -> Result<Vec<U>, D::Error>
 where
     D: Deserializer<'de>,
     T: Deserialize<'de>,
 {
-    struct Elements<T, U>(fn(T) -> U);
-    impl<'de, T: Deserialize<'de>, U> serde::de::Visitor<'de> for Elements<T, U> {
+    struct Elements<T, F>(F, std::marker::PhantomData<T>);
+    impl<'de, T: Deserialize<'de>, U, F: FnMut(T) -> U> serde::de::Visitor<'de> for Elements<T, F> {
         type Value = Vec<U>;
         fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
             f.write_str("a list")
@@ -46,7 +49,10 @@ where
         fn visit_some<D2: Deserializer<'de>>(self, d: D2) -> Result<Vec<U>, D2::Error> {
             d.deserialize_seq(self)
         }
-        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<U>, A::Error> {
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            mut self,
+            mut seq: A,
+        ) -> Result<Vec<U>, A::Error> {
             let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
             while let Some(element) = seq.next_element::<T>()? {
                 out.push((self.0)(element));
@@ -54,11 +60,30 @@ where
             Ok(out)
         }
     }
-    d.deserialize_option(Elements(convert))
+    d.deserialize_option(Elements(convert, std::marker::PhantomData))
 }
 
-fn tasks_into_model<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<cluster::Task>, D::Error> {
-    list_into_model(d, |task: Task| task.into_cluster_task(""))
+/// Tasks in the model's form, sharing what they carry alike from the start (the peak
+/// of a first load is this list beside the model being built).
+pub(crate) fn tasks_into_model<'de, D, T>(
+    d: D,
+    convert: fn(T) -> cluster::Task,
+) -> Result<Vec<cluster::Task>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    let mut sharing = cluster::TaskSharing::default();
+    list_into_model(d, |task: T| {
+        let mut task = convert(task);
+        task.compact();
+        sharing.share(&mut task);
+        task
+    })
+}
+
+fn state_tasks<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<cluster::Task>, D::Error> {
+    tasks_into_model(d, |task: Task| task.into_cluster_task(""))
 }
 
 /// A `/master/state` document, reduced to what names need.
@@ -92,7 +117,7 @@ pub struct Framework {
     pub hostname: String,
     /// Its tasks, in document order, each in the model's form as soon as it is read
     /// (their `framework_id` is set once the framework's own id is known).
-    #[serde(default, deserialize_with = "tasks_into_model")]
+    #[serde(default, deserialize_with = "state_tasks")]
     pub tasks: Vec<cluster::Task>,
 }
 

@@ -64,6 +64,60 @@ pub struct SynthParams {
     /// Tasks in state `TASK_RUNNING`.
     pub running_tasks: usize,
     pub seed: u64,
+    /// How apps and agents are shaped.
+    pub shape: ClusterShape,
+}
+
+/// The shape of a synthetic cluster.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ClusterShape {
+    /// Apps of 1 to 10 instances; DiscoveryInfo on 40% of apps, container networks
+    /// (IPv4 and IPv6 addresses) on 30%, one IPv6-only agent in 20.
+    #[default]
+    Uniform,
+    /// Long-tailed app sizes (most apps of one or two instances, a few of hundreds or
+    /// thousands); DiscoveryInfo on 80% of apps, container networks on 60%, one
+    /// IPv6-only agent in 4.
+    LongTail,
+}
+
+impl ClusterShape {
+    /// By name: `uniform` or `long-tail`.
+    pub fn from_name(name: &str) -> Option<ClusterShape> {
+        match name {
+            "uniform" => Some(ClusterShape::Uniform),
+            "long-tail" => Some(ClusterShape::LongTail),
+            _ => None,
+        }
+    }
+
+    fn ipv6_only_agent(self, i: usize) -> bool {
+        match self {
+            ClusterShape::Uniform => i % 20 == 19,
+            ClusterShape::LongTail => i % 4 == 3,
+        }
+    }
+
+    /// Instances of the next app (the uniform shape draws exactly as it always did).
+    fn instances(self, rng: &mut Rng) -> usize {
+        match self {
+            ClusterShape::Uniform => 1 + rng.below(10) as usize,
+            ClusterShape::LongTail => match rng.below(1000) {
+                0..700 => 1 + rng.below(2) as usize,
+                700..950 => 3 + rng.below(18) as usize,
+                950..995 => 21 + rng.below(180) as usize,
+                _ => 201 + rng.below(1800) as usize,
+            },
+        }
+    }
+
+    /// Percent chances of DiscoveryInfo and of a container network, per app.
+    fn app_chances(self) -> (u64, u64) {
+        match self {
+            ClusterShape::Uniform => (40, 30),
+            ClusterShape::LongTail => (80, 60),
+        }
+    }
 }
 
 impl SynthParams {
@@ -164,6 +218,7 @@ pub fn state_document(running_tasks: usize, seed: u64) -> Vec<u8> {
         SynthParams {
             running_tasks,
             seed,
+            shape: ClusterShape::Uniform,
         },
         &mut doc,
     );
@@ -178,8 +233,11 @@ pub fn write_state(params: SynthParams, out: impl Write) -> io::Result<()> {
     let agents: Vec<Agent> = (0..params.agents())
         .map(|i| Agent {
             id: format!("{cluster}-S{i}"),
-            // One agent in twenty is IPv6-only.
-            v4: (i % 20 != 19).then_some([(i >> 16) as u8, (i >> 8) as u8, i as u8]),
+            v4: (!params.shape.ipv6_only_agent(i)).then_some([
+                (i >> 16) as u8,
+                (i >> 8) as u8,
+                i as u8,
+            ]),
             v6: i as u32 + 1,
         })
         .collect();
@@ -220,13 +278,14 @@ pub fn write_state(params: SynthParams, out: impl Write) -> io::Result<()> {
             let team = TEAMS[rng.below(TEAMS.len() as u64) as usize];
             let service = SERVICES[rng.below(SERVICES.len() as u64) as usize];
             let env = ENVS[rng.below(ENVS.len() as u64) as usize];
+            let (discovery, container_net) = params.shape.app_chances();
             let app = App {
                 path: format!("/{env}/{team}/{service}-{app_counter}"),
-                discovery: rng.chance(40),
-                container_net: rng.chance(30),
+                discovery: rng.chance(discovery),
+                container_net: rng.chance(container_net),
                 docker: rng.chance(50),
             };
-            let instances = (1 + rng.below(10) as usize).min(running - written);
+            let instances = params.shape.instances(&mut rng).min(running - written);
             for instance in 0..instances {
                 if !first {
                     w.write_all(b",")?;
@@ -397,6 +456,7 @@ mod tests {
         let params = SynthParams {
             running_tasks: 500,
             seed: 7,
+            shape: ClusterShape::Uniform,
         };
         let mut a = Vec::new();
         let mut b = Vec::new();

@@ -471,8 +471,9 @@ impl<'a> SetWriter<'a> {
             out.extend_from_slice(&weight.to_be_bytes());
             out.extend_from_slice(&port.to_be_bytes());
             out.extend_from_slice(&self.wire);
-            // Addresses of each distinct target once, for the additional section.
-            if srv[..i].iter().all(|v| v.target != target) {
+            // Addresses of each distinct target once, for the additional section
+            // (sorted by target name: a target's records are adjacent).
+            if i == 0 || srv[i - 1].target != target {
                 addresses(store, target, &mut target_ips);
                 self.scratch
                     .extras

@@ -12,7 +12,7 @@
 
 use super::delta::{Delta, DeltaBuilder};
 use super::shards::{SHARDS, shard_of};
-use super::values::Values;
+use super::values::{ValueIndex, Values};
 use crate::config::ReversePolicy;
 use crate::dns::wire::name_to_wire;
 use crate::records::{ItemRecords, NameId, RData};
@@ -175,6 +175,8 @@ pub struct ZoneStore {
     /// at or below another.
     apexes: Vec<Box<str>>,
     nodes: Vec<Node>,
+    /// Indexes of the names holding many values (see `values`).
+    value_indexes: std::collections::HashMap<NameId, ValueIndex, FixedState>,
     free: Vec<NameId>,
     index: HashTable<NameId>,
     hasher: FixedState,
@@ -210,6 +212,7 @@ impl ZoneStore {
                 .map(|a| a.to_ascii_lowercase().into())
                 .collect(),
             nodes: Vec::new(),
+            value_indexes: Default::default(),
             free: Vec::new(),
             index: HashTable::new(),
             hasher: FixedState::default(),
@@ -283,6 +286,11 @@ impl ZoneStore {
         self.nodes.capacity() * std::mem::size_of::<Node>()
             + heap
             + self.index.capacity() * 5
+            + self
+                .value_indexes
+                .values()
+                .map(ValueIndex::bytes_held)
+                .sum::<usize>()
             + self.members.iter().map(|m| m.capacity() * 4).sum::<usize>()
             + (self.maybe_free.capacity() + self.dirty.capacity() + self.free.capacity()) * 4
     }
@@ -388,8 +396,14 @@ impl ZoneStore {
 
     fn add(&mut self, owner: NameId, rdata: RData, count_again: bool) {
         let was = self.nodes[owner as usize].has_records();
-        if !self.nodes[owner as usize].values.add(rdata, count_again) {
+        let values = &mut self.nodes[owner as usize].values;
+        let index = self.value_indexes.get_mut(&owner);
+        let indexed = index.is_some();
+        if !values.add(rdata, count_again, index) {
             return;
+        }
+        if !indexed && values.wants_index() {
+            self.value_indexes.insert(owner, values.index());
         }
         self.delta.record(owner, rdata, true);
         self.count(rdata, true);
@@ -423,7 +437,12 @@ impl ZoneStore {
     }
 
     fn remove(&mut self, owner: NameId, rdata: RData) {
-        match self.nodes[owner as usize].values.remove(rdata) {
+        let values = &mut self.nodes[owner as usize].values;
+        let removed = values.remove(rdata, self.value_indexes.get_mut(&owner));
+        if values.is_empty() {
+            self.value_indexes.remove(&owner);
+        }
+        match removed {
             None => {
                 self.inconsistencies += 1;
                 return;
@@ -785,6 +804,37 @@ mod tests {
             assert!(!served(&store, "0.0.10.in-addr.arpa."), "{policy:?}");
             assert_eq!(store.inconsistencies, 0);
         }
+    }
+
+    #[test]
+    fn a_large_name_is_indexed_while_it_holds_values() {
+        let mut store = ZoneStore::new(&["mesos.".to_string()]);
+        let item = |i: u32| {
+            let mut item = ItemRecords::default();
+            item.names.push("app.marathon.mesos.".into());
+            item.records.push((0, RData::A(Ipv4Addr::from(0x0a00_0000 + i))));
+            item
+        };
+        for i in 0..200 {
+            store.apply(&item(i), Sign::Add);
+            // A repeat counts again, it is not a second record.
+            store.apply(&item(i), Sign::Add);
+        }
+        let id = store.find("app.marathon.mesos.").unwrap();
+        assert_eq!(store.node(id).a().count(), 200);
+        assert!(store.value_indexes.contains_key(&id));
+        for i in 0..200 {
+            store.apply(&item(i), Sign::Remove);
+        }
+        assert_eq!(store.node(id).a().count(), 200, "each still has a contributor");
+        for i in (0..200).rev() {
+            store.apply(&item(i), Sign::Remove);
+            assert_eq!(store.node(id).a().count(), i as usize);
+        }
+        store.take_changes();
+        assert!(store.value_indexes.is_empty());
+        assert!(store.find("app.marathon.mesos.").is_none());
+        assert_eq!(store.inconsistencies, 0);
     }
 
     #[test]

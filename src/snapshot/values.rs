@@ -3,9 +3,20 @@
 //! kind in the low 3 bits, its count above them) and then its data: an A record takes 8
 //! bytes, an SRV or PTR record 12, an AAAA record 20 (as `(RData, u32)` pairs each took
 //! 24). A 100k-task zone holds 1.27M values, so this is the store's largest table.
+//!
+//! A name of a large app holds thousands of values: past [`INDEX_FROM`] words the
+//! store keeps a [`ValueIndex`] beside it, so an added value is found by hash rather
+//! than by a scan of them all. An indexed name's removed values stay as tombstones
+//! (count 0, so that the index's positions hold) until they outnumber the live ones.
 
 use crate::records::{NameId, RData};
+use foldhash::fast::FixedState;
+use hashbrown::HashTable;
+use std::hash::BuildHasher;
 use std::net::{Ipv4Addr, Ipv6Addr};
+
+/// Words past which a name's values are indexed (about twenty values).
+pub const INDEX_FROM: usize = 64;
 
 const KIND_BITS: u32 = 3;
 const KIND_MASK: u32 = (1 << KIND_BITS) - 1;
@@ -21,6 +32,27 @@ const MAX_COUNT: u32 = u32::MAX >> KIND_BITS;
 /// A name's values and their counts, in no particular order.
 #[derive(Debug, Default)]
 pub struct Values(Vec<u32>);
+
+/// Where each live value of an indexed name starts, by the hash of the value.
+#[derive(Debug, Default)]
+pub struct ValueIndex {
+    positions: HashTable<u32>,
+    /// Tombstones among the words.
+    removed: usize,
+}
+
+impl ValueIndex {
+    /// Bytes held (approximately).
+    pub fn bytes_held(&self) -> usize {
+        self.positions.capacity() * 5
+    }
+}
+
+fn hash_of(kind: u32, data: &[u32]) -> u64 {
+    let mut words = [kind, 0, 0, 0, 0];
+    words[1..=data.len()].copy_from_slice(data);
+    FixedState::default().hash_one(words)
+}
 
 /// One value in its packed form: kind and data words.
 struct Packed {
@@ -107,17 +139,54 @@ impl Values {
         self.0.is_empty()
     }
 
+    /// Whether the store should index these values (see [`INDEX_FROM`]).
+    pub fn wants_index(&self) -> bool {
+        self.0.len() >= INDEX_FROM
+    }
+
     /// Every value with its count.
     pub fn iter(&self) -> impl Iterator<Item = (RData, u32)> + '_ {
         let mut at = 0;
         std::iter::from_fn(move || {
-            let header = *self.0.get(at)?;
-            let kind = header & KIND_MASK;
-            let end = at + 1 + data_len(kind);
-            let value = unpack(kind, &self.0[at + 1..end]);
-            at = end;
-            Some((value, header >> KIND_BITS))
+            loop {
+                let header = *self.0.get(at)?;
+                let kind = header & KIND_MASK;
+                let end = at + 1 + data_len(kind);
+                let count = header >> KIND_BITS;
+                let start = at + 1;
+                at = end;
+                // Tombstones of an indexed name are skipped.
+                if count > 0 {
+                    return Some((unpack(kind, &self.0[start..end]), count));
+                }
+            }
         })
+    }
+
+    /// An index of these values (which hold no tombstones: they were never indexed).
+    pub fn index(&self) -> ValueIndex {
+        let mut index = ValueIndex::default();
+        let mut at = 0;
+        while at < self.0.len() {
+            let kind = self.0[at] & KIND_MASK;
+            let end = at + 1 + data_len(kind);
+            let hash = hash_of(kind, &self.0[at + 1..end]);
+            index
+                .positions
+                .insert_unique(hash, at as u32, |&p| self.hash_at(p as usize));
+            at = end;
+        }
+        index
+    }
+
+    fn hash_at(&self, at: usize) -> u64 {
+        let kind = self.0[at] & KIND_MASK;
+        hash_of(kind, &self.0[at + 1..at + 1 + data_len(kind)])
+    }
+
+    fn holds_at(&self, at: usize, packed: &Packed) -> bool {
+        self.0[at] & KIND_MASK == packed.kind
+            && self.0[at + 1..at + 1 + packed.len] == *packed.data()
     }
 
     /// Where the header of `value` is. A linear scan (names of large apps hold
@@ -140,11 +209,24 @@ impl Values {
         None
     }
 
+    /// Where `packed` is, through `index` when the name has one.
+    fn locate(&self, packed: &Packed, index: Option<&ValueIndex>) -> Option<usize> {
+        match index {
+            None => self.find(packed),
+            Some(index) => index
+                .positions
+                .find(hash_of(packed.kind, packed.data()), |&p| {
+                    self.holds_at(p as usize, packed)
+                })
+                .map(|&p| p as usize),
+        }
+    }
+
     /// Adds one contributor to `value` (one more only when `count_again`, for a value
     /// already held); true when the value is new.
-    pub fn add(&mut self, value: RData, count_again: bool) -> bool {
+    pub fn add(&mut self, value: RData, count_again: bool, index: Option<&mut ValueIndex>) -> bool {
         let packed = Packed::of(value);
-        if let Some(at) = self.find(&packed) {
+        if let Some(at) = self.locate(&packed, index.as_deref()) {
             if count_again && self.0[at] >> KIND_BITS < MAX_COUNT {
                 self.0[at] += 1 << KIND_BITS;
             }
@@ -155,26 +237,69 @@ impl Values {
         if self.0.capacity() - self.0.len() < words && self.0.len() < 32 {
             self.0.reserve_exact(words);
         }
+        let at = self.0.len();
         self.0.push(packed.kind | 1 << KIND_BITS);
         self.0.extend_from_slice(packed.data());
+        if let Some(index) = index {
+            let hash = hash_of(packed.kind, packed.data());
+            let words = &*self;
+            index
+                .positions
+                .insert_unique(hash, at as u32, |&p| words.hash_at(p as usize));
+        }
         true
     }
 
     /// Takes one contributor from `value`: `None` when it is not held, else whether it
-    /// went (its last contributor).
-    pub fn remove(&mut self, value: RData) -> Option<bool> {
+    /// went (its last contributor). An indexed name left with no values has an empty
+    /// index, which the store drops.
+    pub fn remove(&mut self, value: RData, index: Option<&mut ValueIndex>) -> Option<bool> {
         let packed = Packed::of(value);
-        let at = self.find(&packed)?;
+        let at = self.locate(&packed, index.as_deref())?;
         let count = self.0[at] >> KIND_BITS;
         if count > 1 {
             self.0[at] -= 1 << KIND_BITS;
             return Some(false);
         }
-        self.0.drain(at..at + 1 + packed.len);
+        match index {
+            None => {
+                self.0.drain(at..at + 1 + packed.len);
+            }
+            Some(index) => {
+                // A tombstone keeps the other positions right.
+                self.0[at] = packed.kind;
+                let hash = hash_of(packed.kind, packed.data());
+                if let Ok(entry) = index.positions.find_entry(hash, |&p| p as usize == at) {
+                    entry.remove();
+                }
+                index.removed += 1;
+                if index.positions.is_empty() {
+                    self.0.clear();
+                    *index = ValueIndex::default();
+                } else if index.removed > index.positions.len() {
+                    self.0 = self.iter_packed_live();
+                    *index = self.index();
+                }
+            }
+        }
         if self.0.is_empty() {
             self.0 = Vec::new();
         }
         Some(true)
+    }
+
+    /// The words of the live values only.
+    fn iter_packed_live(&self) -> Vec<u32> {
+        let mut live = Vec::with_capacity(self.0.len());
+        let mut at = 0;
+        while at < self.0.len() {
+            let end = at + 1 + data_len(self.0[at] & KIND_MASK);
+            if self.0[at] >> KIND_BITS > 0 {
+                live.extend_from_slice(&self.0[at..end]);
+            }
+            at = end;
+        }
+        live
     }
 
     /// Bytes held on the heap.
@@ -206,22 +331,84 @@ mod tests {
         ];
         let mut values = Values::default();
         for v in kinds {
-            assert!(values.add(v, true));
+            assert!(values.add(v, true, None));
         }
-        assert!(!values.add(kinds[1], true));
-        assert!(!values.add(kinds[2], false));
+        assert!(!values.add(kinds[1], true, None));
+        assert!(!values.add(kinds[2], false, None));
         let held: Vec<(RData, u32)> = values.iter().collect();
         let expected: Vec<(RData, u32)> = kinds
             .iter()
             .map(|&v| (v, if v == kinds[1] { 2 } else { 1 }))
             .collect();
         assert_eq!(held, expected);
-        assert_eq!(values.remove(kinds[1]), Some(false));
-        assert_eq!(values.remove(kinds[0]), Some(true));
-        assert_eq!(values.remove(kinds[0]), None);
+        assert_eq!(values.remove(kinds[1], None), Some(false));
+        assert_eq!(values.remove(kinds[0], None), Some(true));
+        assert_eq!(values.remove(kinds[0], None), None);
         for v in &kinds[1..] {
-            assert_eq!(values.remove(*v), Some(true));
+            assert_eq!(values.remove(*v, None), Some(true));
         }
         assert!(values.is_empty());
+    }
+
+    /// An indexed name (as the store keeps one: indexed once it is large, the index
+    /// dropped when it empties) holds what a plain count table holds, through adds,
+    /// repeats, removals, tombstones and their compaction.
+    #[test]
+    fn an_indexed_name_counts_like_a_table() {
+        let mut values = Values::default();
+        let mut index: Option<ValueIndex> = None;
+        let mut table: std::collections::HashMap<RData, u32> = Default::default();
+        let mut seed = 7u64;
+        let mut next = |n: u64| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) % n
+        };
+        let mut was_indexed = false;
+        for step in 0..6_000 {
+            let value = match next(3) {
+                0 => RData::A(Ipv4Addr::from(next(300) as u32)),
+                1 => RData::Srv {
+                    target: next(200) as NameId,
+                    port: 80,
+                },
+                _ => RData::Aaaa(Ipv6Addr::from(u128::from(next(100) as u32))),
+            };
+            // Mostly adds until step 2,500, then mostly removals: the name grows past
+            // the index's threshold and empties again.
+            let adding = next(100) < if step < 2_500 { 70 } else { 25 };
+            if adding {
+                let new = values.add(value, true, index.as_mut());
+                assert_eq!(new, !table.contains_key(&value));
+                *table.entry(value).or_insert(0) += 1;
+                if index.is_none() && values.wants_index() {
+                    index = Some(values.index());
+                    was_indexed = true;
+                }
+            } else {
+                let removed = values.remove(value, index.as_mut());
+                let expected = table.get(&value).map(|&n| n == 1);
+                assert_eq!(removed, expected);
+                if let Some(n) = table.get_mut(&value) {
+                    *n -= 1;
+                    if *n == 0 {
+                        table.remove(&value);
+                    }
+                }
+                if values.is_empty() {
+                    index = None;
+                }
+            }
+            if step % 20 != 0 {
+                continue;
+            }
+            let mut held: Vec<(RData, u32)> = values.iter().collect();
+            let mut want: Vec<(RData, u32)> = table.iter().map(|(&v, &n)| (v, n)).collect();
+            held.sort_unstable_by_key(|(v, _)| format!("{v:?}"));
+            want.sort_unstable_by_key(|(v, _)| format!("{v:?}"));
+            assert_eq!(held, want, "step {step}");
+        }
+        assert!(was_indexed);
     }
 }

@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# The compact zone's figures (issue: compact zone state) on two clusters of TASKS running
+# tasks, one after the other: `synth-state TASKS 1` (uniform) and `synth-state TASKS 1
+# long-tail` (long-tailed app sizes, more IPv6 and DiscoveryInfo). For each:
+#   - our primary reading the state file: start → first answer (leader.mesos), resident
+#     memory 20 s later, peak (VmHWM);
+#   - our secondary of it (AXFR, no DataDirectory) started once the primary answers:
+#     start → first answer, resident 20 s later, peak;
+#   - Knot as a secondary of the same zone: resident once it serves the primary's serial;
+#   - ROUNDS times: one task renamed in the state file, then SIGUSR1 to the primary
+#     (a poll) → our secondary answers the new name (NOTIFY + IXFR), in ms.
+# Usage: perf/compact.sh [TASKS (100000)] [SHAPES ("uniform long-tail")] [ROUNDS (3)]
+# Needs: dig, python3; knotd for the Knot column. Loopback only; every wait is bounded.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. perf/lib.sh
+tasks=${1:-100000}
+shapes=${2:-uniform long-tail}
+rounds=${3:-3}
+cargo build --release --quiet --bin mesos-dns --bin synth-state
+work_dir
+
+rss_mb() { awk '/^VmRSS/ {printf "%d", $2 / 1024}' /proc/"$1"/status; }
+peak_mb() { awk '/^VmHWM/ {printf "%d", $2 / 1024}' /proc/"$1"/status; }
+now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+# Waits (bounded) until the server on port $1 answers $2 with data; the time since $3 (ms).
+answered_after() {
+  for _ in $(seq 6000); do
+    if dig @127.0.0.1 -p "$1" +tries=1 +time=1 "$2" A 2>/dev/null | grep -q 'ANSWER: [1-9]'; then
+      echo $(( $(now_ms) - $3 )); return 0
+    fi
+    sleep 0.005
+  done
+  echo "port $1 never answered $2" >&2; return 1
+}
+serial_of() { dig @127.0.0.1 -p "$1" +tries=1 +time=1 +short mesos SOA 2>/dev/null | awk '{print $3}'; }
+stop() { kill "$1" 2>/dev/null || true; for _ in $(seq 300); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done; kill -9 "$1" 2>/dev/null || true; }
+# Renames the first task of the state file $1 to $2 (its DiscoveryInfo name too, which
+# names it when present), written aside and then moved in.
+rename_first_task() {
+  python3 - "$1" "$2" <<'PY'
+import re, sys, os
+path, new = sys.argv[1], sys.argv[2].encode()
+doc = open(path, "rb").read()
+start = doc.index(b'"tasks":[{')
+end = doc.index(b'},{"id":"', start)
+task = doc[start:end]
+task = re.sub(rb'"name":"[^"]*"', b'"name":"' + new + b'"', task, count=1)
+task = re.sub(rb'("discovery":\{"visibility":"[A-Z]*","name":")[^"]*"', rb'\g<1>' + new + b'"', task, count=1)
+open(path + ".new", "wb").write(doc[:start] + task + doc[end:])
+os.replace(path + ".new", path)
+PY
+}
+
+echo "| cluster | records | primary: first answer | primary: resident | primary: peak | secondary: first answer (AXFR) | secondary: resident | secondary: peak | Knot secondary: resident | one task renamed → secondary answers (poll), ms |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
+for shape in $shapes; do
+  pport=$(free_port); sport=$(free_port)
+  server_config "p-$shape" "$pport" 3600
+  ./target/release/synth-state "$tasks" 1 "$shape" > "$dir/p-$shape-state.json"
+  # The primary NOTIFYs its secondary.
+  python3 - "$dir/p-$shape.json" "$sport" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1])); c["NotifySecondaries"] = ["127.0.0.1:" + sys.argv[2]]
+json.dump(c, open(sys.argv[1], "w"))
+PY
+  cat > "$dir/s-$shape.json" <<JSON
+{"Primaries":["127.0.0.1:$pport"],"listener":"127.0.0.1","port":$sport,"externalon":false,
+ "httpon":false,"UDPWorkers":1}
+JSON
+  started=$(now_ms)
+  ./target/release/mesos-dns -config "$dir/p-$shape.json" 2> "$dir/p-$shape.log" & primary=$!; pids+=("$primary")
+  p_first=$(answered_after "$pport" leader.mesos "$started")
+  started=$(now_ms)
+  ./target/release/mesos-dns -config "$dir/s-$shape.json" 2> "$dir/s-$shape.log" & secondary=$!; pids+=("$secondary")
+  s_first=$(answered_after "$sport" leader.mesos "$started")
+  records=$(dig @127.0.0.1 -p "$pport" mesos AXFR +tcp 2>/dev/null | grep -vc '^;' || true)
+  sleep 20
+  p_rss=$(rss_mb "$primary"); p_peak=$(peak_mb "$primary")
+  s_rss=$(rss_mb "$secondary"); s_peak=$(peak_mb "$secondary")
+  knot_rss="—"
+  if command -v knotd >/dev/null; then
+    kport=$(free_port); kd="$dir/knot-$shape"; mkdir -p "$kd"
+    cat > "$kd/knot.conf" <<CONF
+server:
+    listen: 127.0.0.1@$kport
+    udp-workers: 1
+    tcp-workers: 1
+    background-workers: 1
+    rundir: $kd
+database:
+    storage: $kd
+log:
+  - target: stderr
+    any: error
+remote:
+  - id: primary
+    address: 127.0.0.1@$pport
+zone:
+  - domain: mesos
+    master: primary
+    storage: $kd
+    zonefile-sync: -1
+    journal-content: none
+CONF
+    knotd -c "$kd/knot.conf" 2>/dev/null & knot=$!; pids+=("$knot")
+    want=$(serial_of "$pport")
+    for _ in $(seq 1200); do [ "$(serial_of "$kport")" = "$want" ] && break; sleep 0.25; done
+    sleep 5
+    knot_rss="$(rss_mb "$knot") MB"
+    stop "$knot"
+  fi
+  moves=()
+  for round in $(seq "$rounds"); do
+    rename_first_task "$dir/p-$shape-state.json" "moved-$round"
+    started=$(now_ms)
+    kill -USR1 "$primary"
+    moves+=("$(answered_after "$sport" "moved-$round.marathon.mesos" "$started")")
+  done
+  echo "| $shape | $records | $p_first ms | $p_rss MB | $p_peak MB | $s_first ms | $s_rss MB | $s_peak MB | $knot_rss | ${moves[*]} |"
+  stop "$secondary"; stop "$primary"
+done

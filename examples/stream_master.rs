@@ -410,8 +410,8 @@ fn network_infos(status: &RunningStatus) -> Value {
 
 fn discovery(task: &Task) -> Option<Value> {
     task.discovery.as_ref().map(|d| {
-        json!({"name":d.name,"ports":{"ports":d.ports.iter()
-            .map(|p| json!({"number":p.number,"name":p.name,"protocol":p.protocol})).collect::<Vec<_>>()}})
+        json!({"name":&*d.name,"ports":{"ports":d.ports.iter()
+            .map(|p| json!({"number":p.number,"name":&*p.name,"protocol":&*p.protocol})).collect::<Vec<_>>()}})
     })
 }
 

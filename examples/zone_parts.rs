@@ -1,12 +1,13 @@
 //! A primary's zone memory by part, at several cluster sizes: live bytes from jemalloc's
-//! statistics around each step of a first load (the decoded state, then the model and
-//! the store, then the compiled snapshot), split with the parts' own byte counts (the
-//! store's tables, the shards' tables, the answer sets: records in wire form, SRV
-//! additional addresses, the rest). For the compact-zone work (perf/README.md).
+//! statistics after a first load and its publish: the model (built once on its own), the
+//! shards' tables and the answer sets (each measured by dropping it; the sets split by
+//! their own byte counts into records in wire form, SRV additional addresses and the
+//! rest), and the store (what is left). For the compact-zone work (perf/README.md).
 //!
 //! `cargo run --release --example zone_parts -- 10000 100000 300000`
 #![allow(clippy::unwrap_used, clippy::expect_used)] // ok: a measuring tool
 
+use mesos_dns::cluster::Cluster;
 use mesos_dns::control::engine::Engine;
 use mesos_dns::mesos::state::State;
 use mesos_dns::snapshot::Snapshot;
@@ -33,24 +34,35 @@ fn main() {
     for tasks in sizes {
         let config = benchmark_config();
         let empty = Snapshot::empty(&config);
+        let document = state_document(tasks, 1);
+        let decode = || State::from_slice(&document).unwrap().into_cluster_state();
+        // The model alone, built once on its own (the engine builds the same).
         let base = live();
-        let state = State::from_slice(&state_document(tasks, 1))
-            .unwrap()
-            .into_cluster_state();
+        let model = Cluster::from_state(decode(), vec!["127.0.0.1:5050".into()], vec![]);
+        let model_bytes = live() - base;
+        drop(model);
+        let state = decode();
         let mut engine = Engine::new(config);
         engine.apply_state(state, &["127.0.0.1:5050".into()], &[]);
-        let model_and_store = live() - base;
-        let store = engine.store().bytes_held();
+
         let (snapshot, _) = engine.publish(&empty).unwrap();
         let total = live() - base;
-        let (names, shard_tables) = snapshot.size();
-        let (_, sets) = engine.pool_size();
+        let (names, _) = snapshot.size();
+        // Each part exactly, by taking them away in turn: the shards (the sets stay in
+        // the pool), then the sets; the store is what is left beside the model.
         let (extras, wire) = engine.pool_parts();
+        drop(snapshot);
+        let without_shards = live() - base;
+        engine.sweep_sets();
+        let without_sets = live() - base;
+        let shard_tables = total - without_shards;
+        let sets = without_shards - without_sets;
+        let store = without_sets.saturating_sub(model_bytes);
         let (_, a, aaaa, srv) = engine.store().counts();
         let records = a + aaaa + srv;
         println!(
             "| {tasks} | {records} | {names} | {} | {} | {} | {} | {} | {} | {} | {:.0} |",
-            mb(model_and_store.saturating_sub(store)),
+            mb(model_bytes),
             mb(store),
             mb(shard_tables),
             mb(wire),
@@ -59,6 +71,5 @@ fn main() {
             mb(total),
             total as f64 / records as f64
         );
-        drop(snapshot);
     }
 }

@@ -149,13 +149,14 @@ impl StatusUpdate {
     }
 }
 
-/// A task's DiscoveryInfo: the name and ports it publishes under.
+/// A task's DiscoveryInfo: the name and ports it publishes under. Its strings are
+/// shared with every task that carries the same (the port numbers differ per task).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Discovery {
     /// DiscoveryInfo `name`.
-    pub name: String,
+    pub name: Arc<str>,
     /// DiscoveryInfo ports, in the order given.
-    pub ports: Vec<DiscoveryPort>,
+    pub ports: Box<[DiscoveryPort]>,
 }
 
 /// One DiscoveryInfo port.
@@ -164,12 +165,12 @@ pub struct DiscoveryPort {
     /// As sent: checked to be a port number when records are made.
     pub number: i64,
     /// `tcp` or `udp` (any case); other protocols get no SRV records.
-    pub protocol: String,
+    pub protocol: Arc<str>,
     /// The port's name, for `_name._task._proto` SRV names.
-    pub name: String,
+    pub name: Arc<str>,
     /// Values of the port's labels whose key starts with `VIP_` or `vip` (DC/OS named
     /// VIPs: `/name:port` or `name:port`).
-    pub vips: Vec<String>,
+    pub vips: Box<[Arc<str>]>,
 }
 
 /// Terminal task states: the master forgets the task (it may only return by `TASK_ADDED`).

@@ -278,6 +278,12 @@ impl Engine {
         (self.pool.len(), self.pool.bytes_held())
     }
 
+    /// Drops the answer sets no snapshot uses any more now (publishes do so as the pool
+    /// grows; a measuring tool wants it at once).
+    pub fn sweep_sets(&mut self) {
+        self.pool.sweep();
+    }
+
     /// Of the sets' bytes: SRV additional addresses, and records in wire form.
     pub fn pool_parts(&self) -> (usize, usize) {
         self.pool.parts_held()

@@ -480,7 +480,7 @@ impl<S: Sink> Generator<'_, S> {
     fn dcos_task(&mut self, task: &Task, framework: &str, agent_ips: &[IpAddr]) {
         let f = dcos_label(framework);
         let task_text = match task.discovery.as_deref() {
-            Some(d) if !d.name.is_empty() => d.name.as_str(),
+            Some(d) if !d.name.is_empty() => &*d.name,
             _ => &task.name,
         };
         let t = dcos_label(task_text);

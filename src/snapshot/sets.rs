@@ -175,9 +175,14 @@ impl SetPool {
     /// last sweep (so a sweep's cost is spread over as many new sets).
     pub fn sweep_if_grown(&mut self) {
         if self.table.len() > (2 * self.after_sweep).max(4096) {
-            self.table.retain(|s| Arc::strong_count(s) > 1);
-            self.after_sweep = self.table.len();
+            self.sweep();
         }
+    }
+
+    /// Drops the sets no snapshot uses any more.
+    pub fn sweep(&mut self) {
+        self.table.retain(|s| Arc::strong_count(s) > 1);
+        self.after_sweep = self.table.len();
     }
 
     /// How many distinct sets the pool holds.

@@ -812,7 +812,8 @@ mod tests {
         let item = |i: u32| {
             let mut item = ItemRecords::default();
             item.names.push("app.marathon.mesos.".into());
-            item.records.push((0, RData::A(Ipv4Addr::from(0x0a00_0000 + i))));
+            item.records
+                .push((0, RData::A(Ipv4Addr::from(0x0a00_0000 + i))));
             item
         };
         for i in 0..200 {
@@ -826,7 +827,11 @@ mod tests {
         for i in 0..200 {
             store.apply(&item(i), Sign::Remove);
         }
-        assert_eq!(store.node(id).a().count(), 200, "each still has a contributor");
+        assert_eq!(
+            store.node(id).a().count(),
+            200,
+            "each still has a contributor"
+        );
         for i in (0..200).rev() {
             store.apply(&item(i), Sign::Remove);
             assert_eq!(store.node(id).a().count(), i as usize);

@@ -73,10 +73,7 @@ fn discovery() -> impl Strategy<Value = Option<Discovery>> {
                         number,
                         protocol: protocol.into(),
                         name: name.into(),
-                        vips: (!vip.is_empty())
-                            .then(|| vip.to_string())
-                            .into_iter()
-                            .collect(),
+                        vips: (!vip.is_empty()).then(|| vip.into()).into_iter().collect(),
                     })
                     .collect(),
             }),

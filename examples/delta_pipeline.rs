@@ -148,13 +148,13 @@ fn main() {
             task_id: key.id.to_string(),
             running: true,
             terminal: false,
-            status: Some(RunningStatus {
-                timestamp: 2e9 + i as f64,
-                netinfo: vec![IpAddr::from([10, 200, (i >> 8) as u8, i as u8])],
-                docker: vec![],
-                mesos: vec![],
-                healthy: None,
-            }),
+            status: Some(RunningStatus::new(
+                2e9 + i as f64,
+                &[IpAddr::from([10, 200, (i >> 8) as u8, i as u8])],
+                &[],
+                &[],
+                None,
+            )),
         })
     };
 

@@ -104,13 +104,7 @@ fn main() {
             let mut cluster = master.cluster.lock().unwrap();
             let index = running[(i as usize * 7919) % running.len()];
             let task = &mut cluster.tasks[index];
-            let status = RunningStatus {
-                timestamp: 2e9 + i as f64,
-                netinfo: vec![IpAddr::V4(ip)],
-                docker: Vec::new(),
-                mesos: Vec::new(),
-                healthy: None,
-            };
+            let status = RunningStatus::new(2e9 + i as f64, &[IpAddr::V4(ip)], &[], &[], None);
             task.running_statuses.pop();
             task.running_statuses.push(status.clone());
             let event = json!({"type":"TASK_UPDATED","task_updated":{
@@ -395,17 +389,17 @@ fn ports_text(ports: &[u16]) -> String {
 
 fn labels(status: &RunningStatus) -> Vec<Value> {
     let docker = status
-        .docker
+        .docker()
         .iter()
         .map(|ip| json!({"key":"Docker.NetworkSettings.IPAddress","value":ip.to_string()}));
-    let mesos = status.mesos.iter().map(
+    let mesos = status.mesos().iter().map(
         |ip| json!({"key":"MesosContainerizer.NetworkSettings.IPAddress","value":ip.to_string()}),
     );
     docker.chain(mesos).collect()
 }
 
 fn network_infos(status: &RunningStatus) -> Value {
-    json!([{"ip_addresses": status.netinfo.iter().map(|ip| json!({"ip_address": ip.to_string()})).collect::<Vec<_>>()}])
+    json!([{"ip_addresses": status.netinfo().iter().map(|ip| json!({"ip_address": ip.to_string()})).collect::<Vec<_>>()}])
 }
 
 fn discovery(task: &Task) -> Option<Value> {

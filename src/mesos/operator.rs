@@ -471,19 +471,20 @@ impl Status {
                 .filter_map(|l| l.value.0)
                 .collect()
         };
-        RunningStatus {
-            timestamp: self.timestamp,
-            netinfo: self
-                .container_status
-                .network_infos
-                .iter()
-                .flat_map(|n| &n.ip_addresses)
-                .filter_map(|a| a.ip_address.0)
-                .collect(),
-            docker: labels(LabelKey::DockerIp),
-            mesos: labels(LabelKey::MesosIp),
-            healthy: self.healthy,
-        }
+        let netinfo: Vec<IpAddr> = self
+            .container_status
+            .network_infos
+            .iter()
+            .flat_map(|n| &n.ip_addresses)
+            .filter_map(|a| a.ip_address.0)
+            .collect();
+        RunningStatus::new(
+            self.timestamp,
+            &netinfo,
+            &labels(LabelKey::DockerIp),
+            &labels(LabelKey::MesosIp),
+            self.healthy,
+        )
     }
 }
 

@@ -278,7 +278,7 @@ impl Discovery {
 impl Status {
     /// The addresses each IP source reads from this status.
     fn running_status(&self) -> cluster::RunningStatus {
-        let labels = |key: LabelKey| {
+        let labels = |key: LabelKey| -> Vec<IpAddr> {
             self.labels
                 .iter()
                 .filter(|l| l.key == key)
@@ -294,13 +294,13 @@ impl Status {
                 netinfo.extend(info.ip_addresses.iter().filter_map(|a| a.ip_address.0));
             }
         }
-        cluster::RunningStatus {
-            timestamp: self.timestamp,
-            netinfo,
-            docker: labels(LabelKey::DockerIp),
-            mesos: labels(LabelKey::MesosIp),
-            healthy: self.healthy,
-        }
+        cluster::RunningStatus::new(
+            self.timestamp,
+            &netinfo,
+            &labels(LabelKey::DockerIp),
+            &labels(LabelKey::MesosIp),
+            self.healthy,
+        )
     }
 }
 

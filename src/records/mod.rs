@@ -492,7 +492,7 @@ impl<S: Sink> Generator<'_, S> {
         let container: Vec<IpAddr> = task
             .running_statuses
             .last()
-            .map(|s| s.netinfo.clone())
+            .map(|s| s.netinfo().to_vec())
             .unwrap_or_default();
         // Port-mapped tasks are reached on their agent; others on their own address.
         let auto: &[IpAddr] = if task.host_port_mapped || container.is_empty() {

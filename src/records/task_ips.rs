@@ -10,9 +10,9 @@ pub(crate) fn task_ips(task: &Task, sources: &[IpSource], agent_ips: &[IpAddr]) 
     for source in sources {
         let ips: &[IpAddr] = match (source, latest) {
             (IpSource::Host, _) => agent_ips,
-            (IpSource::Docker, Some(s)) => &s.docker,
-            (IpSource::Mesos, Some(s)) => &s.mesos,
-            (IpSource::Netinfo, Some(s)) => &s.netinfo,
+            (IpSource::Docker, Some(s)) => s.docker(),
+            (IpSource::Mesos, Some(s)) => s.mesos(),
+            (IpSource::Netinfo, Some(s)) => s.netinfo(),
             (_, None) => &[],
         };
         if !ips.is_empty() {

@@ -42,12 +42,8 @@ fn status() -> impl Strategy<Value = RunningStatus> {
         prop::collection::vec(ip(), 0..2),
         prop::option::of(any::<bool>()),
     )
-        .prop_map(|(t, netinfo, docker, healthy)| RunningStatus {
-            timestamp: f64::from(t),
-            netinfo,
-            docker,
-            mesos: Vec::new(),
-            healthy,
+        .prop_map(|(t, netinfo, docker, healthy)| {
+            RunningStatus::new(f64::from(t), &netinfo, &docker, &[], healthy)
         })
 }
 

@@ -147,7 +147,7 @@ impl ZoneSink for FullLoad {
             store.apply(&batch.item, Sign::AddOnce);
             // What the store notes for the next publish is not needed here: dropped as
             // it comes rather than held for a million records.
-            store.take_changes();
+            store.forget_changes();
         }
     }
 }
@@ -159,6 +159,8 @@ struct Batch {
     index: HashMap<Box<str>, NameId>,
     /// Records already in (`None`: the store drops duplicates itself, `Sign::AddOnce`).
     seen: Option<HashSet<(NameId, RData)>>,
+    /// The name asked last.
+    last: NameId,
 }
 
 impl Batch {
@@ -179,12 +181,22 @@ impl Batch {
     }
 
     fn name(&mut self, name: &str) -> NameId {
-        if let Some(&id) = self.index.get(name) {
-            return id;
+        // A zone lists a name's records together: the owner asked last is the likely one.
+        if let Some(last) = self.item.names.get(self.last as usize) {
+            if **last == *name {
+                return self.last;
+            }
         }
-        let id = self.item.names.len() as NameId;
-        self.item.names.push(name.into());
-        self.index.insert(name.into(), id);
+        let id = match self.index.get(name) {
+            Some(&id) => id,
+            None => {
+                let id = self.item.names.len() as NameId;
+                self.item.names.push(name.into());
+                self.index.insert(name.into(), id);
+                id
+            }
+        };
+        self.last = id;
         id
     }
 
@@ -211,6 +223,8 @@ impl Batch {
             },
             _ => return,
         };
+        // The next record is most likely the owner's again, not its target's.
+        self.last = owner;
         if self
             .seen
             .as_mut()
@@ -294,7 +308,7 @@ impl HeldZone {
             .store
             .take()
             .unwrap_or_else(|| ZoneStore::new(&[self.apex.to_string()]));
-        store.take_changes();
+        store.forget_changes();
         store.shrink();
         load.ns.sort();
         load.ns.dedup();

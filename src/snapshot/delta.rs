@@ -74,6 +74,12 @@ impl DeltaBuilder {
         self.pending.push((owner, rdata, added));
     }
 
+    /// Drops what was collected.
+    pub(crate) fn forget(&mut self) {
+        self.pending.clear();
+        self.overflow = false;
+    }
+
     /// The net delta since the last call (a record added then removed in one batch
     /// cancels out), or `None` when the batch overflowed.
     pub(crate) fn take(&mut self, name: impl Fn(NameId) -> Box<str>) -> Option<Delta> {

@@ -261,6 +261,9 @@ impl TtlTable {
 
     /// Sets the TTL of one set (`index` as in [`SetTtls`]).
     pub fn set(&mut self, name: &str, index: usize, ttl: u32) {
+        if ttl == self.usual && self.unusual.is_empty() {
+            return;
+        }
         if ttl == self.usual {
             if let Some(sets) = self.unusual.get_mut(name) {
                 sets[index] = None;

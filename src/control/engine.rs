@@ -20,6 +20,12 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// From this many items, records are made on a helper thread while the store takes
+/// them (below it a thread costs more than it saves).
+const PIPELINE_FROM_ITEMS: usize = 20_000;
+/// Items per batch handed from the helper to the store.
+const PIPELINE_BATCH: usize = 512;
+
 /// What one publish did.
 #[derive(Clone, Copy, Debug)]
 pub struct Published {
@@ -129,14 +135,11 @@ impl Engine {
     }
 
     fn put(&mut self, items: &[Item], sign: Sign) {
-        let rules = Rules::new(&self.config);
-        let mut report = Report::default();
-        for item in items {
-            let records = ItemRecords::of(&rules, &self.cluster, item, &mut report);
-            if !records.is_empty() {
-                self.store.apply(&records, sign);
-            }
-        }
+        let report = if items.len() >= PIPELINE_FROM_ITEMS {
+            self.put_pipelined(items, sign)
+        } else {
+            self.put_here(items, sign)
+        };
         // Only what is added is reported: what is removed was reported when it came.
         if sign == Sign::Add {
             self.report.skipped += report.skipped;
@@ -146,6 +149,72 @@ impl Engine {
                 }
             }
         }
+    }
+
+    /// [`Engine::put`] on this thread alone.
+    fn put_here(&mut self, items: &[Item], sign: Sign) -> Report {
+        let rules = Rules::new(&self.config);
+        let mut report = Report::default();
+        for item in items {
+            let records = ItemRecords::of(&rules, &self.cluster, item, &mut report);
+            if !records.is_empty() {
+                self.store.apply(&records, sign);
+            }
+        }
+        report
+    }
+
+    /// [`Engine::put`] of many items (a first load, a new configuration): a helper
+    /// thread makes the records while this one puts them in the store, in the same
+    /// order, a batch at a time (the two halves cost about the same).
+    fn put_pipelined(&mut self, items: &[Item], sign: Sign) -> Report {
+        let Engine {
+            config,
+            cluster,
+            store,
+            ..
+        } = self;
+        let (cluster, config) = (&*cluster, &*config);
+        std::thread::scope(|scope| {
+            let (batches, received) = crossbeam_channel::bounded::<Vec<ItemRecords>>(4);
+            let helper = std::thread::Builder::new()
+                .name("generate".into())
+                .spawn_scoped(scope, move || {
+                    let rules = Rules::new(config);
+                    let mut report = Report::default();
+                    for chunk in items.chunks(PIPELINE_BATCH) {
+                        let batch = chunk
+                            .iter()
+                            .map(|item| ItemRecords::of(&rules, cluster, item, &mut report))
+                            .collect();
+                        if batches.send(batch).is_err() {
+                            break;
+                        }
+                    }
+                    report
+                });
+            let Ok(helper) = helper else {
+                // No thread to be had: this one makes them too.
+                let rules = Rules::new(config);
+                let mut report = Report::default();
+                for item in items {
+                    let records = ItemRecords::of(&rules, cluster, item, &mut report);
+                    if !records.is_empty() {
+                        store.apply(&records, sign);
+                    }
+                }
+                return report;
+            };
+            for batch in received {
+                for records in batch.iter().filter(|r| !r.is_empty()) {
+                    store.apply(records, sign);
+                }
+            }
+            // A helper that panicked panics here, where publishing catches it.
+            helper
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p))
+        })
     }
 
     /// Publishes what changed since the last publish, if anything did (or if nothing is
@@ -292,4 +361,40 @@ impl Engine {
 
 fn unix_now() -> u32 {
     crate::status::unix_seconds() as u32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mesos::state::State;
+    use crate::synth::{benchmark_config, state_document};
+
+    /// The store a helper thread fills serves the same zone as one filled on one thread,
+    /// and takes the records away again as completely.
+    #[test]
+    fn pipelined_and_plain_puts_fill_the_same_store() {
+        let config = benchmark_config();
+        let state = || {
+            State::from_slice(&state_document(1500, 3))
+                .expect("a synthetic state decodes")
+                .into_cluster_state()
+        };
+        let mut engines = [Engine::new(config.clone()), Engine::new(config.clone())];
+        for engine in &mut engines {
+            engine.cluster = Cluster::from_state(state(), vec!["10.255.0.1:5050".into()], vec![]);
+        }
+        let items = engines[0].cluster.items();
+        engines[0].put_here(&items, Sign::Add);
+        engines[1].put_pipelined(&items, Sign::Add);
+        let empty = Snapshot::empty(&config);
+        let [plain, pipelined] = engines.each_mut().map(|e| {
+            e.state_seen = true;
+            e.publish(&empty).expect("a first publish").0
+        });
+        assert!(plain.counts.a > 1000);
+        assert_eq!(plain.whole_changes(&pipelined), (Vec::new(), Vec::new()));
+        engines[1].put_pipelined(&items, Sign::Remove);
+        assert!(engines[1].store.is_empty());
+        assert_eq!(engines[1].store.inconsistencies, 0);
+    }
 }

@@ -85,7 +85,7 @@ fn store_holds(store: &ZoneStore, key: &RecordKey) -> bool {
 pub(crate) struct FullLoad {
     apex: Box<str>,
     /// Made at the first record (most refreshes bring none).
-    store: Option<ZoneStore>,
+    store: Option<StoreFiller>,
     /// The current message's served records.
     batch: Batch,
     ttls: TtlTable,
@@ -140,14 +140,70 @@ impl ZoneSink for FullLoad {
             return;
         }
         let apex = &self.apex;
-        let store = self
-            .store
-            .get_or_insert_with(|| ZoneStore::new(&[apex.to_string()]));
-        {
-            store.apply(&batch.item, Sign::AddOnce);
-            // What the store notes for the next publish is not needed here: dropped as
-            // it comes rather than held for a million records.
-            store.forget_changes();
+        self.store
+            .get_or_insert_with(|| StoreFiller::start(apex))
+            .put(batch.item);
+    }
+}
+
+/// The store of a whole transfer, filled on a thread of its own while this one reads
+/// and decodes the messages (the two halves cost about the same).
+enum StoreFiller {
+    Helper {
+        items: crossbeam_channel::Sender<ItemRecords>,
+        filled: std::thread::JoinHandle<ZoneStore>,
+    },
+    /// No thread to be had: filled here.
+    Here(Box<ZoneStore>),
+}
+
+impl StoreFiller {
+    fn start(apex: &str) -> StoreFiller {
+        let mut store = ZoneStore::new(&[apex.to_string()]);
+        let (items, received) = crossbeam_channel::bounded::<ItemRecords>(8);
+        let helper = std::thread::Builder::new()
+            .name("zone-load".into())
+            .spawn(move || {
+                for item in received {
+                    Self::fill(&mut store, &item);
+                }
+                store
+            });
+        match helper {
+            Ok(filled) => StoreFiller::Helper { items, filled },
+            Err(_) => StoreFiller::Here(Box::new(ZoneStore::new(&[apex.to_string()]))),
+        }
+    }
+
+    fn fill(store: &mut ZoneStore, item: &ItemRecords) {
+        store.apply(item, Sign::AddOnce);
+        // What the store notes for the next publish is not needed here: dropped as it
+        // comes rather than held for a million records.
+        store.forget_changes();
+    }
+
+    fn put(&mut self, item: ItemRecords) {
+        match self {
+            StoreFiller::Helper { items, .. } => {
+                // The helper only ends when this side hangs up.
+                let _ = items.send(item);
+            }
+            StoreFiller::Here(store) => Self::fill(store, &item),
+        }
+    }
+
+    /// The filled store. (Dropped unfinished, an abandoned transfer's helper ends by
+    /// itself once its channel closes.)
+    fn finish(self) -> ZoneStore {
+        match self {
+            StoreFiller::Helper { items, filled } => {
+                drop(items);
+                // A helper that panicked panics here, as it would have filling here.
+                filled
+                    .join()
+                    .unwrap_or_else(|p| std::panic::resume_unwind(p))
+            }
+            StoreFiller::Here(store) => *store,
         }
     }
 }
@@ -304,10 +360,10 @@ impl HeldZone {
             return Err(PullResult::Malformed);
         };
         load.end_of_message();
-        let mut store = load
-            .store
-            .take()
-            .unwrap_or_else(|| ZoneStore::new(&[self.apex.to_string()]));
+        let mut store = load.store.take().map_or_else(
+            || ZoneStore::new(&[self.apex.to_string()]),
+            StoreFiller::finish,
+        );
         store.forget_changes();
         store.shrink();
         load.ns.sort();

@@ -27,9 +27,9 @@ fn main() {
         .map(|a| a.parse().expect("task counts"))
         .collect();
     println!(
-        "| tasks | records | names | model | store | shards' tables | sets: wire records | sets: SRV additional addresses | sets: other | total live | bytes per record |"
+        "| tasks | records | names | model | store | store: names' text | store: values | shards' tables | sets: wire records | sets: SRV additional addresses | sets: other | total live | bytes per record |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     let mb = |b: usize| format!("{:.1} MB", b as f64 / 1e6);
     for tasks in sizes {
         let config = benchmark_config();
@@ -59,11 +59,14 @@ fn main() {
         let sets = without_shards - without_sets;
         let store = without_sets.saturating_sub(model_bytes);
         let (_, a, aaaa, srv) = engine.store().counts();
+        let (names_text, values) = engine.store().parts_held();
         let records = a + aaaa + srv;
         println!(
-            "| {tasks} | {records} | {names} | {} | {} | {} | {} | {} | {} | {} | {:.0} |",
+            "| {tasks} | {records} | {names} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.0} |",
             mb(model_bytes),
             mb(store),
+            mb(names_text),
+            mb(values),
             mb(shard_tables),
             mb(wire),
             mb(extras),

@@ -295,6 +295,14 @@ impl ZoneStore {
             + (self.maybe_free.capacity() + self.dirty.capacity() + self.free.capacity()) * 4
     }
 
+    /// Of those bytes, the names' text and the values (both on the heap, without the
+    /// allocator's rounding); the rest is the nodes, the referrers and the indexes.
+    pub fn parts_held(&self) -> (usize, usize) {
+        self.nodes.iter().fold((0, 0), |(names, values), n| {
+            (names + n.name.len(), values + n.values.bytes_held())
+        })
+    }
+
     /// Gives back spare capacity (after a whole state, the tables were sized by guess).
     pub fn shrink(&mut self) {
         self.nodes.shrink_to_fit();

@@ -10,6 +10,7 @@
 #   - ROUNDS times: one task renamed in the state file, then SIGUSR1 to the primary
 #     (a poll) → our secondary answers the new name (NOTIFY + IXFR), in ms.
 # Usage: perf/compact.sh [TASKS (100000)] [SHAPES ("uniform long-tail")] [ROUNDS (3)]
+# BIN=path/to/mesos-dns measures another build (e.g. an older commit's) the same way.
 # Needs: dig, python3; knotd for the Knot column. Loopback only; every wait is bounded.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,6 +19,7 @@ tasks=${1:-100000}
 shapes=${2:-uniform long-tail}
 rounds=${3:-3}
 cargo build --release --quiet --bin mesos-dns --bin synth-state
+bin=${BIN:-./target/release/mesos-dns}
 work_dir
 
 rss_mb() { awk '/^VmRSS/ {printf "%d", $2 / 1024}' /proc/"$1"/status; }
@@ -69,10 +71,10 @@ PY
  "httpon":false,"UDPWorkers":1}
 JSON
   started=$(now_ms)
-  ./target/release/mesos-dns -config "$dir/p-$shape.json" 2> "$dir/p-$shape.log" & primary=$!; pids+=("$primary")
+  "$bin" -config "$dir/p-$shape.json" 2> "$dir/p-$shape.log" & primary=$!; pids+=("$primary")
   p_first=$(answered_after "$pport" leader.mesos "$started")
   started=$(now_ms)
-  ./target/release/mesos-dns -config "$dir/s-$shape.json" 2> "$dir/s-$shape.log" & secondary=$!; pids+=("$secondary")
+  "$bin" -config "$dir/s-$shape.json" 2> "$dir/s-$shape.log" & secondary=$!; pids+=("$secondary")
   s_first=$(answered_after "$sport" leader.mesos "$started")
   records=$(dig @127.0.0.1 -p "$pport" mesos AXFR +tcp 2>/dev/null | grep -vc '^;' || true)
   sleep 20

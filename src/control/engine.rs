@@ -153,15 +153,7 @@ impl Engine {
 
     /// [`Engine::put`] on this thread alone.
     fn put_here(&mut self, items: &[Item], sign: Sign) -> Report {
-        let rules = Rules::new(&self.config);
-        let mut report = Report::default();
-        for item in items {
-            let records = ItemRecords::of(&rules, &self.cluster, item, &mut report);
-            if !records.is_empty() {
-                self.store.apply(&records, sign);
-            }
-        }
-        report
+        put_items(&self.config, &self.cluster, &mut self.store, items, sign)
     }
 
     /// [`Engine::put`] of many items (a first load, a new configuration): a helper
@@ -195,15 +187,7 @@ impl Engine {
                 });
             let Ok(helper) = helper else {
                 // No thread to be had: this one makes them too.
-                let rules = Rules::new(config);
-                let mut report = Report::default();
-                for item in items {
-                    let records = ItemRecords::of(&rules, cluster, item, &mut report);
-                    if !records.is_empty() {
-                        store.apply(&records, sign);
-                    }
-                }
-                return report;
+                return put_items(config, cluster, store, items, sign);
             };
             for batch in received {
                 for records in batch.iter().filter(|r| !r.is_empty()) {
@@ -357,6 +341,25 @@ impl Engine {
     pub fn pool_parts(&self) -> (usize, usize) {
         self.pool.parts_held()
     }
+}
+
+/// Makes the records of `items` and puts them in `store`, one item after the other.
+fn put_items(
+    config: &Config,
+    cluster: &Cluster,
+    store: &mut ZoneStore,
+    items: &[Item],
+    sign: Sign,
+) -> Report {
+    let rules = Rules::new(config);
+    let mut report = Report::default();
+    for item in items {
+        let records = ItemRecords::of(&rules, cluster, item, &mut report);
+        if !records.is_empty() {
+            store.apply(&records, sign);
+        }
+    }
+    report
 }
 
 fn unix_now() -> u32 {

@@ -370,23 +370,53 @@ fn unix_now() -> u32 {
 mod tests {
     use super::*;
     use crate::mesos::state::State;
-    use crate::synth::{benchmark_config, state_document};
+
+    /// The fixture's tasks, each listed `copies` times under new ids and names.
+    fn many_tasks(copies: usize) -> ClusterState {
+        let fixture = include_bytes!("../../tests/data/fake-state.json");
+        let mut doc: serde_json::Value = serde_json::from_slice(fixture).expect("the fixture");
+        for framework in doc["frameworks"].as_array_mut().into_iter().flatten() {
+            let Some(tasks) = framework["tasks"].as_array().cloned() else {
+                continue;
+            };
+            let mut copied = Vec::new();
+            for copy in 0..copies {
+                for task in &tasks {
+                    let mut task = task.clone();
+                    let of = |field: &serde_json::Value| {
+                        format!("{}{copy}", field.as_str().unwrap_or(""))
+                    };
+                    task["id"] = of(&task["id"]).into();
+                    task["name"] = of(&task["name"]).into();
+                    copied.push(task);
+                }
+            }
+            framework["tasks"] = copied.into();
+        }
+        let bytes = serde_json::to_vec(&doc).expect("a document");
+        State::from_slice(&bytes)
+            .expect("the copied fixture decodes")
+            .into_cluster_state()
+    }
 
     /// The store a helper thread fills serves the same zone as one filled on one thread,
     /// and takes the records away again as completely.
     #[test]
     fn pipelined_and_plain_puts_fill_the_same_store() {
-        let config = benchmark_config();
-        let state = || {
-            State::from_slice(&state_document(1500, 3))
-                .expect("a synthetic state decodes")
-                .into_cluster_state()
-        };
+        let config = Config::from_json(
+            r#"{"masters":["10.0.0.1:5050"],"externalon":false,
+                "IPSources":["netinfo","docker","mesos","host"]}"#,
+            "config.json".as_ref(),
+            &crate::config::Environment::system(),
+        )
+        .expect("a valid configuration");
         let mut engines = [Engine::new(config.clone()), Engine::new(config.clone())];
         for engine in &mut engines {
-            engine.cluster = Cluster::from_state(state(), vec!["10.255.0.1:5050".into()], vec![]);
+            engine.cluster =
+                Cluster::from_state(many_tasks(150), vec!["10.0.0.1:5050".into()], vec![]);
         }
         let items = engines[0].cluster.items();
+        assert!(items.len() > 2 * PIPELINE_BATCH, "several batches");
         engines[0].put_here(&items, Sign::Add);
         engines[1].put_pipelined(&items, Sign::Add);
         let empty = Snapshot::empty(&config);

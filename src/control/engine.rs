@@ -138,7 +138,7 @@ impl Engine {
         let report = if items.len() >= PIPELINE_FROM_ITEMS {
             self.put_pipelined(items, sign)
         } else {
-            self.put_here(items, sign)
+            put_items(&self.config, &self.cluster, &mut self.store, items, sign)
         };
         // Only what is added is reported: what is removed was reported when it came.
         if sign == Sign::Add {
@@ -149,11 +149,6 @@ impl Engine {
                 }
             }
         }
-    }
-
-    /// [`Engine::put`] on this thread alone.
-    fn put_here(&mut self, items: &[Item], sign: Sign) -> Report {
-        put_items(&self.config, &self.cluster, &mut self.store, items, sign)
     }
 
     /// [`Engine::put`] of many items (a first load, a new configuration): a helper
@@ -417,7 +412,14 @@ mod tests {
         }
         let items = engines[0].cluster.items();
         assert!(items.len() > 2 * PIPELINE_BATCH, "several batches");
-        engines[0].put_here(&items, Sign::Add);
+        let plain = &mut engines[0];
+        put_items(
+            &plain.config,
+            &plain.cluster,
+            &mut plain.store,
+            &items,
+            Sign::Add,
+        );
         engines[1].put_pipelined(&items, Sign::Add);
         let empty = Snapshot::empty(&config);
         let [plain, pipelined] = engines.each_mut().map(|e| {

@@ -38,7 +38,7 @@ mod tests {
     /// A task read as `/master/state` writes it.
     fn task(json: &str) -> Task {
         let task: crate::mesos::state::Task = serde_json::from_str(json).unwrap();
-        task.into_cluster_task("f")
+        task.into_cluster_task()
     }
 
     fn ips(list: &[&str]) -> Vec<IpAddr> {

@@ -83,7 +83,7 @@ where
 }
 
 fn state_tasks<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<cluster::Task>, D::Error> {
-    tasks_into_model(d, |task: Task| task.into_cluster_task(""))
+    tasks_into_model(d, Task::into_cluster_task)
 }
 
 /// A `/master/state` document, reduced to what names need.
@@ -221,8 +221,9 @@ pub(crate) fn vip_port_labels(labels: &[KeyValue]) -> Vec<(usize, Box<str>)> {
 }
 
 impl Task {
-    /// The model's view of this task, listed under framework `framework_key`.
-    pub fn into_cluster_task(self, framework_key: &str) -> cluster::Task {
+    /// The model's view of this task; its framework id is left empty, for the
+    /// document's framework to set (`State::into_cluster_state`).
+    pub fn into_cluster_task(self) -> cluster::Task {
         let (ports, malformed) = parse_port_ranges(&self.resources.ports);
         let last_status_running = self.statuses.last().map(|s| s.state.is_running());
         let running_statuses = self
@@ -232,7 +233,7 @@ impl Task {
             .map(Status::running_status)
             .collect();
         cluster::Task {
-            framework_id: framework_key.into(),
+            framework_id: std::sync::Arc::default(),
             agent_id: self.slave_id.into(),
             running: self.state.is_running(),
             running_statuses,

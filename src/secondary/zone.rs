@@ -159,11 +159,12 @@ enum StoreFiller {
 
 impl StoreFiller {
     fn start(apex: &str) -> StoreFiller {
-        let mut store = ZoneStore::new(&[apex.to_string()]);
+        let apexes = [apex.to_string()];
         let (items, received) = crossbeam_channel::bounded::<ItemRecords>(8);
         let helper = std::thread::Builder::new()
             .name("zone-load".into())
             .spawn(move || {
+                let mut store = ZoneStore::new(&apexes);
                 for item in received {
                     Self::fill(&mut store, &item);
                 }
@@ -215,7 +216,7 @@ struct Batch {
     index: HashMap<Box<str>, NameId>,
     /// Records already in (`None`: the store drops duplicates itself, `Sign::AddOnce`).
     seen: Option<HashSet<(NameId, RData)>>,
-    /// The name asked last.
+    /// The owner of the record pushed last.
     last: NameId,
 }
 
@@ -237,22 +238,18 @@ impl Batch {
     }
 
     fn name(&mut self, name: &str) -> NameId {
-        // A zone lists a name's records together: the owner asked last is the likely one.
+        // A zone lists a name's records together: the last owner is the likely one.
         if let Some(last) = self.item.names.get(self.last as usize) {
             if **last == *name {
                 return self.last;
             }
         }
-        let id = match self.index.get(name) {
-            Some(&id) => id,
-            None => {
-                let id = self.item.names.len() as NameId;
-                self.item.names.push(name.into());
-                self.index.insert(name.into(), id);
-                id
-            }
-        };
-        self.last = id;
+        if let Some(&id) = self.index.get(name) {
+            return id;
+        }
+        let id = self.item.names.len() as NameId;
+        self.item.names.push(name.into());
+        self.index.insert(name.into(), id);
         id
     }
 

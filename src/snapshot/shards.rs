@@ -261,10 +261,11 @@ impl TtlTable {
 
     /// Sets the TTL of one set (`index` as in [`SetTtls`]).
     pub fn set(&mut self, name: &str, index: usize, ttl: u32) {
-        if ttl == self.usual && self.unusual.is_empty() {
-            return;
-        }
         if ttl == self.usual {
+            // Most zones have one TTL: no lookup then.
+            if self.unusual.is_empty() {
+                return;
+            }
             if let Some(sets) = self.unusual.get_mut(name) {
                 sets[index] = None;
                 if sets.iter().all(Option::is_none) {

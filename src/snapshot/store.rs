@@ -396,9 +396,7 @@ impl ZoneStore {
         }
         names.sort_unstable_by_key(|n| n.shard);
         // Only now: the names above needed their text.
-        for id in std::mem::take(&mut self.maybe_free) {
-            self.free_if_unused(id);
-        }
+        self.free_unused_names();
         Changes { names, delta }
     }
 
@@ -413,6 +411,11 @@ impl ZoneStore {
         dirty.clear();
         self.dirty = dirty;
         self.delta.forget();
+        self.free_unused_names();
+    }
+
+    /// Frees the names that may have lost their last reason to stay.
+    fn free_unused_names(&mut self) {
         let mut maybe_free = std::mem::take(&mut self.maybe_free);
         for &id in &maybe_free {
             self.free_if_unused(id);
@@ -595,15 +598,12 @@ impl ZoneStore {
 
     /// The addresses of a name changed: SRV sets pointing at it carry them as extras.
     fn touch_referrers(&mut self, id: NameId) {
-        let count = self.nodes[id as usize]
-            .referrers
-            .as_ref()
-            .map_or(0, |r| r.len());
-        for i in 0..count {
-            if let Some(referrers) = &self.nodes[id as usize].referrers {
-                let owner = referrers[i].0;
+        // Taken out while its owners are marked (marking never reads referrers).
+        if let Some(referrers) = self.nodes[id as usize].referrers.take() {
+            for &(owner, _) in referrers.iter() {
                 self.touch(owner);
             }
+            self.nodes[id as usize].referrers = Some(referrers);
         }
     }
 
@@ -848,7 +848,7 @@ mod tests {
             // A repeat counts again, it is not a second record.
             store.apply(&item(i), Sign::Add);
         }
-        let id = store.find("app.marathon.mesos.").unwrap();
+        let id = store.find("app.marathon.mesos.").unwrap(); // ok: test
         assert_eq!(store.node(id).a().count(), 200);
         assert!(store.value_indexes.contains_key(&id));
         for i in 0..200 {

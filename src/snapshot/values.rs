@@ -144,37 +144,36 @@ impl Values {
         self.0.len() >= INDEX_FROM
     }
 
-    /// Every value with its count.
-    pub fn iter(&self) -> impl Iterator<Item = (RData, u32)> + '_ {
+    /// Every packed value, tombstones included: (where its header is, its kind, its
+    /// count, its data words).
+    fn entries(&self) -> impl Iterator<Item = (usize, u32, u32, &[u32])> + '_ {
         let mut at = 0;
         std::iter::from_fn(move || {
-            loop {
-                let header = *self.0.get(at)?;
-                let kind = header & KIND_MASK;
-                let end = at + 1 + data_len(kind);
-                let count = header >> KIND_BITS;
-                let start = at + 1;
-                at = end;
-                // Tombstones of an indexed name are skipped.
-                if count > 0 {
-                    return Some((unpack(kind, &self.0[start..end]), count));
-                }
-            }
+            let header = *self.0.get(at)?;
+            let kind = header & KIND_MASK;
+            let start = at;
+            at += 1 + data_len(kind);
+            Some((start, kind, header >> KIND_BITS, &self.0[start + 1..at]))
         })
     }
 
-    /// An index of these values (which hold no tombstones: they were never indexed).
+    /// Every value with its count (an indexed name's tombstones, count 0, skipped).
+    pub fn iter(&self) -> impl Iterator<Item = (RData, u32)> + '_ {
+        self.entries()
+            .filter(|&(_, _, count, _)| count > 0)
+            .map(|(_, kind, count, data)| (unpack(kind, data), count))
+    }
+
+    /// An index of these values (which hold no tombstones: they were never indexed, or
+    /// were just compacted).
     pub fn index(&self) -> ValueIndex {
         let mut index = ValueIndex::default();
-        let mut at = 0;
-        while at < self.0.len() {
-            let kind = self.0[at] & KIND_MASK;
-            let end = at + 1 + data_len(kind);
-            let hash = hash_of(kind, &self.0[at + 1..end]);
+        for (at, kind, _, data) in self.entries() {
             index
                 .positions
-                .insert_unique(hash, at as u32, |&p| self.hash_at(p as usize));
-            at = end;
+                .insert_unique(hash_of(kind, data), at as u32, |&p| {
+                    self.hash_at(p as usize)
+                });
         }
         index
     }
@@ -189,24 +188,14 @@ impl Values {
             && self.0[at + 1..at + 1 + packed.len] == *packed.data()
     }
 
-    /// Where the header of `value` is. A linear scan (names of large apps hold
-    /// thousands of values), so it compares words one by one and rejects on the first
-    /// data word, never calling `memcmp` for a few bytes.
+    /// Where the header of `value` is, by a scan (a name that is not indexed holds
+    /// few values). It rejects on the first data word before comparing the rest.
     fn find(&self, packed: &Packed) -> Option<usize> {
-        let words = &self.0;
-        let mut at = 0;
-        while at < words.len() {
-            let kind = words[at] & KIND_MASK;
-            let len = data_len(kind);
-            if kind == packed.kind
-                && words[at + 1] == packed.words[0]
-                && (1..len).all(|i| words[at + 1 + i] == packed.words[i])
-            {
-                return Some(at);
-            }
-            at += 1 + len;
-        }
-        None
+        self.entries()
+            .find(|&(_, kind, _, data)| {
+                kind == packed.kind && data[0] == packed.words[0] && data == packed.data()
+            })
+            .map(|(at, ..)| at)
     }
 
     /// Where `packed` is, through `index` when the name has one.
@@ -277,7 +266,7 @@ impl Values {
                     self.0.clear();
                     *index = ValueIndex::default();
                 } else if index.removed > index.positions.len() {
-                    self.0 = self.iter_packed_live();
+                    self.0 = self.live_words();
                     *index = self.index();
                 }
             }
@@ -289,15 +278,12 @@ impl Values {
     }
 
     /// The words of the live values only.
-    fn iter_packed_live(&self) -> Vec<u32> {
+    fn live_words(&self) -> Vec<u32> {
         let mut live = Vec::with_capacity(self.0.len());
-        let mut at = 0;
-        while at < self.0.len() {
-            let end = at + 1 + data_len(self.0[at] & KIND_MASK);
-            if self.0[at] >> KIND_BITS > 0 {
-                live.extend_from_slice(&self.0[at..end]);
+        for (at, _, count, data) in self.entries() {
+            if count > 0 {
+                live.extend_from_slice(&self.0[at..at + 1 + data.len()]);
             }
-            at = end;
         }
         live
     }
@@ -316,7 +302,7 @@ mod tests {
     fn every_kind_packs_and_counts() {
         let kinds = [
             RData::A(Ipv4Addr::new(10, 1, 2, 3)),
-            RData::Aaaa("fd01:b::c27a:1".parse().unwrap()),
+            RData::Aaaa("fd01:b::c27a:1".parse().unwrap()), // ok: test
             RData::Srv {
                 target: 7,
                 port: 31000,

@@ -40,6 +40,19 @@ pub enum Outcome {
         /// The question's type.
         qtype: u16,
     },
+    /// IXFR of a zone served here, over UDP: the first `len` octets of the output are
+    /// the current SOA alone, which the worker may replace with the changes (once the
+    /// client is allowed to have them) when they fit `limit` octets (RFC 1995 §2).
+    IxfrOverUdp {
+        /// Octets of the answer written (the current SOA).
+        len: usize,
+        /// Where the question ends in the query.
+        question_end: usize,
+        /// The largest reply the client takes.
+        limit: usize,
+        /// The OPT record the reply carries, when the query had EDNS.
+        opt: Option<[u8; OPT_LEN]>,
+    },
     /// AXFR or IXFR of a zone served here, over TCP: the listener streams the zone
     /// (once the client is allowed to have it).
     Transfer {
@@ -257,8 +270,9 @@ impl<'a> Reply<'a> {
 
     /// AXFR and IXFR: only of a zone's apex (NOTAUTH below it, REFUSED for names not
     /// ours). Over TCP the listener streams the zone; over UDP an IXFR gets the current
-    /// SOA (RFC 1995 §2: the client then asks over TCP) and an AXFR NOTIMP (RFC 5936
-    /// defines it over TCP only).
+    /// SOA, which the worker replaces with the changes when they fit (RFC 1995 §2: else
+    /// the client asks over TCP), and an AXFR NOTIMP (RFC 5936 defines it over TCP
+    /// only).
     fn transfer(&mut self, transport: Transport) -> Outcome {
         let snap = self.snap;
         let at_apex = match snap.lookup(self.query.qname()) {
@@ -275,7 +289,19 @@ impl<'a> Reply<'a> {
                 question_end: self.query.question_end,
             },
             (Transport::Udp, TYPE_IXFR) => {
-                self.positive(&[snap.zone.soa.as_deref(), None, None, None])
+                let limit = self.w.limit();
+                match self.positive(&[snap.zone.soa.as_deref(), None, None, None]) {
+                    Outcome::Reply { len, .. } => Outcome::IxfrOverUdp {
+                        len,
+                        question_end: self.query.question_end,
+                        limit,
+                        opt: self
+                            .query
+                            .edns
+                            .map(|e| opt_record(snap.zone.edns_max, 0, e.dnssec_ok)),
+                    },
+                    other => other,
+                }
             }
             (Transport::Udp, _) => self.simple(Rcode::NOTIMP, false),
         }

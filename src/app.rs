@@ -419,6 +419,7 @@ fn start_dns(
     for (index, socket) in sockets.udp.into_iter().enumerate() {
         let mut worker =
             UdpWorker::new(index, socket, wildcard, reply_size).map_err(failed("UDP"))?;
+        worker.set_config(live.clone());
         if sockets.shared {
             worker
                 .join_when_ready(sockets.dual_stack)

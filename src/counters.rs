@@ -36,16 +36,20 @@ pub(crate) enum TransferResult {
     Refused,
     /// A TSIG signature that did not verify (BADKEY, BADSIG, BADTIME).
     BadTsig,
+    /// IXFR over UDP whose answer does not fit one datagram (or is the whole zone): the
+    /// current SOA alone went out, which tells the client to ask over TCP.
+    OverTcp,
 }
 
 impl TransferResult {
     /// Every result, in counter order.
-    pub(crate) const ALL: [TransferResult; 5] = [
+    pub(crate) const ALL: [TransferResult; 6] = [
         TransferResult::Full,
         TransferResult::Incremental,
         TransferResult::Current,
         TransferResult::Refused,
         TransferResult::BadTsig,
+        TransferResult::OverTcp,
     ];
 
     /// The `result` label.
@@ -56,6 +60,7 @@ impl TransferResult {
             TransferResult::Current => "current",
             TransferResult::Refused => "refused",
             TransferResult::BadTsig => "bad_tsig",
+            TransferResult::OverTcp => "over_tcp",
         }
     }
 }
@@ -168,7 +173,8 @@ pub struct WorkerCounters {
     pub responses: [AtomicU64; RCODES.len()],
     pub truncated: AtomicU64,
     pub dropped: [AtomicU64; DropReason::ALL.len()],
-    /// Transfer requests by kind (AXFR, IXFR) and [`TransferResult`] (TCP only).
+    /// Transfer requests by kind (AXFR, IXFR) and [`TransferResult`] (TCP; IXFR also
+    /// over UDP).
     pub(crate) transfers: [[AtomicU64; TransferResult::ALL.len()]; 2],
 }
 

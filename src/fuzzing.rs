@@ -88,11 +88,33 @@ pub fn tsig(data: &[u8]) {
 
 /// A TCP query as the listener takes it: answered, or, for AXFR/IXFR, admitted (ACL,
 /// TSIG, the IXFR serial) and streamed to the end. Every message is framed, at most
-/// 65,535 octets, and the stream ends.
+/// 65,535 octets, and the stream ends. The same query over UDP: an IXFR's answer fits
+/// the client's size.
 pub fn transfer_request(data: &[u8]) {
     use crate::answer::{Outcome, Transport, answer};
     let shared = snapshot();
     let mut out = vec![0u8; 65535];
+    if let Outcome::IxfrOverUdp {
+        len,
+        question_end,
+        limit,
+        opt,
+    } = answer(data, &shared.load(), 0, Transport::Udp, &mut out)
+    {
+        assert!(len <= limit);
+        let peer = IpAddr::V4(Ipv4Addr::LOCALHOST);
+        let (changes, _) = crate::transfer::ixfr_over_udp(
+            Some(config()),
+            peer,
+            shared,
+            data,
+            question_end,
+            limit,
+            opt,
+            &mut out,
+        );
+        assert!(changes.is_none_or(|n| n <= limit));
+    }
     let Outcome::Transfer { question_end, .. } =
         answer(data, &shared.load(), 0, Transport::Tcp, &mut out)
     else {

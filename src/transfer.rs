@@ -10,13 +10,19 @@
 //! serial the history reaches gets the deltas since (SOA, then per publish the old SOA,
 //! the records removed, the new SOA, the records added, then the SOA again); any other
 //! gets the whole zone as above (RFC 1995 §4).
+//!
+//! IXFR over UDP (RFC 1995 §2): the same answer in one datagram when it fits, else the
+//! current SOA alone, which tells a client behind us to ask over TCP. A secondary that
+//! follows one change at a time is spared a TCP connection per change.
 
 use crate::config::Config;
 use crate::counters::TransferResult;
 use crate::dns::cursor::Cursor;
 use crate::dns::header::{Flags, HEADER_LEN, Header, Rcode, Section, set_count};
 use crate::dns::tsig::{self, Signer, Verified};
-use crate::dns::wire::{TCP_MAX, TYPE_IXFR, TYPE_SOA, be16, pointer, serial_newer, set_soa_serial};
+use crate::dns::wire::{
+    OPT_LEN, TCP_MAX, TYPE_IXFR, TYPE_SOA, be16, pointer, serial_newer, set_soa_serial,
+};
 use crate::snapshot::history::ServedDelta;
 use crate::snapshot::sets::RrSet;
 use crate::snapshot::shards::SHARDS;
@@ -93,6 +99,40 @@ pub(crate) fn admit(
     .signed(signer);
     let result = transfer.result();
     (Some(transfer), result)
+}
+
+/// Answers an IXFR that came over UDP from `peer` into `out`, within `limit` octets
+/// (RFC 1995 §2), admitted as over TCP (`TransferACL`, TSIG): the changes when they fit
+/// one datagram, else the current SOA alone; `opt` is appended when the query had EDNS.
+/// A request with a bad signature gets its NOTAUTH. Returns the reply's length and how
+/// it counts; no length leaves the answer already in `out` (the current SOA, unsigned)
+/// standing: the public answer for a peer that may not transfer the zone.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn ixfr_over_udp(
+    config: Option<&Config>,
+    peer: IpAddr,
+    snapshot: &SharedSnapshot,
+    packet: &[u8],
+    question_end: usize,
+    limit: usize,
+    opt: Option<[u8; OPT_LEN]>,
+    out: &mut [u8],
+) -> (Option<usize>, TransferResult) {
+    let mut framed = Vec::with_capacity(limit.min(MESSAGE_TARGET) + 2);
+    let (transfer, result) = admit(config, peer, snapshot, packet, question_end, &mut framed);
+    let result = match transfer {
+        Some(transfer) => {
+            framed.clear();
+            transfer.single_message(limit, opt, &mut framed)
+        }
+        None if result == TransferResult::Refused => return (None, result),
+        None => result,
+    };
+    let Some(message) = framed.get(2..).filter(|m| m.len() <= limit.min(out.len())) else {
+        return (None, result);
+    };
+    out[..message.len()].copy_from_slice(message);
+    (Some(message.len()), result)
 }
 
 /// A refused or failed transfer request: the header and question, `rcode`, and with a
@@ -180,6 +220,8 @@ pub(crate) struct Transfer {
     deltas: Vec<Arc<ServedDelta>>,
     /// Signs every message when the request was signed (TSIG).
     signer: Option<Signer>,
+    /// An OPT record for every message (IXFR over UDP with EDNS).
+    opt: Option<[u8; OPT_LEN]>,
 }
 
 impl Transfer {
@@ -200,6 +242,7 @@ impl Transfer {
             names: Vec::new(),
             deltas: Vec::new(),
             signer: None,
+            opt: None,
         }
     }
 
@@ -238,6 +281,37 @@ impl Transfer {
             None => {}
         }
         t
+    }
+
+    /// The whole answer as one message with `opt` (IXFR over UDP), appended to `out`
+    /// with its 2-octet length: the changes when they fit within `limit` octets, else
+    /// the current SOA alone (RFC 1995 §2: the client then asks over TCP). How it counts.
+    pub(crate) fn single_message(
+        mut self,
+        limit: usize,
+        opt: Option<[u8; OPT_LEN]>,
+        out: &mut Vec<u8>,
+    ) -> TransferResult {
+        self.opt = opt;
+        let start = out.len();
+        let result = self.result();
+        if result == TransferResult::Incremental {
+            // Signing chains each message's MAC to the last: a message written and then
+            // replaced must not have signed.
+            let signer = self.signer.clone();
+            self.next_message(out);
+            if self.is_done() && out.len() - start - 2 <= limit {
+                return result;
+            }
+            out.truncate(start);
+            self.signer = signer;
+        }
+        self.step = Step::Closing;
+        self.next_message(out);
+        match result {
+            TransferResult::Current => result,
+            _ => TransferResult::OverTcp,
+        }
     }
 
     /// Whether every message has been written.
@@ -387,6 +461,10 @@ impl Transfer {
             }
         }
         set_count(&mut out[msg..], Section::Answer, count);
+        if let Some(opt) = &self.opt {
+            out.extend_from_slice(opt);
+            set_count(&mut out[msg..], Section::Additional, 1);
+        }
         if let Some(signer) = self.signer.as_mut() {
             signer.sign(out, msg, crate::status::unix_seconds(), 0);
         }

@@ -37,6 +37,11 @@ fuzz_target!(|data: &[u8]| {
                     assert!(n <= limit && n >= 12);
                     assert!(out[2] & 0x80 != 0, "QR set");
                 }
+                Outcome::IxfrOverUdp { len: n, question_end, .. } => {
+                    assert!(matches!(transport, Transport::Udp), "the TCP listener streams IXFR");
+                    assert!(n <= limit && n >= 12 && question_end <= data.len());
+                    assert!(out[2] & 0x80 != 0, "QR set");
+                }
                 Outcome::Forward { .. } => {
                     if let Outcome::Reply { len: n, .. } = refuse(data, snap, transport, &mut out) {
                         assert!(n <= 512.max(limit.min(65535)));

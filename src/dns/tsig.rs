@@ -110,6 +110,7 @@ pub(crate) enum Verified {
 }
 
 /// Signs the messages of one answer, each MAC chained to the one before.
+#[derive(Clone)]
 pub(crate) struct Signer {
     key: TsigKey,
     /// The MAC the next message's MAC covers (the request's, then each answer's).

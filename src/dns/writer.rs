@@ -38,6 +38,11 @@ impl<'a> MessageWriter<'a> {
         self.len
     }
 
+    /// The most octets the message may take.
+    pub(crate) fn limit(&self) -> usize {
+        self.limit
+    }
+
     /// Octets still free under the limit.
     #[inline]
     pub(crate) fn room(&self) -> usize {

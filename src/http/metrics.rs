@@ -510,13 +510,19 @@ fn transfer_counts(ctx: &HttpContext) -> Vec<(&'static str, &'static str, &'stat
     let mut out = Vec::new();
     for (k, kind) in ["axfr", "ixfr"].into_iter().enumerate() {
         if let Some(tcp) = ctx.status.listeners.tcp.get() {
+            // IXFR may come over UDP too: each worker counts its own.
+            let udp = ctx
+                .status
+                .listeners
+                .udp
+                .get()
+                .map_or(&[][..], Vec::as_slice);
             for r in TransferResult::ALL {
-                out.push((
-                    "primary",
-                    kind,
-                    r.label(),
-                    load(&tcp.transfers[k][r as usize]),
-                ));
+                let served = std::iter::once(tcp)
+                    .chain(udp)
+                    .map(|c| load(&c.transfers[k][r as usize]))
+                    .sum();
+                out.push(("primary", kind, r.label(), served));
             }
         }
         if ctx.transfers_from_primaries() {

@@ -14,6 +14,7 @@ pub(crate) mod keeper;
 pub(crate) mod kept;
 pub(crate) mod pull;
 pub(crate) mod stream;
+pub(crate) mod udp_ixfr;
 pub(crate) mod zone;
 
 use crate::config::Config;
@@ -461,6 +462,7 @@ impl Secondary {
                 serial,
                 transfer_ms = took.time.as_millis() as u64,
                 transfer_bytes = took.bytes,
+                over_udp = took.over_udp,
                 "zone changes applied"
             );
         }

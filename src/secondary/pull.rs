@@ -1,17 +1,21 @@
-//! Asking one primary for the zone over TCP: a SOA query, then (when the primary has a
-//! newer serial) an IXFR from ours or an AXFR, on the same connection; after a NOTIFY,
-//! the IXFR alone. Every message is
+//! Asking one primary for the zone: when we hold one, an IXFR over UDP first
+//! (`udp_ixfr`), which brings a small change or says we are current; else over TCP a SOA
+//! query, then (when the primary has a newer serial) an IXFR from ours or an AXFR, on
+//! the same connection; after a NOTIFY or a newer SOA over UDP, the IXFR alone. Every
+//! message is
 //! checked: its ID, its response code, its TSIG when `TransferTSIG` is set, and the
 //! transfer's size against `TransferMaxBytes`.
 
 use super::stream::{Assembler, Received, ZoneRr, ZoneSink, convert};
+use super::udp_ixfr::ixfr_over_udp;
 use crate::counters::PullResult;
 use crate::dns::cursor::Cursor;
 use crate::dns::header::{Flags, Header, Rcode, Section, set_count};
 use crate::dns::ids::QueryIds;
 use crate::dns::tsig::{self, ResponseCheck, Signer, TsigKey};
 use crate::dns::wire::{
-    CLASS_IN, HEADER_LEN, TYPE_AXFR, TYPE_IXFR, TYPE_SOA, name_to_wire, serial_newer, soa_number,
+    CLASS_IN, HEADER_LEN, TYPE_AXFR, TYPE_IXFR, TYPE_SOA, name_to_wire, opt_record, serial_newer,
+    soa_number,
 };
 use crate::dns::writer::MessageWriter;
 use crate::snapshot::QUESTION_POINTER;
@@ -62,6 +66,8 @@ pub(crate) struct Took {
     pub(crate) messages: u64,
     pub(crate) bytes: u64,
     pub(crate) time: Duration,
+    /// The changes came in one datagram (IXFR over UDP).
+    pub(crate) over_udp: bool,
 }
 
 /// A failure, with the words for the log.
@@ -93,9 +99,17 @@ pub(crate) fn pull<S: ZoneSink>(
     ids: &mut QueryIds,
     sink: S,
 ) -> Result<Pulled<S>, PullError> {
-    let mut conn = Connection::open(ask.primary)?;
     let ours_serial = ask.ours.and_then(soa_serial);
-    if let (Some(ours), false, true) = (ours_serial, ask.full, ask.soa_first) {
+    let mut soa_first = ask.soa_first;
+    if let (Some(ours), Some(serial), false) = (ask.ours, ours_serial, ask.full) {
+        match ixfr_over_udp(ask, ids, ours, serial) {
+            Some(pulled) => return Ok(pulled),
+            // The primary said (or may have said) it is newer: no SOA query over TCP.
+            None => soa_first = false,
+        }
+    }
+    let mut conn = Connection::open(ask.primary)?;
+    if let (Some(ours), false, true) = (ours_serial, ask.full, soa_first) {
         let soa = conn.soa(ask, ids)?;
         match soa.data.serial() {
             Some(theirs) if !serial_newer(theirs, ours) => return Ok(Pulled::Current),
@@ -110,6 +124,7 @@ pub(crate) fn pull<S: ZoneSink>(
         messages: conn.messages,
         bytes: conn.read,
         time: started.elapsed(),
+        over_udp: false,
     };
     Ok(Pulled::Transfer(received, took))
 }
@@ -207,41 +222,7 @@ impl Connection {
         qtype: u16,
         ours: Option<&[u8]>,
     ) -> Result<(u16, Option<ResponseCheck>), PullError> {
-        let Some(id) = ids.draw() else {
-            return fail(PullResult::Unreachable, "no query ID available");
-        };
-        let mut question = Vec::with_capacity(64);
-        if name_to_wire(ask.apex, true, &mut question).is_none() {
-            return fail(PullResult::Malformed, "the domain is not a DNS name");
-        }
-        question.extend_from_slice(&qtype.to_be_bytes());
-        question.extend_from_slice(&CLASS_IN.to_be_bytes());
-        // An IXFR carries our SOA in the authority section (RFC 1995 §3), owned by the
-        // question's name.
-        let mut authority = Vec::new();
-        if let Some(soa) = ours {
-            authority.extend_from_slice(&QUESTION_POINTER);
-            authority.extend_from_slice(&TYPE_SOA.to_be_bytes());
-            authority.extend_from_slice(&CLASS_IN.to_be_bytes());
-            authority.extend_from_slice(&0u32.to_be_bytes());
-            authority.extend_from_slice(&(soa.len() as u16).to_be_bytes());
-            authority.extend_from_slice(soa);
-        }
-        let size = HEADER_LEN + question.len() + authority.len();
-        let mut m = vec![0u8; size];
-        let Some(mut w) = MessageWriter::new(&mut m, size, id, Flags::default()) else {
-            return fail(PullResult::Malformed, "a query that does not fit");
-        };
-        w.put(Section::Question, 1, &question);
-        if ours.is_some() {
-            w.put(Section::Authority, 1, &authority);
-        }
-        w.finish();
-        let check = ask.key.map(|key| {
-            let mut signer = Signer::for_request(key.clone(), id);
-            signer.sign(&mut m, 0, unix_seconds(), 0);
-            signer.into_check()
-        });
+        let (m, id, check) = query(ask, ids, qtype, ours, None)?;
         let mut framed = (m.len() as u16).to_be_bytes().to_vec();
         framed.extend_from_slice(&m);
         if let Err(e) = self.stream.write_all(&framed) {
@@ -293,6 +274,57 @@ impl Connection {
         }
         Ok(())
     }
+}
+
+/// A query of type `qtype` for the zone, with our SOA (`ours`) in the authority section
+/// for an IXFR (RFC 1995 §3) and an OPT record offering `udp_size` when set, signed
+/// with `TransferTSIG`'s key when set: the message, its ID, and what checks the answers.
+pub(crate) fn query(
+    ask: &Ask,
+    ids: &mut QueryIds,
+    qtype: u16,
+    ours: Option<&[u8]>,
+    udp_size: Option<u16>,
+) -> Result<(Vec<u8>, u16, Option<ResponseCheck>), PullError> {
+    let Some(id) = ids.draw() else {
+        return fail(PullResult::Unreachable, "no query ID available");
+    };
+    let mut question = Vec::with_capacity(64);
+    if name_to_wire(ask.apex, true, &mut question).is_none() {
+        return fail(PullResult::Malformed, "the domain is not a DNS name");
+    }
+    question.extend_from_slice(&qtype.to_be_bytes());
+    question.extend_from_slice(&CLASS_IN.to_be_bytes());
+    // The SOA is owned by the question's name.
+    let mut authority = Vec::new();
+    if let Some(soa) = ours {
+        authority.extend_from_slice(&QUESTION_POINTER);
+        authority.extend_from_slice(&TYPE_SOA.to_be_bytes());
+        authority.extend_from_slice(&CLASS_IN.to_be_bytes());
+        authority.extend_from_slice(&0u32.to_be_bytes());
+        authority.extend_from_slice(&(soa.len() as u16).to_be_bytes());
+        authority.extend_from_slice(soa);
+    }
+    let opt = udp_size.map(|size| opt_record(size, 0, false));
+    let size = HEADER_LEN + question.len() + authority.len() + opt.map_or(0, |o| o.len());
+    let mut m = vec![0u8; size];
+    let Some(mut w) = MessageWriter::new(&mut m, size, id, Flags::default()) else {
+        return fail(PullResult::Malformed, "a query that does not fit");
+    };
+    w.put(Section::Question, 1, &question);
+    if ours.is_some() {
+        w.put(Section::Authority, 1, &authority);
+    }
+    if let Some(opt) = &opt {
+        w.put(Section::Additional, 1, opt);
+    }
+    w.finish();
+    let check = ask.key.map(|key| {
+        let mut signer = Signer::for_request(key.clone(), id);
+        signer.sign(&mut m, 0, unix_seconds(), 0);
+        signer.into_check()
+    });
+    Ok((m, id, check))
 }
 
 /// Where the question section of `packet` ends.

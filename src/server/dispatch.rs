@@ -21,6 +21,13 @@ pub(crate) enum Handled {
         /// Where the question ends in the query.
         question_end: usize,
     },
+    /// An IXFR over UDP (see [`Outcome::IxfrOverUdp`]): not counted yet.
+    IxfrOverUdp {
+        len: usize,
+        question_end: usize,
+        limit: usize,
+        opt: Option<[u8; crate::dns::wire::OPT_LEN]>,
+    },
 }
 
 /// Where a query outside the domain may go: the forwarder, when forwarding is on, and
@@ -101,6 +108,17 @@ pub(crate) fn handle_query<C: FnOnce() -> Option<ClientPath>, P: FnOnce() -> Opt
             counts.request(qtype);
             Handled::Transfer { question_end }
         }
+        Outcome::IxfrOverUdp {
+            len,
+            question_end,
+            limit,
+            opt,
+        } => Handled::IxfrOverUdp {
+            len,
+            question_end,
+            limit,
+            opt,
+        },
         Outcome::Drop | Outcome::Forward { .. } => {
             counts.drop(DropReason::Malformed);
             Handled::Dropped

@@ -304,7 +304,8 @@ impl TcpServer {
                     },
                     &mut self.counts,
                 ) {
-                    Handled::Reply { len } => {
+                    // (An IXFR over UDP only: never here.)
+                    Handled::Reply { len } | Handled::IxfrOverUdp { len, .. } => {
                         conn.output.extend_from_slice(&(len as u16).to_be_bytes());
                         conn.output.extend_from_slice(&self.reply[..len]);
                     }

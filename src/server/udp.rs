@@ -10,18 +10,23 @@
 
 use super::dispatch::{ForwardPath, Handled, NotifyPath, handle_query};
 use crate::answer::Transport;
+use crate::config::Config;
+use crate::counters::TransferResult;
 use crate::counters::{BatchCounts, DropReason, WorkerCounters};
+use crate::dns::wire::TYPE_IXFR;
 use crate::forward::{ClientPath, ForwardHandle};
 use crate::notify::inbox::NotifyInbox;
 use crate::snapshot::SharedSnapshot;
 use crate::sockets::batch::{Batch, Wait, enable_pktinfo};
 use crate::sockets::{bound_socket, quiesce};
 use crate::stop::Stop;
+use crate::transfer;
 use socket2::Type;
 use std::io;
 use std::net::SocketAddr;
 use std::os::fd::AsFd;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 /// Datagrams per batch call.
@@ -53,6 +58,9 @@ pub(crate) struct UdpWorker {
     /// Set while `socket` is a quiesced placeholder on a port another process serves:
     /// where to bind the real socket once the first snapshot is ready.
     join: Option<JoinLater>,
+    /// The live configuration (`TransferACL`, TSIG keys) for IXFR over UDP; without it
+    /// an IXFR gets the current SOA alone.
+    config: Option<Arc<arc_swap::ArcSwap<Config>>>,
 }
 
 /// A socket still to be bound into a shared port.
@@ -87,6 +95,7 @@ impl UdpWorker {
             counts: BatchCounts::default(),
             counters: Arc::new(WorkerCounters::default()),
             join: None,
+            config: None,
         })
     }
 
@@ -114,6 +123,11 @@ impl UdpWorker {
     /// Hands NOTIFYs to `inbox` (secondary mode).
     pub(crate) fn set_notify_inbox(&mut self, inbox: Arc<NotifyInbox>) {
         self.notify = Some(inbox);
+    }
+
+    /// The live configuration, for IXFR over UDP.
+    pub(crate) fn set_config(&mut self, config: Arc<arc_swap::ArcSwap<Config>>) {
+        self.config = Some(config);
     }
 
     pub(crate) fn set_forwarder(&mut self, forward: ForwardHandle) {
@@ -260,6 +274,32 @@ impl UdpWorker {
                 &mut self.counts,
             ) {
                 Handled::Reply { len } => {
+                    self.tx.set_reply(replies, len, &self.rx, i);
+                    replies += 1;
+                }
+                Handled::IxfrOverUdp {
+                    len,
+                    question_end,
+                    limit,
+                    opt,
+                } => {
+                    let config = self.config.as_ref().map(|c| c.load_full());
+                    let (changes, result) = match rx.peer(i) {
+                        Some(peer) => transfer::ixfr_over_udp(
+                            config.as_deref(),
+                            peer.ip(),
+                            snapshot,
+                            packet,
+                            question_end,
+                            limit,
+                            opt,
+                            out,
+                        ),
+                        None => (None, TransferResult::Refused),
+                    };
+                    let len = changes.unwrap_or(len);
+                    self.counters.transfers[1][result as usize].fetch_add(1, Ordering::Relaxed);
+                    self.counts.reply(TYPE_IXFR, &out[..len]);
                     self.tx.set_reply(replies, len, &self.rx, i);
                     replies += 1;
                 }

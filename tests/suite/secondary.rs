@@ -129,6 +129,7 @@ fn our_secondary_follows_our_primary_and_feeds_a_knot_below_it() {
     // NOTIFY can bring it this fast).
     let knot = Knot::secondary(secondary.port, knot_port, None);
     let serial_before = soa_serial(&secondary);
+    let tcp_before = tcp_transfer_requests(&primary);
     let started = Instant::now();
     rename_a_task(&primary, "renamed");
     common::eventually(
@@ -145,6 +146,8 @@ fn our_secondary_follows_our_primary_and_feeds_a_knot_below_it() {
             r#"mesos_dns_transfers_total{role="secondary",kind="ixfr",result="incremental"}"#
         ) >= 1.0
     );
+    // The change fits one datagram: it came by IXFR over UDP, with no TCP connection.
+    assert_eq!(tcp_transfer_requests(&primary), tcp_before);
     assert!(secondary.metric(r#"mesos_dns_notifies_received_total{result="taken"}"#) >= 1.0);
     assert_eq!(kdig_axfr(secondary.port), kdig_axfr(primary.port));
     // kdig takes the change from the secondary by IXFR (the secondary's history holds
@@ -307,6 +310,34 @@ fn tsig_between_our_primary_and_secondary() {
     let m = answers(&bad, "leader.mesos.", RecordType::A).unwrap();
     assert_eq!(m.response_code(), ResponseCode::ServFail);
     assert_eq!(bad.get("/ready").status, 503);
+
+    // A small change comes signed in one datagram (IXFR over UDP), checked by its TSIG:
+    // the primary takes no TCP connection for it.
+    let (tcp_before, serial_before) = (tcp_transfer_requests(&primary), soa_serial(&primary));
+    rename_a_task(&primary, "signed-change");
+    common::eventually(Duration::from_secs(10), "the primary's change", || {
+        soa_serial(&primary) != serial_before
+    });
+    good.signal("USR1");
+    common::eventually(
+        Duration::from_secs(10),
+        "the change on the secondary",
+        || {
+            answers(&good, "signed-change.marathon.mesos.", RecordType::A)
+                .is_some_and(|m| !m.answers().is_empty())
+        },
+    );
+    assert_eq!(tcp_transfer_requests(&primary), tcp_before);
+    assert!(
+        primary.metric(
+            r#"mesos_dns_transfers_total{role="primary",kind="ixfr",result="incremental"}"#
+        ) >= 1.0
+    );
+}
+
+/// Transfer requests (counted as qtype "other") the primary took over TCP.
+fn tcp_transfer_requests(primary: &Server) -> f64 {
+    primary.metric(r#"mesos_dns_requests_total{protocol="tcp",qtype="other"}"#)
 }
 
 /// A zone file of `mesos.` for Knot: SOA serial `serial`, and what our secondary must

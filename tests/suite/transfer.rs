@@ -5,7 +5,7 @@
 
 use crate::common;
 use common::data_path;
-use common::server::{SETUP_R, Server, free_port, query, temp_dir};
+use common::server::{SETUP_R, Server, free_port, query, query_edns, temp_dir};
 use common::upstream::Knot;
 use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::rdata::SOA;
@@ -22,10 +22,8 @@ fn axfr(port: u16, zone: &str, rtype: RecordType) -> (Vec<Record>, Vec<Message>)
     transfer(port, query(zone, rtype), 2)
 }
 
-/// IXFR for a client at `serial`: the records up to the last SOA (an IXFR answer of one
-/// SOA ends at once; a delta answer holds SOAs within).
-fn ixfr(port: u16, serial: u32) -> Vec<Record> {
-    let mut q = query("mesos.", RecordType::IXFR);
+/// An IXFR query for a client at `serial` (our SOA in the authority section).
+fn ixfr_query(mut q: Message, serial: u32) -> Message {
     let soa = SOA::new(
         Name::from_ascii("ns1.mesos.").unwrap(),
         Name::from_ascii("root.ns1.mesos.").unwrap(),
@@ -40,6 +38,13 @@ fn ixfr(port: u16, serial: u32) -> Vec<Record> {
         0,
         RData::SOA(soa),
     ));
+    q
+}
+
+/// IXFR for a client at `serial`: the records up to the last SOA (an IXFR answer of one
+/// SOA ends at once; a delta answer holds SOAs within).
+fn ixfr(port: u16, serial: u32) -> Vec<Record> {
+    let q = ixfr_query(query("mesos.", RecordType::IXFR), serial);
     let mut stream = send_tcp(port, &q);
     // Read until the server closes or goes quiet: the answer's shape is what is tested.
     stream
@@ -309,6 +314,76 @@ fn ixfr_answers_from_the_history() {
             .unwrap_or_else(|| panic!("{line} missing"));
         assert!(n >= at_least, "{line}{n}");
     }
+}
+
+/// The primary's count of IXFR answers of one result.
+fn ixfr_count(s: &Server, result: &str) -> f64 {
+    s.metric(&format!(
+        "mesos_dns_transfers_total{{role=\"primary\",kind=\"ixfr\",result=\"{result}\"}}"
+    ))
+}
+
+/// IXFR over UDP (RFC 1995 §2): the same answer as over TCP in one datagram when it fits
+/// the client's EDNS size, else the current SOA alone (the client then asks over TCP);
+/// a peer outside `TransferACL` gets the SOA alone whatever fits.
+#[test]
+fn ixfr_over_udp_answers_in_one_datagram_when_it_fits() {
+    let setup = format!(",{SETUP_R},\"refreshSeconds\":3600,\"EDNSMaxUDPSize\":4096");
+    let open = Server::start_process(&data_path("fake-state.json"), &setup);
+    let closed = Server::start_process(
+        &data_path("fake-state.json"),
+        &format!("{setup},\"TransferACL\":[\"10.0.0.0/8\"]"),
+    );
+    let serial =
+        |s: &Server| soa_serial(&s.udp(&query("mesos.", RecordType::SOA)).answers()[0]).unwrap();
+    let before: Vec<u32> = [&open, &closed].map(serial).to_vec();
+    for (s, before) in [&open, &closed].into_iter().zip(&before) {
+        rename_a_task(s);
+        common::eventually(Duration::from_secs(10), "the serial moves", || {
+            serial(s) != *before
+        });
+    }
+    let after = serial(&open);
+    let over_tcp = ixfr(open.port, before[0]);
+    assert!(over_tcp.len() > 3, "a delta: {over_tcp:?}");
+
+    let over_udp = open.udp(&ixfr_query(
+        query_edns("mesos.", RecordType::IXFR, 4096),
+        before[0],
+    ));
+    assert_eq!(over_udp.response_code(), ResponseCode::NoError);
+    assert!(over_udp.authoritative());
+    assert!(over_udp.extensions().is_some(), "OPT answers OPT");
+    assert_eq!(
+        over_udp.answers(),
+        &over_tcp[..],
+        "the TCP answer, in one datagram"
+    );
+    assert_eq!(ixfr_count(&open, "incremental"), 2.0);
+
+    // Without EDNS (512 octets) the delta does not fit: the newer SOA alone.
+    let too_small = open.udp(&ixfr_query(query("mesos.", RecordType::IXFR), before[0]));
+    assert_eq!(too_small.answers().len(), 1);
+    assert_eq!(soa_serial(&too_small.answers()[0]), Some(after));
+    assert_eq!(ixfr_count(&open, "over_tcp"), 1.0);
+    // Current: the SOA alone.
+    let current = open.udp(&ixfr_query(
+        query_edns("mesos.", RecordType::IXFR, 4096),
+        after,
+    ));
+    assert_eq!(current.answers().len(), 1);
+    assert_eq!(soa_serial(&current.answers()[0]), Some(after));
+    assert_eq!(ixfr_count(&open, "current"), 1.0);
+
+    // Outside TransferACL: the public SOA, never the changes.
+    let refused = closed.udp(&ixfr_query(
+        query_edns("mesos.", RecordType::IXFR, 4096),
+        before[1],
+    ));
+    assert_eq!(refused.answers().len(), 1);
+    assert_eq!(refused.answers()[0].record_type(), RecordType::SOA);
+    assert_eq!(ixfr_count(&closed, "refused"), 1.0);
+    assert_eq!(ixfr_count(&closed, "incremental"), 0.0);
 }
 
 /// With Knot among `NotifySecondaries`, a change reaches Knot at once (our SOA refresh is

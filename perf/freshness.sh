@@ -8,6 +8,7 @@
 # from the master per minute, RSS.
 # The server's UDP worker is pinned to CPU 0, dnsperf to CPU 1.
 # Usage: perf/freshness.sh [TASKS (100000)] [RATE (1000)] [SECONDS (30)] [MODES ("subscribe poll5 poll60")]
+# BIN=path/to/mesos-dns measures another build the same way.
 # Needs: dnsperf, python3, dig. Loopback only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,6 +19,7 @@ secs=${3:-30}
 modes=${4:-subscribe poll5 poll60}
 cargo build --release --quiet --bin mesos-dns --bin synth-state --example stream_master --example perf_inputs
 work_dir
+bin=${BIN:-./target/release/mesos-dns}
 ./target/release/synth-state "$tasks" 1 > "$dir/state.json"
 ./target/release/examples/perf_inputs "$dir/state.json" "$dir" >/dev/null
 
@@ -42,7 +44,7 @@ for mode in $modes; do
  "httpport":$http,"externalon":false,"UDPWorkers":1,"IPSources":["netinfo","docker","mesos","host"],"stateTimeoutSeconds":60}
 JSON
   sleep 1
-  ./target/release/mesos-dns -config "$dir/server.json" & server=$!; pids+=($server)
+  "$bin" -config "$dir/server.json" & server=$!; pids+=($server)
   wait_ready "$port"
   sleep 2
   cpu0=$(cpu_ns "$server"); t0=$(date +%s%N)

@@ -14,6 +14,7 @@
 #   - the master's load in both deployments, worked out for 5,000 agents from the
 #     measured document and stream sizes.
 # Usage: perf/replicate.sh [TASKS (100000)] [OURS (40)] [KNOTS (1)] [EVENTS (100)]
+# BIN=path/to/mesos-dns measures another build the same way.
 # Needs: knot (knotd), dig, curl, python3. Loopback only; bounded by EVENTS and timeouts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,6 +25,7 @@ knots=${3:-1}
 events=${4:-100}
 cargo build --release --quiet --bin mesos-dns --example stream_master
 work_dir
+bin=${BIN:-./target/release/mesos-dns}
 
 mport=$(free_port); port=$(free_port); http=$(free_port)
 knot_ports=(); for _ in $(seq "$knots"); do knot_ports+=("$(free_port)"); done
@@ -41,7 +43,7 @@ cat > "$dir/primary.json" <<JSON
  "httpListener":"127.0.0.1","httpPort":$http,"UDPWorkers":1,"externalOn":false,
  "IPSources":["netinfo","docker","mesos","host"],"NotifySecondaries":$notify}
 JSON
-./target/release/mesos-dns -config "$dir/primary.json" 2> "$dir/primary.log" & pids+=($!); primary=$!
+"$bin" -config "$dir/primary.json" 2> "$dir/primary.log" & pids+=($!); primary=$!
 wait_ready "$port" leader.mesos A >/dev/null
 for _ in $(seq 600); do curl -sf "http://127.0.0.1:$http/ready" >/dev/null && break; sleep 0.5; done
 
@@ -97,7 +99,7 @@ for i in $(seq "$ours"); do
 {"Primaries":["127.0.0.1:$port"],"listener":"127.0.0.1","port":${our_ports[$((i - 1))]},
  "httpListener":"127.0.0.1","httpPort":${our_http[$((i - 1))]},"UDPWorkers":1,"externalOn":false}
 JSON
-  ./target/release/mesos-dns -config "$dir/o$i.json" -v 1 2> "$dir/o$i.log" & pids+=($!); our_pids+=($!)
+  "$bin" -config "$dir/o$i.json" -v 1 2> "$dir/o$i.log" & pids+=($!); our_pids+=($!)
 done
 for i in $(seq "$knots"); do knot "s$i" "${knot_ports[$((i - 1))]}" "$port"; done
 for i in $(seq "$ours"); do

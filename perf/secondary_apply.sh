@@ -8,6 +8,8 @@
 # so the event → answer figures come from the same run.
 # Per thread, the same split shows where the CPU goes.
 # Usage: perf/secondary_apply.sh [TASKS (100000)] [RATE (5)] [SECONDS (20)]
+# BIN=path/to/mesos-dns measures another build (primary and secondary) the same way.
+# KEEP_LOG=file keeps the secondary's log.
 # Needs: dig, curl, python3. Loopback only; bounded by SECONDS and timeouts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +19,7 @@ rate=${2:-5}
 secs=${3:-20}
 cargo build --release --quiet --bin mesos-dns --example stream_master
 work_dir
+bin=${BIN:-./target/release/mesos-dns}
 
 mport=$(free_port); port=$(free_port); http=$(free_port); sport=$(free_port); shttp=$(free_port)
 rm -f "$dir/go"
@@ -27,13 +30,13 @@ cat > "$dir/primary.json" <<JSON
  "httpListener":"127.0.0.1","httpPort":$http,"UDPWorkers":1,"externalOn":false,
  "IPSources":["netinfo","docker","mesos","host"],"NotifySecondaries":["127.0.0.1:$sport"]}
 JSON
-./target/release/mesos-dns -config "$dir/primary.json" 2> "$dir/primary.log" & pids+=($!)
+"$bin" -config "$dir/primary.json" 2> "$dir/primary.log" & pids+=($!)
 wait_ready "$port" leader.mesos A >/dev/null
 cat > "$dir/secondary.json" <<JSON
 {"Primaries":["127.0.0.1:$port"],"listener":"127.0.0.1","port":$sport,
  "httpListener":"127.0.0.1","httpPort":$shttp,"UDPWorkers":1,"externalOn":false}
 JSON
-./target/release/mesos-dns -config "$dir/secondary.json" -v 1 2> "$dir/secondary.log" & pids+=($!); secondary=$!
+"$bin" -config "$dir/secondary.json" -v 1 2> "$dir/secondary.log" & pids+=($!); secondary=$!
 for _ in $(seq 1200); do grep -q 'zone transferred whole' "$dir/secondary.log" && break; sleep 0.25; done
 grep -q 'zone transferred whole' "$dir/secondary.log" || { echo "no AXFR after 300 s" >&2; tail -5 "$dir/secondary.log" >&2; exit 1; }
 sleep 2 # the freed transfer buffers settle

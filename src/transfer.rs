@@ -265,7 +265,7 @@ impl Transfer {
         let deltas = if serial == current || serial_newer(serial, current) {
             Some(Vec::new())
         } else {
-            snap.history.since(serial).map(<[_]>::to_vec)
+            snap.history.since(serial)
         };
         let mut t = Transfer::new(snap, packet, question_end, apex);
         match deltas {

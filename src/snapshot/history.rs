@@ -47,10 +47,25 @@ impl ServedDelta {
     }
 }
 
-/// The deltas kept, oldest first, each following the one before.
+/// Deltas per chunk of the history: appending a delta copies the pointers of one
+/// chunk at most and the list of chunks, never the whole history (1,000 deltas by
+/// default: copying and later dropping 1,000 pointers, each on its own cache line, cost
+/// more than the rest of a small change).
+const CHUNK: usize = 32;
+
+/// The deltas kept, oldest first, each following the one before; in chunks shared
+/// between the snapshots that carry them.
 #[derive(Clone, Debug, Default)]
 pub struct History {
-    deltas: Arc<[Arc<ServedDelta>]>,
+    /// Every chunk but the last is full.
+    chunks: Vec<Arc<Vec<Arc<ServedDelta>>>>,
+    /// Deltas at the start of the first chunk no longer kept (the chunk goes once all
+    /// of its deltas are older than the kept ones).
+    skip: usize,
+    /// Deltas kept.
+    len: usize,
+    /// Records the kept deltas hold.
+    records: usize,
 }
 
 impl History {
@@ -60,43 +75,65 @@ impl History {
         if keep == 0 {
             return History::default();
         }
-        let follows = self.deltas.last().is_none_or(|last| last.to == delta.from);
-        let kept: &[Arc<ServedDelta>] = if follows { &self.deltas } else { &[] };
-        let skip = (kept.len() + 1).saturating_sub(keep);
-        let mut deltas: Vec<Arc<ServedDelta>> = kept[skip..].to_vec();
-        deltas.push(Arc::new(delta));
-        History {
-            deltas: deltas.into(),
+        let follows = self.latest().is_none_or(|last| last.to == delta.from);
+        let mut next = if follows {
+            self.clone()
+        } else {
+            History::default()
+        };
+        next.records += delta.removed.len() + delta.added.len();
+        next.len += 1;
+        match next.chunks.last_mut() {
+            Some(last) if last.len() < CHUNK => Arc::make_mut(last).push(Arc::new(delta)),
+            _ => {
+                let mut chunk = Vec::with_capacity(CHUNK);
+                chunk.push(Arc::new(delta));
+                next.chunks.push(Arc::new(chunk));
+            }
         }
+        while next.len > keep {
+            let oldest = &next.chunks[0][next.skip];
+            next.records -= oldest.removed.len() + oldest.added.len();
+            next.len -= 1;
+            next.skip += 1;
+            if next.skip == next.chunks[0].len() {
+                next.chunks.remove(0);
+                next.skip = 0;
+            }
+        }
+        next
+    }
+
+    /// The kept deltas, oldest first.
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<ServedDelta>> {
+        self.chunks.iter().flat_map(|c| c.iter()).skip(self.skip)
     }
 
     /// The deltas from `serial` to the latest, when the history reaches back to it.
-    pub fn since(&self, serial: u32) -> Option<&[Arc<ServedDelta>]> {
-        let start = self.deltas.iter().position(|d| d.from == serial)?;
-        Some(&self.deltas[start..])
+    pub fn since(&self, serial: u32) -> Option<Vec<Arc<ServedDelta>>> {
+        let mut deltas = self.iter().skip_while(|d| d.from != serial).peekable();
+        deltas.peek()?;
+        Some(deltas.cloned().collect())
     }
 
     /// How many records the kept deltas hold.
     pub fn records(&self) -> usize {
-        self.deltas
-            .iter()
-            .map(|d| d.removed.len() + d.added.len())
-            .sum()
+        self.records
     }
 
     /// The newest delta, if any.
     pub fn latest(&self) -> Option<&Arc<ServedDelta>> {
-        self.deltas.last()
+        self.chunks.last().and_then(|c| c.last())
     }
 
     /// How many deltas are kept.
     pub fn len(&self) -> usize {
-        self.deltas.len()
+        self.len
     }
 
     /// Whether none is kept.
     pub fn is_empty(&self) -> bool {
-        self.deltas.is_empty()
+        self.len == 0
     }
 }
 
@@ -184,16 +221,48 @@ mod tests {
     #[test]
     fn chains_and_bounds() {
         let h = History::default().with(delta(1, 2), 2).with(delta(2, 3), 2);
-        assert_eq!(h.since(1).map(<[_]>::len), Some(2));
+        assert_eq!(h.since(1).map(|d| d.len()), Some(2));
         let h = h.with(delta(3, 4), 2);
         assert_eq!(h.len(), 2);
         assert!(h.since(1).is_none(), "the oldest left");
-        assert_eq!(h.since(3).map(<[_]>::len), Some(1));
+        assert_eq!(h.since(3).map(|d| d.len()), Some(1));
         // A gap starts afresh.
         let h = h.with(delta(9, 10), 2);
         assert_eq!(h.len(), 1);
         assert!(h.since(3).is_none());
         assert!(History::default().with(delta(1, 2), 0).is_empty());
+    }
+
+    /// Across chunk boundaries, with earlier versions still held: each version keeps
+    /// exactly its latest `keep` deltas, in order, and counts their records.
+    #[test]
+    fn chunks_keep_the_latest_in_every_version() {
+        let with_records = |from: u32| ServedDelta {
+            from,
+            to: from + 1,
+            removed: vec![Box::from(&[0u8][..]); (from % 3) as usize],
+            added: vec![Box::from(&[0u8][..]); 1],
+        };
+        for keep in [1, 5, CHUNK - 1, CHUNK, CHUNK + 1, 3 * CHUNK + 7] {
+            let mut versions = vec![History::default()];
+            for from in 0..(4 * CHUNK as u32 + 9) {
+                let next = versions.last().map(|h| h.with(with_records(from), keep));
+                versions.extend(next);
+            }
+            for (n, h) in versions.iter().enumerate() {
+                let expected: Vec<u32> = (0..n as u32).rev().take(keep).rev().collect();
+                let froms: Vec<u32> = h.iter().map(|d| d.from).collect();
+                assert_eq!(froms, expected, "version {n}, keep {keep}");
+                assert_eq!(h.len(), expected.len());
+                let records: usize = expected.iter().map(|f| (f % 3) as usize + 1).sum();
+                assert_eq!(h.records(), records);
+                assert_eq!(h.latest().map(|d| d.from), expected.last().copied());
+                if let Some(&first) = expected.first() {
+                    assert_eq!(h.since(first).map(|d| d.len()), Some(expected.len()));
+                    assert!(first == 0 || h.since(first - 1).is_none());
+                }
+            }
+        }
     }
 
     #[test]

@@ -8,7 +8,12 @@
 #     start → first answer, resident 20 s later, peak;
 #   - Knot as a secondary of the same zone: resident once it serves the primary's serial;
 #   - ROUNDS times: one task renamed in the state file, then SIGUSR1 to the primary
-#     (a poll) → our secondary answers the new name (NOTIFY + IXFR), in ms.
+#     (a poll) → our secondary answers the new name (NOTIFY + IXFR), in ms;
+#   - with the uniform shape, a primary following the operator API instead
+#     (examples/stream_master.rs serves the same cluster): start → first answer, and
+#     from the first octets of `SUBSCRIBED` (the time the test master takes to render
+#     it left out: its log line's time less its decode time) → first answer; resident
+#     20 s later, peak.
 # Usage: perf/compact.sh [TASKS (100000)] [SHAPES ("uniform long-tail")] [ROUNDS (3)]
 # BIN=path/to/mesos-dns measures another build (e.g. an older commit's) the same way.
 # Needs: dig, python3; knotd for the Knot column. Loopback only; every wait is bounded.
@@ -18,7 +23,7 @@ cd "$(dirname "$0")/.."
 tasks=${1:-100000}
 shapes=${2:-uniform long-tail}
 rounds=${3:-3}
-cargo build --release --quiet --bin mesos-dns --bin synth-state
+cargo build --release --quiet --bin mesos-dns --bin synth-state --example stream_master
 bin=${BIN:-./target/release/mesos-dns}
 work_dir
 
@@ -122,3 +127,34 @@ CONF
   echo "| $shape | $records | $p_first ms | $p_rss MB | $p_peak MB | $s_first ms | $s_rss MB | $s_peak MB | $knot_rss | ${moves[*]} |"
   stop "$secondary"; stop "$primary"
 done
+
+# A primary that subscribes: the first answer comes from `SUBSCRIBED`.
+if [[ " $shapes " == *" uniform "* ]]; then
+  mport=$(free_port); pport=$(free_port)
+  ./target/release/examples/stream_master "$tasks" "$mport" "$pport" 1 1 "$dir/never" 1 1 > /dev/null & master=$!; pids+=("$master")
+  for _ in $(seq 600); do curl -sf "http://127.0.0.1:$mport/master/state" -o /dev/null -m 60 && break; sleep 0.5; done
+  cat > "$dir/sub.json" <<JSON
+{"masters":["127.0.0.1:$mport"],"StateAPI":"subscribe","listener":"127.0.0.1","port":$pport,
+ "externalon":false,"httpon":false,"UDPWorkers":1,"IPSources":["netinfo","docker","mesos","host"]}
+JSON
+  started=$(now_ms)
+  "$bin" -config "$dir/sub.json" 2> "$dir/sub.log" & primary=$!; pids+=("$primary")
+  first=$(answered_after "$pport" leader.mesos "$started")
+  # When the record began: the log line's time (RFC 3339, UTC) less its decode time.
+  from_record=$(python3 - "$dir/sub.log" $((started + first)) <<'PY'
+import datetime, re, sys
+for line in open(sys.argv[1]):
+    if "subscribed to the operator API" in line:
+        at = datetime.datetime.fromisoformat(line.split()[0].replace("Z", "+00:00")).timestamp() * 1000
+        decode = int(re.search(r"decode_ms=(\d+)", line)[1])
+        print(round(int(sys.argv[2]) - (at - decode)))
+        break
+PY
+)
+  sleep 20
+  echo
+  echo "| primary subscribed (uniform) | start → first answer | \`SUBSCRIBED\` → first answer | resident | peak |"
+  echo "|---|---|---|---|---|"
+  echo "| $tasks tasks | $first ms | $from_record ms | $(rss_mb "$primary") MB | $(peak_mb "$primary") MB |"
+  stop "$primary"; stop "$master"
+fi

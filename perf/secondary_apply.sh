@@ -4,7 +4,7 @@
 # (AXFR, then NOTIFY + IXFR per change). The secondary's CPU (every thread, from
 # schedstat, in ns) is read over SECONDS idle, then over SECONDS while the master moves
 # RATE tasks a second; the idle CPU is taken off, and the rest divided by the IXFRs the
-# secondary applied (and by the changes). Every 25th change is probed on the secondary,
+# secondary applied (and by the changes). Every 5th change is probed on the secondary,
 # so the event → answer figures come from the same run.
 # Per thread, the same split shows where the CPU goes.
 # Usage: perf/secondary_apply.sh [TASKS (100000)] [RATE (5)] [SECONDS (20)]
@@ -23,7 +23,7 @@ bin=${BIN:-./target/release/mesos-dns}
 
 mport=$(free_port); port=$(free_port); http=$(free_port); sport=$(free_port); shttp=$(free_port)
 rm -f "$dir/go"
-./target/release/examples/stream_master "$tasks" "$mport" "$sport" "$rate" "$secs" "$dir/go" 25 2 > "$dir/master.txt" &
+./target/release/examples/stream_master "$tasks" "$mport" "$sport" "$rate" "$secs" "$dir/go" 5 2 > "$dir/master.txt" &
 pids+=($!); master_pid=$!
 cat > "$dir/primary.json" <<JSON
 {"masters":["127.0.0.1:$mport"],"StateAPI":"subscribe","listener":"127.0.0.1","port":$port,

@@ -101,6 +101,7 @@ fn run(
 ) {
     let mut ids = QueryIds::new();
     let mut pending: HashMap<(SocketAddr, Vec<u8>), Pending> = HashMap::new();
+    let stopped = stop.receiver();
     while !stop.is_stopped() {
         let now = Instant::now();
         let wait = pending
@@ -109,7 +110,17 @@ fn run(
             .min()
             .unwrap_or(Duration::from_millis(200))
             .min(Duration::from_millis(200));
-        match rx.recv_timeout(wait) {
+        let next = if pending.is_empty() {
+            // Nothing to resend or to see acknowledged: sleep until a new serial or the
+            // stop (an idle server, a secondary on every agent, pays for each wakeup).
+            crossbeam_channel::select! {
+                recv(rx) -> m => m.map_err(|_| crossbeam_channel::RecvTimeoutError::Disconnected),
+                recv(stopped) -> _ => return,
+            }
+        } else {
+            rx.recv_timeout(wait)
+        };
+        match next {
             Ok(mut snap) => {
                 // Only the latest serial matters.
                 while let Ok(later) = rx.try_recv() {

@@ -138,7 +138,7 @@ if [[ " $shapes " == *" uniform "* ]]; then
  "externalon":false,"httpon":false,"UDPWorkers":1,"IPSources":["netinfo","docker","mesos","host"]}
 JSON
   started=$(now_ms)
-  "$bin" -config "$dir/sub.json" 2> "$dir/sub.log" & primary=$!; pids+=("$primary")
+  "$bin" -config "$dir/sub.json" -v 1 2> "$dir/sub.log" & primary=$!; pids+=("$primary")
   first=$(answered_after "$pport" leader.mesos "$started")
   # When the record began: the log line's time (RFC 3339, UTC) less its decode time.
   from_record=$(python3 - "$dir/sub.log" $((started + first)) <<'PY'

@@ -41,6 +41,11 @@ pub(crate) fn answers(s: &Server, name: &str, rtype: RecordType) -> Option<Messa
     s.try_udp(&query(name, rtype), Duration::from_secs(1))
 }
 
+/// Whether `s` answers `name` `rtype` with records (for waiting on).
+fn has_records(s: &Server, name: &str, rtype: RecordType) -> bool {
+    answers(s, name, rtype).is_some_and(|m| !m.answers().is_empty())
+}
+
 /// `kdig` AXFR of `mesos.` from `port`: the records as rows (kdig's own parser).
 pub(crate) fn kdig_axfr(port: u16) -> BTreeSet<String> {
     kdig(port, "AXFR").into_iter().collect()
@@ -106,7 +111,7 @@ fn our_secondary_follows_our_primary_and_feeds_a_knot_below_it() {
         &format!(r#","NotifySecondaries":["127.0.0.1:{knot_port}"]"#),
     );
     common::eventually(Duration::from_secs(20), "the first transfer", || {
-        answers(&secondary, "leader.mesos.", RecordType::A).is_some_and(|m| !m.answers().is_empty())
+        has_records(&secondary, "leader.mesos.", RecordType::A)
     });
     // The same zone, record for record, and the same answers.
     assert_eq!(kdig_axfr(secondary.port), kdig_axfr(primary.port));
@@ -135,10 +140,7 @@ fn our_secondary_follows_our_primary_and_feeds_a_knot_below_it() {
     common::eventually(
         Duration::from_secs(10),
         "the change on the secondary",
-        || {
-            answers(&secondary, "renamed.marathon.mesos.", RecordType::A)
-                .is_some_and(|m| !m.answers().is_empty())
-        },
+        || has_records(&secondary, "renamed.marathon.mesos.", RecordType::A),
     );
     eprintln!("change on the secondary after {:?}", started.elapsed());
     assert!(
@@ -202,7 +204,7 @@ fn notifies_from_others_are_refused() {
     let secondary =
         Server::secondary_on_process(free_port(), &[format!("127.0.0.1:{}", primary.port)], "");
     common::eventually(Duration::from_secs(20), "the first transfer", || {
-        answers(&secondary, "leader.mesos.", RecordType::A).is_some_and(|m| !m.answers().is_empty())
+        has_records(&secondary, "leader.mesos.", RecordType::A)
     });
     let notify = |from: &str, zone: &str| {
         let mut m = query(zone, RecordType::SOA);
@@ -273,10 +275,7 @@ fn a_primary_that_does_not_answer_is_passed_over() {
     common::eventually(
         Duration::from_secs(20),
         "the zone from the second primary",
-        || {
-            answers(&secondary, "leader.mesos.", RecordType::A)
-                .is_some_and(|m| !m.answers().is_empty())
-        },
+        || has_records(&secondary, "leader.mesos.", RecordType::A),
     );
     assert!(pulls(&secondary, "axfr", "unreachable") >= 1.0);
     assert_eq!(pulls(&secondary, "axfr", "full"), 1.0);
@@ -292,7 +291,7 @@ fn tsig_between_our_primary_and_secondary() {
     let primaries = [format!("127.0.0.1:{}", primary.port)];
     let good = Server::secondary_on_process(free_port(), &primaries, &format!(",{keys}"));
     common::eventually(Duration::from_secs(20), "a signed transfer", || {
-        answers(&good, "leader.mesos.", RecordType::A).is_some_and(|m| !m.answers().is_empty())
+        has_records(&good, "leader.mesos.", RecordType::A)
     });
     // A secondary with another secret gets nothing, and says why.
     let wrong = r#","TSIGKeys":{"xfr":{"Algorithm":"hmac-sha256","Secret":"b3RoZXItc2VjcmV0LW90aGVyLXNlY3JldC0xMjM0NTY="}},"TransferTSIG":"xfr""#;
@@ -322,10 +321,7 @@ fn tsig_between_our_primary_and_secondary() {
     common::eventually(
         Duration::from_secs(10),
         "the change on the secondary",
-        || {
-            answers(&good, "signed-change.marathon.mesos.", RecordType::A)
-                .is_some_and(|m| !m.answers().is_empty())
-        },
+        || has_records(&good, "signed-change.marathon.mesos.", RecordType::A),
     );
     assert_eq!(tcp_transfer_requests(&primary), tcp_before);
     assert!(
@@ -379,7 +375,7 @@ fn knot_as_primary_of_a_static_zone() {
         .expect("knotd (Debian package knot)");
     let ours = Server::secondary_on_process(our_port, &[format!("127.0.0.1:{knot_port}")], "");
     common::eventually(Duration::from_secs(20), "the zone from Knot", || {
-        answers(&ours, "www.mesos.", RecordType::A).is_some_and(|m| !m.answers().is_empty())
+        has_records(&ours, "www.mesos.", RecordType::A)
     });
     // Served as Knot serves it: the primary's SOA, SRV priorities and weights, TTLs.
     let srv = answers(&ours, "_web._tcp.mesos.", RecordType::SRV).unwrap();
@@ -791,10 +787,7 @@ fn a_restarted_secondary_answers_from_disk_then_catches_up_by_ixfr() {
     common::eventually(
         Duration::from_secs(10),
         "answers from the kept zone",
-        || {
-            answers(&second, "leader.mesos.", RecordType::A)
-                .is_some_and(|m| !m.answers().is_empty())
-        },
+        || has_records(&second, "leader.mesos.", RecordType::A),
     );
     assert_eq!(soa_serial(&second), serial);
     assert_eq!(
@@ -820,8 +813,7 @@ fn a_restarted_secondary_answers_from_disk_then_catches_up_by_ixfr() {
     rename_a_task(&primary, "after-restart");
     primary.signal("CONT");
     common::eventually(Duration::from_secs(30), "the change by IXFR", || {
-        answers(&second, "after-restart.marathon.mesos.", RecordType::A)
-            .is_some_and(|m| !m.answers().is_empty())
+        has_records(&second, "after-restart.marathon.mesos.", RecordType::A)
     });
     assert!(pulls(&second, "ixfr", "incremental") >= 1.0);
     assert_eq!(pulls(&second, "axfr", "full"), 0.0, "no whole transfer");
@@ -929,8 +921,7 @@ fn kill_9_at_random_moments_never_serves_a_zone_the_primary_did_not() {
         // Bounded: a loaded machine takes a while to start a process and read the zone.
         let from_disk = (0..200).any(|_| {
             std::thread::sleep(Duration::from_millis(100));
-            answers(&secondary, "leader.mesos.", RecordType::A)
-                .is_some_and(|m| !m.answers().is_empty())
+            has_records(&secondary, "leader.mesos.", RecordType::A)
         });
         if from_disk {
             restarts_from_disk += 1;
@@ -947,12 +938,11 @@ fn kill_9_at_random_moments_never_serves_a_zone_the_primary_did_not() {
             Duration::from_secs(30),
             "the secondary current again",
             || {
-                answers(
+                has_records(
                     &secondary,
                     &format!("round-{round}.marathon.mesos."),
                     RecordType::A,
                 )
-                .is_some_and(|m| !m.answers().is_empty())
             },
         );
     }
@@ -981,12 +971,11 @@ fn notifies_come_from_the_primarys_listener_address() {
     primary.wait_ready();
     let secondary = Server::secondary_on(port, &[format!("127.0.0.2:{}", primary.port)], "");
     common::eventually(Duration::from_secs(20), "the first transfer", || {
-        answers(&secondary, "leader.mesos.", RecordType::A).is_some_and(|m| !m.answers().is_empty())
+        has_records(&secondary, "leader.mesos.", RecordType::A)
     });
     rename_a_task(&primary, "notified");
     common::eventually(Duration::from_secs(20), "the change, by NOTIFY", || {
-        answers(&secondary, "notified.marathon.mesos.", RecordType::A)
-            .is_some_and(|m| !m.answers().is_empty())
+        has_records(&secondary, "notified.marathon.mesos.", RecordType::A)
     });
     assert!(secondary.metric(r#"mesos_dns_notifies_received_total{result="taken"}"#) >= 1.0);
     assert_eq!(

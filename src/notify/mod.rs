@@ -39,6 +39,7 @@ const FLAGS: Flags = Flags::AA.with_opcode(Opcode::NOTIFY);
 pub(crate) struct Notifier {
     tx: Sender<Arc<Snapshot>>,
     also: Targets,
+    live: Arc<arc_swap::ArcSwap<Config>>,
 }
 
 /// Secondaries notified besides `NotifySecondaries` (an elected leader's standbys).
@@ -50,8 +51,12 @@ impl Notifier {
         self.also.clone()
     }
 
-    /// Queues NOTIFYs for `snap`'s serial; never blocks.
+    /// Queues NOTIFYs for `snap`'s serial; never blocks. With nobody to notify (a
+    /// secondary on an agent, as a rule) the thread is not woken.
     pub(crate) fn notify(&self, snap: Arc<Snapshot>) {
+        if self.live.load().notify_secondaries.is_empty() && self.also.load().is_empty() {
+            return;
+        }
         let _ = self.tx.send(snap);
     }
 }
@@ -85,10 +90,15 @@ pub(crate) fn spawn(
     }
     let also = Targets::default();
     let targets = also.clone();
+    let notifier = Notifier {
+        tx,
+        also,
+        live: live.clone(),
+    };
     let thread = std::thread::Builder::new()
         .name("notify".into())
         .spawn(move || run(&live, &targets, &rx, &v4, v6.as_ref(), &stop))?;
-    Ok((Notifier { tx, also }, thread))
+    Ok((notifier, thread))
 }
 
 fn run(

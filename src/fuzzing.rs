@@ -7,8 +7,8 @@ use crate::control::engine::Engine;
 use crate::dns::tsig::{self, Signer, TsigKey, Verified};
 use crate::mesos::recordio::RecordReader;
 use crate::mesos::state::State;
-use crate::secondary::pull::check_message;
-use crate::secondary::stream::{Assembler, Received, convert};
+use crate::secondary::pull::{check_message, records};
+use crate::secondary::stream::{Assembler, Received};
 use crate::secondary::zone::HeldZone;
 use crate::snapshot::{SharedSnapshot, Snapshot};
 use std::net::{IpAddr, Ipv4Addr};
@@ -254,10 +254,10 @@ fn feed<S: crate::secondary::stream::ZoneSink>(asm: &mut Assembler<S>, messages:
             packet.first().copied().unwrap_or(0),
             packet.get(1).copied().unwrap_or(0),
         ]);
-        let Ok(message) = check_message(packet, id, None) else {
+        let Ok(records) = check_message(packet, id, None).and_then(|p| records(&p)) else {
             return;
         };
-        for rr in message.answers().iter().filter_map(convert) {
+        for rr in records {
             if asm.push(rr).is_err() {
                 return;
             }

@@ -7,7 +7,8 @@
 //! own, so a publish never waits on the disk.
 
 use super::kept::{KeptZone, WholeWriter};
-use super::stream::{Assembler, Received, ZoneRr, ZoneSink, convert};
+use super::stream::{Assembler, Received, ZoneRr, ZoneSink};
+use super::wire_records::answer_records;
 use crate::config::Config;
 use crate::dns::header::{Flags, HEADER_LEN, Header};
 use crate::dns::wire::{CLASS_IN, TYPE_AXFR, TYPE_IXFR, name_to_wire};
@@ -116,9 +117,8 @@ fn keep(
     while !transfer.is_done() {
         out.clear();
         transfer.next_message(&mut out);
-        let message =
-            hickory_proto::op::Message::from_vec(&out[2..]).map_err(|_| "did not parse")?;
-        for rr in message.answers().iter().filter_map(convert) {
+        let records = answer_records(&out[2..]).ok_or("did not parse")?;
+        for rr in records {
             assembler.push(rr).map_err(|_| "did not check")?;
         }
         assembler.end_of_message();

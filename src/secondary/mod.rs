@@ -15,6 +15,7 @@ pub(crate) mod kept;
 pub(crate) mod pull;
 pub(crate) mod stream;
 pub(crate) mod udp_ixfr;
+pub(crate) mod wire_records;
 pub(crate) mod zone;
 
 use crate::config::Config;

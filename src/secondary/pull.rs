@@ -6,8 +6,9 @@
 //! checked: its ID, its response code, its TSIG when `TransferTSIG` is set, and the
 //! transfer's size against `TransferMaxBytes`.
 
-use super::stream::{Assembler, Received, ZoneRr, ZoneSink, convert};
+use super::stream::{Assembler, Received, ZoneRr, ZoneSink};
 use super::udp_ixfr::ixfr_over_udp;
+use super::wire_records::answer_records;
 use crate::counters::PullResult;
 use crate::dns::cursor::Cursor;
 use crate::dns::header::{Flags, Header, Rcode, Section, set_count};
@@ -162,11 +163,8 @@ impl Connection {
     /// The primary's SOA for the zone.
     fn soa(&mut self, ask: &Ask, ids: &mut QueryIds) -> Result<ZoneRr, PullError> {
         let (id, mut check) = self.send(ask, ids, TYPE_SOA, None)?;
-        let message = self.read_message(ask, id, check.as_mut())?;
-        message
-            .answers()
-            .iter()
-            .filter_map(convert)
+        self.read_message(ask, id, check.as_mut())?
+            .into_iter()
             .find(|rr| &*rr.name == ask.apex && rr.data.serial().is_some())
             .map_or_else(|| fail(PullResult::Malformed, "no SOA in the answer"), Ok)
     }
@@ -191,13 +189,13 @@ impl Connection {
             if ask.stop.is_stopped() {
                 return fail(PullResult::Unreachable, "the server is stopping");
             }
-            let message = match self.read_message(ask, id, check.as_mut()) {
+            let records = match self.read_message(ask, id, check.as_mut()) {
                 Ok(m) => m,
                 // An IXFR answered with the SOA alone, then the end: no changes to send.
                 Err(_) if ixfr && assembler.only_soa() => return Ok(assembler.finish()?),
                 Err(e) => return Err(e),
             };
-            for rr in message.answers().iter().filter_map(convert) {
+            for rr in records {
                 assembler.push(rr)?;
             }
             assembler.end_of_message();
@@ -237,7 +235,7 @@ impl Connection {
         ask: &Ask,
         id: u16,
         check: Option<&mut ResponseCheck>,
-    ) -> Result<hickory_proto::op::Message, PullError> {
+    ) -> Result<Vec<ZoneRr>, PullError> {
         let mut len = [0u8; 2];
         self.read_exact(&mut len)?;
         let len = usize::from(u16::from_be_bytes(len));
@@ -251,7 +249,7 @@ impl Connection {
         }
         let mut packet = vec![0u8; len];
         self.read_exact(&mut packet)?;
-        check_message(packet, id, check)
+        records(&check_message(packet, id, check)?)
     }
 
     /// Fills `buf`, within the read timeout for each read and the exchange's deadline.
@@ -337,13 +335,13 @@ fn questions_end(packet: &[u8]) -> Option<usize> {
 }
 
 /// One message of a transfer as it came off the wire, checked: ours (ID, response), a
-/// readable question, its TSIG when one is expected (then taken off), NOERROR, and a
-/// message hickory-proto parses.
+/// readable question, its TSIG when one is expected (then taken off), NOERROR. The
+/// message without its TSIG.
 pub(crate) fn check_message(
     mut packet: Vec<u8>,
     id: u16,
     check: Option<&mut ResponseCheck>,
-) -> Result<hickory_proto::op::Message, PullError> {
+) -> Result<Vec<u8>, PullError> {
     let Some(header) = Header::read(&packet) else {
         return fail(PullResult::Malformed, "an answer that is not ours");
     };
@@ -373,11 +371,13 @@ pub(crate) fn check_message(
         let additional = header.count(Section::Additional).saturating_sub(1);
         set_count(&mut packet, Section::Additional, additional);
     }
-    match hickory_proto::op::Message::from_vec(&packet) {
-        Ok(message) => Ok(message),
-        Err(e) => fail(
-            PullResult::Malformed,
-            format!("a message that does not parse: {e}"),
-        ),
-    }
+    Ok(packet)
+}
+
+/// The answer records of a checked message (`wire_records`).
+pub(crate) fn records(packet: &[u8]) -> Result<Vec<ZoneRr>, PullError> {
+    answer_records(packet).map_or_else(
+        || fail(PullResult::Malformed, "a message that does not parse"),
+        Ok,
+    )
 }

@@ -10,8 +10,9 @@
 //! fresh port the system picks), with our random ID and our question, and with its TSIG
 //! when `TransferTSIG` is set (as every transfer should be across untrusted networks).
 
-use super::pull::{Ask, PullError, Pulled, Took, check_message, query};
-use super::stream::{Assembler, Received, ZoneRr, convert};
+use super::pull::{Ask, PullError, Pulled, Took, check_message, query, records};
+use super::stream::{Assembler, Received, ZoneRr};
+use super::wire_records::question;
 use crate::counters::PullResult;
 use crate::dns::header::{Flags, Header};
 use crate::dns::ids::QueryIds;
@@ -71,17 +72,12 @@ fn exchange<S>(
     if len > usize::from(UDP_SIZE) || truncated {
         return Err(malformed("an answer cut short"));
     }
-    let message = check_message(answer, id, check.as_mut())?;
-    let asked = message.queries().first().is_some_and(|q| {
-        message.queries().len() == 1
-            && u16::from(q.query_type()) == TYPE_IXFR
-            && q.name().to_lowercase().to_ascii() == ask.apex
-    });
-    if !asked {
+    let answer = check_message(answer, id, check.as_mut())?;
+    if question(&answer).is_none_or(|(name, qtype)| qtype != TYPE_IXFR || name != ask.apex) {
         return Err(malformed("an answer to another question"));
     }
     let mut assembler = Assembler::new(ask.apex, Some(ours_serial), Vec::<ZoneRr>::new());
-    for rr in message.answers().iter().filter_map(convert) {
+    for rr in records(&answer)? {
         assembler.push(rr)?;
     }
     if assembler.only_soa() {

@@ -59,10 +59,7 @@ impl RrData {
 fn plain_text(name: &Name) -> Option<Box<str>> {
     let mut out = Vec::with_capacity(name.len() + 1);
     for label in name.iter() {
-        if !label
-            .iter()
-            .all(|&b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'*')
-        {
+        if !label.iter().copied().all(is_plain) {
             return None;
         }
         out.extend_from_slice(label);
@@ -74,6 +71,11 @@ fn plain_text(name: &Name) -> Option<Box<str>> {
     out.make_ascii_lowercase();
     // Plain ASCII, checked above.
     String::from_utf8(out).ok().map(String::into_boxed_str)
+}
+
+/// Whether an octet may stand in a plain label: a letter, a digit, `-`, `_` or `*`.
+pub(crate) fn is_plain(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'*'
 }
 
 /// A name as uncompressed wire, lower-cased.

@@ -10,7 +10,7 @@
 //! of a secondary's first load; a change taken over UDP paid 30-57 µs for a dozen
 //! records. Here a name goes from the wire to its text in one pass.
 
-use super::stream::{RrData, ZoneRr, convert};
+use super::stream::{RrData, ZoneRr, convert, is_plain};
 use crate::dns::cursor::Cursor;
 use crate::dns::header::{HEADER_LEN, Header, Section};
 use crate::dns::wire::{CLASS_IN, TYPE_A, TYPE_AAAA, TYPE_NS, TYPE_PTR, TYPE_SOA, TYPE_SRV};
@@ -129,10 +129,7 @@ fn plain_name(packet: &[u8], at: usize, out: &mut String) -> Option<usize> {
             break;
         }
         let label = labels.take(len)?;
-        if !label
-            .iter()
-            .all(|&b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'*')
-        {
+        if !label.iter().copied().all(is_plain) {
             return None;
         }
         // Plain ASCII, checked above; the wire form is lower-cased already.

@@ -43,16 +43,7 @@ pub enum Outcome {
     /// IXFR of a zone served here, over UDP: the first `len` octets of the output are
     /// the current SOA alone, which the worker may replace with the changes (once the
     /// client is allowed to have them) when they fit `limit` octets (RFC 1995 §2).
-    IxfrOverUdp {
-        /// Octets of the answer written (the current SOA).
-        len: usize,
-        /// Where the question ends in the query.
-        question_end: usize,
-        /// The largest reply the client takes.
-        limit: usize,
-        /// The OPT record the reply carries, when the query had EDNS.
-        opt: Option<[u8; OPT_LEN]>,
-    },
+    IxfrOverUdp(UdpIxfr),
     /// AXFR or IXFR of a zone served here, over TCP: the listener streams the zone
     /// (once the client is allowed to have it).
     Transfer {
@@ -61,6 +52,19 @@ pub enum Outcome {
         /// Where the question ends in the query.
         question_end: usize,
     },
+}
+
+/// An IXFR asked over UDP, answered for now with the current SOA alone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UdpIxfr {
+    /// Octets of the answer written (the current SOA).
+    pub len: usize,
+    /// Where the question ends in the query.
+    pub question_end: usize,
+    /// The largest reply the client takes.
+    pub limit: usize,
+    /// The OPT record the reply carries, when the query had EDNS.
+    pub opt: Option<[u8; OPT_LEN]>,
 }
 
 /// Answers `packet` from `snap` into `out`. `rotation` picks the first record of each
@@ -249,14 +253,23 @@ impl<'a> Reply<'a> {
 
     /// Appends the OPT record if the query had one, and finishes the message.
     fn end(&mut self, rcode: Rcode) -> Outcome {
-        if let Some(Edns { dnssec_ok, .. }) = self.query.edns {
-            let opt = opt_record(self.snap.zone.edns_max, rcode.extended_bits(), dnssec_ok);
+        if let Some(opt) = self.opt(rcode) {
             self.w.put(Section::Additional, 1, &opt);
         }
         Outcome::Reply {
             len: self.w.finish(),
             qtype: self.query.qtype,
         }
+    }
+
+    /// The OPT record answering the query's, if it had one.
+    fn opt(&self, rcode: Rcode) -> Option<[u8; OPT_LEN]> {
+        let Edns { dnssec_ok, .. } = self.query.edns?;
+        Some(opt_record(
+            self.snap.zone.edns_max,
+            rcode.extended_bits(),
+            dnssec_ok,
+        ))
     }
 
     /// Header, question and OPT only.
@@ -291,15 +304,12 @@ impl<'a> Reply<'a> {
             (Transport::Udp, TYPE_IXFR) => {
                 let limit = self.w.limit();
                 match self.positive(&[snap.zone.soa.as_deref(), None, None, None]) {
-                    Outcome::Reply { len, .. } => Outcome::IxfrOverUdp {
+                    Outcome::Reply { len, .. } => Outcome::IxfrOverUdp(UdpIxfr {
                         len,
                         question_end: self.query.question_end,
                         limit,
-                        opt: self
-                            .query
-                            .edns
-                            .map(|e| opt_record(snap.zone.edns_max, 0, e.dnssec_ok)),
-                    },
+                        opt: self.opt(Rcode::NOERROR),
+                    }),
                     other => other,
                 }
             }

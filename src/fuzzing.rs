@@ -94,26 +94,12 @@ pub fn transfer_request(data: &[u8]) {
     use crate::answer::{Outcome, Transport, answer};
     let shared = snapshot();
     let mut out = vec![0u8; 65535];
-    if let Outcome::IxfrOverUdp {
-        len,
-        question_end,
-        limit,
-        opt,
-    } = answer(data, &shared.load(), 0, Transport::Udp, &mut out)
-    {
-        assert!(len <= limit);
+    if let Outcome::IxfrOverUdp(ixfr) = answer(data, &shared.load(), 0, Transport::Udp, &mut out) {
+        assert!(ixfr.len <= ixfr.limit);
         let peer = IpAddr::V4(Ipv4Addr::LOCALHOST);
-        let (changes, _) = crate::transfer::ixfr_over_udp(
-            Some(config()),
-            peer,
-            shared,
-            data,
-            question_end,
-            limit,
-            opt,
-            &mut out,
-        );
-        assert!(changes.is_none_or(|n| n <= limit));
+        let (changes, _) =
+            crate::transfer::ixfr_over_udp(Some(config()), peer, shared, data, ixfr, &mut out);
+        assert!(changes.is_none_or(|n| n <= ixfr.limit));
     }
     let Outcome::Transfer { question_end, .. } =
         answer(data, &shared.load(), 0, Transport::Tcp, &mut out)

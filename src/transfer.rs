@@ -15,6 +15,7 @@
 //! current SOA alone, which tells a client behind us to ask over TCP. A secondary that
 //! follows one change at a time is spared a TCP connection per change.
 
+use crate::answer::UdpIxfr;
 use crate::config::Config;
 use crate::counters::TransferResult;
 use crate::dns::cursor::Cursor;
@@ -101,23 +102,27 @@ pub(crate) fn admit(
     (Some(transfer), result)
 }
 
-/// Answers an IXFR that came over UDP from `peer` into `out`, within `limit` octets
+/// Answers an IXFR that came over UDP from `peer` into `out`, within the client's limit
 /// (RFC 1995 §2), admitted as over TCP (`TransferACL`, TSIG): the changes when they fit
-/// one datagram, else the current SOA alone; `opt` is appended when the query had EDNS.
+/// one datagram, else the current SOA alone; with the OPT record when the query had
+/// EDNS.
 /// A request with a bad signature gets its NOTAUTH. Returns the reply's length and how
 /// it counts; no length leaves the answer already in `out` (the current SOA, unsigned)
 /// standing: the public answer for a peer that may not transfer the zone.
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn ixfr_over_udp(
     config: Option<&Config>,
     peer: IpAddr,
     snapshot: &SharedSnapshot,
     packet: &[u8],
-    question_end: usize,
-    limit: usize,
-    opt: Option<[u8; OPT_LEN]>,
+    ixfr: UdpIxfr,
     out: &mut [u8],
 ) -> (Option<usize>, TransferResult) {
+    let UdpIxfr {
+        question_end,
+        limit,
+        opt,
+        ..
+    } = ixfr;
     let mut framed = Vec::with_capacity(limit.min(MESSAGE_TARGET) + 2);
     let (transfer, result) = admit(config, peer, snapshot, packet, question_end, &mut framed);
     let result = match transfer {

@@ -37,7 +37,8 @@ fuzz_target!(|data: &[u8]| {
                     assert!(n <= limit && n >= 12);
                     assert!(out[2] & 0x80 != 0, "QR set");
                 }
-                Outcome::IxfrOverUdp { len: n, question_end, .. } => {
+                Outcome::IxfrOverUdp(ixfr) => {
+                    let (n, question_end) = (ixfr.len, ixfr.question_end);
                     assert!(matches!(transport, Transport::Udp), "the TCP listener streams IXFR");
                     assert!(n <= limit && n >= 12 && question_end <= data.len());
                     assert!(out[2] & 0x80 != 0, "QR set");

@@ -113,13 +113,6 @@ fn run(
     let mut pending: HashMap<(SocketAddr, Vec<u8>), Pending> = HashMap::new();
     let stopped = stop.receiver();
     while !stop.is_stopped() {
-        let now = Instant::now();
-        let wait = pending
-            .values()
-            .map(|p| p.next_at.saturating_duration_since(now))
-            .min()
-            .unwrap_or(Duration::from_millis(200))
-            .min(Duration::from_millis(200));
         let next = if pending.is_empty() {
             // Nothing to resend or to see acknowledged: sleep until a new serial or the
             // stop (an idle server, a secondary on every agent, pays for each wakeup).
@@ -128,6 +121,13 @@ fn run(
                 recv(stopped) -> _ => return,
             }
         } else {
+            let now = Instant::now();
+            let wait = pending
+                .values()
+                .map(|p| p.next_at.saturating_duration_since(now))
+                .min()
+                .unwrap_or_default()
+                .min(Duration::from_millis(200));
             rx.recv_timeout(wait)
         };
         match next {
@@ -138,12 +138,14 @@ fn run(
                 }
                 let config = live.load();
                 let also = also.load();
+                // The same messages for every target: made once per serial.
+                let messages = messages(&snap);
                 for target in config.notify_secondaries.iter().chain(also.iter()) {
-                    for (apex, message) in messages(&snap) {
+                    for (apex, message) in &messages {
                         pending.insert(
-                            (*target, apex),
+                            (*target, apex.clone()),
                             Pending {
-                                message,
+                                message: message.clone(),
                                 id: 0,
                                 tries: 0,
                                 next_at: Instant::now(),

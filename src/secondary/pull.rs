@@ -7,7 +7,7 @@
 //! transfer's size against `TransferMaxBytes`.
 
 use super::stream::{Assembler, Received, ZoneRr, ZoneSink};
-use super::udp_ixfr::ixfr_over_udp;
+use super::udp_ixfr::{OverUdp, ixfr_over_udp};
 use super::wire_records::answer_records;
 use crate::counters::PullResult;
 use crate::dns::cursor::Cursor;
@@ -78,7 +78,7 @@ pub(crate) struct PullError {
     pub(crate) detail: String,
 }
 
-fn fail<T>(result: PullResult, detail: impl Into<String>) -> Result<T, PullError> {
+pub(crate) fn fail<T>(result: PullResult, detail: impl Into<String>) -> Result<T, PullError> {
     Err(PullError {
         result,
         detail: detail.into(),
@@ -104,9 +104,10 @@ pub(crate) fn pull<S: ZoneSink>(
     let mut soa_first = ask.soa_first;
     if let (Some(ours), Some(serial), false) = (ask.ours, ours_serial, ask.full) {
         match ixfr_over_udp(ask, ids, ours, serial) {
-            Some(pulled) => return Ok(pulled),
-            // The primary said (or may have said) it is newer: no SOA query over TCP.
-            None => soa_first = false,
+            OverUdp::Pulled(pulled) => return Ok(pulled),
+            // The primary said it is newer: no SOA query over TCP.
+            OverUdp::Newer => soa_first = false,
+            OverUdp::Failed => {}
         }
     }
     let mut conn = Connection::open(ask.primary)?;

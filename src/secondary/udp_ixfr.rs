@@ -10,7 +10,7 @@
 //! fresh port the system picks), with our random ID and our question, and with its TSIG
 //! when `TransferTSIG` is set (as every transfer should be across untrusted networks).
 
-use super::pull::{Ask, PullError, Pulled, Took, check_message, query, records};
+use super::pull::{Ask, PullError, Pulled, Took, check_message, fail, query, records};
 use super::stream::{Assembler, Received, ZoneRr};
 use super::wire_records::question;
 use crate::counters::PullResult;
@@ -26,24 +26,37 @@ const UDP_SIZE: u16 = 1232;
 /// How long the primary may take to answer; TCP is asked after.
 const WAIT: Duration = Duration::from_millis(500);
 
+/// What an IXFR over UDP found.
+pub(crate) enum OverUdp<S> {
+    /// The zone is current, or its changes came.
+    Pulled(Pulled<S>),
+    /// The primary holds a newer zone whose changes did not come in the datagram: the
+    /// transfer goes over TCP, with no SOA query first.
+    Newer,
+    /// Nothing to go by (no answer in time, an error, an answer that does not check):
+    /// TCP as if UDP had not been tried.
+    Failed,
+}
+
 /// Asks `ask.primary` by UDP for the changes since our SOA `ours` (serial
-/// `ours_serial`): the zone is current, or its changes; `None` when TCP must be asked
-/// (the changes did not come, or anything failed).
+/// `ours_serial`).
 pub(crate) fn ixfr_over_udp<S>(
     ask: &Ask,
     ids: &mut QueryIds,
     ours: &[u8],
     ours_serial: u32,
-) -> Option<Pulled<S>> {
+) -> OverUdp<S> {
     match exchange(ask, ids, ours, ours_serial) {
-        Ok(pulled) => pulled,
+        Ok(Some(pulled)) => OverUdp::Pulled(pulled),
+        Ok(None) => OverUdp::Newer,
         Err(e) => {
             tracing::debug!(primary = %ask.primary, "IXFR over UDP: {}; asking over TCP", e.detail);
-            None
+            OverUdp::Failed
         }
     }
 }
 
+/// The exchange: `None` when the primary is newer but its changes did not come.
 fn exchange<S>(
     ask: &Ask,
     ids: &mut QueryIds,
@@ -52,29 +65,30 @@ fn exchange<S>(
 ) -> Result<Option<Pulled<S>>, PullError> {
     let started = Instant::now();
     let (request, id, mut check) = query(ask, ids, TYPE_IXFR, Some(ours), Some(UDP_SIZE))?;
-    let unreachable = |e: std::io::Error| PullError {
-        result: PullResult::Unreachable,
-        detail: e.to_string(),
-    };
     let any: std::net::IpAddr = match ask.primary {
         SocketAddr::V4(_) => Ipv4Addr::UNSPECIFIED.into(),
         SocketAddr::V6(_) => Ipv6Addr::UNSPECIFIED.into(),
     };
-    let socket = UdpSocket::bind(SocketAddr::new(any, 0)).map_err(unreachable)?;
-    socket.connect(ask.primary).map_err(unreachable)?;
-    socket.set_read_timeout(Some(WAIT)).map_err(unreachable)?;
-    socket.send(&request).map_err(unreachable)?;
     // Room for one octet more than offered: a longer answer is not one we asked for.
     let mut answer = vec![0u8; usize::from(UDP_SIZE) + 1];
-    let len = socket.recv(&mut answer).map_err(unreachable)?;
+    let sent = UdpSocket::bind(SocketAddr::new(any, 0)).and_then(|socket| {
+        socket.connect(ask.primary)?;
+        socket.set_read_timeout(Some(WAIT))?;
+        socket.send(&request)?;
+        socket.recv(&mut answer)
+    });
+    let len = match sent {
+        Ok(len) => len,
+        Err(e) => return fail(PullResult::Unreachable, e.to_string()),
+    };
     answer.truncate(len);
     let truncated = Header::read(&answer).is_some_and(|h| h.flags.contains(Flags::TC));
     if len > usize::from(UDP_SIZE) || truncated {
-        return Err(malformed("an answer cut short"));
+        return fail(PullResult::Malformed, "an answer cut short");
     }
     let answer = check_message(answer, id, check.as_mut())?;
     if question(&answer).is_none_or(|(name, qtype)| qtype != TYPE_IXFR || name != ask.apex) {
-        return Err(malformed("an answer to another question"));
+        return fail(PullResult::Malformed, "an answer to another question");
     }
     let mut assembler = Assembler::new(ask.apex, Some(ours_serial), Vec::<ZoneRr>::new());
     for rr in records(&answer)? {
@@ -97,15 +111,8 @@ fn exchange<S>(
             Received::Incremental { soa, diffs },
             took,
         ))),
-        // The whole zone in one datagram (a primary answering IXFR AXFR-style): it is
-        // asked again over TCP, which loads whole zones.
+        // The whole zone in one datagram (a primary answering IXFR AXFR-style, which it
+        // does only when newer): asked again over TCP, which loads whole zones.
         Received::Full { .. } | Received::Current { .. } => Ok(None),
-    }
-}
-
-fn malformed(detail: &str) -> PullError {
-    PullError {
-        result: PullResult::Malformed,
-        detail: detail.into(),
     }
 }

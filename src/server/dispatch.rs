@@ -1,7 +1,7 @@
 //! What both transports do with one query: answer it from the snapshot, hand it to the
 //! forwarder, or refuse it; and count what was done.
 
-use crate::answer::{Outcome, Transport, answer, refuse, servfail};
+use crate::answer::{Outcome, Transport, UdpIxfr, answer, refuse, servfail};
 use crate::counters::{BatchCounts, DropReason};
 use crate::forward::{ClientPath, ForwardHandle, ForwardRequest};
 use crate::notify::inbox::{NotifyInbox, is_notify};
@@ -22,12 +22,7 @@ pub(crate) enum Handled {
         question_end: usize,
     },
     /// An IXFR over UDP (see [`Outcome::IxfrOverUdp`]): not counted yet.
-    IxfrOverUdp {
-        len: usize,
-        question_end: usize,
-        limit: usize,
-        opt: Option<[u8; crate::dns::wire::OPT_LEN]>,
-    },
+    IxfrOverUdp(UdpIxfr),
 }
 
 /// Where a query outside the domain may go: the forwarder, when forwarding is on, and
@@ -108,17 +103,7 @@ pub(crate) fn handle_query<C: FnOnce() -> Option<ClientPath>, P: FnOnce() -> Opt
             counts.request(qtype);
             Handled::Transfer { question_end }
         }
-        Outcome::IxfrOverUdp {
-            len,
-            question_end,
-            limit,
-            opt,
-        } => Handled::IxfrOverUdp {
-            len,
-            question_end,
-            limit,
-            opt,
-        },
+        Outcome::IxfrOverUdp(ixfr) => Handled::IxfrOverUdp(ixfr),
         Outcome::Drop | Outcome::Forward { .. } => {
             counts.drop(DropReason::Malformed);
             Handled::Dropped

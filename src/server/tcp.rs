@@ -2,7 +2,7 @@
 //! pipelined queries per connection, an idle timeout and a cap on open connections.
 
 use super::dispatch::{ForwardPath, Handled, NotifyPath, handle_query};
-use crate::answer::Transport;
+use crate::answer::{Transport, UdpIxfr};
 use crate::config::Config;
 use crate::counters::{BatchCounts, WorkerCounters};
 use crate::dns::wire::TCP_MAX;
@@ -305,7 +305,7 @@ impl TcpServer {
                     &mut self.counts,
                 ) {
                     // (An IXFR over UDP only: never here.)
-                    Handled::Reply { len } | Handled::IxfrOverUdp { len, .. } => {
+                    Handled::Reply { len } | Handled::IxfrOverUdp(UdpIxfr { len, .. }) => {
                         conn.output.extend_from_slice(&(len as u16).to_be_bytes());
                         conn.output.extend_from_slice(&self.reply[..len]);
                     }

@@ -277,12 +277,7 @@ impl UdpWorker {
                     self.tx.set_reply(replies, len, &self.rx, i);
                     replies += 1;
                 }
-                Handled::IxfrOverUdp {
-                    len,
-                    question_end,
-                    limit,
-                    opt,
-                } => {
+                Handled::IxfrOverUdp(ixfr) => {
                     let config = self.config.as_ref().map(|c| c.load_full());
                     let (changes, result) = match rx.peer(i) {
                         Some(peer) => transfer::ixfr_over_udp(
@@ -290,14 +285,12 @@ impl UdpWorker {
                             peer.ip(),
                             snapshot,
                             packet,
-                            question_end,
-                            limit,
-                            opt,
+                            ixfr,
                             out,
                         ),
                         None => (None, TransferResult::Refused),
                     };
-                    let len = changes.unwrap_or(len);
+                    let len = changes.unwrap_or(ixfr.len);
                     self.counters.transfers[1][result as usize].fetch_add(1, Ordering::Relaxed);
                     self.counts.reply(TYPE_IXFR, &out[..len]);
                     self.tx.set_reply(replies, len, &self.rx, i);

@@ -109,7 +109,8 @@ impl History {
         self.chunks.iter().flat_map(|c| c.iter()).skip(self.skip)
     }
 
-    /// The deltas from `serial` to the latest, when the history reaches back to it.
+    /// The deltas from `serial` to the latest (at least one), when the history reaches
+    /// back to it.
     pub fn since(&self, serial: u32) -> Option<Vec<Arc<ServedDelta>>> {
         let mut deltas = self.iter().skip_while(|d| d.from != serial).peekable();
         deltas.peek()?;

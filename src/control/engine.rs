@@ -14,7 +14,7 @@ use crate::records::enumerate::ModelView;
 use crate::records::{ItemRecords, Report, Rules};
 use crate::snapshot::history::ServedDelta;
 use crate::snapshot::sets::SetPool;
-use crate::snapshot::store::{Sign, ZoneStore};
+use crate::snapshot::store::{Changes, Sign, ZoneStore};
 use crate::snapshot::{Snapshot, store_for};
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -205,8 +205,16 @@ impl Engine {
             // Nothing to serve yet: the first publish after a state compiles everything.
             return None;
         }
-        let changes = self.store.take_changes();
-        if changes.names.is_empty() && current.ready && !self.recompile_all {
+        let whole = self.recompile_all || !current.ready;
+        let changes = if whole {
+            // Every shard is compiled: the changed names need no list (at a first load
+            // it held every name's key, 23 MB at 100k tasks, at the peak).
+            self.store.forget_changes();
+            Changes::default()
+        } else {
+            self.store.take_changes()
+        };
+        if changes.names.is_empty() && !whole {
             return None;
         }
         let report = std::mem::take(&mut self.report);
@@ -216,7 +224,7 @@ impl Engine {
         let previous = self.serial;
         let next_serial = |serial: u32| unix_now().max(serial.wrapping_add(1));
         let records_changed = changes.delta.as_ref().map(|d| d.len());
-        let snapshot = if self.recompile_all || !current.ready {
+        let snapshot = if whole {
             self.serial = next_serial(self.serial);
             let mut next =
                 Snapshot::compile_all(&self.store, &self.config, self.serial, &mut self.pool);
@@ -267,11 +275,16 @@ impl Engine {
         };
         self.recompile_all = false;
         self.pool.sweep_if_grown();
-        let mut shards: Vec<u32> = changes.names.iter().map(|n| n.shard).collect();
-        shards.dedup();
+        let shards = if whole {
+            crate::snapshot::shards::SHARDS
+        } else {
+            let mut shards: Vec<u32> = changes.names.iter().map(|n| n.shard).collect();
+            shards.dedup();
+            shards.len()
+        };
         let info = Published {
             serial: self.serial,
-            shards: shards.len(),
+            shards,
             records_changed,
             took: started.elapsed(),
         };

@@ -19,9 +19,9 @@ use crate::config::{Config, DCOS_DIRECTORY};
 use crate::dns::wire::{CLASS_IN, TYPE_NS, TYPE_SOA, name_to_wire, set_soa_serial, soa_number};
 use crate::records::{ItemRecords, RecordSet};
 use foldhash::fast::FixedState;
-use sets::{Extra, RrSet, SetPool};
+use sets::{Extra, RrSet, SetPool, SharedPool};
 pub use shards::TtlTable;
-use shards::{RecordSettings, SetWriter, Shard, ShardTable, Slot, shard_of};
+use shards::{PoolRef, RecordSettings, SetWriter, Shard, ShardTable, Slot, shard_of};
 use std::hash::BuildHasher;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
@@ -185,9 +185,31 @@ impl Snapshot {
         serial: u32,
         pool: &mut SetPool,
     ) -> Snapshot {
-        let shape = shape.into();
-        let mut writer = SetWriter::new(record_settings(shape), pool);
-        let shards = ShardTable::build(|i| writer.compile(store, i));
+        let threads = compile_threads(store.counts().0);
+        Snapshot::compile_all_in(store, shape.into(), serial, pool, threads)
+    }
+
+    fn compile_all_in(
+        store: &ZoneStore,
+        shape: Shape,
+        serial: u32,
+        pool: &mut SetPool,
+        threads: usize,
+    ) -> Snapshot {
+        let settings = record_settings(shape);
+        let shards = if threads <= 1 {
+            let mut writer = SetWriter::new(settings, PoolRef::Own(pool));
+            ShardTable::build(|i| writer.compile(store, i))
+        } else {
+            let shared = pool.share();
+            let compiled = compile_in_threads(store, settings, &shared, threads);
+            pool.take_back(shared);
+            let shards = compiled
+                .into_iter()
+                .flat_map(|part| part.unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+                .collect();
+            ShardTable::from_shards(shards)
+        };
         Snapshot::assemble(store, shape, serial, shards, pool)
     }
 
@@ -203,7 +225,7 @@ impl Snapshot {
         pool: &mut SetPool,
     ) -> Snapshot {
         let shape = shape.into();
-        let mut writer = SetWriter::new(record_settings(shape), pool);
+        let mut writer = SetWriter::new(record_settings(shape), PoolRef::Own(pool));
         let patched = changed
             .chunk_by(|a, b| a.shard == b.shard)
             .map(|names| {
@@ -372,6 +394,51 @@ impl Snapshot {
     }
 }
 
+/// Names per thread of a whole compile: below this, starting a thread costs about what
+/// it saves.
+const NAMES_PER_COMPILE_THREAD: usize = 20_000;
+
+/// How many threads compile a zone of `names` names whole: the cores this process may
+/// use (at a first load the others are idle), fewer for a small zone.
+fn compile_threads(names: usize) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    cores.min(names / NAMES_PER_COMPILE_THREAD).clamp(1, 8)
+}
+
+/// Every shard of `store`, compiled by `threads` threads taking consecutive ranges, in
+/// shard order (a range whose thread could not start is compiled on this one).
+fn compile_in_threads(
+    store: &ZoneStore,
+    settings: RecordSettings,
+    pool: &SharedPool,
+    threads: usize,
+) -> Vec<std::thread::Result<Vec<Shard>>> {
+    let per_thread = shards::SHARDS.div_ceil(threads);
+    let compile_range = move |range: std::ops::Range<usize>| {
+        let mut writer = SetWriter::new(settings, PoolRef::Shared(pool));
+        range.map(|i| writer.compile(store, i)).collect::<Vec<_>>()
+    };
+    std::thread::scope(|scope| {
+        let started: Vec<_> = (0..threads)
+            .map(|t| t * per_thread..((t + 1) * per_thread).min(shards::SHARDS))
+            .map(|range| {
+                let for_thread = range.clone();
+                std::thread::Builder::new()
+                    .name("compile".into())
+                    .spawn_scoped(scope, move || compile_range(for_thread))
+                    .map_err(|_| range)
+            })
+            .collect();
+        started
+            .into_iter()
+            .map(|thread| match thread {
+                Ok(handle) => handle.join(),
+                Err(range) => Ok(compile_range(range)),
+            })
+            .collect()
+    })
+}
+
 /// Compiles one shard of `store` on its own (benchmarks).
 pub fn compile_shard(
     store: &ZoneStore,
@@ -379,7 +446,7 @@ pub fn compile_shard(
     config: &Config,
     pool: &mut SetPool,
 ) -> Shard {
-    SetWriter::new(record_settings(config.into()), pool).compile(store, index)
+    SetWriter::new(record_settings(config.into()), PoolRef::Own(pool)).compile(store, index)
 }
 
 /// Builds the answer table of a whole [`RecordSet`] (tools, benchmarks and tests; the
@@ -666,5 +733,47 @@ fn fqdn(name: &str) -> String {
         name.to_string()
     } else {
         format!("{name}.")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A store of `tasks` synthetic tasks under the benchmark settings.
+    fn synthetic_store(config: &Config, tasks: usize) -> ZoneStore {
+        let doc = crate::synth::state_document(tasks, 7);
+        let state = crate::mesos::state::State::from_slice(&doc).unwrap(); // ok: test
+        let (records, _) = crate::synth::generate_records(config, &state);
+        let mut store = store_for(config);
+        let mut all = ItemRecords::default();
+        all.names = (0..records.name_count())
+            .map(|i| records.name(i as u32).into())
+            .collect();
+        all.records = records.insertion_log().to_vec();
+        store.apply(&all, Sign::Add);
+        store.forget_changes();
+        store
+    }
+
+    #[test]
+    fn threads_compile_what_one_thread_compiles() {
+        let config = crate::synth::benchmark_config();
+        let store = synthetic_store(&config, 2_000);
+        let (mut one_pool, mut three_pool) = (SetPool::default(), SetPool::default());
+        let one = Snapshot::compile_all_in(&store, (&config).into(), 1, &mut one_pool, 1);
+        let three = Snapshot::compile_all_in(&store, (&config).into(), 1, &mut three_pool, 3);
+        let mut names = 0;
+        for (a, b) in one.shards.iter().zip(three.shards.iter()) {
+            assert_eq!(a.canonical(), b.canonical());
+            names += a.len();
+        }
+        assert!(names > 5_000, "{names} names");
+        // Each distinct set once, whichever thread met it first.
+        assert_eq!(one_pool.len(), three_pool.len());
+        // Compiling again shares every set already pooled.
+        let again = Snapshot::compile_all_in(&store, (&config).into(), 1, &mut three_pool, 2);
+        assert_eq!(one_pool.len(), three_pool.len());
+        drop(again);
     }
 }

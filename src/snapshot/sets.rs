@@ -6,7 +6,7 @@ use foldhash::fast::FixedState;
 use hashbrown::HashTable;
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::net::IpAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// An address record for the additional section: the owner is the target name inside
 /// answer record `answer_rr` of the set (a compression pointer is made when answering).
@@ -135,13 +135,80 @@ fn set_hash(hasher: &FixedState, bytes: &[u8], extras: &[Extra], target_offset: 
     h.finish()
 }
 
+/// The pool's tables: each set falls in one by its hash, so that threads compiling shards
+/// side by side (a first load) lock one table at a time rather than the whole pool.
+const PARTS: usize = 16;
+
+/// The table of a set's hash: bits the tables themselves use least (their buckets take
+/// the low bits, their tags the top seven).
+fn part_of(hash: u64) -> usize {
+    (hash >> 32) as usize & (PARTS - 1)
+}
+
 /// Every distinct set in use, each stored once.
-#[derive(Default)]
 pub struct SetPool {
-    table: HashTable<Arc<RrSet>>,
+    parts: Vec<HashTable<Arc<RrSet>>>,
     hasher: FixedState,
     /// Sets held after the last sweep: the next sweep waits until the pool doubles.
     after_sweep: usize,
+}
+
+impl Default for SetPool {
+    fn default() -> Self {
+        SetPool {
+            parts: (0..PARTS).map(|_| HashTable::new()).collect(),
+            hasher: FixedState::default(),
+            after_sweep: 0,
+        }
+    }
+}
+
+/// The pool lent to several threads at once ([`SetPool::share`]).
+pub struct SharedPool {
+    parts: Vec<Mutex<HashTable<Arc<RrSet>>>>,
+    hasher: FixedState,
+}
+
+impl SharedPool {
+    /// [`SetPool::intern`], from any thread.
+    pub fn intern(&self, scratch: &SetScratch) -> Option<Arc<RrSet>> {
+        if scratch.offsets.is_empty() {
+            return None;
+        }
+        let hash = scratch.hash(&self.hasher);
+        // A thread that panicked holding the lock left the table whole (an insert
+        // either happened or did not): go on with it.
+        let mut table = self.parts[part_of(hash)]
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        Some(intern_in(&mut table, &self.hasher, hash, scratch))
+    }
+}
+
+/// The set of `scratch` (hash `hash`) in `table`, added if new.
+fn intern_in(
+    table: &mut HashTable<Arc<RrSet>>,
+    hasher: &FixedState,
+    hash: u64,
+    scratch: &SetScratch,
+) -> Arc<RrSet> {
+    if let Some(set) = table.find(hash, |s| scratch.matches(s)) {
+        return set.clone();
+    }
+    let mut offsets = Vec::with_capacity(scratch.offsets.len() + 1);
+    offsets.extend_from_slice(&scratch.offsets);
+    offsets.push(scratch.bytes.len() as u32);
+    let set = Arc::new(RrSet {
+        offsets: offsets.into(),
+        extras: scratch.extras.as_slice().into(),
+        bytes: scratch.bytes.as_slice().into(),
+        target_offset: scratch.target_offset,
+        extra_ttl: scratch.extra_ttl,
+    });
+    table.insert_unique(hash, set.clone(), |s| {
+        set_hash(hasher, &s.bytes, &s.extras, s.target_offset)
+    });
+    set
 }
 
 impl SetPool {
@@ -151,59 +218,75 @@ impl SetPool {
             return None;
         }
         let hash = scratch.hash(&self.hasher);
-        if let Some(set) = self.table.find(hash, |s| scratch.matches(s)) {
-            return Some(set.clone());
+        Some(intern_in(
+            &mut self.parts[part_of(hash)],
+            &self.hasher,
+            hash,
+            scratch,
+        ))
+    }
+
+    /// The pool's sets, lent to threads that intern side by side; [`SetPool::take_back`]
+    /// returns them. The pool is empty meanwhile.
+    pub fn share(&mut self) -> SharedPool {
+        SharedPool {
+            parts: std::mem::take(&mut self.parts)
+                .into_iter()
+                .map(Mutex::new)
+                .collect(),
+            hasher: self.hasher.clone(),
         }
-        let mut offsets = Vec::with_capacity(scratch.offsets.len() + 1);
-        offsets.extend_from_slice(&scratch.offsets);
-        offsets.push(scratch.bytes.len() as u32);
-        let set = Arc::new(RrSet {
-            offsets: offsets.into(),
-            extras: scratch.extras.as_slice().into(),
-            bytes: scratch.bytes.as_slice().into(),
-            target_offset: scratch.target_offset,
-            extra_ttl: scratch.extra_ttl,
-        });
-        let hasher = &self.hasher;
-        self.table.insert_unique(hash, set.clone(), |s| {
-            set_hash(hasher, &s.bytes, &s.extras, s.target_offset)
-        });
-        Some(set)
+    }
+
+    /// The sets of a pool lent by [`SetPool::share`], and those added meanwhile.
+    pub fn take_back(&mut self, shared: SharedPool) {
+        self.parts = shared
+            .parts
+            .into_iter()
+            .map(|part| part.into_inner().unwrap_or_else(|p| p.into_inner()))
+            .collect();
     }
 
     /// Drops the sets no snapshot uses any more, once the pool has doubled since the
     /// last sweep (so a sweep's cost is spread over as many new sets).
     pub fn sweep_if_grown(&mut self) {
-        if self.table.len() > (2 * self.after_sweep).max(4096) {
+        if self.len() > (2 * self.after_sweep).max(4096) {
             self.sweep();
         }
     }
 
     /// Drops the sets no snapshot uses any more.
     pub fn sweep(&mut self) {
-        self.table.retain(|s| Arc::strong_count(s) > 1);
-        self.after_sweep = self.table.len();
+        for part in &mut self.parts {
+            part.retain(|s| Arc::strong_count(s) > 1);
+        }
+        self.after_sweep = self.len();
     }
 
     /// How many distinct sets the pool holds.
     pub fn len(&self) -> usize {
-        self.table.len()
+        self.parts.iter().map(HashTable::len).sum()
     }
 
     /// Whether the pool holds none.
     pub fn is_empty(&self) -> bool {
-        self.table.is_empty()
+        self.len() == 0
+    }
+
+    fn sets(&self) -> impl Iterator<Item = &Arc<RrSet>> {
+        self.parts.iter().flatten()
     }
 
     /// Bytes held by the sets (approximately).
     pub fn bytes_held(&self) -> usize {
-        self.table.iter().map(|s| s.bytes_held()).sum::<usize>() + self.table.capacity() * 9
+        self.sets().map(|s| s.bytes_held()).sum::<usize>()
+            + self.parts.iter().map(HashTable::capacity).sum::<usize>() * 9
     }
 
     /// Of those, the bytes of SRV sets' additional addresses, and of the records' wire
     /// form.
     pub fn parts_held(&self) -> (usize, usize) {
-        self.table.iter().fold((0, 0), |(extras, wire), s| {
+        self.sets().fold((0, 0), |(extras, wire), s| {
             (
                 extras + std::mem::size_of_val(s.extras()),
                 wire + s.bytes().len(),

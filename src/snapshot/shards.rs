@@ -9,7 +9,7 @@
 //! only on the store's contents, never on the order changes arrived in.
 
 use super::push_rr_header;
-use super::sets::{Extra, RrSet, SetPool, SetScratch};
+use super::sets::{Extra, RrSet, SetPool, SetScratch, SharedPool};
 use super::store::{DirtyName, SrvValue, ZoneStore};
 use crate::config::ReversePolicy;
 use crate::dns::wire::{TYPE_A, TYPE_AAAA, TYPE_PTR, TYPE_SRV, name_to_wire};
@@ -46,6 +46,17 @@ impl ShardTable {
         ShardTable {
             groups: (0..SHARDS / GROUP)
                 .map(|g| Arc::new((0..GROUP).map(|i| Arc::new(make(g * GROUP + i))).collect()))
+                .collect(),
+        }
+    }
+
+    /// A table of these shards (all of them, in order).
+    pub fn from_shards(shards: Vec<Shard>) -> ShardTable {
+        debug_assert_eq!(shards.len(), SHARDS);
+        let mut shards = shards.into_iter().map(Arc::new);
+        ShardTable {
+            groups: (0..SHARDS / GROUP)
+                .map(|_| Arc::new(shards.by_ref().take(GROUP).collect()))
                 .collect(),
         }
     }
@@ -281,10 +292,26 @@ impl TtlTable {
 /// The zones whose records carry `DCOSTTL` (the mirror of the domain keeps `TTL`).
 const DCOS_TTL_ZONES: [&str; 2] = [".dcos.thisdcos.directory.", ".l4lb.thisdcos.directory."];
 
+/// Where a writer interns its sets: the pool it holds alone, or one several writers
+/// share (the threads of a whole compile).
+pub(super) enum PoolRef<'a> {
+    Own(&'a mut SetPool),
+    Shared(&'a SharedPool),
+}
+
+impl PoolRef<'_> {
+    fn intern(&mut self, scratch: &SetScratch) -> Option<Arc<RrSet>> {
+        match self {
+            PoolRef::Own(pool) => pool.intern(scratch),
+            PoolRef::Shared(pool) => pool.intern(scratch),
+        }
+    }
+}
+
 /// Writes the sets of names, interning them in the pool.
 pub(super) struct SetWriter<'a> {
     settings: RecordSettings<'a>,
-    pool: &'a mut SetPool,
+    pool: PoolRef<'a>,
     pub(super) scratch: SetScratch,
     wire: Vec<u8>,
     /// Reused lists: a name's addresses, its SRV values, an SRV target's addresses.
@@ -294,7 +321,7 @@ pub(super) struct SetWriter<'a> {
 }
 
 impl<'a> SetWriter<'a> {
-    pub(super) fn new(settings: RecordSettings<'a>, pool: &'a mut SetPool) -> SetWriter<'a> {
+    pub(super) fn new(settings: RecordSettings<'a>, pool: PoolRef<'a>) -> SetWriter<'a> {
         SetWriter {
             settings,
             pool,

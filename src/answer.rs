@@ -10,7 +10,7 @@ use crate::dns::header::{BADVERS, Flags, HEADER_LEN, Header, Rcode, Section};
 use crate::dns::query::{Edns, Query, Reject, parse};
 use crate::dns::wire::*;
 use crate::dns::writer::MessageWriter;
-use crate::snapshot::sets::RrSet;
+use crate::snapshot::sets::{Offsets, RrSet};
 use crate::snapshot::{Lookup, QUESTION_POINTER, Snapshot};
 
 /// How the query arrived: decides the size limit.
@@ -105,9 +105,9 @@ pub fn answer(
     };
     let zone = &snap.zone;
     let at_apex = query.qname() == apex;
-    let (a, aaaa, srv) = (slot.a.as_deref(), slot.aaaa.as_deref(), slot.srv.as_deref());
-    let ptr = slot.ptr.as_deref();
-    let (soa, ns) = (zone.soa.as_deref(), zone.ns.as_deref());
+    let (a, aaaa, srv) = (slot.a.as_ref(), slot.aaaa.as_ref(), slot.srv.as_ref());
+    let ptr = slot.ptr.as_ref();
+    let (soa, ns) = (zone.soa.as_ref(), zone.ns.as_ref());
     let sets: [Option<&RrSet>; 4] = match query.qtype {
         TYPE_A => [a, None, None, None],
         TYPE_AAAA => [aaaa, None, None, None],
@@ -192,14 +192,14 @@ struct Reply<'a> {
 }
 
 /// Bytes of `m` records of a set starting at record `k` (wrapping).
-fn span_len(offsets: &[u32], k: usize, m: usize) -> usize {
+fn span_len(offsets: Offsets, k: usize, m: usize) -> usize {
     let n = offsets.len() - 1;
-    let total = offsets[n] as usize;
+    let total = offsets.at(n);
     let end = k + m;
     if end <= n {
-        (offsets[end] - offsets[k]) as usize
+        offsets.at(end) - offsets.at(k)
     } else {
-        total - offsets[k] as usize + offsets[end - n] as usize
+        total - offsets.at(k) + offsets.at(end - n)
     }
 }
 
@@ -303,7 +303,7 @@ impl<'a> Reply<'a> {
             },
             (Transport::Udp, TYPE_IXFR) => {
                 let limit = self.w.limit();
-                match self.positive(&[snap.zone.soa.as_deref(), None, None, None]) {
+                match self.positive(&[snap.zone.soa.as_ref(), None, None, None]) {
                     Outcome::Reply { len, .. } => Outcome::IxfrOverUdp(UdpIxfr {
                         len,
                         question_end: self.query.question_end,
@@ -321,7 +321,7 @@ impl<'a> Reply<'a> {
     /// section.
     fn negative(&mut self, rcode: Rcode, apex: &[u8]) -> Outcome {
         let snap = self.snap;
-        let Some(soa) = snap.zone.negative_soa.as_deref() else {
+        let Some(soa) = snap.zone.negative_soa.as_ref() else {
             return self.simple(rcode, true);
         };
         // The apex is the tail of the question name: point the SOA's owner at it.
@@ -344,10 +344,10 @@ impl<'a> Reply<'a> {
         let offsets = set.offsets();
         let n = set.count();
         let first_end = (k + m).min(n);
-        let run = &bytes[offsets[k] as usize..offsets[first_end] as usize];
+        let run = &bytes[offsets.at(k)..offsets.at(first_end)];
         w.put(Section::Answer, (first_end - k) as u16, run);
         if k + m > n {
-            let run = &bytes[..offsets[k + m - n] as usize];
+            let run = &bytes[..offsets.at(k + m - n)];
             w.put(Section::Answer, (k + m - n) as u16, run);
         }
     }
@@ -420,7 +420,7 @@ impl<'a> Reply<'a> {
                     let pointer_to = pointer(rr_at + target_at);
                     let name = match pointer_to {
                         Some(_) => &[][..],
-                        None => uncompressed_name_at(set.bytes(), offsets[j] as usize + target_at),
+                        None => uncompressed_name_at(set.bytes(), offsets.at(j) + target_at),
                     };
                     let owner_len = if pointer_to.is_some() { 2 } else { name.len() };
                     if owner_len == 0 {

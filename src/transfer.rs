@@ -343,8 +343,8 @@ impl Transfer {
         while out.len() - msg < MESSAGE_TARGET && self.step != Step::Done {
             match self.step {
                 Step::Opening => {
-                    count += copy_set(out, zone.soa.as_deref(), &[0xC0, 12]);
-                    count += copy_set(out, zone.ns.as_deref(), &[0xC0, 12]);
+                    count += copy_set(out, zone.soa.as_ref(), &[0xC0, 12]);
+                    count += copy_set(out, zone.ns.as_ref(), &[0xC0, 12]);
                     self.enter_shard(0);
                 }
                 Step::Names { shard, at, rr } => {
@@ -366,7 +366,7 @@ impl Transfer {
                     // agent): go on from record `rr`, and stop where the message is full.
                     let records = [&slot.a, &slot.aaaa, &slot.srv, &slot.ptr]
                         .into_iter()
-                        .flat_map(|set| set.as_deref().into_iter().flat_map(RrSet::records));
+                        .flat_map(|set| set.as_ref().into_iter().flat_map(RrSet::records));
                     let mut done = rr;
                     let mut full = false;
                     // The name is written out once per message; its other records point
@@ -400,18 +400,18 @@ impl Transfer {
                     self.step = next_name;
                 }
                 Step::Closing => {
-                    count += copy_set(out, zone.soa.as_deref(), &[0xC0, 12]);
+                    count += copy_set(out, zone.soa.as_ref(), &[0xC0, 12]);
                     self.step = Step::Done;
                 }
                 Step::Delta { index, part, at } => {
                     if index == 0 && part == 0 && at == 0 {
-                        count += copy_set(out, zone.soa.as_deref(), &[0xC0, 12]);
+                        count += copy_set(out, zone.soa.as_ref(), &[0xC0, 12]);
                     }
                     let Some(delta) = self.deltas.get(index).cloned() else {
                         self.step = Step::Closing;
                         continue;
                     };
-                    let soa = |serial| zone.soa.as_deref().and_then(|s| soa_with_serial(s, serial));
+                    let soa = |serial| zone.soa.as_ref().and_then(|s| soa_with_serial(s, serial));
                     self.step = match part {
                         0 | 2 => {
                             let serial = if part == 0 { delta.from } else { delta.to };

@@ -167,7 +167,7 @@ fn run(
 
 /// One NOTIFY per zone of the snapshot: (apex, message without ID).
 fn messages(snap: &Snapshot) -> Vec<(Vec<u8>, Vec<u8>)> {
-    let Some(soa) = snap.zone.soa.as_deref().and_then(|s| s.records().next()) else {
+    let Some(soa) = snap.zone.soa.as_ref().and_then(|s| s.records().next()) else {
         return Vec::new();
     };
     std::iter::once(&snap.zone.apex)

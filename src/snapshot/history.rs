@@ -202,7 +202,7 @@ fn records(slot: Option<&Slot>, kind: usize) -> Vec<&[u8]> {
         2 => &slot.srv,
         _ => &slot.ptr,
     };
-    set.as_deref()
+    set.as_ref()
         .map(|s| s.records().map(|r| &r[2..]).collect())
         .unwrap_or_default()
 }

@@ -100,12 +100,12 @@ pub struct Zone {
     /// TTL of the SOA in negative answers: min(TTL, SOA MINIMUM) (RFC 2308 §3).
     pub negative_ttl: u32,
     /// The apex SOA as an answer set.
-    pub soa: Option<Arc<RrSet>>,
+    pub soa: Option<RrSet>,
     /// The apex SOA with the negative TTL, for the authority section of negative answers.
-    pub negative_soa: Option<Arc<RrSet>>,
+    pub negative_soa: Option<RrSet>,
     /// The apex NS as an answer set, with `SOAMname`'s addresses as glue when it lies
     /// in the zone.
-    pub ns: Option<Arc<RrSet>>,
+    pub ns: Option<RrSet>,
     /// The apexes of the other zones served (`ReverseZones`), lower-cased wire form.
     /// They answer with the same SOA and NS data at their own apex.
     pub others: Vec<Vec<u8>>,

@@ -6,7 +6,8 @@ use foldhash::fast::FixedState;
 use hashbrown::HashTable;
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
+use triomphe::ThinArc;
 
 /// An address record for the additional section: the owner is the target name inside
 /// answer record `answer_rr` of the set (a compression pointer is made when answering).
@@ -19,14 +20,24 @@ pub struct Extra {
 }
 
 /// Records of one type at one name, each as owner pointer `C0 0C`, type, class, TTL,
-/// RDLENGTH, RDATA; immutable and shared.
-#[derive(Debug, PartialEq, Eq)]
-pub struct RrSet {
-    /// Each record's start within `bytes`, then the length of `bytes`.
-    offsets: Box<[u32]>,
-    /// Additional-section addresses of SRV targets (NS: of the name server).
-    extras: Box<[Extra]>,
-    bytes: Box<[u8]>,
+/// RDLENGTH, RDATA; immutable and shared, cloned by a count.
+///
+/// One allocation (a `triomphe::ThinArc`, a thin pointer, so a slot's `Option<RrSet>` is
+/// 8 bytes): the count, the header below, then the data: each record's start as a
+/// little-endian u32 and the length of the records, the records, then the additional
+/// addresses, each as the answer record naming it (u32), the address's length (4 or 16)
+/// and the address. A query reads the header, the starts and the records from one
+/// allocation (they were four before: the set, its starts, its records, its addresses).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RrSet(ThinArc<SetHeader, u8>);
+
+/// What a set knows besides its data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SetHeader {
+    /// How many records.
+    count: u32,
+    /// The length of the records' bytes.
+    bytes_len: u32,
     /// Where, inside each record, the name that extras refer to starts: 18 for an SRV
     /// target, 12 for an NS host.
     target_offset: u16,
@@ -34,51 +45,141 @@ pub struct RrSet {
     extra_ttl: u32,
 }
 
+/// The record starts of a set, then the length of its records (`count + 1` entries).
+#[derive(Clone, Copy)]
+pub struct Offsets<'a>(&'a [u8]);
+
+impl Offsets<'_> {
+    /// Entry `i`.
+    #[inline]
+    pub fn at(&self, i: usize) -> usize {
+        let b = &self.0[4 * i..4 * i + 4];
+        u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize
+    }
+
+    /// How many entries (one more than the records).
+    pub fn len(&self) -> usize {
+        self.0.len() / 4
+    }
+
+    /// Never: a set has at least its length.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
 impl RrSet {
+    fn header(&self) -> &SetHeader {
+        &self.0.header.header
+    }
+
+    fn offsets_len(&self) -> usize {
+        4 * (self.header().count as usize + 1)
+    }
+
     /// How many records.
     pub fn count(&self) -> usize {
-        self.offsets.len() - 1
+        self.header().count as usize
     }
 
     /// The records, in wire form.
     pub fn bytes(&self) -> &[u8] {
-        &self.bytes
+        let start = self.offsets_len();
+        &self.0.slice[start..start + self.header().bytes_len as usize]
     }
 
-    /// Record start offsets, then the set's length (`count + 1` entries).
-    pub fn offsets(&self) -> &[u32] {
-        &self.offsets
+    /// Record starts, then the set's length (`count + 1` entries).
+    pub fn offsets(&self) -> Offsets<'_> {
+        Offsets(&self.0.slice[..self.offsets_len()])
     }
 
-    /// Additional addresses (SRV sets).
-    pub fn extras(&self) -> &[Extra] {
-        &self.extras
+    /// Additional addresses (SRV sets), in order.
+    pub fn extras(&self) -> impl Iterator<Item = Extra> + '_ {
+        let mut rest = &self.0.slice[self.offsets_len() + self.header().bytes_len as usize..];
+        std::iter::from_fn(move || {
+            let (head, tail) = rest.split_first_chunk::<5>()?;
+            let answer_rr = u32::from_le_bytes([head[0], head[1], head[2], head[3]]);
+            let (ip, tail) = match head[4] {
+                4 => {
+                    let (v4, tail) = tail.split_first_chunk::<4>()?;
+                    (IpAddr::from(*v4), tail)
+                }
+                _ => {
+                    let (v6, tail) = tail.split_first_chunk::<16>()?;
+                    (IpAddr::from(*v6), tail)
+                }
+            };
+            rest = tail;
+            Some(Extra { answer_rr, ip })
+        })
     }
 
     /// Where the target name starts in each SRV record's RDATA.
     pub fn target_offset(&self) -> u16 {
-        self.target_offset
+        self.header().target_offset
     }
 
     /// The TTL of the additional addresses.
     pub fn extra_ttl(&self) -> u32 {
-        self.extra_ttl
+        self.header().extra_ttl
     }
 
     /// Each record as bytes.
     pub fn records(&self) -> impl Iterator<Item = &[u8]> {
-        self.offsets
-            .windows(2)
-            .map(|w| &self.bytes[w[0] as usize..w[1] as usize])
+        let (offsets, bytes) = (self.offsets(), self.bytes());
+        (0..self.count()).map(move |i| &bytes[offsets.at(i)..offsets.at(i + 1)])
     }
 
-    /// Bytes held, allocations included (approximately).
+    /// Bytes held, allocations included (approximately: the count, the length and the
+    /// header before the data).
     pub fn bytes_held(&self) -> usize {
-        std::mem::size_of::<RrSet>()
-            + 16
-            + self.offsets.len() * 4
-            + self.extras.len() * std::mem::size_of::<Extra>()
-            + self.bytes.len()
+        16 + std::mem::size_of::<SetHeader>() + self.0.slice.len()
+    }
+
+    /// Bytes of the additional addresses.
+    fn extras_len(&self) -> usize {
+        self.0.slice.len() - self.offsets_len() - self.header().bytes_len as usize
+    }
+
+    /// How many holders the set has (the pool counts as one).
+    fn holders(&self) -> usize {
+        ThinArc::strong_count(&self.0)
+    }
+
+    /// The set written in `scratch` (at least one record).
+    fn new(scratch: &SetScratch) -> RrSet {
+        let header = SetHeader {
+            count: scratch.offsets.len() as u32,
+            bytes_len: scratch.bytes.len() as u32,
+            target_offset: scratch.target_offset,
+            extra_ttl: scratch.extra_ttl,
+        };
+        let ends = scratch
+            .offsets
+            .iter()
+            .copied()
+            .chain(std::iter::once(scratch.bytes.len() as u32));
+        let mut data = Vec::with_capacity(
+            4 * (scratch.offsets.len() + 1) + scratch.bytes.len() + 21 * scratch.extras.len(),
+        );
+        for start in ends {
+            data.extend_from_slice(&start.to_le_bytes());
+        }
+        data.extend_from_slice(&scratch.bytes);
+        for extra in &scratch.extras {
+            data.extend_from_slice(&extra.answer_rr.to_le_bytes());
+            match extra.ip {
+                IpAddr::V4(v4) => {
+                    data.push(4);
+                    data.extend_from_slice(&v4.octets());
+                }
+                IpAddr::V6(v6) => {
+                    data.push(16);
+                    data.extend_from_slice(&v6.octets());
+                }
+            }
+        }
+        RrSet(ThinArc::from_header_and_slice(header, &data))
     }
 }
 
@@ -113,24 +214,44 @@ impl SetScratch {
     }
 
     fn hash(&self, hasher: &FixedState) -> u64 {
-        set_hash(hasher, &self.bytes, &self.extras, self.target_offset)
+        set_hash(
+            hasher,
+            &self.bytes,
+            self.extras.iter().copied(),
+            self.target_offset,
+        )
     }
 
     fn matches(&self, set: &RrSet) -> bool {
-        *set.bytes == *self.bytes
-            && *set.extras == *self.extras
-            && set.target_offset == self.target_offset
-            && set.extra_ttl == self.extra_ttl
-            && set.offsets.len() == self.offsets.len() + 1
-            && set.offsets[..self.offsets.len()] == *self.offsets
+        let offsets = set.offsets();
+        set.bytes() == self.bytes.as_slice()
+            && set.target_offset() == self.target_offset
+            && set.extra_ttl() == self.extra_ttl
+            && set.count() == self.offsets.len()
+            && self
+                .offsets
+                .iter()
+                .enumerate()
+                .all(|(i, &start)| offsets.at(i) == start as usize)
+            && set.extras().eq(self.extras.iter().copied())
     }
 }
 
 /// What a set is found by in the pool: its bytes, its extras and its target offset.
-fn set_hash(hasher: &FixedState, bytes: &[u8], extras: &[Extra], target_offset: u16) -> u64 {
+fn set_hash(
+    hasher: &FixedState,
+    bytes: &[u8],
+    extras: impl Iterator<Item = Extra>,
+    target_offset: u16,
+) -> u64 {
     let mut h = hasher.build_hasher();
     bytes.hash(&mut h);
-    extras.hash(&mut h);
+    let mut count = 0usize;
+    for extra in extras {
+        extra.hash(&mut h);
+        count += 1;
+    }
+    h.write_usize(count);
     target_offset.hash(&mut h);
     h.finish()
 }
@@ -147,7 +268,7 @@ fn part_of(hash: u64) -> usize {
 
 /// Every distinct set in use, each stored once.
 pub struct SetPool {
-    parts: Vec<HashTable<Arc<RrSet>>>,
+    parts: Vec<HashTable<RrSet>>,
     hasher: FixedState,
     /// Sets held after the last sweep: the next sweep waits until the pool doubles.
     after_sweep: usize,
@@ -165,13 +286,13 @@ impl Default for SetPool {
 
 /// The pool lent to several threads at once ([`SetPool::share`]).
 pub struct SharedPool {
-    parts: Vec<Mutex<HashTable<Arc<RrSet>>>>,
+    parts: Vec<Mutex<HashTable<RrSet>>>,
     hasher: FixedState,
 }
 
 impl SharedPool {
     /// [`SetPool::intern`], from any thread.
-    pub fn intern(&self, scratch: &SetScratch) -> Option<Arc<RrSet>> {
+    pub fn intern(&self, scratch: &SetScratch) -> Option<RrSet> {
         if scratch.offsets.is_empty() {
             return None;
         }
@@ -187,33 +308,24 @@ impl SharedPool {
 
 /// The set of `scratch` (hash `hash`) in `table`, added if new.
 fn intern_in(
-    table: &mut HashTable<Arc<RrSet>>,
+    table: &mut HashTable<RrSet>,
     hasher: &FixedState,
     hash: u64,
     scratch: &SetScratch,
-) -> Arc<RrSet> {
+) -> RrSet {
     if let Some(set) = table.find(hash, |s| scratch.matches(s)) {
         return set.clone();
     }
-    let mut offsets = Vec::with_capacity(scratch.offsets.len() + 1);
-    offsets.extend_from_slice(&scratch.offsets);
-    offsets.push(scratch.bytes.len() as u32);
-    let set = Arc::new(RrSet {
-        offsets: offsets.into(),
-        extras: scratch.extras.as_slice().into(),
-        bytes: scratch.bytes.as_slice().into(),
-        target_offset: scratch.target_offset,
-        extra_ttl: scratch.extra_ttl,
-    });
+    let set = RrSet::new(scratch);
     table.insert_unique(hash, set.clone(), |s| {
-        set_hash(hasher, &s.bytes, &s.extras, s.target_offset)
+        set_hash(hasher, s.bytes(), s.extras(), s.target_offset())
     });
     set
 }
 
 impl SetPool {
     /// The shared set equal to `scratch`, stored now if new; `None` for an empty set.
-    pub fn intern(&mut self, scratch: &SetScratch) -> Option<Arc<RrSet>> {
+    pub fn intern(&mut self, scratch: &SetScratch) -> Option<RrSet> {
         if scratch.offsets.is_empty() {
             return None;
         }
@@ -258,7 +370,7 @@ impl SetPool {
     /// Drops the sets no snapshot uses any more.
     pub fn sweep(&mut self) {
         for part in &mut self.parts {
-            part.retain(|s| Arc::strong_count(s) > 1);
+            part.retain(|s| s.holders() > 1);
         }
         self.after_sweep = self.len();
     }
@@ -273,7 +385,7 @@ impl SetPool {
         self.len() == 0
     }
 
-    fn sets(&self) -> impl Iterator<Item = &Arc<RrSet>> {
+    fn sets(&self) -> impl Iterator<Item = &RrSet> {
         self.parts.iter().flatten()
     }
 
@@ -287,10 +399,99 @@ impl SetPool {
     /// form.
     pub fn parts_held(&self) -> (usize, usize) {
         self.sets().fold((0, 0), |(extras, wire), s| {
-            (
-                extras + std::mem::size_of_val(s.extras()),
-                wire + s.bytes().len(),
-            )
+            (extras + s.extras_len(), wire + s.bytes().len())
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A scratch set of `records` fake records of `len` octets, with `extras`.
+    fn scratch(records: &[&[u8]], extras: &[Extra]) -> SetScratch {
+        let mut s = SetScratch::default();
+        for r in records {
+            s.next_record();
+            s.bytes.extend_from_slice(r);
+        }
+        s.extras.extend_from_slice(extras);
+        s.target_offset = 18;
+        s.extra_ttl = 77;
+        s
+    }
+
+    #[test]
+    fn a_set_reads_back_what_was_written() {
+        let extras = [
+            Extra {
+                answer_rr: 1,
+                ip: "10.0.0.1".parse().unwrap(), // ok: test
+            },
+            Extra {
+                answer_rr: 70_000,
+                ip: "fd00::7".parse().unwrap(), // ok: test
+            },
+        ];
+        let written = scratch(&[b"abc", b"", b"defgh"], &extras);
+        let set = RrSet::new(&written);
+        assert_eq!(set.count(), 3);
+        assert_eq!(set.bytes(), b"abcdefgh");
+        let offsets = set.offsets();
+        assert_eq!(
+            (0..offsets.len())
+                .map(|i| offsets.at(i))
+                .collect::<Vec<_>>(),
+            [0, 3, 3, 8]
+        );
+        assert_eq!(
+            set.records().collect::<Vec<_>>(),
+            [&b"abc"[..], b"", b"defgh"]
+        );
+        assert_eq!(set.extras().collect::<Vec<_>>(), extras);
+        assert_eq!(set.extras_len(), 2 * 5 + 4 + 16);
+        assert_eq!((set.target_offset(), set.extra_ttl()), (18, 77));
+        assert!(written.matches(&set));
+    }
+
+    #[test]
+    fn the_pool_keeps_each_set_once_and_tells_them_apart() {
+        let mut pool = SetPool::default();
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap(); // ok: test
+        let plain = scratch(&[b"abcd"], &[]);
+        let with_extra = scratch(
+            &[b"abcd"],
+            &[Extra {
+                answer_rr: 0,
+                ip: ip("10.0.0.1"),
+            }],
+        );
+        let other_extra = scratch(
+            &[b"abcd"],
+            &[Extra {
+                answer_rr: 0,
+                ip: ip("10.0.0.2"),
+            }],
+        );
+        // The same bytes split into other records are another set.
+        let split = scratch(&[b"ab", b"cd"], &[]);
+        let sets: Vec<RrSet> = [&plain, &with_extra, &other_extra, &split]
+            .iter()
+            .map(|s| pool.intern(s).unwrap()) // ok: test
+            .collect();
+        assert_eq!(pool.len(), 4);
+        for (s, set) in [&plain, &with_extra, &other_extra, &split]
+            .iter()
+            .zip(&sets)
+        {
+            let again = pool.intern(s).unwrap(); // ok: test
+            // The very set pooled, not an equal copy.
+            assert!(std::ptr::eq(again.bytes(), set.bytes()));
+        }
+        assert_eq!(pool.len(), 4);
+        assert!(pool.intern(&SetScratch::default()).is_none());
+        drop(sets);
+        pool.sweep();
+        assert!(pool.is_empty());
     }
 }

@@ -90,13 +90,13 @@ pub struct Slot {
     /// 0 marks a slot whose name left the shard (a wire name is never empty).
     key_len: u8,
     /// The A set.
-    pub a: Option<Arc<RrSet>>,
+    pub a: Option<RrSet>,
     /// The AAAA set.
-    pub aaaa: Option<Arc<RrSet>>,
+    pub aaaa: Option<RrSet>,
     /// The SRV set.
-    pub srv: Option<Arc<RrSet>>,
+    pub srv: Option<RrSet>,
     /// The PTR set (reverse zones), as `ReversePolicy` chose it.
-    pub ptr: Option<Arc<RrSet>>,
+    pub ptr: Option<RrSet>,
 }
 
 impl Slot {
@@ -139,8 +139,8 @@ impl Shard {
             .iter()
             .filter(|slot| !slot.is_dead())
             .map(|slot| {
-                let set = |s: &Option<Arc<RrSet>>| match s {
-                    Some(set) => (set.bytes().to_vec(), set.extras().to_vec()),
+                let set = |s: &Option<RrSet>| match s {
+                    Some(set) => (set.bytes().to_vec(), set.extras().collect()),
                     None => (Vec::new(), Vec::new()),
                 };
                 (
@@ -212,7 +212,7 @@ impl Shard {
     }
 }
 
-type SlotSets = [Option<Arc<RrSet>>; 4];
+type SlotSets = [Option<RrSet>; 4];
 
 /// What every record of a set carries besides its data.
 #[derive(Clone, Copy, Debug)]
@@ -300,7 +300,7 @@ pub(super) enum PoolRef<'a> {
 }
 
 impl PoolRef<'_> {
-    fn intern(&mut self, scratch: &SetScratch) -> Option<Arc<RrSet>> {
+    fn intern(&mut self, scratch: &SetScratch) -> Option<RrSet> {
         match self {
             PoolRef::Own(pool) => pool.intern(scratch),
             PoolRef::Shared(pool) => pool.intern(scratch),
@@ -425,7 +425,7 @@ impl<'a> SetWriter<'a> {
 
     /// The PTR records of a reverse name: its candidates as `ReversePolicy` picks them
     /// (by rank, then name), each name once.
-    fn ptr_set(&mut self, store: &ZoneStore, id: NameId, ttl: u32) -> Option<Arc<RrSet>> {
+    fn ptr_set(&mut self, store: &ZoneStore, id: NameId, ttl: u32) -> Option<RrSet> {
         let node = store.node(id);
         // Most names have no reverse candidates.
         node.ptr().next()?;
@@ -460,7 +460,7 @@ impl<'a> SetWriter<'a> {
         self.pool.intern(&self.scratch)
     }
 
-    fn address_set(&mut self, ips: &[IpAddr], ttl: u32) -> Option<Arc<RrSet>> {
+    fn address_set(&mut self, ips: &[IpAddr], ttl: u32) -> Option<RrSet> {
         self.scratch.clear();
         for ip in ips {
             self.scratch.next_record();
@@ -480,7 +480,7 @@ impl<'a> SetWriter<'a> {
     }
 
     /// SRV records, sorted by the caller.
-    fn srv_set(&mut self, store: &ZoneStore, srv: &[SrvValue], ttl: u32) -> Option<Arc<RrSet>> {
+    fn srv_set(&mut self, store: &ZoneStore, srv: &[SrvValue], ttl: u32) -> Option<RrSet> {
         self.scratch.clear();
         let mut target_ips = std::mem::take(&mut self.target_ips);
         for (i, value) in srv.iter().enumerate() {

@@ -16,6 +16,7 @@ pub mod recordio;
 pub(crate) mod source;
 pub mod state;
 pub(crate) mod subscribe;
+pub(crate) mod task_list;
 pub(crate) mod zk;
 
 /// Work on a source or control thread (decoding, generating, compiling: seconds of CPU

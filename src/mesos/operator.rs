@@ -86,7 +86,7 @@ struct GetTasks {
 fn tasks_into_model<'de, D: serde::Deserializer<'de>>(
     d: D,
 ) -> Result<Vec<cluster::Task>, D::Error> {
-    crate::mesos::state::tasks_into_model(d, Task::into_cluster_task)
+    crate::mesos::task_list::tasks_into_model(d, Task::into_cluster_task)
 }
 
 #[derive(Debug, Default, Deserialize)]

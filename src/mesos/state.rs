@@ -23,67 +23,8 @@ where
     Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
-/// Reads a JSON list (or `null`, read as empty), turning each element into the model's
-/// form as soon as it is decoded: the decoded form of a whole list of 100k tasks never
-/// stands beside the model built from it.
-pub(crate) fn list_into_model<'de, D, T, U>(
-    d: D,
-    convert: impl FnMut(T) -> U,
-) -> Result<Vec<U>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    struct Elements<T, F>(F, std::marker::PhantomData<T>);
-    impl<'de, T: Deserialize<'de>, U, F: FnMut(T) -> U> serde::de::Visitor<'de> for Elements<T, F> {
-        type Value = Vec<U>;
-        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-            f.write_str("a list")
-        }
-        fn visit_unit<E>(self) -> Result<Vec<U>, E> {
-            Ok(Vec::new())
-        }
-        fn visit_none<E>(self) -> Result<Vec<U>, E> {
-            Ok(Vec::new())
-        }
-        fn visit_some<D2: Deserializer<'de>>(self, d: D2) -> Result<Vec<U>, D2::Error> {
-            d.deserialize_seq(self)
-        }
-        fn visit_seq<A: serde::de::SeqAccess<'de>>(
-            mut self,
-            mut seq: A,
-        ) -> Result<Vec<U>, A::Error> {
-            let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
-            while let Some(element) = seq.next_element::<T>()? {
-                out.push((self.0)(element));
-            }
-            Ok(out)
-        }
-    }
-    d.deserialize_option(Elements(convert, std::marker::PhantomData))
-}
-
-/// Tasks in the model's form, sharing what they carry alike from the start (the peak
-/// of a first load is this list beside the model being built).
-pub(crate) fn tasks_into_model<'de, D, T>(
-    d: D,
-    convert: fn(T) -> cluster::Task,
-) -> Result<Vec<cluster::Task>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    let mut sharing = cluster::TaskSharing::default();
-    list_into_model(d, |task: T| {
-        let mut task = convert(task);
-        task.compact();
-        sharing.share(&mut task);
-        task
-    })
-}
-
 fn state_tasks<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<cluster::Task>, D::Error> {
-    tasks_into_model(d, Task::into_cluster_task)
+    super::task_list::tasks_into_model(d, Task::into_cluster_task)
 }
 
 /// A `/master/state` document, reduced to what names need.

@@ -740,26 +740,47 @@ fn fqdn(name: &str) -> String {
 mod tests {
     use super::*;
 
-    /// A store of `tasks` synthetic tasks under the benchmark settings.
-    fn synthetic_store(config: &Config, tasks: usize) -> ZoneStore {
-        let doc = crate::synth::state_document(tasks, 7);
-        let state = crate::mesos::state::State::from_slice(&doc).unwrap(); // ok: test
-        let (records, _) = crate::synth::generate_records(config, &state);
-        let mut store = store_for(config);
-        let mut all = ItemRecords::default();
-        all.names = (0..records.name_count())
-            .map(|i| records.name(i as u32).into())
+    /// A store shaped like a cluster's: `tasks` task names with an address each (agents'
+    /// addresses shared), and an SRV set per app naming its tasks.
+    fn cluster_like_store(config: &Config, tasks: u32) -> ZoneStore {
+        let mut records = ItemRecords::default();
+        let name = |records: &mut ItemRecords, text: String| {
+            records.names.push(text.into());
+            (records.names.len() - 1) as crate::records::NameId
+        };
+        let apps: Vec<_> = (0..tasks / 20)
+            .map(|app| name(&mut records, format!("_app{app}._tcp.marathon.mesos.")))
             .collect();
-        all.records = records.insertion_log().to_vec();
-        store.apply(&all, Sign::Add);
+        for task in 0..tasks {
+            let owner = name(
+                &mut records,
+                format!("task{task}.app{}.marathon.mesos.", task / 20),
+            );
+            let agent = std::net::Ipv4Addr::from(0x0a00_0000 + task % 500);
+            records
+                .records
+                .push((owner, crate::records::RData::A(agent)));
+            let target = crate::records::RData::Srv {
+                target: owner,
+                port: 31_000 + (task % 7) as u16,
+            };
+            records.records.push((apps[(task / 20) as usize], target));
+        }
+        let mut store = store_for(config);
+        store.apply(&records, Sign::Add);
         store.forget_changes();
         store
     }
 
     #[test]
     fn threads_compile_what_one_thread_compiles() {
-        let config = crate::synth::benchmark_config();
-        let store = synthetic_store(&config, 2_000);
+        let config = Config::from_json(
+            r#"{"masters":["127.0.0.1:5050"],"externalon":false}"#,
+            "config.json".as_ref(),
+            &crate::config::Environment::system(),
+        )
+        .unwrap(); // ok: test
+        let store = cluster_like_store(&config, 6_000);
         let (mut one_pool, mut three_pool) = (SetPool::default(), SetPool::default());
         let one = Snapshot::compile_all_in(&store, (&config).into(), 1, &mut one_pool, 1);
         let three = Snapshot::compile_all_in(&store, (&config).into(), 1, &mut three_pool, 3);

@@ -4,6 +4,8 @@
 # Each server is pinned to CPU 0, dnsperf to CPU 1. All traffic is on 127.0.0.1.
 #
 # Usage: perf/dnsperf.sh [TASKS (default 100000)] [SECONDS per run (default 10)]
+# OLD=path/to/mesos-dns adds another build (e.g. an older commit's) to the same run, as
+# "mesos-dns (old)", serving the same state on its own port.
 # Needs: dnsperf, knot (apt-get install dnsperf knot), python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,6 +26,13 @@ knot_conf "$dir" "$knot" mesos "$dir/mesos.zone" > "$dir/knot.conf"
 taskset -c 0 ./target/release/mesos-dns -config "$dir/ours.json" & pids+=($!); ours_pid=$!
 taskset -c 0 knotd -c "$dir/knot.conf" & pids+=($!); knot_pid=$!
 taskset -c 0 ./target/release/examples/reflector "127.0.0.1:$refl" & pids+=($!); refl_pid=$!
+if [ -n "${OLD:-}" ]; then
+  old=$(free_port)
+  server_config old "$old" 3600
+  cp "$dir/ours-state.json" "$dir/old-state.json"
+  taskset -c 0 "$OLD" -config "$dir/old.json" & pids+=($!); old_pid=$!
+  wait_ready "$old"
+fi
 
 wait_ready "$ours"; wait_ready "$knot"
 sleep 1
@@ -54,6 +63,7 @@ echo "| server     | offered| sent     | qps      | lost   | latency p50 / p99 /
 echo "|---|---|---|---|---|---|---|"
 for qps in 20000 50000 max; do
   run mesos-dns "$ours" "$ours_pid" "$qps"
+  [ -n "${OLD:-}" ] && run "mesos-dns (old)" "$old" "$old_pid" "$qps"
   run knot "$knot" "$knot_pid" "$qps"
   run reflector "$refl" "$refl_pid" "$qps"
 done

@@ -47,19 +47,18 @@ pub struct SetHeader {
 
 /// The record starts of a set, then the length of its records (`count + 1` entries).
 #[derive(Clone, Copy)]
-pub struct Offsets<'a>(&'a [u8]);
+pub struct Offsets<'a>(&'a [[u8; 4]]);
 
 impl Offsets<'_> {
     /// Entry `i`.
     #[inline]
     pub fn at(&self, i: usize) -> usize {
-        let b = &self.0[4 * i..4 * i + 4];
-        u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize
+        u32::from_le_bytes(self.0[i]) as usize
     }
 
     /// How many entries (one more than the records).
     pub fn len(&self) -> usize {
-        self.0.len() / 4
+        self.0.len()
     }
 
     /// Never: a set has at least its length.
@@ -90,7 +89,7 @@ impl RrSet {
 
     /// Record starts, then the set's length (`count + 1` entries).
     pub fn offsets(&self) -> Offsets<'_> {
-        Offsets(&self.0.slice[..self.offsets_len()])
+        Offsets(self.0.slice[..self.offsets_len()].as_chunks::<4>().0)
     }
 
     /// Additional addresses (SRV sets), in order.

@@ -54,6 +54,9 @@ impl Delta {
 /// changed most of the zone): a transfer then sends the whole zone.
 pub(crate) const MAX_DELTA_RECORDS: usize = 200_000;
 
+/// Room kept for pending records between batches.
+const KEPT_ROOM: usize = 1024;
+
 /// Collects record changes while a batch is applied.
 #[derive(Debug, Default)]
 pub(crate) struct DeltaBuilder {
@@ -77,6 +80,8 @@ impl DeltaBuilder {
     /// Drops what was collected.
     pub(crate) fn forget(&mut self) {
         self.pending.clear();
+        // A whole load's records were pending: their room is not kept for small batches.
+        self.pending.shrink_to(KEPT_ROOM);
         self.overflow = false;
     }
 

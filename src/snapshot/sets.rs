@@ -23,13 +23,13 @@ pub struct Extra {
 /// RDLENGTH, RDATA; immutable and shared, cloned by a count.
 ///
 /// One allocation (a `triomphe::ThinArc`, a thin pointer, so a slot's `Option<RrSet>` is
-/// 8 bytes): the count, the header below, then the data: each record's start as a
-/// little-endian u32 and the length of the records, the records, then the additional
-/// addresses, each as the answer record naming it (u32), the address's length (4 or 16)
-/// and the address. A query reads the header, the starts and the records from one
+/// 8 bytes): the count, the header below, then the data in 4-octet words: each record's
+/// start as a little-endian u32 and the length of the records, the records, then the
+/// additional addresses, each as the answer record naming it (u32), the address's length
+/// (4 or 16) and the address, then up to 3 octets of padding. A query reads the header, the starts and the records from one
 /// allocation (they were four before: the set, its starts, its records, its addresses).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RrSet(ThinArc<SetHeader, u8>);
+pub struct RrSet(ThinArc<SetHeader, [u8; 4]>);
 
 /// What a set knows besides its data.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -84,17 +84,19 @@ impl RrSet {
     /// The records, in wire form.
     pub fn bytes(&self) -> &[u8] {
         let start = self.offsets_len();
-        &self.0.slice[start..start + self.header().bytes_len as usize]
+        &self.0.slice.as_flattened()[start..start + self.header().bytes_len as usize]
     }
 
     /// Record starts, then the set's length (`count + 1` entries).
     pub fn offsets(&self) -> Offsets<'_> {
-        Offsets(self.0.slice[..self.offsets_len()].as_chunks::<4>().0)
+        Offsets(&self.0.slice[..self.count() + 1])
     }
 
     /// Additional addresses (SRV sets), in order.
     pub fn extras(&self) -> impl Iterator<Item = Extra> + '_ {
-        let mut rest = &self.0.slice[self.offsets_len() + self.header().bytes_len as usize..];
+        // The padding after the last address (under 4 octets) reads as no address.
+        let data = self.0.slice.as_flattened();
+        let mut rest = &data[self.offsets_len() + self.header().bytes_len as usize..];
         std::iter::from_fn(move || {
             let (head, tail) = rest.split_first_chunk::<5>()?;
             let answer_rr = u32::from_le_bytes([head[0], head[1], head[2], head[3]]);
@@ -132,12 +134,14 @@ impl RrSet {
     /// Bytes held, allocations included (approximately: the count, the length and the
     /// header before the data).
     pub fn bytes_held(&self) -> usize {
-        16 + std::mem::size_of::<SetHeader>() + self.0.slice.len()
+        16 + std::mem::size_of::<SetHeader>() + 4 * self.0.slice.len()
     }
 
     /// Bytes of the additional addresses.
     fn extras_len(&self) -> usize {
-        self.0.slice.len() - self.offsets_len() - self.header().bytes_len as usize
+        self.extras()
+            .map(|e| 5 + if e.ip.is_ipv4() { 4 } else { 16 })
+            .sum()
     }
 
     /// How many holders the set has (the pool counts as one).
@@ -178,7 +182,10 @@ impl RrSet {
                 }
             }
         }
-        RrSet(ThinArc::from_header_and_slice(header, &data))
+        // Held as 4-octet words, so that the starts are read without arithmetic.
+        data.resize(data.len().next_multiple_of(4), 0);
+        let words = data.chunks_exact(4).map(|w| [w[0], w[1], w[2], w[3]]);
+        RrSet(ThinArc::from_header_and_iter(header, words))
     }
 }
 

@@ -409,6 +409,8 @@ impl ZoneStore {
             self.nodes[id as usize].dirty = false;
         }
         dirty.clear();
+        // After a whole load every name was dirty: that room is not kept.
+        dirty.shrink_to(1024);
         self.dirty = dirty;
         self.delta.forget();
         self.free_unused_names();

@@ -26,8 +26,9 @@ pub struct Extra {
 /// 8 bytes): the count, the header below, then the data in 4-octet words: each record's
 /// start as a little-endian u32 and the length of the records, the records, then the
 /// additional addresses, each as the answer record naming it (u32), the address's length
-/// (4 or 16) and the address, then up to 3 octets of padding. A query reads the header, the starts and the records from one
-/// allocation (they were four before: the set, its starts, its records, its addresses).
+/// (4 or 16) and the address, then up to 3 octets of padding. A query reads the header,
+/// the starts and the records from one allocation (they were four before: the set, its
+/// starts, its records, its addresses).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RrSet(ThinArc<SetHeader, [u8; 4]>);
 

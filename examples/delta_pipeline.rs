@@ -116,9 +116,8 @@ fn main() {
         let mut times: Vec<(f64, usize, usize)> = (0..mesos_dns::snapshot::shards::SHARDS)
             .map(|i| {
                 let t = Instant::now();
-                let mut pool = mesos_dns::snapshot::sets::SetPool::default();
-                let shard =
-                    mesos_dns::snapshot::compile_shard(engine.store(), i, &config, &mut pool);
+                let pool = mesos_dns::snapshot::sets::SetPool::default();
+                let shard = mesos_dns::snapshot::compile_shard(engine.store(), i, &config, &pool);
                 (t.elapsed().as_secs_f64() * 1e6, i, shard.len())
             })
             .collect();

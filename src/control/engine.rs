@@ -227,7 +227,7 @@ impl Engine {
         let snapshot = if whole {
             self.serial = next_serial(self.serial);
             let mut next =
-                Snapshot::compile_all(&self.store, &self.config, self.serial, &mut self.pool);
+                Snapshot::compile_all(&self.store, &self.config, self.serial, &self.pool);
             // The zone served may be one kept on disk and not answered (past its expire):
             // still the one the lineage continues from.
             if std::mem::take(&mut self.continue_served) && current.serial != 0 {
@@ -249,7 +249,7 @@ impl Engine {
                 &changes.names,
                 &self.config,
                 self.serial,
-                &mut self.pool,
+                &self.pool,
             );
             let (removed, added) = current.served_changes(&patched, &changes.names);
             let mut patched = if removed.is_empty() && added.is_empty() {
@@ -264,7 +264,7 @@ impl Engine {
                 };
                 let history = current.history.with(delta, self.config.ixfr_journal);
                 let mut next =
-                    patched.with_serial(&self.store, &self.config, self.serial, &mut self.pool);
+                    patched.with_serial(&self.store, &self.config, self.serial, &self.pool);
                 next.history = history;
                 next
             };

@@ -58,6 +58,21 @@ where
 
 struct TaskList<T>(fn(T) -> cluster::Task);
 
+/// Converts tasks on this thread until the list ends (true) or `limit` are converted.
+fn convert_here<'de, A: SeqAccess<'de>, T: Deserialize<'de>>(
+    seq: &mut A,
+    converter: &mut Converter<T>,
+    limit: usize,
+) -> Result<bool, A::Error> {
+    while converter.out.len() < limit {
+        match seq.next_element::<T>()? {
+            Some(task) => converter.push(task),
+            None => return Ok(true),
+        }
+    }
+    Ok(false)
+}
+
 impl<'de, T: Deserialize<'de> + Send> Visitor<'de> for TaskList<T> {
     type Value = Vec<cluster::Task>;
 
@@ -83,11 +98,8 @@ impl<'de, T: Deserialize<'de> + Send> Visitor<'de> for TaskList<T> {
             sharing: TaskSharing::default(),
             out: Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096)),
         };
-        while converter.out.len() < BEFORE_HELPER {
-            match seq.next_element::<T>()? {
-                Some(task) => converter.push(task),
-                None => return Ok(converter.out),
-            }
+        if convert_here(&mut seq, &mut converter, BEFORE_HELPER)? {
+            return Ok(converter.out);
         }
         std::thread::scope(|scope| {
             let (hand_over, take_over) = bounded(1);
@@ -100,9 +112,7 @@ impl<'de, T: Deserialize<'de> + Send> Visitor<'de> for TaskList<T> {
                 });
             let Ok(helper) = helper else {
                 // No thread to be had: convert here, as a short list is.
-                while let Some(task) = seq.next_element::<T>()? {
-                    converter.push(task);
-                }
+                convert_here(&mut seq, &mut converter, usize::MAX)?;
                 return Ok(converter.out);
             };
             // The helper is waiting for exactly this.

@@ -89,7 +89,7 @@ fn keep(
         kept.checked(now);
         return Ok(());
     }
-    let incremental = from.filter(|&f| snapshot.history.since(f).is_some());
+    let incremental = from.filter(|&f| snapshot.history.reaches(f));
     let mut apex_wire = Vec::new();
     let _ = name_to_wire(apex, true, &mut apex_wire);
     // The request a secondary of this server would send: its ID and question.

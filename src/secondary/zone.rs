@@ -397,7 +397,7 @@ impl HeldZone {
             &self.store,
             shape,
             transferred.serial(),
-            &mut self.pool,
+            &self.pool,
         ))
     }
 
@@ -506,7 +506,7 @@ impl HeldZone {
             config: &self.config,
             transferred: Some(transferred),
         };
-        let mut next = current.update(&self.store, &changes.names, shape, serial, &mut self.pool);
+        let mut next = current.update(&self.store, &changes.names, shape, serial, &self.pool);
         let (removed, added) = current.served_changes(&next, &changes.names);
         // The IXFR history holds the records of names; a change of the apex NS is not
         // one, so the next tier takes the whole zone once.

@@ -260,7 +260,7 @@ impl UdpWorker {
             };
             let out = self.tx.buffer_mut(replies);
             let packet = rx.packet(i);
-            match handle_query(
+            let handled = handle_query(
                 packet,
                 &snap,
                 self.rotation,
@@ -272,11 +272,9 @@ impl UdpWorker {
                     peer: || rx.peer(i).map(|p| p.ip()),
                 },
                 &mut self.counts,
-            ) {
-                Handled::Reply { len } => {
-                    self.tx.set_reply(replies, len, &self.rx, i);
-                    replies += 1;
-                }
+            );
+            let len = match handled {
+                Handled::Reply { len } => len,
                 Handled::IxfrOverUdp(ixfr) => {
                     let config = self.config.as_ref().map(|c| c.load_full());
                     let (changes, result) = match rx.peer(i) {
@@ -293,13 +291,17 @@ impl UdpWorker {
                     let len = changes.unwrap_or(ixfr.len);
                     self.counters.transfers[1][result as usize].fetch_add(1, Ordering::Relaxed);
                     self.counts.reply(TYPE_IXFR, &out[..len]);
-                    self.tx.set_reply(replies, len, &self.rx, i);
-                    replies += 1;
+                    len
                 }
-                Handled::Forwarded => forwarded = true,
+                Handled::Forwarded => {
+                    forwarded = true;
+                    continue;
+                }
                 // Never over UDP (answered there instead).
-                Handled::Dropped | Handled::Transfer { .. } => {}
-            }
+                Handled::Dropped | Handled::Transfer { .. } => continue,
+            };
+            self.tx.set_reply(replies, len, &self.rx, i);
+            replies += 1;
         }
         if forwarded {
             if let Some(forward) = &self.forward {

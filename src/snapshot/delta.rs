@@ -54,8 +54,9 @@ impl Delta {
 /// changed most of the zone): a transfer then sends the whole zone.
 pub(crate) const MAX_DELTA_RECORDS: usize = 200_000;
 
-/// Room kept for pending records between batches.
-const KEPT_ROOM: usize = 1024;
+/// Room a list kept between batches keeps after a whole load (pending records here, the
+/// store's dirty names): a whole load's room is not held for small batches.
+pub(crate) const KEPT_ROOM: usize = 1024;
 
 /// Collects record changes while a batch is applied.
 #[derive(Debug, Default)]
@@ -80,7 +81,6 @@ impl DeltaBuilder {
     /// Drops what was collected.
     pub(crate) fn forget(&mut self) {
         self.pending.clear();
-        // A whole load's records were pending: their room is not kept for small batches.
         self.pending.shrink_to(KEPT_ROOM);
         self.overflow = false;
     }

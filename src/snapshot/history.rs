@@ -62,8 +62,6 @@ pub struct History {
     /// Deltas at the start of the first chunk no longer kept (the chunk goes once all
     /// of its deltas are older than the kept ones).
     skip: usize,
-    /// Deltas kept.
-    len: usize,
     /// Records the kept deltas hold.
     records: usize,
 }
@@ -82,7 +80,6 @@ impl History {
             History::default()
         };
         next.records += delta.removed.len() + delta.added.len();
-        next.len += 1;
         match next.chunks.last_mut() {
             Some(last) if last.len() < CHUNK => Arc::make_mut(last).push(Arc::new(delta)),
             _ => {
@@ -91,10 +88,9 @@ impl History {
                 next.chunks.push(Arc::new(chunk));
             }
         }
-        while next.len > keep {
+        while next.len() > keep {
             let oldest = &next.chunks[0][next.skip];
             next.records -= oldest.removed.len() + oldest.added.len();
-            next.len -= 1;
             next.skip += 1;
             if next.skip == next.chunks[0].len() {
                 next.chunks.remove(0);
@@ -107,6 +103,11 @@ impl History {
     /// The kept deltas, oldest first.
     pub fn iter(&self) -> impl Iterator<Item = &Arc<ServedDelta>> {
         self.chunks.iter().flat_map(|c| c.iter()).skip(self.skip)
+    }
+
+    /// Whether the history reaches back to `serial` (then [`History::since`] has deltas).
+    pub fn reaches(&self, serial: u32) -> bool {
+        self.iter().any(|d| d.from == serial)
     }
 
     /// The deltas from `serial` to the latest (at least one), when the history reaches
@@ -127,14 +128,17 @@ impl History {
         self.chunks.last().and_then(|c| c.last())
     }
 
-    /// How many deltas are kept.
+    /// How many deltas are kept (every chunk but the last is full).
     pub fn len(&self) -> usize {
-        self.len
+        match self.chunks.last() {
+            Some(last) => (self.chunks.len() - 1) * CHUNK + last.len() - self.skip,
+            None => 0,
+        }
     }
 
     /// Whether none is kept.
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.chunks.is_empty()
     }
 }
 
@@ -261,6 +265,7 @@ mod tests {
                 if let Some(&first) = expected.first() {
                     assert_eq!(h.since(first).map(|d| d.len()), Some(expected.len()));
                     assert!(first == 0 || h.since(first - 1).is_none());
+                    assert!(h.reaches(first) && (first == 0 || !h.reaches(first - 1)));
                 }
             }
         }

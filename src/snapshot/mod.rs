@@ -19,9 +19,9 @@ use crate::config::{Config, DCOS_DIRECTORY};
 use crate::dns::wire::{CLASS_IN, TYPE_NS, TYPE_SOA, name_to_wire, set_soa_serial, soa_number};
 use crate::records::{ItemRecords, RecordSet};
 use foldhash::fast::FixedState;
-use sets::{Extra, RrSet, SetPool, SharedPool};
+use sets::{Extra, RrSet, SetPool};
 pub use shards::TtlTable;
-use shards::{PoolRef, RecordSettings, SetWriter, Shard, ShardTable, Slot, shard_of};
+use shards::{RecordSettings, SetWriter, Shard, ShardTable, Slot, shard_of};
 use std::hash::BuildHasher;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
@@ -173,7 +173,7 @@ impl Snapshot {
     /// A snapshot with no data yet: it knows the zone, and answers SERVFAIL inside it.
     pub fn empty(config: &Config) -> Snapshot {
         let store = store_for(config);
-        let mut s = Snapshot::compile_all(&store, config, 0, &mut SetPool::default());
+        let mut s = Snapshot::compile_all(&store, config, 0, &SetPool::default());
         s.ready = false;
         s
     }
@@ -183,7 +183,7 @@ impl Snapshot {
         store: &ZoneStore,
         shape: impl Into<Shape<'a>>,
         serial: u32,
-        pool: &mut SetPool,
+        pool: &SetPool,
     ) -> Snapshot {
         let threads = compile_threads(store.counts().0);
         Snapshot::compile_all_in(store, shape.into(), serial, pool, threads)
@@ -193,22 +193,20 @@ impl Snapshot {
         store: &ZoneStore,
         shape: Shape,
         serial: u32,
-        pool: &mut SetPool,
+        pool: &SetPool,
         threads: usize,
     ) -> Snapshot {
         let settings = record_settings(shape);
         let shards = if threads <= 1 {
-            let mut writer = SetWriter::new(settings, PoolRef::Own(pool));
-            ShardTable::build(|i| writer.compile(store, i))
+            let mut writer = SetWriter::new(settings, pool);
+            ShardTable::build((0..shards::SHARDS).map(|i| writer.compile(store, i)))
         } else {
-            let shared = pool.share();
-            let compiled = compile_in_threads(store, settings, &shared, threads);
-            pool.take_back(shared);
-            let shards = compiled
-                .into_iter()
-                .flat_map(|part| part.unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
-                .collect();
-            ShardTable::from_shards(shards)
+            let compiled = compile_in_threads(store, settings, pool, threads);
+            ShardTable::build(
+                compiled
+                    .into_iter()
+                    .flat_map(|part| part.unwrap_or_else(|panic| std::panic::resume_unwind(panic))),
+            )
         };
         Snapshot::assemble(store, shape, serial, shards, pool)
     }
@@ -222,10 +220,10 @@ impl Snapshot {
         changed: &[DirtyName],
         shape: impl Into<Shape<'a>>,
         serial: u32,
-        pool: &mut SetPool,
+        pool: &SetPool,
     ) -> Snapshot {
         let shape = shape.into();
-        let mut writer = SetWriter::new(record_settings(shape), PoolRef::Own(pool));
+        let mut writer = SetWriter::new(record_settings(shape), pool);
         let patched = changed
             .chunk_by(|a, b| a.shard == b.shard)
             .map(|names| {
@@ -242,7 +240,7 @@ impl Snapshot {
         shape: Shape,
         serial: u32,
         shards: ShardTable,
-        pool: &mut SetPool,
+        pool: &SetPool,
     ) -> Snapshot {
         let zone = zone(store, shape, serial, pool);
         let (names, a, aaaa, srv) = store.counts();
@@ -268,7 +266,7 @@ impl Snapshot {
         store: &ZoneStore,
         shape: impl Into<Shape<'a>>,
         serial: u32,
-        pool: &mut SetPool,
+        pool: &SetPool,
     ) -> Snapshot {
         let shape = shape.into();
         self.zone = zone(store, shape, serial, pool);
@@ -410,12 +408,12 @@ fn compile_threads(names: usize) -> usize {
 fn compile_in_threads(
     store: &ZoneStore,
     settings: RecordSettings,
-    pool: &SharedPool,
+    pool: &SetPool,
     threads: usize,
 ) -> Vec<std::thread::Result<Vec<Shard>>> {
     let per_thread = shards::SHARDS.div_ceil(threads);
     let compile_range = move |range: std::ops::Range<usize>| {
-        let mut writer = SetWriter::new(settings, PoolRef::Shared(pool));
+        let mut writer = SetWriter::new(settings, pool);
         range.map(|i| writer.compile(store, i)).collect::<Vec<_>>()
     };
     std::thread::scope(|scope| {
@@ -440,13 +438,8 @@ fn compile_in_threads(
 }
 
 /// Compiles one shard of `store` on its own (benchmarks).
-pub fn compile_shard(
-    store: &ZoneStore,
-    index: usize,
-    config: &Config,
-    pool: &mut SetPool,
-) -> Shard {
-    SetWriter::new(record_settings(config.into()), PoolRef::Own(pool)).compile(store, index)
+pub fn compile_shard(store: &ZoneStore, index: usize, config: &Config, pool: &SetPool) -> Shard {
+    SetWriter::new(record_settings(config.into()), pool).compile(store, index)
 }
 
 /// Builds the answer table of a whole [`RecordSet`] (tools, benchmarks and tests; the
@@ -461,7 +454,7 @@ pub fn compile(records: impl Into<Arc<RecordSet>>, config: &Config, serial: u32)
     all.records = records.insertion_log().to_vec();
     store.apply(&all, Sign::Add);
     store.take_changes();
-    Snapshot::compile_all(&store, config, serial, &mut SetPool::default())
+    Snapshot::compile_all(&store, config, serial, &SetPool::default())
 }
 
 /// An empty store for the zones `config` serves, its names existing as `ReversePolicy`
@@ -587,7 +580,7 @@ pub fn zone_record(rtype: u16, ttl: u32, rdata: &[u8], out: &mut Vec<u8>) {
 
 /// The zone's settings with its SOA (positive and negative TTL) and NS answers, and
 /// `SOAMname`'s addresses from the store as NS glue when they are served here.
-fn zone(store: &ZoneStore, shape: Shape, serial: u32, pool: &mut SetPool) -> Zone {
+fn zone(store: &ZoneStore, shape: Shape, serial: u32, pool: &SetPool) -> Zone {
     let config = shape.config;
     if let Some(transferred) = shape.transferred {
         return transferred_zone(store, config, transferred, serial, pool);
@@ -680,7 +673,7 @@ fn transferred_zone(
     config: &Config,
     transferred: &TransferredZone,
     serial: u32,
-    pool: &mut SetPool,
+    pool: &SetPool,
 ) -> Zone {
     let mut apex = Vec::new();
     let _ = name_to_wire(&config.domain, true, &mut apex);
@@ -781,9 +774,9 @@ mod tests {
         )
         .unwrap(); // ok: test
         let store = cluster_like_store(&config, 6_000);
-        let (mut one_pool, mut three_pool) = (SetPool::default(), SetPool::default());
-        let one = Snapshot::compile_all_in(&store, (&config).into(), 1, &mut one_pool, 1);
-        let three = Snapshot::compile_all_in(&store, (&config).into(), 1, &mut three_pool, 3);
+        let (one_pool, three_pool) = (SetPool::default(), SetPool::default());
+        let one = Snapshot::compile_all_in(&store, (&config).into(), 1, &one_pool, 1);
+        let three = Snapshot::compile_all_in(&store, (&config).into(), 1, &three_pool, 3);
         let mut names = 0;
         for (a, b) in one.shards.iter().zip(three.shards.iter()) {
             assert_eq!(a.canonical(), b.canonical());
@@ -793,7 +786,7 @@ mod tests {
         // Each distinct set once, whichever thread met it first.
         assert_eq!(one_pool.len(), three_pool.len());
         // Compiling again shares every set already pooled.
-        let again = Snapshot::compile_all_in(&store, (&config).into(), 1, &mut three_pool, 2);
+        let again = Snapshot::compile_all_in(&store, (&config).into(), 1, &three_pool, 2);
         assert_eq!(one_pool.len(), three_pool.len());
         drop(again);
     }

@@ -273,9 +273,11 @@ fn part_of(hash: u64) -> usize {
     (hash >> 32) as usize & (PARTS - 1)
 }
 
-/// Every distinct set in use, each stored once.
+/// Every distinct set in use, each stored once. Interning takes `&self`: the threads of
+/// a whole compile share the pool, each locking one of its tables at a time (a lock no
+/// other thread holds costs a few nanoseconds against the hashing and the comparison).
 pub struct SetPool {
-    parts: Vec<HashTable<RrSet>>,
+    parts: Vec<Mutex<HashTable<RrSet>>>,
     hasher: FixedState,
     /// Sets held after the last sweep: the next sweep waits until the pool doubles.
     after_sweep: usize,
@@ -284,86 +286,35 @@ pub struct SetPool {
 impl Default for SetPool {
     fn default() -> Self {
         SetPool {
-            parts: (0..PARTS).map(|_| HashTable::new()).collect(),
+            parts: (0..PARTS).map(|_| Mutex::new(HashTable::new())).collect(),
             hasher: FixedState::default(),
             after_sweep: 0,
         }
     }
 }
 
-/// The pool lent to several threads at once ([`SetPool::share`]).
-pub struct SharedPool {
-    parts: Vec<Mutex<HashTable<RrSet>>>,
-    hasher: FixedState,
+/// A table of the pool, locked. A thread that panicked holding the lock left the table
+/// whole (an insert either happened or did not): it is used as it is.
+fn lock(part: &Mutex<HashTable<RrSet>>) -> std::sync::MutexGuard<'_, HashTable<RrSet>> {
+    part.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-impl SharedPool {
-    /// [`SetPool::intern`], from any thread.
+impl SetPool {
+    /// The shared set equal to `scratch`, stored now if new; `None` for an empty set.
     pub fn intern(&self, scratch: &SetScratch) -> Option<RrSet> {
         if scratch.offsets.is_empty() {
             return None;
         }
         let hash = scratch.hash(&self.hasher);
-        // A thread that panicked holding the lock left the table whole (an insert
-        // either happened or did not): go on with it.
-        let mut table = self.parts[part_of(hash)]
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        Some(intern_in(&mut table, &self.hasher, hash, scratch))
-    }
-}
-
-/// The set of `scratch` (hash `hash`) in `table`, added if new.
-fn intern_in(
-    table: &mut HashTable<RrSet>,
-    hasher: &FixedState,
-    hash: u64,
-    scratch: &SetScratch,
-) -> RrSet {
-    if let Some(set) = table.find(hash, |s| scratch.matches(s)) {
-        return set.clone();
-    }
-    let set = RrSet::new(scratch);
-    table.insert_unique(hash, set.clone(), |s| {
-        set_hash(hasher, s.bytes(), s.extras(), s.target_offset())
-    });
-    set
-}
-
-impl SetPool {
-    /// The shared set equal to `scratch`, stored now if new; `None` for an empty set.
-    pub fn intern(&mut self, scratch: &SetScratch) -> Option<RrSet> {
-        if scratch.offsets.is_empty() {
-            return None;
+        let mut table = lock(&self.parts[part_of(hash)]);
+        if let Some(set) = table.find(hash, |s| scratch.matches(s)) {
+            return Some(set.clone());
         }
-        let hash = scratch.hash(&self.hasher);
-        Some(intern_in(
-            &mut self.parts[part_of(hash)],
-            &self.hasher,
-            hash,
-            scratch,
-        ))
-    }
-
-    /// The pool's sets, lent to threads that intern side by side; [`SetPool::take_back`]
-    /// returns them. The pool is empty meanwhile.
-    pub fn share(&mut self) -> SharedPool {
-        SharedPool {
-            parts: std::mem::take(&mut self.parts)
-                .into_iter()
-                .map(Mutex::new)
-                .collect(),
-            hasher: self.hasher.clone(),
-        }
-    }
-
-    /// The sets of a pool lent by [`SetPool::share`], and those added meanwhile.
-    pub fn take_back(&mut self, shared: SharedPool) {
-        self.parts = shared
-            .parts
-            .into_iter()
-            .map(|part| part.into_inner().unwrap_or_else(|p| p.into_inner()))
-            .collect();
+        let set = RrSet::new(scratch);
+        table.insert_unique(hash, set.clone(), |s| {
+            set_hash(&self.hasher, s.bytes(), s.extras(), s.target_offset())
+        });
+        Some(set)
     }
 
     /// Drops the sets no snapshot uses any more, once the pool has doubled since the
@@ -377,6 +328,9 @@ impl SetPool {
     /// Drops the sets no snapshot uses any more.
     pub fn sweep(&mut self) {
         for part in &mut self.parts {
+            let part = part
+                .get_mut()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
             part.retain(|s| s.holders() > 1);
         }
         self.after_sweep = self.len();
@@ -384,7 +338,7 @@ impl SetPool {
 
     /// How many distinct sets the pool holds.
     pub fn len(&self) -> usize {
-        self.parts.iter().map(HashTable::len).sum()
+        self.parts.iter().map(|p| lock(p).len()).sum()
     }
 
     /// Whether the pool holds none.
@@ -392,20 +346,23 @@ impl SetPool {
         self.len() == 0
     }
 
-    fn sets(&self) -> impl Iterator<Item = &RrSet> {
-        self.parts.iter().flatten()
+    /// `f` of every set, folded.
+    fn fold<T>(&self, init: T, mut f: impl FnMut(T, &RrSet) -> T) -> T {
+        self.parts
+            .iter()
+            .fold(init, |acc, part| lock(part).iter().fold(acc, &mut f))
     }
 
     /// Bytes held by the sets (approximately).
     pub fn bytes_held(&self) -> usize {
-        self.sets().map(|s| s.bytes_held()).sum::<usize>()
-            + self.parts.iter().map(HashTable::capacity).sum::<usize>() * 9
+        let tables: usize = self.parts.iter().map(|p| lock(p).capacity()).sum();
+        self.fold(0, |sum, s| sum + s.bytes_held()) + tables * 9
     }
 
     /// Of those, the bytes of SRV sets' additional addresses, and of the records' wire
     /// form.
     pub fn parts_held(&self) -> (usize, usize) {
-        self.sets().fold((0, 0), |(extras, wire), s| {
+        self.fold((0, 0), |(extras, wire), s| {
             (extras + s.extras_len(), wire + s.bytes().len())
         })
     }

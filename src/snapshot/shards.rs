@@ -9,7 +9,7 @@
 //! only on the store's contents, never on the order changes arrived in.
 
 use super::push_rr_header;
-use super::sets::{Extra, RrSet, SetPool, SetScratch, SharedPool};
+use super::sets::{Extra, RrSet, SetPool, SetScratch};
 use super::store::{DirtyName, SrvValue, ZoneStore};
 use crate::config::ReversePolicy;
 use crate::dns::wire::{TYPE_A, TYPE_AAAA, TYPE_PTR, TYPE_SRV, name_to_wire};
@@ -41,24 +41,16 @@ pub struct ShardTable {
 }
 
 impl ShardTable {
-    /// A table of `make(i)` for every shard `i`.
-    pub fn build(mut make: impl FnMut(usize) -> Shard) -> ShardTable {
-        ShardTable {
-            groups: (0..SHARDS / GROUP)
-                .map(|g| Arc::new((0..GROUP).map(|i| Arc::new(make(g * GROUP + i))).collect()))
-                .collect(),
-        }
-    }
-
     /// A table of these shards (all of them, in order).
-    pub fn from_shards(shards: Vec<Shard>) -> ShardTable {
-        debug_assert_eq!(shards.len(), SHARDS);
+    pub fn build(shards: impl IntoIterator<Item = Shard>) -> ShardTable {
         let mut shards = shards.into_iter().map(Arc::new);
-        ShardTable {
+        let table = ShardTable {
             groups: (0..SHARDS / GROUP)
                 .map(|_| Arc::new(shards.by_ref().take(GROUP).collect()))
                 .collect(),
-        }
+        };
+        debug_assert!(table.groups.iter().all(|g| g.len() == GROUP));
+        table
     }
 
     /// A shard by number.
@@ -292,26 +284,10 @@ impl TtlTable {
 /// The zones whose records carry `DCOSTTL` (the mirror of the domain keeps `TTL`).
 const DCOS_TTL_ZONES: [&str; 2] = [".dcos.thisdcos.directory.", ".l4lb.thisdcos.directory."];
 
-/// Where a writer interns its sets: the pool it holds alone, or one several writers
-/// share (the threads of a whole compile).
-pub(super) enum PoolRef<'a> {
-    Own(&'a mut SetPool),
-    Shared(&'a SharedPool),
-}
-
-impl PoolRef<'_> {
-    fn intern(&mut self, scratch: &SetScratch) -> Option<RrSet> {
-        match self {
-            PoolRef::Own(pool) => pool.intern(scratch),
-            PoolRef::Shared(pool) => pool.intern(scratch),
-        }
-    }
-}
-
 /// Writes the sets of names, interning them in the pool.
 pub(super) struct SetWriter<'a> {
     settings: RecordSettings<'a>,
-    pool: PoolRef<'a>,
+    pool: &'a SetPool,
     pub(super) scratch: SetScratch,
     wire: Vec<u8>,
     /// Reused lists: a name's addresses, its SRV values, an SRV target's addresses.
@@ -321,7 +297,7 @@ pub(super) struct SetWriter<'a> {
 }
 
 impl<'a> SetWriter<'a> {
-    pub(super) fn new(settings: RecordSettings<'a>, pool: PoolRef<'a>) -> SetWriter<'a> {
+    pub(super) fn new(settings: RecordSettings<'a>, pool: &'a SetPool) -> SetWriter<'a> {
         SetWriter {
             settings,
             pool,

@@ -409,8 +409,7 @@ impl ZoneStore {
             self.nodes[id as usize].dirty = false;
         }
         dirty.clear();
-        // After a whole load every name was dirty: that room is not kept.
-        dirty.shrink_to(1024);
+        dirty.shrink_to(super::delta::KEPT_ROOM);
         self.dirty = dirty;
         self.delta.forget();
         self.free_unused_names();

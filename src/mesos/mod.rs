@@ -14,6 +14,7 @@ pub(crate) mod poll;
 pub(crate) mod ports;
 pub mod recordio;
 pub(crate) mod source;
+pub(crate) mod split;
 pub mod state;
 pub(crate) mod subscribe;
 pub(crate) mod task_list;

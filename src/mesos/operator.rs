@@ -3,6 +3,7 @@
 //! Only the fields names are made from are read; unknown event types are ignored.
 //! Field meanings: `docs/spec/operator-api.md` §4-§6.
 
+use super::split::{self, ArrayRule, Path};
 use super::state::{
     Discovery, KeyValues, LabelKey, MaybeIp, TaskContainer, nullable, vip_port_labels,
 };
@@ -81,6 +82,18 @@ struct GetTasks {
     /// In the model's form as soon as each is read (a `SUBSCRIBED` of 100k tasks).
     #[serde(default, deserialize_with = "tasks_into_model")]
     tasks: Vec<cluster::Task>,
+}
+
+/// The arrays of a record cut out of it as it streams in (see `split`): the tasks of
+/// `SUBSCRIBED`, and the lists no name comes from.
+fn subscribed_lists(path: Path) -> ArrayRule {
+    match path {
+        "subscribed.get_state.get_tasks.tasks" => ArrayRule::Split,
+        "subscribed.get_state.get_tasks.completed_tasks"
+        | "subscribed.get_state.get_tasks.unreachable_tasks"
+        | "subscribed.get_state.get_frameworks.completed_frameworks" => ArrayRule::Drop,
+        _ => ArrayRule::Keep,
+    }
 }
 
 fn tasks_into_model<'de, D: serde::Deserializer<'de>>(
@@ -284,9 +297,21 @@ impl Event {
         serde_json::from_slice(bytes)
     }
 
-    /// Decodes one record as it streams in (the `SUBSCRIBED` of a large cluster).
+    /// Decodes one record as it streams in (the `SUBSCRIBED` of a large cluster): its
+    /// task list is cut out as it arrives and decoded on every core (`split`), the rest
+    /// once the record ends.
     pub fn from_reader(reader: impl std::io::Read) -> Result<Event, serde_json::Error> {
-        serde_json::from_reader(std::io::BufReader::with_capacity(256 * 1024, reader))
+        let cut = split::cut_task_lists(reader, subscribed_lists, Task::into_cluster_task)?;
+        let mut event: Event = serde_json::from_slice(&cut.skeleton)?;
+        for list in cut.lists {
+            // The rule cuts one list, under `subscribed`, which then decoded.
+            let subscribed = event
+                .subscribed
+                .as_mut()
+                .ok_or_else(|| serde::de::Error::custom("a task list outside SUBSCRIBED"))?;
+            subscribed.get_state.get_tasks.tasks = list.tasks;
+        }
+        Ok(event)
     }
 
     /// What the event means; `leader` is the master that answered the subscription.
@@ -520,6 +545,35 @@ mod tests {
         };
         assert_eq!((u.framework_id.as_str(), u.task_id.as_str()), ("f", "t"));
         assert!(u.running && !u.terminal && u.status.is_none());
+    }
+
+    #[test]
+    fn subscribed_streamed_in_decodes_as_it_does_from_memory() {
+        let stream = include_bytes!("../../tests/data/subscribe-example.recordio");
+        let mut records = crate::mesos::recordio::RecordReader::new(&stream[..]);
+        let length = records.next_length(u64::MAX).unwrap().unwrap(); // ok: test
+        let first = records.read_record(length).unwrap(); // ok: test
+        // The example's tasks, copied under new ids: enough for the workers to take part.
+        let mut doc: serde_json::Value = serde_json::from_slice(&first).unwrap(); // ok: test
+        let tasks = &mut doc["subscribed"]["get_state"]["get_tasks"]["tasks"];
+        let examples = tasks.as_array().unwrap().clone(); // ok: test
+        let copies: Vec<serde_json::Value> = (0..1_000)
+            .map(|i| {
+                let mut task = examples[i % examples.len()].clone();
+                task["task_id"]["value"] = format!("copy-{i}").into();
+                task
+            })
+            .collect();
+        *tasks = copies.into();
+        for record in [first, serde_json::to_vec(&doc).unwrap()] {
+            let whole = Event::from_slice(&record).unwrap(); // ok: test
+            let streamed = Event::from_reader(&record[..]).unwrap(); // ok: test
+            assert_eq!(format!("{streamed:?}"), format!("{whole:?}"));
+            let Record::Subscribed(state, _) = streamed.into_record("") else {
+                panic!("not SUBSCRIBED");
+            };
+            assert!(!state.tasks.is_empty());
+        }
     }
 
     #[test]

@@ -7,6 +7,7 @@
 
 use crate::cluster::{self, ClusterState};
 use crate::mesos::ports::parse_port_ranges;
+use crate::mesos::split::{self, ArrayRule, Path};
 use crate::names::hostport::parse_ip;
 use serde::{Deserialize, Deserializer};
 use std::collections::HashSet;
@@ -21,6 +22,17 @@ where
     T: Deserialize<'de> + Default,
 {
     Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
+/// The arrays of a state document cut out of it as it streams in (see `split`): the
+/// frameworks' tasks, and the lists no name comes from.
+fn state_lists(path: Path) -> ArrayRule {
+    match path {
+        "frameworks[].tasks" => ArrayRule::Split,
+        "frameworks[].completed_tasks" | "frameworks[].unreachable_tasks" => ArrayRule::Drop,
+        "completed_frameworks" => ArrayRule::Drop,
+        _ => ArrayRule::Keep,
+    }
 }
 
 fn state_tasks<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<cluster::Task>, D::Error> {
@@ -512,15 +524,27 @@ impl State {
         self.clone().into_cluster_state()
     }
 
-    /// Decodes a state document from a stream, never holding the whole text.
+    /// Decodes a state document from a stream, never holding the whole text: the
+    /// frameworks' task lists are cut out as they arrive and their tasks decoded on
+    /// every core (`split`); the rest is decoded once the stream ends.
     pub fn from_reader(reader: impl Read) -> Result<State, serde_json::Error> {
-        let buffered = std::io::BufReader::with_capacity(256 * 1024, reader);
-        serde_json::from_reader(buffered)
+        let cut = split::cut_task_lists(reader, state_lists, Task::into_cluster_task)?;
+        let mut state: State = serde_json::from_slice(&cut.skeleton)?;
+        for list in cut.lists {
+            let framework = match list.indexes[..] {
+                [i] => state.frameworks.get_mut(i),
+                _ => None,
+            };
+            let framework = framework
+                .ok_or_else(|| serde::de::Error::custom("a task list outside the frameworks"))?;
+            framework.tasks = list.tasks;
+        }
+        Ok(state)
     }
 
     /// Decodes a state document already in memory.
     pub fn from_slice(bytes: &[u8]) -> Result<State, serde_json::Error> {
-        serde_json::from_slice(bytes)
+        State::from_reader(bytes)
     }
 }
 

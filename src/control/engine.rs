@@ -97,7 +97,9 @@ impl Engine {
     /// Replaces the model with a whole state (a poll, or a subscription's snapshot):
     /// only the items that differ are regenerated.
     pub fn apply_state(&mut self, state: ClusterState, masters: &[String], listener: &[IpAddr]) {
+        let started = std::time::Instant::now();
         let new = Cluster::from_state(state, masters.to_vec(), listener.to_vec());
+        let modelled = started.elapsed();
         if self.store.is_empty() {
             // Nothing to compare with or take out (the first state, or after a new
             // configuration emptied the store): every item goes in.
@@ -112,6 +114,11 @@ impl Engine {
         }
         self.store.shrink();
         self.state_seen = true;
+        tracing::debug!(
+            model_ms = modelled.as_millis() as u64,
+            records_ms = (started.elapsed() - modelled).as_millis() as u64,
+            "applied a whole state"
+        );
     }
 
     /// Sets the leader, the master list and the listener's addresses.

@@ -109,28 +109,41 @@ pub(crate) fn pointer(offset: usize) -> Option<[u8; 2]> {
 /// Writes `text` (`a.b.c.`, labels of 1-63 octets) as an uncompressed wire name,
 /// ASCII-lower-cased when `lower`. Returns `None` for a name that cannot be written.
 pub(crate) fn name_to_wire(text: &str, lower: bool, out: &mut Vec<u8>) -> Option<()> {
-    let body = text.strip_suffix('.').unwrap_or(text);
-    let start = out.len();
-    if !body.is_empty() {
-        for label in body.split('.') {
-            let len = label.len();
-            if len == 0 || len > 63 {
-                out.truncate(start);
-                return None;
-            }
-            out.push(len as u8);
-            if lower {
-                out.extend(label.bytes().map(|b| b.to_ascii_lowercase()));
-            } else {
-                out.extend_from_slice(label.as_bytes());
-            }
-        }
+    let body = text.strip_suffix('.').unwrap_or(text).as_bytes();
+    if body.is_empty() {
+        out.push(0);
+        return Some(());
     }
-    out.push(0);
-    if out.len() - start > 255 {
-        out.truncate(start);
+    // Labels of n bytes joined by dots take the same room as length octets: the wire
+    // form is the text and two octets. Built on the stack in one pass (a first load
+    // converts millions of names).
+    let wire_len = body.len() + 2;
+    if wire_len > 255 {
         return None;
     }
+    let mut wire = [0u8; 255];
+    let mut label_at = 0;
+    for (i, &byte) in body.iter().enumerate() {
+        if byte == b'.' {
+            set_label_length(&mut wire, label_at, i + 1)?;
+            label_at = i + 1;
+        } else {
+            wire[i + 1] = if lower { byte.to_ascii_lowercase() } else { byte };
+        }
+    }
+    set_label_length(&mut wire, label_at, body.len() + 1)?;
+    out.extend_from_slice(&wire[..wire_len]);
+    Some(())
+}
+
+/// Writes the length of the label whose length octet is at `at` and which ends before
+/// `end`; `None` when it is empty or longer than 63 octets.
+fn set_label_length(wire: &mut [u8; 255], at: usize, end: usize) -> Option<()> {
+    let len = end - at - 1;
+    if len == 0 || len > 63 {
+        return None;
+    }
+    wire[at] = len as u8;
     Some(())
 }
 
@@ -147,6 +160,20 @@ mod tests {
         name_to_wire(".", false, &mut v).unwrap(); // ok: test
         assert_eq!(v, b"\x00");
         assert!(name_to_wire("a..b.", false, &mut v).is_none());
+        assert!(name_to_wire(".a.", false, &mut v).is_none());
+        assert!(name_to_wire("a..", false, &mut v).is_none());
+        // Labels up to 63 octets, names up to 255 in wire form.
+        let label = |n: usize| "x".repeat(n);
+        v.clear();
+        name_to_wire(&format!("{}.B", label(63)), false, &mut v).unwrap(); // ok: test
+        assert_eq!((v[0], v[64], &v[65..]), (63, 1, &b"B\0"[..]));
+        assert!(name_to_wire(&format!("{}.b", label(64)), false, &mut v).is_none());
+        let longest = [label(63), label(63), label(63), label(61)].join(".");
+        v.clear();
+        name_to_wire(&longest, false, &mut v).unwrap(); // ok: test
+        assert_eq!(v.len(), 255);
+        assert!(name_to_wire(&format!("{longest}x"), false, &mut v).is_none());
+        assert_eq!(v.len(), 255, "a name that cannot be written adds nothing");
         assert!(pointer(12) == Some([0xC0, 12]));
         assert!(pointer(0x4000).is_none());
     }

@@ -32,9 +32,15 @@ pub(crate) struct Fetched {
 
 /// Decodes a document from `reader`, taking its digest on the way.
 fn decode(reader: impl std::io::Read) -> Result<Fetched, serde_json::Error> {
+    let started = std::time::Instant::now();
     let mut reader = DigestReader::new(reader);
     let state = State::from_reader(&mut reader)?;
     let bytes = reader.bytes();
+    tracing::debug!(
+        bytes,
+        ms = started.elapsed().as_millis() as u64,
+        "read a state document"
+    );
     Ok(Fetched {
         state,
         digest: reader.digest(),

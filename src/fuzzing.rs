@@ -177,6 +177,20 @@ pub fn forward_reply(data: &[u8]) {
 
 /// The operator API stream's framing: lengths and records, as the subscription reads
 /// them, never past what a length allows.
+/// A state document streamed in, cut at its task lists (`mesos::split`): never a panic,
+/// and whatever serde_json decodes whole decodes the same cut. Returns the state.
+pub fn state_document(data: &[u8]) -> Option<State> {
+    let whole: Option<State> = serde_json::from_slice(data).ok();
+    let cut = State::from_reader(data);
+    if let Some(whole) = &whole {
+        let Ok(cut) = &cut else {
+            panic!("decoded whole but not cut: {cut:?}");
+        };
+        assert_eq!(format!("{cut:?}"), format!("{whole:?}"));
+    }
+    cut.ok()
+}
+
 pub fn recordio(data: &[u8]) {
     let mut reader = RecordReader::new(data);
     for _ in 0..1_000 {

@@ -128,7 +128,11 @@ pub(crate) fn name_to_wire(text: &str, lower: bool, out: &mut Vec<u8>) -> Option
             set_label_length(&mut wire, label_at, i + 1)?;
             label_at = i + 1;
         } else {
-            wire[i + 1] = if lower { byte.to_ascii_lowercase() } else { byte };
+            wire[i + 1] = if lower {
+                byte.to_ascii_lowercase()
+            } else {
+                byte
+            };
         }
     }
     set_label_length(&mut wire, label_at, body.len() + 1)?;

@@ -304,7 +304,7 @@ impl Event {
         let cut = split::cut_task_lists(reader, subscribed_lists, Task::into_cluster_task)?;
         let mut event: Event = serde_json::from_slice(&cut.skeleton)?;
         for list in cut.lists {
-            // The rule cuts one list, under `subscribed`, which then decoded.
+            // The rule cuts one list only, and it lies under `subscribed`.
             let subscribed = event
                 .subscribed
                 .as_mut()

@@ -118,36 +118,58 @@ fn fast(packet: &[u8]) -> Option<Vec<ZoneRr>> {
 /// Reads the name at `at` (compression pointers followed, backwards only) into `out`
 /// as lower-cased text with a trailing dot; the offset just past it where it lies.
 /// `None` for a label that is not plain (letters, digits, `-`, `_`, `*`), a name past
-/// 255 octets, or anything malformed.
+/// 255 octets, or anything malformed. Written on the stack, then appended once (a whole
+/// transfer reads two names per record).
 fn plain_name(packet: &[u8], at: usize, out: &mut String) -> Option<usize> {
-    let mut wire = Vec::with_capacity(64);
-    let end = wire_name(packet, at, &mut wire)?;
-    let mut labels = Cursor::new(&wire, 0);
-    loop {
-        let len = usize::from(labels.take(1)?[0]);
-        if len == 0 {
-            break;
+    // The text is as long as the wire form less one octet: it fits.
+    let mut text = [0u8; NAME_MAX];
+    let mut len = 0;
+    let end = walk_labels(packet, at, |label| {
+        for &byte in label {
+            let byte = byte.to_ascii_lowercase();
+            if !is_plain(byte) {
+                return None;
+            }
+            text[len] = byte;
+            len += 1;
         }
-        let label = labels.take(len)?;
-        if !label.iter().copied().all(is_plain) {
-            return None;
-        }
-        // Plain ASCII, checked above; the wire form is lower-cased already.
-        out.push_str(std::str::from_utf8(label).ok()?);
+        text[len] = b'.';
+        len += 1;
+        Some(())
+    })?;
+    if len == 0 {
         out.push('.');
-    }
-    if out.is_empty() {
-        out.push('.');
+    } else {
+        // Plain ASCII, checked above.
+        out.push_str(std::str::from_utf8(&text[..len]).ok()?);
     }
     Some(end)
 }
 
 /// Appends the name at `at` to `out` uncompressed and lower-cased; the offset just past
-/// it where it lies. Pointers must point before themselves (so no loop), labels are
-/// plain lengths, the name at most 255 octets.
-fn wire_name(packet: &[u8], mut at: usize, out: &mut Vec<u8>) -> Option<usize> {
-    let start = out.len();
+/// it where it lies.
+fn wire_name(packet: &[u8], at: usize, out: &mut Vec<u8>) -> Option<usize> {
+    let end = walk_labels(packet, at, |label| {
+        out.push(label.len() as u8);
+        out.extend_from_slice(label);
+        let start = out.len() - label.len();
+        out[start..].make_ascii_lowercase();
+        Some(())
+    })?;
+    out.push(0);
+    Some(end)
+}
+
+/// Calls `on_label` with each label but the root of the name at `at`, in order; the
+/// offset just past the name where it lies. Pointers must point before themselves (so
+/// no loop), labels are plain lengths, the name at most 255 octets in wire form.
+fn walk_labels(
+    packet: &[u8],
+    mut at: usize,
+    mut on_label: impl FnMut(&[u8]) -> Option<()>,
+) -> Option<usize> {
     let mut end = None;
+    let mut wire_len = 0;
     loop {
         let len = *packet.get(at)?;
         match len & 0xC0 {
@@ -160,15 +182,16 @@ fn wire_name(packet: &[u8], mut at: usize, out: &mut Vec<u8>) -> Option<usize> {
                 at = target;
             }
             0 => {
-                let label = packet.get(at..at + 1 + usize::from(len))?;
-                out.extend(label.iter().map(u8::to_ascii_lowercase));
-                if out.len() - start > NAME_MAX {
+                let len = usize::from(len);
+                wire_len += 1 + len;
+                if wire_len > NAME_MAX {
                     return None;
                 }
-                at += label.len();
                 if len == 0 {
-                    return Some(end.unwrap_or(at));
+                    return Some(end.unwrap_or(at + 1));
                 }
+                on_label(packet.get(at + 1..at + 1 + len)?)?;
+                at += 1 + len;
             }
             _ => return None,
         }

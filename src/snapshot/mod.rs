@@ -196,18 +196,8 @@ impl Snapshot {
         pool: &SetPool,
         threads: usize,
     ) -> Snapshot {
-        let settings = record_settings(shape);
-        let shards = if threads <= 1 {
-            let mut writer = SetWriter::new(settings, pool);
-            ShardTable::build((0..shards::SHARDS).map(|i| writer.compile(store, i)))
-        } else {
-            let compiled = compile_in_threads(store, settings, pool, threads);
-            ShardTable::build(
-                compiled
-                    .into_iter()
-                    .flat_map(|part| part.unwrap_or_else(|panic| std::panic::resume_unwind(panic))),
-            )
-        };
+        let compiled = compile_in_threads(store, record_settings(shape), pool, threads);
+        let shards = ShardTable::build(compiled.into_iter().flatten());
         Snapshot::assemble(store, shape, serial, shards, pool)
     }
 
@@ -403,22 +393,26 @@ fn compile_threads(names: usize) -> usize {
     cores.min(names / NAMES_PER_COMPILE_THREAD).clamp(1, 8)
 }
 
-/// Every shard of `store`, compiled by `threads` threads taking consecutive ranges, in
-/// shard order (a range whose thread could not start is compiled on this one).
+/// Every shard of `store`, compiled in `threads` consecutive ranges, in shard order: the
+/// first on this thread, each other on a `compile` thread of its own (or on this one
+/// when it cannot start). A panic on a helper is raised again here.
 fn compile_in_threads(
     store: &ZoneStore,
     settings: RecordSettings,
     pool: &SetPool,
     threads: usize,
-) -> Vec<std::thread::Result<Vec<Shard>>> {
-    let per_thread = shards::SHARDS.div_ceil(threads);
+) -> Vec<Vec<Shard>> {
+    let per_thread = shards::SHARDS.div_ceil(threads.max(1));
     let compile_range = move |range: std::ops::Range<usize>| {
         let mut writer = SetWriter::new(settings, pool);
         range.map(|i| writer.compile(store, i)).collect::<Vec<_>>()
     };
+    let mut ranges = (0..shards::SHARDS)
+        .step_by(per_thread)
+        .map(|start| start..(start + per_thread).min(shards::SHARDS));
     std::thread::scope(|scope| {
-        let started: Vec<_> = (0..threads)
-            .map(|t| t * per_thread..((t + 1) * per_thread).min(shards::SHARDS))
+        let first = ranges.next();
+        let helpers: Vec<_> = ranges
             .map(|range| {
                 let for_thread = range.clone();
                 std::thread::Builder::new()
@@ -427,13 +421,16 @@ fn compile_in_threads(
                     .map_err(|_| range)
             })
             .collect();
-        started
-            .into_iter()
-            .map(|thread| match thread {
-                Ok(handle) => handle.join(),
-                Err(range) => Ok(compile_range(range)),
-            })
-            .collect()
+        let mut compiled = vec![first.map(compile_range).unwrap_or_default()];
+        compiled.extend(helpers.into_iter().map(|helper| {
+            match helper {
+                Ok(handle) => handle
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                Err(range) => compile_range(range),
+            }
+        }));
+        compiled
     })
 }
 

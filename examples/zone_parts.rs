@@ -1,8 +1,11 @@
 //! A primary's zone memory by part, at several cluster sizes: live bytes from jemalloc's
-//! statistics after a first load and its publish: the model (built once on its own), the
-//! shards' tables and the answer sets (each measured by dropping it; the sets split by
-//! their own byte counts into records in wire form, SRV additional addresses and the
-//! rest), and the store (what is left). For the compact-zone work (perf/README.md).
+//! statistics after a first load and its publish. The model is built once on its own
+//! and measured exactly; the zone (the shards, which the store and the snapshot share,
+//! and the answer sets) is split by the parts' own byte counts: the names' keys, the
+//! index and slots a query reads, the nodes the store keeps beside them, their values,
+//! the answer sets (records in wire form, SRV additional addresses, the rest); what is
+//! left of the live total is the allocator's rounding. For the compact-zone work
+//! (perf/README.md).
 //!
 //! `cargo run --release --example zone_parts -- 10000 100000 300000`
 #![allow(clippy::unwrap_used, clippy::expect_used)] // ok: a measuring tool
@@ -27,9 +30,9 @@ fn main() {
         .map(|a| a.parse().expect("task counts"))
         .collect();
     println!(
-        "| tasks | records | names | model | store | store: names' text | store: values | shards' tables | sets: wire records | sets: SRV additional addresses | sets: other | total live | bytes per record |"
+        "| tasks | records | names | model | names' keys | index and slots | nodes | values | sets: wire records | sets: SRV additional addresses | sets: other | rounding and the rest | total live | bytes per record |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     let mb = |b: usize| format!("{:.1} MB", b as f64 / 1e6);
     for tasks in sizes {
         let config = benchmark_config();
@@ -44,35 +47,35 @@ fn main() {
         let state = decode();
         let mut engine = Engine::new(config);
         engine.apply_state(state, &["127.0.0.1:5050".into()], &[]);
-
         let (snapshot, _) = engine.publish(&empty).unwrap();
         let total = live() - base;
         let (names, _) = snapshot.size();
-        // Each part exactly, by taking them away in turn: the shards (the sets stay in
-        // the pool), then the sets; the store is what is left beside the model.
+        let (mut tables, mut keys, mut nodes) = (0, 0, 0);
+        for shard in snapshot.shards() {
+            let (t, k, n) = shard.bytes_held();
+            (tables, keys, nodes) = (tables + t, keys + k, nodes + n);
+        }
+        let (_, values) = engine.store().parts_held();
+        let nodes = nodes - values + engine.store().bytes_held();
+        let (_, set_bytes) = engine.pool_size();
         let (extras, wire) = engine.pool_parts();
-        drop(snapshot);
-        let without_shards = live() - base;
-        engine.sweep_sets();
-        let without_sets = live() - base;
-        let shard_tables = total - without_shards;
-        let sets = without_shards - without_sets;
-        let store = without_sets.saturating_sub(model_bytes);
+        let counted = model_bytes + tables + keys + nodes + values + set_bytes;
         let (_, a, aaaa, srv) = engine.store().counts();
-        let (names_text, values) = engine.store().parts_held();
         let records = a + aaaa + srv;
         println!(
-            "| {tasks} | {records} | {names} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.0} |",
+            "| {tasks} | {records} | {names} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.0} |",
             mb(model_bytes),
-            mb(store),
-            mb(names_text),
+            mb(keys),
+            mb(tables),
+            mb(nodes),
             mb(values),
-            mb(shard_tables),
             mb(wire),
             mb(extras),
-            mb(sets.saturating_sub(wire + extras)),
+            mb(set_bytes.saturating_sub(wire + extras)),
+            mb(total.saturating_sub(counted)),
             mb(total),
             total as f64 / records as f64
         );
+        drop(snapshot);
     }
 }

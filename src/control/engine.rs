@@ -234,7 +234,7 @@ impl Engine {
         let snapshot = if whole {
             self.serial = next_serial(self.serial);
             let mut next =
-                Snapshot::compile_all(&self.store, &self.config, self.serial, &self.pool);
+                Snapshot::compile_all(&mut self.store, &self.config, self.serial, &self.pool);
             // The zone served may be one kept on disk and not answered (past its expire):
             // still the one the lineage continues from.
             if std::mem::take(&mut self.continue_served) && current.serial != 0 {
@@ -251,8 +251,8 @@ impl Engine {
         } else {
             // Patched under the old serial first: the serial moves only if what is
             // served changed (a store change can leave every answer as it was).
-            let patched = current.update(
-                &self.store,
+            let patched = Snapshot::update(
+                &mut self.store,
                 &changes.names,
                 &self.config,
                 self.serial,

@@ -6,6 +6,7 @@
 use crate::records::enumerate::{AxfrKind, AxfrSource, EnumerateSource, RecordRow};
 use serde::Serialize;
 use serde::ser::{SerializeMap, SerializeSeq, Serializer};
+use std::borrow::Cow;
 use std::io::{self, Write};
 
 /// Writes `/v1/enumerate`.
@@ -213,7 +214,7 @@ impl<S: AxfrSource> Serialize for AxfrRecords<'_, S> {
 }
 
 /// One `{name: [values]}` map of the AXFR document, for names with values of one type.
-struct ByName<'a, S>(&'a S, &'a [&'a str], AxfrKind);
+struct ByName<'a, S>(&'a S, &'a [Cow<'a, str>], AxfrKind);
 
 impl<S: AxfrSource> Serialize for ByName<'_, S> {
     fn serialize<Ser: Serializer>(&self, s: Ser) -> Result<Ser::Ok, Ser::Error> {
@@ -221,7 +222,7 @@ impl<S: AxfrSource> Serialize for ByName<'_, S> {
         for name in self.1 {
             let values = self.0.values(name, self.2);
             if !values.is_empty() {
-                map.serialize_entry(name, &values)?;
+                map.serialize_entry(&**name, &values)?;
             }
         }
         map.end()

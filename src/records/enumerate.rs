@@ -52,7 +52,7 @@ pub enum AxfrKind {
 /// What `/v1/axfr` lists: names, each with its values of one type as text.
 pub trait AxfrSource {
     /// Every name with records, sorted.
-    fn names(&self) -> Vec<&str>;
+    fn names(&self) -> Vec<std::borrow::Cow<'_, str>>;
     /// A name's values of one kind, as text.
     fn values(&self, name: &str, kind: AxfrKind) -> Vec<String>;
 }
@@ -102,8 +102,9 @@ impl EnumerateSource for RecordSet {
 }
 
 impl AxfrSource for RecordSet {
-    fn names(&self) -> Vec<&str> {
-        let mut names: Vec<&str> = self.iter().map(|(_, name, _)| name).collect();
+    fn names(&self) -> Vec<std::borrow::Cow<'_, str>> {
+        let mut names: Vec<std::borrow::Cow<'_, str>> =
+            self.iter().map(|(_, name, _)| name.into()).collect();
         names.sort_unstable();
         names
     }

@@ -73,9 +73,12 @@ fn store_holds(store: &ZoneStore, key: &RecordKey) -> bool {
         } => node.srv().any(|v| {
             v.port == *port
                 && v.own == Some((*priority, *weight))
-                && store.name(v.target) == &**target
+                && store.find(target) == Some(v.target)
         }),
-        RrData::Ptr(target) => node.ptr().any(|(t, _)| store.name(t) == &**target),
+        RrData::Ptr(target) => {
+            let target = store.find(target);
+            node.ptr().any(|(t, _)| Some(t) == target)
+        }
         _ => false,
     }
 }
@@ -394,7 +397,7 @@ impl HeldZone {
             transferred: Some(transferred),
         };
         Some(Snapshot::compile_all(
-            &self.store,
+            &mut self.store,
             shape,
             transferred.serial(),
             &self.pool,
@@ -506,7 +509,7 @@ impl HeldZone {
             config: &self.config,
             transferred: Some(transferred),
         };
-        let mut next = current.update(&self.store, &changes.names, shape, serial, &self.pool);
+        let mut next = Snapshot::update(&mut self.store, &changes.names, shape, serial, &self.pool);
         let (removed, added) = current.served_changes(&next, &changes.names);
         // The IXFR history holds the records of names; a change of the apex NS is not
         // one, so the next tier takes the whole zone once.

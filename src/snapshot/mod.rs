@@ -17,11 +17,11 @@ pub mod values;
 
 use crate::config::{Config, DCOS_DIRECTORY};
 use crate::dns::wire::{CLASS_IN, TYPE_NS, TYPE_SOA, name_to_wire, set_soa_serial, soa_number};
-use crate::records::{ItemRecords, RecordSet};
+use crate::records::{ItemRecords, NameId, RecordSet};
 use foldhash::fast::FixedState;
 use sets::{Extra, RrSet, SetPool};
 pub use shards::TtlTable;
-use shards::{RecordSettings, SetWriter, Shard, ShardTable, Slot, shard_of};
+use shards::{RecordSettings, SetWriter, Shard, ShardTable, Slot, SlotSets, shard_of};
 use std::hash::BuildHasher;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
@@ -172,15 +172,16 @@ pub enum Lookup<'a> {
 impl Snapshot {
     /// A snapshot with no data yet: it knows the zone, and answers SERVFAIL inside it.
     pub fn empty(config: &Config) -> Snapshot {
-        let store = store_for(config);
-        let mut s = Snapshot::compile_all(&store, config, 0, &SetPool::default());
+        let mut store = store_for(config);
+        let mut s = Snapshot::compile_all(&mut store, config, 0, &SetPool::default());
         s.ready = false;
         s
     }
 
-    /// A snapshot of every shard of `store`, its sets interned in `pool`.
+    /// A snapshot of every name of `store`, their sets compiled again (interned in
+    /// `pool`) and installed in the store's shards, which the snapshot shares.
     pub fn compile_all<'a>(
-        store: &ZoneStore,
+        store: &mut ZoneStore,
         shape: impl Into<Shape<'a>>,
         serial: u32,
         pool: &SetPool,
@@ -190,23 +191,24 @@ impl Snapshot {
     }
 
     fn compile_all_in(
-        store: &ZoneStore,
+        store: &mut ZoneStore,
         shape: Shape,
         serial: u32,
         pool: &SetPool,
         threads: usize,
     ) -> Snapshot {
         let compiled = compile_in_threads(store, record_settings(shape), pool, threads);
-        let shards = ShardTable::build(compiled.into_iter().flatten());
-        Snapshot::assemble(store, shape, serial, shards, pool)
+        store.install(compiled.into_iter().flatten().flatten());
+        store.shrink_shards();
+        Snapshot::assemble(store, shape, serial, pool)
     }
 
-    /// The next snapshot: the shards holding `changed` names patched from `store`, the
-    /// others shared with `self`. `changed` is grouped by shard. `config` must shape
-    /// records as it did for `self` (else use [`Snapshot::compile_all`]).
+    /// The next snapshot: the sets of the `changed` names compiled again and installed in
+    /// `store`'s shards (copied first where the served snapshot shares them), every
+    /// other shard shared. `shape` must shape records as it did for the snapshot served
+    /// (else use [`Snapshot::compile_all`]).
     pub fn update<'a>(
-        &self,
-        store: &ZoneStore,
+        store: &mut ZoneStore,
         changed: &[DirtyName],
         shape: impl Into<Shape<'a>>,
         serial: u32,
@@ -214,24 +216,16 @@ impl Snapshot {
     ) -> Snapshot {
         let shape = shape.into();
         let mut writer = SetWriter::new(record_settings(shape), pool);
-        let patched = changed
-            .chunk_by(|a, b| a.shard == b.shard)
-            .map(|names| {
-                let i = names[0].shard as usize;
-                (i, writer.patch(self.shards.get(i), store, i, names))
-            })
+        let compiled: Vec<_> = changed
+            .iter()
+            .filter_map(|name| name.node)
+            .map(|id| (id, writer.name_sets(store, id)))
             .collect();
-        let shards = self.shards.with(patched);
-        Snapshot::assemble(store, shape, serial, shards, pool)
+        store.install(compiled);
+        Snapshot::assemble(store, shape, serial, pool)
     }
 
-    fn assemble(
-        store: &ZoneStore,
-        shape: Shape,
-        serial: u32,
-        shards: ShardTable,
-        pool: &SetPool,
-    ) -> Snapshot {
+    fn assemble(store: &ZoneStore, shape: Shape, serial: u32, pool: &SetPool) -> Snapshot {
         let zone = zone(store, shape, serial, pool);
         let (names, a, aaaa, srv) = store.counts();
         Snapshot {
@@ -246,7 +240,7 @@ impl Snapshot {
                 srv,
             },
             history: history::History::default(),
-            shards,
+            shards: store.table().clone(),
         }
     }
 
@@ -376,7 +370,14 @@ impl Snapshot {
     /// shards' own tables (the sets they share are counted by their [`SetPool`]).
     pub fn size(&self) -> (usize, usize) {
         let names = self.shards.iter().map(|s| s.len()).sum();
-        let bytes = self.shards.iter().map(|s| s.bytes_held()).sum::<usize>()
+        let bytes = self
+            .shards
+            .iter()
+            .map(|s| {
+                let (tables, keys, nodes) = s.bytes_held();
+                tables + keys + nodes
+            })
+            .sum::<usize>()
             + shards::SHARDS * std::mem::size_of::<Arc<Shard>>();
         (names, bytes)
     }
@@ -393,19 +394,21 @@ fn compile_threads(names: usize) -> usize {
     cores.min(names / NAMES_PER_COMPILE_THREAD).clamp(1, 8)
 }
 
-/// Every shard of `store`, compiled in `threads` consecutive ranges, in shard order: the
-/// first on this thread, each other on a `compile` thread of its own (or on this one
-/// when it cannot start). A panic on a helper is raised again here.
+/// The sets of every served name of `store`, shard by shard in `threads` consecutive
+/// ranges: the first on this thread, each other on a `compile` thread of its own (or on
+/// this one when it cannot start). A panic on a helper is raised again here.
 fn compile_in_threads(
     store: &ZoneStore,
     settings: RecordSettings,
     pool: &SetPool,
     threads: usize,
-) -> Vec<Vec<Shard>> {
+) -> Vec<Vec<Vec<(NameId, SlotSets)>>> {
     let per_thread = shards::SHARDS.div_ceil(threads.max(1));
     let compile_range = move |range: std::ops::Range<usize>| {
         let mut writer = SetWriter::new(settings, pool);
-        range.map(|i| writer.compile(store, i)).collect::<Vec<_>>()
+        range
+            .map(|i| writer.shard_sets(store, i))
+            .collect::<Vec<_>>()
     };
     let mut ranges = (0..shards::SHARDS)
         .step_by(per_thread)
@@ -434,9 +437,11 @@ fn compile_in_threads(
     })
 }
 
-/// Compiles one shard of `store` on its own (benchmarks).
-pub fn compile_shard(store: &ZoneStore, index: usize, config: &Config, pool: &SetPool) -> Shard {
-    SetWriter::new(record_settings(config.into()), pool).compile(store, index)
+/// Compiles the sets of one shard of `store` (benchmarks): how many names it serves.
+pub fn compile_shard(store: &ZoneStore, index: usize, config: &Config, pool: &SetPool) -> usize {
+    SetWriter::new(record_settings(config.into()), pool)
+        .shard_sets(store, index)
+        .len()
 }
 
 /// Builds the answer table of a whole [`RecordSet`] (tools, benchmarks and tests; the
@@ -451,7 +456,7 @@ pub fn compile(records: impl Into<Arc<RecordSet>>, config: &Config, serial: u32)
     all.records = records.insertion_log().to_vec();
     store.apply(&all, Sign::Add);
     store.take_changes();
-    Snapshot::compile_all(&store, config, serial, &SetPool::default())
+    Snapshot::compile_all(&mut store, config, serial, &SetPool::default())
 }
 
 /// An empty store for the zones `config` serves, its names existing as `ReversePolicy`
@@ -763,6 +768,49 @@ mod tests {
     }
 
     #[test]
+    fn a_published_snapshot_stays_as_it_was_while_the_store_changes() {
+        let config = Config::from_json(
+            r#"{"masters":["127.0.0.1:5050"],"externalon":false}"#,
+            "config.json".as_ref(),
+            &crate::config::Environment::system(),
+        )
+        .unwrap(); // ok: test
+        let mut store = cluster_like_store(&config, 400);
+        let pool = SetPool::default();
+        let first = Snapshot::compile_all(&mut store, &config, 1, &pool);
+        let before: Vec<_> = first.shards().map(Shard::canonical).collect();
+        // Every task's address moves; the apps' SRV sets carry them as extras.
+        let mut moved = ItemRecords::default();
+        for task in 0..400u32 {
+            moved
+                .names
+                .push(format!("task{task}.app{}.marathon.mesos.", task / 20).into());
+            let ip = std::net::Ipv4Addr::from(0x0b00_0000 + task);
+            moved
+                .records
+                .push((task as crate::records::NameId, crate::records::RData::A(ip)));
+        }
+        store.apply(&moved, Sign::Add);
+        let changes = store.take_changes();
+        let second = Snapshot::update(&mut store, &changes.names, &config, 2, &pool);
+        let after: Vec<_> = first.shards().map(Shard::canonical).collect();
+        assert_eq!(
+            before, after,
+            "the first snapshot's shards were not touched"
+        );
+        assert_eq!(first.addresses("task3.app0.marathon.mesos.").0.len(), 1);
+        assert_eq!(second.addresses("task3.app0.marathon.mesos.").0.len(), 2);
+        // A third version changes only what the second shares with the store.
+        store.apply(&moved, Sign::Remove);
+        let changes = store.take_changes();
+        let third = Snapshot::update(&mut store, &changes.names, &config, 3, &pool);
+        assert_eq!(second.addresses("task3.app0.marathon.mesos.").0.len(), 2);
+        assert_eq!(third.addresses("task3.app0.marathon.mesos.").0.len(), 1);
+        let again: Vec<_> = third.shards().map(Shard::canonical).collect();
+        assert_eq!(before, again, "back to the first records");
+    }
+
+    #[test]
     fn threads_compile_what_one_thread_compiles() {
         let config = Config::from_json(
             r#"{"masters":["127.0.0.1:5050"],"externalon":false}"#,
@@ -770,10 +818,11 @@ mod tests {
             &crate::config::Environment::system(),
         )
         .unwrap(); // ok: test
-        let store = cluster_like_store(&config, 6_000);
+        let mut store = cluster_like_store(&config, 6_000);
+        let mut store_again = cluster_like_store(&config, 6_000);
         let (one_pool, three_pool) = (SetPool::default(), SetPool::default());
-        let one = Snapshot::compile_all_in(&store, (&config).into(), 1, &one_pool, 1);
-        let three = Snapshot::compile_all_in(&store, (&config).into(), 1, &three_pool, 3);
+        let one = Snapshot::compile_all_in(&mut store, (&config).into(), 1, &one_pool, 1);
+        let three = Snapshot::compile_all_in(&mut store_again, (&config).into(), 1, &three_pool, 3);
         let mut names = 0;
         for (a, b) in one.shards.iter().zip(three.shards.iter()) {
             assert_eq!(a.canonical(), b.canonical());
@@ -783,7 +832,7 @@ mod tests {
         // Each distinct set once, whichever thread met it first.
         assert_eq!(one_pool.len(), three_pool.len());
         // Compiling again shares every set already pooled.
-        let again = Snapshot::compile_all_in(&store, (&config).into(), 1, &three_pool, 2);
+        let again = Snapshot::compile_all_in(&mut store_again, (&config).into(), 1, &three_pool, 2);
         assert_eq!(one_pool.len(), three_pool.len());
         drop(again);
     }

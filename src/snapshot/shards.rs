@@ -1,18 +1,22 @@
-//! [`Shard`]: the names whose key hash falls in one range, each with its answer sets,
-//! compiled from the [`ZoneStore`]. A publish patches only the shards its changes
-//! touched and shares the others with the previous snapshot; the sets themselves are
-//! shared through the [`SetPool`].
+//! [`Shard`]: the names whose key hash falls in one range. A shard is the one form of
+//! the zone: each of its names has its wire key, its served answer sets (what a query
+//! reads) and what the control thread keeps to make them (the values with their
+//! contributor counts, SRV referrers, names below it: [`Node`]). The control thread's
+//! [`ZoneStore`] changes shards in place, copying a shard the served snapshot still
+//! shares before its first change; a publish compiles the sets of the names that
+//! changed and shares every untouched shard with the version before. Sets themselves
+//! are shared through the [`SetPool`].
 //!
 //! Every record is stored with the owner `C0 0C`, a compression pointer to the question
 //! name at offset 12: the client's spelling is echoed, and a rotated set is copied in two
-//! runs (records k..n, then 0..k). Values are sorted within a set, so a table depends
+//! runs (records k..n, then 0..k). Values are sorted within a set, so a set depends
 //! only on the store's contents, never on the order changes arrived in.
 
 use super::push_rr_header;
 use super::sets::{Extra, RrSet, SetPool, SetScratch};
-use super::store::{DirtyName, SrvValue, ZoneStore};
+use super::store::{Node, SrvValue, ZoneStore, key_text, text_order};
 use crate::config::ReversePolicy;
-use crate::dns::wire::{TYPE_A, TYPE_AAAA, TYPE_PTR, TYPE_SRV, name_to_wire};
+use crate::dns::wire::{TYPE_A, TYPE_AAAA, TYPE_PTR, TYPE_SRV};
 use crate::records::NameId;
 use hashbrown::HashTable;
 use std::net::IpAddr;
@@ -27,6 +31,8 @@ pub const SHARDS: usize = 1 << SHARD_BITS;
 /// table per touched group rather than one pointer per shard.
 const GROUP_BITS: u32 = 6;
 const GROUP: usize = 1 << GROUP_BITS;
+/// A name's id is its shard and its slot there: the slots of one shard are below this.
+pub const SLOTS_PER_SHARD: usize = 1 << (32 - SHARD_BITS);
 
 /// The shard of a key hash (its top bits; the table inside uses the low bits).
 pub fn shard_of(key_hash: u64) -> usize {
@@ -40,32 +46,28 @@ pub struct ShardTable {
     groups: Vec<Arc<Vec<Arc<Shard>>>>,
 }
 
-impl ShardTable {
-    /// A table of these shards (all of them, in order).
-    pub fn build(shards: impl IntoIterator<Item = Shard>) -> ShardTable {
-        let mut shards = shards.into_iter().map(Arc::new);
-        let table = ShardTable {
+impl Default for ShardTable {
+    fn default() -> ShardTable {
+        let empty = Arc::new(Shard::default());
+        ShardTable {
             groups: (0..SHARDS / GROUP)
-                .map(|_| Arc::new(shards.by_ref().take(GROUP).collect()))
+                .map(|_| Arc::new(vec![empty.clone(); GROUP]))
                 .collect(),
-        };
-        debug_assert!(table.groups.iter().all(|g| g.len() == GROUP));
-        table
+        }
     }
+}
 
+impl ShardTable {
     /// A shard by number.
     pub fn get(&self, shard: usize) -> &Shard {
         &self.groups[shard >> GROUP_BITS][shard & (GROUP - 1)]
     }
 
-    /// A copy with these shards replaced.
-    pub fn with(&self, replacements: Vec<(usize, Shard)>) -> ShardTable {
-        let mut groups = self.groups.clone();
-        for (shard, new) in replacements {
-            let group = Arc::make_mut(&mut groups[shard >> GROUP_BITS]);
-            group[shard & (GROUP - 1)] = Arc::new(new);
-        }
-        ShardTable { groups }
+    /// A shard to change: copied first (and its group's pointers) when a snapshot still
+    /// shares it.
+    pub(super) fn get_mut(&mut self, shard: usize) -> &mut Shard {
+        let group = Arc::make_mut(&mut self.groups[shard >> GROUP_BITS]);
+        Arc::make_mut(&mut group[shard & (GROUP - 1)])
     }
 
     /// Every shard, in order.
@@ -74,13 +76,15 @@ impl ShardTable {
     }
 }
 
-/// One name of the zone with its answer sets. A slot without sets is an empty
-/// non-terminal (NODATA).
-#[derive(Clone, Debug)]
+/// One name of a shard as a query sees it: its key and its answer sets. A served slot
+/// without sets is an empty non-terminal (NODATA).
+#[derive(Clone, Debug, Default)]
 pub struct Slot {
     key_start: u32,
-    /// 0 marks a slot whose name left the shard (a wire name is never empty).
-    key_len: u8,
+    /// 0 marks a free slot (a wire name is never empty).
+    key_len: u16,
+    /// The name exists in the zone: queries find it.
+    served: bool,
     /// The A set.
     pub a: Option<RrSet>,
     /// The AAAA set.
@@ -91,20 +95,23 @@ pub struct Slot {
     pub ptr: Option<RrSet>,
 }
 
-impl Slot {
-    fn is_dead(&self) -> bool {
-        self.key_len == 0
-    }
-}
-
-/// The answer data of one shard.
+/// The names of one shard: the query's part (index, slots, keys) and the control
+/// thread's (`nodes`, beside the slots).
 #[derive(Clone, Default)]
 pub struct Shard {
+    /// Every name held, served or not, by the hash of its key.
     index: HashTable<u32>,
     slots: Vec<Slot>,
+    /// The keys, one after another (a freed name's bytes stay until compacted).
     keys: Vec<u8>,
-    /// Slots whose names left; past the live ones, the shard is compiled afresh.
-    dead_slots: usize,
+    /// What the store keeps of each name, by slot.
+    nodes: Vec<Node>,
+    /// Free slots, reused first (a name's id is its slot, so slots never move).
+    free: Vec<u32>,
+    /// Bytes of `keys` no name uses.
+    unused_key_bytes: usize,
+    /// Slots served.
+    served: usize,
 }
 
 /// A name's wire key, and its A, AAAA, SRV and PTR sets (bytes and additional
@@ -112,15 +119,65 @@ pub struct Shard {
 pub type CanonicalName = (Vec<u8>, [(Vec<u8>, Vec<Extra>); 4]);
 
 impl Shard {
-    /// The slot of a lower-cased wire name with hash `hash`.
+    /// The served slot of a lower-cased wire name with hash `hash`.
     pub fn find(&self, key: &[u8], hash: u64) -> Option<&Slot> {
-        self.index
-            .find(hash, |&i| self.key(&self.slots[i as usize]) == key)
-            .map(|&i| &self.slots[i as usize])
+        self.position(key, hash)
+            .map(|i| &self.slots[i as usize])
+            .filter(|slot| slot.served)
     }
 
-    fn key(&self, slot: &Slot) -> &[u8] {
+    /// The slot of any name held (served or not).
+    pub(super) fn position(&self, key: &[u8], hash: u64) -> Option<u32> {
+        self.index
+            .find(hash, |&i| self.key_of(&self.slots[i as usize]) == key)
+            .copied()
+    }
+
+    fn key_of(&self, slot: &Slot) -> &[u8] {
         &self.keys[slot.key_start as usize..slot.key_start as usize + slot.key_len as usize]
+    }
+
+    /// The key of slot `i`.
+    pub(super) fn key(&self, i: usize) -> &[u8] {
+        self.key_of(&self.slots[i])
+    }
+
+    /// What the store keeps of slot `i`.
+    pub(super) fn node(&self, i: usize) -> &Node {
+        &self.nodes[i]
+    }
+
+    pub(super) fn node_mut(&mut self, i: usize) -> &mut Node {
+        &mut self.nodes[i]
+    }
+
+    /// Whether slot `i` holds a name.
+    pub(super) fn is_held(&self, i: usize) -> bool {
+        self.slots.get(i).is_some_and(|s| s.key_len > 0)
+    }
+
+    /// Whether slot `i` is served.
+    pub(super) fn is_served(&self, i: usize) -> bool {
+        self.slots[i].served
+    }
+
+    /// Every name held (served or not) as (slot, node).
+    pub(super) fn nodes(&self) -> impl Iterator<Item = (usize, &Node)> {
+        self.slots
+            .iter()
+            .zip(&self.nodes)
+            .enumerate()
+            .filter(|(_, (slot, _))| slot.key_len > 0)
+            .map(|(i, (_, node))| (i, node))
+    }
+
+    /// The served slots' numbers.
+    pub(super) fn served_slots(&self) -> impl Iterator<Item = usize> + '_ {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter(|(_, slot)| slot.served)
+            .map(|(i, _)| i)
     }
 
     /// Every name with the bytes and additional addresses of its A, AAAA and SRV sets,
@@ -129,14 +186,14 @@ impl Shard {
         let mut out: Vec<_> = self
             .slots
             .iter()
-            .filter(|slot| !slot.is_dead())
+            .filter(|slot| slot.served)
             .map(|slot| {
                 let set = |s: &Option<RrSet>| match s {
                     Some(set) => (set.bytes().to_vec(), set.extras().collect()),
                     None => (Vec::new(), Vec::new()),
                 };
                 (
-                    self.key(slot).to_vec(),
+                    self.key_of(slot).to_vec(),
                     [
                         set(&slot.a),
                         set(&slot.aaaa),
@@ -150,48 +207,64 @@ impl Shard {
         out
     }
 
-    /// Every live name as (slot index, key), in slot order.
+    /// Every served name as (slot index, key), in slot order.
     pub fn entries(&self) -> impl Iterator<Item = (usize, &[u8])> {
         self.slots
             .iter()
             .enumerate()
-            .filter(|(_, slot)| !slot.is_dead())
-            .map(|(i, slot)| (i, self.key(slot)))
+            .filter(|(_, slot)| slot.served)
+            .map(|(i, slot)| (i, self.key_of(slot)))
     }
 
-    /// A live slot by index.
+    /// A served slot by index.
     pub fn slot(&self, index: usize) -> Option<&Slot> {
-        self.slots.get(index).filter(|s| !s.is_dead())
+        self.slots.get(index).filter(|s| s.served)
     }
 
-    /// Names held (including empty non-terminals).
+    /// Names served (including empty non-terminals).
     pub fn len(&self) -> usize {
-        self.slots.len() - self.dead_slots
+        self.served
     }
 
-    /// Whether the shard has no names.
+    /// Whether the shard serves no name.
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.served == 0
     }
 
-    /// Bytes held by the shard's own tables (the sets are shared, counted by the pool).
-    pub fn bytes_held(&self) -> usize {
-        std::mem::size_of::<Shard>()
-            + self.keys.capacity()
-            + self.slots.capacity() * std::mem::size_of::<Slot>()
-            + self.index.capacity() * 5
+    /// Bytes held by the shard's own tables: (the index and the slots, the keys, the
+    /// nodes with their values and referrers). The sets are shared, counted by the pool.
+    pub fn bytes_held(&self) -> (usize, usize, usize) {
+        let nodes: usize = self.nodes.iter().map(Node::bytes_held).sum();
+        (
+            std::mem::size_of::<Shard>()
+                + self.slots.capacity() * std::mem::size_of::<Slot>()
+                + self.index.capacity() * 5
+                + self.free.capacity() * 4,
+            self.keys.capacity(),
+            self.nodes.capacity() * std::mem::size_of::<Node>() + nodes,
+        )
     }
 
-    fn push_slot(&mut self, key: &[u8], hash: u64, [a, aaaa, srv, ptr]: SlotSets) {
-        let i = self.slots.len() as u32;
-        self.slots.push(Slot {
+    /// A new name, not served yet: its slot, or `None` when the shard is full.
+    pub(super) fn insert(&mut self, key: &[u8], hash: u64) -> Option<u32> {
+        let slot = Slot {
             key_start: self.keys.len() as u32,
-            key_len: key.len() as u8,
-            a,
-            aaaa,
-            srv,
-            ptr,
-        });
+            key_len: key.len() as u16,
+            ..Slot::default()
+        };
+        let i = match self.free.pop() {
+            Some(i) => {
+                self.slots[i as usize] = slot;
+                self.nodes[i as usize] = Node::default();
+                i
+            }
+            None if self.slots.len() < SLOTS_PER_SHARD => {
+                self.slots.push(slot);
+                self.nodes.push(Node::default());
+                (self.slots.len() - 1) as u32
+            }
+            None => return None,
+        };
         self.keys.extend_from_slice(key);
         let Shard {
             index, slots, keys, ..
@@ -201,10 +274,69 @@ impl Shard {
             let s = &slots[i as usize];
             super::key_hash(&keys[s.key_start as usize..s.key_start as usize + s.key_len as usize])
         });
+        Some(i)
+    }
+
+    /// Frees slot `i` (not served) for another name.
+    pub(super) fn remove(&mut self, i: usize) {
+        let hash = super::key_hash(self.key(i));
+        if let Ok(entry) = self.index.find_entry(hash, |&j| j as usize == i) {
+            entry.remove();
+        }
+        self.unused_key_bytes += usize::from(self.slots[i].key_len);
+        self.slots[i] = Slot::default();
+        self.nodes[i] = Node::default();
+        self.free.push(i as u32);
+        if self.unused_key_bytes > 256 && self.unused_key_bytes * 2 > self.keys.len() {
+            self.compact_keys();
+        }
+    }
+
+    /// Writes the keys in use again without the freed ones' bytes.
+    fn compact_keys(&mut self) {
+        let mut keys = Vec::with_capacity(self.keys.len() - self.unused_key_bytes);
+        for slot in self.slots.iter_mut().filter(|s| s.key_len > 0) {
+            let start = slot.key_start as usize;
+            let key = &self.keys[start..start + usize::from(slot.key_len)];
+            slot.key_start = keys.len() as u32;
+            keys.extend_from_slice(key);
+        }
+        self.keys = keys;
+        self.unused_key_bytes = 0;
+    }
+
+    /// Serves slot `i` or stops serving it (its sets go with it).
+    pub(super) fn set_served(&mut self, i: usize, served: bool) {
+        let slot = &mut self.slots[i];
+        if slot.served == served {
+            return;
+        }
+        slot.served = served;
+        if served {
+            self.served += 1;
+        } else {
+            self.served -= 1;
+            (slot.a, slot.aaaa, slot.srv, slot.ptr) = (None, None, None, None);
+        }
+    }
+
+    /// The answer sets of served slot `i`.
+    pub(super) fn set_sets(&mut self, i: usize, [a, aaaa, srv, ptr]: SlotSets) {
+        let slot = &mut self.slots[i];
+        (slot.a, slot.aaaa, slot.srv, slot.ptr) = (a, aaaa, srv, ptr);
+    }
+
+    /// Gives back spare room (after a whole load).
+    pub(super) fn shrink(&mut self) {
+        self.slots.shrink_to_fit();
+        self.nodes.shrink_to_fit();
+        self.keys.shrink_to_fit();
+        self.free.shrink_to_fit();
     }
 }
 
-type SlotSets = [Option<RrSet>; 4];
+/// A name's A, AAAA, SRV and PTR sets.
+pub type SlotSets = [Option<RrSet>; 4];
 
 /// What every record of a set carries besides its data.
 #[derive(Clone, Copy, Debug)]
@@ -223,13 +355,23 @@ pub struct RecordSettings<'t> {
 }
 
 impl RecordSettings<'_> {
-    /// The TTLs of the A, AAAA, SRV and PTR sets of `name` (lower case, trailing dot).
-    fn ttls_of(&self, name: &str) -> SetTtls {
+    /// The TTLs of the A, AAAA, SRV and PTR sets of the name of `key` (its store key).
+    fn ttls_of(&self, key: &[u8]) -> SetTtls {
         if let Some(table) = self.transferred {
-            return table.of(name);
+            // Most zones have one TTL: no name to write out then.
+            if table.unusual.is_empty() {
+                return [table.usual; 4];
+            }
+            return table.of(&key_text(key));
         }
         let ttl = match self.dcos_ttl {
-            Some(ttl) if DCOS_TTL_ZONES.iter().any(|z| name.ends_with(z)) => ttl,
+            Some(ttl)
+                if DCOS_TTL_ZONES
+                    .iter()
+                    .any(|z| key.len() > z.len() && super::in_zone(key, z)) =>
+            {
+                ttl
+            }
             _ => self.ttl,
         };
         [ttl; 4]
@@ -281,15 +423,18 @@ impl TtlTable {
     }
 }
 
-/// The zones whose records carry `DCOSTTL` (the mirror of the domain keeps `TTL`).
-const DCOS_TTL_ZONES: [&str; 2] = [".dcos.thisdcos.directory.", ".l4lb.thisdcos.directory."];
+/// The zones whose names below their apex carry `DCOSTTL` (the mirror of the domain
+/// keeps `TTL`), in wire form.
+const DCOS_TTL_ZONES: [&[u8]; 2] = [
+    b"\x04dcos\x08thisdcos\x09directory\x00",
+    b"\x04l4lb\x08thisdcos\x09directory\x00",
+];
 
 /// Writes the sets of names, interning them in the pool.
 pub(super) struct SetWriter<'a> {
     settings: RecordSettings<'a>,
     pool: &'a SetPool,
     pub(super) scratch: SetScratch,
-    wire: Vec<u8>,
     /// Reused lists: a name's addresses, its SRV values, an SRV target's addresses.
     ips: Vec<IpAddr>,
     srv: Vec<SrvValue>,
@@ -302,80 +447,31 @@ impl<'a> SetWriter<'a> {
             settings,
             pool,
             scratch: SetScratch::default(),
-            wire: Vec::with_capacity(256),
             ips: Vec::new(),
             srv: Vec::new(),
             target_ips: Vec::new(),
         }
     }
 
-    /// Shard `index` of `store`, compiled whole.
-    pub(super) fn compile(&mut self, store: &ZoneStore, index: usize) -> Shard {
-        let members = store.members(index);
-        let mut shard = Shard::default();
-        shard.slots.reserve_exact(members.len());
-        shard.index.reserve(members.len(), |_| 0);
-        let mut key = Vec::with_capacity(256);
-        for &id in members {
-            let sets = self.name_sets(store, id);
-            key.clear();
-            // Names in a shard are in the zone, so they encode.
-            let _ = name_to_wire(&store.node(id).name, true, &mut key);
-            shard.push_slot(&key, super::key_hash(&key), sets);
-        }
-        shard.keys.shrink_to_fit();
-        shard
-    }
-
-    /// `shard` with the answers of `names` (all of this shard) made again from `store`;
-    /// the rest is copied as it is. A shard with more dead slots than live ones is
-    /// compiled afresh instead.
-    pub(super) fn patch(
+    /// The sets of every served name of shard `index`, by id.
+    pub(super) fn shard_sets(
         &mut self,
-        shard: &Shard,
         store: &ZoneStore,
         index: usize,
-        names: &[DirtyName],
-    ) -> Shard {
-        let mut new = shard.clone();
-        for name in names {
-            let found = new
-                .index
-                .find(name.key_hash, |&i| {
-                    new.key(&new.slots[i as usize]) == &*name.key
-                })
-                .copied();
-            match (found, name.node) {
-                (Some(i), Some(id)) => {
-                    let [a, aaaa, srv, ptr] = self.name_sets(store, id);
-                    let slot = &mut new.slots[i as usize];
-                    (slot.a, slot.aaaa, slot.srv, slot.ptr) = (a, aaaa, srv, ptr);
-                }
-                (Some(i), None) => {
-                    if let Ok(entry) = new.index.find_entry(name.key_hash, |&j| j == i) {
-                        entry.remove();
-                    }
-                    let slot = &mut new.slots[i as usize];
-                    (slot.key_len, slot.a, slot.aaaa, slot.srv, slot.ptr) =
-                        (0, None, None, None, None);
-                    new.dead_slots += 1;
-                }
-                (None, Some(id)) => {
-                    let sets = self.name_sets(store, id);
-                    new.push_slot(&name.key, name.key_hash, sets);
-                }
-                (None, None) => {}
-            }
-        }
-        if new.dead_slots > new.len().max(8) {
-            return self.compile(store, index);
-        }
-        new
+    ) -> Vec<(NameId, SlotSets)> {
+        let shard = store.table().get(index);
+        shard
+            .served_slots()
+            .map(|slot| {
+                let id = super::store::id_of(index, slot);
+                (id, self.name_sets(store, id))
+            })
+            .collect()
     }
 
     /// The A, AAAA, SRV and PTR sets of one name, values sorted.
-    fn name_sets(&mut self, store: &ZoneStore, id: NameId) -> SlotSets {
-        let [a_ttl, aaaa_ttl, srv_ttl, ptr_ttl] = self.settings.ttls_of(store.name(id));
+    pub(super) fn name_sets(&mut self, store: &ZoneStore, id: NameId) -> SlotSets {
+        let [a_ttl, aaaa_ttl, srv_ttl, ptr_ttl] = self.settings.ttls_of(store.key(id));
         let mut ips = std::mem::take(&mut self.ips);
         addresses(store, id, &mut ips);
         // IPv4 sorts before IPv6: the A records, then the AAAA records.
@@ -388,10 +484,7 @@ impl<'a> SetWriter<'a> {
         srv.extend(store.node(id).srv());
         srv.sort_unstable_by(|x, y| {
             let key = |v: &SrvValue| (v.port, v.own);
-            store
-                .name(x.target)
-                .cmp(store.name(y.target))
-                .then(key(x).cmp(&key(y)))
+            text_order(store.key(x.target), store.key(y.target)).then(key(x).cmp(&key(y)))
         });
         let srv_set = self.srv_set(store, &srv, srv_ttl);
         self.srv = srv;
@@ -405,12 +498,12 @@ impl<'a> SetWriter<'a> {
         let node = store.node(id);
         // Most names have no reverse candidates.
         node.ptr().next()?;
-        let mut candidates: Vec<(u8, &str)> =
-            node.ptr().map(|(t, rank)| (rank, store.name(t))).collect();
+        let mut candidates: Vec<(u8, &[u8])> =
+            node.ptr().map(|(t, rank)| (rank, store.key(t))).collect();
         // Each name once, at its best rank.
-        candidates.sort_unstable_by(|x, y| x.1.cmp(y.1).then(x.0.cmp(&y.0)));
+        candidates.sort_unstable_by(|x, y| text_order(x.1, y.1).then(x.0.cmp(&y.0)));
         candidates.dedup_by(|later, first| later.1 == first.1);
-        let chosen: &[(u8, &str)] = match self.settings.reverse_policy {
+        let chosen: &[(u8, &[u8])] = match self.settings.reverse_policy {
             ReversePolicy::All => &candidates,
             ReversePolicy::Unambiguous if candidates.len() == 1 => &candidates,
             ReversePolicy::Unambiguous => &[],
@@ -418,20 +511,19 @@ impl<'a> SetWriter<'a> {
                 let best = candidates
                     .iter()
                     .enumerate()
-                    .min_by(|x, y| x.1.0.cmp(&y.1.0).then(x.1.1.cmp(y.1.1)))
+                    .min_by(|x, y| x.1.0.cmp(&y.1.0).then(text_order(x.1.1, y.1.1)))
                     .map_or(0, |(i, _)| i);
                 &candidates[best..=best]
             }
         };
         self.scratch.clear();
-        for (_, name) in chosen {
-            self.wire.clear();
-            if name_to_wire(name, false, &mut self.wire).is_none() {
+        for (_, wire) in chosen {
+            if !super::store::is_wire(wire) {
                 continue;
             }
             self.scratch.next_record();
-            push_rr_header(&mut self.scratch.bytes, TYPE_PTR, ttl, self.wire.len());
-            self.scratch.bytes.extend_from_slice(&self.wire);
+            push_rr_header(&mut self.scratch.bytes, TYPE_PTR, ttl, wire.len());
+            self.scratch.bytes.extend_from_slice(wire);
         }
         self.pool.intern(&self.scratch)
     }
@@ -462,22 +554,22 @@ impl<'a> SetWriter<'a> {
         for (i, value) in srv.iter().enumerate() {
             let (target, port) = (value.target, value.port);
             let (priority, weight) = value.own.unwrap_or((0, self.settings.srv_weight));
-            self.wire.clear();
+            let wire = store.key(target);
             // Targets come from the generator, which keeps only encodable names.
-            if name_to_wire(store.name(target), false, &mut self.wire).is_none() {
+            if !super::store::is_wire(wire) {
                 continue;
             }
             let rr = self.scratch.offsets.len() as u32;
             self.scratch.target_offset = 18;
             // The additional addresses carry the target's own TTL.
-            self.scratch.extra_ttl = self.settings.ttls_of(store.name(target))[0];
+            self.scratch.extra_ttl = self.settings.ttls_of(wire)[0];
             self.scratch.next_record();
             let out = &mut self.scratch.bytes;
-            push_rr_header(out, TYPE_SRV, ttl, 6 + self.wire.len());
+            push_rr_header(out, TYPE_SRV, ttl, 6 + wire.len());
             out.extend_from_slice(&priority.to_be_bytes());
             out.extend_from_slice(&weight.to_be_bytes());
             out.extend_from_slice(&port.to_be_bytes());
-            out.extend_from_slice(&self.wire);
+            out.extend_from_slice(wire);
             // Addresses of each distinct target once, for the additional section
             // (sorted by target name: a target's records are adjacent).
             if i == 0 || srv[i - 1].target != target {
@@ -499,4 +591,43 @@ pub(super) fn addresses(store: &ZoneStore, id: NameId, out: &mut Vec<IpAddr>) {
     out.extend(node.a().map(IpAddr::V4));
     out.extend(node.aaaa().map(IpAddr::V6));
     out.sort_unstable();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn freed_slots_are_reused_and_their_keys_compacted() {
+        let mut shard = Shard::default();
+        let key = |i: u32| {
+            let label = format!("name-{i:04}");
+            let mut key = vec![label.len() as u8];
+            key.extend_from_slice(label.as_bytes());
+            key.extend_from_slice(b"\x05mesos\x00");
+            key
+        };
+        let hash = |k: &[u8]| crate::snapshot::key_hash(k);
+        let slots: Vec<u32> = (0..100)
+            .map(|i| shard.insert(&key(i), hash(&key(i))).unwrap()) // ok: test
+            .collect();
+        let full = shard.keys.len();
+        for i in (0..100).filter(|i| i % 5 != 0) {
+            shard.remove(slots[i as usize] as usize);
+        }
+        assert!(shard.keys.len() < full / 2, "the keys were compacted");
+        for i in 0..100 {
+            let found = shard.position(&key(i), hash(&key(i)));
+            assert_eq!(found, (i % 5 == 0).then_some(slots[i as usize]), "name {i}");
+        }
+        // New names take the freed slots before new ones.
+        for i in 100..180 {
+            shard.insert(&key(i), hash(&key(i))).unwrap(); // ok: test
+        }
+        assert_eq!(shard.slots.len(), 100);
+        for i in (0..180).filter(|i| i % 5 == 0 || *i >= 100) {
+            let at = shard.position(&key(i), hash(&key(i))).unwrap(); // ok: test
+            assert_eq!(shard.key(at as usize), &key(i)[..]);
+        }
+    }
 }

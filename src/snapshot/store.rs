@@ -1,7 +1,10 @@
 //! [`ZoneStore`]: every published record with the number of items that contribute it, so
 //! that the records of one item can be added or taken away without regenerating the
-//! others. Owned by the control thread; the served snapshot is compiled from it shard by
-//! shard, and only the shards a change touched are compiled again.
+//! others. Owned by the control thread. The store keeps its names in the zone's shards
+//! (`shards::Shard`): each name once, as its lower-cased wire key, with its values, its
+//! served answer sets and what the store needs besides ([`Node`]). A change copies a
+//! shard the served snapshot shares before touching it; a publish compiles the sets of
+//! the names that changed and hands out the table, sharing every shard.
 //!
 //! Names are kept lower-cased (answers are case-insensitive, and every generated name is
 //! lower case but a configured `SOAMname`). A name exists in the zone while it owns a
@@ -11,21 +14,18 @@
 //! does not exist: NXDOMAIN, not NODATA (RFC 8020).
 
 use super::delta::{Delta, DeltaBuilder};
-use super::shards::{SHARDS, shard_of};
+use super::shards::{SHARD_BITS, ShardTable, SlotSets, shard_of};
 use super::values::{ValueIndex, Values};
 use crate::config::ReversePolicy;
 use crate::dns::wire::name_to_wire;
 use crate::records::{ItemRecords, NameId, RData};
 use foldhash::fast::FixedState;
-use hashbrown::HashTable;
-use std::hash::BuildHasher;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-/// One name of the store (64 bytes, and its name, values and referrers on the heap).
-#[derive(Debug, Default)]
+/// What the store keeps of one name besides its key (40 bytes, and its values and
+/// referrers on the heap), in its shard beside the name's slot.
+#[derive(Clone, Debug, Default)]
 pub struct Node {
-    /// Lower-cased, with the trailing dot; empty while the slot is free.
-    pub name: Box<str>,
     /// Every value of the name with the number of items contributing it.
     values: Values,
     /// Owners of SRV records pointing here, with how many of their values do: their
@@ -35,19 +35,38 @@ pub struct Node {
     referrers: Option<Box<Vec<(NameId, u32)>>>,
     /// Names with served records strictly below this one.
     below: u32,
-    /// Position in its shard's member list; `NOT_MEMBER` when not served.
-    member_pos: u32,
-    /// Its shard (from the hash of its lower-cased wire name).
-    shard: u16,
-    /// At or below the apex: only such names are served.
+    /// At or below an apex: only such names are served.
     pub in_zone: bool,
-    /// Owns at least one record that is served (see [`ZoneStore::serves`]).
+    /// Owns at least one record that is served (see [`Node::serves`]).
     live: bool,
     /// Listed in the store's dirty names.
     dirty: bool,
 }
 
-const NOT_MEMBER: u32 = u32::MAX;
+/// The first byte of the key of a name that has no wire form (a label empty or past 63
+/// octets, or the name past 255): its lower-cased text follows. Such a name is never
+/// served; it is held while a record refers to it. No wire name starts with it.
+const NO_WIRE_FORM: u8 = 0xFF;
+
+/// Whether a store key is a wire name (rather than a name without one).
+pub(crate) fn is_wire(key: &[u8]) -> bool {
+    key.first() != Some(&NO_WIRE_FORM)
+}
+
+/// A name's id from its shard and slot.
+pub(super) fn id_of(shard: usize, slot: usize) -> NameId {
+    ((shard as u32) << SLOT_BITS) | slot as u32
+}
+
+const SLOT_BITS: u32 = 32 - SHARD_BITS;
+
+/// A name's shard and slot.
+fn place(id: NameId) -> (usize, usize) {
+    (
+        (id >> SLOT_BITS) as usize,
+        (id & ((1 << SLOT_BITS) - 1)) as usize,
+    )
+}
 
 /// One SRV value of a name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -113,6 +132,16 @@ impl Node {
         })
     }
 
+    /// Bytes held on the heap by its values and referrers.
+    pub(super) fn bytes_held(&self) -> usize {
+        self.values.bytes_held() + self.referrers.as_ref().map_or(0, |r| 24 + r.capacity() * 8)
+    }
+
+    /// Bytes of its values on the heap.
+    pub(super) fn value_bytes(&self) -> usize {
+        self.values.bytes_held()
+    }
+
     fn exists(&self) -> bool {
         self.live || self.below > 0
     }
@@ -171,22 +200,19 @@ pub struct Changes {
 
 /// Every record of the zones with its number of contributors, by name.
 pub struct ZoneStore {
-    /// The zones' apexes: the domain first, then the others (reverse zones); none is
-    /// at or below another.
-    apexes: Vec<Box<str>>,
-    nodes: Vec<Node>,
+    /// The zones' apexes, lower-cased wire form: the domain first, then the others
+    /// (reverse zones); none is at or below another.
+    apexes: Vec<Box<[u8]>>,
+    /// The names, their values and their answer sets, by shard.
+    table: ShardTable,
     /// Indexes of the names holding many values (see `values`).
     value_indexes: std::collections::HashMap<NameId, ValueIndex, FixedState>,
-    free: Vec<NameId>,
-    index: HashTable<NameId>,
-    hasher: FixedState,
-    /// Per shard, the served names (in zone, existing).
-    members: Vec<Vec<NameId>>,
     dirty: Vec<NameId>,
     /// Names that may have no reason left to stay; checked when changes are taken.
     maybe_free: Vec<NameId>,
     delta: DeltaBuilder,
-    /// Removals of records the store did not hold (a bug if ever non-zero).
+    /// Removals of records the store did not hold, and names that found no room (a
+    /// shard full: more than 2^18 names hashing there); a bug if ever non-zero.
     pub inconsistencies: u64,
     /// Names with records, A, AAAA and SRV records.
     counts: [usize; 5],
@@ -209,14 +235,13 @@ impl ZoneStore {
         let mut store = ZoneStore {
             apexes: apexes
                 .iter()
-                .map(|a| a.to_ascii_lowercase().into())
+                .filter_map(|a| {
+                    let mut wire = Vec::new();
+                    name_to_wire(a, true, &mut wire).map(|()| wire.into())
+                })
                 .collect(),
-            nodes: Vec::new(),
+            table: ShardTable::default(),
             value_indexes: Default::default(),
-            free: Vec::new(),
-            index: HashTable::new(),
-            hasher: FixedState::default(),
-            members: (0..SHARDS).map(|_| Vec::new()).collect(),
             dirty: Vec::new(),
             maybe_free: Vec::new(),
             delta: DeltaBuilder::default(),
@@ -226,9 +251,11 @@ impl ZoneStore {
             wire: Vec::with_capacity(256),
         };
         for apex in store.apexes.clone() {
-            let id = store.intern(&apex);
+            let Some(id) = store.intern_key(&apex) else {
+                continue;
+            };
             // An apex is a member for good: its `below` never returns to zero.
-            store.nodes[id as usize].below = 1;
+            store.node_mut(id).below = 1;
             store.join_shard(id);
         }
         store
@@ -239,75 +266,93 @@ impl ZoneStore {
         self.counts[0] == 0
     }
 
-    /// A name's node.
-    pub fn node(&self, id: NameId) -> &Node {
-        &self.nodes[id as usize]
+    /// The shards: the names with their answer sets (a snapshot shares them).
+    pub fn table(&self) -> &ShardTable {
+        &self.table
     }
 
-    /// A name by its id.
-    pub fn name(&self, id: NameId) -> &str {
-        &self.nodes[id as usize].name
+    /// A name's node.
+    pub fn node(&self, id: NameId) -> &Node {
+        let (shard, slot) = place(id);
+        self.table.get(shard).node(slot)
+    }
+
+    fn node_mut(&mut self, id: NameId) -> &mut Node {
+        let (shard, slot) = place(id);
+        self.table.get_mut(shard).node_mut(slot)
+    }
+
+    /// A name's key: its lower-cased wire form (or, for a name without one, a marker
+    /// and its text).
+    pub fn key(&self, id: NameId) -> &[u8] {
+        let (shard, slot) = place(id);
+        self.table.get(shard).key(slot)
+    }
+
+    /// A name by its id, as text (lower case, trailing dot).
+    pub fn name(&self, id: NameId) -> String {
+        key_text(self.key(id))
+    }
+
+    fn is_served(&self, id: NameId) -> bool {
+        let (shard, slot) = place(id);
+        self.table.get(shard).is_served(slot)
     }
 
     /// The id of a name (any case, trailing dot).
     pub fn find(&self, name: &str) -> Option<NameId> {
-        let lower = lower(name);
-        let hash = self.hasher.hash_one(&*lower);
-        self.index
-            .find(hash, |&id| *self.nodes[id as usize].name == *lower)
-            .copied()
+        let mut key = Vec::with_capacity(name.len() + 2);
+        store_key(name, &mut key)?;
+        self.find_key(&key)
     }
 
-    /// The served names of one shard.
-    pub fn members(&self, shard: usize) -> &[NameId] {
-        &self.members[shard]
+    /// The id of a name by its key.
+    pub fn find_key(&self, key: &[u8]) -> Option<NameId> {
+        let hash = super::key_hash(key);
+        let shard = shard_of(hash);
+        let slot = self.table.get(shard).position(key, hash)?;
+        Some(id_of(shard, slot as usize))
     }
 
     /// Every name that owns records.
     pub fn names_with_records(&self) -> impl Iterator<Item = (NameId, &Node)> {
-        self.nodes
-            .iter()
-            .enumerate()
-            .filter(|(_, n)| n.has_records())
-            .map(|(i, n)| (i as NameId, n))
+        self.table.iter().enumerate().flat_map(|(s, shard)| {
+            shard
+                .nodes()
+                .filter(|(_, n)| n.has_records())
+                .map(move |(slot, n)| (id_of(s, slot), n))
+        })
     }
 
-    /// Bytes held by the store's tables and the heap data of its names (approximately).
+    /// Bytes held by the store's own tables beside the shards (approximately).
     pub fn bytes_held(&self) -> usize {
-        let heap: usize = self
-            .nodes
-            .iter()
-            .map(|n| {
-                n.name.len()
-                    + n.values.bytes_held()
-                    + n.referrers.as_ref().map_or(0, |r| 24 + r.capacity() * 8)
-            })
-            .sum();
-        self.nodes.capacity() * std::mem::size_of::<Node>()
-            + heap
-            + self.index.capacity() * 5
-            + self
-                .value_indexes
-                .values()
-                .map(ValueIndex::bytes_held)
-                .sum::<usize>()
-            + self.members.iter().map(|m| m.capacity() * 4).sum::<usize>()
-            + (self.maybe_free.capacity() + self.dirty.capacity() + self.free.capacity()) * 4
+        self.value_indexes
+            .values()
+            .map(ValueIndex::bytes_held)
+            .sum::<usize>()
+            + (self.maybe_free.capacity() + self.dirty.capacity()) * 4
     }
 
-    /// Of those bytes, the names' text and the values (both on the heap, without the
-    /// allocator's rounding); the rest is the nodes, the referrers and the indexes.
+    /// The names' keys and the values (both on the heap, without the allocator's
+    /// rounding), over every shard.
     pub fn parts_held(&self) -> (usize, usize) {
-        self.nodes.iter().fold((0, 0), |(names, values), n| {
-            (names + n.name.len(), values + n.values.bytes_held())
+        self.table.iter().fold((0, 0), |(keys, values), shard| {
+            let values_here: usize = shard.nodes().map(|(_, n)| n.value_bytes()).sum();
+            (keys + shard.bytes_held().1, values + values_here)
         })
     }
 
     /// Gives back spare capacity (after a whole state, the tables were sized by guess).
     pub fn shrink(&mut self) {
-        self.nodes.shrink_to_fit();
         self.maybe_free.shrink_to_fit();
         self.dirty.shrink_to_fit();
+    }
+
+    /// Gives back the shards' spare room (after a whole load, before it is served).
+    pub fn shrink_shards(&mut self) {
+        for shard in 0..super::shards::SHARDS {
+            self.table.get_mut(shard).shrink();
+        }
     }
 
     /// Counts of (names with records, A, AAAA, SRV).
@@ -332,30 +377,32 @@ impl ZoneStore {
 
     /// Adds or removes the records of one item.
     pub fn apply(&mut self, item: &ItemRecords, sign: Sign) {
-        let ids: Vec<NameId> = item.names.iter().map(|n| self.intern(n)).collect();
+        let ids: Vec<Option<NameId>> = item.names.iter().map(|n| self.intern(n)).collect();
         for &(owner, rdata) in &item.records {
-            let owner = ids[owner as usize];
+            let id = |i: NameId| ids[i as usize];
+            let Some(owner) = id(owner) else {
+                self.inconsistencies += 1;
+                continue;
+            };
             let rdata = match rdata {
-                RData::Srv { target, port } => RData::Srv {
-                    target: ids[target as usize],
-                    port,
-                },
-                RData::Ptr { target, rank } => RData::Ptr {
-                    target: ids[target as usize],
-                    rank,
-                },
+                RData::Srv { target, port } => id(target).map(|target| RData::Srv { target, port }),
+                RData::Ptr { target, rank } => id(target).map(|target| RData::Ptr { target, rank }),
                 RData::Service {
                     target,
                     port,
                     priority,
                     weight,
-                } => RData::Service {
-                    target: ids[target as usize],
+                } => id(target).map(|target| RData::Service {
+                    target,
                     port,
                     priority,
                     weight,
-                },
-                other => other,
+                }),
+                other => Some(other),
+            };
+            let Some(rdata) = rdata else {
+                self.inconsistencies += 1;
+                continue;
             };
             match sign {
                 Sign::Add => self.add(owner, rdata, true),
@@ -364,7 +411,7 @@ impl ZoneStore {
             }
         }
         // Names interned for nothing (an item with nothing to remove) must not linger.
-        self.maybe_free.extend(ids);
+        self.maybe_free.extend(ids.into_iter().flatten());
     }
 
     /// Marks a served name for compiling though its records stayed (a transferred
@@ -376,28 +423,30 @@ impl ZoneStore {
         }
     }
 
-    /// The shards to compile again and the records that came and went since the last
+    /// The names to compile again and the records that came and went since the last
     /// call; frees names nothing needs any more.
     pub fn take_changes(&mut self) -> Changes {
-        let delta = self.delta.take(|id| self.nodes[id as usize].name.clone());
+        let mut delta = std::mem::take(&mut self.delta);
+        let taken = delta.take(|id| self.name(id).into());
+        self.delta = delta;
         let mut names: Vec<DirtyName> = Vec::with_capacity(self.dirty.len());
         for id in std::mem::take(&mut self.dirty) {
-            let node = &mut self.nodes[id as usize];
-            node.dirty = false;
-            self.wire.clear();
-            let _ = name_to_wire(&node.name, true, &mut self.wire);
-            let served = node.member_pos != NOT_MEMBER;
+            self.node_mut(id).dirty = false;
+            let key = self.key(id);
             names.push(DirtyName {
-                shard: u32::from(node.shard),
-                key_hash: super::key_hash(&self.wire),
-                key: self.wire.as_slice().into(),
-                node: served.then_some(id),
+                shard: place(id).0 as u32,
+                key_hash: super::key_hash(key),
+                key: key.into(),
+                node: self.is_served(id).then_some(id),
             });
         }
         names.sort_unstable_by_key(|n| n.shard);
-        // Only now: the names above needed their text.
+        // Only now: the names above needed their keys.
         self.free_unused_names();
-        Changes { names, delta }
+        Changes {
+            names,
+            delta: taken,
+        }
     }
 
     /// Drops what changed since the last call without describing it, and frees names
@@ -406,13 +455,21 @@ impl ZoneStore {
     pub fn forget_changes(&mut self) {
         let mut dirty = std::mem::take(&mut self.dirty);
         for &id in &dirty {
-            self.nodes[id as usize].dirty = false;
+            self.node_mut(id).dirty = false;
         }
         dirty.clear();
         dirty.shrink_to(super::delta::KEPT_ROOM);
         self.dirty = dirty;
         self.delta.forget();
         self.free_unused_names();
+    }
+
+    /// Installs the answer sets of served names (compiled from this store).
+    pub(super) fn install(&mut self, sets: impl IntoIterator<Item = (NameId, SlotSets)>) {
+        for (id, sets) in sets {
+            let (shard, slot) = place(id);
+            self.table.get_mut(shard).set_sets(slot, sets);
+        }
     }
 
     /// Frees the names that may have lost their last reason to stay.
@@ -426,15 +483,17 @@ impl ZoneStore {
     }
 
     fn add(&mut self, owner: NameId, rdata: RData, count_again: bool) {
-        let was = self.nodes[owner as usize].has_records();
-        let values = &mut self.nodes[owner as usize].values;
+        let (shard, slot) = place(owner);
+        let node = self.table.get_mut(shard).node_mut(slot);
         let index = self.value_indexes.get_mut(&owner);
         let indexed = index.is_some();
-        if !values.add(rdata, count_again, index) {
+        let was = node.has_records();
+        if !node.values.add(rdata, count_again, index) {
             return;
         }
-        if !indexed && values.wants_index() {
-            self.value_indexes.insert(owner, values.index());
+        if !indexed && node.values.wants_index() {
+            let index = node.values.index();
+            self.value_indexes.insert(owner, index);
         }
         self.delta.record(owner, rdata, true);
         self.count(rdata, true);
@@ -454,12 +513,12 @@ impl ZoneStore {
     /// After a value of `id` came or went: the name starts or stops existing when
     /// whether it serves anything changed.
     fn update_liveness(&mut self, id: NameId) {
-        let node = &self.nodes[id as usize];
+        let node = self.node(id);
         let live = node.serves(self.ptr_unique);
         if live == node.live {
             return;
         }
-        self.nodes[id as usize].live = live;
+        self.node_mut(id).live = live;
         if live {
             self.records_appeared(id);
         } else {
@@ -468,7 +527,8 @@ impl ZoneStore {
     }
 
     fn remove(&mut self, owner: NameId, rdata: RData) {
-        let values = &mut self.nodes[owner as usize].values;
+        let (shard, slot) = place(owner);
+        let values = &mut self.table.get_mut(shard).node_mut(slot).values;
         let removed = values.remove(rdata, self.value_indexes.get_mut(&owner));
         if values.is_empty() {
             self.value_indexes.remove(&owner);
@@ -490,7 +550,7 @@ impl ZoneStore {
             | RData::Ptr { target, .. } => self.unrefer(target, owner),
             _ => self.touch_referrers(owner),
         }
-        if !self.nodes[owner as usize].has_records() {
+        if !self.node(owner).has_records() {
             self.counts[0] -= 1;
         }
         self.update_liveness(owner);
@@ -499,16 +559,19 @@ impl ZoneStore {
 
     /// A name got its first served record: it and its ancestors (up to the apex) exist.
     fn records_appeared(&mut self, id: NameId) {
-        if !self.nodes[id as usize].in_zone {
+        if !self.node(id).in_zone {
             return;
         }
-        if self.nodes[id as usize].below == 0 {
+        if self.node(id).below == 0 {
             self.join_shard(id);
         }
-        let mut ancestors = self.ancestors(id);
-        while let Some(ancestor) = ancestors.next_name() {
-            let a = self.intern(ancestor);
-            let node = &mut self.nodes[a as usize];
+        let ancestors = self.ancestors(id);
+        for ancestor in ancestors.names() {
+            let Some(a) = self.intern_key(ancestor) else {
+                self.inconsistencies += 1;
+                continue;
+            };
+            let node = self.node_mut(a);
             node.below += 1;
             if node.below == 1 && !node.live {
                 self.join_shard(a);
@@ -518,19 +581,19 @@ impl ZoneStore {
 
     /// A name lost its last served record.
     fn records_vanished(&mut self, id: NameId) {
-        if !self.nodes[id as usize].in_zone {
+        if !self.node(id).in_zone {
             return;
         }
-        if self.nodes[id as usize].below == 0 {
+        if self.node(id).below == 0 {
             self.leave_shard(id);
         }
-        let mut ancestors = self.ancestors(id);
-        while let Some(ancestor) = ancestors.next_name() {
-            let Some(a) = self.find(ancestor) else {
+        let ancestors = self.ancestors(id);
+        for ancestor in ancestors.names() {
+            let Some(a) = self.find_key(ancestor) else {
                 self.inconsistencies += 1;
                 continue;
             };
-            let node = &mut self.nodes[a as usize];
+            let node = self.node_mut(a);
             node.below = node.below.saturating_sub(1);
             if node.below == 0 && !node.live {
                 self.leave_shard(a);
@@ -539,28 +602,31 @@ impl ZoneStore {
         }
     }
 
-    /// The names strictly between `id` and its zone's apex, as suffixes of a copy of its
-    /// name.
+    /// The names strictly between `id` and its zone's apex, from a copy of its key.
     fn ancestors(&self, id: NameId) -> Ancestors {
-        let name = self.nodes[id as usize].name.clone();
-        let apex_len = self.apex_of(&name).map_or(name.len(), str::len);
+        let key = self.key(id);
+        let apex_len = self.apex_of(key).map_or(key.len(), <[u8]>::len);
+        let mut copy = [0u8; 255];
+        let len = key.len().min(255);
+        copy[..len].copy_from_slice(&key[..len]);
         Ancestors {
-            name,
-            at: 0,
+            key: copy,
+            len,
             apex_len,
         }
     }
 
-    /// The apex of the zone `name` (lower case) lies in.
-    fn apex_of(&self, name: &str) -> Option<&str> {
+    /// The apex of the zone the wire name `key` lies in.
+    fn apex_of(&self, key: &[u8]) -> Option<&[u8]> {
         self.apexes
             .iter()
-            .find(|apex| is_at_or_below(name, apex))
+            .find(|apex| super::in_zone(key, apex))
             .map(|a| &**a)
     }
 
     fn refer(&mut self, target: NameId, owner: NameId) {
-        let referrers = self.nodes[target as usize]
+        let referrers = self
+            .node_mut(target)
             .referrers
             .get_or_insert_with(Box::default);
         match referrers.iter_mut().find(|r| r.0 == owner) {
@@ -570,7 +636,7 @@ impl ZoneStore {
     }
 
     fn unrefer(&mut self, target: NameId, owner: NameId) {
-        let node = &mut self.nodes[target as usize];
+        let node = self.node_mut(target);
         if let Some(referrers) = &mut node.referrers {
             if let Some(i) = referrers.iter().position(|r| r.0 == owner) {
                 referrers[i].1 -= 1;
@@ -585,113 +651,149 @@ impl ZoneStore {
         self.maybe_free.push(target);
     }
 
-    /// Marks the shard of a name for compiling.
+    /// Marks a name for compiling.
     fn touch(&mut self, id: NameId) {
-        let node = &self.nodes[id as usize];
-        if !node.in_zone {
+        let node = self.node(id);
+        if !node.in_zone || node.dirty {
             return;
         }
-        if !node.dirty {
-            self.nodes[id as usize].dirty = true;
-            self.dirty.push(id);
-        }
+        self.node_mut(id).dirty = true;
+        self.dirty.push(id);
     }
 
     /// The addresses of a name changed: SRV sets pointing at it carry them as extras.
     fn touch_referrers(&mut self, id: NameId) {
         // Taken out while its owners are marked (marking never reads referrers).
-        if let Some(referrers) = self.nodes[id as usize].referrers.take() {
+        if let Some(referrers) = self.node_mut(id).referrers.take() {
             for &(owner, _) in referrers.iter() {
                 self.touch(owner);
             }
-            self.nodes[id as usize].referrers = Some(referrers);
+            self.node_mut(id).referrers = Some(referrers);
         }
     }
 
     fn join_shard(&mut self, id: NameId) {
-        let node = &self.nodes[id as usize];
-        if node.member_pos != NOT_MEMBER {
+        if self.is_served(id) {
             return;
         }
-        let shard = usize::from(node.shard);
-        self.nodes[id as usize].member_pos = self.members[shard].len() as u32;
-        self.members[shard].push(id);
+        let (shard, slot) = place(id);
+        self.table.get_mut(shard).set_served(slot, true);
         self.touch(id);
     }
 
     fn leave_shard(&mut self, id: NameId) {
-        let node = &self.nodes[id as usize];
-        let pos = node.member_pos;
-        if pos == NOT_MEMBER {
+        if !self.is_served(id) {
             return;
         }
-        let shard = usize::from(node.shard);
-        let list = &mut self.members[shard];
-        list.swap_remove(pos as usize);
-        if let Some(&moved) = list.get(pos as usize) {
-            self.nodes[moved as usize].member_pos = pos;
-        }
-        self.nodes[id as usize].member_pos = NOT_MEMBER;
+        let (shard, slot) = place(id);
+        self.table.get_mut(shard).set_served(slot, false);
         self.touch(id);
     }
 
-    /// The id of `name` (lower-cased here), making a node for it if needed.
-    fn intern(&mut self, name: &str) -> NameId {
-        let lower = lower(name);
-        let hash = self.hasher.hash_one(&*lower);
-        if let Some(&id) = self
-            .index
-            .find(hash, |&id| *self.nodes[id as usize].name == *lower)
-        {
-            return id;
-        }
-        self.wire.clear();
-        let in_zone =
-            name_to_wire(&lower, true, &mut self.wire).is_some() && self.apex_of(&lower).is_some();
-        let node = Node {
-            name: lower.into(),
-            // 16,384 shards: the number fits.
-            shard: shard_of(super::key_hash(&self.wire)) as u16,
-            in_zone,
-            member_pos: NOT_MEMBER,
-            ..Node::default()
-        };
-        let id = match self.free.pop() {
-            Some(id) => {
-                self.nodes[id as usize] = node;
-                id
-            }
-            None => {
-                self.nodes.push(node);
-                (self.nodes.len() - 1) as NameId
-            }
-        };
-        let nodes = &self.nodes;
-        let hasher = &self.hasher;
-        self.index
-            .insert_unique(hash, id, |&i| hasher.hash_one(&*nodes[i as usize].name));
+    /// The id of `name` (lower-cased here), making a slot for it if needed; `None` only
+    /// when its shard is full or the name is past 64 KiB.
+    fn intern(&mut self, name: &str) -> Option<NameId> {
+        let mut key = std::mem::take(&mut self.wire);
+        key.clear();
+        let id = store_key(name, &mut key).and_then(|()| self.intern_key(&key));
+        self.wire = key;
         id
     }
 
+    /// The id of the name of `key`, making a slot for it if needed.
+    fn intern_key(&mut self, key: &[u8]) -> Option<NameId> {
+        let hash = super::key_hash(key);
+        let shard = shard_of(hash);
+        if let Some(slot) = self.table.get(shard).position(key, hash) {
+            return Some(id_of(shard, slot as usize));
+        }
+        let in_zone = is_wire(key) && self.apex_of(key).is_some();
+        let slot = self.table.get_mut(shard).insert(key, hash)? as usize;
+        let id = id_of(shard, slot);
+        self.node_mut(id).in_zone = in_zone;
+        Some(id)
+    }
+
     fn free_if_unused(&mut self, id: NameId) {
-        let node = &self.nodes[id as usize];
-        if node.name.is_empty()
-            || node.exists()
-            || node.has_records()
-            || node.referrers.is_some()
-            || node.member_pos != NOT_MEMBER
-        {
+        let (shard, slot) = place(id);
+        let table = self.table.get(shard);
+        if !table.is_held(slot) || table.is_served(slot) {
             return;
         }
-        let hash = self.hasher.hash_one(&*node.name);
-        if let Ok(entry) = self.index.find_entry(hash, |&i| i == id) {
-            entry.remove();
+        let node = table.node(slot);
+        if node.exists() || node.has_records() || node.referrers.is_some() {
+            return;
         }
-        self.nodes[id as usize] = Node {
-            member_pos: NOT_MEMBER,
-            ..Node::default()
-        };
-        self.free.push(id);
+        self.table.get_mut(shard).remove(slot);
+    }
+}
+
+/// The store key of a name given as text: its lower-cased wire form, or for a name
+/// without one, [`NO_WIRE_FORM`] and its lower-cased text. `None` past 64 KiB.
+fn store_key(name: &str, out: &mut Vec<u8>) -> Option<()> {
+    if name_to_wire(name, true, out).is_some() {
+        return Some(());
+    }
+    if name.len() >= usize::from(u16::MAX) {
+        return None;
+    }
+    out.push(NO_WIRE_FORM);
+    out.extend(name.bytes().map(|b| b.to_ascii_lowercase()));
+    Some(())
+}
+
+/// A store key as text (lower case, trailing dot).
+pub(crate) fn key_text(key: &[u8]) -> String {
+    match key.split_first() {
+        Some((&NO_WIRE_FORM, text)) => String::from_utf8_lossy(text).into_owned(),
+        _ => super::wire_to_text(key).unwrap_or_default(),
+    }
+}
+
+/// Orders two store keys as their names' text would be ordered (`a.b.` before `a0.`),
+/// without writing the text out.
+pub(crate) fn text_order(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
+    TextBytes::of(a).cmp(TextBytes::of(b))
+}
+
+/// The bytes of a name's text, read from its store key: each length octet after the
+/// first reads as a dot, and so does the root's.
+struct TextBytes<'a> {
+    key: &'a [u8],
+    at: usize,
+    /// The next length octet (none for a name without a wire form).
+    next_length: usize,
+}
+
+impl<'a> TextBytes<'a> {
+    fn of(key: &'a [u8]) -> TextBytes<'a> {
+        match key.first() {
+            Some(&NO_WIRE_FORM) | None => TextBytes {
+                key,
+                at: 1,
+                next_length: usize::MAX,
+            },
+            Some(&first) => TextBytes {
+                key,
+                at: 1,
+                next_length: 1 + usize::from(first),
+            },
+        }
+    }
+}
+
+impl Iterator for TextBytes<'_> {
+    type Item = u8;
+
+    fn next(&mut self) -> Option<u8> {
+        let &byte = self.key.get(self.at)?;
+        if self.at == self.next_length {
+            self.next_length = self.at + 1 + usize::from(byte);
+            self.at += 1;
+            return Some(b'.');
+        }
+        self.at += 1;
+        Some(byte)
     }
 }
 
@@ -705,14 +807,6 @@ fn push_small<T>(list: &mut Vec<T>, value: T) {
     list.push(value);
 }
 
-fn lower(name: &str) -> std::borrow::Cow<'_, str> {
-    if name.bytes().any(|b| b.is_ascii_uppercase()) {
-        name.to_ascii_lowercase().into()
-    } else {
-        name.into()
-    }
-}
-
 /// `name` is `apex` or ends in `.apex` (both lower case with trailing dots).
 pub(crate) fn is_at_or_below(name: &str, apex: &str) -> bool {
     name == apex
@@ -724,12 +818,15 @@ pub(crate) fn is_at_or_below(name: &str, apex: &str) -> bool {
 impl crate::records::enumerate::AxfrSource for ZoneStore {
     /// The domain's names only: `/v1/axfr` is the reference's document, so the other
     /// zones (reverse, DC/OS) are not in it.
-    fn names(&self) -> Vec<&str> {
-        let domain = &self.apexes[0];
-        let mut names: Vec<&str> = self
+    fn names(&self) -> Vec<std::borrow::Cow<'_, str>> {
+        let Some(domain) = self.apexes.first() else {
+            return Vec::new();
+        };
+        let mut names: Vec<std::borrow::Cow<'_, str>> = self
             .names_with_records()
-            .map(|(_, n)| &*n.name)
-            .filter(|n| is_at_or_below(n, domain))
+            .map(|(id, _)| self.key(id))
+            .filter(|key| super::in_zone(key, domain))
+            .map(|key| key_text(key).into())
             .collect();
         names.sort_unstable();
         names
@@ -753,29 +850,124 @@ impl crate::records::enumerate::AxfrSource for ZoneStore {
     }
 }
 
-/// Walks up a name's ancestors, stopping above the apex.
+/// The ancestors of a name strictly above it and below its zone's apex, as suffixes of
+/// a copy of its key.
 struct Ancestors {
-    name: Box<str>,
-    at: usize,
+    key: [u8; 255],
+    len: usize,
     apex_len: usize,
 }
 
 impl Ancestors {
-    fn next_name(&mut self) -> Option<&str> {
-        let rest = &self.name[self.at..];
-        let dot = rest.find('.')?;
-        let parent = &rest[dot + 1..];
-        if parent.len() <= self.apex_len {
-            return None;
-        }
-        self.at += dot + 1;
-        Some(&self.name[self.at..])
+    fn names(&self) -> impl Iterator<Item = &[u8]> {
+        let key = &self.key[..self.len];
+        let mut at = 0;
+        std::iter::from_fn(move || {
+            at += 1 + usize::from(*key.get(at)?);
+            (key.len().saturating_sub(at) > self.apex_len).then(|| &key[at..])
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One item with an A record at `name` and an SRV record at `srv_owner` naming it.
+    fn task(name: &str, srv_owner: &str, ip: u32) -> ItemRecords {
+        let mut item = ItemRecords::default();
+        item.names.push(name.into());
+        item.names.push(srv_owner.into());
+        item.records.push((0, RData::A(Ipv4Addr::from(ip))));
+        item.records.push((
+            1,
+            RData::Srv {
+                target: 0,
+                port: 80,
+            },
+        ));
+        item
+    }
+
+    #[test]
+    fn keys_order_as_their_text_and_read_back_as_it() {
+        let names = [
+            "a.", "a.b.", "a0.", "a-b.c.", "ab.", "ab.c.", "b.", "zz.a.", "a.b.c.", "a.bc.",
+        ];
+        let long = format!("{}.mesos.", "x".repeat(64));
+        let mut keys: Vec<(String, Vec<u8>)> = names
+            .iter()
+            .map(|n| n.to_string())
+            .chain([long.clone(), "EMPTY..label.".into()])
+            .map(|n| {
+                let mut key = Vec::new();
+                store_key(&n, &mut key).unwrap(); // ok: test
+                (n.to_ascii_lowercase(), key)
+            })
+            .collect();
+        for (text, key) in &keys {
+            assert_eq!(&key_text(key), text);
+            assert_eq!(is_wire(key), text != &long && !text.contains(".."));
+        }
+        for (x, kx) in &keys {
+            for (y, ky) in &keys {
+                assert_eq!(text_order(kx, ky), x.cmp(y), "{x} against {y}");
+            }
+        }
+        keys.clear();
+    }
+
+    #[test]
+    fn a_name_keeps_its_id_while_others_come_and_go_in_its_shard() {
+        let mut store = ZoneStore::new(&["mesos.".to_string()]);
+        let keep = task("keep.app.mesos.", "_app._tcp.mesos.", 1);
+        store.apply(&keep, Sign::Add);
+        store.take_changes();
+        let id = store.find("keep.app.mesos.").unwrap(); // ok: test
+        // Enough names that every shard's slots are freed, reused and its keys
+        // compacted several times over.
+        for round in 0..4u32 {
+            let items: Vec<ItemRecords> = (0..40_000u32)
+                .map(|i| {
+                    let name = format!("t{i}-{round}.app.mesos.");
+                    task(&name, "_app._tcp.mesos.", i)
+                })
+                .collect();
+            for item in &items {
+                store.apply(item, Sign::Add);
+            }
+            store.take_changes();
+            assert_eq!(store.find("keep.app.mesos."), Some(id));
+            for item in &items {
+                store.apply(item, Sign::Remove);
+            }
+            store.take_changes();
+            assert!(store.find(&format!("t7-{round}.app.mesos.")).is_none());
+        }
+        assert_eq!(store.find("keep.app.mesos."), Some(id));
+        assert_eq!(store.node(id).a().collect::<Vec<_>>(), [Ipv4Addr::from(1)]);
+        let owner = store.find("_app._tcp.mesos.").unwrap(); // ok: test
+        assert_eq!(store.node(owner).srv().count(), 1);
+        assert_eq!(store.counts(), (2, 1, 0, 1));
+        assert_eq!(store.inconsistencies, 0);
+    }
+
+    #[test]
+    fn a_name_without_a_wire_form_is_held_but_never_served() {
+        let mut store = ZoneStore::new(&["mesos.".to_string()]);
+        let long = format!("{}.app.mesos.", "x".repeat(64));
+        let item = task(&long, "_app._tcp.mesos.", 1);
+        store.apply(&item, Sign::Add);
+        store.take_changes();
+        let id = store.find(&long).unwrap(); // ok: test
+        assert!(!store.node(id).in_zone);
+        assert!(!store.is_served(id));
+        assert_eq!(store.name(id), long);
+        store.apply(&item, Sign::Remove);
+        store.take_changes();
+        assert!(store.find(&long).is_none());
+        assert_eq!(store.inconsistencies, 0);
+    }
 
     /// One item offering `targets` as the reverse names of 10.0.0.1.
     fn candidates(targets: &[&str]) -> ItemRecords {
@@ -790,9 +982,7 @@ mod tests {
     }
 
     fn served(store: &ZoneStore, name: &str) -> bool {
-        store
-            .find(name)
-            .is_some_and(|id| store.node(id).member_pos != NOT_MEMBER)
+        store.find(name).is_some_and(|id| store.is_served(id))
     }
 
     #[test]
@@ -873,7 +1063,7 @@ mod tests {
     #[test]
     fn a_node_stays_small() {
         // 317k of them at 100k tasks: every byte here is 0.3 MB there.
-        assert!(std::mem::size_of::<Node>() <= 64);
+        assert!(std::mem::size_of::<Node>() <= 40);
     }
 
     #[test]

@@ -30,7 +30,7 @@ const SERVICE: u32 = 4;
 const MAX_COUNT: u32 = u32::MAX >> KIND_BITS;
 
 /// A name's values and their counts, in no particular order.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Values(Vec<u32>);
 
 /// Where each live value of an indexed name starts, by the hash of the value.

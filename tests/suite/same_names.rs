@@ -35,7 +35,7 @@ fn records(engine: &Engine) -> Vec<(String, &'static str, String)> {
             (AxfrKind::Aaaa, "AAAA"),
             (AxfrKind::Srv, "SRV"),
         ] {
-            for value in store.values(name, kind) {
+            for value in store.values(&name, kind) {
                 out.push((name.to_string(), label, value));
             }
         }

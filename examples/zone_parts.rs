@@ -46,9 +46,31 @@ fn main() {
         drop(model);
         let state = decode();
         let mut engine = Engine::new(config);
+        let frag = |at: &str| {
+            if std::env::var_os("RESIDENT").is_some() {
+                let allocated = live();
+                let active = tikv_jemalloc_ctl::stats::active::read().unwrap();
+                eprintln!(
+                    "{at}: allocated {:.1} MB, active - allocated {:.1} MB",
+                    allocated as f64 / 1e6,
+                    (active - allocated) as f64 / 1e6
+                );
+            }
+        };
+        frag("decoded");
         engine.apply_state(state, &["127.0.0.1:5050".into()], &[]);
+        frag("applied");
         let (snapshot, _) = engine.publish(&empty).unwrap();
+        frag("published");
         let total = live() - base;
+        if std::env::var_os("RESIDENT").is_some() {
+            eprintln!(
+                "{tasks} tasks: allocated {:.1} MB, active {:.1} MB, resident {:.1} MB",
+                live() as f64 / 1e6,
+                tikv_jemalloc_ctl::stats::active::read().unwrap() as f64 / 1e6,
+                tikv_jemalloc_ctl::stats::resident::read().unwrap() as f64 / 1e6
+            );
+        }
         let (names, _) = snapshot.size();
         let (mut tables, mut keys, mut nodes) = (0, 0, 0);
         for shard in snapshot.shards() {

@@ -104,8 +104,7 @@ impl Engine {
             // Nothing to compare with or take out (the first state, or after a new
             // configuration emptied the store): every item goes in.
             self.cluster = new;
-            let items = self.cluster.items();
-            self.put(&items, Sign::Add);
+            self.put_all();
         } else {
             let items = self.cluster.differences(&new);
             self.put(&items, Sign::Remove);
@@ -135,10 +134,19 @@ impl Engine {
     pub fn reconfigure(&mut self, config: Config) {
         self.config = config;
         self.store = store_for(&self.config);
-        let items = self.cluster.items();
-        self.put(&items, Sign::Add);
+        self.put_all();
         self.recompile_all = true;
         // A delta cannot describe a change of settings (TTL, domain): no IXFR across it.
+    }
+
+    /// Every item of the model into the empty store.
+    fn put_all(&mut self) {
+        let items = self.cluster.items();
+        // About three names per item (a task's names, its SRV owners; agents' and
+        // frameworks' few), room made for them at once.
+        self.store.expect_names(items.len() * 3);
+        self.put(&items, Sign::Add);
+        self.store.expect_names(0);
     }
 
     fn put(&mut self, items: &[Item], sign: Sign) {

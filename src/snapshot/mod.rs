@@ -198,8 +198,7 @@ impl Snapshot {
         threads: usize,
     ) -> Snapshot {
         let compiled = compile_in_threads(store, record_settings(shape), pool, threads);
-        store.install(compiled.into_iter().flatten().flatten());
-        store.shrink_shards();
+        store.install(compiled.into_iter().flatten());
         Snapshot::assemble(store, shape, serial, pool)
     }
 
@@ -225,7 +224,7 @@ impl Snapshot {
         Snapshot::assemble(store, shape, serial, pool)
     }
 
-    fn assemble(store: &ZoneStore, shape: Shape, serial: u32, pool: &SetPool) -> Snapshot {
+    fn assemble(store: &mut ZoneStore, shape: Shape, serial: u32, pool: &SetPool) -> Snapshot {
         let zone = zone(store, shape, serial, pool);
         let (names, a, aaaa, srv) = store.counts();
         Snapshot {
@@ -402,13 +401,17 @@ fn compile_in_threads(
     settings: RecordSettings,
     pool: &SetPool,
     threads: usize,
-) -> Vec<Vec<Vec<(NameId, SlotSets)>>> {
+) -> Vec<Vec<(NameId, SlotSets)>> {
     let per_thread = shards::SHARDS.div_ceil(threads.max(1));
+    // One list per range, not per shard: 16,384 short-lived lists among the sets being
+    // made would leave holes between them.
     let compile_range = move |range: std::ops::Range<usize>| {
         let mut writer = SetWriter::new(settings, pool);
-        range
-            .map(|i| writer.shard_sets(store, i))
-            .collect::<Vec<_>>()
+        let mut sets = Vec::new();
+        for i in range {
+            writer.shard_sets(store, i, &mut sets);
+        }
+        sets
     };
     let mut ranges = (0..shards::SHARDS)
         .step_by(per_thread)
@@ -439,9 +442,9 @@ fn compile_in_threads(
 
 /// Compiles the sets of one shard of `store` (benchmarks): how many names it serves.
 pub fn compile_shard(store: &ZoneStore, index: usize, config: &Config, pool: &SetPool) -> usize {
-    SetWriter::new(record_settings(config.into()), pool)
-        .shard_sets(store, index)
-        .len()
+    let mut sets = Vec::new();
+    SetWriter::new(record_settings(config.into()), pool).shard_sets(store, index, &mut sets);
+    sets.len()
 }
 
 /// Builds the answer table of a whole [`RecordSet`] (tools, benchmarks and tests; the

@@ -63,16 +63,69 @@ impl ShardTable {
         &self.groups[shard >> GROUP_BITS][shard & (GROUP - 1)]
     }
 
-    /// A shard to change: copied first (and its group's pointers) when a snapshot still
-    /// shares it.
-    pub(super) fn get_mut(&mut self, shard: usize) -> &mut Shard {
-        let group = Arc::make_mut(&mut self.groups[shard >> GROUP_BITS]);
-        Arc::make_mut(&mut group[shard & (GROUP - 1)])
+    /// Puts `shard` in place `index`, copying the group's pointers when a snapshot
+    /// still shares them.
+    fn set(&mut self, index: usize, shard: Shard) {
+        let group = Arc::make_mut(&mut self.groups[index >> GROUP_BITS]);
+        group[index & (GROUP - 1)] = Arc::new(shard);
     }
 
     /// Every shard, in order.
     pub fn iter(&self) -> impl Iterator<Item = &Shard> {
         self.groups.iter().flat_map(|g| g.iter().map(|s| &**s))
+    }
+}
+
+/// The shards as the store changes them: the table last handed out, and beside it the
+/// shards changed since, each copied once at its first change and owned here, so that
+/// changing one costs no check of who else holds it (a first load changes shards some
+/// ten million times).
+#[derive(Default)]
+pub(super) struct WorkingTable {
+    table: ShardTable,
+    /// Per shard, its copy when it changed since the table was handed out (empty when
+    /// none did).
+    copies: Vec<Option<Box<Shard>>>,
+    /// Which shards have copies.
+    copied: Vec<usize>,
+}
+
+impl WorkingTable {
+    /// A shard as it is now.
+    #[inline]
+    pub(super) fn get(&self, shard: usize) -> &Shard {
+        match self.copies.get(shard) {
+            Some(Some(copy)) => copy,
+            _ => self.table.get(shard),
+        }
+    }
+
+    /// A shard to change, copied from the table at its first change.
+    #[inline]
+    pub(super) fn get_mut(&mut self, shard: usize) -> &mut Shard {
+        if self.copies.is_empty() {
+            self.copies.resize_with(SHARDS, || None);
+        }
+        let WorkingTable {
+            table,
+            copies,
+            copied,
+        } = self;
+        copies[shard].get_or_insert_with(|| {
+            copied.push(shard);
+            Box::new(table.get(shard).clone())
+        })
+    }
+
+    /// The table with every changed shard in place, to hand out.
+    pub(super) fn publish(&mut self) -> &ShardTable {
+        for shard in self.copied.drain(..) {
+            if let Some(copy) = self.copies[shard].take() {
+                self.table.set(shard, *copy);
+            }
+        }
+        self.copied.shrink_to(64);
+        &self.table
     }
 }
 
@@ -259,12 +312,22 @@ impl Shard {
                 i
             }
             None if self.slots.len() < SLOTS_PER_SHARD => {
+                // Grown by half at a time, exactly: a shard's tables are small, and
+                // doubling would leave a quarter of them empty on average.
+                if self.slots.len() == self.slots.capacity() {
+                    let more = (self.slots.len() / 2).max(2);
+                    self.slots.reserve_exact(more);
+                    self.nodes.reserve_exact(more);
+                }
                 self.slots.push(slot);
                 self.nodes.push(Node::default());
                 (self.slots.len() - 1) as u32
             }
             None => return None,
         };
+        if self.keys.capacity() - self.keys.len() < key.len() {
+            self.keys.reserve_exact(key.len().max(self.keys.len() / 2));
+        }
         self.keys.extend_from_slice(key);
         let Shard {
             index, slots, keys, ..
@@ -326,12 +389,25 @@ impl Shard {
         (slot.a, slot.aaaa, slot.srv, slot.ptr) = (a, aaaa, srv, ptr);
     }
 
-    /// Gives back spare room (after a whole load).
-    pub(super) fn shrink(&mut self) {
-        self.slots.shrink_to_fit();
-        self.nodes.shrink_to_fit();
-        self.keys.shrink_to_fit();
-        self.free.shrink_to_fit();
+    /// Makes room for `names` names of about `key_len` octets, at once: grown a name at
+    /// a time, 16,384 shards' tables leave their smaller copies scattered through the
+    /// allocator's pages (at 100k tasks, a third as much again as the tables).
+    pub(super) fn reserve(&mut self, names: usize, key_len: usize) {
+        self.slots.reserve_exact(names);
+        self.nodes.reserve_exact(names);
+        self.keys.reserve_exact(names * key_len);
+        let Shard {
+            index, slots, keys, ..
+        } = self;
+        index.reserve(names, |&i| {
+            let s = &slots[i as usize];
+            super::key_hash(&keys[s.key_start as usize..s.key_start as usize + s.key_len as usize])
+        });
+    }
+
+    /// Whether the shard has made room for no name yet.
+    pub(super) fn has_no_room(&self) -> bool {
+        self.slots.capacity() == 0
     }
 }
 
@@ -435,9 +511,8 @@ pub(super) struct SetWriter<'a> {
     settings: RecordSettings<'a>,
     pool: &'a SetPool,
     pub(super) scratch: SetScratch,
-    /// Reused lists: a name's addresses, its SRV values, an SRV target's addresses.
+    /// Reused lists: a name's addresses, an SRV target's addresses.
     ips: Vec<IpAddr>,
-    srv: Vec<SrvValue>,
     target_ips: Vec<IpAddr>,
 }
 
@@ -448,25 +523,21 @@ impl<'a> SetWriter<'a> {
             pool,
             scratch: SetScratch::default(),
             ips: Vec::new(),
-            srv: Vec::new(),
             target_ips: Vec::new(),
         }
     }
 
-    /// The sets of every served name of shard `index`, by id.
+    /// The sets of every served name of shard `index`, by id, into `out`.
     pub(super) fn shard_sets(
         &mut self,
         store: &ZoneStore,
         index: usize,
-    ) -> Vec<(NameId, SlotSets)> {
-        let shard = store.table().get(index);
-        shard
-            .served_slots()
-            .map(|slot| {
-                let id = super::store::id_of(index, slot);
-                (id, self.name_sets(store, id))
-            })
-            .collect()
+        out: &mut Vec<(NameId, SlotSets)>,
+    ) {
+        for slot in store.shard(index).served_slots() {
+            let id = super::store::id_of(index, slot);
+            out.push((id, self.name_sets(store, id)));
+        }
     }
 
     /// The A, AAAA, SRV and PTR sets of one name, values sorted.
@@ -479,15 +550,15 @@ impl<'a> SetWriter<'a> {
         let a = self.address_set(&ips[..v6], a_ttl);
         let aaaa = self.address_set(&ips[v6..], aaaa_ttl);
         self.ips = ips;
-        let mut srv = std::mem::take(&mut self.srv);
-        srv.clear();
-        srv.extend(store.node(id).srv());
-        srv.sort_unstable_by(|x, y| {
+        // Each value with its target's key, read once rather than at every comparison
+        // (most names have none: no list is made for them).
+        let mut srv: Vec<(SrvValue, &[u8])> = Vec::new();
+        srv.extend(store.node(id).srv().map(|v| (v, store.key(v.target))));
+        srv.sort_unstable_by(|(x, x_key), (y, y_key)| {
             let key = |v: &SrvValue| (v.port, v.own);
-            text_order(store.key(x.target), store.key(y.target)).then(key(x).cmp(&key(y)))
+            text_order(x_key, y_key).then(key(x).cmp(&key(y)))
         });
         let srv_set = self.srv_set(store, &srv, srv_ttl);
-        self.srv = srv;
         let ptr = self.ptr_set(store, id, ptr_ttl);
         [a, aaaa, srv_set, ptr]
     }
@@ -547,14 +618,13 @@ impl<'a> SetWriter<'a> {
         self.pool.intern(&self.scratch)
     }
 
-    /// SRV records, sorted by the caller.
-    fn srv_set(&mut self, store: &ZoneStore, srv: &[SrvValue], ttl: u32) -> Option<RrSet> {
+    /// SRV records (each value with its target's key), sorted by the caller.
+    fn srv_set(&mut self, store: &ZoneStore, srv: &[(SrvValue, &[u8])], ttl: u32) -> Option<RrSet> {
         self.scratch.clear();
         let mut target_ips = std::mem::take(&mut self.target_ips);
-        for (i, value) in srv.iter().enumerate() {
+        for (i, &(value, wire)) in srv.iter().enumerate() {
             let (target, port) = (value.target, value.port);
             let (priority, weight) = value.own.unwrap_or((0, self.settings.srv_weight));
-            let wire = store.key(target);
             // Targets come from the generator, which keeps only encodable names.
             if !super::store::is_wire(wire) {
                 continue;
@@ -572,7 +642,7 @@ impl<'a> SetWriter<'a> {
             out.extend_from_slice(wire);
             // Addresses of each distinct target once, for the additional section
             // (sorted by target name: a target's records are adjacent).
-            if i == 0 || srv[i - 1].target != target {
+            if i == 0 || srv[i - 1].0.target != target {
                 addresses(store, target, &mut target_ips);
                 self.scratch
                     .extras

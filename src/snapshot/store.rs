@@ -14,7 +14,7 @@
 //! does not exist: NXDOMAIN, not NODATA (RFC 8020).
 
 use super::delta::{Delta, DeltaBuilder};
-use super::shards::{SHARD_BITS, ShardTable, SlotSets, shard_of};
+use super::shards::{SHARD_BITS, SHARDS, Shard, ShardTable, SlotSets, WorkingTable, shard_of};
 use super::values::{ValueIndex, Values};
 use crate::config::ReversePolicy;
 use crate::dns::wire::name_to_wire;
@@ -41,6 +41,18 @@ pub struct Node {
     live: bool,
     /// Listed in the store's dirty names.
     dirty: bool,
+    /// Its values have an index in the store's `value_indexes`.
+    indexed: bool,
+}
+
+/// What a value coming or going did to its name's node.
+struct NodeChange {
+    /// The name was not dirty and now is.
+    newly_dirty: bool,
+    /// Whether the name now serves anything, when that changed.
+    live: Option<bool>,
+    /// SRV records point at the name.
+    referred: bool,
 }
 
 /// The first byte of the key of a name that has no wire form (a label empty or past 63
@@ -204,7 +216,7 @@ pub struct ZoneStore {
     /// (reverse zones); none is at or below another.
     apexes: Vec<Box<[u8]>>,
     /// The names, their values and their answer sets, by shard.
-    table: ShardTable,
+    table: WorkingTable,
     /// Indexes of the names holding many values (see `values`).
     value_indexes: std::collections::HashMap<NameId, ValueIndex, FixedState>,
     dirty: Vec<NameId>,
@@ -220,6 +232,8 @@ pub struct ZoneStore {
     /// none of them.
     ptr_unique: bool,
     wire: Vec<u8>,
+    /// Names a shard makes room for at its first name (see [`ZoneStore::expect_names`]).
+    room_per_shard: usize,
 }
 
 impl ZoneStore {
@@ -240,7 +254,7 @@ impl ZoneStore {
                     name_to_wire(a, true, &mut wire).map(|()| wire.into())
                 })
                 .collect(),
-            table: ShardTable::default(),
+            table: WorkingTable::default(),
             value_indexes: Default::default(),
             dirty: Vec::new(),
             maybe_free: Vec::new(),
@@ -249,6 +263,7 @@ impl ZoneStore {
             counts: [0; 5],
             ptr_unique: policy == ReversePolicy::Unambiguous,
             wire: Vec::with_capacity(256),
+            room_per_shard: 0,
         };
         for apex in store.apexes.clone() {
             let Some(id) = store.intern_key(&apex) else {
@@ -266,9 +281,15 @@ impl ZoneStore {
         self.counts[0] == 0
     }
 
-    /// The shards: the names with their answer sets (a snapshot shares them).
-    pub fn table(&self) -> &ShardTable {
-        &self.table
+    /// The shards: the names with their answer sets, to hand out to a snapshot (which
+    /// shares them).
+    pub fn table(&mut self) -> &ShardTable {
+        self.table.publish()
+    }
+
+    /// A shard as it is now.
+    pub(super) fn shard(&self, index: usize) -> &Shard {
+        self.table.get(index)
     }
 
     /// A name's node.
@@ -316,8 +337,9 @@ impl ZoneStore {
 
     /// Every name that owns records.
     pub fn names_with_records(&self) -> impl Iterator<Item = (NameId, &Node)> {
-        self.table.iter().enumerate().flat_map(|(s, shard)| {
-            shard
+        (0..SHARDS).flat_map(move |s| {
+            self.table
+                .get(s)
                 .nodes()
                 .filter(|(_, n)| n.has_records())
                 .map(move |(slot, n)| (id_of(s, slot), n))
@@ -336,10 +358,12 @@ impl ZoneStore {
     /// The names' keys and the values (both on the heap, without the allocator's
     /// rounding), over every shard.
     pub fn parts_held(&self) -> (usize, usize) {
-        self.table.iter().fold((0, 0), |(keys, values), shard| {
-            let values_here: usize = shard.nodes().map(|(_, n)| n.value_bytes()).sum();
-            (keys + shard.bytes_held().1, values + values_here)
-        })
+        (0..SHARDS)
+            .map(|s| self.table.get(s))
+            .fold((0, 0), |(keys, values), shard| {
+                let values_here: usize = shard.nodes().map(|(_, n)| n.value_bytes()).sum();
+                (keys + shard.bytes_held().1, values + values_here)
+            })
     }
 
     /// Gives back spare capacity (after a whole state, the tables were sized by guess).
@@ -348,11 +372,11 @@ impl ZoneStore {
         self.dirty.shrink_to_fit();
     }
 
-    /// Gives back the shards' spare room (after a whole load, before it is served).
-    pub fn shrink_shards(&mut self) {
-        for shard in 0..super::shards::SHARDS {
-            self.table.get_mut(shard).shrink();
-        }
+    /// About `names` names are coming into an empty store (a first load): each shard
+    /// makes room for its share at once, with a margin, rather than growing a name at a
+    /// time. 0 when the load is over.
+    pub fn expect_names(&mut self, names: usize) {
+        self.room_per_shard = (names + names / 8).div_ceil(super::shards::SHARDS);
     }
 
     /// Counts of (names with records, A, AAAA, SRV).
@@ -485,52 +509,38 @@ impl ZoneStore {
     fn add(&mut self, owner: NameId, rdata: RData, count_again: bool) {
         let (shard, slot) = place(owner);
         let node = self.table.get_mut(shard).node_mut(slot);
-        let index = self.value_indexes.get_mut(&owner);
-        let indexed = index.is_some();
+        let index = match node.indexed {
+            true => self.value_indexes.get_mut(&owner),
+            false => None,
+        };
         let was = node.has_records();
         if !node.values.add(rdata, count_again, index) {
             return;
         }
-        if !indexed && node.values.wants_index() {
+        if !node.indexed && node.values.wants_index() {
+            node.indexed = true;
             let index = node.values.index();
             self.value_indexes.insert(owner, index);
         }
-        self.delta.record(owner, rdata, true);
-        self.count(rdata, true);
+        // What follows for this name is done here, with its node at hand (a first load
+        // adds a million values).
+        let changed = Self::note_change(node, self.ptr_unique);
+        self.after_change(owner, rdata, true, changed);
         if !was {
             self.counts[0] += 1;
-        }
-        self.touch(owner);
-        match rdata {
-            RData::Srv { target, .. }
-            | RData::Service { target, .. }
-            | RData::Ptr { target, .. } => self.refer(target, owner),
-            _ => self.touch_referrers(owner),
-        }
-        self.update_liveness(owner);
-    }
-
-    /// After a value of `id` came or went: the name starts or stops existing when
-    /// whether it serves anything changed.
-    fn update_liveness(&mut self, id: NameId) {
-        let node = self.node(id);
-        let live = node.serves(self.ptr_unique);
-        if live == node.live {
-            return;
-        }
-        self.node_mut(id).live = live;
-        if live {
-            self.records_appeared(id);
-        } else {
-            self.records_vanished(id);
         }
     }
 
     fn remove(&mut self, owner: NameId, rdata: RData) {
         let (shard, slot) = place(owner);
-        let values = &mut self.table.get_mut(shard).node_mut(slot).values;
-        let removed = values.remove(rdata, self.value_indexes.get_mut(&owner));
-        if values.is_empty() {
+        let node = self.table.get_mut(shard).node_mut(slot);
+        let index = match node.indexed {
+            true => self.value_indexes.get_mut(&owner),
+            false => None,
+        };
+        let removed = node.values.remove(rdata, index);
+        if node.indexed && node.values.is_empty() {
+            node.indexed = false;
             self.value_indexes.remove(&owner);
         }
         match removed {
@@ -541,20 +551,56 @@ impl ZoneStore {
             Some(false) => return,
             Some(true) => {}
         }
-        self.delta.record(owner, rdata, false);
-        self.count(rdata, false);
-        self.touch(owner);
+        let emptied = !node.has_records();
+        let changed = Self::note_change(node, self.ptr_unique);
+        self.after_change(owner, rdata, false, changed);
+        if emptied {
+            self.counts[0] -= 1;
+        }
+        self.maybe_free.push(owner);
+    }
+
+    /// A value of `node` came or went: the name is marked dirty (when served) and its
+    /// liveness brought up to date. What changed: (newly dirty, liveness changed).
+    fn note_change(node: &mut Node, ptr_unique: bool) -> NodeChange {
+        let newly_dirty = node.in_zone && !node.dirty;
+        node.dirty |= newly_dirty;
+        let live = node.serves(ptr_unique);
+        let liveness_changed = live != node.live;
+        node.live = live;
+        NodeChange {
+            newly_dirty,
+            live: liveness_changed.then_some(live),
+            referred: node.referrers.is_some(),
+        }
+    }
+
+    /// The rest of a value coming or going at `owner`, once its node was updated: the
+    /// delta, the counts, the names it refers to or that refer to it, its ancestors.
+    fn after_change(&mut self, owner: NameId, rdata: RData, added: bool, changed: NodeChange) {
+        if changed.newly_dirty {
+            self.dirty.push(owner);
+        }
+        self.delta.record(owner, rdata, added);
+        self.count(rdata, added);
         match rdata {
             RData::Srv { target, .. }
             | RData::Service { target, .. }
-            | RData::Ptr { target, .. } => self.unrefer(target, owner),
-            _ => self.touch_referrers(owner),
+            | RData::Ptr { target, .. } => {
+                if added {
+                    self.refer(target, owner);
+                } else {
+                    self.unrefer(target, owner);
+                }
+            }
+            _ if changed.referred => self.touch_referrers(owner),
+            _ => {}
         }
-        if !self.node(owner).has_records() {
-            self.counts[0] -= 1;
+        match changed.live {
+            Some(true) => self.records_appeared(owner),
+            Some(false) => self.records_vanished(owner),
+            None => {}
         }
-        self.update_liveness(owner);
-        self.maybe_free.push(owner);
     }
 
     /// A name got its first served record: it and its ancestors (up to the apex) exist.
@@ -708,7 +754,12 @@ impl ZoneStore {
             return Some(id_of(shard, slot as usize));
         }
         let in_zone = is_wire(key) && self.apex_of(key).is_some();
-        let slot = self.table.get_mut(shard).insert(key, hash)? as usize;
+        let room = self.room_per_shard;
+        let table = self.table.get_mut(shard);
+        if room > 0 && table.has_no_room() {
+            table.reserve(room, key.len() + 8);
+        }
+        let slot = table.insert(key, hash)? as usize;
         let id = id_of(shard, slot);
         self.node_mut(id).in_zone = in_zone;
         Some(id)
@@ -753,7 +804,39 @@ pub(crate) fn key_text(key: &[u8]) -> String {
 /// Orders two store keys as their names' text would be ordered (`a.b.` before `a0.`),
 /// without writing the text out.
 pub(crate) fn text_order(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
-    TextBytes::of(a).cmp(TextBytes::of(b))
+    use std::cmp::Ordering;
+    if !is_wire(a) || !is_wire(b) {
+        return TextBytes::of(a).cmp(TextBytes::of(b));
+    }
+    // Up to the first octet that differs, both names have the same labels: that octet
+    // is a label's content in both, or a length octet in both.
+    let Some(i) = a.iter().zip(b).position(|(x, y)| x != y) else {
+        return a.len().cmp(&b.len());
+    };
+    let mut length_at = 0;
+    while length_at < i {
+        length_at += 1 + usize::from(a[length_at]);
+    }
+    if length_at != i {
+        return a[i].cmp(&b[i]);
+    }
+    // Labels of different lengths: their common part, then the shorter one's end (a dot
+    // in the text) against the longer one's next octet.
+    fn label(name: &[u8], at: usize) -> &[u8] {
+        let len = usize::from(name[at]);
+        name.get(at + 1..at + 1 + len).unwrap_or_default()
+    }
+    let (la, lb) = (label(a, i), label(b, i));
+    let common = la.len().min(lb.len());
+    match la[..common].cmp(&lb[..common]) {
+        Ordering::Equal => {}
+        order => return order,
+    }
+    match (la.get(common), lb.get(common)) {
+        (None, Some(&next)) => b'.'.cmp(&next),
+        (Some(&next), None) => next.cmp(&b'.'),
+        _ => TextBytes::of(a).cmp(TextBytes::of(b)),
+    }
 }
 
 /// The bytes of a name's text, read from its store key: each length octet after the
@@ -892,7 +975,27 @@ mod tests {
     #[test]
     fn keys_order_as_their_text_and_read_back_as_it() {
         let names = [
-            "a.", "a.b.", "a0.", "a-b.c.", "ab.", "ab.c.", "b.", "zz.a.", "a.b.c.", "a.bc.",
+            "a.",
+            "a.b.",
+            "a0.",
+            "a-b.c.",
+            "ab.",
+            "ab.c.",
+            "b.",
+            "zz.a.",
+            "a.b.c.",
+            "a.bc.",
+            "task1.app.mesos.",
+            "task10.app.mesos.",
+            "task1-0.app.mesos.",
+            "task1.ap.mesos.",
+            "task1.app.mesos.x.",
+            "task.app.mesos.",
+            "t.",
+            "t-.",
+            "t/.",
+            "abc.d.",
+            "ab.c.d.",
         ];
         let long = format!("{}.mesos.", "x".repeat(64));
         let mut keys: Vec<(String, Vec<u8>)> = names

@@ -29,9 +29,13 @@ const SERVICE: u32 = 4;
 /// a count there stays there rather than wrapping.
 const MAX_COUNT: u32 = u32::MAX >> KIND_BITS;
 
-/// A name's values and their counts, in no particular order.
+/// A name's values and their counts, in no particular order. Up to four words (an A
+/// record and its count, an SRV or PTR record, two A records) are held in place, not on
+/// the heap: most names hold one small value.
 #[derive(Clone, Debug, Default)]
-pub struct Values(Vec<u32>);
+pub struct Values(Words);
+
+type Words = smallvec::SmallVec<[u32; 4]>;
 
 /// Where each live value of an indexed name starts, by the hash of the value.
 #[derive(Debug, Default)]
@@ -272,14 +276,14 @@ impl Values {
             }
         }
         if self.0.is_empty() {
-            self.0 = Vec::new();
+            self.0 = Words::new();
         }
         Some(true)
     }
 
     /// The words of the live values only.
-    fn live_words(&self) -> Vec<u32> {
-        let mut live = Vec::with_capacity(self.0.len());
+    fn live_words(&self) -> Words {
+        let mut live = Words::with_capacity(self.0.len());
         for (at, _, count, data) in self.entries() {
             if count > 0 {
                 live.extend_from_slice(&self.0[at..at + 1 + data.len()]);
@@ -290,7 +294,11 @@ impl Values {
 
     /// Bytes held on the heap.
     pub fn bytes_held(&self) -> usize {
-        self.0.capacity() * 4
+        if self.0.spilled() {
+            self.0.capacity() * 4
+        } else {
+            0
+        }
     }
 }
 

@@ -3,10 +3,11 @@
 //! format, plus the zone's SOA and NS, so a query costs a hash lookup and a few copies.
 //!
 //! The table is split into [`shards::Shard`]s by the hash of the name. The control
-//! thread keeps every record in a [`store::ZoneStore`]; a publish compiles again only the
-//! shards whose names changed, shares the rest with the previous snapshot, and swaps one
-//! pointer. What the publish changed in the served records goes to its
-//! [`history::History`] (IXFR).
+//! thread keeps every record in a [`store::ZoneStore`], which lives in the shards
+//! themselves (beside each name's answer sets, what the store counts of it); a publish
+//! makes again the sets of the names that changed, in copies of their shards, shares
+//! every other shard with the previous snapshot, and swaps one pointer. What the
+//! publish changed in the served records goes to its [`history::History`] (IXFR).
 
 pub(crate) mod delta;
 pub mod history;

@@ -34,9 +34,18 @@ const GROUP: usize = 1 << GROUP_BITS;
 /// A name's id is its shard and its slot there: the slots of one shard are below this.
 pub const SLOTS_PER_SHARD: usize = 1 << (32 - SHARD_BITS);
 
-/// The shard of a key hash (its top bits; the table inside uses the low bits).
+/// The shard of a key hash (its top bits; the table inside uses the others).
 pub fn shard_of(key_hash: u64) -> usize {
     (key_hash >> (64 - SHARD_BITS)) as usize
+}
+
+/// The hash a shard's own table files a key under: the key hash turned so that its top
+/// bits are not the shard's. The table tells entries apart by the top seven bits of
+/// their hash before it compares keys: left as they were, every name of a shard would
+/// carry the same seven bits, and each lookup compared keys all along its probe.
+#[inline]
+fn slot_hash(key_hash: u64) -> u64 {
+    key_hash.rotate_left(32)
 }
 
 /// Every shard, in two levels of shared pointers: a new version shares every untouched
@@ -182,7 +191,9 @@ impl Shard {
     /// The slot of any name held (served or not).
     pub(super) fn position(&self, key: &[u8], hash: u64) -> Option<u32> {
         self.index
-            .find(hash, |&i| self.key_of(&self.slots[i as usize]) == key)
+            .find(slot_hash(hash), |&i| {
+                self.key_of(&self.slots[i as usize]) == key
+            })
             .copied()
     }
 
@@ -333,16 +344,18 @@ impl Shard {
             index, slots, keys, ..
         } = self;
         // Growing the table rehashes each slot from its key.
-        index.insert_unique(hash, i, |&i| {
+        index.insert_unique(slot_hash(hash), i, |&i| {
             let s = &slots[i as usize];
-            super::key_hash(&keys[s.key_start as usize..s.key_start as usize + s.key_len as usize])
+            slot_hash(super::key_hash(
+                &keys[s.key_start as usize..s.key_start as usize + s.key_len as usize],
+            ))
         });
         Some(i)
     }
 
     /// Frees slot `i` (not served) for another name.
     pub(super) fn remove(&mut self, i: usize) {
-        let hash = super::key_hash(self.key(i));
+        let hash = slot_hash(super::key_hash(self.key(i)));
         if let Ok(entry) = self.index.find_entry(hash, |&j| j as usize == i) {
             entry.remove();
         }
@@ -401,7 +414,9 @@ impl Shard {
         } = self;
         index.reserve(names, |&i| {
             let s = &slots[i as usize];
-            super::key_hash(&keys[s.key_start as usize..s.key_start as usize + s.key_len as usize])
+            slot_hash(super::key_hash(
+                &keys[s.key_start as usize..s.key_start as usize + s.key_len as usize],
+            ))
         });
     }
 
@@ -666,6 +681,26 @@ pub(super) fn addresses(store: &ZoneStore, id: NameId, out: &mut Vec<IpAddr>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_of_one_shard_carry_different_tags_in_its_table() {
+        // The table's tag is the top seven bits of the hash it is given: names of one
+        // shard share the key hash's top bits, so the table must be given other ones.
+        let mut by_shard: std::collections::HashMap<usize, std::collections::HashSet<u64>> =
+            Default::default();
+        for i in 0..200_000u32 {
+            let mut key = vec![7u8];
+            key.extend_from_slice(format!("t{i:06}").as_bytes());
+            key.extend_from_slice(b"\x05mesos\x00");
+            let hash = crate::snapshot::key_hash(&key);
+            by_shard
+                .entry(shard_of(hash))
+                .or_default()
+                .insert(slot_hash(hash) >> 57);
+        }
+        let crowded: Vec<_> = by_shard.values().filter(|tags| tags.len() >= 8).collect();
+        assert!(crowded.len() > SHARDS / 2, "{} shards", crowded.len());
+    }
 
     #[test]
     fn freed_slots_are_reused_and_their_keys_compacted() {

@@ -167,7 +167,7 @@ impl StoreFiller {
         let helper = std::thread::Builder::new()
             .name("zone-load".into())
             .spawn(move || {
-                let mut store = ZoneStore::new(&apexes);
+                let mut store = Self::empty(&apexes);
                 for item in received {
                     Self::fill(&mut store, &item);
                 }
@@ -175,14 +175,21 @@ impl StoreFiller {
             });
         match helper {
             Ok(filled) => StoreFiller::Helper { items, filled },
-            Err(_) => StoreFiller::Here(Box::new(ZoneStore::new(&[apex.to_string()]))),
+            Err(_) => StoreFiller::Here(Box::new(Self::empty(&[apex.to_string()]))),
         }
+    }
+
+    /// A store to fill: compiled whole once filled, so no change is noted.
+    fn empty(apexes: &[String]) -> ZoneStore {
+        let mut store = ZoneStore::new(apexes);
+        store.note_changes(false);
+        store
     }
 
     fn fill(store: &mut ZoneStore, item: &ItemRecords) {
         store.apply(item, Sign::AddOnce);
-        // What the store notes for the next publish is not needed here: dropped as it
-        // comes rather than held for a million records.
+        // Names that may be unused are freed as they come rather than held for a
+        // million records.
         store.forget_changes();
     }
 
@@ -364,7 +371,8 @@ impl HeldZone {
             || ZoneStore::new(&[self.apex.to_string()]),
             StoreFiller::finish,
         );
-        store.forget_changes();
+        // From here on, changes (IXFR) are noted for their publishes.
+        store.note_changes(true);
         store.shrink();
         load.ns.sort();
         load.ns.dedup();

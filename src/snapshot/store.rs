@@ -234,6 +234,9 @@ pub struct ZoneStore {
     wire: Vec<u8>,
     /// Names a shard makes room for at its first name (see [`ZoneStore::expect_names`]).
     room_per_shard: usize,
+    /// Changes are noted for the next publish (dirty names, the delta); not while a
+    /// whole transfer fills a store that is compiled whole.
+    noting: bool,
 }
 
 impl ZoneStore {
@@ -264,6 +267,7 @@ impl ZoneStore {
             ptr_unique: policy == ReversePolicy::Unambiguous,
             wire: Vec::with_capacity(256),
             room_per_shard: 0,
+            noting: true,
         };
         for apex in store.apexes.clone() {
             let Some(id) = store.intern_key(&apex) else {
@@ -377,6 +381,14 @@ impl ZoneStore {
     /// time. 0 when the load is over.
     pub fn expect_names(&mut self, names: usize) {
         self.room_per_shard = (names + names / 8).div_ceil(super::shards::SHARDS);
+    }
+
+    /// Whether changes are noted for the next publish: off while a store is filled to be
+    /// compiled whole (a transfer), which saves marking and then forgetting every name.
+    /// Turned on again, nothing is pending.
+    pub fn note_changes(&mut self, noting: bool) {
+        self.forget_changes();
+        self.noting = noting;
     }
 
     /// Counts of (names with records, A, AAAA, SRV).
@@ -524,7 +536,7 @@ impl ZoneStore {
         }
         // What follows for this name is done here, with its node at hand (a first load
         // adds a million values).
-        let changed = Self::note_change(node, self.ptr_unique);
+        let changed = Self::note_change(node, self.ptr_unique, self.noting);
         self.after_change(owner, rdata, true, changed);
         if !was {
             self.counts[0] += 1;
@@ -552,7 +564,7 @@ impl ZoneStore {
             Some(true) => {}
         }
         let emptied = !node.has_records();
-        let changed = Self::note_change(node, self.ptr_unique);
+        let changed = Self::note_change(node, self.ptr_unique, self.noting);
         self.after_change(owner, rdata, false, changed);
         if emptied {
             self.counts[0] -= 1;
@@ -562,8 +574,8 @@ impl ZoneStore {
 
     /// A value of `node` came or went: the name is marked dirty (when served) and its
     /// liveness brought up to date. What changed: (newly dirty, liveness changed).
-    fn note_change(node: &mut Node, ptr_unique: bool) -> NodeChange {
-        let newly_dirty = node.in_zone && !node.dirty;
+    fn note_change(node: &mut Node, ptr_unique: bool, noting: bool) -> NodeChange {
+        let newly_dirty = noting && node.in_zone && !node.dirty;
         node.dirty |= newly_dirty;
         let live = node.serves(ptr_unique);
         let liveness_changed = live != node.live;
@@ -581,7 +593,9 @@ impl ZoneStore {
         if changed.newly_dirty {
             self.dirty.push(owner);
         }
-        self.delta.record(owner, rdata, added);
+        if self.noting {
+            self.delta.record(owner, rdata, added);
+        }
         self.count(rdata, added);
         match rdata {
             RData::Srv { target, .. }
@@ -699,6 +713,9 @@ impl ZoneStore {
 
     /// Marks a name for compiling.
     fn touch(&mut self, id: NameId) {
+        if !self.noting {
+            return;
+        }
         let node = self.node(id);
         if !node.in_zone || node.dirty {
             return;

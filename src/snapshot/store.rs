@@ -607,7 +607,7 @@ impl ZoneStore {
                     self.unrefer(target, owner);
                 }
             }
-            _ if changed.referred => self.touch_referrers(owner),
+            _ if changed.referred && self.noting => self.touch_referrers(owner),
             _ => {}
         }
         match changed.live {

@@ -771,14 +771,18 @@ mod tests {
         store
     }
 
-    #[test]
-    fn a_published_snapshot_stays_as_it_was_while_the_store_changes() {
-        let config = Config::from_json(
+    fn test_config() -> Config {
+        Config::from_json(
             r#"{"masters":["127.0.0.1:5050"],"externalon":false}"#,
             "config.json".as_ref(),
             &crate::config::Environment::system(),
         )
-        .unwrap(); // ok: test
+        .unwrap() // ok: test
+    }
+
+    #[test]
+    fn a_published_snapshot_stays_as_it_was_while_the_store_changes() {
+        let config = test_config();
         let mut store = cluster_like_store(&config, 400);
         let pool = SetPool::default();
         let first = Snapshot::compile_all(&mut store, &config, 1, &pool);
@@ -816,12 +820,7 @@ mod tests {
 
     #[test]
     fn threads_compile_what_one_thread_compiles() {
-        let config = Config::from_json(
-            r#"{"masters":["127.0.0.1:5050"],"externalon":false}"#,
-            "config.json".as_ref(),
-            &crate::config::Environment::system(),
-        )
-        .unwrap(); // ok: test
+        let config = test_config();
         let mut store = cluster_like_store(&config, 6_000);
         let mut store_again = cluster_like_store(&config, 6_000);
         let (one_pool, three_pool) = (SetPool::default(), SetPool::default());

@@ -77,7 +77,7 @@ fn main() {
             let (t, k, n) = shard.bytes_held();
             (tables, keys, nodes) = (tables + t, keys + k, nodes + n);
         }
-        let (_, values) = engine.store().parts_held();
+        let values = engine.store().value_bytes();
         let nodes = nodes - values + engine.store().bytes_held();
         let (_, set_bytes) = engine.pool_size();
         let (extras, wire) = engine.pool_parts();

@@ -70,11 +70,12 @@ fn store_holds(store: &ZoneStore, key: &RecordKey) -> bool {
             weight,
             port,
             target,
-        } => node.srv().any(|v| {
-            v.port == *port
-                && v.own == Some((*priority, *weight))
-                && store.find(target) == Some(v.target)
-        }),
+        } => {
+            let target = store.find(target);
+            node.srv().any(|v| {
+                v.port == *port && v.own == Some((*priority, *weight)) && Some(v.target) == target
+            })
+        }
         RrData::Ptr(target) => {
             let target = store.find(target);
             node.ptr().any(|(t, _)| Some(t) == target)

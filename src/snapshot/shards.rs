@@ -198,7 +198,7 @@ impl Shard {
     }
 
     fn key_of(&self, slot: &Slot) -> &[u8] {
-        &self.keys[slot.key_start as usize..slot.key_start as usize + slot.key_len as usize]
+        key_in(&self.keys, slot)
     }
 
     /// The key of slot `i`.
@@ -237,11 +237,7 @@ impl Shard {
 
     /// The served slots' numbers.
     pub(super) fn served_slots(&self) -> impl Iterator<Item = usize> + '_ {
-        self.slots
-            .iter()
-            .enumerate()
-            .filter(|(_, slot)| slot.served)
-            .map(|(i, _)| i)
+        self.entries().map(|(i, _)| i)
     }
 
     /// Every name with the bytes and additional addresses of its A, AAAA and SRV sets,
@@ -343,13 +339,7 @@ impl Shard {
         let Shard {
             index, slots, keys, ..
         } = self;
-        // Growing the table rehashes each slot from its key.
-        index.insert_unique(slot_hash(hash), i, |&i| {
-            let s = &slots[i as usize];
-            slot_hash(super::key_hash(
-                &keys[s.key_start as usize..s.key_start as usize + s.key_len as usize],
-            ))
-        });
+        index.insert_unique(slot_hash(hash), i, rehash(slots, keys));
         Some(i)
     }
 
@@ -372,8 +362,7 @@ impl Shard {
     fn compact_keys(&mut self) {
         let mut keys = Vec::with_capacity(self.keys.len() - self.unused_key_bytes);
         for slot in self.slots.iter_mut().filter(|s| s.key_len > 0) {
-            let start = slot.key_start as usize;
-            let key = &self.keys[start..start + usize::from(slot.key_len)];
+            let key = key_in(&self.keys, slot);
             slot.key_start = keys.len() as u32;
             keys.extend_from_slice(key);
         }
@@ -412,12 +401,7 @@ impl Shard {
         let Shard {
             index, slots, keys, ..
         } = self;
-        index.reserve(names, |&i| {
-            let s = &slots[i as usize];
-            slot_hash(super::key_hash(
-                &keys[s.key_start as usize..s.key_start as usize + s.key_len as usize],
-            ))
-        });
+        index.reserve(names, rehash(slots, keys));
     }
 
     /// Whether the shard has made room for no name yet.
@@ -428,6 +412,16 @@ impl Shard {
 
 /// A name's A, AAAA, SRV and PTR sets.
 pub type SlotSets = [Option<RrSet>; 4];
+
+/// The key of `slot` among a shard's `keys`.
+fn key_in<'k>(keys: &'k [u8], slot: &Slot) -> &'k [u8] {
+    &keys[slot.key_start as usize..slot.key_start as usize + slot.key_len as usize]
+}
+
+/// What a shard's table calls when it grows: each entry's hash, from its slot's key.
+fn rehash<'t>(slots: &'t [Slot], keys: &'t [u8]) -> impl Fn(&u32) -> u64 + 't {
+    move |&i| slot_hash(super::key_hash(key_in(keys, &slots[i as usize])))
+}
 
 /// What every record of a set carries besides its data.
 #[derive(Clone, Copy, Debug)]

@@ -154,6 +154,12 @@ impl Node {
         self.values.bytes_held()
     }
 
+    /// Whether a change to the name is to be marked: changes are `noting`, the name is
+    /// served, and it is not on the store's dirty list yet.
+    fn wants_marking(&self, noting: bool) -> bool {
+        noting && self.in_zone && !self.dirty
+    }
+
     fn exists(&self) -> bool {
         self.live || self.below > 0
     }
@@ -359,15 +365,13 @@ impl ZoneStore {
             + (self.maybe_free.capacity() + self.dirty.capacity()) * 4
     }
 
-    /// The names' keys and the values (both on the heap, without the allocator's
-    /// rounding), over every shard.
-    pub fn parts_held(&self) -> (usize, usize) {
+    /// Bytes of the values kept on the heap, over every shard (without the allocator's
+    /// rounding).
+    pub fn value_bytes(&self) -> usize {
         (0..SHARDS)
-            .map(|s| self.table.get(s))
-            .fold((0, 0), |(keys, values), shard| {
-                let values_here: usize = shard.nodes().map(|(_, n)| n.value_bytes()).sum();
-                (keys + shard.bytes_held().1, values + values_here)
-            })
+            .flat_map(|s| self.table.get(s).nodes())
+            .map(|(_, node)| node.value_bytes())
+            .sum()
     }
 
     /// Gives back spare capacity (after a whole state, the tables were sized by guess).
@@ -572,10 +576,10 @@ impl ZoneStore {
         self.maybe_free.push(owner);
     }
 
-    /// A value of `node` came or went: the name is marked dirty (when served) and its
-    /// liveness brought up to date. What changed: (newly dirty, liveness changed).
+    /// A value of `node` came or went: the name is marked dirty and its liveness brought
+    /// up to date; what that changed.
     fn note_change(node: &mut Node, ptr_unique: bool, noting: bool) -> NodeChange {
-        let newly_dirty = noting && node.in_zone && !node.dirty;
+        let newly_dirty = node.wants_marking(noting);
         node.dirty |= newly_dirty;
         let live = node.serves(ptr_unique);
         let liveness_changed = live != node.live;
@@ -607,7 +611,7 @@ impl ZoneStore {
                     self.unrefer(target, owner);
                 }
             }
-            _ if changed.referred && self.noting => self.touch_referrers(owner),
+            _ if changed.referred => self.touch_referrers(owner),
             _ => {}
         }
         match changed.live {
@@ -713,19 +717,17 @@ impl ZoneStore {
 
     /// Marks a name for compiling.
     fn touch(&mut self, id: NameId) {
-        if !self.noting {
-            return;
+        if self.node(id).wants_marking(self.noting) {
+            self.node_mut(id).dirty = true;
+            self.dirty.push(id);
         }
-        let node = self.node(id);
-        if !node.in_zone || node.dirty {
-            return;
-        }
-        self.node_mut(id).dirty = true;
-        self.dirty.push(id);
     }
 
     /// The addresses of a name changed: SRV sets pointing at it carry them as extras.
     fn touch_referrers(&mut self, id: NameId) {
+        if !self.noting {
+            return;
+        }
         // Taken out while its owners are marked (marking never reads referrers).
         if let Some(referrers) = self.node_mut(id).referrers.take() {
             for &(owner, _) in referrers.iter() {

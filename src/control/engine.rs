@@ -13,6 +13,7 @@ use crate::records::documents::{ZoneInfo, write_axfr, write_enumerate};
 use crate::records::enumerate::ModelView;
 use crate::records::{ItemRecords, Report, Rules};
 use crate::snapshot::history::ServedDelta;
+use crate::snapshot::keys::NameKeys;
 use crate::snapshot::sets::SetPool;
 use crate::snapshot::store::{Changes, Sign, ZoneStore};
 use crate::snapshot::{Snapshot, store_for};
@@ -178,16 +179,22 @@ impl Engine {
         } = self;
         let (cluster, config) = (&*cluster, &*config);
         std::thread::scope(|scope| {
-            let (batches, received) = crossbeam_channel::bounded::<Vec<ItemRecords>>(4);
+            let (batches, received) = crossbeam_channel::bounded::<Vec<(ItemRecords, NameKeys)>>(4);
             let helper = std::thread::Builder::new()
                 .name("generate".into())
                 .spawn_scoped(scope, move || {
                     let rules = Rules::new(config);
                     let mut report = Report::default();
                     for chunk in items.chunks(PIPELINE_BATCH) {
+                        // The names' keys are made here too: this half is the lighter.
                         let batch = chunk
                             .iter()
                             .map(|item| ItemRecords::of(&rules, cluster, item, &mut report))
+                            .filter(|records| !records.is_empty())
+                            .map(|records| {
+                                let keys = NameKeys::of(&records);
+                                (records, keys)
+                            })
                             .collect();
                         if batches.send(batch).is_err() {
                             break;
@@ -200,8 +207,8 @@ impl Engine {
                 return put_items(config, cluster, store, items, sign);
             };
             for batch in received {
-                for records in batch.iter().filter(|r| !r.is_empty()) {
-                    store.apply(records, sign);
+                for (records, keys) in &batch {
+                    store.apply_keyed(records, keys, sign);
                 }
             }
             // A helper that panicked panics here, where publishing catches it.

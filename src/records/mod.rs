@@ -10,7 +10,7 @@ pub(crate) mod item;
 pub mod set;
 pub(crate) mod task_ips;
 
-use crate::cluster::{Agent, Cluster, Discovery, Item, Task};
+use crate::cluster::{Agent, Cluster, Discovery, HashMap, Item, Task};
 use crate::config::Config;
 use crate::config::DCOS_DIRECTORY;
 use crate::names::hostport::Upid;
@@ -116,10 +116,11 @@ pub fn generate_cluster(config: &Config, cluster: &Cluster) -> (RecordSet, Repor
 pub struct Rules<'a> {
     config: &'a Config,
     spec: LabelSpec,
-    /// Framework id → its zones (`None`: no usable label).
-    zones: RefCell<std::collections::HashMap<String, Option<Rc<FrameworkZones>>>>,
+    /// Framework id → its zones (`None`: no usable label). Both maps hash as the
+    /// model's do (seeded: the ids are not ours).
+    zones: RefCell<HashMap<String, Option<Rc<FrameworkZones>>>>,
     /// Agent id → its addresses (`None`: no usable PID).
-    agent_ips: RefCell<std::collections::HashMap<String, Option<Rc<[IpAddr]>>>>,
+    agent_ips: RefCell<HashMap<String, Option<Rc<[IpAddr]>>>>,
     /// Reused to build names without allocating.
     scratch: RefCell<String>,
 }

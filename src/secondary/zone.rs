@@ -12,6 +12,7 @@ use crate::counters::PullResult;
 use crate::records::documents::{Document, ZoneInfo, write_axfr};
 use crate::records::{ItemRecords, NameId, RData};
 use crate::snapshot::history::{History, ServedDelta};
+use crate::snapshot::keys::NameKeys;
 use crate::snapshot::sets::SetPool;
 use crate::snapshot::store::{Sign, ZoneStore};
 use crate::snapshot::{Shape, Snapshot, TransferredZone, TtlTable, apex_name};
@@ -154,7 +155,7 @@ impl ZoneSink for FullLoad {
 /// and decodes the messages (the two halves cost about the same).
 enum StoreFiller {
     Helper {
-        items: crossbeam_channel::Sender<ItemRecords>,
+        items: crossbeam_channel::Sender<(ItemRecords, NameKeys)>,
         filled: std::thread::JoinHandle<ZoneStore>,
     },
     /// No thread to be had: filled here.
@@ -164,13 +165,13 @@ enum StoreFiller {
 impl StoreFiller {
     fn start(apex: &str) -> StoreFiller {
         let apexes = [apex.to_string()];
-        let (items, received) = crossbeam_channel::bounded::<ItemRecords>(8);
+        let (items, received) = crossbeam_channel::bounded::<(ItemRecords, NameKeys)>(8);
         let helper = std::thread::Builder::new()
             .name("zone-load".into())
             .spawn(move || {
                 let mut store = Self::empty(&apexes);
-                for item in received {
-                    Self::fill(&mut store, &item);
+                for (item, keys) in received {
+                    Self::fill(&mut store, &item, &keys);
                 }
                 store
             });
@@ -187,20 +188,23 @@ impl StoreFiller {
         store
     }
 
-    fn fill(store: &mut ZoneStore, item: &ItemRecords) {
-        store.apply(item, Sign::AddOnce);
+    fn fill(store: &mut ZoneStore, item: &ItemRecords, keys: &NameKeys) {
+        store.apply_keyed(item, keys, Sign::AddOnce);
         // Names that may be unused are freed as they come rather than held for a
         // million records.
         store.forget_changes();
     }
 
     fn put(&mut self, item: ItemRecords) {
+        // The names' keys are made on this side, which reads the transfer: the two
+        // halves cost about the same with them here.
+        let keys = NameKeys::of(&item);
         match self {
             StoreFiller::Helper { items, .. } => {
                 // The helper only ends when this side hangs up.
-                let _ = items.send(item);
+                let _ = items.send((item, keys));
             }
-            StoreFiller::Here(store) => Self::fill(store, &item),
+            StoreFiller::Here(store) => Self::fill(store, &item, &keys),
         }
     }
 

@@ -11,6 +11,7 @@
 
 pub(crate) mod delta;
 pub mod history;
+pub mod keys;
 pub mod sets;
 pub mod shards;
 pub mod store;

@@ -12,9 +12,10 @@
 //! runs (records k..n, then 0..k). Values are sorted within a set, so a set depends
 //! only on the store's contents, never on the order changes arrived in.
 
+use super::keys::{key_text, text_order};
 use super::push_rr_header;
 use super::sets::{Extra, RrSet, SetPool, SetScratch};
-use super::store::{Node, SrvValue, ZoneStore, key_text, text_order};
+use super::store::{Node, SrvValue, ZoneStore};
 use crate::config::ReversePolicy;
 use crate::dns::wire::{TYPE_A, TYPE_AAAA, TYPE_PTR, TYPE_SRV};
 use crate::records::NameId;
@@ -598,7 +599,7 @@ impl<'a> SetWriter<'a> {
         };
         self.scratch.clear();
         for (_, wire) in chosen {
-            if !super::store::is_wire(wire) {
+            if !super::keys::is_wire(wire) {
                 continue;
             }
             self.scratch.next_record();
@@ -635,7 +636,7 @@ impl<'a> SetWriter<'a> {
             let (target, port) = (value.target, value.port);
             let (priority, weight) = value.own.unwrap_or((0, self.settings.srv_weight));
             // Targets come from the generator, which keeps only encodable names.
-            if !super::store::is_wire(wire) {
+            if !super::keys::is_wire(wire) {
                 continue;
             }
             let rr = self.scratch.offsets.len() as u32;

@@ -14,6 +14,7 @@
 //! does not exist: NXDOMAIN, not NODATA (RFC 8020).
 
 use super::delta::{Delta, DeltaBuilder};
+use super::keys::{NameKeys, is_wire, key_text, store_key};
 use super::shards::{SHARD_BITS, SHARDS, Shard, ShardTable, SlotSets, WorkingTable, shard_of};
 use super::values::{ValueIndex, Values};
 use crate::config::ReversePolicy;
@@ -53,16 +54,6 @@ struct NodeChange {
     live: Option<bool>,
     /// SRV records point at the name.
     referred: bool,
-}
-
-/// The first byte of the key of a name that has no wire form (a label empty or past 63
-/// octets, or the name past 255): its lower-cased text follows. Such a name is never
-/// served; it is held while a record refers to it. No wire name starts with it.
-const NO_WIRE_FORM: u8 = 0xFF;
-
-/// Whether a store key is a wire name (rather than a name without one).
-pub(crate) fn is_wire(key: &[u8]) -> bool {
-    key.first() != Some(&NO_WIRE_FORM)
 }
 
 /// A name's id from its shard and slot.
@@ -237,7 +228,8 @@ pub struct ZoneStore {
     /// `ReversePolicy: unambiguous`: a name with PTR candidates for two targets serves
     /// none of them.
     ptr_unique: bool,
-    wire: Vec<u8>,
+    /// Room for the keys of an item applied without them.
+    keys: NameKeys,
     /// Names a shard makes room for at its first name (see [`ZoneStore::expect_names`]).
     room_per_shard: usize,
     /// Changes are noted for the next publish (dirty names, the delta); not while a
@@ -271,7 +263,7 @@ impl ZoneStore {
             inconsistencies: 0,
             counts: [0; 5],
             ptr_unique: policy == ReversePolicy::Unambiguous,
-            wire: Vec::with_capacity(256),
+            keys: NameKeys::default(),
             room_per_shard: 0,
             noting: true,
         };
@@ -417,7 +409,22 @@ impl ZoneStore {
 
     /// Adds or removes the records of one item.
     pub fn apply(&mut self, item: &ItemRecords, sign: Sign) {
-        let ids: Vec<Option<NameId>> = item.names.iter().map(|n| self.intern(n)).collect();
+        let mut keys = std::mem::take(&mut self.keys);
+        keys.fill(item);
+        self.apply_keyed(item, &keys, sign);
+        self.keys = keys;
+    }
+
+    /// [`ZoneStore::apply`] with the keys of the item's names already made
+    /// ([`NameKeys::of`], on the thread that made the item).
+    pub fn apply_keyed(&mut self, item: &ItemRecords, keys: &NameKeys, sign: Sign) {
+        debug_assert_eq!(keys.len(), item.names.len());
+        let ids: Vec<Option<NameId>> = (0..keys.len())
+            .map(|i| {
+                keys.get(i)
+                    .and_then(|(key, hash)| self.intern_hashed(key, hash))
+            })
+            .collect();
         for &(owner, rdata) in &item.records {
             let id = |i: NameId| ids[i as usize];
             let Some(owner) = id(owner) else {
@@ -755,19 +762,14 @@ impl ZoneStore {
         self.touch(id);
     }
 
-    /// The id of `name` (lower-cased here), making a slot for it if needed; `None` only
-    /// when its shard is full or the name is past 64 KiB.
-    fn intern(&mut self, name: &str) -> Option<NameId> {
-        let mut key = std::mem::take(&mut self.wire);
-        key.clear();
-        let id = store_key(name, &mut key).and_then(|()| self.intern_key(&key));
-        self.wire = key;
-        id
+    /// The id of the name of `key`, making a slot for it if needed; `None` only when
+    /// its shard is full.
+    fn intern_key(&mut self, key: &[u8]) -> Option<NameId> {
+        self.intern_hashed(key, super::key_hash(key))
     }
 
-    /// The id of the name of `key`, making a slot for it if needed.
-    fn intern_key(&mut self, key: &[u8]) -> Option<NameId> {
-        let hash = super::key_hash(key);
+    /// [`ZoneStore::intern_key`] with the key's hash at hand.
+    fn intern_hashed(&mut self, key: &[u8], hash: u64) -> Option<NameId> {
         let shard = shard_of(hash);
         if let Some(slot) = self.table.get(shard).position(key, hash) {
             return Some(id_of(shard, slot as usize));
@@ -795,107 +797,6 @@ impl ZoneStore {
             return;
         }
         self.table.get_mut(shard).remove(slot);
-    }
-}
-
-/// The store key of a name given as text: its lower-cased wire form, or for a name
-/// without one, [`NO_WIRE_FORM`] and its lower-cased text. `None` past 64 KiB.
-fn store_key(name: &str, out: &mut Vec<u8>) -> Option<()> {
-    if name_to_wire(name, true, out).is_some() {
-        return Some(());
-    }
-    if name.len() >= usize::from(u16::MAX) {
-        return None;
-    }
-    out.push(NO_WIRE_FORM);
-    out.extend(name.bytes().map(|b| b.to_ascii_lowercase()));
-    Some(())
-}
-
-/// A store key as text (lower case, trailing dot).
-pub(crate) fn key_text(key: &[u8]) -> String {
-    match key.split_first() {
-        Some((&NO_WIRE_FORM, text)) => String::from_utf8_lossy(text).into_owned(),
-        _ => super::wire_to_text(key).unwrap_or_default(),
-    }
-}
-
-/// Orders two store keys as their names' text would be ordered (`a.b.` before `a0.`),
-/// without writing the text out.
-pub(crate) fn text_order(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
-    use std::cmp::Ordering;
-    if !is_wire(a) || !is_wire(b) {
-        return TextBytes::of(a).cmp(TextBytes::of(b));
-    }
-    // Up to the first octet that differs, both names have the same labels: that octet
-    // is a label's content in both, or a length octet in both.
-    let Some(i) = a.iter().zip(b).position(|(x, y)| x != y) else {
-        return a.len().cmp(&b.len());
-    };
-    let mut length_at = 0;
-    while length_at < i {
-        length_at += 1 + usize::from(a[length_at]);
-    }
-    if length_at != i {
-        return a[i].cmp(&b[i]);
-    }
-    // Labels of different lengths: their common part, then the shorter one's end (a dot
-    // in the text) against the longer one's next octet.
-    fn label(name: &[u8], at: usize) -> &[u8] {
-        let len = usize::from(name[at]);
-        name.get(at + 1..at + 1 + len).unwrap_or_default()
-    }
-    let (la, lb) = (label(a, i), label(b, i));
-    let common = la.len().min(lb.len());
-    match la[..common].cmp(&lb[..common]) {
-        Ordering::Equal => {}
-        order => return order,
-    }
-    match (la.get(common), lb.get(common)) {
-        (None, Some(&next)) => b'.'.cmp(&next),
-        (Some(&next), None) => next.cmp(&b'.'),
-        _ => TextBytes::of(a).cmp(TextBytes::of(b)),
-    }
-}
-
-/// The bytes of a name's text, read from its store key: each length octet after the
-/// first reads as a dot, and so does the root's.
-struct TextBytes<'a> {
-    key: &'a [u8],
-    at: usize,
-    /// The next length octet (none for a name without a wire form).
-    next_length: usize,
-}
-
-impl<'a> TextBytes<'a> {
-    fn of(key: &'a [u8]) -> TextBytes<'a> {
-        match key.first() {
-            Some(&NO_WIRE_FORM) | None => TextBytes {
-                key,
-                at: 1,
-                next_length: usize::MAX,
-            },
-            Some(&first) => TextBytes {
-                key,
-                at: 1,
-                next_length: 1 + usize::from(first),
-            },
-        }
-    }
-}
-
-impl Iterator for TextBytes<'_> {
-    type Item = u8;
-
-    fn next(&mut self) -> Option<u8> {
-        let &byte = self.key.get(self.at)?;
-        if self.at == self.next_length {
-            self.next_length = self.at + 1 + usize::from(byte);
-            self.at += 1;
-            return Some(b'.');
-        }
-        self.at += 1;
-        Some(byte)
     }
 }
 
@@ -989,54 +890,6 @@ mod tests {
             },
         ));
         item
-    }
-
-    #[test]
-    fn keys_order_as_their_text_and_read_back_as_it() {
-        let names = [
-            "a.",
-            "a.b.",
-            "a0.",
-            "a-b.c.",
-            "ab.",
-            "ab.c.",
-            "b.",
-            "zz.a.",
-            "a.b.c.",
-            "a.bc.",
-            "task1.app.mesos.",
-            "task10.app.mesos.",
-            "task1-0.app.mesos.",
-            "task1.ap.mesos.",
-            "task1.app.mesos.x.",
-            "task.app.mesos.",
-            "t.",
-            "t-.",
-            "t/.",
-            "abc.d.",
-            "ab.c.d.",
-        ];
-        let long = format!("{}.mesos.", "x".repeat(64));
-        let mut keys: Vec<(String, Vec<u8>)> = names
-            .iter()
-            .map(|n| n.to_string())
-            .chain([long.clone(), "EMPTY..label.".into()])
-            .map(|n| {
-                let mut key = Vec::new();
-                store_key(&n, &mut key).unwrap(); // ok: test
-                (n.to_ascii_lowercase(), key)
-            })
-            .collect();
-        for (text, key) in &keys {
-            assert_eq!(&key_text(key), text);
-            assert_eq!(is_wire(key), text != &long && !text.contains(".."));
-        }
-        for (x, kx) in &keys {
-            for (y, ky) in &keys {
-                assert_eq!(text_order(kx, ky), x.cmp(y), "{x} against {y}");
-            }
-        }
-        keys.clear();
     }
 
     #[test]

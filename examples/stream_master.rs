@@ -190,7 +190,7 @@ fn main() {
 fn short_name(task: &Task, framework: &str) -> String {
     let spec = LabelSpec::Rfc1123;
     let label = match &task.discovery {
-        Some(d) if !d.name.is_empty() => spec.label(&d.name),
+        Some(d) if !d.name().is_empty() => spec.label(d.name()),
         _ => spec.label(&task.name),
     };
     format!("{label}.{}.mesos.", spec.domain_fragment(framework))
@@ -404,8 +404,20 @@ fn network_infos(status: &RunningStatus) -> Value {
 
 fn discovery(task: &Task) -> Option<Value> {
     task.discovery.as_ref().map(|d| {
-        json!({"name":&*d.name,"ports":{"ports":d.ports.iter()
-            .map(|p| json!({"number":p.number,"name":&*p.name,"protocol":&*p.protocol})).collect::<Vec<_>>()}})
+        let ports: Vec<Value> = d
+            .ports()
+            .map(|(number, p)| {
+                let vips: Vec<Value> = p
+                    .vips
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| json!({"key": format!("VIP_{i}"), "value": &**v}))
+                    .collect();
+                json!({"number": number, "name": &*p.name, "protocol": &*p.protocol,
+                       "labels": {"labels": vips}})
+            })
+            .collect();
+        json!({"name": d.name(), "ports": {"ports": ports}})
     })
 }
 

@@ -13,7 +13,10 @@ mod shared;
 pub use shared::TaskSharing;
 
 pub use apply::Item;
-pub use facts::{Agent, Discovery, DiscoveryPort, Framework, RunningStatus, StatusUpdate, Task};
+pub use facts::{
+    Agent, Discovery, DiscoveryPort, DiscoveryShape, Framework, PortShape, RunningStatus,
+    StatusUpdate, Task,
+};
 
 use std::net::IpAddr;
 use std::sync::Arc;

@@ -48,11 +48,12 @@ impl<T: ?Sized + Hash + Eq> Interner<T> {
     }
 }
 
-/// What tasks share: their framework and agent ids, names and DiscoveryInfo strings.
+/// What tasks share: their framework and agent ids, names and DiscoveryInfo shapes.
 #[derive(Clone, Debug, Default)]
 pub struct TaskSharing {
     ids: Interner<str>,
-    strings: Interner<str>,
+    names: Interner<str>,
+    discoveries: Interner<super::facts::DiscoveryShape>,
 }
 
 impl TaskSharing {
@@ -60,36 +61,11 @@ impl TaskSharing {
     pub fn share(&mut self, task: &mut super::Task) {
         task.framework_id = self.ids.share(&task.framework_id);
         task.agent_id = self.ids.share(&task.agent_id);
-        task.name = self.strings.share(&task.name);
-        if let Some(discovery) = &task.discovery {
-            if let Some(shared) = self.share_discovery(discovery) {
-                task.discovery = Some(Arc::new(shared));
-            }
+        task.name = self.names.share(&task.name);
+        if let Some(discovery) = &mut task.discovery {
+            let shared = self.discoveries.share(discovery.shape());
+            discovery.set_shape(shared);
         }
-    }
-
-    /// `discovery` with shared strings; `None` when it has them already.
-    fn share_discovery(&mut self, discovery: &super::Discovery) -> Option<super::Discovery> {
-        let mut changed = false;
-        let mut share = |s: &Arc<str>| {
-            let shared = self.strings.share(s);
-            changed |= !Arc::ptr_eq(&shared, s);
-            shared
-        };
-        let shared = super::Discovery {
-            name: share(&discovery.name),
-            ports: discovery
-                .ports
-                .iter()
-                .map(|p| super::DiscoveryPort {
-                    number: p.number,
-                    protocol: share(&p.protocol),
-                    name: share(&p.name),
-                    vips: p.vips.iter().map(&mut share).collect(),
-                })
-                .collect(),
-        };
-        changed.then_some(shared)
     }
 }
 

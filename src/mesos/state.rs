@@ -205,27 +205,25 @@ impl Task {
 
 impl Discovery {
     /// The model's view (the operator API writes DiscoveryInfo in this same shape).
-    pub fn into_model(self) -> std::sync::Arc<cluster::Discovery> {
-        std::sync::Arc::new(cluster::Discovery {
-            name: self.name.into(),
-            ports: self
-                .ports
-                .ports
-                .into_iter()
-                .map(|p| cluster::DiscoveryPort {
-                    number: p.number,
-                    protocol: p.protocol.into(),
-                    name: p.name.into(),
-                    vips: p
-                        .labels
-                        .labels
-                        .into_iter()
-                        .filter(|l| l.key.starts_with("VIP_") || l.key.starts_with("vip"))
-                        .map(|l| l.value.into())
-                        .collect(),
-                })
-                .collect(),
-        })
+    pub fn into_model(self) -> cluster::Discovery {
+        let ports = self
+            .ports
+            .ports
+            .into_iter()
+            .map(|p| cluster::DiscoveryPort {
+                number: p.number,
+                protocol: p.protocol.into(),
+                name: p.name.into(),
+                vips: p
+                    .labels
+                    .labels
+                    .into_iter()
+                    .filter(|l| l.key.starts_with("VIP_") || l.key.starts_with("vip"))
+                    .map(|l| l.value.into())
+                    .collect(),
+            })
+            .collect();
+        cluster::Discovery::new(self.name, ports)
     }
 }
 

@@ -273,9 +273,8 @@ fn task_vips(task: &Task) -> Vec<(String, &'static str, u16)> {
         "udp" => Some("udp"),
         _ => None,
     };
-    for port in task.discovery.iter().flat_map(|d| &d.ports) {
-        let (Ok(number), Some(proto)) = (u16::try_from(port.number), protocol(&port.protocol))
-        else {
+    for (number, port) in task.discovery.iter().flat_map(|d| d.ports()) {
+        let (Ok(number), Some(proto)) = (u16::try_from(number), protocol(&port.protocol)) else {
             continue;
         };
         if number == 0 {
@@ -480,8 +479,8 @@ impl<S: Sink> Generator<'_, S> {
     /// `l4lb.thisdcos.directory.` (addresses and SRV records of every backend).
     fn dcos_task(&mut self, task: &Task, framework: &str, agent_ips: &[IpAddr]) {
         let f = dcos_label(framework);
-        let task_text = match task.discovery.as_deref() {
-            Some(d) if !d.name.is_empty() => &*d.name,
+        let task_text = match &task.discovery {
+            Some(d) if !d.name().is_empty() => d.name(),
             _ => &task.name,
         };
         let t = dcos_label(task_text);
@@ -674,16 +673,16 @@ impl<S: Sink> Generator<'_, S> {
             agent_ips,
             ports,
         };
-        match task.discovery.as_ref().filter(|d| !d.name.is_empty()) {
+        match task.discovery.as_ref().filter(|d| !d.name().is_empty()) {
             Some(discovery) => {
                 let ports = self.discovery_ports(discovery);
                 // The reference publishes the DiscoveryInfo name verbatim first (legacy),
                 // then sanitised. Only a verbatim name a resolver can match is kept.
-                if is_host_fragment(&discovery.name) {
-                    let verbatim = TaskLabel::same(&discovery.name);
+                if is_host_fragment(discovery.name()) {
+                    let verbatim = TaskLabel::same(discovery.name());
                     self.task_names(&ctx, verbatim, Some(&ports));
                 }
-                let reference = self.spec.reference_label(&discovery.name);
+                let reference = self.spec.reference_label(discovery.name());
                 self.task_names(&ctx, TaskLabel::new(&reference), Some(&ports));
             }
             None => {
@@ -695,11 +694,11 @@ impl<S: Sink> Generator<'_, S> {
 
     /// DiscoveryInfo ports as (number, protocol labels, port-name label).
     fn discovery_ports(&mut self, discovery: &Discovery) -> Vec<DiscoveryPort> {
-        let mut out = Vec::with_capacity(discovery.ports.len());
-        for port in &discovery.ports {
-            let Ok(number) = u16::try_from(port.number) else {
+        let mut out = Vec::with_capacity(discovery.port_count());
+        for (given, port) in discovery.ports() {
+            let Ok(number) = u16::try_from(given) else {
                 self.report
-                    .skip(|| format!("DiscoveryInfo port {} is not a port number", port.number));
+                    .skip(|| format!("DiscoveryInfo port {given} is not a port number"));
                 continue;
             };
             let proto = self.spec.label(&port.protocol);

@@ -61,9 +61,8 @@ fn discovery() -> impl Strategy<Value = Option<Discovery>> {
                 0..3,
             ),
         )
-            .prop_map(|(name, ports)| Discovery {
-                name: name.into(),
-                ports: ports
+            .prop_map(|(name, ports)| {
+                let ports = ports
                     .into_iter()
                     .map(|(number, protocol, name, vip)| DiscoveryPort {
                         number,
@@ -71,7 +70,8 @@ fn discovery() -> impl Strategy<Value = Option<Discovery>> {
                         name: name.into(),
                         vips: (!vip.is_empty()).then(|| vip.into()).into_iter().collect(),
                     })
-                    .collect(),
+                    .collect();
+                Discovery::new(name, ports)
             }),
     )
 }
@@ -113,7 +113,7 @@ fn task() -> impl Strategy<Value = Task> {
                 running_statuses: statuses,
                 ports: ports.into(),
                 malformed_ports: None,
-                discovery: discovery.map(std::sync::Arc::new),
+                discovery,
                 host_port_mapped,
                 vip_labels: vip_labels.into_iter().map(|(i, v)| (i, v.into())).collect(),
             },

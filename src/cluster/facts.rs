@@ -42,22 +42,47 @@ pub struct Task {
     /// The task's state is `TASK_RUNNING` (only running tasks have names).
     pub running: bool,
     /// The task's `TASK_RUNNING` statuses, in stored order (addresses come from these).
-    pub running_statuses: Vec<RunningStatus>,
+    pub running_statuses: Statuses,
     /// Whether the last stored status was `TASK_RUNNING`; `None` before any status. A new
     /// status of the same kind replaces the last one, as the master stores them.
     pub last_status_running: Option<bool>,
     /// Resource ports in the order `/master/state` lists them.
     pub ports: Box<[u16]>,
-    /// Port text that could not be read (reported, never fatal).
-    pub malformed_ports: Option<Box<str>>,
     /// DiscoveryInfo, when the task has one (its shape shared once in the model).
     pub discovery: Option<Discovery>,
     /// The task's container maps a port to a host port (Docker or CNI port mappings):
     /// DC/OS `autoip` names then answer the agent's address.
     pub host_port_mapped: bool,
+    /// What few tasks have (`None` for most).
+    pub rare: Option<Box<TaskRare>>,
+}
+
+/// A task's statuses: most have one, held in place.
+pub type Statuses = smallvec::SmallVec<[RunningStatus; 1]>;
+
+/// What few tasks have, behind one pointer (8 bytes a task rather than 40).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TaskRare {
+    /// Port text that could not be read (reported, never fatal).
+    pub malformed_ports: Option<Box<str>>,
     /// Legacy named VIPs from task labels `VIP_PORT<i>` = `tcp://name:port`, as
     /// (i, value): the VIP's backends listen on the task's i-th port.
-    pub vip_labels: Vec<(usize, Box<str>)>,
+    pub vip_labels: Box<[(usize, Box<str>)]>,
+}
+
+impl TaskRare {
+    /// The rare parts of a task, `None` when it has neither.
+    pub fn of(
+        malformed_ports: Option<Box<str>>,
+        vip_labels: Vec<(usize, Box<str>)>,
+    ) -> Option<Box<TaskRare>> {
+        (malformed_ports.is_some() || !vip_labels.is_empty()).then(|| {
+            Box::new(TaskRare {
+                malformed_ports,
+                vip_labels: vip_labels.into(),
+            })
+        })
+    }
 }
 
 impl Task {
@@ -71,6 +96,16 @@ impl Task {
                 .is_some_and(|s| s.healthy == Some(false))
     }
 
+    /// Port text that could not be read.
+    pub fn malformed_ports(&self) -> Option<&str> {
+        self.rare.as_ref()?.malformed_ports.as_deref()
+    }
+
+    /// Legacy named VIPs, as (i, `tcp://name:port`).
+    pub fn vip_labels(&self) -> &[(usize, Box<str>)] {
+        self.rare.as_ref().map_or(&[], |r| &r.vip_labels)
+    }
+
     /// The task's key in the model.
     pub fn key(&self) -> TaskKey {
         TaskKey {
@@ -80,8 +115,8 @@ impl Task {
         }
     }
 
-    /// Gives back the spare capacity of the status lists (lists built by `collect` from
-    /// a filter reserve four entries; a model of 100k tasks holds them for long).
+    /// Gives back the spare capacity of the status list (a list built by `collect` from
+    /// a filter reserves four entries; a model of 100k tasks holds them for long).
     pub fn compact(&mut self) {
         self.running_statuses.shrink_to_fit();
     }
@@ -310,10 +345,10 @@ mod tests {
         assert!(task.running_statuses.is_empty());
         task.apply_update(&update(Some(1.0)));
         task.apply_update(&update(Some(2.0))); // same kind: replaces
-        assert_eq!(task.running_statuses, vec![status(2.0)]);
+        assert_eq!(task.running_statuses[..], [status(2.0)]);
         task.apply_update(&update(None));
         task.apply_update(&update(Some(3.0))); // after another kind: appended
-        assert_eq!(task.running_statuses, vec![status(2.0), status(3.0)]);
+        assert_eq!(task.running_statuses[..], [status(2.0), status(3.0)]);
         assert!(task.running);
     }
 }

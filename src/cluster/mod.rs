@@ -15,7 +15,7 @@ pub use shared::TaskSharing;
 pub use apply::Item;
 pub use facts::{
     Agent, Discovery, DiscoveryPort, DiscoveryShape, Framework, PortShape, RunningStatus,
-    StatusUpdate, Task,
+    StatusUpdate, Statuses, Task, TaskRare,
 };
 
 use std::net::IpAddr;

@@ -445,10 +445,12 @@ impl Task {
                 .collect(),
             last_status_running,
             ports: ports.into(),
-            malformed_ports: malformed.map(Into::into),
             discovery: self.discovery.map(Discovery::into_model),
             host_port_mapped: self.container.host_port_mapped(),
-            vip_labels: vip_port_labels(&self.labels.labels),
+            rare: cluster::TaskRare::of(
+                malformed.map(Into::into),
+                vip_port_labels(&self.labels.labels),
+            ),
         }
     }
 }

@@ -192,10 +192,12 @@ impl Task {
             running_statuses,
             last_status_running,
             ports: ports.into(),
-            malformed_ports: malformed.then(|| self.resources.ports.into()),
             discovery: self.discovery.map(Discovery::into_model),
             host_port_mapped: self.container.host_port_mapped(),
-            vip_labels: vip_port_labels(&self.labels),
+            rare: cluster::TaskRare::of(
+                malformed.then(|| self.resources.ports.into()),
+                vip_port_labels(&self.labels),
+            ),
             id: self.id.into(),
             instance: 0,
             name: self.name.into(),
@@ -572,7 +574,7 @@ mod tests {
         let t = &s.frameworks[0].tasks[0];
         assert!(t.running);
         assert!(t.discovery.is_none());
-        assert!(t.ports.is_empty() && t.malformed_ports.is_none());
+        assert!(t.ports.is_empty() && t.malformed_ports().is_none());
     }
 
     #[test]

@@ -286,7 +286,7 @@ fn task_vips(task: &Task) -> Vec<(String, &'static str, u16)> {
             }
         }
     }
-    for (index, value) in &task.vip_labels {
+    for (index, value) in task.vip_labels() {
         let (Some(&port), Some((scheme, rest))) = (task.ports.get(*index), value.split_once("://"))
         else {
             continue;
@@ -655,7 +655,7 @@ impl<S: Sink> Generator<'_, S> {
         let framework = zones.label.as_str();
         let ips = task_ips::task_ips(task, &self.config.ip_sources, agent_ips);
         let ports = &task.ports;
-        if let Some(text) = &task.malformed_ports {
+        if let Some(text) = task.malformed_ports() {
             self.report
                 .skip(|| format!("task {:?}: malformed port ranges {text:?}", task.id));
         }

@@ -8,7 +8,7 @@ use crate::common;
 use common::config_from;
 use mesos_dns::cluster::{
     Agent, Change, ClusterState, Discovery, DiscoveryPort, Framework, RunningStatus, StatusUpdate,
-    Task,
+    Task, TaskRare,
 };
 use mesos_dns::config::Config;
 use mesos_dns::control::engine::Engine;
@@ -110,12 +110,14 @@ fn task() -> impl Strategy<Value = Task> {
                 agent_id: format!("a{agent}").into(),
                 running,
                 last_status_running: (!statuses.is_empty()).then_some(true),
-                running_statuses: statuses,
+                running_statuses: statuses.into(),
                 ports: ports.into(),
-                malformed_ports: None,
                 discovery,
                 host_port_mapped,
-                vip_labels: vip_labels.into_iter().map(|(i, v)| (i, v.into())).collect(),
+                rare: TaskRare::of(
+                    None,
+                    vip_labels.into_iter().map(|(i, v)| (i, v.into())).collect(),
+                ),
             },
         )
 }

@@ -7,14 +7,15 @@
 //! left of the live total is the allocator's rounding. For the compact-zone work
 //! (perf/README.md).
 //!
-//! `cargo run --release --example zone_parts -- 10000 100000 300000`
+//! `cargo run --release --example zone_parts -- 10000 100000 300000` (`SHAPE=long-tail`
+//! for the long-tailed cluster of `synth-state`)
 #![allow(clippy::unwrap_used, clippy::expect_used)] // ok: a measuring tool
 
 use mesos_dns::cluster::Cluster;
 use mesos_dns::control::engine::Engine;
 use mesos_dns::mesos::state::State;
 use mesos_dns::snapshot::Snapshot;
-use mesos_dns::synth::{benchmark_config, state_document};
+use mesos_dns::synth::{ClusterShape, SynthParams, benchmark_config, write_state};
 
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
@@ -33,11 +34,25 @@ fn main() {
         "| tasks | records | names | model | names' keys | index and slots | nodes | values | sets: wire records | sets: SRV additional addresses | sets: other | rounding and the rest | total live | bytes per record |"
     );
     println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    // `SHAPE=long-tail` measures the long-tailed cluster instead of the uniform one.
+    let shape = std::env::var("SHAPE")
+        .ok()
+        .map(|name| ClusterShape::from_name(&name).expect("SHAPE: uniform or long-tail"))
+        .unwrap_or_default();
     let mb = |b: usize| format!("{:.1} MB", b as f64 / 1e6);
     for tasks in sizes {
         let config = benchmark_config();
         let empty = Snapshot::empty(&config);
-        let document = state_document(tasks, 1);
+        let mut document = Vec::new();
+        write_state(
+            SynthParams {
+                running_tasks: tasks,
+                seed: 1,
+                shape,
+            },
+            &mut document,
+        )
+        .unwrap();
         let decode = || State::from_slice(&document).unwrap().into_cluster_state();
         // The model alone, built once on its own (the engine builds the same).
         let base = live();

@@ -457,6 +457,11 @@ impl State {
     pub fn into_cluster_state(self) -> ClusterState {
         let mut seen: HashSet<String> = HashSet::with_capacity(self.frameworks.len());
         let mut frameworks = Vec::with_capacity(self.frameworks.len());
+        // The tasks in one list: a framework's own list when it comes first and has room
+        // for all (most clusters have one large framework), else one list made at once
+        // (grown by doubling, it held up to twice the tasks beside each framework's
+        // list, at the peak of a poll).
+        let total: usize = self.frameworks.iter().map(|f| f.tasks.len()).sum();
         let mut tasks = Vec::new();
         for (index, framework) in self.frameworks.into_iter().enumerate() {
             let key = if framework.id.is_empty() || seen.contains(&framework.id) {
@@ -478,17 +483,17 @@ impl State {
                 .collect();
             drop(repeats);
             let framework_id: std::sync::Arc<str> = key.as_str().into();
-            tasks.extend(
-                framework
-                    .tasks
-                    .into_iter()
-                    .zip(instances)
-                    .map(|(mut task, instance)| {
-                        task.instance = instance;
-                        task.framework_id = framework_id.clone();
-                        task
-                    }),
-            );
+            let mut own = framework.tasks;
+            for (task, instance) in own.iter_mut().zip(instances) {
+                task.instance = instance;
+                task.framework_id = framework_id.clone();
+            }
+            if tasks.is_empty() && own.capacity() >= total {
+                tasks = own;
+            } else {
+                tasks.reserve_exact(total - tasks.len());
+                tasks.append(&mut own);
+            }
             frameworks.push((
                 key.into_boxed_str(),
                 cluster::Framework {

@@ -86,4 +86,40 @@ mod tests {
             .collect();
         assert_eq!(names.held.len(), kept.len());
     }
+
+    #[test]
+    fn tasks_of_one_app_share_its_discovery_shape_and_keep_their_port_numbers() {
+        use crate::cluster::{Discovery, DiscoveryPort, Task};
+        let task = |number: i64| Task {
+            discovery: Some(Discovery::new(
+                "web",
+                vec![DiscoveryPort {
+                    number,
+                    protocol: "tcp".into(),
+                    name: "http".into(),
+                    vips: vec!["/web:80".into()].into(),
+                }],
+            )),
+            ..Task::default()
+        };
+        let mut sharing = TaskSharing::default();
+        let (mut a, mut b) = (task(31000), task(31001));
+        sharing.share(&mut a);
+        sharing.share(&mut b);
+        let (Some(da), Some(db)) = (&a.discovery, &b.discovery) else {
+            unreachable!("both have DiscoveryInfo") // ok: test
+        };
+        assert!(Arc::ptr_eq(da.shape(), db.shape()));
+        let numbers = |d: &Discovery| d.ports().map(|(n, _)| n).collect::<Vec<_>>();
+        assert_eq!((numbers(da), numbers(db)), (vec![31000], vec![31001]));
+        assert_eq!(da.name(), "web");
+        // Another name is another shape.
+        let mut c = task(31002);
+        c.discovery = Some(Discovery::new("api", vec![]));
+        sharing.share(&mut c);
+        let Some(dc) = &c.discovery else {
+            unreachable!("it has DiscoveryInfo") // ok: test
+        };
+        assert!(!Arc::ptr_eq(da.shape(), dc.shape()));
+    }
 }

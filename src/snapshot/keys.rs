@@ -219,4 +219,30 @@ mod tests {
         }
         keys.clear();
     }
+
+    #[test]
+    fn an_items_keys_are_its_names_store_keys_with_their_hashes() {
+        let mut item = ItemRecords::default();
+        let huge = "x".repeat(70_000);
+        for name in ["Web.Marathon.Mesos.", &huge, "a..b.", "mesos."] {
+            item.names.push(name.into());
+        }
+        let mut keys = NameKeys::of(&item);
+        assert_eq!(keys.len(), 4);
+        for (i, name) in item.names.iter().enumerate() {
+            let mut key = Vec::new();
+            match store_key(name, &mut key) {
+                Some(()) => {
+                    assert_eq!(keys.get(i), Some((&key[..], super::super::key_hash(&key))))
+                }
+                None => assert_eq!(keys.get(i), None, "{name:.20}"),
+            }
+        }
+        assert_eq!(key_text(keys.get(0).unwrap().0), "web.marathon.mesos."); // ok: test
+        // Filled again for another item, nothing of the first is left.
+        item.names = vec!["b.".into()];
+        keys.fill(&item);
+        assert_eq!(keys.len(), 1);
+        assert_eq!(keys.get(0).map(|(k, _)| k), Some(&b"\x01b\x00"[..]));
+    }
 }

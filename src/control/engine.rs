@@ -186,7 +186,9 @@ impl Engine {
                     let rules = Rules::new(config);
                     let mut report = Report::default();
                     for chunk in items.chunks(PIPELINE_BATCH) {
-                        // The names' keys are made here too: this half is the lighter.
+                        // The names' keys are made here beside the records, so that the
+                        // storing thread, which was the busier of the two, only looks
+                        // them up.
                         let batch = chunk
                             .iter()
                             .map(|item| ItemRecords::of(&rules, cluster, item, &mut report))

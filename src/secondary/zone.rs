@@ -196,8 +196,8 @@ impl StoreFiller {
     }
 
     fn put(&mut self, item: ItemRecords) {
-        // The names' keys are made on this side, which reads the transfer: the two
-        // halves cost about the same with them here.
+        // The names' keys are made on this side, which reads the transfer, rather than
+        // by the thread filling the store, which was the busier of the two.
         let keys = NameKeys::of(&item);
         match self {
             StoreFiller::Helper { items, .. } => {

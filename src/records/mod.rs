@@ -400,7 +400,7 @@ struct Generator<'a, S: Sink> {
 
 /// A task's label twice: as its own names use it, and as its canonical `T-H-S` label
 /// starts (the reference's form, which may end in a hyphen that is inner there).
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 struct TaskLabel<'a> {
     name: &'a str,
     canonical_base: &'a str,
@@ -677,13 +677,18 @@ impl<S: Sink> Generator<'_, S> {
             Some(discovery) => {
                 let ports = self.discovery_ports(discovery);
                 // The reference publishes the DiscoveryInfo name verbatim first (legacy),
-                // then sanitised. Only a verbatim name a resolver can match is kept.
+                // then sanitised. Only a verbatim name a resolver can match is kept, and
+                // a sanitised one that is the same adds nothing (most names are both).
+                let reference = self.spec.reference_label(discovery.name());
+                let sanitised = TaskLabel::new(&reference);
                 if is_host_fragment(discovery.name()) {
                     let verbatim = TaskLabel::same(discovery.name());
                     self.task_names(&ctx, verbatim, Some(&ports));
+                    if verbatim == sanitised {
+                        return;
+                    }
                 }
-                let reference = self.spec.reference_label(discovery.name());
-                self.task_names(&ctx, TaskLabel::new(&reference), Some(&ports));
+                self.task_names(&ctx, sanitised, Some(&ports));
             }
             None => {
                 let reference = self.spec.reference_label(&task.name);

@@ -50,11 +50,13 @@ impl ItemRecords {
 
 impl Sink for ItemRecords {
     fn name(&mut self, name: &str) -> Result<NameId, AddError> {
-        if !is_encodable(name) {
-            return Err(AddError::BadName);
-        }
+        // A name held was checked when it came (the generator asks for most names
+        // more than once).
         if let Some(i) = self.names.iter().rposition(|n| &**n == name) {
             return Ok(i as NameId);
+        }
+        if !is_encodable(name) {
+            return Err(AddError::BadName);
         }
         self.names.push(name.into());
         Ok((self.names.len() - 1) as NameId)

@@ -681,14 +681,14 @@ impl<S: Sink> Generator<'_, S> {
                 // a sanitised one that is the same adds nothing (most names are both).
                 let reference = self.spec.reference_label(discovery.name());
                 let sanitised = TaskLabel::new(&reference);
-                if is_host_fragment(discovery.name()) {
-                    let verbatim = TaskLabel::same(discovery.name());
+                let verbatim =
+                    is_host_fragment(discovery.name()).then(|| TaskLabel::same(discovery.name()));
+                if let Some(verbatim) = verbatim {
                     self.task_names(&ctx, verbatim, Some(&ports));
-                    if verbatim == sanitised {
-                        return;
-                    }
                 }
-                self.task_names(&ctx, sanitised, Some(&ports));
+                if verbatim != Some(sanitised) {
+                    self.task_names(&ctx, sanitised, Some(&ports));
+                }
             }
             None => {
                 let reference = self.spec.reference_label(&task.name);

@@ -9,7 +9,7 @@
 use mesos_dns::cluster::Cluster;
 use mesos_dns::mesos::state::State;
 use mesos_dns::records::{ItemRecords, Report, Rules};
-use mesos_dns::synth::{ClusterShape, SynthParams, benchmark_config, write_state};
+use mesos_dns::synth::{ClusterShape, benchmark_config, shaped_state_document};
 use std::time::Instant;
 
 #[global_allocator]
@@ -22,16 +22,7 @@ fn main() {
     });
     let tasks: usize = args.next().map_or(100_000, |n| n.parse().expect("tasks"));
     let rounds: usize = args.next().map_or(7, |n| n.parse().expect("rounds"));
-    let mut document = Vec::new();
-    write_state(
-        SynthParams {
-            running_tasks: tasks,
-            seed: 1,
-            shape,
-        },
-        &mut document,
-    )
-    .unwrap();
+    let document = shaped_state_document(tasks, 1, shape);
     let state = State::from_slice(&document).unwrap().into_cluster_state();
     drop(document);
     let cluster = Cluster::from_state(state, vec!["127.0.0.1:5050".into()], vec![]);

@@ -15,7 +15,7 @@ use mesos_dns::cluster::Cluster;
 use mesos_dns::control::engine::Engine;
 use mesos_dns::mesos::state::State;
 use mesos_dns::snapshot::Snapshot;
-use mesos_dns::synth::{ClusterShape, SynthParams, benchmark_config, write_state};
+use mesos_dns::synth::{ClusterShape, benchmark_config, shaped_state_document};
 
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
@@ -43,16 +43,7 @@ fn main() {
     for tasks in sizes {
         let config = benchmark_config();
         let empty = Snapshot::empty(&config);
-        let mut document = Vec::new();
-        write_state(
-            SynthParams {
-                running_tasks: tasks,
-                seed: 1,
-                shape,
-            },
-            &mut document,
-        )
-        .unwrap();
+        let document = shaped_state_document(tasks, 1, shape);
         let decode = || State::from_slice(&document).unwrap().into_cluster_state();
         // The model alone, built once on its own (the engine builds the same).
         let base = live();

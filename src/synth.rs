@@ -210,15 +210,20 @@ impl Agent {
     }
 }
 
-/// A state document in memory (for benchmarks and tests).
+/// A state document of the uniform shape in memory (for benchmarks and tests).
 pub fn state_document(running_tasks: usize, seed: u64) -> Vec<u8> {
+    shaped_state_document(running_tasks, seed, ClusterShape::Uniform)
+}
+
+/// A state document of `shape` in memory (for benchmarks and measuring tools).
+pub fn shaped_state_document(running_tasks: usize, seed: u64, shape: ClusterShape) -> Vec<u8> {
     let mut doc = Vec::new();
     // Writing to a Vec cannot fail.
     let _ = write_state(
         SynthParams {
             running_tasks,
             seed,
-            shape: ClusterShape::Uniform,
+            shape,
         },
         &mut doc,
     );

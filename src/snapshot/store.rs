@@ -532,10 +532,11 @@ impl ZoneStore {
     fn add(&mut self, owner: NameId, rdata: RData, count_again: bool) {
         let (shard, slot) = place(owner);
         let node = self.table.get_mut(shard).node_mut(slot);
-        let index = match node.indexed {
-            true => self.value_indexes.get_mut(&owner),
-            false => None,
-        };
+        // Looked up only for a name that has one.
+        let index = node
+            .indexed
+            .then(|| self.value_indexes.get_mut(&owner))
+            .flatten();
         let was = node.has_records();
         if !node.values.add(rdata, count_again, index) {
             return;
@@ -557,10 +558,11 @@ impl ZoneStore {
     fn remove(&mut self, owner: NameId, rdata: RData) {
         let (shard, slot) = place(owner);
         let node = self.table.get_mut(shard).node_mut(slot);
-        let index = match node.indexed {
-            true => self.value_indexes.get_mut(&owner),
-            false => None,
-        };
+        // Looked up only for a name that has one.
+        let index = node
+            .indexed
+            .then(|| self.value_indexes.get_mut(&owner))
+            .flatten();
         let removed = node.values.remove(rdata, index);
         if node.indexed && node.values.is_empty() {
             node.indexed = false;

@@ -29,30 +29,11 @@ work_dir
 
 rss_mb() { awk '/^VmRSS/ {printf "%d", $2 / 1024}' /proc/"$1"/status; }
 peak_mb() { awk '/^VmHWM/ {printf "%d", $2 / 1024}' /proc/"$1"/status; }
-now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 # Waits (bounded) until the server on port $1 answers $2 with data; the time since $3 (ms).
 # One prober process asking every 5 ms (a `dig` started every 5 ms took a good part of a
 # core from the server being timed, on 2 cores).
 answered_after() { python3 perf/first_answer.py "$1" "$2" "$3" 300; }
 serial_of() { dig @127.0.0.1 -p "$1" +tries=1 +time=1 +short mesos SOA 2>/dev/null | awk '{print $3}'; }
-stop() { kill "$1" 2>/dev/null || true; for _ in $(seq 300); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done; kill -9 "$1" 2>/dev/null || true; }
-# Renames the first task of the state file $1 to $2 (its DiscoveryInfo name too, which
-# names it when present), written aside and then moved in.
-rename_first_task() {
-  python3 - "$1" "$2" <<'PY'
-import re, sys, os
-path, new = sys.argv[1], sys.argv[2].encode()
-doc = open(path, "rb").read()
-start = doc.index(b'"tasks":[{')
-end = doc.index(b'},{"id":"', start)
-task = doc[start:end]
-task = re.sub(rb'"name":"[^"]*"', b'"name":"' + new + b'"', task, count=1)
-task = re.sub(rb'("discovery":\{"visibility":"[A-Z]*","name":")[^"]*"', rb'\g<1>' + new + b'"', task, count=1)
-open(path + ".new", "wb").write(doc[:start] + task + doc[end:])
-os.replace(path + ".new", path)
-PY
-}
-
 echo "| cluster | records | primary: first answer | primary: resident | primary: peak | secondary: first answer (AXFR) | secondary: resident | secondary: peak | Knot secondary: resident | one task renamed → secondary answers (poll), ms |"
 echo "|---|---|---|---|---|---|---|---|---|---|"
 for shape in $shapes; do

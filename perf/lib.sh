@@ -77,3 +77,26 @@ answered_in() {
 cpu_per_answer() {
   python3 -c "print(f'{($2-$1)/1000/max($3,1):.2f}')"
 }
+
+# Renames the first task of the state file $1 to $2 (its DiscoveryInfo name too, which
+# names it when present), written aside and then moved in.
+rename_first_task() {
+  python3 - "$1" "$2" <<'PY'
+import re, sys, os
+path, new = sys.argv[1], sys.argv[2].encode()
+doc = open(path, "rb").read()
+start = doc.index(b'"tasks":[{')
+end = doc.index(b'},{"id":"', start)
+task = doc[start:end]
+task = re.sub(rb'"name":"[^"]*"', b'"name":"' + new + b'"', task, count=1)
+task = re.sub(rb'("discovery":\{"visibility":"[A-Z]*","name":")[^"]*"', rb'\g<1>' + new + b'"', task, count=1)
+open(path + ".new", "wb").write(doc[:start] + task + doc[end:])
+os.replace(path + ".new", path)
+PY
+}
+
+# Milliseconds since the epoch.
+now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+
+# Stops process $1: SIGTERM, then SIGKILL if it is still there after 30 s.
+stop() { kill "$1" 2>/dev/null || true; for _ in $(seq 300); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done; kill -9 "$1" 2>/dev/null || true; }

@@ -1,6 +1,6 @@
 //! Applying changes to the model, and knowing beforehand which items a change touches.
 
-use super::{Change, Cluster, HashSet, Ordered, TaskKey};
+use super::{Change, Cluster, Ordered, TaskKey};
 
 /// One unit of the model whose records are made together: records are a pure function
 /// of the item (and, for a task, of its agent and framework).
@@ -107,50 +107,6 @@ impl Cluster {
         items.extend(self.tasks().map(|t| Item::Task(t.key())));
         items
     }
-
-    /// The items whose records may differ between `self` and `new`: what a whole new
-    /// state changes. Items equal in both are left out, so an unchanged task costs one
-    /// comparison.
-    pub fn differences(&self, new: &Cluster) -> Vec<Item> {
-        let mut items: HashSet<Item> = HashSet::default();
-        if !self.has_cluster_inputs(&new.leader, &new.masters, &new.listener_ips) {
-            items.insert(Item::Cluster);
-        }
-        let keys = self.frameworks.keys().chain(new.frameworks.keys());
-        for id in keys {
-            let (old, now) = (self.frameworks.get(id), new.frameworks.get(id));
-            if old.map(|f| &f.value) != now.map(|f| &f.value) {
-                items.insert(Item::Framework(id.clone()));
-                for cluster in [self, new] {
-                    items.extend(cluster.framework_task_keys(id).map(Item::Task));
-                }
-            }
-        }
-        for id in self.agents.keys().chain(new.agents.keys()) {
-            let (old, now) = (self.agents.get(id), new.agents.get(id));
-            if old.map(|a| &a.value) != now.map(|a| &a.value) {
-                items.insert(Item::Agent(id.clone()));
-                for cluster in [self, new] {
-                    items.extend(cluster.agent_task_keys(id).map(Item::Task));
-                }
-            }
-        }
-        for task in self.tasks() {
-            let now = new.find(&task.framework_id, &task.id, task.instance);
-            if now.is_none_or(|i| new.slot_task(i) != task) {
-                items.insert(Item::Task(task.key()));
-            }
-        }
-        for task in new.tasks() {
-            if self
-                .find(&task.framework_id, &task.id, task.instance)
-                .is_none()
-            {
-                items.insert(Item::Task(task.key()));
-            }
-        }
-        items.into_iter().collect()
-    }
 }
 
 #[cfg(test)]
@@ -201,26 +157,5 @@ mod tests {
         }));
         assert_eq!(c.task_count(), 1);
         assert_eq!(c.agent_task_keys("a1").count(), 0);
-    }
-
-    #[test]
-    fn differences_name_only_what_changed() {
-        let old = cluster();
-        let mut new = cluster();
-        assert!(old.differences(&new).is_empty());
-        new.apply(Change::TaskAdded(task("t3", "a1")));
-        assert_eq!(
-            old.differences(&new),
-            vec![Item::Task(task("t3", "a1").key())]
-        );
-        let mut moved = cluster();
-        moved.apply(Change::AgentUpserted {
-            id: "a1".into(),
-            agent: Agent {
-                pid: Some("slave(1)@10.0.0.9:5051".into()),
-                ..Agent::default()
-            },
-        });
-        assert_eq!(old.differences(&moved).len(), 2);
     }
 }

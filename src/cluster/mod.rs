@@ -8,6 +8,7 @@
 
 mod apply;
 pub(crate) mod facts;
+mod replace;
 mod shared;
 
 pub use shared::TaskSharing;
@@ -141,33 +142,8 @@ impl Cluster {
         masters: Vec<String>,
         listener_ips: Vec<IpAddr>,
     ) -> Self {
-        let mut cluster = Cluster {
-            leader: state.leader,
-            masters,
-            listener_ips,
-            ..Cluster::default()
-        };
-        cluster.frameworks.reserve(state.frameworks.len());
-        for (id, framework) in state.frameworks {
-            let seq = cluster.seq();
-            cluster.frameworks.insert(
-                id,
-                Ordered {
-                    seq,
-                    value: framework,
-                },
-            );
-        }
-        cluster.agents.reserve(state.agents.len());
-        for (id, agent) in state.agents {
-            let seq = cluster.seq();
-            cluster.agents.insert(id, Ordered { seq, value: agent });
-        }
-        cluster.slots.reserve(state.tasks.len());
-        cluster.index.reserve(state.tasks.len(), |_| 0);
-        for task in state.tasks {
-            cluster.put_task(task);
-        }
+        let mut cluster = Cluster::default();
+        cluster.replace(state, masters, listener_ips);
         cluster
     }
 
@@ -278,9 +254,7 @@ impl Cluster {
     }
 
     /// Inserts or replaces a task, keeping its place in the order when it was known.
-    pub(crate) fn put_task(&mut self, mut task: Task) {
-        task.compact();
-        self.shared.share(&mut task);
+    pub(crate) fn put_task(&mut self, task: Task) {
         let seq = match self.find(&task.framework_id, &task.id, task.instance) {
             Some(i) => {
                 let seq = self.slot(i).seq;
@@ -289,6 +263,13 @@ impl Cluster {
             }
             None => self.seq(),
         };
+        self.insert_task(task, seq);
+    }
+
+    /// Inserts a task the model does not hold, at `seq` in the order.
+    fn insert_task(&mut self, mut task: Task, seq: u64) {
+        task.compact();
+        self.shared.share(&mut task);
         let agent_list = self
             .tasks_by_agent
             .entry(task.agent_id.clone())

@@ -96,22 +96,25 @@ impl Engine {
     }
 
     /// Replaces the model with a whole state (a poll, or a subscription's snapshot):
-    /// only the items that differ are regenerated.
+    /// only the items that differ are regenerated, and the model is changed in place.
     pub fn apply_state(&mut self, state: ClusterState, masters: &[String], listener: &[IpAddr]) {
         let started = std::time::Instant::now();
-        let new = Cluster::from_state(state, masters.to_vec(), listener.to_vec());
-        let modelled = started.elapsed();
-        if self.store.is_empty() {
+        let (masters, listener) = (masters.to_vec(), listener.to_vec());
+        let modelled = if self.store.is_empty() {
             // Nothing to compare with or take out (the first state, or after a new
             // configuration emptied the store): every item goes in.
-            self.cluster = new;
+            self.cluster.replace(state, masters, listener);
+            let modelled = started.elapsed();
             self.put_all();
+            modelled
         } else {
-            let items = self.cluster.differences(&new);
+            let items = self.cluster.differences_from(&state, &masters, &listener);
             self.put(&items, Sign::Remove);
-            self.cluster = new;
+            self.cluster.replace(state, masters, listener);
+            let modelled = started.elapsed();
             self.put(&items, Sign::Add);
-        }
+            modelled
+        };
         self.store.shrink();
         self.state_seen = true;
         tracing::debug!(

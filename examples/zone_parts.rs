@@ -78,13 +78,13 @@ fn main() {
             );
         }
         let (names, _) = snapshot.size();
-        let (mut tables, mut keys, mut nodes) = (0, 0, 0);
+        let (mut tables, mut keys) = (0, 0);
         for shard in snapshot.shards() {
-            let (t, k, n) = shard.bytes_held();
-            (tables, keys, nodes) = (tables + t, keys + k, nodes + n);
+            let (t, k) = shard.bytes_held();
+            (tables, keys) = (tables + t, keys + k);
         }
         let values = engine.store().value_bytes();
-        let nodes = nodes - values + engine.store().bytes_held();
+        let nodes = engine.store().node_bytes() - values + engine.store().bytes_held();
         let (_, set_bytes) = engine.pool_size();
         let (extras, wire) = engine.pool_parts();
         let counted = model_bytes + tables + keys + nodes + values + set_bytes;

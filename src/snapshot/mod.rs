@@ -368,15 +368,16 @@ impl Snapshot {
     }
 
     /// Names in the table (including empty non-terminals) and bytes held by the
-    /// shards' own tables (the sets they share are counted by their [`SetPool`]).
+    /// shards' own tables (the sets they share are counted by their [`SetPool`], the
+    /// nodes beside them by the store).
     pub fn size(&self) -> (usize, usize) {
         let names = self.shards.iter().map(|s| s.len()).sum();
         let bytes = self
             .shards
             .iter()
             .map(|s| {
-                let (tables, keys, nodes) = s.bytes_held();
-                tables + keys + nodes
+                let (tables, keys) = s.bytes_held();
+                tables + keys
             })
             .sum::<usize>()
             + shards::SHARDS * std::mem::size_of::<Arc<Shard>>();

@@ -1,9 +1,10 @@
 //! [`Shard`]: the names whose key hash falls in one range. A shard is the one form of
-//! the zone: each of its names has its wire key, its served answer sets (what a query
-//! reads) and what the control thread keeps to make them (the values with their
-//! contributor counts, SRV referrers, names below it: [`Node`]). The control thread's
-//! [`ZoneStore`] changes shards in place, copying a shard the served snapshot still
-//! shares before its first change; a publish compiles the sets of the names that
+//! the zone: each of its names has its wire key and its served answer sets (what a
+//! query reads); beside the shard, in the same slots, the control thread keeps what
+//! makes them (the values with their contributor counts, SRV referrers, names below
+//! it: [`Node`]), never shared, so that a change of counts copies nothing. The control
+//! thread's [`ZoneStore`] changes shards in place, copying a shard the served snapshot
+//! still shares before its first change; a publish compiles the sets of the names that
 //! changed and shares every untouched shard with the version before. Sets themselves
 //! are shared through the [`SetPool`].
 //!
@@ -89,7 +90,8 @@ impl ShardTable {
 /// The shards as the store changes them: the table last handed out, and beside it the
 /// shards changed since, each copied once at its first change and owned here, so that
 /// changing one costs no check of who else holds it (a first load changes shards some
-/// ten million times).
+/// ten million times). The names' nodes are kept here too, by shard and slot: only the
+/// control thread reads them, so they are never shared and never copied.
 #[derive(Default)]
 pub(super) struct WorkingTable {
     table: ShardTable,
@@ -98,6 +100,8 @@ pub(super) struct WorkingTable {
     copies: Vec<Option<Box<Shard>>>,
     /// Which shards have copies.
     copied: Vec<usize>,
+    /// Per shard, the node of each of its slots (empty until the shard's first name).
+    nodes: Vec<Vec<Node>>,
 }
 
 impl WorkingTable {
@@ -120,11 +124,83 @@ impl WorkingTable {
             table,
             copies,
             copied,
+            ..
         } = self;
         copies[shard].get_or_insert_with(|| {
             copied.push(shard);
             Box::new(table.get(shard).clone())
         })
+    }
+
+    /// The node of `slot` of `shard` (a slot that holds a name).
+    #[inline]
+    pub(super) fn node(&self, shard: usize, slot: usize) -> &Node {
+        &self.nodes[shard][slot]
+    }
+
+    /// The node of `slot` of `shard`, to change: the shard itself is not copied.
+    #[inline]
+    pub(super) fn node_mut(&mut self, shard: usize, slot: usize) -> &mut Node {
+        &mut self.nodes[shard][slot]
+    }
+
+    /// Every name `shard` holds (served or not) as (slot, node).
+    pub(super) fn nodes(&self, shard: usize) -> impl Iterator<Item = (usize, &Node)> {
+        let nodes = self.nodes.get(shard).map_or(&[][..], |n| &n[..]);
+        let shard = self.get(shard);
+        nodes
+            .iter()
+            .enumerate()
+            .filter(move |&(i, _)| shard.is_held(i))
+    }
+
+    /// Bytes held by the nodes of `shard` with their values and referrers.
+    pub(super) fn node_bytes(&self, shard: usize) -> usize {
+        self.nodes.get(shard).map_or(0, |nodes| {
+            nodes.capacity() * std::mem::size_of::<Node>()
+                + nodes.iter().map(Node::bytes_held).sum::<usize>()
+        })
+    }
+
+    /// Puts a new name in `shard` (making room for `room` names first when the shard
+    /// has none and `room` is not 0): its slot, with an empty node, or `None` when the
+    /// shard is full.
+    pub(super) fn insert(
+        &mut self,
+        shard: usize,
+        key: &[u8],
+        hash: u64,
+        room: usize,
+    ) -> Option<usize> {
+        let table = self.get_mut(shard);
+        let first = table.has_no_room();
+        if room > 0 && first {
+            table.reserve(room, key.len() + 8);
+        }
+        let slot = table.insert(key, hash)? as usize;
+        if self.nodes.is_empty() {
+            self.nodes.resize_with(SHARDS, Vec::new);
+        }
+        let nodes = &mut self.nodes[shard];
+        if room > 0 && first {
+            nodes.reserve_exact(room);
+        }
+        if slot < nodes.len() {
+            nodes[slot] = Node::default();
+        } else {
+            // Grown as the shard's slots are, by half at a time, exactly.
+            if nodes.len() == nodes.capacity() {
+                nodes.reserve_exact((nodes.len() / 2).max(2));
+            }
+            nodes.push(Node::default());
+        }
+        Some(slot)
+    }
+
+    /// Frees `slot` of `shard` (not served) for another name.
+    pub(super) fn remove(&mut self, shard: usize, slot: usize) {
+        self.get_mut(shard).remove(slot);
+        self.nodes[shard][slot] = Node::default();
     }
 
     /// The table with every changed shard in place, to hand out.
@@ -158,8 +234,7 @@ pub struct Slot {
     pub ptr: Option<RrSet>,
 }
 
-/// The names of one shard: the query's part (index, slots, keys) and the control
-/// thread's (`nodes`, beside the slots).
+/// The names of one shard: what a query reads (index, slots, keys).
 #[derive(Clone, Default)]
 pub struct Shard {
     /// Every name held, served or not, by the hash of its key.
@@ -167,8 +242,6 @@ pub struct Shard {
     slots: Vec<Slot>,
     /// The keys, one after another (a freed name's bytes stay until compacted).
     keys: Vec<u8>,
-    /// What the store keeps of each name, by slot.
-    nodes: Vec<Node>,
     /// Free slots, reused first (a name's id is its slot, so slots never move).
     free: Vec<u32>,
     /// Bytes of `keys` no name uses.
@@ -207,15 +280,6 @@ impl Shard {
         self.key_of(&self.slots[i])
     }
 
-    /// What the store keeps of slot `i`.
-    pub(super) fn node(&self, i: usize) -> &Node {
-        &self.nodes[i]
-    }
-
-    pub(super) fn node_mut(&mut self, i: usize) -> &mut Node {
-        &mut self.nodes[i]
-    }
-
     /// Whether slot `i` holds a name.
     pub(super) fn is_held(&self, i: usize) -> bool {
         self.slots.get(i).is_some_and(|s| s.key_len > 0)
@@ -224,16 +288,6 @@ impl Shard {
     /// Whether slot `i` is served.
     pub(super) fn is_served(&self, i: usize) -> bool {
         self.slots[i].served
-    }
-
-    /// Every name held (served or not) as (slot, node).
-    pub(super) fn nodes(&self) -> impl Iterator<Item = (usize, &Node)> {
-        self.slots
-            .iter()
-            .zip(&self.nodes)
-            .enumerate()
-            .filter(|(_, (slot, _))| slot.key_len > 0)
-            .map(|(i, (_, node))| (i, node))
     }
 
     /// The served slots' numbers.
@@ -292,22 +346,20 @@ impl Shard {
         self.served == 0
     }
 
-    /// Bytes held by the shard's own tables: (the index and the slots, the keys, the
-    /// nodes with their values and referrers). The sets are shared, counted by the pool.
-    pub fn bytes_held(&self) -> (usize, usize, usize) {
-        let nodes: usize = self.nodes.iter().map(Node::bytes_held).sum();
+    /// Bytes held by the shard's own tables: (the index and the slots, the keys). The
+    /// sets are shared, counted by the pool; the nodes are the store's.
+    pub fn bytes_held(&self) -> (usize, usize) {
         (
             std::mem::size_of::<Shard>()
                 + self.slots.capacity() * std::mem::size_of::<Slot>()
                 + self.index.capacity() * 5
                 + self.free.capacity() * 4,
             self.keys.capacity(),
-            self.nodes.capacity() * std::mem::size_of::<Node>() + nodes,
         )
     }
 
     /// A new name, not served yet: its slot, or `None` when the shard is full.
-    pub(super) fn insert(&mut self, key: &[u8], hash: u64) -> Option<u32> {
+    fn insert(&mut self, key: &[u8], hash: u64) -> Option<u32> {
         let slot = Slot {
             key_start: self.keys.len() as u32,
             key_len: key.len() as u16,
@@ -316,7 +368,6 @@ impl Shard {
         let i = match self.free.pop() {
             Some(i) => {
                 self.slots[i as usize] = slot;
-                self.nodes[i as usize] = Node::default();
                 i
             }
             None if self.slots.len() < SLOTS_PER_SHARD => {
@@ -325,10 +376,8 @@ impl Shard {
                 if self.slots.len() == self.slots.capacity() {
                     let more = (self.slots.len() / 2).max(2);
                     self.slots.reserve_exact(more);
-                    self.nodes.reserve_exact(more);
                 }
                 self.slots.push(slot);
-                self.nodes.push(Node::default());
                 (self.slots.len() - 1) as u32
             }
             None => return None,
@@ -345,14 +394,13 @@ impl Shard {
     }
 
     /// Frees slot `i` (not served) for another name.
-    pub(super) fn remove(&mut self, i: usize) {
+    fn remove(&mut self, i: usize) {
         let hash = slot_hash(super::key_hash(self.key(i)));
         if let Ok(entry) = self.index.find_entry(hash, |&j| j as usize == i) {
             entry.remove();
         }
         self.unused_key_bytes += usize::from(self.slots[i].key_len);
         self.slots[i] = Slot::default();
-        self.nodes[i] = Node::default();
         self.free.push(i as u32);
         if self.unused_key_bytes > 256 && self.unused_key_bytes * 2 > self.keys.len() {
             self.compact_keys();
@@ -395,9 +443,8 @@ impl Shard {
     /// Makes room for `names` names of about `key_len` octets, at once: grown a name at
     /// a time, 16,384 shards' tables leave their smaller copies scattered through the
     /// allocator's pages (at 100k tasks, a third as much again as the tables).
-    pub(super) fn reserve(&mut self, names: usize, key_len: usize) {
+    fn reserve(&mut self, names: usize, key_len: usize) {
         self.slots.reserve_exact(names);
-        self.nodes.reserve_exact(names);
         self.keys.reserve_exact(names * key_len);
         let Shard {
             index, slots, keys, ..
@@ -406,7 +453,7 @@ impl Shard {
     }
 
     /// Whether the shard has made room for no name yet.
-    pub(super) fn has_no_room(&self) -> bool {
+    fn has_no_room(&self) -> bool {
         self.slots.capacity() == 0
     }
 }

@@ -297,12 +297,12 @@ impl ZoneStore {
     /// A name's node.
     pub fn node(&self, id: NameId) -> &Node {
         let (shard, slot) = place(id);
-        self.table.get(shard).node(slot)
+        self.table.node(shard, slot)
     }
 
     fn node_mut(&mut self, id: NameId) -> &mut Node {
         let (shard, slot) = place(id);
-        self.table.get_mut(shard).node_mut(slot)
+        self.table.node_mut(shard, slot)
     }
 
     /// A name's key: its lower-cased wire form (or, for a name without one, a marker
@@ -341,8 +341,7 @@ impl ZoneStore {
     pub fn names_with_records(&self) -> impl Iterator<Item = (NameId, &Node)> {
         (0..SHARDS).flat_map(move |s| {
             self.table
-                .get(s)
-                .nodes()
+                .nodes(s)
                 .filter(|(_, n)| n.has_records())
                 .map(move |(slot, n)| (id_of(s, slot), n))
         })
@@ -357,11 +356,17 @@ impl ZoneStore {
             + (self.maybe_free.capacity() + self.dirty.capacity()) * 4
     }
 
+    /// Bytes held by the names' nodes with their values and referrers, over every
+    /// shard.
+    pub fn node_bytes(&self) -> usize {
+        (0..SHARDS).map(|s| self.table.node_bytes(s)).sum()
+    }
+
     /// Bytes of the values kept on the heap, over every shard (without the allocator's
     /// rounding).
     pub fn value_bytes(&self) -> usize {
         (0..SHARDS)
-            .flat_map(|s| self.table.get(s).nodes())
+            .flat_map(|s| self.table.nodes(s))
             .map(|(_, node)| node.value_bytes())
             .sum()
     }
@@ -531,7 +536,7 @@ impl ZoneStore {
 
     fn add(&mut self, owner: NameId, rdata: RData, count_again: bool) {
         let (shard, slot) = place(owner);
-        let node = self.table.get_mut(shard).node_mut(slot);
+        let node = self.table.node_mut(shard, slot);
         // Looked up only for a name that has one.
         let index = node
             .indexed
@@ -557,7 +562,7 @@ impl ZoneStore {
 
     fn remove(&mut self, owner: NameId, rdata: RData) {
         let (shard, slot) = place(owner);
-        let node = self.table.get_mut(shard).node_mut(slot);
+        let node = self.table.node_mut(shard, slot);
         // Looked up only for a name that has one.
         let index = node
             .indexed
@@ -777,12 +782,7 @@ impl ZoneStore {
             return Some(id_of(shard, slot as usize));
         }
         let in_zone = is_wire(key) && self.apex_of(key).is_some();
-        let room = self.room_per_shard;
-        let table = self.table.get_mut(shard);
-        if room > 0 && table.has_no_room() {
-            table.reserve(room, key.len() + 8);
-        }
-        let slot = table.insert(key, hash)? as usize;
+        let slot = self.table.insert(shard, key, hash, self.room_per_shard)?;
         let id = id_of(shard, slot);
         self.node_mut(id).in_zone = in_zone;
         Some(id)
@@ -794,11 +794,11 @@ impl ZoneStore {
         if !table.is_held(slot) || table.is_served(slot) {
             return;
         }
-        let node = table.node(slot);
+        let node = self.table.node(shard, slot);
         if node.exists() || node.has_records() || node.referrers.is_some() {
             return;
         }
-        self.table.get_mut(shard).remove(slot);
+        self.table.remove(shard, slot);
     }
 }
 

@@ -7,6 +7,7 @@
 //! This module is a leaf: it knows nothing of JSON, sources, records or threads.
 
 mod apply;
+mod compared;
 pub(crate) mod facts;
 mod replace;
 mod shared;
@@ -14,6 +15,7 @@ mod shared;
 pub use shared::TaskSharing;
 
 pub use apply::Item;
+pub use compared::{ComparedState, GuessFailed, StateIntake};
 pub use facts::{
     Agent, Discovery, DiscoveryPort, DiscoveryShape, Framework, PortShape, RunningStatus,
     StatusUpdate, Statuses, Task, TaskRare,
@@ -133,6 +135,9 @@ pub struct Cluster {
     /// Framework and agent ids, task names and DiscoveryInfos, each held once.
     shared: TaskSharing,
     next_seq: u64,
+    /// Counts every change of a task held (a slot's number and contents hold for a
+    /// comparison only while this stays the same).
+    task_changes: u64,
 }
 
 impl Cluster {
@@ -143,7 +148,7 @@ impl Cluster {
         listener_ips: Vec<IpAddr>,
     ) -> Self {
         let mut cluster = Cluster::default();
-        cluster.replace(state, masters, listener_ips);
+        cluster.replace_whole(state, masters, listener_ips);
         cluster
     }
 
@@ -268,6 +273,7 @@ impl Cluster {
 
     /// Inserts a task the model does not hold, at `seq` in the order.
     fn insert_task(&mut self, mut task: Task, seq: u64) {
+        self.task_changes += 1;
         task.compact();
         self.shared.share(&mut task);
         let agent_list = self
@@ -305,15 +311,14 @@ impl Cluster {
         if let Some(list) = self.tasks_by_framework.get_mut(&framework) {
             list.push(i);
         }
-        let (slots, hasher) = (&self.slots, &self.hasher);
-        self.index.insert_unique(hash, i, |&j| {
-            use std::hash::BuildHasher;
-            let t = match &slots[j as usize] {
-                Some(s) => &s.task,
-                None => unreachable!("task index {j} points at a free slot"),
-            };
-            hasher.hash_one((&*t.framework_id, &*t.id, t.instance))
-        });
+        self.index
+            .insert_unique(hash, i, rehash(&self.slots, &self.hasher));
+    }
+
+    /// Makes room in the task index for `more` tasks.
+    fn reserve_tasks(&mut self, more: usize) {
+        self.slots.reserve(more.saturating_sub(self.free.len()));
+        self.index.reserve(more, rehash(&self.slots, &self.hasher));
     }
 
     pub(crate) fn remove_task(&mut self, key: &TaskKey) {
@@ -325,6 +330,7 @@ impl Cluster {
     /// The task in slot `i`, for an update in place.
     pub(crate) fn task_mut(&mut self, key: &TaskKey) -> Option<&mut Task> {
         let i = self.find(&key.framework, &key.id, key.instance)?;
+        self.task_changes += 1;
         self.slots[i as usize].as_mut().map(|s| &mut s.task)
     }
 
@@ -332,6 +338,7 @@ impl Cluster {
         let Some(slot) = self.slots[i as usize].take() else {
             return;
         };
+        self.task_changes += 1;
         let t = &slot.task;
         let hash = self.hash(&t.framework_id, &t.id, t.instance);
         if let Ok(entry) = self.index.find_entry(hash, |&j| j == i) {
@@ -378,5 +385,20 @@ impl Cluster {
         if list.is_empty() {
             lists.remove(owner);
         }
+    }
+}
+
+/// The hash of the task a slot of the index names, for the index to move it when it grows.
+fn rehash<'a>(
+    slots: &'a [Option<TaskSlot>],
+    hasher: &'a foldhash::fast::RandomState,
+) -> impl Fn(&u32) -> u64 + 'a {
+    move |&j| {
+        use std::hash::BuildHasher;
+        let t = match &slots[j as usize] {
+            Some(s) => &s.task,
+            None => unreachable!("task index {j} points at a free slot"),
+        };
+        hasher.hash_one((&*t.framework_id, &*t.id, t.instance))
     }
 }

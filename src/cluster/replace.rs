@@ -3,18 +3,20 @@
 //! hold exactly the new state. No second model is built beside the first, so a poll of a
 //! 100k-task cluster holds the decoded state and one model, not two models.
 
+use super::compared::Listed;
 use super::{
-    Agent, Cluster, ClusterState, Framework, HashMap, HashSet, Item, Ordered, Task, TaskKey,
+    Agent, Cluster, ClusterState, ComparedState, Framework, HashMap, HashSet, Item, Ordered, Task,
+    TaskKey,
 };
 use std::net::IpAddr;
 
 impl Cluster {
     /// The items whose records may differ between the model and `state` with these
     /// cluster-wide inputs: ask before [`Cluster::replace`]. Items equal in both are left
-    /// out, so an unchanged task costs one lookup and one comparison.
+    /// out: a task the state lists unchanged costs nothing more here.
     pub fn differences_from(
         &self,
-        state: &ClusterState,
+        state: &ComparedState,
         masters: &[String],
         listener_ips: &[IpAddr],
     ) -> Vec<Item> {
@@ -29,7 +31,7 @@ impl Cluster {
         let changed_frameworks = changed_ids(&self.frameworks, &frameworks);
         let changed_agents = changed_ids(&self.agents, &agents);
         // A changed framework or agent changes the records of every task it has, before
-        // and after.
+        // and after (the model's tasks the state lists unchanged are among the first).
         for &id in &changed_frameworks {
             items.insert(Item::Framework(id.into()));
             items.extend(self.framework_task_keys(id).map(Item::Task));
@@ -38,33 +40,32 @@ impl Cluster {
             items.insert(Item::Agent(id.into()));
             items.extend(self.agent_task_keys(id).map(Item::Task));
         }
-        let mut listed = vec![false; self.slots.len()];
-        for task in &state.tasks {
-            let found = self.find(&task.framework_id, &task.id, task.instance);
-            if let Some(i) = found {
-                listed[i as usize] = true;
-            }
-            if found.is_none_or(|i| self.slot_task(i) != task)
-                || changed_frameworks.contains(&*task.framework_id)
-                || changed_agents.contains(&*task.agent_id)
-            {
-                items.insert(Item::Task(task.key()));
-            }
-        }
+        let listed = self.listed_slots(state);
+        // A task the state brought is new or changed (or, when it was compared under
+        // another key than its own, made again to no harm).
+        items.extend(state.tasks.iter().map(|t| Item::Task(t.key())));
         items.extend(self.unlisted(&listed).map(|t| Item::Task(t.key())));
         items.into_iter().collect()
     }
 
     /// Makes the model hold exactly `state`, in its order, with these cluster-wide
-    /// inputs. A task equal to the model's copy is dropped and the model's kept (only its
-    /// place in the order moves); the rest are put in. The result is the model
-    /// [`Cluster::from_state`] would build from the same arguments.
+    /// inputs. A task the state lists unchanged stays where it is (only its place in the
+    /// order moves); the others are put in. The result is the model
+    /// [`Cluster::from_state`] would build from the same state.
+    ///
+    /// # Panics
+    /// When the model changed since `state` was compared with it (a slot number would
+    /// no longer name the task compared).
     pub fn replace(
         &mut self,
-        state: ClusterState,
+        state: ComparedState,
         masters: Vec<String>,
         listener_ips: Vec<IpAddr>,
     ) {
+        assert_eq!(
+            state.model_changes, self.task_changes,
+            "a state compared with an older model"
+        );
         self.leader = state.leader;
         self.masters = masters;
         self.listener_ips = listener_ips;
@@ -84,21 +85,29 @@ impl Cluster {
             self.agents.insert(id, Ordered { seq, value });
         }
         // Tasks the state no longer lists go first, so that new ones reuse their slots.
-        let mut listed = vec![false; self.slots.len()];
-        for task in &state.tasks {
-            if let Some(i) = self.find(&task.framework_id, &task.id, task.instance) {
-                listed[i as usize] = true;
-            }
-        }
+        let listed = self.listed_slots_of(&state.listed, &state.tasks);
         let gone: Vec<TaskKey> = self.unlisted(&listed).map(Task::key).collect();
         drop(listed);
         for key in &gone {
             self.remove_task(key);
         }
-        let room = state.tasks.len().saturating_sub(self.task_count());
-        self.slots.reserve(room.saturating_sub(self.free.len()));
-        self.index.reserve(room, |_| 0);
-        for task in state.tasks {
+        self.reserve_tasks(state.listed.len().saturating_sub(self.task_count()));
+        let mut tasks: Vec<Option<Task>> = state.tasks.into_iter().map(Some).collect();
+        for entry in state.listed {
+            let task = match entry {
+                Listed::Model(i) => {
+                    // Claimed by this entry alone, and listed: still the task compared.
+                    let seq = self.seq();
+                    if let Some(slot) = self.slots[i as usize].as_mut() {
+                        slot.seq = seq;
+                    }
+                    continue;
+                }
+                Listed::New(i) => match tasks[i as usize].take() {
+                    Some(task) => task,
+                    None => continue,
+                },
+            };
             match self.find(&task.framework_id, &task.id, task.instance) {
                 // An id the state lists twice: the later copy wins, in the first's place.
                 Some(i) if self.slot(i).seq > started => {
@@ -123,6 +132,39 @@ impl Cluster {
                 }
             }
         }
+    }
+
+    /// [`Cluster::replace`] with a state not yet compared.
+    pub fn replace_whole(
+        &mut self,
+        state: ClusterState,
+        masters: Vec<String>,
+        listener_ips: Vec<IpAddr>,
+    ) {
+        let compared = ComparedState::of(self, state);
+        self.replace(compared, masters, listener_ips);
+    }
+
+    /// The model's slots that `state` lists (unchanged, or under a task's own key).
+    fn listed_slots(&self, state: &ComparedState) -> Vec<bool> {
+        self.listed_slots_of(&state.listed, &state.tasks)
+    }
+
+    fn listed_slots_of(&self, entries: &[Listed], tasks: &[Task]) -> Vec<bool> {
+        let mut listed = vec![false; self.slots.len()];
+        for entry in entries {
+            let slot = match *entry {
+                Listed::Model(i) => Some(i),
+                Listed::New(i) => {
+                    let t = &tasks[i as usize];
+                    self.find(&t.framework_id, &t.id, t.instance)
+                }
+            };
+            if let Some(i) = slot {
+                listed[i as usize] = true;
+            }
+        }
+        listed
     }
 
     /// The model's tasks whose slot `listed` does not mark.
@@ -248,7 +290,7 @@ mod tests {
         let mut in_place = model(first());
         // A stream change first, so that places in the order have been given since.
         in_place.apply(Change::TaskAdded(task("f1", "t9", "a1", "web")));
-        in_place.replace(second(), vec!["10.0.0.1:5050".into()], vec![]);
+        in_place.replace_whole(second(), vec!["10.0.0.1:5050".into()], vec![]);
         let built = model(second());
         let (state, by_owner) = contents(&in_place);
         let (expected_state, expected_by_owner) = contents(&built);
@@ -259,12 +301,12 @@ mod tests {
             assert_eq!(in_place.task(&task.key()), Some(task));
         }
         // Back again, then to nothing.
-        in_place.replace(first(), vec!["10.0.0.1:5050".into()], vec![]);
+        in_place.replace_whole(first(), vec!["10.0.0.1:5050".into()], vec![]);
         assert_eq!(
             format!("{:?}", in_place.to_state()),
             format!("{:?}", model(first()).to_state())
         );
-        in_place.replace(ClusterState::default(), vec![], vec![]);
+        in_place.replace_whole(ClusterState::default(), vec![], vec![]);
         assert_eq!(in_place.task_count(), 0);
         assert_eq!(in_place.agent_task_keys("a1").count(), 0);
     }
@@ -273,8 +315,11 @@ mod tests {
     fn the_differences_are_what_changed_and_whom_a_change_touches() {
         let old = model(first());
         let masters = ["10.0.0.1:5050".to_string()];
-        assert!(old.differences_from(&first(), &masters, &[]).is_empty());
-        let mut items = old.differences_from(&second(), &masters, &[]);
+        assert!(
+            old.differences_from(&ComparedState::of(&old, first()), &masters, &[])
+                .is_empty()
+        );
+        let mut items = old.differences_from(&ComparedState::of(&old, second()), &masters, &[]);
         items.sort_by_key(|i| format!("{i:?}"));
         let key = |f: &str, id: &str| Item::Task(task(f, id, "", "").key());
         let mut expected = vec![
@@ -290,8 +335,24 @@ mod tests {
         assert_eq!(items, expected);
         // Only the cluster-wide inputs.
         assert_eq!(
-            old.differences_from(&first(), &[], &[]),
+            old.differences_from(&ComparedState::of(&old, first()), &[], &[]),
             vec![Item::Cluster]
         );
+    }
+
+    #[test]
+    fn a_state_far_larger_than_the_model_is_found_task_by_task() {
+        // The task index grows while the model's own tasks are in it: each must be
+        // moved under its own hash.
+        let mut in_place = model(first());
+        let many: Vec<Task> = (0..5000)
+            .map(|i| task("f1", &format!("t{i}"), "a1", "web"))
+            .collect();
+        let state = state(many.clone(), &[("a1", "10.0.0.11")]);
+        in_place.replace_whole(state, vec![], vec![]);
+        assert_eq!(in_place.task_count(), 5000);
+        for t in &many {
+            assert!(in_place.task(&t.key()).is_some(), "{} lost", t.id);
+        }
     }
 }

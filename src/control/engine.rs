@@ -6,7 +6,7 @@
 //! records are generated again and put in. Records are a pure function of an item, so
 //! the store always holds exactly what a full generation of the model would give.
 
-use crate::cluster::{Change, Cluster, ClusterState, Item};
+use crate::cluster::{Change, Cluster, ClusterState, ComparedState, Item};
 use crate::config::Config;
 use crate::records::documents::{Document, DocumentKind};
 use crate::records::documents::{ZoneInfo, write_axfr, write_enumerate};
@@ -98,6 +98,18 @@ impl Engine {
     /// Replaces the model with a whole state (a poll, or a subscription's snapshot):
     /// only the items that differ are regenerated, and the model is changed in place.
     pub fn apply_state(&mut self, state: ClusterState, masters: &[String], listener: &[IpAddr]) {
+        let compared = ComparedState::of(&self.cluster, state);
+        self.apply_compared(compared, masters, listener);
+    }
+
+    /// [`Engine::apply_state`] of a state already compared with the model (a poll
+    /// compared as it was decoded).
+    pub fn apply_compared(
+        &mut self,
+        state: ComparedState,
+        masters: &[String],
+        listener: &[IpAddr],
+    ) {
         let started = std::time::Instant::now();
         let (masters, listener) = (masters.to_vec(), listener.to_vec());
         let modelled = if self.store.is_empty() {

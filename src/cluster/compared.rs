@@ -1,0 +1,343 @@
+//! A whole new state compared with the model task by task, so that a task the model
+//! already holds, unchanged, is dropped as soon as it is compared: what stays is the
+//! model's slot number for it (4 bytes) rather than a second copy of the task.
+//! [`StateIntake`] compares a state document's tasks as they are decoded, before the
+//! document's end says which framework each list belongs to; [`ComparedState::of`]
+//! compares a state already whole.
+
+use super::{Agent, Cluster, ClusterState, Framework, HashMap, Task};
+use std::sync::Arc;
+
+/// A task of the new state, in its order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Listed {
+    /// The model's task in this slot: the state lists it unchanged.
+    Model(u32),
+    /// The state's own copy, by its place in [`ComparedState::tasks`].
+    New(u32),
+}
+
+/// A whole state, compared with the model it is to replace (see `replace`).
+#[derive(Debug, Default)]
+pub struct ComparedState {
+    /// The leading master's UPID.
+    pub leader: String,
+    /// Frameworks by id, in state order.
+    pub frameworks: Vec<(Box<str>, Framework)>,
+    /// Agents by id, in state order.
+    pub agents: Vec<(Box<str>, Agent)>,
+    /// Every task, in state order.
+    pub(super) listed: Vec<Listed>,
+    /// The tasks the model did not hold as they are.
+    pub(super) tasks: Vec<Task>,
+    /// The model's count of task changes when compared: slot numbers hold only for it.
+    pub(super) model_changes: u64,
+}
+
+impl ComparedState {
+    /// `state`, compared with `model`.
+    pub fn of(model: &Cluster, state: ClusterState) -> ComparedState {
+        let mut compared = Comparer::new(model);
+        for task in state.tasks {
+            compared.take(model, task);
+        }
+        ComparedState {
+            leader: state.leader,
+            frameworks: state.frameworks,
+            agents: state.agents,
+            listed: compared.listed,
+            tasks: compared.tasks,
+            model_changes: model.task_changes,
+        }
+    }
+
+    /// Tasks the state lists.
+    pub fn task_count(&self) -> usize {
+        self.listed.len()
+    }
+
+    /// Tasks the state brought that the model did not hold as they are.
+    pub fn new_task_count(&self) -> usize {
+        self.tasks.len()
+    }
+}
+
+/// Tasks compared one at a time, in state order.
+struct Comparer {
+    listed: Vec<Listed>,
+    tasks: Vec<Task>,
+    /// Model slots some task of the state was already compared with: only the first
+    /// task of a key may stand for the model's copy.
+    claimed: Vec<bool>,
+}
+
+impl Comparer {
+    fn new(model: &Cluster) -> Comparer {
+        Comparer {
+            listed: Vec::new(),
+            tasks: Vec::new(),
+            claimed: vec![false; model.slots.len()],
+        }
+    }
+
+    /// Compares `task` under its own key (framework id, id, instance).
+    fn take(&mut self, model: &Cluster, task: Task) {
+        if let Some(i) = model.find(&task.framework_id, &task.id, task.instance) {
+            let first = !std::mem::replace(&mut self.claimed[i as usize], true);
+            if first && *model.slot_task(i) == task {
+                self.listed.push(Listed::Model(i));
+                return;
+            }
+        }
+        self.listed.push(Listed::New(self.tasks.len() as u32));
+        self.tasks.push(task);
+    }
+}
+
+/// A state document's tasks compared with the model as they are decoded, list by list
+/// in document order. Until the document ends, a task's framework is guessed from its
+/// own `framework_id` field and its instance taken as 0; [`StateIntake::finish`] checks
+/// every guess that let a task be dropped.
+pub struct StateIntake {
+    compared: Comparer,
+    /// Where each list's tasks start in `listed`: (list, first entry).
+    lists: Vec<(usize, usize)>,
+    model_changes: u64,
+}
+
+/// A guess [`StateIntake`] made did not hold (the document's tasks name a framework
+/// other than the one listing them, or the model changed meanwhile): the document must
+/// be read again and compared whole.
+#[derive(Debug, PartialEq, Eq)]
+pub struct GuessFailed;
+
+impl StateIntake {
+    /// An intake comparing with `model`, which must not change until
+    /// [`StateIntake::finish`].
+    pub fn new(model: &Cluster) -> StateIntake {
+        StateIntake {
+            compared: Comparer::new(model),
+            lists: Vec::new(),
+            model_changes: model.task_changes,
+        }
+    }
+
+    /// The next tasks of list `list` (lists come whole, one after another), each with
+    /// the framework id it names itself and instance 0.
+    pub fn take(&mut self, model: &Cluster, list: usize, tasks: Vec<Task>) {
+        if model.task_changes != self.model_changes {
+            return; // `finish` fails.
+        }
+        if self.lists.last().is_none_or(|&(l, _)| l != list) {
+            self.lists.push((list, self.compared.listed.len()));
+        }
+        for task in tasks {
+            self.compared.take(model, task);
+        }
+    }
+
+    /// Tasks compared so far.
+    pub fn task_count(&self) -> usize {
+        self.compared.listed.len()
+    }
+
+    /// The whole state: `keys[list]` is the framework key of each list (`None` for a
+    /// list outside the frameworks). Each task gets its framework and instance (the
+    /// n-th repeat of an id within a framework is instance n); a task that was dropped
+    /// for the model's copy must have had exactly these.
+    pub fn finish(
+        self,
+        model: &Cluster,
+        leader: String,
+        frameworks: Vec<(Box<str>, Framework)>,
+        agents: Vec<(Box<str>, Agent)>,
+        keys: &[Option<Arc<str>>],
+    ) -> Result<ComparedState, GuessFailed> {
+        if model.task_changes != self.model_changes {
+            return Err(GuessFailed);
+        }
+        let Comparer {
+            listed, mut tasks, ..
+        } = self.compared;
+        let mut instances = vec![0u32; listed.len()];
+        for (n, &(list, start)) in self.lists.iter().enumerate() {
+            let end = self.lists.get(n + 1).map_or(listed.len(), |&(_, s)| s);
+            let Some(key) = keys.get(list).cloned().flatten() else {
+                return Err(GuessFailed);
+            };
+            let mut repeats: HashMap<&str, u32> = HashMap::default();
+            for (at, entry) in listed.iter().enumerate().take(end).skip(start) {
+                let (id, framework, instance) = match *entry {
+                    Listed::Model(i) => {
+                        let t = model.slot_task(i);
+                        (&*t.id, Some(&t.framework_id), t.instance)
+                    }
+                    Listed::New(i) => (&*tasks[i as usize].id, None, 0),
+                };
+                let seen = repeats.entry(id).or_insert(0);
+                instances[at] = *seen;
+                *seen += 1;
+                if let Some(framework) = framework {
+                    if **framework != *key || instance != instances[at] {
+                        return Err(GuessFailed);
+                    }
+                }
+            }
+            for (at, entry) in listed.iter().enumerate().take(end).skip(start) {
+                if let Listed::New(i) = *entry {
+                    let task = &mut tasks[i as usize];
+                    task.framework_id = key.clone();
+                    task.instance = instances[at];
+                }
+            }
+        }
+        Ok(ComparedState {
+            leader,
+            frameworks,
+            agents,
+            listed,
+            tasks,
+            model_changes: self.model_changes,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::Change;
+
+    fn task(framework: &str, id: &str, name: &str) -> Task {
+        Task {
+            id: id.into(),
+            name: name.into(),
+            framework_id: framework.into(),
+            agent_id: "a1".into(),
+            running: true,
+            ..Task::default()
+        }
+    }
+
+    fn frameworks() -> Vec<(Box<str>, Framework)> {
+        vec![
+            ("f1".into(), Framework::default()),
+            ("f2".into(), Framework::default()),
+        ]
+    }
+
+    fn model(tasks: Vec<Task>) -> Cluster {
+        let state = ClusterState {
+            frameworks: frameworks(),
+            tasks,
+            ..ClusterState::default()
+        };
+        Cluster::from_state(state, vec![], vec![])
+    }
+
+    fn keys() -> Vec<Option<Arc<str>>> {
+        vec![Some("f1".into()), Some("f2".into())]
+    }
+
+    /// What `from_state` makes of the document's tasks, listed under their frameworks.
+    fn whole(lists: &[(usize, Vec<Task>)]) -> Cluster {
+        let mut tasks = Vec::new();
+        for (list, list_tasks) in lists {
+            let key = keys()[*list].clone().unwrap(); // ok: test
+            let mut repeats: HashMap<Box<str>, u32> = HashMap::default();
+            for t in list_tasks {
+                let mut t = t.clone();
+                let n = repeats.entry(t.id.clone()).or_insert(0);
+                t.instance = *n;
+                *n += 1;
+                t.framework_id = key.clone();
+                tasks.push(t);
+            }
+        }
+        model(tasks)
+    }
+
+    fn intake(model: &Cluster, lists: &[(usize, Vec<Task>)]) -> Result<Cluster, GuessFailed> {
+        let mut intake = StateIntake::new(model);
+        for (list, tasks) in lists {
+            // In two batches, as the decoder hands them over.
+            let (a, b) = tasks.split_at(tasks.len() / 2);
+            intake.take(model, *list, a.to_vec());
+            intake.take(model, *list, b.to_vec());
+        }
+        let state = intake.finish(model, String::new(), frameworks(), vec![], &keys())?;
+        let mut replaced = model.clone();
+        replaced.replace(state, vec![], vec![]);
+        Ok(replaced)
+    }
+
+    fn same(a: &Cluster, b: &Cluster) -> bool {
+        format!("{:?}", a.to_state()) == format!("{:?}", b.to_state())
+    }
+
+    #[test]
+    fn a_document_compared_as_it_comes_makes_the_model_a_whole_one_makes() {
+        let old = model(vec![
+            task("f1", "t1", "web"),
+            task("f1", "t2", "web"),
+            task("f2", "t3", "db"),
+        ]);
+        // t1 unchanged, t2 renamed, t3 gone, t4 new and listed twice, t5 without its
+        // own framework field.
+        let lists = vec![
+            (
+                0,
+                vec![
+                    task("f1", "t1", "web"),
+                    task("f1", "t2", "api"),
+                    task("f1", "t4", "cache"),
+                    task("f1", "t4", "cache"),
+                ],
+            ),
+            (1, vec![task("", "t5", "db")]),
+        ];
+        let replaced = intake(&old, &lists).unwrap(); // ok: test
+        let expected = whole(&lists);
+        assert!(same(&replaced, &expected), "{:?}", replaced.to_state());
+        // The unchanged task was dropped for the model's copy, the rest kept.
+        let mut counting = StateIntake::new(&old);
+        for (list, tasks) in &lists {
+            counting.take(&old, *list, tasks.clone());
+        }
+        let state = counting
+            .finish(&old, String::new(), frameworks(), vec![], &keys())
+            .unwrap(); // ok: test
+        assert_eq!((state.task_count(), state.new_task_count()), (5, 4));
+    }
+
+    #[test]
+    fn a_task_naming_another_framework_than_its_list_asks_for_the_whole_document() {
+        let old = model(vec![task("f1", "t1", "web")]);
+        // Listed under f2, the task names f1, and equals the model's f1 task.
+        let lists = vec![(1, vec![task("f1", "t1", "web")])];
+        assert_eq!(intake(&old, &lists).err(), Some(GuessFailed));
+        // A list outside the frameworks, the same.
+        let mut outside = StateIntake::new(&old);
+        outside.take(&old, 5, vec![task("f1", "t1", "web")]);
+        let finished = outside.finish(&old, String::new(), frameworks(), vec![], &keys());
+        assert_eq!(finished.err(), Some(GuessFailed));
+    }
+
+    #[test]
+    fn a_model_changed_meanwhile_asks_for_the_whole_document() {
+        let mut old = model(vec![task("f1", "t1", "web")]);
+        let mut intake = StateIntake::new(&old);
+        intake.take(&old, 0, vec![task("f1", "t1", "web")]);
+        old.apply(Change::TaskAdded(task("f1", "t9", "web")));
+        let finished = intake.finish(&old, String::new(), frameworks(), vec![], &keys());
+        assert_eq!(finished.err(), Some(GuessFailed));
+    }
+
+    #[test]
+    fn a_repeat_of_an_unchanged_task_is_its_next_instance() {
+        let old = whole(&[(0, vec![task("f1", "t1", "web"), task("f1", "t1", "web")])]);
+        let lists = vec![(0, vec![task("f1", "t1", "web"), task("f1", "t1", "web")])];
+        let replaced = intake(&old, &lists).unwrap(); // ok: test
+        assert!(same(&replaced, &whole(&lists)));
+        assert_eq!(replaced.task_count(), 2);
+    }
+}

@@ -6,6 +6,7 @@ pub mod engine;
 pub(crate) mod publish;
 mod serial;
 
+use crate::cluster::{GuessFailed, StateIntake};
 use crate::config::keys::ReloadPlan;
 use crate::config::{Config, is_wildcard};
 use crate::dns::wire::serial_later;
@@ -100,6 +101,8 @@ pub struct Control {
     engine: Engine,
     events: Receiver<SourceEvent>,
     feed: Sender<FeedCommand>,
+    /// The polled document whose tasks are being compared with the model as they come.
+    intake: Option<StateIntake>,
     /// When the changes applied so far are to be published (stream changes wait a
     /// little, so that a burst becomes one publish).
     publish_due: Option<Instant>,
@@ -156,6 +159,7 @@ impl Control {
             status,
             events,
             feed,
+            intake: None,
             publish_due: None,
             pending_since: None,
             lineage: None,
@@ -241,8 +245,57 @@ impl Control {
     }
 
     fn on_source(&mut self, event: SourceEvent) {
+        let event = match event {
+            SourceEvent::StateBegins => {
+                self.intake = Some(StateIntake::new(self.engine.cluster()));
+                return;
+            }
+            SourceEvent::StateTasks { list, tasks } => {
+                if let Some(intake) = &mut self.intake {
+                    intake.take(self.engine.cluster(), list, tasks);
+                }
+                return;
+            }
+            SourceEvent::StateAbandoned => {
+                self.intake = None;
+                return;
+            }
+            other => other,
+        };
+        // Whatever comes now ends a document being compared.
+        let intake = self.intake.take();
         self.pending_since.get_or_insert_with(Instant::now);
         match event {
+            SourceEvent::StateEnds(rest) => {
+                let Some(intake) = intake else {
+                    return;
+                };
+                let rest = *rest;
+                let cluster = self.engine.cluster();
+                match intake.finish(
+                    cluster,
+                    rest.leader,
+                    rest.frameworks,
+                    rest.agents,
+                    &rest.list_keys,
+                ) {
+                    Ok(state) => {
+                        let masters = self.masters.view().list;
+                        let listener = listener_addresses(self.config.listener);
+                        self.engine.apply_compared(state, &masters, &listener);
+                        self.publish_due = Some(Instant::now());
+                    }
+                    Err(GuessFailed) => {
+                        tracing::warn!(
+                            "the state document's tasks do not name the frameworks listing them; reading it again whole"
+                        );
+                        let _ = self.feed.send(FeedCommand::ReadWhole);
+                    }
+                }
+            }
+            SourceEvent::StateBegins
+            | SourceEvent::StateTasks { .. }
+            | SourceEvent::StateAbandoned => {}
             SourceEvent::State(state) => {
                 let masters = self.masters.view().list;
                 let listener = listener_addresses(self.config.listener);

@@ -18,6 +18,9 @@ use std::time::{Duration, Instant};
 pub(crate) enum FeedCommand {
     /// Read the state now: poll, or subscribe again (SIGUSR1, a new master list).
     Now,
+    /// Poll now, and read the document whole (one compared task by task as it was
+    /// decoded could not be taken).
+    ReadWhole,
     /// New connection settings (SIGHUP), and the refresh period.
     Replace(Box<StateSource>, Duration),
 }
@@ -26,6 +29,7 @@ impl std::fmt::Debug for FeedCommand {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             FeedCommand::Now => f.write_str("Now"),
+            FeedCommand::ReadWhole => f.write_str("ReadWhole"),
             FeedCommand::Replace(_, period) => write!(f, "Replace(.., {period:?})"),
         }
     }
@@ -193,6 +197,7 @@ impl Feed {
     fn command(&mut self, command: FeedCommand, backoff: &mut Backoff) {
         match command {
             FeedCommand::Now => {}
+            FeedCommand::ReadWhole => self.poller.read_whole_next(),
             FeedCommand::Replace(source, period) => {
                 self.source = *source;
                 self.period = period;

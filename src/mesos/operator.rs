@@ -301,7 +301,7 @@ impl Event {
     /// task list is cut out as it arrives and decoded on every core (`split`), the rest
     /// once the record ends.
     pub fn from_reader(reader: impl std::io::Read) -> Result<Event, serde_json::Error> {
-        let cut = split::cut_task_lists(reader, subscribed_lists, Task::into_cluster_task)?;
+        let cut = split::cut_task_lists(reader, subscribed_lists, Task::into_cluster_task, None)?;
         let mut event: Event = serde_json::from_slice(&cut.skeleton)?;
         for list in cut.lists {
             // The rule cuts one list only, and it lies under `subscribed`.

@@ -2,7 +2,8 @@
 //! same document as last time.
 
 use super::events::SourceEvent;
-use super::source::{FetchError, StateSource};
+use super::source::{Document, DocumentSink, FetchError, StateSource};
+use crate::cluster::Task;
 use crate::status::{Status, unix_ms};
 use crossbeam_channel::Sender;
 use std::time::Instant;
@@ -12,17 +13,48 @@ pub(crate) struct Poller {
     /// Digest of the last document sent: the same bytes again are not turned into a
     /// model twice.
     last_digest: Option<u64>,
+    /// The next document is sent whole rather than task by task as it is decoded.
+    whole_next: bool,
+}
+
+/// Hands a document's tasks to the control thread as they are decoded, which compares
+/// them with the model at once (so the decoded document is never held whole).
+struct ToControl<'a> {
+    events: &'a Sender<SourceEvent>,
+    begun: bool,
+}
+
+impl DocumentSink for ToControl<'_> {
+    fn begin(&mut self) {
+        self.begun = true;
+        let _ = self.events.send(SourceEvent::StateBegins);
+    }
+
+    fn tasks(&mut self, list: usize, tasks: Vec<Task>) {
+        // A control thread gone is noticed when the document's end is sent.
+        let _ = self.events.send(SourceEvent::StateTasks { list, tasks });
+    }
 }
 
 impl Poller {
     pub(crate) fn new() -> Poller {
-        Poller { last_digest: None }
+        Poller {
+            last_digest: None,
+            whole_next: false,
+        }
     }
 
     /// The next document is sent whole, even if it is the same (new settings, or the
     /// model was last fed by a subscription).
     pub(crate) fn forget(&mut self) {
         self.last_digest = None;
+    }
+
+    /// The next document is sent whole (a document compared task by task as it was
+    /// decoded did not hold to what the comparison assumed).
+    pub(crate) fn read_whole_next(&mut self) {
+        self.forget();
+        self.whole_next = true;
     }
 
     /// One read; a panic in it (a document nobody foresaw) fails that read like any
@@ -33,10 +65,15 @@ impl Poller {
         events: &Sender<SourceEvent>,
         status: &Status,
     ) -> Result<(), PollError> {
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let polled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             self.poll_unguarded(source, events, status)
         }))
-        .unwrap_or(Err(PollError::Panicked))
+        .unwrap_or(Err(PollError::Panicked));
+        if polled.is_err() {
+            // Tasks of a document that did not end may have gone ahead.
+            let _ = events.send(SourceEvent::StateAbandoned);
+        }
+        polled
     }
 
     fn poll_unguarded(
@@ -46,7 +83,12 @@ impl Poller {
         status: &Status,
     ) -> Result<(), PollError> {
         let started = Instant::now();
-        let fetched = source.fetch();
+        let mut sink = ToControl {
+            events,
+            begun: false,
+        };
+        let whole = std::mem::take(&mut self.whole_next);
+        let fetched = source.fetch((!whole).then_some(&mut sink as &mut dyn DocumentSink));
         let fetch_ms = started.elapsed().as_millis() as u64;
         Status::set(&status.source.last_fetch_ms, fetch_ms);
         Status::add(&status.source.fetch_ms_total, fetch_ms);
@@ -57,7 +99,10 @@ impl Poller {
             SourceEvent::Unchanged
         } else {
             self.last_digest = Some(fetched.digest);
-            SourceEvent::State(fetched.state.into_cluster_state())
+            match fetched.document {
+                Document::Whole(state) => SourceEvent::State(state.into_cluster_state()),
+                Document::Streamed(rest) => SourceEvent::StateEnds(Box::new(rest)),
+            }
         };
         events.send(event).map_err(|_| PollError::ControlGone)?;
         Status::set(&status.source.last_refresh_ok_ms, unix_ms());

@@ -4,7 +4,7 @@
 use super::detect::Masters;
 use super::digest::DigestReader;
 use super::iam::{IamError, IamLogin};
-use super::state::State;
+use super::state::{State, StateRest};
 use crate::config::{AuthMechanism, Config};
 use crate::names::hostport::split_host_port;
 use base64::Engine as _;
@@ -25,16 +25,51 @@ pub(crate) enum FetchError {
 
 /// One decoded state document, the digest of its bytes and their number.
 pub(crate) struct Fetched {
-    pub state: State,
+    pub document: Document,
     pub digest: u64,
     pub bytes: u64,
 }
 
-/// Decodes a document from `reader`, taking its digest on the way.
-fn decode(reader: impl std::io::Read) -> Result<Fetched, serde_json::Error> {
+/// A decoded state document: whole, or its rest when its tasks went to a sink.
+pub(crate) enum Document {
+    Whole(State),
+    Streamed(StateRest),
+}
+
+impl Document {
+    /// The leading master's UPID the document names.
+    fn leader(&self) -> &str {
+        match self {
+            Document::Whole(state) => &state.leader,
+            Document::Streamed(rest) => &rest.leader,
+        }
+    }
+}
+
+/// Where the tasks of the documents being read go as they are decoded.
+pub(crate) trait DocumentSink {
+    /// A new document starts (tasks handed over before belong to one not taken).
+    fn begin(&mut self);
+    /// The next tasks of task list `list`, in document order.
+    fn tasks(&mut self, list: usize, tasks: Vec<crate::cluster::Task>);
+}
+
+/// Decodes a document from `reader`, taking its digest on the way; with a `sink`, its
+/// tasks go there as they are decoded.
+fn decode(
+    reader: impl std::io::Read,
+    sink: Option<&mut (dyn DocumentSink + '_)>,
+) -> Result<Fetched, serde_json::Error> {
     let started = std::time::Instant::now();
     let mut reader = DigestReader::new(reader);
-    let state = State::from_reader(&mut reader)?;
+    let document = match sink {
+        Some(sink) => {
+            sink.begin();
+            let mut to_sink = |list, tasks| sink.tasks(list, tasks);
+            Document::Streamed(State::stream_from_reader(&mut reader, &mut to_sink)?)
+        }
+        None => Document::Whole(State::from_reader(&mut reader)?),
+    };
     let bytes = reader.bytes();
     tracing::debug!(
         bytes,
@@ -42,7 +77,7 @@ fn decode(reader: impl std::io::Read) -> Result<Fetched, serde_json::Error> {
         "read a state document"
     );
     Ok(Fetched {
-        state,
+        document,
         digest: reader.digest(),
         bytes,
     })
@@ -197,8 +232,11 @@ impl StateSource {
         })
     }
 
-    /// Reads one state document.
-    pub(crate) fn fetch(&self) -> Result<Fetched, FetchError> {
+    /// Reads one state document; with a `sink`, its tasks go there as they are decoded.
+    pub(crate) fn fetch(
+        &self,
+        mut sink: Option<&mut (dyn DocumentSink + '_)>,
+    ) -> Result<Fetched, FetchError> {
         match self {
             StateSource::File(path) => {
                 let file_error = |error: String| FetchError::File {
@@ -206,12 +244,12 @@ impl StateSource {
                     error,
                 };
                 let file = std::fs::File::open(path).map_err(|e| file_error(e.to_string()))?;
-                decode(file).map_err(|e| file_error(e.to_string()))
+                decode(file, sink).map_err(|e| file_error(e.to_string()))
             }
             StateSource::Masters { masters, client } => {
                 let mut last = FetchError::NoMasters;
                 for master in masters.view().list.iter().filter(|m| !m.is_empty()) {
-                    let (fetched, answered_by) = match client.state(master) {
+                    let (fetched, answered_by) = match client.state(master, sink.as_deref_mut()) {
                         Ok(found) => found,
                         Err(error) => {
                             last = FetchError::Master {
@@ -222,16 +260,18 @@ impl StateSource {
                         }
                     };
                     // Follow the leader the state names, on the leader's own port.
-                    match leader_address(&fetched.state.leader) {
-                        Some(leader) if leader != answered_by => match client.state(&leader) {
-                            Ok((fetched, _)) => return Ok(fetched),
-                            Err(error) => {
-                                last = FetchError::Master {
-                                    master: leader,
-                                    error,
+                    match leader_address(fetched.document.leader()) {
+                        Some(leader) if leader != answered_by => {
+                            match client.state(&leader, sink.as_deref_mut()) {
+                                Ok((fetched, _)) => return Ok(fetched),
+                                Err(error) => {
+                                    last = FetchError::Master {
+                                        master: leader,
+                                        error,
+                                    }
                                 }
                             }
-                        },
+                        }
                         _ => return Ok(fetched),
                     }
                 }
@@ -275,9 +315,15 @@ impl MasterClient {
     /// here rather than by the HTTP client, so that credentials go only to masters named
     /// by a master, and so the leader is not asked twice. An IAM token a master refuses is
     /// renewed once (it may have been revoked, or the clocks disagree about its expiry).
-    fn state(&self, master: &str) -> Result<(Fetched, String), String> {
-        self.ask(master, |auth, master| self.get_state(auth, master))
-            .map_err(MasterError::into_message)
+    fn state(
+        &self,
+        master: &str,
+        mut sink: Option<&mut (dyn DocumentSink + '_)>,
+    ) -> Result<(Fetched, String), String> {
+        self.ask(master, |auth, master| {
+            self.get_state(auth, master, sink.as_deref_mut())
+        })
+        .map_err(MasterError::into_message)
     }
 
     /// Runs `request` against `master` and the masters its redirects name, at most
@@ -286,7 +332,7 @@ impl MasterClient {
     fn ask<T>(
         &self,
         master: &str,
-        request: impl Fn(Option<&str>, &str) -> Result<T, MasterError>,
+        mut request: impl FnMut(Option<&str>, &str) -> Result<T, MasterError>,
     ) -> Result<(T, String), MasterError> {
         let mut master = master.to_string();
         let mut renewed = false;
@@ -352,7 +398,12 @@ impl MasterClient {
     }
 
     /// `GET /master/state`, falling back to `/master/state.json` (Mesos before 1.x) on 404.
-    fn get_state(&self, auth: Option<&str>, master: &str) -> Result<Fetched, MasterError> {
+    fn get_state(
+        &self,
+        auth: Option<&str>,
+        master: &str,
+        sink: Option<&mut (dyn DocumentSink + '_)>,
+    ) -> Result<Fetched, MasterError> {
         let scheme = if self.https { "https" } else { "http" };
         for path in ["/master/state", "/master/state.json"] {
             let url = format!("{scheme}://{master}{path}");
@@ -371,7 +422,7 @@ impl MasterClient {
             }
             let response = check_status(&url, response)?;
             let body = response.into_body().into_reader();
-            return decode(body).map_err(|e| MasterError::Other(format!("{url}: {e}")));
+            return decode(body, sink).map_err(|e| MasterError::Other(format!("{url}: {e}")));
         }
         Err(MasterError::Other("no state endpoint (404)".into()))
     }

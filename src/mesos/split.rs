@@ -54,13 +54,19 @@ const BATCH: usize = 256;
 /// Workers at most (a document's tasks keep about two busy; more wait on the reader).
 const MAX_WORKERS: usize = 4;
 
+/// Where a document's tasks go as they are decoded, in document order, a batch at a
+/// time, rather than into its [`CutList`]s.
+pub(crate) type TaskSink<'a> = &'a mut dyn FnMut(usize, Vec<cluster::Task>);
+
 /// Reads `reader` to its end, cutting out the arrays `rule` names, and decodes each
 /// cut task as `T`, converted by `convert` into the model's form (compacted, its strings
-/// shared across the whole document).
+/// shared across the whole document). With a `sink`, the tasks go to it (list by list,
+/// in order) and the lists come back empty.
 pub(crate) fn cut_task_lists<T: DeserializeOwned>(
     reader: impl Read,
     rule: fn(Path) -> ArrayRule,
     convert: fn(T) -> cluster::Task,
+    sink: Option<TaskSink<'_>>,
 ) -> Result<Cut, serde_json::Error> {
     std::thread::scope(|scope| {
         let start_workers = move |work: Work<T>| {
@@ -80,7 +86,7 @@ pub(crate) fn cut_task_lists<T: DeserializeOwned>(
                 .count();
             spawned > 0
         };
-        let mut decoding = Decoding::new(convert, Box::new(start_workers));
+        let mut decoding = Decoding::new(convert, Box::new(start_workers), sink);
         let mut scanner = Scanner::new(rule);
         let mut reader = reader;
         // `buf[..valid]` is read and not yet consumed; the rest is room to read into.
@@ -185,7 +191,7 @@ impl Scanner {
         buf: &[u8],
         from: usize,
         at_end: bool,
-        decoding: &mut Decoding<'_, T>,
+        decoding: &mut Decoding<'_, '_, T>,
     ) -> Result<usize, serde_json::Error> {
         let mut i = from;
         while i < buf.len() {
@@ -277,7 +283,7 @@ impl Scanner {
         &mut self,
         buf: &[u8],
         i: usize,
-        decoding: &mut Decoding<'_, T>,
+        decoding: &mut Decoding<'_, '_, T>,
     ) -> Result<(), serde_json::Error> {
         match buf[i] {
             b'{' => self.frames.push(Frame::Object {
@@ -331,7 +337,7 @@ impl Scanner {
         &mut self,
         buf: &[u8],
         i: usize,
-        decoding: &mut Decoding<'_, T>,
+        decoding: &mut Decoding<'_, '_, T>,
     ) -> Result<(), serde_json::Error> {
         let Some(region) = &mut self.region else {
             return Ok(());
@@ -406,7 +412,7 @@ impl Scanner {
 }
 
 /// Decoded batches from the workers, put back in document order.
-struct Decoding<'scope, T> {
+struct Decoding<'scope, 'sink, T> {
     convert: fn(T) -> cluster::Task,
     workers: Workers<'scope, T>,
     from_workers: Receiver<Decoded>,
@@ -419,6 +425,7 @@ struct Decoding<'scope, T> {
     /// One sharing for the whole document, applied in document order.
     sharing: TaskSharing,
     lists: Vec<CutList>,
+    sink: Option<TaskSink<'sink>>,
 }
 
 /// Starts the workers on a [`Work`]; false when none could start.
@@ -481,8 +488,12 @@ fn decode_batch<T: DeserializeOwned>(
         .collect()
 }
 
-impl<'scope, T: DeserializeOwned> Decoding<'scope, T> {
-    fn new(convert: fn(T) -> cluster::Task, start: StartWorkers<'scope, T>) -> Self {
+impl<'scope, 'sink, T: DeserializeOwned> Decoding<'scope, 'sink, T> {
+    fn new(
+        convert: fn(T) -> cluster::Task,
+        start: StartWorkers<'scope, T>,
+        sink: Option<TaskSink<'sink>>,
+    ) -> Self {
         let (to_workers, batches) = bounded(2 * MAX_WORKERS);
         let (decoded, from_workers) = unbounded();
         let work = Work {
@@ -499,6 +510,7 @@ impl<'scope, T: DeserializeOwned> Decoding<'scope, T> {
             next: 0,
             sharing: TaskSharing::default(),
             lists: Vec::new(),
+            sink,
         }
     }
 
@@ -553,7 +565,10 @@ impl<'scope, T: DeserializeOwned> Decoding<'scope, T> {
             for task in &mut tasks {
                 self.sharing.share(task);
             }
-            self.lists[list].tasks.append(&mut tasks);
+            match &mut self.sink {
+                Some(sink) => sink(list, tasks),
+                None => self.lists[list].tasks.append(&mut tasks),
+            }
         }
         Ok(())
     }

@@ -13,6 +13,22 @@ use serde::{Deserialize, Deserializer};
 use std::collections::HashSet;
 use std::io::Read;
 use std::net::IpAddr;
+use std::sync::Arc;
+
+/// A state document whose tasks went elsewhere as they were decoded: the rest of it,
+/// and the framework key of each of its task lists (`None` for a list outside the
+/// frameworks), in document order.
+#[derive(Debug)]
+pub(crate) struct StateRest {
+    /// The leading master's UPID.
+    pub leader: String,
+    /// Frameworks by key, in document order.
+    pub frameworks: Vec<(Box<str>, cluster::Framework)>,
+    /// Agents by id, in document order.
+    pub agents: Vec<(Box<str>, cluster::Agent)>,
+    /// Each task list's framework key.
+    pub list_keys: Vec<Option<Arc<str>>>,
+}
 
 /// Reads a field whose JSON value may be `null`, which means "empty" (both the state
 /// document and the operator API's records are read this way).
@@ -83,6 +99,10 @@ pub struct Task {
     /// Task name.
     #[serde(default, deserialize_with = "nullable")]
     pub name: String,
+    /// The framework it names itself (the framework listing it is the one that
+    /// counts; this is only a guess until the document's end, see `StateIntake`).
+    #[serde(default, deserialize_with = "nullable")]
+    pub framework_id: String,
     /// The agent it runs on.
     #[serde(default, deserialize_with = "nullable")]
     pub slave_id: String,
@@ -174,8 +194,8 @@ pub(crate) fn vip_port_labels(labels: &[KeyValue]) -> Vec<(usize, Box<str>)> {
 }
 
 impl Task {
-    /// The model's view of this task; its framework id is left empty, for the
-    /// document's framework to set (`State::into_cluster_state`).
+    /// The model's view of this task; its framework id is the one it names itself,
+    /// for the document's framework to replace (`State::into_cluster_state`).
     pub fn into_cluster_task(self) -> cluster::Task {
         let (ports, malformed) = parse_port_ranges(&self.resources.ports);
         let last_status_running = self.statuses.last().map(|s| s.state.is_running());
@@ -186,7 +206,7 @@ impl Task {
             .map(Status::running_status)
             .collect();
         cluster::Task {
-            framework_id: std::sync::Arc::default(),
+            framework_id: self.framework_id.into(),
             agent_id: self.slave_id.into(),
             running: self.state.is_running(),
             running_statuses,
@@ -533,7 +553,7 @@ impl State {
     /// frameworks' task lists are cut out as they arrive and their tasks decoded on
     /// every core (`split`); the rest is decoded once the stream ends.
     pub fn from_reader(reader: impl Read) -> Result<State, serde_json::Error> {
-        let cut = split::cut_task_lists(reader, state_lists, Task::into_cluster_task)?;
+        let cut = split::cut_task_lists(reader, state_lists, Task::into_cluster_task, None)?;
         let mut state: State = serde_json::from_slice(&cut.skeleton)?;
         for list in cut.lists {
             let framework = match list.indexes[..] {
@@ -545,6 +565,33 @@ impl State {
             framework.tasks = list.tasks;
         }
         Ok(state)
+    }
+
+    /// Decodes a state document from a stream as [`State::from_reader`] does, but hands
+    /// its tasks to `sink` as they are decoded (list by list, in document order): what
+    /// comes back is the rest, with each list's framework key.
+    pub(crate) fn stream_from_reader(
+        reader: impl Read,
+        sink: split::TaskSink<'_>,
+    ) -> Result<StateRest, serde_json::Error> {
+        let cut = split::cut_task_lists(reader, state_lists, Task::into_cluster_task, Some(sink))?;
+        let state: State = serde_json::from_slice(&cut.skeleton)?;
+        // The skeleton's frameworks have no tasks: this only keys them.
+        let rest = state.into_cluster_state();
+        let list_keys = cut
+            .lists
+            .iter()
+            .map(|list| match list.indexes[..] {
+                [i] => rest.frameworks.get(i).map(|(key, _)| Arc::from(&**key)),
+                _ => None,
+            })
+            .collect();
+        Ok(StateRest {
+            leader: rest.leader,
+            frameworks: rest.frameworks,
+            agents: rest.agents,
+            list_keys,
+        })
     }
 
     /// Decodes a state document already in memory.
@@ -596,5 +643,50 @@ mod tests {
         assert_eq!(a.frameworks.len(), b.frameworks.len());
         assert_eq!(a.slaves.len(), 4);
         assert_eq!(a.leader, "master@1.2.3.4:5050");
+    }
+
+    /// A model as the poll of `text` makes it when its tasks are compared as they are
+    /// decoded, against `model`.
+    fn streamed(model: &cluster::Cluster, text: &[u8]) -> cluster::Cluster {
+        let mut intake = cluster::StateIntake::new(model);
+        let mut sink = |list, tasks| intake.take(model, list, tasks);
+        let rest = State::stream_from_reader(text, &mut sink).unwrap(); // ok: test
+        let state = intake
+            .finish(
+                model,
+                rest.leader,
+                rest.frameworks,
+                rest.agents,
+                &rest.list_keys,
+            )
+            .unwrap(); // ok: test
+        let mut replaced = model.clone();
+        replaced.replace(state, vec![], vec![]);
+        replaced
+    }
+
+    fn whole(text: &[u8]) -> cluster::Cluster {
+        let state = State::from_slice(text).unwrap().into_cluster_state(); // ok: test
+        cluster::Cluster::from_state(state, vec![], vec![])
+    }
+
+    #[test]
+    fn a_document_compared_as_it_is_decoded_makes_the_model_a_whole_one_makes() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/fake-state.json");
+        let text = std::fs::read(path).unwrap(); // ok: test
+        // Its own framework ids disagree with their frameworks' for some tasks, and it
+        // lists one task id twice.
+        let mut changed: serde_json::Value = serde_json::from_slice(&text).unwrap(); // ok: test
+        changed["frameworks"][3]["tasks"][1]["state"] = "TASK_KILLED".into();
+        changed["frameworks"][3]["tasks"][2]["name"] = "renamed".into();
+        let changed = serde_json::to_vec(&changed).unwrap(); // ok: test
+        let same = |a: &cluster::Cluster, b: &cluster::Cluster| {
+            format!("{:?}", a.to_state()) == format!("{:?}", b.to_state())
+        };
+        let empty = cluster::Cluster::default();
+        assert!(same(&streamed(&empty, &text), &whole(&text)));
+        assert!(same(&streamed(&whole(&text), &changed), &whole(&changed)));
+        assert!(same(&streamed(&whole(&changed), &text), &whole(&text)));
+        assert!(same(&streamed(&whole(&text), &text), &whole(&text)));
     }
 }

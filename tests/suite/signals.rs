@@ -53,6 +53,50 @@ fn usr1_refreshes_now() {
     );
 }
 
+/// A polled document's tasks are compared with the model as they are decoded, each
+/// under the framework it names itself until the document's end says which framework
+/// lists it. A task that names one framework and is listed under another, unchanged
+/// otherwise, makes the document be read again whole, and the whole reading counts.
+#[test]
+fn a_task_listed_under_another_framework_than_it_names_is_read_again_whole() {
+    let s = Server::start_process(
+        &data_path("fake-state.json"),
+        &format!(",{SETUP_R},\"refreshSeconds\":3600"),
+    );
+    let addresses = |name: &str| s.udp(&query(name, RecordType::A)).answers().len();
+    assert_eq!(addresses("liquor-store.marathon.mesos."), 2);
+    let mut state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(data_path("fake-state.json")).unwrap()).unwrap();
+    // Marathon's task named `liquor.store` moves, as it is, under the framework
+    // "no pid"; it still says it is Marathon's.
+    let tasks = state["frameworks"][3]["tasks"].as_array_mut().unwrap();
+    let (moved, kept): (Vec<_>, Vec<_>) =
+        tasks.drain(..).partition(|t| t["name"] == "liquor.store");
+    assert!(!moved.is_empty());
+    assert!(
+        moved
+            .iter()
+            .all(|t| t["framework_id"] == state["frameworks"][3]["id"])
+    );
+    state["frameworks"][3]["tasks"] = kept.into();
+    state["frameworks"][2]["tasks"] = moved.into();
+    std::fs::write(
+        s.dir.join("state.json"),
+        serde_json::to_vec(&state).unwrap(),
+    )
+    .unwrap();
+    s.signal("USR1");
+    eventually(
+        "the moved task answers under the framework listing it",
+        || addresses("liquor-store.nopid.mesos.") == 1,
+    );
+    assert_eq!(addresses("liquor-store.marathon.mesos."), 1);
+    assert!(
+        s.log().contains("reading it again whole"),
+        "the document was read again whole"
+    );
+}
+
 #[test]
 fn hup_reloads_the_config() {
     let s = Server::start_process(

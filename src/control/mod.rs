@@ -267,18 +267,19 @@ impl Control {
         self.pending_since.get_or_insert_with(Instant::now);
         match event {
             SourceEvent::StateEnds(rest) => {
-                let Some(intake) = intake else {
-                    return;
-                };
                 let rest = *rest;
                 let cluster = self.engine.cluster();
-                match intake.finish(
-                    cluster,
-                    rest.leader,
-                    rest.frameworks,
-                    rest.agents,
-                    &rest.list_keys,
-                ) {
+                // (No intake: the document's start was missed; it is read again.)
+                let finished = intake.ok_or(GuessFailed).and_then(|intake| {
+                    intake.finish(
+                        cluster,
+                        rest.leader,
+                        rest.frameworks,
+                        rest.agents,
+                        &rest.list_keys,
+                    )
+                });
+                match finished {
                     Ok(state) => {
                         let masters = self.masters.view().list;
                         let listener = listener_addresses(self.config.listener);
@@ -286,8 +287,10 @@ impl Control {
                         self.publish_due = Some(Instant::now());
                     }
                     Err(GuessFailed) => {
+                        // Most likely its tasks name other frameworks than the ones
+                        // listing them.
                         tracing::warn!(
-                            "the state document's tasks do not name the frameworks listing them; reading it again whole"
+                            "the state document could not be compared as it was decoded; reading it again whole"
                         );
                         let _ = self.feed.send(FeedCommand::ReadWhole);
                     }

@@ -21,12 +21,10 @@ pub(crate) struct Poller {
 /// them with the model at once (so the decoded document is never held whole).
 struct ToControl<'a> {
     events: &'a Sender<SourceEvent>,
-    begun: bool,
 }
 
 impl DocumentSink for ToControl<'_> {
     fn begin(&mut self) {
-        self.begun = true;
         let _ = self.events.send(SourceEvent::StateBegins);
     }
 
@@ -83,10 +81,7 @@ impl Poller {
         status: &Status,
     ) -> Result<(), PollError> {
         let started = Instant::now();
-        let mut sink = ToControl {
-            events,
-            begun: false,
-        };
+        let mut sink = ToControl { events };
         let whole = std::mem::take(&mut self.whole_next);
         let fetched = source.fetch((!whole).then_some(&mut sink as &mut dyn DocumentSink));
         let fetch_ms = started.elapsed().as_millis() as u64;

@@ -1,7 +1,7 @@
-//! A whole new state (a poll, or a subscription's snapshot) taken into the model in
-//! place: first the items whose records may differ are named, then the model is made to
-//! hold exactly the new state. No second model is built beside the first, so a poll of a
-//! 100k-task cluster holds the decoded state and one model, not two models.
+//! A whole new state (a poll, or a subscription's snapshot), compared with the model
+//! (`compared`), taken into the model in place: first the items whose records may
+//! differ are named, then the model is made to hold exactly the new state. No second
+//! model is built beside the first.
 
 use super::compared::Listed;
 use super::{
@@ -40,7 +40,7 @@ impl Cluster {
             items.insert(Item::Agent(id.into()));
             items.extend(self.agent_task_keys(id).map(Item::Task));
         }
-        let listed = self.listed_slots(state);
+        let listed = self.listed_slots(&state.listed, &state.tasks);
         // A task the state brought is new or changed (or, when it was compared under
         // another key than its own, made again to no harm).
         items.extend(state.tasks.iter().map(|t| Item::Task(t.key())));
@@ -85,7 +85,7 @@ impl Cluster {
             self.agents.insert(id, Ordered { seq, value });
         }
         // Tasks the state no longer lists go first, so that new ones reuse their slots.
-        let listed = self.listed_slots_of(&state.listed, &state.tasks);
+        let listed = self.listed_slots(&state.listed, &state.tasks);
         let gone: Vec<TaskKey> = self.unlisted(&listed).map(Task::key).collect();
         drop(listed);
         for key in &gone {
@@ -145,12 +145,9 @@ impl Cluster {
         self.replace(compared, masters, listener_ips);
     }
 
-    /// The model's slots that `state` lists (unchanged, or under a task's own key).
-    fn listed_slots(&self, state: &ComparedState) -> Vec<bool> {
-        self.listed_slots_of(&state.listed, &state.tasks)
-    }
-
-    fn listed_slots_of(&self, entries: &[Listed], tasks: &[Task]) -> Vec<bool> {
+    /// The model's slots a state lists, by its entries and its own tasks (unchanged, or
+    /// under a task's own key).
+    fn listed_slots(&self, entries: &[Listed], tasks: &[Task]) -> Vec<bool> {
         let mut listed = vec![false; self.slots.len()];
         for entry in entries {
             let slot = match *entry {

@@ -5,7 +5,7 @@
 //! document's end says which framework each list belongs to; [`ComparedState::of`]
 //! compares a state already whole.
 
-use super::{Agent, Cluster, ClusterState, Framework, HashMap, Task};
+use super::{Agent, Cluster, ClusterState, Framework, Task};
 use std::sync::Arc;
 
 /// A task of the new state, in its order.
@@ -136,21 +136,14 @@ impl StateIntake {
         }
     }
 
-    /// Tasks compared so far.
-    pub fn task_count(&self) -> usize {
-        self.compared.listed.len()
-    }
-
-    /// The whole state: `keys[list]` is the framework key of each list (`None` for a
-    /// list outside the frameworks). Each task gets its framework and instance (the
-    /// n-th repeat of an id within a framework is instance n); a task that was dropped
-    /// for the model's copy must have had exactly these.
+    /// The whole state: `rest` is all of it but its tasks, `keys[list]` the framework
+    /// key of each list (`None` for a list outside the frameworks). Each task gets its
+    /// framework and instance (the n-th repeat of an id within a framework is instance
+    /// n); a task that was dropped for the model's copy must have had exactly these.
     pub fn finish(
         self,
         model: &Cluster,
-        leader: String,
-        frameworks: Vec<(Box<str>, Framework)>,
-        agents: Vec<(Box<str>, Agent)>,
+        rest: ClusterState,
         keys: &[Option<Arc<str>>],
     ) -> Result<ComparedState, GuessFailed> {
         if model.task_changes != self.model_changes {
@@ -159,42 +152,37 @@ impl StateIntake {
         let Comparer {
             listed, mut tasks, ..
         } = self.compared;
-        let mut instances = vec![0u32; listed.len()];
         for (n, &(list, start)) in self.lists.iter().enumerate() {
             let end = self.lists.get(n + 1).map_or(listed.len(), |&(_, s)| s);
             let Some(key) = keys.get(list).cloned().flatten() else {
                 return Err(GuessFailed);
             };
-            let mut repeats: HashMap<&str, u32> = HashMap::default();
-            for (at, entry) in listed.iter().enumerate().take(end).skip(start) {
-                let (id, framework, instance) = match *entry {
+            let entries = &listed[start..end];
+            let id = |entry: &Listed| match *entry {
+                Listed::Model(i) => &*model.slot_task(i).id,
+                Listed::New(i) => &*tasks[i as usize].id,
+            };
+            let instances = super::repeat_numbers(entries.iter().map(id));
+            for (entry, instance) in entries.iter().zip(instances) {
+                match *entry {
                     Listed::Model(i) => {
-                        let t = model.slot_task(i);
-                        (&*t.id, Some(&t.framework_id), t.instance)
+                        let held = model.slot_task(i);
+                        if *held.framework_id != *key || held.instance != instance {
+                            return Err(GuessFailed);
+                        }
                     }
-                    Listed::New(i) => (&*tasks[i as usize].id, None, 0),
-                };
-                let seen = repeats.entry(id).or_insert(0);
-                instances[at] = *seen;
-                *seen += 1;
-                if let Some(framework) = framework {
-                    if **framework != *key || instance != instances[at] {
-                        return Err(GuessFailed);
+                    Listed::New(i) => {
+                        let task = &mut tasks[i as usize];
+                        task.framework_id = key.clone();
+                        task.instance = instance;
                     }
-                }
-            }
-            for (at, entry) in listed.iter().enumerate().take(end).skip(start) {
-                if let Listed::New(i) = *entry {
-                    let task = &mut tasks[i as usize];
-                    task.framework_id = key.clone();
-                    task.instance = instances[at];
                 }
             }
         }
         Ok(ComparedState {
-            leader,
-            frameworks,
-            agents,
+            leader: rest.leader,
+            frameworks: rest.frameworks,
+            agents: rest.agents,
             listed,
             tasks,
             model_changes: self.model_changes,
@@ -205,7 +193,7 @@ impl StateIntake {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cluster::Change;
+    use crate::cluster::{Change, HashMap};
 
     fn task(framework: &str, id: &str, name: &str) -> Task {
         Task {
@@ -232,6 +220,14 @@ mod tests {
             ..ClusterState::default()
         };
         Cluster::from_state(state, vec![], vec![])
+    }
+
+    /// The document but its tasks.
+    fn rest() -> ClusterState {
+        ClusterState {
+            frameworks: frameworks(),
+            ..ClusterState::default()
+        }
     }
 
     fn keys() -> Vec<Option<Arc<str>>> {
@@ -264,7 +260,7 @@ mod tests {
             intake.take(model, *list, a.to_vec());
             intake.take(model, *list, b.to_vec());
         }
-        let state = intake.finish(model, String::new(), frameworks(), vec![], &keys())?;
+        let state = intake.finish(model, rest(), &keys())?;
         let mut replaced = model.clone();
         replaced.replace(state, vec![], vec![]);
         Ok(replaced)
@@ -303,9 +299,7 @@ mod tests {
         for (list, tasks) in &lists {
             counting.take(&old, *list, tasks.clone());
         }
-        let state = counting
-            .finish(&old, String::new(), frameworks(), vec![], &keys())
-            .unwrap(); // ok: test
+        let state = counting.finish(&old, rest(), &keys()).unwrap(); // ok: test
         assert_eq!((state.task_count(), state.new_task_count()), (5, 4));
     }
 
@@ -318,7 +312,7 @@ mod tests {
         // A list outside the frameworks, the same.
         let mut outside = StateIntake::new(&old);
         outside.take(&old, 5, vec![task("f1", "t1", "web")]);
-        let finished = outside.finish(&old, String::new(), frameworks(), vec![], &keys());
+        let finished = outside.finish(&old, rest(), &keys());
         assert_eq!(finished.err(), Some(GuessFailed));
     }
 
@@ -328,7 +322,7 @@ mod tests {
         let mut intake = StateIntake::new(&old);
         intake.take(&old, 0, vec![task("f1", "t1", "web")]);
         old.apply(Change::TaskAdded(task("f1", "t9", "web")));
-        let finished = intake.finish(&old, String::new(), frameworks(), vec![], &keys());
+        let finished = intake.finish(&old, rest(), &keys());
         assert_eq!(finished.err(), Some(GuessFailed));
     }
 

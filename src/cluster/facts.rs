@@ -245,37 +245,17 @@ pub struct PortShape {
     pub vips: Box<[Box<str>]>,
 }
 
-/// One DiscoveryInfo port as a source reads it.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct DiscoveryPort {
-    /// As sent: checked to be a port number when records are made.
-    pub number: i64,
-    /// `tcp` or `udp` (any case); other protocols get no SRV records.
-    pub protocol: Box<str>,
-    /// The port's name.
-    pub name: Box<str>,
-    /// The values of its `VIP_*` / `vip*` labels.
-    pub vips: Box<[Box<str>]>,
-}
-
 impl Discovery {
-    /// A DiscoveryInfo named `name` with `ports`, in the order given.
-    pub fn new(name: impl Into<Box<str>>, ports: Vec<DiscoveryPort>) -> Discovery {
-        let numbers = ports.iter().map(|p| p.number).collect();
-        let ports = ports
-            .into_iter()
-            .map(|p| PortShape {
-                protocol: p.protocol,
-                name: p.name,
-                vips: p.vips,
-            })
-            .collect();
+    /// A DiscoveryInfo named `name` with `ports`, in the order given: each port's number
+    /// as sent (checked to be a port number when records are made) and the rest of it.
+    pub fn new(name: impl Into<Box<str>>, ports: Vec<(i64, PortShape)>) -> Discovery {
+        let (numbers, ports): (Vec<i64>, Vec<PortShape>) = ports.into_iter().unzip();
         Discovery {
             shape: Arc::new(DiscoveryShape {
                 name: name.into(),
-                ports,
+                ports: ports.into(),
             }),
-            numbers,
+            numbers: numbers.into(),
         }
     }
 

@@ -17,8 +17,8 @@ pub use shared::TaskSharing;
 pub use apply::Item;
 pub use compared::{ComparedState, GuessFailed, StateIntake};
 pub use facts::{
-    Agent, Discovery, DiscoveryPort, DiscoveryShape, Framework, PortShape, RunningStatus,
-    StatusUpdate, Statuses, Task, TaskRare,
+    Agent, Discovery, DiscoveryShape, Framework, PortShape, RunningStatus, StatusUpdate, Statuses,
+    Task, TaskRare,
 };
 
 use std::net::IpAddr;
@@ -39,6 +39,19 @@ pub struct TaskKey {
     /// Tells apart tasks that a state document lists twice under one id (the reference's
     /// own fixture does); 0 otherwise.
     pub instance: u32,
+}
+
+/// Each id's repeat number, in order: 0 where it first appears, n at its n-th repeat
+/// (a task's `instance`: a state document may list one task id twice in a framework).
+pub fn repeat_numbers<'a>(ids: impl IntoIterator<Item = &'a str>) -> Vec<u32> {
+    let mut seen: HashMap<&str, u32> = HashMap::default();
+    ids.into_iter()
+        .map(|id| {
+            let n = seen.entry(id).or_insert(0);
+            *n += 1;
+            *n - 1
+        })
+        .collect()
 }
 
 /// A whole cluster as one source saw it at one moment: a polled state document, or the

@@ -72,18 +72,8 @@ impl Cluster {
         // Every place in the order is given anew, after every place given so far: a
         // place after `started` was given by this call.
         let started = self.next_seq;
-        self.frameworks = HashMap::default();
-        self.frameworks.reserve(state.frameworks.len());
-        for (id, value) in state.frameworks {
-            let seq = self.seq();
-            self.frameworks.insert(id, Ordered { seq, value });
-        }
-        self.agents = HashMap::default();
-        self.agents.reserve(state.agents.len());
-        for (id, value) in state.agents {
-            let seq = self.seq();
-            self.agents.insert(id, Ordered { seq, value });
-        }
+        self.frameworks = in_order(state.frameworks, &mut self.next_seq);
+        self.agents = in_order(state.agents, &mut self.next_seq);
         // Tasks the state no longer lists go first, so that new ones reuse their slots.
         let listed = self.listed_slots(&state.listed, &state.tasks);
         let gone: Vec<TaskKey> = self.unlisted(&listed).map(Task::key).collect();
@@ -95,12 +85,9 @@ impl Cluster {
         let mut tasks: Vec<Option<Task>> = state.tasks.into_iter().map(Some).collect();
         for entry in state.listed {
             let task = match entry {
+                // Claimed by this entry alone, and listed: still the task compared.
                 Listed::Model(i) => {
-                    // Claimed by this entry alone, and listed: still the task compared.
-                    let seq = self.seq();
-                    if let Some(slot) = self.slots[i as usize].as_mut() {
-                        slot.seq = seq;
-                    }
+                    self.move_to_end(i);
                     continue;
                 }
                 Listed::New(i) => match tasks[i as usize].take() {
@@ -108,29 +95,28 @@ impl Cluster {
                     None => continue,
                 },
             };
-            match self.find(&task.framework_id, &task.id, task.instance) {
+            let held = self.find(&task.framework_id, &task.id, task.instance);
+            let seq = match held {
                 // An id the state lists twice: the later copy wins, in the first's place.
-                Some(i) if self.slot(i).seq > started => {
-                    let seq = self.slot(i).seq;
-                    self.remove_slot(i);
-                    self.insert_task(task, seq);
-                }
+                Some(i) if self.slot(i).seq > started => self.slot(i).seq,
                 Some(i) if *self.slot_task(i) == task => {
-                    let seq = self.seq();
-                    if let Some(slot) = self.slots[i as usize].as_mut() {
-                        slot.seq = seq;
-                    }
+                    self.move_to_end(i);
+                    continue;
                 }
-                Some(i) => {
-                    let seq = self.seq();
-                    self.remove_slot(i);
-                    self.insert_task(task, seq);
-                }
-                None => {
-                    let seq = self.seq();
-                    self.insert_task(task, seq);
-                }
+                _ => self.seq(),
+            };
+            if let Some(i) = held {
+                self.remove_slot(i);
             }
+            self.insert_task(task, seq);
+        }
+    }
+
+    /// Gives the task in slot `i` the next place in the order.
+    fn move_to_end(&mut self, i: u32) {
+        let seq = self.seq();
+        if let Some(slot) = self.slots[i as usize].as_mut() {
+            slot.seq = seq;
         }
     }
 
@@ -172,6 +158,23 @@ impl Cluster {
             .filter(|(_, listed)| !**listed)
             .filter_map(|(slot, _)| slot.as_ref().map(|s| &s.task))
     }
+}
+
+/// `list` keyed by id, each at the next place in the order counted by `next_seq`.
+fn in_order<T>(list: Vec<(Box<str>, T)>, next_seq: &mut u64) -> HashMap<Box<str>, Ordered<T>> {
+    let mut map = HashMap::default();
+    map.reserve(list.len());
+    for (id, value) in list {
+        *next_seq += 1;
+        map.insert(
+            id,
+            Ordered {
+                seq: *next_seq,
+                value,
+            },
+        );
+    }
+    map
 }
 
 /// The ids whose value differs between the model's map and the new state's (present in

@@ -89,16 +89,18 @@ mod tests {
 
     #[test]
     fn tasks_of_one_app_share_its_discovery_shape_and_keep_their_port_numbers() {
-        use crate::cluster::{Discovery, DiscoveryPort, Task};
+        use crate::cluster::{Discovery, PortShape, Task};
         let task = |number: i64| Task {
             discovery: Some(Discovery::new(
                 "web",
-                vec![DiscoveryPort {
+                vec![(
                     number,
-                    protocol: "tcp".into(),
-                    name: "http".into(),
-                    vips: vec!["/web:80".into()].into(),
-                }],
+                    PortShape {
+                        protocol: "tcp".into(),
+                        name: "http".into(),
+                        vips: vec!["/web:80".into()].into(),
+                    },
+                )],
             )),
             ..Task::default()
         };

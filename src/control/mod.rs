@@ -15,6 +15,7 @@ use crate::mesos::detect::Masters;
 use crate::mesos::events::SourceEvent;
 use crate::mesos::feed::{Feed, FeedCommand};
 use crate::mesos::source::StateSource;
+use crate::mesos::state::StateRest;
 use crate::notify::Notifier;
 use crate::records::documents::DocumentRequest;
 use crate::snapshot::{SharedSnapshot, Snapshot};
@@ -245,60 +246,29 @@ impl Control {
     }
 
     fn on_source(&mut self, event: SourceEvent) {
-        let event = match event {
+        // A document being compared ends with whatever comes next but its own tasks.
+        let intake = match event {
+            SourceEvent::StateTasks { .. } => None,
+            _ => self.intake.take(),
+        };
+        let document_part = matches!(
+            event,
+            SourceEvent::StateBegins | SourceEvent::StateTasks { .. } | SourceEvent::StateAbandoned
+        );
+        if !document_part {
+            self.pending_since.get_or_insert_with(Instant::now);
+        }
+        match event {
             SourceEvent::StateBegins => {
                 self.intake = Some(StateIntake::new(self.engine.cluster()));
-                return;
             }
             SourceEvent::StateTasks { list, tasks } => {
                 if let Some(intake) = &mut self.intake {
                     intake.take(self.engine.cluster(), list, tasks);
                 }
-                return;
             }
-            SourceEvent::StateAbandoned => {
-                self.intake = None;
-                return;
-            }
-            other => other,
-        };
-        // Whatever comes now ends a document being compared.
-        let intake = self.intake.take();
-        self.pending_since.get_or_insert_with(Instant::now);
-        match event {
-            SourceEvent::StateEnds(rest) => {
-                let rest = *rest;
-                let cluster = self.engine.cluster();
-                // (No intake: the document's start was missed; it is read again.)
-                let finished = intake.ok_or(GuessFailed).and_then(|intake| {
-                    intake.finish(
-                        cluster,
-                        rest.leader,
-                        rest.frameworks,
-                        rest.agents,
-                        &rest.list_keys,
-                    )
-                });
-                match finished {
-                    Ok(state) => {
-                        let masters = self.masters.view().list;
-                        let listener = listener_addresses(self.config.listener);
-                        self.engine.apply_compared(state, &masters, &listener);
-                        self.publish_due = Some(Instant::now());
-                    }
-                    Err(GuessFailed) => {
-                        // Most likely its tasks name other frameworks than the ones
-                        // listing them.
-                        tracing::warn!(
-                            "the state document could not be compared as it was decoded; reading it again whole"
-                        );
-                        let _ = self.feed.send(FeedCommand::ReadWhole);
-                    }
-                }
-            }
-            SourceEvent::StateBegins
-            | SourceEvent::StateTasks { .. }
-            | SourceEvent::StateAbandoned => {}
+            SourceEvent::StateAbandoned => {}
+            SourceEvent::StateEnds(rest) => self.on_document_end(intake, *rest),
             SourceEvent::State(state) => {
                 let masters = self.masters.view().list;
                 let listener = listener_addresses(self.config.listener);
@@ -313,6 +283,31 @@ impl Control {
                 self.engine.apply_changes(changes);
                 let due = Instant::now() + Duration::from_millis(self.config.coalesce_ms);
                 self.publish_due = Some(self.publish_due.map_or(due, |d| d.min(due)));
+            }
+        }
+    }
+
+    /// A polled document's end: its tasks compared as they came are taken into the
+    /// model, or, when the comparison cannot hold (`None`: its start was missed), the
+    /// feed reads the document again whole.
+    fn on_document_end(&mut self, intake: Option<StateIntake>, rest: StateRest) {
+        let cluster = self.engine.cluster();
+        let finished = intake
+            .ok_or(GuessFailed)
+            .and_then(|intake| intake.finish(cluster, rest.without_tasks, &rest.list_keys));
+        match finished {
+            Ok(state) => {
+                let masters = self.masters.view().list;
+                let listener = listener_addresses(self.config.listener);
+                self.engine.apply_compared(state, &masters, &listener);
+                self.publish_due = Some(Instant::now());
+            }
+            Err(GuessFailed) => {
+                // Most likely its tasks name other frameworks than the ones listing them.
+                tracing::warn!(
+                    "the state document could not be compared as it was decoded; reading it again whole"
+                );
+                let _ = self.feed.send(FeedCommand::ReadWhole);
             }
         }
     }

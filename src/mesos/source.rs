@@ -41,7 +41,7 @@ impl Document {
     fn leader(&self) -> &str {
         match self {
             Document::Whole(state) => &state.leader,
-            Document::Streamed(rest) => &rest.leader,
+            Document::Streamed(rest) => &rest.without_tasks.leader,
         }
     }
 }

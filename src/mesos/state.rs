@@ -20,12 +20,8 @@ use std::sync::Arc;
 /// frameworks), in document order.
 #[derive(Debug)]
 pub(crate) struct StateRest {
-    /// The leading master's UPID.
-    pub leader: String,
-    /// Frameworks by key, in document order.
-    pub frameworks: Vec<(Box<str>, cluster::Framework)>,
-    /// Agents by id, in document order.
-    pub agents: Vec<(Box<str>, cluster::Agent)>,
+    /// The document's state, with no tasks.
+    pub without_tasks: ClusterState,
     /// Each task list's framework key.
     pub list_keys: Vec<Option<Arc<str>>>,
 }
@@ -232,17 +228,19 @@ impl Discovery {
             .ports
             .ports
             .into_iter()
-            .map(|p| cluster::DiscoveryPort {
-                number: p.number,
-                protocol: p.protocol.into(),
-                name: p.name.into(),
-                vips: p
-                    .labels
-                    .labels
-                    .into_iter()
-                    .filter(|l| l.key.starts_with("VIP_") || l.key.starts_with("vip"))
-                    .map(|l| l.value.into())
-                    .collect(),
+            .map(|p| {
+                let shape = cluster::PortShape {
+                    protocol: p.protocol.into(),
+                    name: p.name.into(),
+                    vips: p
+                        .labels
+                        .labels
+                        .into_iter()
+                        .filter(|l| l.key.starts_with("VIP_") || l.key.starts_with("vip"))
+                        .map(|l| l.value.into())
+                        .collect(),
+                };
+                (p.number, shape)
             })
             .collect();
         cluster::Discovery::new(self.name, ports)
@@ -490,18 +488,7 @@ impl State {
                 framework.id.clone()
             };
             seen.insert(key.clone());
-            // The n-th repeat of a task id gets instance n (counted on borrowed ids).
-            let mut repeats: std::collections::HashMap<&str, u32> = Default::default();
-            let instances: Vec<u32> = framework
-                .tasks
-                .iter()
-                .map(|t| {
-                    let n = repeats.entry(&t.id).or_insert(0);
-                    *n += 1;
-                    *n - 1
-                })
-                .collect();
-            drop(repeats);
+            let instances = cluster::repeat_numbers(framework.tasks.iter().map(|t| &*t.id));
             let framework_id: std::sync::Arc<str> = key.as_str().into();
             let mut own = framework.tasks;
             for (task, instance) in own.iter_mut().zip(instances) {
@@ -577,19 +564,20 @@ impl State {
         let cut = split::cut_task_lists(reader, state_lists, Task::into_cluster_task, Some(sink))?;
         let state: State = serde_json::from_slice(&cut.skeleton)?;
         // The skeleton's frameworks have no tasks: this only keys them.
-        let rest = state.into_cluster_state();
+        let without_tasks = state.into_cluster_state();
         let list_keys = cut
             .lists
             .iter()
             .map(|list| match list.indexes[..] {
-                [i] => rest.frameworks.get(i).map(|(key, _)| Arc::from(&**key)),
+                [i] => without_tasks
+                    .frameworks
+                    .get(i)
+                    .map(|(key, _)| Arc::from(&**key)),
                 _ => None,
             })
             .collect();
         Ok(StateRest {
-            leader: rest.leader,
-            frameworks: rest.frameworks,
-            agents: rest.agents,
+            without_tasks,
             list_keys,
         })
     }
@@ -652,13 +640,7 @@ mod tests {
         let mut sink = |list, tasks| intake.take(model, list, tasks);
         let rest = State::stream_from_reader(text, &mut sink).unwrap(); // ok: test
         let state = intake
-            .finish(
-                model,
-                rest.leader,
-                rest.frameworks,
-                rest.agents,
-                &rest.list_keys,
-            )
+            .finish(model, rest.without_tasks, &rest.list_keys)
             .unwrap(); // ok: test
         let mut replaced = model.clone();
         replaced.replace(state, vec![], vec![]);

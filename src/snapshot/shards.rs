@@ -173,25 +173,20 @@ impl WorkingTable {
         room: usize,
     ) -> Option<usize> {
         let table = self.get_mut(shard);
-        let first = table.has_no_room();
-        if room > 0 && first {
+        if room > 0 && table.has_no_room() {
             table.reserve(room, key.len() + 8);
         }
         let slot = table.insert(key, hash)? as usize;
+        let room_for = table.slots.capacity();
         if self.nodes.is_empty() {
             self.nodes.resize_with(SHARDS, Vec::new);
         }
         let nodes = &mut self.nodes[shard];
-        if room > 0 && first {
-            nodes.reserve_exact(room);
-        }
         if slot < nodes.len() {
             nodes[slot] = Node::default();
         } else {
-            // Grown as the shard's slots are, by half at a time, exactly.
-            if nodes.len() == nodes.capacity() {
-                nodes.reserve_exact((nodes.len() / 2).max(2));
-            }
+            // Room as the shard's slots have it, grown by the same rule.
+            nodes.reserve_exact(room_for - nodes.len());
             nodes.push(Node::default());
         }
         Some(slot)

@@ -7,7 +7,7 @@
 use crate::common;
 use common::config_from;
 use mesos_dns::cluster::{
-    Agent, Change, ClusterState, Discovery, DiscoveryPort, Framework, RunningStatus, StatusUpdate,
+    Agent, Change, ClusterState, Discovery, Framework, PortShape, RunningStatus, StatusUpdate,
     Task, TaskRare,
 };
 use mesos_dns::config::Config;
@@ -64,11 +64,13 @@ fn discovery() -> impl Strategy<Value = Option<Discovery>> {
             .prop_map(|(name, ports)| {
                 let ports = ports
                     .into_iter()
-                    .map(|(number, protocol, name, vip)| DiscoveryPort {
-                        number,
-                        protocol: protocol.into(),
-                        name: name.into(),
-                        vips: (!vip.is_empty()).then(|| vip.into()).into_iter().collect(),
+                    .map(|(number, protocol, name, vip)| {
+                        let shape = PortShape {
+                            protocol: protocol.into(),
+                            name: name.into(),
+                            vips: (!vip.is_empty()).then(|| vip.into()).into_iter().collect(),
+                        };
+                        (number, shape)
                     })
                     .collect();
                 Discovery::new(name, ports)

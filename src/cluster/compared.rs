@@ -94,15 +94,28 @@ impl Comparer {
     }
 }
 
-/// A state document's tasks compared with the model as they are decoded, list by list
-/// in document order. Until the document ends, a task's framework is guessed from its
-/// own `framework_id` field and its instance taken as 0; [`StateIntake::finish`] checks
-/// every guess that let a task be dropped.
+/// A document's tasks compared with the model as they are decoded, list by list in
+/// document order. Until the document ends, a task's framework is taken from its own
+/// `framework_id` field and its instance as 0; for a state document, which lists tasks
+/// under their frameworks, that is a guess [`StateIntake::finish`] checks for every
+/// task it let be dropped.
 pub struct StateIntake {
     compared: Comparer,
     /// Where each list's tasks start in `listed`: (list, first entry).
     lists: Vec<(usize, usize)>,
     model_changes: u64,
+}
+
+/// Which framework each task of a document compared by [`StateIntake`] belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TaskFrameworks {
+    /// The framework key of each task list (a state document's lists sit in their
+    /// frameworks; `None` for a list outside them). The n-th repeat of a task id within
+    /// a framework is its instance n.
+    ByList(Vec<Option<Arc<str>>>),
+    /// The one each task names (the operator API's `SUBSCRIBED`, whose one list holds
+    /// every task): what the intake took is the truth, every instance 0.
+    Named,
 }
 
 /// A guess [`StateIntake`] made did not hold (the document's tasks name a framework
@@ -136,15 +149,14 @@ impl StateIntake {
         }
     }
 
-    /// The whole state: `rest` is all of it but its tasks, `keys[list]` the framework
-    /// key of each list (`None` for a list outside the frameworks). Each task gets its
-    /// framework and instance (the n-th repeat of an id within a framework is instance
-    /// n); a task that was dropped for the model's copy must have had exactly these.
+    /// The whole state: `rest` is all of it but its tasks, `frameworks` says whose each
+    /// task is. Each task gets its framework and instance; a task that was dropped for
+    /// the model's copy must have had exactly these.
     pub fn finish(
         self,
         model: &Cluster,
         rest: ClusterState,
-        keys: &[Option<Arc<str>>],
+        frameworks: &TaskFrameworks,
     ) -> Result<ComparedState, GuessFailed> {
         if model.task_changes != self.model_changes {
             return Err(GuessFailed);
@@ -152,29 +164,32 @@ impl StateIntake {
         let Comparer {
             listed, mut tasks, ..
         } = self.compared;
-        for (n, &(list, start)) in self.lists.iter().enumerate() {
-            let end = self.lists.get(n + 1).map_or(listed.len(), |&(_, s)| s);
-            let Some(key) = keys.get(list).cloned().flatten() else {
-                return Err(GuessFailed);
-            };
-            let entries = &listed[start..end];
-            let id = |entry: &Listed| match *entry {
-                Listed::Model(i) => &*model.slot_task(i).id,
-                Listed::New(i) => &*tasks[i as usize].id,
-            };
-            let instances = super::repeat_numbers(entries.iter().map(id));
-            for (entry, instance) in entries.iter().zip(instances) {
-                match *entry {
-                    Listed::Model(i) => {
-                        let held = model.slot_task(i);
-                        if *held.framework_id != *key || held.instance != instance {
-                            return Err(GuessFailed);
+        // Named: what was taken is the truth.
+        if let TaskFrameworks::ByList(keys) = frameworks {
+            for (n, &(list, start)) in self.lists.iter().enumerate() {
+                let end = self.lists.get(n + 1).map_or(listed.len(), |&(_, s)| s);
+                let Some(key) = keys.get(list).cloned().flatten() else {
+                    return Err(GuessFailed);
+                };
+                let entries = &listed[start..end];
+                let id = |entry: &Listed| match *entry {
+                    Listed::Model(i) => &*model.slot_task(i).id,
+                    Listed::New(i) => &*tasks[i as usize].id,
+                };
+                let instances = super::repeat_numbers(entries.iter().map(id));
+                for (entry, instance) in entries.iter().zip(instances) {
+                    match *entry {
+                        Listed::Model(i) => {
+                            let held = model.slot_task(i);
+                            if *held.framework_id != *key || held.instance != instance {
+                                return Err(GuessFailed);
+                            }
                         }
-                    }
-                    Listed::New(i) => {
-                        let task = &mut tasks[i as usize];
-                        task.framework_id = key.clone();
-                        task.instance = instance;
+                        Listed::New(i) => {
+                            let task = &mut tasks[i as usize];
+                            task.framework_id = key.clone();
+                            task.instance = instance;
+                        }
                     }
                 }
             }
@@ -230,15 +245,19 @@ mod tests {
         }
     }
 
-    fn keys() -> Vec<Option<Arc<str>>> {
+    fn list_keys() -> Vec<Option<Arc<str>>> {
         vec![Some("f1".into()), Some("f2".into())]
+    }
+
+    fn keys() -> TaskFrameworks {
+        TaskFrameworks::ByList(list_keys())
     }
 
     /// What `from_state` makes of the document's tasks, listed under their frameworks.
     fn whole(lists: &[(usize, Vec<Task>)]) -> Cluster {
         let mut tasks = Vec::new();
         for (list, list_tasks) in lists {
-            let key = keys()[*list].clone().unwrap(); // ok: test
+            let key = list_keys()[*list].clone().unwrap(); // ok: test
             let mut repeats: HashMap<Box<str>, u32> = HashMap::default();
             for t in list_tasks {
                 let mut t = t.clone();
@@ -333,5 +352,38 @@ mod tests {
         let replaced = intake(&old, &lists).unwrap(); // ok: test
         assert!(same(&replaced, &whole(&lists)));
         assert_eq!(replaced.task_count(), 2);
+    }
+
+    #[test]
+    fn tasks_naming_their_frameworks_are_taken_as_they_are_named() {
+        let old = model(vec![
+            task("f1", "t1", "web"),
+            task("f2", "t2", "db"),
+            task("f2", "t3", "db"),
+        ]);
+        // One list of every framework's tasks (SUBSCRIBED): t1 unchanged, t2 renamed,
+        // t3 gone, t4 new and listed twice.
+        let tasks = vec![
+            task("f1", "t1", "web"),
+            task("f2", "t2", "cache"),
+            task("f1", "t4", "api"),
+            task("f1", "t4", "api2"),
+        ];
+        let mut intake = StateIntake::new(&old);
+        intake.take(&old, 0, tasks[..1].to_vec());
+        intake.take(&old, 0, tasks[1..].to_vec());
+        let state = intake.finish(&old, rest(), &TaskFrameworks::Named).unwrap(); // ok: test
+        assert_eq!((state.task_count(), state.new_task_count()), (4, 3));
+        let mut replaced = old.clone();
+        replaced.replace(state, vec![], vec![]);
+        let whole = ClusterState { tasks, ..rest() };
+        let expected = Cluster::from_state(whole, vec![], vec![]);
+        assert!(same(&replaced, &expected), "{:?}", replaced.to_state());
+        // A model changed meanwhile fails it as it fails a guess.
+        let mut changed = old.clone();
+        let intake = StateIntake::new(&changed);
+        changed.apply(Change::TaskAdded(task("f1", "t9", "web")));
+        let finished = intake.finish(&changed, rest(), &TaskFrameworks::Named);
+        assert_eq!(finished.err(), Some(GuessFailed));
     }
 }

@@ -15,7 +15,7 @@ mod shared;
 pub use shared::TaskSharing;
 
 pub use apply::Item;
-pub use compared::{ComparedState, GuessFailed, StateIntake};
+pub use compared::{ComparedState, GuessFailed, StateIntake, TaskFrameworks};
 pub use facts::{
     Agent, Discovery, DiscoveryShape, Framework, PortShape, RunningStatus, StatusUpdate, Statuses,
     Task, TaskRare,

@@ -12,10 +12,9 @@ use crate::config::{Config, is_wildcard};
 use crate::dns::wire::serial_later;
 use crate::election::ElectionView;
 use crate::mesos::detect::Masters;
-use crate::mesos::events::SourceEvent;
+use crate::mesos::events::{DocumentId, SourceEvent, StateRest};
 use crate::mesos::feed::{Feed, FeedCommand};
 use crate::mesos::source::StateSource;
-use crate::mesos::state::StateRest;
 use crate::notify::Notifier;
 use crate::records::documents::DocumentRequest;
 use crate::snapshot::{SharedSnapshot, Snapshot};
@@ -102,8 +101,8 @@ pub struct Control {
     engine: Engine,
     events: Receiver<SourceEvent>,
     feed: Sender<FeedCommand>,
-    /// The polled document whose tasks are being compared with the model as they come.
-    intake: Option<StateIntake>,
+    /// The document whose tasks are being compared with the model as they come.
+    intake: Option<(DocumentId, StateIntake)>,
     /// When the changes applied so far are to be published (stream changes wait a
     /// little, so that a burst becomes one publish).
     publish_due: Option<Instant>,
@@ -246,29 +245,39 @@ impl Control {
     }
 
     fn on_source(&mut self, event: SourceEvent) {
-        // A document being compared ends with whatever comes next but its own tasks.
-        let intake = match event {
-            SourceEvent::StateTasks { .. } => None,
-            _ => self.intake.take(),
-        };
         let document_part = matches!(
             event,
-            SourceEvent::StateBegins | SourceEvent::StateTasks { .. } | SourceEvent::StateAbandoned
+            SourceEvent::StateBegins(_)
+                | SourceEvent::StateTasks { .. }
+                | SourceEvent::StateEnds(..)
+                | SourceEvent::StateAbandoned(_)
         );
         if !document_part {
             self.pending_since.get_or_insert_with(Instant::now);
         }
         match event {
-            SourceEvent::StateBegins => {
-                self.intake = Some(StateIntake::new(self.engine.cluster()));
+            SourceEvent::StateBegins(document) => {
+                self.intake = Some((document, StateIntake::new(self.engine.cluster())));
             }
-            SourceEvent::StateTasks { list, tasks } => {
-                if let Some(intake) = &mut self.intake {
+            SourceEvent::StateTasks {
+                document,
+                list,
+                tasks,
+            } => {
+                // Tasks of a document replaced by a later one are dropped.
+                if let Some((_, intake)) = self.intake.as_mut().filter(|(d, _)| *d == document) {
                     intake.take(self.engine.cluster(), list, tasks);
                 }
             }
-            SourceEvent::StateAbandoned => {}
-            SourceEvent::StateEnds(rest) => self.on_document_end(intake, *rest),
+            SourceEvent::StateAbandoned(document) => {
+                self.intake.take_if(|(d, _)| *d == document);
+            }
+            SourceEvent::StateEnds(document, rest) => {
+                match self.intake.take_if(|(d, _)| *d == document) {
+                    Some((_, intake)) => self.on_document_end(intake, *rest),
+                    None => tracing::debug!("the end of a document replaced by a later one"),
+                }
+            }
             SourceEvent::State(state) => {
                 let masters = self.masters.view().list;
                 let listener = listener_addresses(self.config.listener);
@@ -287,15 +296,12 @@ impl Control {
         }
     }
 
-    /// A polled document's end: its tasks compared as they came are taken into the
-    /// model, or, when the comparison cannot hold (`None`: its start was missed), the
-    /// feed reads the document again whole.
-    fn on_document_end(&mut self, intake: Option<StateIntake>, rest: StateRest) {
+    /// A document's end: its tasks compared as they came are taken into the model, or,
+    /// when the comparison cannot hold, the feed reads the document again whole.
+    fn on_document_end(&mut self, intake: StateIntake, rest: StateRest) {
+        self.pending_since.get_or_insert_with(Instant::now);
         let cluster = self.engine.cluster();
-        let finished = intake
-            .ok_or(GuessFailed)
-            .and_then(|intake| intake.finish(cluster, rest.without_tasks, &rest.list_keys));
-        match finished {
+        match intake.finish(cluster, rest.without_tasks, &rest.frameworks) {
             Ok(state) => {
                 let masters = self.masters.view().list;
                 let listener = listener_addresses(self.config.listener);
@@ -303,9 +309,10 @@ impl Control {
                 self.publish_due = Some(Instant::now());
             }
             Err(GuessFailed) => {
-                // Most likely its tasks name other frameworks than the ones listing them.
+                // A state document's tasks name other frameworks than the ones listing
+                // them, or the model changed while the document was read.
                 tracing::warn!(
-                    "the state document could not be compared as it was decoded; reading it again whole"
+                    "the cluster's state could not be compared as it was decoded; reading it again whole"
                 );
                 let _ = self.feed.send(FeedCommand::ReadWhole);
             }

@@ -18,8 +18,8 @@ use std::time::{Duration, Instant};
 pub(crate) enum FeedCommand {
     /// Read the state now: poll, or subscribe again (SIGUSR1, a new master list).
     Now,
-    /// Poll now, and read the document whole (one compared task by task as it was
-    /// decoded could not be taken).
+    /// Read the state again now, whole (one compared task by task as it was decoded
+    /// could not be taken): poll, or subscribe again.
     ReadWhole,
     /// New connection settings (SIGHUP), and the refresh period.
     Replace(Box<StateSource>, Duration),
@@ -59,6 +59,8 @@ pub(crate) struct Feed {
     commands: Receiver<FeedCommand>,
     status: Arc<Status>,
     heartbeat: Duration,
+    /// The next subscription's `SUBSCRIBED` is decoded whole before it is handed on.
+    subscribe_whole: bool,
 }
 
 impl Feed {
@@ -80,6 +82,7 @@ impl Feed {
             commands,
             status,
             heartbeat: DEFAULT_HEARTBEAT,
+            subscribe_whole: false,
         }
     }
 
@@ -162,6 +165,7 @@ impl Feed {
             &self.events,
             &self.commands,
             &self.status,
+            std::mem::take(&mut self.subscribe_whole),
         )
     }
 
@@ -197,7 +201,10 @@ impl Feed {
     fn command(&mut self, command: FeedCommand, backoff: &mut Backoff) {
         match command {
             FeedCommand::Now => {}
-            FeedCommand::ReadWhole => self.poller.read_whole_next(),
+            FeedCommand::ReadWhole => {
+                self.poller.read_whole_next();
+                self.subscribe_whole = true;
+            }
             FeedCommand::Replace(source, period) => {
                 self.source = *source;
                 self.period = period;

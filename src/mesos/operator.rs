@@ -299,9 +299,13 @@ impl Event {
 
     /// Decodes one record as it streams in (the `SUBSCRIBED` of a large cluster): its
     /// task list is cut out as it arrives and decoded on every core (`split`), the rest
-    /// once the record ends.
-    pub fn from_reader(reader: impl std::io::Read) -> Result<Event, serde_json::Error> {
-        let cut = split::cut_task_lists(reader, subscribed_lists, Task::into_cluster_task, None)?;
+    /// once the record ends. With a `sink`, the tasks go there as they are decoded
+    /// (list 0) and the event comes back without them.
+    pub(crate) fn from_reader(
+        reader: impl std::io::Read,
+        sink: Option<split::TaskSink<'_>>,
+    ) -> Result<Event, serde_json::Error> {
+        let cut = split::cut_task_lists(reader, subscribed_lists, Task::into_cluster_task, sink)?;
         let mut event: Event = serde_json::from_slice(&cut.skeleton)?;
         for list in cut.lists {
             // The rule cuts one list only, and it lies under `subscribed`.
@@ -549,33 +553,90 @@ mod tests {
         assert!(u.running && !u.terminal && u.status.is_none());
     }
 
-    #[test]
-    fn subscribed_streamed_in_decodes_as_it_does_from_memory() {
+    /// The example's `SUBSCRIBED` record, its tasks copied under new ids (enough for the
+    /// decoding workers to take part), and `change` applied to those.
+    fn subscribed_copies(change: impl Fn(&mut Vec<serde_json::Value>)) -> Vec<u8> {
         let stream = include_bytes!("../../tests/data/subscribe-example.recordio");
         let mut records = crate::mesos::recordio::RecordReader::new(&stream[..]);
         let length = records.next_length(u64::MAX).unwrap().unwrap(); // ok: test
         let first = records.read_record(length).unwrap(); // ok: test
-        // The example's tasks, copied under new ids: enough for the workers to take part.
         let mut doc: serde_json::Value = serde_json::from_slice(&first).unwrap(); // ok: test
         let tasks = &mut doc["subscribed"]["get_state"]["get_tasks"]["tasks"];
         let examples = tasks.as_array().unwrap().clone(); // ok: test
-        let copies: Vec<serde_json::Value> = (0..1_000)
+        let mut copies: Vec<serde_json::Value> = (0..1_000)
             .map(|i| {
                 let mut task = examples[i % examples.len()].clone();
                 task["task_id"]["value"] = format!("copy-{i}").into();
                 task
             })
             .collect();
+        change(&mut copies);
         *tasks = copies.into();
-        for record in [first, serde_json::to_vec(&doc).unwrap()] {
+        serde_json::to_vec(&doc).unwrap() // ok: test
+    }
+
+    #[test]
+    fn subscribed_streamed_in_decodes_as_it_does_from_memory() {
+        let stream = include_bytes!("../../tests/data/subscribe-example.recordio");
+        let mut records = crate::mesos::recordio::RecordReader::new(&stream[..]);
+        let length = records.next_length(u64::MAX).unwrap().unwrap(); // ok: test
+        let first = records.read_record(length).unwrap(); // ok: test
+        for record in [first, subscribed_copies(|_| {})] {
             let whole = Event::from_slice(&record).unwrap(); // ok: test
-            let streamed = Event::from_reader(&record[..]).unwrap(); // ok: test
+            let streamed = Event::from_reader(&record[..], None).unwrap(); // ok: test
             assert_eq!(format!("{streamed:?}"), format!("{whole:?}"));
             let Record::Subscribed(state, _) = streamed.into_record("") else {
                 panic!("not SUBSCRIBED");
             };
             assert!(!state.tasks.is_empty());
         }
+    }
+
+    /// The model a subscription makes of `record` when its tasks are compared with
+    /// `model` as they are decoded.
+    fn streamed(model: &cluster::Cluster, record: &[u8]) -> cluster::Cluster {
+        let mut intake = cluster::StateIntake::new(model);
+        let mut sink = |list, tasks| intake.take(model, list, tasks);
+        let event = Event::from_reader(record, Some(&mut sink)).unwrap(); // ok: test
+        let Record::Subscribed(rest, _) = event.into_record("m:5050") else {
+            panic!("not SUBSCRIBED");
+        };
+        assert!(rest.tasks.is_empty());
+        let named = cluster::TaskFrameworks::Named;
+        let state = intake.finish(model, rest, &named).unwrap(); // ok: test
+        let mut replaced = model.clone();
+        replaced.replace(state, vec![], vec![]);
+        replaced
+    }
+
+    fn whole(record: &[u8]) -> cluster::Cluster {
+        let event = Event::from_slice(record).unwrap(); // ok: test
+        let Record::Subscribed(state, _) = event.into_record("m:5050") else {
+            panic!("not SUBSCRIBED");
+        };
+        cluster::Cluster::from_state(state, vec![], vec![])
+    }
+
+    #[test]
+    fn subscribed_compared_as_it_is_decoded_makes_the_model_a_whole_one_makes() {
+        let text = subscribed_copies(|_| {});
+        // One task gone, one renamed, one finished, one listed twice.
+        let changed = subscribed_copies(|tasks| {
+            tasks.remove(7);
+            tasks[3]["name"] = "renamed".into();
+            tasks[5]["state"] = "TASK_FINISHED".into();
+            let again = tasks[9].clone();
+            tasks.push(again);
+        });
+        let same = |a: &cluster::Cluster, b: &cluster::Cluster| {
+            format!("{:?}", a.to_state()) == format!("{:?}", b.to_state())
+        };
+        let empty = cluster::Cluster::default();
+        assert!(same(&streamed(&empty, &text), &whole(&text)));
+        assert!(same(&streamed(&whole(&text), &changed), &whole(&changed)));
+        assert!(same(&streamed(&whole(&changed), &text), &whole(&text)));
+        assert!(same(&streamed(&whole(&text), &text), &whole(&text)));
+        assert_ne!(whole(&text).task_count(), whole(&changed).task_count());
     }
 
     #[test]

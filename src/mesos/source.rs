@@ -3,8 +3,9 @@
 
 use super::detect::Masters;
 use super::digest::DigestReader;
+use super::events::StateRest;
 use super::iam::{IamError, IamLogin};
-use super::state::{State, StateRest};
+use super::state::State;
 use crate::config::{AuthMechanism, Config};
 use crate::names::hostport::split_host_port;
 use base64::Engine as _;

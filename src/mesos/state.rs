@@ -6,6 +6,7 @@
 //! checked by the record generator, so one bad item never rejects the whole state.
 
 use crate::cluster::{self, ClusterState};
+use crate::mesos::events::StateRest;
 use crate::mesos::ports::parse_port_ranges;
 use crate::mesos::split::{self, ArrayRule, Path};
 use crate::names::hostport::parse_ip;
@@ -14,17 +15,6 @@ use std::collections::HashSet;
 use std::io::Read;
 use std::net::IpAddr;
 use std::sync::Arc;
-
-/// A state document whose tasks went elsewhere as they were decoded: the rest of it,
-/// and the framework key of each of its task lists (`None` for a list outside the
-/// frameworks), in document order.
-#[derive(Debug)]
-pub(crate) struct StateRest {
-    /// The document's state, with no tasks.
-    pub without_tasks: ClusterState,
-    /// Each task list's framework key.
-    pub list_keys: Vec<Option<Arc<str>>>,
-}
 
 /// Reads a field whose JSON value may be `null`, which means "empty" (both the state
 /// document and the operator API's records are read this way).
@@ -578,7 +568,7 @@ impl State {
             .collect();
         Ok(StateRest {
             without_tasks,
-            list_keys,
+            frameworks: cluster::TaskFrameworks::ByList(list_keys),
         })
     }
 
@@ -640,7 +630,7 @@ mod tests {
         let mut sink = |list, tasks| intake.take(model, list, tasks);
         let rest = State::stream_from_reader(text, &mut sink).unwrap(); // ok: test
         let state = intake
-            .finish(model, rest.without_tasks, &rest.list_keys)
+            .finish(model, rest.without_tasks, &rest.frameworks)
             .unwrap(); // ok: test
         let mut replaced = model.clone();
         replaced.replace(state, vec![], vec![]);

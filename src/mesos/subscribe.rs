@@ -2,10 +2,11 @@
 //! read its records on a thread of its own, and pass the model's changes on until the
 //! stream ends, falls silent, or the feed asks for a new one.
 
-use super::events::SourceEvent;
+use super::events::{DocumentId, SourceEvent, StateRest};
 use super::operator::{Event, Record};
 use super::recordio::RecordReader;
 use super::source::{MasterClient, SubscribeError};
+use crate::cluster::TaskFrameworks;
 use crate::status::{Status, event_index, unix_ms};
 use crossbeam_channel::{Receiver, Sender, select};
 use std::io::Read;
@@ -61,6 +62,7 @@ pub(crate) fn run(
     events: &Sender<SourceEvent>,
     stop: &Receiver<super::feed::FeedCommand>,
     status: &Arc<Status>,
+    whole: bool,
 ) -> Ended {
     let per_read = *heartbeat * SILENT_HEARTBEATS;
     let mut no_api = None;
@@ -103,7 +105,7 @@ pub(crate) fn run(
             .name("state-stream".into())
             .spawn(move || {
                 super::lower_priority();
-                let why = read_records(body, &leader, &events, &shared, &status);
+                let why = read_records(body, &leader, &events, &shared, &status, whole);
                 let _ = end_tx.send(why);
             });
         if let Err(e) = spawned {
@@ -169,17 +171,21 @@ fn heartbeat_interval(seconds: f64) -> Duration {
 
 /// The stream reader's loop: frames records, decodes them, counts them by type, and
 /// passes the model's changes on, several at a time when several are already read.
-/// Returns why the stream ended (`None`: the control thread is gone).
+/// `SUBSCRIBED` goes on task by task as it is decoded, unless `whole`. Returns why the
+/// stream ended (`None`: the control thread is gone).
 fn read_records(
     body: impl Read,
     leader: &str,
     events: &Sender<SourceEvent>,
     shared: &Shared,
     status: &Status,
+    whole: bool,
 ) -> Option<String> {
     let mut reader = RecordReader::new(body);
     let mut first = true;
     let mut batch = Vec::new();
+    // `SUBSCRIBED` compared with the model as it is decoded, until its end is sent.
+    let mut streamed = None;
     let why = loop {
         if shared.cancel.load(Ordering::Relaxed) {
             return Some("cancelled".into());
@@ -195,8 +201,24 @@ fn read_records(
             Err(e) => break format!("bad stream: {e}"),
         };
         let started = std::time::Instant::now();
-        let event = if first {
-            Event::from_reader(reader.record_stream(length)).map_err(|e| e.to_string())
+        let event = if first && whole {
+            Event::from_reader(reader.record_stream(length), None).map_err(|e| e.to_string())
+        } else if first {
+            let document = DocumentId::next();
+            events.send(SourceEvent::StateBegins(document)).ok()?;
+            streamed = Some(document);
+            let mut to_control = |list, tasks| {
+                // A reader given up on hands nothing more over (and its end is not sent).
+                if !shared.cancel.load(Ordering::Relaxed) {
+                    let _ = events.send(SourceEvent::StateTasks {
+                        document,
+                        list,
+                        tasks,
+                    });
+                }
+            };
+            Event::from_reader(reader.record_stream(length), Some(&mut to_control))
+                .map_err(|e| e.to_string())
         } else {
             reader
                 .read_record(length)
@@ -204,7 +226,8 @@ fn read_records(
                 .and_then(|bytes| Event::from_slice(&bytes).map_err(|e| e.to_string()))
         };
         let event = match event {
-            Ok(event) => event,
+            Ok(event) if !shared.cancel.load(Ordering::Relaxed) => event,
+            Ok(_) => break "cancelled".to_string(),
             Err(e) => break format!("bad record: {e}"),
         };
         Status::add(&status.source.events[event_index(&event.kind)], 1);
@@ -230,7 +253,17 @@ fn read_records(
                     decode_ms = started.elapsed().as_millis() as u64,
                     "subscribed to the operator API"
                 );
-                events.send(SourceEvent::State(state)).ok()?;
+                let event = match streamed.take() {
+                    Some(document) => SourceEvent::StateEnds(
+                        document,
+                        Box::new(StateRest {
+                            without_tasks: state,
+                            frameworks: TaskFrameworks::Named,
+                        }),
+                    ),
+                    None => SourceEvent::State(state),
+                };
+                events.send(event).ok()?;
             }
             Record::Change(change) => batch.push(change),
             Record::Heartbeat | Record::Other => {}
@@ -242,6 +275,9 @@ fn read_records(
                 .ok()?;
         }
     };
+    if let Some(document) = streamed {
+        let _ = events.send(SourceEvent::StateAbandoned(document));
+    }
     if !batch.is_empty() {
         events.send(SourceEvent::Changes(batch)).ok()?;
     }

@@ -40,6 +40,9 @@ pub enum Api {
     Missing,
     /// 200 and a RecordIO stream that starts with this `SUBSCRIBED` event.
     Stream(serde_json::Value),
+    /// 200, this `SUBSCRIBED` event's full length announced and its first half sent,
+    /// then the connection closed.
+    CutShort(serde_json::Value),
     /// This status code.
     Status(u16),
     /// 307 to this `Location`.
@@ -350,8 +353,10 @@ fn operator_api<S: Read + Write>(mut stream: S, shared: &Shared, head: &[String]
         Api::Redirect(location) => {
             return respond(&mut stream, 307, &[("Location", location)], b"");
         }
-        Api::Stream(subscribed) => subscribed.clone(),
+        Api::Stream(subscribed) => (subscribed.clone(), false),
+        Api::CutShort(subscribed) => (subscribed.clone(), true),
     };
+    let (subscribing, cut_short) = subscribing;
     if method != "POST" {
         return respond(&mut stream, 405, &[("Allow", "POST")], b"");
     }
@@ -372,7 +377,11 @@ fn operator_api<S: Read + Write>(mut stream: S, shared: &Shared, head: &[String]
         return;
     }
     let mut pending = super::v1::record(&subscribing);
-    pending.extend(super::v1::record(&serde_json::json!({"type":"HEARTBEAT"})));
+    if cut_short {
+        pending.truncate(pending.len() / 2);
+    } else {
+        pending.extend(super::v1::record(&serde_json::json!({"type":"HEARTBEAT"})));
+    }
     // Chunk sizes from a small generator: records split anywhere, several per chunk.
     let mut seed = 0x9E37_79B9_7F4A_7C15u64 ^ shared.subscriptions.load(Ordering::Relaxed) as u64;
     let mut last_heartbeat = std::time::Instant::now();
@@ -396,6 +405,9 @@ fn operator_api<S: Read + Write>(mut stream: S, shared: &Shared, head: &[String]
             {
                 return;
             }
+        }
+        if cut_short {
+            return;
         }
         let heartbeat = shared.heartbeat_ms.load(Ordering::Relaxed);
         match rx.recv_timeout(Duration::from_millis(50)) {

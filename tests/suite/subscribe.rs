@@ -140,6 +140,37 @@ fn a_dropped_stream_is_resubscribed_and_resynced() {
 }
 
 #[test]
+fn a_subscribed_cut_short_keeps_the_records_served() {
+    let (master, mut state) = streaming_master(1.0);
+    let s = Server::spawn_with_source(&config_for(&[&master], "subscribe"), "");
+    eventually("subscribed", || {
+        a_records(&s, "chronos.marathon.mesos.").is_some_and(|a| !a.is_empty())
+    });
+    // Enough new tasks that the decoder hands some over before the record breaks off.
+    let tasks = state["frameworks"][3]["tasks"].as_array_mut().unwrap();
+    for i in 0..3_000 {
+        tasks.push(new_task(
+            &format!("many.{i}"),
+            &format!("many{i}"),
+            "10.99.1.1",
+        ));
+    }
+    master.set_api(Api::CutShort(v1::subscribed(&state, 1.0)));
+    let before = master.subscriptions();
+    master.drop_streams();
+    eventually("two subscriptions cut short", || {
+        master.subscriptions() >= before + 2
+    });
+    assert_eq!(a_records(&s, "many0.marathon.mesos."), Some(vec![]));
+    assert!(a_records(&s, "chronos.marathon.mesos.").is_some_and(|a| !a.is_empty()));
+    // The whole record, at the next subscription.
+    master.stream_state(&state, 1.0);
+    eventually("the new tasks answer", || {
+        a_records(&s, "many0.marathon.mesos.") == Some(vec!["10.99.1.1".into()])
+    });
+}
+
+#[test]
 fn a_silent_stream_is_abandoned() {
     let (master, _) = streaming_master(0.3);
     let s = Server::spawn_with_source(&config_for(&[&master], "subscribe"), "");

@@ -115,17 +115,7 @@ JSON
   started=$(now_ms)
   "$bin" -config "$dir/sub.json" -v 1 2> "$dir/sub.log" & primary=$!; pids+=("$primary")
   first=$(answered_after "$pport" leader.mesos "$started")
-  # When the record began: the log line's time (RFC 3339, UTC) less its decode time.
-  from_record=$(python3 - "$dir/sub.log" $((started + first)) <<'PY'
-import datetime, re, sys
-for line in open(sys.argv[1]):
-    if "subscribed to the operator API" in line:
-        at = datetime.datetime.fromisoformat(line.split()[0].replace("Z", "+00:00")).timestamp() * 1000
-        decode = int(re.search(r"decode_ms=(\d+)", line)[1])
-        print(round(int(sys.argv[2]) - (at - decode)))
-        break
-PY
-)
+  from_record=$(subscribed_to_answer "$dir/sub.log" $((started + first)))
   sleep 20
   echo
   echo "| primary subscribed (uniform) | start → first answer | \`SUBSCRIBED\` → first answer | resident | peak |"

@@ -100,3 +100,18 @@ now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 
 # Stops process $1: SIGTERM, then SIGKILL if it is still there after 30 s.
 stop() { kill "$1" 2>/dev/null || true; for _ in $(seq 300); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done; kill -9 "$1" 2>/dev/null || true; }
+
+# subscribed_to_answer LOG ANSWERED_MS: ms from the first octets of `SUBSCRIBED` to the
+# first answer (Unix ms): the server's "subscribed" log line (-v 1) is written once the
+# record is decoded, so the record began at its time (RFC 3339, UTC) less its decode time.
+subscribed_to_answer() {
+  python3 - "$1" "$2" <<'PY'
+import datetime, re, sys
+for line in open(sys.argv[1]):
+    if "subscribed to the operator API" in line:
+        at = datetime.datetime.fromisoformat(line.split()[0].replace("Z", "+00:00")).timestamp() * 1000
+        decode = int(re.search(r"decode_ms=(\d+)", line)[1])
+        print(round(int(sys.argv[2]) - (at - decode)))
+        break
+PY
+}

@@ -4,6 +4,8 @@ SIGUSR1 (poll now), then reads VmRSS every 10 ms while asking for NAME (type A) 
 50 ms, until 1 s after NAME is answered (at most TIMEOUT seconds). Prints
 `before_mb peak_mb after_mb answered_ms`: resident before the poll, the highest resident
 sampled, resident at the end, and the time from the signal to the answer.
+With HOLD_S set, sampling goes on until HOLD_S seconds after the signal instead (for a
+signal whose work does not change NAME's answer, such as a new subscription).
 Usage: poll_peak.py PID PORT NAME [TIMEOUT_SECONDS (60)]. Asks 127.0.0.1 only."""
 import os
 import signal
@@ -14,6 +16,7 @@ import time
 
 pid, port, name = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 timeout = float(sys.argv[4]) if len(sys.argv) > 4 else 60.0
+hold = float(os.environ.get("HOLD_S", "0"))
 
 
 def rss_kb():
@@ -51,7 +54,7 @@ while time.monotonic() - started < timeout:
                 sock.send(struct.pack("!HHHHHH", qid, 0x0100, 1, 0, 0, 0) + qname + struct.pack("!HH", 1, 1))
             except OSError:
                 pass
-    elif time.monotonic() - answered >= 1.0:
+    elif time.monotonic() - answered >= 1.0 and time.monotonic() - started >= hold:
         break
     tick += 1
     time.sleep(0.01)

@@ -1,5 +1,6 @@
 //! The operator API's JSON records (`POST /api/v1 SUBSCRIBE`), read into the cluster
-//! model: `SUBSCRIBED` becomes a whole [`ClusterState`], the other events [`Change`]s.
+//! model: `SUBSCRIBED` becomes a [`ClusterState`] (its tasks handed on as they are
+//! decoded, or with the rest), the other events [`Change`]s.
 //! Only the fields names are made from are read; unknown event types are ignored.
 //! Field meanings: `docs/spec/operator-api.md` §4-§6.
 

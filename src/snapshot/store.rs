@@ -22,6 +22,7 @@ use crate::dns::wire::name_to_wire;
 use crate::records::{ItemRecords, NameId, RData};
 use foldhash::fast::FixedState;
 use std::net::{Ipv4Addr, Ipv6Addr};
+use thin_vec::ThinVec;
 
 /// What the store keeps of one name besides its key (40 bytes, and its values and
 /// referrers on the heap), in its shard beside the name's slot.
@@ -30,10 +31,10 @@ pub struct Node {
     /// Every value of the name with the number of items contributing it.
     values: Values,
     /// Owners of SRV records pointing here, with how many of their values do: their
-    /// additional addresses change when this name's addresses do. Boxed: most names
-    /// are nobody's target.
-    #[allow(clippy::box_collection)] // ok: 8 bytes on every node instead of a Vec's 24
-    referrers: Option<Box<Vec<(NameId, u32)>>>,
+    /// additional addresses change when this name's addresses do. A `ThinVec`: 8 bytes
+    /// on every node and nothing on the heap for the most, which are nobody's target;
+    /// one allocation (its length and capacity beside the elements) for the others.
+    referrers: ThinVec<(NameId, u32)>,
     /// Names with served records strictly below this one.
     below: u32,
     /// At or below an apex: only such names are served.
@@ -137,7 +138,11 @@ impl Node {
 
     /// Bytes held on the heap by its values and referrers.
     pub(super) fn bytes_held(&self) -> usize {
-        self.values.bytes_held() + self.referrers.as_ref().map_or(0, |r| 24 + r.capacity() * 8)
+        let referrers = match self.referrers.capacity() {
+            0 => 0,
+            room => 16 + room * 8,
+        };
+        self.values.bytes_held() + referrers
     }
 
     /// Bytes of its values on the heap.
@@ -601,7 +606,7 @@ impl ZoneStore {
         NodeChange {
             newly_dirty,
             live: liveness_changed.then_some(live),
-            referred: node.referrers.is_some(),
+            referred: !node.referrers.is_empty(),
         }
     }
 
@@ -703,28 +708,36 @@ impl ZoneStore {
     }
 
     fn refer(&mut self, target: NameId, owner: NameId) {
-        let referrers = self
-            .node_mut(target)
-            .referrers
-            .get_or_insert_with(Box::default);
+        let referrers = &mut self.node_mut(target).referrers;
         match referrers.iter_mut().find(|r| r.0 == owner) {
             Some(r) => r.1 += 1,
-            None => push_small(referrers, (owner, 1)),
+            None => {
+                // Grown one at a time while short: most targets have one or two owners.
+                if referrers.len() == referrers.capacity() {
+                    let extra = if referrers.len() < 8 {
+                        1
+                    } else {
+                        referrers.len()
+                    };
+                    referrers.reserve_exact(extra);
+                }
+                referrers.push((owner, 1));
+            }
         }
     }
 
     fn unrefer(&mut self, target: NameId, owner: NameId) {
         let node = self.node_mut(target);
-        if let Some(referrers) = &mut node.referrers {
-            if let Some(i) = referrers.iter().position(|r| r.0 == owner) {
-                referrers[i].1 -= 1;
-                if referrers[i].1 == 0 {
-                    referrers.swap_remove(i);
-                }
+        let referrers = &mut node.referrers;
+        if let Some(i) = referrers.iter().position(|r| r.0 == owner) {
+            referrers[i].1 -= 1;
+            if referrers[i].1 == 0 {
+                referrers.swap_remove(i);
             }
-            if referrers.is_empty() {
-                node.referrers = None;
-            }
+        }
+        if referrers.is_empty() {
+            // Its allocation goes with the last owner.
+            *referrers = ThinVec::new();
         }
         self.maybe_free.push(target);
     }
@@ -743,12 +756,11 @@ impl ZoneStore {
             return;
         }
         // Taken out while its owners are marked (marking never reads referrers).
-        if let Some(referrers) = self.node_mut(id).referrers.take() {
-            for &(owner, _) in referrers.iter() {
-                self.touch(owner);
-            }
-            self.node_mut(id).referrers = Some(referrers);
+        let referrers = std::mem::take(&mut self.node_mut(id).referrers);
+        for &(owner, _) in referrers.iter() {
+            self.touch(owner);
         }
+        self.node_mut(id).referrers = referrers;
     }
 
     fn join_shard(&mut self, id: NameId) {
@@ -795,21 +807,11 @@ impl ZoneStore {
             return;
         }
         let node = self.table.node(shard, slot);
-        if node.exists() || node.has_records() || node.referrers.is_some() {
+        if node.exists() || node.has_records() || !node.referrers.is_empty() {
             return;
         }
         self.table.remove(shard, slot);
     }
-}
-
-/// Pushes one element, growing a short list one element at a time: most names hold one
-/// to three values, and a Vec's first push would reserve four.
-fn push_small<T>(list: &mut Vec<T>, value: T) {
-    if list.len() == list.capacity() {
-        let extra = if list.len() < 8 { 1 } else { list.len() };
-        list.reserve_exact(extra);
-    }
-    list.push(value);
 }
 
 /// `name` is `apex` or ends in `.apex` (both lower case with trailing dots).

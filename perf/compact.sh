@@ -108,10 +108,7 @@ if [[ " $shapes " == *" uniform "* ]]; then
   mport=$(free_port); pport=$(free_port)
   ./target/release/examples/stream_master "$tasks" "$mport" "$pport" 1 1 "$dir/never" 1 1 > /dev/null & master=$!; pids+=("$master")
   for _ in $(seq 600); do curl -sf "http://127.0.0.1:$mport/master/state" -o /dev/null -m 60 && break; sleep 0.5; done
-  cat > "$dir/sub.json" <<JSON
-{"masters":["127.0.0.1:$mport"],"StateAPI":"subscribe","listener":"127.0.0.1","port":$pport,
- "externalon":false,"httpon":false,"UDPWorkers":1,"IPSources":["netinfo","docker","mesos","host"]}
-JSON
+  subscribed_config "$dir/sub.json" "$mport" "$pport"
   started=$(now_ms)
   "$bin" -config "$dir/sub.json" -v 1 2> "$dir/sub.log" & primary=$!; pids+=("$primary")
   first=$(answered_after "$pport" leader.mesos "$started")

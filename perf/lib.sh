@@ -115,3 +115,13 @@ for line in open(sys.argv[1]):
         break
 PY
 }
+
+# subscribed_config FILE MASTER_PORT PORT: a server that follows the operator API of the
+# test master on 127.0.0.1:MASTER_PORT and answers on 127.0.0.1:PORT with one UDP
+# worker, no HTTP and no forwarding.
+subscribed_config() {
+  cat > "$1" <<JSON
+{"masters":["127.0.0.1:$2"],"StateAPI":"subscribe","listener":"127.0.0.1","port":$3,
+ "externalon":false,"httpon":false,"UDPWorkers":1,"IPSources":["netinfo","docker","mesos","host"]}
+JSON
+}

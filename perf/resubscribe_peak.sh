@@ -32,10 +32,7 @@ echo "|---|---|---|---|---|---|---|---|---|"
 for round in $(seq "$rounds"); do
   for bin in $bins; do
     port=$(free_port)
-    cat > "$dir/sub.json" <<JSON
-{"masters":["127.0.0.1:$mport"],"StateAPI":"subscribe","listener":"127.0.0.1","port":$port,
- "externalon":false,"httpon":false,"UDPWorkers":1,"IPSources":["netinfo","docker","mesos","host"]}
-JSON
+    subscribed_config "$dir/sub.json" "$mport" "$port"
     started=$(now_ms)
     "$bin" -config "$dir/sub.json" -v 1 2> "$dir/sub.log" & pid=$!; pids+=("$pid")
     first=$(python3 perf/first_answer.py "$port" leader.mesos "$started" 300)

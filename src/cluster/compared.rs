@@ -205,6 +205,24 @@ impl StateIntake {
     }
 }
 
+/// Checks, for a test, that a document taken as it is decoded (`streamed`, against a
+/// model) makes the model the whole document makes (`whole`), for `text` and `changed`
+/// (a few tasks changed, gone or repeated) into an empty model and into each other's.
+#[cfg(test)]
+pub(crate) fn assert_streamed_makes_whole_model(
+    streamed: impl Fn(&Cluster, &[u8]) -> Cluster,
+    whole: impl Fn(&[u8]) -> Cluster,
+    text: &[u8],
+    changed: &[u8],
+) {
+    let same =
+        |a: &Cluster, b: &Cluster| format!("{:?}", a.to_state()) == format!("{:?}", b.to_state());
+    assert!(same(&streamed(&Cluster::default(), text), &whole(text)));
+    assert!(same(&streamed(&whole(text), changed), &whole(changed)));
+    assert!(same(&streamed(&whole(changed), text), &whole(text)));
+    assert!(same(&streamed(&whole(text), text), &whole(text)));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

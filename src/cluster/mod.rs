@@ -15,6 +15,8 @@ mod shared;
 pub use shared::TaskSharing;
 
 pub use apply::Item;
+#[cfg(test)]
+pub(crate) use compared::assert_streamed_makes_whole_model;
 pub use compared::{ComparedState, GuessFailed, StateIntake, TaskFrameworks};
 pub use facts::{
     Agent, Discovery, DiscoveryShape, Framework, PortShape, RunningStatus, StatusUpdate, Statuses,

@@ -629,14 +629,7 @@ mod tests {
             let again = tasks[9].clone();
             tasks.push(again);
         });
-        let same = |a: &cluster::Cluster, b: &cluster::Cluster| {
-            format!("{:?}", a.to_state()) == format!("{:?}", b.to_state())
-        };
-        let empty = cluster::Cluster::default();
-        assert!(same(&streamed(&empty, &text), &whole(&text)));
-        assert!(same(&streamed(&whole(&text), &changed), &whole(&changed)));
-        assert!(same(&streamed(&whole(&changed), &text), &whole(&text)));
-        assert!(same(&streamed(&whole(&text), &text), &whole(&text)));
+        cluster::assert_streamed_makes_whole_model(streamed, whole, &text, &changed);
         assert_ne!(whole(&text).task_count(), whole(&changed).task_count());
     }
 

@@ -652,13 +652,6 @@ mod tests {
         changed["frameworks"][3]["tasks"][1]["state"] = "TASK_KILLED".into();
         changed["frameworks"][3]["tasks"][2]["name"] = "renamed".into();
         let changed = serde_json::to_vec(&changed).unwrap(); // ok: test
-        let same = |a: &cluster::Cluster, b: &cluster::Cluster| {
-            format!("{:?}", a.to_state()) == format!("{:?}", b.to_state())
-        };
-        let empty = cluster::Cluster::default();
-        assert!(same(&streamed(&empty, &text), &whole(&text)));
-        assert!(same(&streamed(&whole(&text), &changed), &whole(&changed)));
-        assert!(same(&streamed(&whole(&changed), &text), &whole(&text)));
-        assert!(same(&streamed(&whole(&text), &text), &whole(&text)));
+        cluster::assert_streamed_makes_whole_model(streamed, whole, &text, &changed);
     }
 }

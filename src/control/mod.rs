@@ -3,6 +3,7 @@
 //! and never blocks on I/O: the sources read on theirs.
 
 pub mod engine;
+mod intake;
 pub(crate) mod publish;
 mod serial;
 
@@ -12,7 +13,7 @@ use crate::config::{Config, is_wildcard};
 use crate::dns::wire::serial_later;
 use crate::election::ElectionView;
 use crate::mesos::detect::Masters;
-use crate::mesos::events::{DocumentId, SourceEvent, StateRest};
+use crate::mesos::events::{SourceEvent, StateRest};
 use crate::mesos::feed::{Feed, FeedCommand};
 use crate::mesos::source::StateSource;
 use crate::notify::Notifier;
@@ -21,6 +22,7 @@ use crate::snapshot::{SharedSnapshot, Snapshot};
 use crate::status::Status;
 use crossbeam_channel::{Receiver, Sender};
 use engine::Engine;
+use intake::DocumentIntake;
 use publish::Publisher;
 use serial::SerialFile;
 use std::net::IpAddr;
@@ -102,7 +104,7 @@ pub struct Control {
     events: Receiver<SourceEvent>,
     feed: Sender<FeedCommand>,
     /// The document whose tasks are being compared with the model as they come.
-    intake: Option<(DocumentId, StateIntake)>,
+    intake: DocumentIntake,
     /// When the changes applied so far are to be published (stream changes wait a
     /// little, so that a burst becomes one publish).
     publish_due: Option<Instant>,
@@ -159,7 +161,7 @@ impl Control {
             status,
             events,
             feed,
-            intake: None,
+            intake: DocumentIntake::default(),
             publish_due: None,
             pending_since: None,
             lineage: None,
@@ -257,27 +259,21 @@ impl Control {
         }
         match event {
             SourceEvent::StateBegins(document) => {
-                self.intake = Some((document, StateIntake::new(self.engine.cluster())));
+                self.intake.begin(document, self.engine.cluster());
             }
             SourceEvent::StateTasks {
                 document,
                 list,
                 tasks,
             } => {
-                // Tasks of a document replaced by a later one are dropped.
-                if let Some((_, intake)) = self.intake.as_mut().filter(|(d, _)| *d == document) {
-                    intake.take(self.engine.cluster(), list, tasks);
-                }
+                self.intake
+                    .take(document, self.engine.cluster(), list, tasks);
             }
-            SourceEvent::StateAbandoned(document) => {
-                self.intake.take_if(|(d, _)| *d == document);
-            }
-            SourceEvent::StateEnds(document, rest) => {
-                match self.intake.take_if(|(d, _)| *d == document) {
-                    Some((_, intake)) => self.on_document_end(intake, *rest),
-                    None => tracing::debug!("the end of a document replaced by a later one"),
-                }
-            }
+            SourceEvent::StateAbandoned(document) => self.intake.abandon(document),
+            SourceEvent::StateEnds(document, rest) => match self.intake.end(document) {
+                Some(intake) => self.on_document_end(intake, *rest),
+                None => tracing::debug!("the end of a document replaced by a later one"),
+            },
             SourceEvent::State(state) => {
                 let masters = self.masters.view().list;
                 let listener = listener_addresses(self.config.listener);

@@ -105,7 +105,15 @@ pub(crate) fn run(
             .name("state-stream".into())
             .spawn(move || {
                 super::lower_priority();
-                let why = read_records(body, &leader, &events, &shared, &status, whole);
+                // A record nobody foresaw that makes the reader panic ends this stream
+                // like a bad record, not the feed (a reader gone without a word reads as
+                // the control thread gone).
+                let why = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    read_records(body, &leader, &events, &shared, &status, whole)
+                }))
+                .unwrap_or_else(|_| {
+                    Some("the stream reader panicked (see the message above)".into())
+                });
                 let _ = end_tx.send(why);
             });
         if let Err(e) = spawned {

@@ -1,9 +1,9 @@
 //! A whole new state compared with the model task by task, so that a task the model
 //! already holds, unchanged, is dropped as soon as it is compared: what stays is the
 //! model's slot number for it (4 bytes) rather than a second copy of the task.
-//! [`StateIntake`] compares a state document's tasks as they are decoded, before the
-//! document's end says which framework each list belongs to; [`ComparedState::of`]
-//! compares a state already whole.
+//! [`StateIntake`] compares a document's tasks as they are decoded (a state document's
+//! before its end says which framework each list belongs to, or `SUBSCRIBED`'s);
+//! [`ComparedState::of`] compares a state already whole.
 
 use super::{Agent, Cluster, ClusterState, Framework, Task};
 use std::sync::Arc;
@@ -36,19 +36,12 @@ pub struct ComparedState {
 
 impl ComparedState {
     /// `state`, compared with `model`.
-    pub fn of(model: &Cluster, state: ClusterState) -> ComparedState {
+    pub fn of(model: &Cluster, mut state: ClusterState) -> ComparedState {
         let mut compared = Comparer::new(model);
-        for task in state.tasks {
+        for task in std::mem::take(&mut state.tasks) {
             compared.take(model, task);
         }
-        ComparedState {
-            leader: state.leader,
-            frameworks: state.frameworks,
-            agents: state.agents,
-            listed: compared.listed,
-            tasks: compared.tasks,
-            model_changes: model.task_changes,
-        }
+        compared.into_state(state, model.task_changes)
     }
 
     /// Tasks the state lists.
@@ -91,6 +84,18 @@ impl Comparer {
         }
         self.listed.push(Listed::New(self.tasks.len() as u32));
         self.tasks.push(task);
+    }
+
+    /// The state compared: `rest` is all of it but its tasks.
+    fn into_state(self, rest: ClusterState, model_changes: u64) -> ComparedState {
+        ComparedState {
+            leader: rest.leader,
+            frameworks: rest.frameworks,
+            agents: rest.agents,
+            listed: self.listed,
+            tasks: self.tasks,
+            model_changes,
+        }
     }
 }
 
@@ -161,9 +166,8 @@ impl StateIntake {
         if model.task_changes != self.model_changes {
             return Err(GuessFailed);
         }
-        let Comparer {
-            listed, mut tasks, ..
-        } = self.compared;
+        let mut compared = self.compared;
+        let (listed, tasks) = (&compared.listed, &mut compared.tasks);
         // Named: what was taken is the truth.
         if let TaskFrameworks::ByList(keys) = frameworks {
             for (n, &(list, start)) in self.lists.iter().enumerate() {
@@ -194,14 +198,7 @@ impl StateIntake {
                 }
             }
         }
-        Ok(ComparedState {
-            leader: rest.leader,
-            frameworks: rest.frameworks,
-            agents: rest.agents,
-            listed,
-            tasks,
-            model_changes: self.model_changes,
-        })
+        Ok(compared.into_state(rest, self.model_changes))
     }
 }
 

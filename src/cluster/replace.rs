@@ -72,8 +72,8 @@ impl Cluster {
         // Every place in the order is given anew, after every place given so far: a
         // place after `started` was given by this call.
         let started = self.next_seq;
-        self.frameworks = in_order(state.frameworks, &mut self.next_seq);
-        self.agents = in_order(state.agents, &mut self.next_seq);
+        self.frameworks = self.in_order(state.frameworks);
+        self.agents = self.in_order(state.agents);
         // Tasks the state no longer lists go first, so that new ones reuse their slots.
         let listed = self.listed_slots(&state.listed, &state.tasks);
         let gone: Vec<TaskKey> = self.unlisted(&listed).map(Task::key).collect();
@@ -82,19 +82,15 @@ impl Cluster {
             self.remove_task(key);
         }
         self.reserve_tasks(state.listed.len().saturating_sub(self.task_count()));
-        let mut tasks: Vec<Option<Task>> = state.tasks.into_iter().map(Some).collect();
+        // The entries name the state's own tasks in their order, each once.
+        let mut tasks = state.tasks.into_iter();
         for entry in state.listed {
-            let task = match entry {
+            if let Listed::Model(i) = entry {
                 // Claimed by this entry alone, and listed: still the task compared.
-                Listed::Model(i) => {
-                    self.move_to_end(i);
-                    continue;
-                }
-                Listed::New(i) => match tasks[i as usize].take() {
-                    Some(task) => task,
-                    None => continue,
-                },
-            };
+                self.move_to_end(i);
+                continue;
+            }
+            let Some(task) = tasks.next() else { break };
             let held = self.find(&task.framework_id, &task.id, task.instance);
             let seq = match held {
                 // An id the state lists twice: the later copy wins, in the first's place.
@@ -118,6 +114,22 @@ impl Cluster {
         if let Some(slot) = self.slots[i as usize].as_mut() {
             slot.seq = seq;
         }
+    }
+
+    /// `list` keyed by id, each at the next place in the order.
+    fn in_order<T>(&mut self, list: Vec<(Box<str>, T)>) -> HashMap<Box<str>, Ordered<T>> {
+        let mut map = HashMap::default();
+        map.reserve(list.len());
+        for (id, value) in list {
+            map.insert(
+                id,
+                Ordered {
+                    seq: self.seq(),
+                    value,
+                },
+            );
+        }
+        map
     }
 
     /// [`Cluster::replace`] with a state not yet compared.
@@ -158,23 +170,6 @@ impl Cluster {
             .filter(|(_, listed)| !**listed)
             .filter_map(|(slot, _)| slot.as_ref().map(|s| &s.task))
     }
-}
-
-/// `list` keyed by id, each at the next place in the order counted by `next_seq`.
-fn in_order<T>(list: Vec<(Box<str>, T)>, next_seq: &mut u64) -> HashMap<Box<str>, Ordered<T>> {
-    let mut map = HashMap::default();
-    map.reserve(list.len());
-    for (id, value) in list {
-        *next_seq += 1;
-        map.insert(
-            id,
-            Ordered {
-                seq: *next_seq,
-                value,
-            },
-        );
-    }
-    map
 }
 
 /// The ids whose value differs between the model's map and the new state's (present in

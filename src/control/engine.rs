@@ -111,22 +111,20 @@ impl Engine {
         listener: &[IpAddr],
     ) {
         let started = std::time::Instant::now();
-        let (masters, listener) = (masters.to_vec(), listener.to_vec());
-        let modelled = if self.store.is_empty() {
-            // Nothing to compare with or take out (the first state, or after a new
-            // configuration emptied the store): every item goes in.
-            self.cluster.replace(state, masters, listener);
-            let modelled = started.elapsed();
-            self.put_all();
-            modelled
-        } else {
-            let items = self.cluster.differences_from(&state, &masters, &listener);
-            self.put(&items, Sign::Remove);
-            self.cluster.replace(state, masters, listener);
-            let modelled = started.elapsed();
-            self.put(&items, Sign::Add);
-            modelled
-        };
+        // Nothing to compare with or take out in an empty store (the first state, or after
+        // a new configuration emptied it): every item goes in.
+        let items = (!self.store.is_empty())
+            .then(|| self.cluster.differences_from(&state, masters, listener));
+        if let Some(items) = &items {
+            self.put(items, Sign::Remove);
+        }
+        self.cluster
+            .replace(state, masters.to_vec(), listener.to_vec());
+        let modelled = started.elapsed();
+        match &items {
+            Some(items) => self.put(items, Sign::Add),
+            None => self.put_all(),
+        }
         self.store.shrink();
         self.state_seen = true;
         tracing::debug!(

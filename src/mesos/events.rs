@@ -1,6 +1,7 @@
 //! What a source hands the control thread.
 
 use crate::cluster::{Change, ClusterState, Task, TaskFrameworks};
+use crossbeam_channel::Sender;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// One message from a source of cluster state.
@@ -52,4 +53,62 @@ pub(crate) struct StateRest {
     pub without_tasks: ClusterState,
     /// Whose each task is.
     pub frameworks: TaskFrameworks,
+}
+
+/// Hands the control thread one document after another as they are decoded
+/// (`StateBegins`, `StateTasks`…, then `StateEnds` or `StateAbandoned`), so that the
+/// decoded document is never held whole: a poll's (each master a fetch tries is a new
+/// document) and a subscription's `SUBSCRIBED`.
+pub(crate) struct DocumentSender<'a> {
+    events: &'a Sender<SourceEvent>,
+    /// The document being read.
+    document: DocumentId,
+    /// Whether it began and has not ended: its tasks may have gone ahead.
+    open: bool,
+}
+
+impl<'a> DocumentSender<'a> {
+    pub(crate) fn new(events: &'a Sender<SourceEvent>) -> DocumentSender<'a> {
+        DocumentSender {
+            events,
+            document: DocumentId::next(),
+            open: false,
+        }
+    }
+
+    /// A new document begins (one still open is replaced by it at the control thread).
+    pub(crate) fn begin(&mut self) {
+        self.document = DocumentId::next();
+        self.open = true;
+        let _ = self.events.send(SourceEvent::StateBegins(self.document));
+    }
+
+    /// The next tasks of the document's list `list`.
+    pub(crate) fn tasks(&mut self, list: usize, tasks: Vec<Task>) {
+        // A control thread gone is noticed when the document's end is sent.
+        let _ = self.events.send(SourceEvent::StateTasks {
+            document: self.document,
+            list,
+            tasks,
+        });
+    }
+
+    /// Whether a document began and has not ended.
+    pub(crate) fn is_open(&self) -> bool {
+        self.open
+    }
+
+    /// The open document's end, to send: all of it but its tasks.
+    pub(crate) fn end(&mut self, rest: StateRest) -> SourceEvent {
+        self.open = false;
+        SourceEvent::StateEnds(self.document, Box::new(rest))
+    }
+
+    /// The document begun is not to be taken (the control thread lets go of what it
+    /// compared).
+    pub(crate) fn abandon(&mut self) {
+        if std::mem::take(&mut self.open) {
+            let _ = self.events.send(SourceEvent::StateAbandoned(self.document));
+        }
+    }
 }

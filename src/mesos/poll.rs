@@ -1,9 +1,8 @@
 //! Polling: one read of the whole state, handed on as a [`SourceEvent`] unless it is the
 //! same document as last time.
 
-use super::events::{DocumentId, SourceEvent};
-use super::source::{Document, DocumentSink, FetchError, StateSource};
-use crate::cluster::Task;
+use super::events::{DocumentSender, SourceEvent};
+use super::source::{Document, FetchError, StateSource};
 use crate::status::{Status, unix_ms};
 use crossbeam_channel::Sender;
 use std::time::Instant;
@@ -15,43 +14,6 @@ pub(crate) struct Poller {
     last_digest: Option<u64>,
     /// The next document is sent whole rather than task by task as it is decoded.
     whole_next: bool,
-}
-
-/// Hands a document's tasks to the control thread as they are decoded, which compares
-/// them with the model at once (so the decoded document is never held whole).
-struct ToControl<'a> {
-    events: &'a Sender<SourceEvent>,
-    /// The document being read (a fetch tries each master in turn, each a new one).
-    document: DocumentId,
-    /// Whether its tasks may have gone ahead, and it is not yet ended.
-    open: bool,
-}
-
-impl DocumentSink for ToControl<'_> {
-    fn begin(&mut self) {
-        self.document = DocumentId::next();
-        self.open = true;
-        let _ = self.events.send(SourceEvent::StateBegins(self.document));
-    }
-
-    fn tasks(&mut self, list: usize, tasks: Vec<Task>) {
-        // A control thread gone is noticed when the document's end is sent.
-        let _ = self.events.send(SourceEvent::StateTasks {
-            document: self.document,
-            list,
-            tasks,
-        });
-    }
-}
-
-impl ToControl<'_> {
-    /// The document begun is not to be taken (the control thread lets go of what it
-    /// compared).
-    fn abandon(&mut self) {
-        if std::mem::take(&mut self.open) {
-            let _ = self.events.send(SourceEvent::StateAbandoned(self.document));
-        }
-    }
 }
 
 impl Poller {
@@ -83,13 +45,9 @@ impl Poller {
         events: &Sender<SourceEvent>,
         status: &Status,
     ) -> Result<(), PollError> {
-        let mut sink = ToControl {
-            events,
-            document: DocumentId::next(),
-            open: false,
-        };
+        let mut sink = DocumentSender::new(events);
         let polled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            self.poll_unguarded(source, &mut sink, status)
+            self.poll_unguarded(source, events, &mut sink, status)
         }))
         .unwrap_or(Err(PollError::Panicked));
         if polled.is_err() {
@@ -102,12 +60,13 @@ impl Poller {
     fn poll_unguarded(
         &mut self,
         source: &StateSource,
-        sink: &mut ToControl,
+        events: &Sender<SourceEvent>,
+        sink: &mut DocumentSender,
         status: &Status,
     ) -> Result<(), PollError> {
         let started = Instant::now();
         let whole = std::mem::take(&mut self.whole_next);
-        let fetched = source.fetch((!whole).then_some(&mut *sink as &mut dyn DocumentSink));
+        let fetched = source.fetch((!whole).then_some(&mut *sink));
         let fetch_ms = started.elapsed().as_millis() as u64;
         Status::set(&status.source.last_fetch_ms, fetch_ms);
         Status::add(&status.source.fetch_ms_total, fetch_ms);
@@ -119,15 +78,12 @@ impl Poller {
             SourceEvent::Unchanged
         } else {
             self.last_digest = Some(fetched.digest);
-            sink.open = false;
             match fetched.document {
                 Document::Whole(state) => SourceEvent::State(state.into_cluster_state()),
-                Document::Streamed(rest) => SourceEvent::StateEnds(sink.document, Box::new(rest)),
+                Document::Streamed(rest) => sink.end(rest),
             }
         };
-        sink.events
-            .send(event)
-            .map_err(|_| PollError::ControlGone)?;
+        events.send(event).map_err(|_| PollError::ControlGone)?;
         Status::set(&status.source.last_refresh_ok_ms, unix_ms());
         Ok(())
     }

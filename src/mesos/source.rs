@@ -3,7 +3,7 @@
 
 use super::detect::Masters;
 use super::digest::DigestReader;
-use super::events::StateRest;
+use super::events::{DocumentSender, StateRest};
 use super::iam::{IamError, IamLogin};
 use super::state::State;
 use crate::config::{AuthMechanism, Config};
@@ -47,19 +47,11 @@ impl Document {
     }
 }
 
-/// Where the tasks of the documents being read go as they are decoded.
-pub(crate) trait DocumentSink {
-    /// A new document starts (tasks handed over before belong to one not taken).
-    fn begin(&mut self);
-    /// The next tasks of task list `list`, in document order.
-    fn tasks(&mut self, list: usize, tasks: Vec<crate::cluster::Task>);
-}
-
 /// Decodes a document from `reader`, taking its digest on the way; with a `sink`, its
 /// tasks go there as they are decoded.
 fn decode(
     reader: impl std::io::Read,
-    sink: Option<&mut (dyn DocumentSink + '_)>,
+    sink: Option<&mut DocumentSender<'_>>,
 ) -> Result<Fetched, serde_json::Error> {
     let started = std::time::Instant::now();
     let mut reader = DigestReader::new(reader);
@@ -236,7 +228,7 @@ impl StateSource {
     /// Reads one state document; with a `sink`, its tasks go there as they are decoded.
     pub(crate) fn fetch(
         &self,
-        mut sink: Option<&mut (dyn DocumentSink + '_)>,
+        mut sink: Option<&mut DocumentSender<'_>>,
     ) -> Result<Fetched, FetchError> {
         match self {
             StateSource::File(path) => {
@@ -319,7 +311,7 @@ impl MasterClient {
     fn state(
         &self,
         master: &str,
-        mut sink: Option<&mut (dyn DocumentSink + '_)>,
+        mut sink: Option<&mut DocumentSender<'_>>,
     ) -> Result<(Fetched, String), String> {
         self.ask(master, |auth, master| {
             self.get_state(auth, master, sink.as_deref_mut())
@@ -403,7 +395,7 @@ impl MasterClient {
         &self,
         auth: Option<&str>,
         master: &str,
-        sink: Option<&mut (dyn DocumentSink + '_)>,
+        sink: Option<&mut DocumentSender<'_>>,
     ) -> Result<Fetched, MasterError> {
         let scheme = if self.https { "https" } else { "http" };
         for path in ["/master/state", "/master/state.json"] {

@@ -16,6 +16,15 @@ use std::io::Read;
 use std::net::IpAddr;
 use std::sync::Arc;
 
+/// The framework a cut task list lies in, by its place among the frameworks (`None`
+/// for a list outside them).
+fn listing_framework(list: &split::CutList) -> Option<usize> {
+    match list.indexes[..] {
+        [i] => Some(i),
+        _ => None,
+    }
+}
+
 /// Reads a field whose JSON value may be `null`, which means "empty" (both the state
 /// document and the operator API's records are read this way).
 pub(crate) fn nullable<'de, D, T>(d: D) -> Result<T, D::Error>
@@ -533,10 +542,7 @@ impl State {
         let cut = split::cut_task_lists(reader, state_lists, Task::into_cluster_task, None)?;
         let mut state: State = serde_json::from_slice(&cut.skeleton)?;
         for list in cut.lists {
-            let framework = match list.indexes[..] {
-                [i] => state.frameworks.get_mut(i),
-                _ => None,
-            };
+            let framework = listing_framework(&list).and_then(|i| state.frameworks.get_mut(i));
             let framework = framework
                 .ok_or_else(|| serde::de::Error::custom("a task list outside the frameworks"))?;
             framework.tasks = list.tasks;
@@ -558,12 +564,10 @@ impl State {
         let list_keys = cut
             .lists
             .iter()
-            .map(|list| match list.indexes[..] {
-                [i] => without_tasks
-                    .frameworks
-                    .get(i)
-                    .map(|(key, _)| Arc::from(&**key)),
-                _ => None,
+            .map(|list| {
+                let framework =
+                    listing_framework(list).and_then(|i| without_tasks.frameworks.get(i));
+                framework.map(|(key, _)| Arc::from(&**key))
             })
             .collect();
         Ok(StateRest {

@@ -2,7 +2,7 @@
 //! read its records on a thread of its own, and pass the model's changes on until the
 //! stream ends, falls silent, or the feed asks for a new one.
 
-use super::events::{DocumentId, SourceEvent, StateRest};
+use super::events::{DocumentSender, SourceEvent, StateRest};
 use super::operator::{Event, Record};
 use super::recordio::RecordReader;
 use super::source::{MasterClient, SubscribeError};
@@ -192,8 +192,8 @@ fn read_records(
     let mut reader = RecordReader::new(body);
     let mut first = true;
     let mut batch = Vec::new();
-    // `SUBSCRIBED` compared with the model as it is decoded, until its end is sent.
-    let mut streamed = None;
+    // `SUBSCRIBED` compared with the model as it is decoded, open until its end is sent.
+    let mut sink = DocumentSender::new(events);
     let why = loop {
         if shared.cancel.load(Ordering::Relaxed) {
             return Some("cancelled".into());
@@ -212,17 +212,11 @@ fn read_records(
         let event = if first && whole {
             Event::from_reader(reader.record_stream(length), None).map_err(|e| e.to_string())
         } else if first {
-            let document = DocumentId::next();
-            events.send(SourceEvent::StateBegins(document)).ok()?;
-            streamed = Some(document);
+            sink.begin();
             let mut to_control = |list, tasks| {
                 // A reader given up on hands nothing more over (and its end is not sent).
                 if !shared.cancel.load(Ordering::Relaxed) {
-                    let _ = events.send(SourceEvent::StateTasks {
-                        document,
-                        list,
-                        tasks,
-                    });
+                    sink.tasks(list, tasks);
                 }
             };
             Event::from_reader(reader.record_stream(length), Some(&mut to_control))
@@ -261,15 +255,13 @@ fn read_records(
                     decode_ms = started.elapsed().as_millis() as u64,
                     "subscribed to the operator API"
                 );
-                let event = match streamed.take() {
-                    Some(document) => SourceEvent::StateEnds(
-                        document,
-                        Box::new(StateRest {
-                            without_tasks: state,
-                            frameworks: TaskFrameworks::Named,
-                        }),
-                    ),
-                    None => SourceEvent::State(state),
+                let event = if sink.is_open() {
+                    sink.end(StateRest {
+                        without_tasks: state,
+                        frameworks: TaskFrameworks::Named,
+                    })
+                } else {
+                    SourceEvent::State(state)
                 };
                 events.send(event).ok()?;
             }
@@ -283,9 +275,7 @@ fn read_records(
                 .ok()?;
         }
     };
-    if let Some(document) = streamed {
-        let _ = events.send(SourceEvent::StateAbandoned(document));
-    }
+    sink.abandon();
     if !batch.is_empty() {
         events.send(SourceEvent::Changes(batch)).ok()?;
     }

@@ -60,7 +60,7 @@ fn place(apex: &str, rr: &RecordKey) -> Place {
 /// Whether `store` holds the served record `key`.
 fn store_holds(store: &ZoneStore, key: &RecordKey) -> bool {
     let (name, data) = key;
-    let Some(node) = store.find(name).map(|id| store.node(id)) else {
+    let Some(node) = store.find(name).map(|id| store.node_view(id)) else {
         return false;
     };
     match data {
@@ -390,14 +390,19 @@ impl HeldZone {
             ns_ttl: load.ns_ttl.unwrap_or(soa.ttl),
             ttls: load.ttls,
         });
-        self.compile_whole().ok_or(PullResult::Malformed)
+        let snapshot = self.compile_whole().ok_or(PullResult::Malformed);
+        self.store.let_go_of_nodes();
+        snapshot
     }
 
     /// New settings: the zone held, if any, compiled again under them. A change of
     /// settings is no delta: the IXFR history starts afresh.
     pub(crate) fn reconfigure(&mut self, config: Config) -> Option<Snapshot> {
         self.config = config;
-        self.compile_whole()
+        self.store.regain_all_nodes();
+        let snapshot = self.compile_whole();
+        self.store.let_go_of_nodes();
+        snapshot
     }
 
     /// The zone held, compiled whole into a new pool (the old zone's sets go with the
@@ -540,6 +545,7 @@ impl HeldZone {
             )
         };
         self.pool.sweep_if_grown();
+        self.store.let_go_of_nodes();
         Ok(next)
     }
 
@@ -558,5 +564,198 @@ impl HeldZone {
         // Writing to a Document cannot fail.
         let _ = write_axfr(&self.store, &info, &mut out);
         Arc::new(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::snapshot::shards::{CanonicalName, Shard};
+    use std::net::{Ipv4Addr, Ipv6Addr};
+
+    fn config() -> Config {
+        Config::from_json(
+            r#"{"masters":["127.0.0.1:5050"],"externalon":false}"#,
+            "config.json".as_ref(),
+            &crate::config::Environment::system(),
+        )
+        .unwrap() // ok: test
+    }
+
+    fn soa(serial: u32) -> ZoneRr {
+        let mut rdata = b"\x03ns1\x05mesos\x00\x04root\x05mesos\x00".to_vec();
+        for n in [serial, 60, 60, 600, 30] {
+            rdata.extend_from_slice(&n.to_be_bytes());
+        }
+        ZoneRr {
+            name: "mesos.".into(),
+            ttl: 60,
+            data: RrData::Soa(rdata),
+        }
+    }
+
+    fn rr((name, data): &RecordKey, ttl: u32) -> ZoneRr {
+        ZoneRr {
+            name: name.clone(),
+            ttl,
+            data: data.clone(),
+        }
+    }
+
+    /// A zone installed whole from `records` (with their TTLs).
+    fn installed(records: &HashMap<RecordKey, u32>, serial: u32) -> (HeldZone, Snapshot) {
+        let mut zone = HeldZone::new(config());
+        let mut load = zone.full_load(None);
+        let mut sorted: Vec<_> = records.iter().collect();
+        sorted.sort_by(|x, y| x.0.0.cmp(&y.0.0));
+        for (i, (key, ttl)) in sorted.into_iter().enumerate() {
+            load.record(rr(key, *ttl));
+            if i % 100 == 99 {
+                load.end_of_message();
+            }
+        }
+        let snapshot = zone.install(soa(serial), load).unwrap(); // ok: test
+        (zone, snapshot)
+    }
+
+    fn canonical(snapshot: &Snapshot) -> Vec<Vec<CanonicalName>> {
+        snapshot.shards().map(Shard::canonical).collect()
+    }
+
+    /// One task's records: its A (and every fifth an AAAA), its app's A and SRV.
+    fn task(app: u32, t: u32, ip: u32) -> Vec<RecordKey> {
+        let name: Box<str> = format!("t{t}.app{app}.marathon.mesos.").into();
+        let v4 = Ipv4Addr::from(ip);
+        let mut records = vec![
+            (name.clone(), RrData::A(v4)),
+            (format!("app{app}.marathon.mesos.").into(), RrData::A(v4)),
+            (
+                format!("_app{app}._tcp.marathon.mesos.").into(),
+                RrData::Srv {
+                    priority: 0,
+                    weight: 1,
+                    port: 31_000 + (t % 1000) as u16,
+                    target: name.clone(),
+                },
+            ),
+        ];
+        if t % 5 == 0 {
+            records.push((name, RrData::Aaaa(Ipv6Addr::from(u128::from(ip) << 64))));
+        }
+        records
+    }
+
+    /// An IXFR applied to a zone whose shards let go of their nodes leaves the zone a
+    /// whole transfer of the same records makes: tasks moved (their SRV owners'
+    /// additional addresses follow), gone (names and empty non-terminals go), added in
+    /// new branches, and TTLs changed; a large app's shard and names outside the zone
+    /// keep their nodes.
+    #[test]
+    fn changes_to_a_zone_without_nodes_make_the_zone_a_whole_transfer_makes() {
+        let mut records: HashMap<RecordKey, u32> = HashMap::default();
+        let mut tasks: Vec<(u32, u32, u32)> = Vec::new();
+        for app in 0..12u32 {
+            let size = if app == 0 { 400 } else { 1 + app * 3 };
+            for t in 0..size {
+                tasks.push((app, t, 0x0a00_0000 | app << 16 | t));
+            }
+        }
+        for &(app, t, ip) in &tasks {
+            for key in task(app, t, ip) {
+                records.insert(key, 60);
+            }
+        }
+        // Outside the zone, and a PTR inside it.
+        records.insert(
+            (
+                "1.0.0.10.in-addr.arpa.".into(),
+                RrData::Ptr("t1.app1.marathon.mesos.".into()),
+            ),
+            60,
+        );
+        records.insert(
+            (
+                "back.mesos.".into(),
+                RrData::Ptr("t2.app2.marathon.mesos.".into()),
+            ),
+            60,
+        );
+        let (mut zone, mut current) = installed(&records, 1);
+        let held_nodes = zone.store.node_bytes();
+        assert!(zone.store.shards_without_nodes() > 100);
+        let mut rng = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move |below: usize| {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            (rng % below as u64) as usize
+        };
+        let mut new_tasks = 0;
+        for step in 0..40u32 {
+            let (mut removed, mut added) = (Vec::new(), Vec::new());
+            for _ in 0..1 + next(4) {
+                let i = next(tasks.len());
+                let (app, t, ip) = tasks[i];
+                match next(4) {
+                    // Moved: its addresses change, its SRV record does not.
+                    0 => {
+                        let moved = ip ^ 0x0080_0000;
+                        tasks[i].2 = moved;
+                        let (old, new) = (task(app, t, ip), task(app, t, moved));
+                        removed.extend(old.iter().filter(|r| !new.contains(r)).cloned());
+                        added.extend(new.iter().filter(|r| !old.contains(r)).cloned());
+                    }
+                    // Gone.
+                    1 if tasks.len() > 10 => {
+                        tasks.swap_remove(i);
+                        removed.extend(task(app, t, ip));
+                    }
+                    // A new task, some in a new branch of the zone.
+                    2 => {
+                        new_tasks += 1;
+                        let app = if next(2) == 0 { 100 + new_tasks } else { app };
+                        let t = 5000 + new_tasks;
+                        let ip = 0x0c00_0000 | new_tasks;
+                        tasks.push((app, t, ip));
+                        added.extend(task(app, t, ip));
+                    }
+                    // A TTL changes.
+                    _ => {
+                        let key = task(app, t, ip).swap_remove(0);
+                        removed.push(key.clone());
+                        added.push(key.clone());
+                        records.insert(key, 30 + step);
+                    }
+                }
+            }
+            // A record both removed and added (a TTL change) stays.
+            for key in &removed {
+                if !added.contains(key) {
+                    records.remove(key);
+                }
+            }
+            for key in &added {
+                records.entry(key.clone()).or_insert(60);
+            }
+            let diff = Diff {
+                to: None,
+                removed: removed.iter().map(|k| rr(k, 60)).collect(),
+                added: added.iter().map(|k| rr(k, records[k])).collect(),
+            };
+            current = zone
+                .apply_incremental(&current, soa(step + 2), vec![diff])
+                .unwrap(); // ok: test
+            let (fresh, whole) = installed(&records, step + 2);
+            assert!(canonical(&current) == canonical(&whole), "step {step}");
+            assert_eq!(zone.store.inconsistencies, 0, "step {step}");
+            assert_eq!(zone.store.counts(), fresh.store.counts(), "step {step}");
+        }
+        // Most shards still without their nodes; the large app's and the names outside
+        // the zone keep theirs.
+        assert!(zone.store.shards_without_nodes() > 100);
+        assert!(zone.store.node_bytes() > 0 && zone.store.node_bytes() < held_nodes * 2);
+        let large = zone.store.find("_app0._tcp.marathon.mesos.").unwrap(); // ok: test
+        let app0 = tasks.iter().filter(|t| t.0 == 0).count();
+        assert_eq!(zone.store.node(large).srv().count(), app0);
     }
 }

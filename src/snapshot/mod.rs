@@ -623,9 +623,9 @@ fn zone(store: &ZoneStore, shape: Shape, serial: u32, pool: &SetPool) -> Zone {
     };
     // Glue: SOAMname's own addresses, when they are served here.
     let glue: Vec<Extra> = match store.find(&fqdn(&config.soa_mname)) {
-        Some(id) if store.node(id).in_zone => {
+        Some(id) if store.in_zone(id) => {
             let mut ips = Vec::new();
-            shards::addresses(store, id, &mut ips);
+            store.addresses(id, &mut ips);
             ips.into_iter()
                 .map(|ip| Extra { answer_rr: 0, ip })
                 .collect()
@@ -708,8 +708,8 @@ fn transferred_zone(
         let text = wire_to_text(target)
             .unwrap_or_default()
             .to_ascii_lowercase();
-        if let Some(id) = store.find(&text).filter(|&id| store.node(id).in_zone) {
-            shards::addresses(store, id, &mut ips);
+        if let Some(id) = store.find(&text).filter(|&id| store.in_zone(id)) {
+            store.addresses(id, &mut ips);
             scratch.extras.extend(ips.iter().map(|&ip| Extra {
                 answer_rr: i as u32,
                 ip,

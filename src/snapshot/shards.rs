@@ -100,8 +100,14 @@ pub(super) struct WorkingTable {
     copies: Vec<Option<Box<Shard>>>,
     /// Which shards have copies.
     copied: Vec<usize>,
-    /// Per shard, the node of each of its slots (empty until the shard's first name).
+    /// Per shard, the node of each of its slots (empty until the shard's first name,
+    /// and while the shard's nodes are let go).
     nodes: Vec<Vec<Node>>,
+    /// Per shard, whether its nodes were let go (a secondary's: its sets give them
+    /// back; see `ZoneStore::let_go_of_nodes`). Empty while none was.
+    let_go: Vec<bool>,
+    /// Shards given their nodes back since the store last let go of nodes.
+    regained: Vec<usize>,
 }
 
 impl WorkingTable {
@@ -172,6 +178,7 @@ impl WorkingTable {
         hash: u64,
         room: usize,
     ) -> Option<usize> {
+        debug_assert!(self.holds_nodes(shard), "a shard's nodes come back first");
         let table = self.get_mut(shard);
         if room > 0 && table.has_no_room() {
             table.reserve(room, key.len() + 8);
@@ -190,6 +197,34 @@ impl WorkingTable {
             nodes.push(Node::default());
         }
         Some(slot)
+    }
+
+    /// Whether the nodes of `shard` are held (not let go).
+    #[inline]
+    pub(super) fn holds_nodes(&self, shard: usize) -> bool {
+        !self.let_go.get(shard).copied().unwrap_or(false)
+    }
+
+    /// Takes the nodes of `shard` away: until they are given back, the shard's names
+    /// have none.
+    pub(super) fn let_go(&mut self, shard: usize) -> Vec<Node> {
+        if self.let_go.is_empty() {
+            self.let_go.resize(SHARDS, false);
+        }
+        self.let_go[shard] = true;
+        std::mem::take(&mut self.nodes[shard])
+    }
+
+    /// Gives `shard` its nodes back (one per slot, as its sets made them again).
+    pub(super) fn regain(&mut self, shard: usize, nodes: Vec<Node>) {
+        self.let_go[shard] = false;
+        self.nodes[shard] = nodes;
+        self.regained.push(shard);
+    }
+
+    /// The shards given their nodes back since the last call.
+    pub(super) fn take_regained(&mut self) -> Vec<usize> {
+        std::mem::take(&mut self.regained)
     }
 
     /// Frees `slot` of `shard` (not served) for another name.
@@ -227,6 +262,13 @@ pub struct Slot {
     pub srv: Option<RrSet>,
     /// The PTR set (reverse zones), as `ReversePolicy` chose it.
     pub ptr: Option<RrSet>,
+}
+
+impl Slot {
+    /// The A, AAAA, SRV and PTR sets.
+    pub fn sets(&self) -> [&Option<RrSet>; 4] {
+        [&self.a, &self.aaaa, &self.srv, &self.ptr]
+    }
 }
 
 /// The names of one shard: what a query reads (index, slots, keys).
@@ -273,6 +315,11 @@ impl Shard {
     /// The key of slot `i`.
     pub(super) fn key(&self, i: usize) -> &[u8] {
         self.key_of(&self.slots[i])
+    }
+
+    /// How many slots the shard has (held or free).
+    pub(super) fn slot_count(&self) -> usize {
+        self.slots.len()
     }
 
     /// Whether slot `i` holds a name.
@@ -596,7 +643,7 @@ impl<'a> SetWriter<'a> {
     pub(super) fn name_sets(&mut self, store: &ZoneStore, id: NameId) -> SlotSets {
         let [a_ttl, aaaa_ttl, srv_ttl, ptr_ttl] = self.settings.ttls_of(store.key(id));
         let mut ips = std::mem::take(&mut self.ips);
-        addresses(store, id, &mut ips);
+        store.addresses(id, &mut ips);
         // IPv4 sorts before IPv6: the A records, then the AAAA records.
         let v6 = ips.partition_point(IpAddr::is_ipv4);
         let a = self.address_set(&ips[..v6], a_ttl);
@@ -695,7 +742,7 @@ impl<'a> SetWriter<'a> {
             // Addresses of each distinct target once, for the additional section
             // (sorted by target name: a target's records are adjacent).
             if i == 0 || srv[i - 1].0.target != target {
-                addresses(store, target, &mut target_ips);
+                store.addresses(target, &mut target_ips);
                 self.scratch
                     .extras
                     .extend(target_ips.iter().map(|&ip| Extra { answer_rr: rr, ip }));
@@ -704,15 +751,6 @@ impl<'a> SetWriter<'a> {
         self.target_ips = target_ips;
         self.pool.intern(&self.scratch)
     }
-}
-
-/// A name's addresses into `out`, sorted: every A (IPv4) before every AAAA.
-pub(super) fn addresses(store: &ZoneStore, id: NameId, out: &mut Vec<IpAddr>) {
-    let node = store.node(id);
-    out.clear();
-    out.extend(node.a().map(IpAddr::V4));
-    out.extend(node.aaaa().map(IpAddr::V6));
-    out.sort_unstable();
 }
 
 #[cfg(test)]

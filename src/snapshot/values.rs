@@ -292,6 +292,37 @@ impl Values {
         live
     }
 
+    /// Values each held once, as a transferred zone's sets give them back (a shard
+    /// whose nodes were let go: see `ZoneStore::let_go_of_nodes`).
+    pub fn from_unique(values: impl IntoIterator<Item = RData>) -> Values {
+        let mut words = Words::new();
+        for value in values {
+            let packed = Packed::of(value);
+            words.push(packed.kind | 1 << KIND_BITS);
+            words.extend_from_slice(packed.data());
+        }
+        words.shrink_to_fit();
+        Values(words)
+    }
+
+    /// How many values there are, when the name's sets can give every one back exactly
+    /// ([`Values::from_unique`]): each held once, SRV values with their own priority
+    /// and weight, PTR candidates of rank 0 (a transferred zone's); `None` otherwise.
+    pub fn restorable_count(&self) -> Option<usize> {
+        let mut values = 0;
+        for (_, kind, count, data) in self.entries() {
+            match (count, kind) {
+                // An indexed name's tombstone.
+                (0, _) => continue,
+                (1, A | AAAA | SERVICE) => {}
+                (1, PTR) if data[1] == 0 => {}
+                _ => return None,
+            }
+            values += 1;
+        }
+        Some(values)
+    }
+
     /// Bytes held on the heap.
     pub fn bytes_held(&self) -> usize {
         if self.0.spilled() {
@@ -305,6 +336,46 @@ impl Values {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn values_given_back_by_their_sets_are_the_values_held() {
+        let transferred = [
+            RData::A(Ipv4Addr::new(10, 1, 2, 3)),
+            RData::Aaaa("fd01:b::c27a:1".parse().unwrap()), // ok: test
+            RData::Ptr { target: 9, rank: 0 },
+            RData::Service {
+                target: 11,
+                port: 53,
+                priority: 1,
+                weight: 3,
+            },
+        ];
+        let mut held = Values::default();
+        for v in transferred {
+            held.add(v, false, None);
+        }
+        assert_eq!(held.restorable_count(), Some(4));
+        let back = Values::from_unique(transferred);
+        assert_eq!(
+            back.iter().collect::<Vec<_>>(),
+            held.iter().collect::<Vec<_>>()
+        );
+        // What sets cannot give back: a second contributor, a rank, an SRV value
+        // without its own priority and weight.
+        held.add(transferred[0], true, None);
+        assert_eq!(held.restorable_count(), None);
+        for other in [
+            RData::Ptr { target: 9, rank: 1 },
+            RData::Srv {
+                target: 7,
+                port: 80,
+            },
+        ] {
+            let mut one = Values::default();
+            one.add(other, false, None);
+            assert_eq!(one.restorable_count(), None, "{other:?}");
+        }
+    }
 
     #[test]
     fn every_kind_packs_and_counts() {

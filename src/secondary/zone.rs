@@ -14,7 +14,7 @@ use crate::records::{ItemRecords, NameId, RData};
 use crate::snapshot::history::{History, ServedDelta};
 use crate::snapshot::keys::NameKeys;
 use crate::snapshot::sets::SetPool;
-use crate::snapshot::store::{Sign, ZoneStore};
+use crate::snapshot::store::{Sign, WholeLoad, ZoneStore};
 use crate::snapshot::{Shape, Snapshot, TransferredZone, TtlTable, apex_name};
 /// Names and records come from a primary: hashed with a random seed.
 type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
@@ -156,10 +156,10 @@ impl ZoneSink for FullLoad {
 enum StoreFiller {
     Helper {
         items: crossbeam_channel::Sender<(ItemRecords, NameKeys)>,
-        filled: std::thread::JoinHandle<ZoneStore>,
+        filled: std::thread::JoinHandle<WholeLoad>,
     },
     /// No thread to be had: filled here.
-    Here(Box<ZoneStore>),
+    Here(Box<WholeLoad>),
 }
 
 impl StoreFiller {
@@ -169,30 +169,16 @@ impl StoreFiller {
         let helper = std::thread::Builder::new()
             .name("zone-load".into())
             .spawn(move || {
-                let mut store = Self::empty(&apexes);
+                let mut load = WholeLoad::new(&apexes);
                 for (item, keys) in received {
-                    Self::fill(&mut store, &item, &keys);
+                    load.add(&item, &keys);
                 }
-                store
+                load
             });
         match helper {
             Ok(filled) => StoreFiller::Helper { items, filled },
-            Err(_) => StoreFiller::Here(Box::new(Self::empty(&[apex.to_string()]))),
+            Err(_) => StoreFiller::Here(Box::new(WholeLoad::new(&[apex.to_string()]))),
         }
-    }
-
-    /// A store to fill: compiled whole once filled, so no change is noted.
-    fn empty(apexes: &[String]) -> ZoneStore {
-        let mut store = ZoneStore::new(apexes);
-        store.note_changes(false);
-        store
-    }
-
-    fn fill(store: &mut ZoneStore, item: &ItemRecords, keys: &NameKeys) {
-        store.apply_keyed(item, keys, Sign::AddOnce);
-        // Names that may be unused are freed as they come rather than held for a
-        // million records.
-        store.forget_changes();
     }
 
     fn put(&mut self, item: ItemRecords) {
@@ -204,13 +190,13 @@ impl StoreFiller {
                 // The helper only ends when this side hangs up.
                 let _ = items.send((item, keys));
             }
-            StoreFiller::Here(store) => Self::fill(store, &item, &keys),
+            StoreFiller::Here(load) => load.add(&item, &keys),
         }
     }
 
-    /// The filled store. (Dropped unfinished, an abandoned transfer's helper ends by
+    /// The filled zone. (Dropped unfinished, an abandoned transfer's helper ends by
     /// itself once its channel closes.)
-    fn finish(self) -> ZoneStore {
+    fn finish(self) -> WholeLoad {
         match self {
             StoreFiller::Helper { items, filled } => {
                 drop(items);
@@ -219,7 +205,7 @@ impl StoreFiller {
                     .join()
                     .unwrap_or_else(|p| std::panic::resume_unwind(p))
             }
-            StoreFiller::Here(store) => *store,
+            StoreFiller::Here(load) => *load,
         }
     }
 }
@@ -372,27 +358,35 @@ impl HeldZone {
             return Err(PullResult::Malformed);
         };
         load.end_of_message();
-        let mut store = load.store.take().map_or_else(
-            || ZoneStore::new(&[self.apex.to_string()]),
-            StoreFiller::finish,
-        );
-        // From here on, changes (IXFR) are noted for their publishes.
-        store.note_changes(true);
-        store.shrink();
         load.ns.sort();
         load.ns.dedup();
-        self.store = store;
-        self.unserved = load.unserved;
-        self.transferred = Some(TransferredZone {
+        let transferred = TransferredZone {
             soa_rdata,
             soa_ttl: soa.ttl,
             ns: load.ns,
             ns_ttl: load.ns_ttl.unwrap_or(soa.ttl),
             ttls: load.ttls,
-        });
-        let snapshot = self.compile_whole().ok_or(PullResult::Malformed);
-        self.store.let_go_of_nodes();
-        snapshot
+        };
+        self.unserved = load.unserved;
+        let Some(filler) = load.store.take() else {
+            // No served record: an empty store, compiled whole.
+            self.store = ZoneStore::new(&[self.apex.to_string()]);
+            self.transferred = Some(transferred);
+            return self.compile_whole().ok_or(PullResult::Malformed);
+        };
+        // The old zone's sets go with the old snapshot.
+        self.pool = SetPool::default();
+        let shape = Shape {
+            config: &self.config,
+            transferred: Some(&transferred),
+        };
+        let (store, snapshot) = filler
+            .finish()
+            .compile(shape, transferred.serial(), &self.pool);
+        // Changes (IXFR) are noted for their publishes from here on.
+        self.store = store;
+        self.transferred = Some(transferred);
+        Ok(snapshot)
     }
 
     /// New settings: the zone held, if any, compiled again under them. A change of
@@ -610,12 +604,33 @@ mod tests {
         sorted.sort_by(|x, y| x.0.0.cmp(&y.0.0));
         for (i, (key, ttl)) in sorted.into_iter().enumerate() {
             load.record(rr(key, *ttl));
+            // Some records twice: held once.
+            if i % 37 == 0 {
+                load.record(rr(key, *ttl));
+            }
             if i % 100 == 99 {
                 load.end_of_message();
             }
         }
         let snapshot = zone.install(soa(serial), load).unwrap(); // ok: test
         (zone, snapshot)
+    }
+
+    /// The same zone made the way a store following Mesos is: every record added to
+    /// the nodes, then every name compiled.
+    fn through_nodes(records: &HashMap<RecordKey, u32>, like: &HeldZone) -> Snapshot {
+        let mut batch = Batch::once();
+        for key in records.keys() {
+            batch.push(key);
+        }
+        let mut store = ZoneStore::new(&[like.apex.to_string()]);
+        store.apply(&batch.item, Sign::AddOnce);
+        store.take_changes();
+        let shape = Shape {
+            config: &like.config,
+            transferred: like.transferred.as_ref(),
+        };
+        Snapshot::compile_all(&mut store, shape, 1, &SetPool::default())
     }
 
     fn canonical(snapshot: &Snapshot) -> Vec<Vec<CanonicalName>> {
@@ -645,7 +660,8 @@ mod tests {
         records
     }
 
-    /// An IXFR applied to a zone whose shards let go of their nodes leaves the zone a
+    /// A whole transfer loaded without nodes makes the zone a store with every node
+    /// makes, and an IXFR applied to it (its shards' nodes let go) leaves the zone a
     /// whole transfer of the same records makes: tasks moved (their SRV owners'
     /// additional addresses follow), gone (names and empty non-terminals go), added in
     /// new branches, and TTLs changed; a large app's shard and names outside the zone
@@ -681,6 +697,7 @@ mod tests {
             60,
         );
         let (mut zone, mut current) = installed(&records, 1);
+        assert!(canonical(&current) == canonical(&through_nodes(&records, &zone)));
         let held_nodes = zone.store.node_bytes();
         assert!(zone.store.shards_without_nodes() > 100);
         let mut rng = 0x9e37_79b9_7f4a_7c15u64;
@@ -747,6 +764,9 @@ mod tests {
                 .unwrap(); // ok: test
             let (fresh, whole) = installed(&records, step + 2);
             assert!(canonical(&current) == canonical(&whole), "step {step}");
+            let reference = through_nodes(&records, &fresh);
+            assert!(canonical(&whole) == canonical(&reference), "step {step}");
+            assert_eq!(current.counts, reference.counts, "step {step}");
             assert_eq!(zone.store.inconsistencies, 0, "step {step}");
             assert_eq!(zone.store.counts(), fresh.store.counts(), "step {step}");
         }

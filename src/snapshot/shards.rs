@@ -178,13 +178,16 @@ impl WorkingTable {
         hash: u64,
         room: usize,
     ) -> Option<usize> {
-        debug_assert!(self.holds_nodes(shard), "a shard's nodes come back first");
         let table = self.get_mut(shard);
         if room > 0 && table.has_no_room() {
             table.reserve(room, key.len() + 8);
         }
         let slot = table.insert(key, hash)? as usize;
         let room_for = table.slots.capacity();
+        // A shard without nodes gets the name's when it gets them back.
+        if !self.holds_nodes(shard) {
+            return Some(slot);
+        }
         if self.nodes.is_empty() {
             self.nodes.resize_with(SHARDS, Vec::new);
         }
@@ -210,6 +213,9 @@ impl WorkingTable {
     pub(super) fn let_go(&mut self, shard: usize) -> Vec<Node> {
         if self.let_go.is_empty() {
             self.let_go.resize(SHARDS, false);
+        }
+        if self.nodes.is_empty() {
+            self.nodes.resize_with(SHARDS, Vec::new);
         }
         self.let_go[shard] = true;
         std::mem::take(&mut self.nodes[shard])

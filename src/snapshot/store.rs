@@ -13,6 +13,10 @@
 //! `ReversePolicy` (two PTR candidates under `unambiguous`) owns nothing served, so it
 //! does not exist: NXDOMAIN, not NODATA (RFC 8020).
 
+mod whole_load;
+
+pub use whole_load::WholeLoad;
+
 use super::delta::{Delta, DeltaBuilder};
 use super::keys::{NameKeys, is_wire, key_text, store_key};
 use super::sets::RrSet;
@@ -253,6 +257,8 @@ pub struct ZoneStore {
     kept_referrers: std::collections::HashMap<NameId, ThinVec<(NameId, u32)>, FixedState>,
     /// The names below names in such shards, where there are any.
     kept_below: std::collections::HashMap<NameId, u32, FixedState>,
+    /// While a whole zone is compiled ([`WholeLoad`]): its records, by owner.
+    loading: Vec<(NameId, RData)>,
     /// `ReversePolicy: unambiguous`: a name with PTR candidates for two targets serves
     /// none of them.
     ptr_unique: bool,
@@ -293,6 +299,7 @@ impl ZoneStore {
             lean: false,
             kept_referrers: Default::default(),
             kept_below: Default::default(),
+            loading: Vec::new(),
             ptr_unique: policy == ReversePolicy::Unambiguous,
             keys: NameKeys::default(),
             room_per_shard: 0,
@@ -614,6 +621,8 @@ impl ZoneStore {
             let node = self.table.node(shard, slot);
             out.extend(node.a().map(IpAddr::V4));
             out.extend(node.aaaa().map(IpAddr::V6));
+        } else if !self.loading.is_empty() {
+            self.loaded_addresses(id, out);
         } else if let Some(slot) = self.table.get(shard).slot(slot) {
             let [a, aaaa, ..] = slot.sets();
             for rdata in rdata_of(a).chain(rdata_of(aaaa)) {
@@ -961,7 +970,13 @@ impl ZoneStore {
     }
 
     fn refer(&mut self, target: NameId, owner: NameId) {
-        let referrers = &mut self.node_mut(target).referrers;
+        let (shard, slot) = place(target);
+        // A target in a shard without nodes: only while a whole zone is compiled.
+        let referrers = if self.table.holds_nodes(shard) {
+            &mut self.table.node_mut(shard, slot).referrers
+        } else {
+            self.kept_referrers.entry(target).or_default()
+        };
         match referrers.iter_mut().find(|r| r.0 == owner) {
             Some(r) => r.1 += 1,
             None => {

@@ -199,7 +199,17 @@ impl Snapshot {
         pool: &SetPool,
         threads: usize,
     ) -> Snapshot {
-        let compiled = compile_in_threads(store, record_settings(shape), pool, threads);
+        let compiled = {
+            let store = &*store;
+            compile_in_threads(
+                record_settings(shape),
+                pool,
+                threads,
+                |writer, shard, out| {
+                    writer.shard_sets(store, shard, out);
+                },
+            )
+        };
         store.install(compiled.into_iter().flatten());
         Snapshot::assemble(store, shape, serial, pool)
     }
@@ -396,23 +406,25 @@ fn compile_threads(names: usize) -> usize {
     cores.min(names / NAMES_PER_COMPILE_THREAD).clamp(1, 8)
 }
 
-/// The sets of every served name of `store`, shard by shard in `threads` consecutive
-/// ranges: the first on this thread, each other on a `compile` thread of its own (or on
-/// this one when it cannot start). A panic on a helper is raised again here.
+/// The sets `shard_sets` makes of every shard (e.g. those of its served names), shard
+/// by shard in `threads` consecutive ranges: the first on this thread, each other on a
+/// `compile` thread of its own (or on this one when it cannot start). A panic on a
+/// helper is raised again here.
 fn compile_in_threads(
-    store: &ZoneStore,
     settings: RecordSettings,
     pool: &SetPool,
     threads: usize,
+    shard_sets: impl Fn(&mut SetWriter, usize, &mut Vec<(NameId, SlotSets)>) + Sync,
 ) -> Vec<Vec<(NameId, SlotSets)>> {
     let per_thread = shards::SHARDS.div_ceil(threads.max(1));
+    let shard_sets = &shard_sets;
     // One list per range, not per shard: 16,384 short-lived lists among the sets being
     // made would leave holes between them.
     let compile_range = move |range: std::ops::Range<usize>| {
         let mut writer = SetWriter::new(settings, pool);
         let mut sets = Vec::new();
         for i in range {
-            writer.shard_sets(store, i, &mut sets);
+            shard_sets(&mut writer, i, &mut sets);
         }
         sets
     };

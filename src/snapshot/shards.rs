@@ -647,9 +647,18 @@ impl<'a> SetWriter<'a> {
 
     /// The A, AAAA, SRV and PTR sets of one name, values sorted.
     pub(super) fn name_sets(&mut self, store: &ZoneStore, id: NameId) -> SlotSets {
+        self.sets_of(store, id, store.node(id))
+    }
+
+    /// [`SetWriter::name_sets`] with the name's SRV and PTR values from `node` (its
+    /// addresses, and its targets', still come from `store`).
+    pub(super) fn sets_of(&mut self, store: &ZoneStore, id: NameId, node: &Node) -> SlotSets {
         let [a_ttl, aaaa_ttl, srv_ttl, ptr_ttl] = self.settings.ttls_of(store.key(id));
         let mut ips = std::mem::take(&mut self.ips);
-        store.addresses(id, &mut ips);
+        ips.clear();
+        ips.extend(node.a().map(IpAddr::V4));
+        ips.extend(node.aaaa().map(IpAddr::V6));
+        ips.sort_unstable();
         // IPv4 sorts before IPv6: the A records, then the AAAA records.
         let v6 = ips.partition_point(IpAddr::is_ipv4);
         let a = self.address_set(&ips[..v6], a_ttl);
@@ -658,20 +667,19 @@ impl<'a> SetWriter<'a> {
         // Each value with its target's key, read once rather than at every comparison
         // (most names have none: no list is made for them).
         let mut srv: Vec<(SrvValue, &[u8])> = Vec::new();
-        srv.extend(store.node(id).srv().map(|v| (v, store.key(v.target))));
+        srv.extend(node.srv().map(|v| (v, store.key(v.target))));
         srv.sort_unstable_by(|(x, x_key), (y, y_key)| {
             let key = |v: &SrvValue| (v.port, v.own);
             text_order(x_key, y_key).then(key(x).cmp(&key(y)))
         });
         let srv_set = self.srv_set(store, &srv, srv_ttl);
-        let ptr = self.ptr_set(store, id, ptr_ttl);
+        let ptr = self.ptr_set(store, node, ptr_ttl);
         [a, aaaa, srv_set, ptr]
     }
 
     /// The PTR records of a reverse name: its candidates as `ReversePolicy` picks them
     /// (by rank, then name), each name once.
-    fn ptr_set(&mut self, store: &ZoneStore, id: NameId, ttl: u32) -> Option<RrSet> {
-        let node = store.node(id);
+    fn ptr_set(&mut self, store: &ZoneStore, node: &Node, ttl: u32) -> Option<RrSet> {
         // Most names have no reverse candidates.
         node.ptr().next()?;
         let mut candidates: Vec<(u8, &[u8])> =

@@ -258,7 +258,7 @@ pub struct ZoneStore {
     /// The names below names in such shards, where there are any.
     kept_below: std::collections::HashMap<NameId, u32, FixedState>,
     /// While a whole zone is compiled ([`WholeLoad`]): its records, by owner.
-    loading: Vec<(NameId, RData)>,
+    loading: whole_load::LoadedRecords,
     /// `ReversePolicy: unambiguous`: a name with PTR candidates for two targets serves
     /// none of them.
     ptr_unique: bool,
@@ -299,7 +299,7 @@ impl ZoneStore {
             lean: false,
             kept_referrers: Default::default(),
             kept_below: Default::default(),
-            loading: Vec::new(),
+            loading: Default::default(),
             ptr_unique: policy == ReversePolicy::Unambiguous,
             keys: NameKeys::default(),
             room_per_shard: 0,
@@ -585,7 +585,7 @@ impl ZoneStore {
                 });
             }
         }
-        node.values = Values::from_unique(values);
+        node.values = Values::from_unique(values.iter().copied());
         node.live = node.serves(self.ptr_unique);
         unresolved
     }

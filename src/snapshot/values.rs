@@ -294,14 +294,19 @@ impl Values {
 
     /// Values each held once, as a transferred zone's sets give them back (a shard
     /// whose nodes were let go: see `ZoneStore::let_go_of_nodes`).
-    pub fn from_unique(values: impl IntoIterator<Item = RData>) -> Values {
-        let mut words = Words::new();
+    pub fn from_unique(values: impl IntoIterator<Item = RData> + Clone) -> Values {
+        // Made at its size at once: most names' values stay in place.
+        let len = values
+            .clone()
+            .into_iter()
+            .map(|v| 1 + Packed::of(v).len)
+            .sum();
+        let mut words = Words::with_capacity(len);
         for value in values {
             let packed = Packed::of(value);
             words.push(packed.kind | 1 << KIND_BITS);
             words.extend_from_slice(packed.data());
         }
-        words.shrink_to_fit();
         Values(words)
     }
 

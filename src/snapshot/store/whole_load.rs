@@ -1,17 +1,20 @@
 //! [`WholeLoad`]: a whole transferred zone (a secondary's AXFR, or its zone kept on
-//! disk) made into a store and its first snapshot without a node per name beside the
-//! shards. Filled, it holds the names in their shards and every record in one list;
-//! compiled, it goes through the shards in order, giving each its nodes from the list,
-//! making its sets, and letting its nodes go again where its sets can give them back
-//! ([`ZoneStore::let_go_of_nodes`]). So the nodes of one shard at a time are ever
-//! held, and the allocator reuses their room for the next: made for every name at
-//! once, among the shards' own tables, and then let go, they left their room scattered
-//! through pages the shards still use, which the system never got back.
+//! disk) made into a store and its first snapshot without a node per name. Filled, it
+//! holds the names in their shards and every record in one list. Compiled: the list is
+//! sorted by owner (a record received twice is held once); one pass places each name
+//! (served, its ancestors existing, its targets told of it, all kept aside as for a
+//! shard whose nodes were let go, [`ZoneStore::let_go_of_nodes`]); the sets are made
+//! from the list on every core; and only the shards whose sets cannot give their
+//! values back get nodes. Nodes made for every name, among the shards' own tables,
+//! and then let go left their room scattered through pages the shards still use,
+//! which the system never got back.
 
 use super::super::shards::{SHARDS, SetWriter};
-use super::super::values::{ValueIndex, Values};
-use super::super::{SetPool, Shape, Snapshot, key_hash, record_settings};
-use super::{ZoneStore, id_of, is_wire, place};
+use super::super::values::Values;
+use super::super::{
+    SetPool, Shape, Snapshot, compile_in_threads, compile_threads, key_hash, record_settings,
+};
+use super::{LARGE_SHARD_VALUES, Node, RrSet, ZoneStore, id_of, is_wire, place};
 use crate::records::{ItemRecords, NameId, RData};
 use crate::snapshot::keys::NameKeys;
 use std::net::IpAddr;
@@ -23,8 +26,126 @@ pub struct WholeLoad {
     records: Vec<(NameId, RData)>,
 }
 
+/// A whole zone's records while it is compiled: sorted by owner, each once, with where
+/// each shard's begin (a name's records are looked for in its shard's only).
+#[derive(Default)]
+pub(super) struct LoadedRecords {
+    records: Vec<(NameId, RData)>,
+    /// Per shard, where its records start; one more entry for the end.
+    shard_starts: Vec<usize>,
+    /// Per shard, where its slots start in `name_starts`.
+    slot_bases: Vec<usize>,
+    /// Per slot of every shard, in order, where its name's records start; one more
+    /// entry for the end. (An SRV target's addresses are looked up for every record
+    /// naming it: a search among its shard's records cost a quarter of a load.)
+    name_starts: Vec<u32>,
+}
+
+impl LoadedRecords {
+    /// Sorts `records` by owner and drops a record received twice; `slots` gives the
+    /// number of slots of each shard.
+    fn of(mut records: Vec<(NameId, RData)>, slots: impl Fn(usize) -> usize) -> LoadedRecords {
+        // By owner first (a cheap key), then each name's few records by their data.
+        records.sort_unstable_by_key(|&(owner, _)| owner);
+        let mut at = 0;
+        while at < records.len() {
+            let owner = records[at].0;
+            let end = at + records[at..].partition_point(|r| r.0 == owner);
+            if end - at > 1 {
+                records[at..end].sort_unstable_by_key(|&(_, rdata)| order_of(rdata));
+            }
+            at = end;
+        }
+        records.dedup();
+        records.shrink_to_fit();
+        let mut shard_starts = Vec::with_capacity(SHARDS + 1);
+        let mut slot_bases = Vec::with_capacity(SHARDS);
+        let mut name_starts = Vec::new();
+        let mut at = 0;
+        for shard in 0..SHARDS {
+            shard_starts.push(at);
+            slot_bases.push(name_starts.len());
+            for slot in 0..slots(shard) {
+                name_starts.push(at as u32);
+                let id = id_of(shard, slot);
+                at += records[at..].partition_point(|r| r.0 == id);
+            }
+        }
+        shard_starts.push(records.len());
+        name_starts.push(records.len() as u32);
+        LoadedRecords {
+            records,
+            shard_starts,
+            slot_bases,
+            name_starts,
+        }
+    }
+
+    /// Whether no zone is being compiled (or it has no records).
+    pub(super) fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    /// The records of `shard`'s names.
+    fn of_shard(&self, shard: usize) -> &[(NameId, RData)] {
+        &self.records[self.shard_starts[shard]..self.shard_starts[shard + 1]]
+    }
+
+    /// The records of one name.
+    fn of_name(&self, id: NameId) -> &[(NameId, RData)] {
+        let (shard, slot) = place(id);
+        let at = self.slot_bases[shard] + slot;
+        &self.records[self.name_starts[at] as usize..self.name_starts[at + 1] as usize]
+    }
+}
+
+/// A record's data as numbers, to sort a name's records by (and find the same twice).
+fn order_of(rdata: RData) -> (u8, [u32; 4]) {
+    match rdata {
+        RData::A(ip) => (0, [u32::from(ip), 0, 0, 0]),
+        RData::Aaaa(ip) => {
+            let b = ip.to_bits();
+            (
+                1,
+                [
+                    (b >> 96) as u32,
+                    (b >> 64) as u32,
+                    (b >> 32) as u32,
+                    b as u32,
+                ],
+            )
+        }
+        RData::Srv { target, port } => (2, [target, u32::from(port), 0, 0]),
+        RData::Service {
+            target,
+            port,
+            priority,
+            weight,
+        } => (
+            3,
+            [
+                target,
+                u32::from(port),
+                u32::from(priority),
+                u32::from(weight),
+            ],
+        ),
+        RData::Ptr { target, rank } => (4, [target, u32::from(rank), 0, 0]),
+    }
+}
+
+/// The target a record refers to, if any.
+fn target_of(rdata: RData) -> Option<NameId> {
+    match rdata {
+        RData::Srv { target, .. } | RData::Service { target, .. } | RData::Ptr { target, .. } => {
+            Some(target)
+        }
+        RData::A(_) | RData::Aaaa(_) => None,
+    }
+}
+
 impl WholeLoad {
-    /// An empty zone for `apexes` (every shard without nodes until it is compiled).
+    /// An empty zone for `apexes`; no shard has nodes.
     pub fn new(apexes: &[String]) -> WholeLoad {
         let mut store = ZoneStore::new(apexes);
         store.note_changes(false);
@@ -74,18 +195,28 @@ impl WholeLoad {
     /// `pool`); changes are noted from here on.
     pub fn compile(self, shape: Shape, serial: u32, pool: &SetPool) -> (ZoneStore, Snapshot) {
         let WholeLoad { mut store, records } = self;
-        let mut records = records;
-        records.sort_unstable_by_key(|&(owner, _)| owner);
-        store.loading = records;
-        let mut writer = SetWriter::new(record_settings(shape), pool);
-        let mut at = 0;
+        let loaded = LoadedRecords::of(records, |shard| store.table.get(shard).slot_count());
+        store.place_loaded(&loaded);
+        store.loading = loaded;
+        let compiled = {
+            let store = &store;
+            let threads = compile_threads(store.counts().0);
+            compile_in_threads(
+                record_settings(shape),
+                pool,
+                threads,
+                |writer, shard, out| {
+                    store.loaded_shard_sets(writer, shard, out);
+                },
+            )
+        };
+        store.install(compiled.into_iter().flatten());
         for shard in 0..SHARDS {
-            let end =
-                at + store.loading[at..].partition_point(|&(owner, _)| place(owner).0 == shard);
-            store.compile_loaded_shard(shard, at..end, &mut writer);
-            at = end;
+            if store.needs_nodes(shard) {
+                store.regain_loaded(shard);
+            }
         }
-        store.loading = Vec::new();
+        store.loading = LoadedRecords::default();
         store.table.take_regained();
         store.lean = true;
         store.note_changes(true);
@@ -97,138 +228,158 @@ impl WholeLoad {
 
 impl ZoneStore {
     /// The id of the name of `key`, made without a node (its shard has none while a
-    /// whole zone is filled); `None` only when its shard is full.
+    /// whole zone is loaded); `None` only when its shard is full.
     fn intern_without_node(&mut self, key: &[u8], hash: u64) -> Option<NameId> {
         let shard = super::shard_of(hash);
         if let Some(slot) = self.table.get(shard).position(key, hash) {
             return Some(id_of(shard, slot as usize));
         }
         let slot = self.table.insert(shard, key, hash, 0)?;
-        let id = id_of(shard, slot);
-        // A shard compiled already and holding its nodes gets one for the name.
-        if self.table.holds_nodes(shard) {
-            self.node_mut(id).in_zone = is_wire(key) && self.apex_of(key).is_some();
-        }
-        Some(id)
+        Some(id_of(shard, slot))
     }
 
-    /// Gives `shard` its nodes from the loaded records `range` (its names'), makes the
-    /// sets of its served names, and lets its nodes go again where it can.
-    fn compile_loaded_shard(
-        &mut self,
-        shard: usize,
-        range: std::ops::Range<usize>,
-        writer: &mut SetWriter,
-    ) {
-        if self.table.get(shard).slot_count() == 0 {
-            return;
-        }
-        // Nodes without values: each name's place in the zone and its links kept aside.
-        self.regain(shard);
-        let mut at = range.start;
-        while at < range.end {
-            let owner = self.loading[at].0;
-            let end = at + self.loading[at..range.end].partition_point(|r| r.0 == owner);
-            let mut index: Option<ValueIndex> = None;
-            for i in at..end {
-                let rdata = self.loading[i].1;
-                self.add_loaded(owner, rdata, &mut index);
+    /// Whether the name of `id` is at or below an apex, from its key.
+    fn key_in_zone(&self, id: NameId) -> bool {
+        let key = self.key(id);
+        is_wire(key) && self.apex_of(key).is_some()
+    }
+
+    /// Counts the loaded `records` (sorted by owner, each once), and places their
+    /// names as the store's changes would (with no shard holding nodes, everything a
+    /// node would hold beside its values is kept aside): a name with records in the
+    /// zone is served, as are the names between it and its apex, and each target
+    /// knows the names referring to it.
+    fn place_loaded(&mut self, loaded: &LoadedRecords) {
+        let records = &loaded.records[..];
+        let mut at = 0;
+        while at < records.len() {
+            let owner = records[at].0;
+            let end = at + records[at..].partition_point(|r| r.0 == owner);
+            self.counts[0] += 1;
+            for &(_, rdata) in &records[at..end] {
+                self.count(rdata, true);
+                if let Some(target) = target_of(rdata) {
+                    self.refer(target, owner);
+                }
             }
-            if let Some(index) = index {
-                self.node_mut(owner).indexed = true;
-                self.value_indexes.insert(owner, index);
-            }
-            let ptr_unique = self.ptr_unique;
-            let node = self.node_mut(owner);
-            node.live = node.serves(ptr_unique);
-            if node.live {
-                self.counts[0] += 1;
-                self.appeared_in_load(owner);
+            if self.key_in_zone(owner) {
+                self.placed_in_zone(owner);
             }
             at = end;
         }
-        let served: Vec<usize> = self.table.get(shard).served_slots().collect();
-        let sets: Vec<_> = served
-            .into_iter()
-            .map(|slot| {
-                let id = id_of(shard, slot);
-                (id, writer.name_sets(self, id))
-            })
-            .collect();
-        self.install(sets);
-        if self.can_let_go(shard) {
-            self.let_go(shard);
-        }
     }
 
-    /// A name got its records: it and its ancestors (up to the apex) exist. As
-    /// `records_appeared`, but an ancestor in a shard without nodes (not compiled yet,
-    /// or let go) is counted aside, its shard not given nodes for it.
-    fn appeared_in_load(&mut self, id: NameId) {
-        if !self.node(id).in_zone {
-            return;
-        }
-        if self.node(id).below == 0 {
-            self.join_shard(id);
-        }
+    /// A name with records in the zone, and every name between it and its apex, exist.
+    fn placed_in_zone(&mut self, id: NameId) {
+        let (shard, slot) = place(id);
+        self.table.get_mut(shard).set_served(slot, true);
         let ancestors = self.ancestors(id);
         for ancestor in ancestors.names() {
             let Some(a) = self.intern_without_node(ancestor, key_hash(ancestor)) else {
                 self.inconsistencies += 1;
                 continue;
             };
-            let (shard, slot) = place(a);
-            if self.table.holds_nodes(shard) {
-                let node = self.node_mut(a);
-                node.below += 1;
-                if node.below == 1 && !node.live {
-                    self.join_shard(a);
-                }
-            } else {
-                let below = self.kept_below.entry(a).or_insert(0);
-                *below += 1;
-                if *below == 1 {
-                    self.table.get_mut(shard).set_served(slot, true);
-                }
+            let below = self.kept_below.entry(a).or_insert(0);
+            *below += 1;
+            if *below == 1 {
+                let (shard, slot) = place(a);
+                self.table.get_mut(shard).set_served(slot, true);
             }
         }
     }
 
-    /// One loaded record into its owner's node (a record received twice is held once),
-    /// counted, and its target told of it.
-    fn add_loaded(&mut self, owner: NameId, rdata: RData, index: &mut Option<ValueIndex>) {
-        let values: &mut Values = &mut self.node_mut(owner).values;
-        if !values.add(rdata, false, index.as_mut()) {
-            return;
+    /// The loaded records of `shard` as one node per owner, in order.
+    fn loaded_nodes(&self, shard: usize) -> impl Iterator<Item = (NameId, Node)> + '_ {
+        let records = self.loading.of_shard(shard);
+        let mut at = 0;
+        std::iter::from_fn(move || {
+            let owner = records.get(at)?.0;
+            let end = at + records[at..].partition_point(|r| r.0 == owner);
+            let mut node = Node {
+                values: Values::from_unique(records[at..end].iter().map(|r| r.1)),
+                ..Node::default()
+            };
+            node.live = node.serves(self.ptr_unique);
+            at = end;
+            Some((owner, node))
+        })
+    }
+
+    /// The sets of the served names of `shard` from the loaded records, into `out`
+    /// (empty non-terminals have none).
+    fn loaded_shard_sets(
+        &self,
+        writer: &mut SetWriter,
+        shard: usize,
+        out: &mut Vec<(NameId, super::super::shards::SlotSets)>,
+    ) {
+        let table = self.table.get(shard);
+        for (id, node) in self.loaded_nodes(shard) {
+            if table.is_served(place(id).1) {
+                out.push((id, writer.sets_of(self, id, &node)));
+            }
         }
-        if index.is_none() && values.wants_index() {
-            *index = Some(values.index());
+    }
+
+    /// Whether `shard` must hold nodes: a name of it has records that its sets cannot
+    /// give back (outside the zone, or left out of a set), or they are many.
+    fn needs_nodes(&self, shard: usize) -> bool {
+        let table = self.table.get(shard);
+        let mut values = 0;
+        let records = self.loading.of_shard(shard);
+        let mut at = 0;
+        while at < records.len() {
+            let owner = records[at].0;
+            let count = records[at..].partition_point(|r| r.0 == owner);
+            let in_sets: usize = table.slot(place(owner).1).map_or(0, |slot| {
+                slot.sets().into_iter().flatten().map(RrSet::count).sum()
+            });
+            if in_sets != count || !self.key_in_zone(owner) {
+                return true;
+            }
+            values += count;
+            at += count;
         }
-        self.count(rdata, true);
-        if let RData::Srv { target, .. }
-        | RData::Service { target, .. }
-        | RData::Ptr { target, .. } = rdata
-        {
-            self.refer(target, owner);
+        values > LARGE_SHARD_VALUES
+    }
+
+    /// Gives `shard` its nodes from the loaded records, with what was kept aside for
+    /// its names.
+    fn regain_loaded(&mut self, shard: usize) {
+        let slots = self.table.get(shard).slot_count();
+        let mut nodes = vec![Node::default(); slots];
+        for (id, node) in self.loaded_nodes(shard) {
+            nodes[place(id).1] = node;
         }
+        for (slot, node) in nodes.iter_mut().enumerate() {
+            let id = id_of(shard, slot);
+            if !self.table.get(shard).is_held(slot) {
+                continue;
+            }
+            node.in_zone = self.key_in_zone(id);
+            if let Some(referrers) = self.kept_referrers.remove(&id) {
+                node.referrers = referrers;
+            }
+            if let Some(below) = self.kept_below.remove(&id) {
+                node.below = below;
+            }
+            if node.values.wants_index() {
+                node.indexed = true;
+                self.value_indexes.insert(id, node.values.index());
+            }
+        }
+        self.table.regain(shard, nodes);
     }
 
     /// The addresses of a name of a shard without nodes while a whole zone is compiled:
-    /// from the loaded records (its shard may not be compiled yet).
+    /// from the loaded records.
     pub(super) fn loaded_addresses(&self, id: NameId, out: &mut Vec<IpAddr>) {
-        let start = self.loading.partition_point(|r| r.0 < id);
-        for &(owner, rdata) in &self.loading[start..] {
-            if owner != id {
-                break;
-            }
+        for &(_, rdata) in self.loading.of_name(id) {
             match rdata {
                 RData::A(ip) => out.push(IpAddr::V4(ip)),
                 RData::Aaaa(ip) => out.push(IpAddr::V6(ip)),
                 _ => {}
             }
         }
-        // A record received twice is held once.
-        out.sort_unstable();
-        out.dedup();
     }
 }

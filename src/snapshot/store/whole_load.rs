@@ -26,56 +26,76 @@ pub struct WholeLoad {
     records: Vec<(NameId, RData)>,
 }
 
-/// A whole zone's records while it is compiled: sorted by owner, each once, with where
-/// each shard's begin (a name's records are looked for in its shard's only).
+/// A whole zone's records while it is compiled: grouped by owner in the order of the
+/// names' slots, each once, with where each name's begin (an SRV target's addresses
+/// are looked up for every record naming it: a search for them cost a quarter of a
+/// load).
 #[derive(Default)]
 pub(super) struct LoadedRecords {
     records: Vec<(NameId, RData)>,
-    /// Per shard, where its records start; one more entry for the end.
-    shard_starts: Vec<usize>,
-    /// Per shard, where its slots start in `name_starts`.
+    /// Per shard, where its slots start in `name_starts`; one more entry for the end.
     slot_bases: Vec<usize>,
     /// Per slot of every shard, in order, where its name's records start; one more
-    /// entry for the end. (An SRV target's addresses are looked up for every record
-    /// naming it: a search among its shard's records cost a quarter of a load.)
+    /// entry for the end.
     name_starts: Vec<u32>,
 }
 
 impl LoadedRecords {
-    /// Sorts `records` by owner and drops a record received twice; `slots` gives the
-    /// number of slots of each shard.
-    fn of(mut records: Vec<(NameId, RData)>, slots: impl Fn(usize) -> usize) -> LoadedRecords {
-        // By owner first (a cheap key), then each name's few records by their data.
-        records.sort_unstable_by_key(|&(owner, _)| owner);
-        let mut at = 0;
-        while at < records.len() {
-            let owner = records[at].0;
-            let end = at + records[at..].partition_point(|r| r.0 == owner);
-            if end - at > 1 {
-                records[at..end].sort_unstable_by_key(|&(_, rdata)| order_of(rdata));
-            }
-            at = end;
-        }
-        records.dedup();
-        records.shrink_to_fit();
-        let mut shard_starts = Vec::with_capacity(SHARDS + 1);
-        let mut slot_bases = Vec::with_capacity(SHARDS);
-        let mut name_starts = Vec::new();
-        let mut at = 0;
+    /// Groups `records` by owner (a counting sort on the owners' slots: one pass to
+    /// count, one to place) and drops a record received twice; `slots` gives the number
+    /// of slots of each shard.
+    fn of(records: Vec<(NameId, RData)>, slots: impl Fn(usize) -> usize) -> LoadedRecords {
+        let mut slot_bases = Vec::with_capacity(SHARDS + 1);
+        let mut total = 0;
         for shard in 0..SHARDS {
-            shard_starts.push(at);
-            slot_bases.push(name_starts.len());
-            for slot in 0..slots(shard) {
-                name_starts.push(at as u32);
-                let id = id_of(shard, slot);
-                at += records[at..].partition_point(|r| r.0 == id);
-            }
+            slot_bases.push(total);
+            total += slots(shard);
         }
-        shard_starts.push(records.len());
-        name_starts.push(records.len() as u32);
+        slot_bases.push(total);
+        let slot_of = |id: NameId| {
+            let (shard, slot) = place(id);
+            slot_bases[shard] + slot
+        };
+        let mut name_starts = vec![0u32; total + 1];
+        for &(owner, _) in &records {
+            name_starts[slot_of(owner) + 1] += 1;
+        }
+        for i in 1..name_starts.len() {
+            name_starts[i] += name_starts[i - 1];
+        }
+        let mut next = name_starts.clone();
+        let mut grouped = vec![(0, RData::A(std::net::Ipv4Addr::UNSPECIFIED)); records.len()];
+        for record in records {
+            let at = &mut next[slot_of(record.0)];
+            grouped[*at as usize] = record;
+            *at += 1;
+        }
+        drop(next);
+        // Each name's records by their data, each once.
+        let mut kept = 0;
+        let mut start = 0;
+        for slot in 0..total {
+            let end = name_starts[slot + 1] as usize;
+            if end - start > 1 {
+                grouped[start..end].sort_unstable_by_key(|&(_, rdata)| order_of(rdata));
+            }
+            name_starts[slot] = kept as u32;
+            for i in start..end {
+                if i > start && grouped[i] == grouped[kept - 1] {
+                    continue;
+                }
+                grouped[kept] = grouped[i];
+                kept += 1;
+            }
+            start = end;
+        }
+        name_starts[total] = kept as u32;
+        if kept < grouped.len() {
+            grouped.truncate(kept);
+            grouped.shrink_to_fit();
+        }
         LoadedRecords {
-            records,
-            shard_starts,
+            records: grouped,
             slot_bases,
             name_starts,
         }
@@ -88,7 +108,9 @@ impl LoadedRecords {
 
     /// The records of `shard`'s names.
     fn of_shard(&self, shard: usize) -> &[(NameId, RData)] {
-        &self.records[self.shard_starts[shard]..self.shard_starts[shard + 1]]
+        let start = self.name_starts[self.slot_bases[shard]] as usize;
+        let end = self.name_starts[self.slot_bases[shard + 1]] as usize;
+        &self.records[start..end]
     }
 
     /// The records of one name.

@@ -13,36 +13,21 @@
 //! `ReversePolicy` (two PTR candidates under `unambiguous`) owns nothing served, so it
 //! does not exist: NXDOMAIN, not NODATA (RFC 8020).
 
+mod let_go;
 mod whole_load;
 
 pub use whole_load::WholeLoad;
 
 use super::delta::{Delta, DeltaBuilder};
 use super::keys::{NameKeys, is_wire, key_text, store_key};
-use super::sets::RrSet;
 use super::shards::{SHARD_BITS, SHARDS, Shard, ShardTable, SlotSets, WorkingTable, shard_of};
 use super::values::{ValueIndex, Values};
 use crate::config::ReversePolicy;
 use crate::dns::wire::name_to_wire;
 use crate::records::{ItemRecords, NameId, RData};
 use foldhash::fast::FixedState;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{Ipv4Addr, Ipv6Addr};
 use thin_vec::ThinVec;
-
-/// A shard whose nodes hold more values than this keeps them (see
-/// [`ZoneStore::let_go_of_nodes`]): giving back an SRV set of a large app decodes and
-/// looks up every target, at each change of the app.
-const LARGE_SHARD_VALUES: usize = 256;
-
-/// The octets before a stored record's RDATA: owner pointer, type, class, TTL, length.
-const RR_HEADER: usize = 12;
-
-/// The RDATA of each record of a set, if any.
-fn rdata_of(set: &Option<RrSet>) -> impl Iterator<Item = &[u8]> {
-    set.iter()
-        .flat_map(RrSet::records)
-        .map(|record| &record[RR_HEADER..])
-}
 
 /// What the store keeps of one name besides its key (40 bytes, and its values and
 /// referrers on the heap), in its shard beside the name's slot.
@@ -378,23 +363,17 @@ impl ZoneStore {
     /// Every name that owns records.
     pub fn names_with_records(&self) -> impl Iterator<Item = NameId> + '_ {
         (0..SHARDS).flat_map(move |s| {
-            let with_nodes = self.table.nodes(s).filter(|(_, n)| n.has_records());
-            // A shard without its nodes: every name with records serves them.
             let shard = self.table.get(s);
-            let from_sets = (!self.table.holds_nodes(s))
-                .then(|| {
-                    shard.served_slots().filter(|&i| {
-                        shard
-                            .slot(i)
-                            .is_some_and(|slot| slot.sets().into_iter().any(Option::is_some))
-                    })
-                })
-                .into_iter()
-                .flatten();
-            with_nodes
-                .map(|(slot, _)| slot)
-                .chain(from_sets)
+            (0..shard.slot_count())
+                .filter(move |&slot| shard.is_held(slot))
                 .map(move |slot| id_of(s, slot))
+                .filter(move |&id| match self.held_node(id) {
+                    Some(node) => node.has_records(),
+                    // A node let go: its name has records exactly when its sets do.
+                    None => shard
+                        .slot(place(id).1)
+                        .is_some_and(|slot| slot.sets().into_iter().any(Option::is_some)),
+                })
         })
     }
 
@@ -420,220 +399,6 @@ impl ZoneStore {
             .flat_map(|s| self.table.nodes(s))
             .map(|(_, node)| node.value_bytes())
             .sum()
-    }
-
-    /// Lets go of the nodes of every shard whose answer sets can give them back, for a
-    /// store whose every value is held once and served (a secondary's: its values are
-    /// the records its sets hold in wire form, so it need not hold them twice). Called
-    /// after each publish: the first time it looks at every shard, then at the shards
-    /// given their nodes back since (a shard gets them back at its first change,
-    /// [`ZoneStore::regain_nodes`]). A name's SRV referrers and count of names below,
-    /// which its sets do not say, are kept aside. A shard keeps its nodes while any
-    /// cannot be given back exactly, or while they hold more than
-    /// [`LARGE_SHARD_VALUES`] values (a large app's, changed often and dear to decode).
-    pub fn let_go_of_nodes(&mut self) {
-        if self.ptr_unique || !self.noting {
-            return;
-        }
-        let shards: Vec<usize> = if self.lean {
-            self.table.take_regained()
-        } else {
-            self.lean = true;
-            (0..SHARDS).collect()
-        };
-        for shard in shards {
-            if self.table.holds_nodes(shard) && self.can_let_go(shard) {
-                self.let_go(shard);
-            }
-        }
-    }
-
-    /// Whether the sets of `shard` give back every node it holds, and the nodes hold
-    /// few values.
-    fn can_let_go(&self, shard: usize) -> bool {
-        let table = self.table.get(shard);
-        let mut values = 0;
-        for (slot, node) in self.table.nodes(shard) {
-            if node.dirty {
-                return false;
-            }
-            if !node.has_records() {
-                continue;
-            }
-            let Some(count) = node.values.restorable_count() else {
-                return false;
-            };
-            let in_sets: usize = table.slot(slot).map_or(0, |slot| {
-                slot.sets().into_iter().flatten().map(RrSet::count).sum()
-            });
-            if !node.in_zone || count != in_sets {
-                return false;
-            }
-            values += count;
-        }
-        values <= LARGE_SHARD_VALUES
-    }
-
-    fn let_go(&mut self, shard: usize) {
-        for (slot, node) in self.table.let_go(shard).into_iter().enumerate() {
-            let id = id_of(shard, slot);
-            if node.indexed {
-                self.value_indexes.remove(&id);
-            }
-            if !node.referrers.is_empty() {
-                self.kept_referrers.insert(id, node.referrers);
-            }
-            if node.below > 0 {
-                self.kept_below.insert(id, node.below);
-            }
-        }
-    }
-
-    /// Gives `shard` its nodes back, made from its names' sets, before any of them
-    /// changes or is read.
-    #[inline]
-    fn regain_nodes(&mut self, shard: usize) {
-        if !self.table.holds_nodes(shard) {
-            self.regain(shard);
-        }
-    }
-
-    #[cold]
-    fn regain(&mut self, shard: usize) {
-        let table = self.table.get(shard);
-        let mut nodes = vec![Node::default(); table.slot_count()];
-        let mut unresolved = 0;
-        for (slot, node) in nodes.iter_mut().enumerate() {
-            if table.is_held(slot) {
-                unresolved += self.node_from_sets(shard, slot, node);
-            }
-        }
-        self.inconsistencies += unresolved as u64;
-        for (slot, node) in nodes.iter_mut().enumerate() {
-            let id = id_of(shard, slot);
-            if let Some(referrers) = self.kept_referrers.remove(&id) {
-                node.referrers = referrers;
-            }
-            if let Some(below) = self.kept_below.remove(&id) {
-                node.below = below;
-            }
-            if node.values.wants_index() {
-                node.indexed = true;
-                self.value_indexes.insert(id, node.values.index());
-            }
-        }
-        self.table.regain(shard, nodes);
-    }
-
-    /// Shards holding names whose nodes were let go.
-    pub fn shards_without_nodes(&self) -> usize {
-        (0..SHARDS)
-            .filter(|&s| !self.table.holds_nodes(s) && self.table.get(s).slot_count() > 0)
-            .count()
-    }
-
-    /// Every shard's nodes back (to compile the whole zone).
-    pub fn regain_all_nodes(&mut self) {
-        for shard in 0..SHARDS {
-            self.regain_nodes(shard);
-        }
-    }
-
-    /// The node of a name of a shard whose nodes were let go, from its sets, without its
-    /// referrers and names below; how many SRV or PTR targets were not found (none
-    /// unless the store is inconsistent: a target is held while it is referred to).
-    fn node_from_sets(&self, shard: usize, slot: usize, node: &mut Node) -> usize {
-        let table = self.table.get(shard);
-        let key = table.key(slot);
-        node.in_zone = is_wire(key) && self.apex_of(key).is_some();
-        let Some(slot) = table.slot(slot) else {
-            return 0;
-        };
-        let mut unresolved = 0;
-        let target = |rdata: &[u8]| {
-            let found = self.find_key(rdata);
-            unresolved += usize::from(found.is_none());
-            found
-        };
-        let [a, aaaa, srv, ptr] = slot.sets();
-        let mut values = Vec::new();
-        values.extend(
-            rdata_of(a).filter_map(|d| <[u8; 4]>::try_from(d).ok().map(|ip| RData::A(ip.into()))),
-        );
-        values.extend(rdata_of(aaaa).filter_map(|d| {
-            <[u8; 16]>::try_from(d)
-                .ok()
-                .map(|ip| RData::Aaaa(ip.into()))
-        }));
-        let mut target = target;
-        for d in rdata_of(srv).filter(|d| d.len() > 6) {
-            let number = |at: usize| u16::from_be_bytes([d[at], d[at + 1]]);
-            if let Some(id) = d.get(6..).and_then(&mut target) {
-                values.push(RData::Service {
-                    target: id,
-                    port: number(4),
-                    priority: number(0),
-                    weight: number(2),
-                });
-            }
-        }
-        for d in rdata_of(ptr) {
-            if let Some(id) = target(d) {
-                values.push(RData::Ptr {
-                    target: id,
-                    rank: 0,
-                });
-            }
-        }
-        node.values = Values::from_unique(values.iter().copied());
-        node.live = node.serves(self.ptr_unique);
-        unresolved
-    }
-
-    /// A name's node as it is, or as its sets give it back when its shard's nodes were
-    /// let go (without referrers and names below).
-    pub fn node_view(&self, id: NameId) -> std::borrow::Cow<'_, Node> {
-        let (shard, slot) = place(id);
-        if self.table.holds_nodes(shard) {
-            return std::borrow::Cow::Borrowed(self.table.node(shard, slot));
-        }
-        let mut node = Node::default();
-        self.node_from_sets(shard, slot, &mut node);
-        std::borrow::Cow::Owned(node)
-    }
-
-    /// Whether a name is at or below an apex (only such names are served).
-    pub fn in_zone(&self, id: NameId) -> bool {
-        let (shard, slot) = place(id);
-        if self.table.holds_nodes(shard) {
-            return self.table.node(shard, slot).in_zone;
-        }
-        let key = self.table.get(shard).key(slot);
-        is_wire(key) && self.apex_of(key).is_some()
-    }
-
-    /// A name's addresses into `out`, sorted: every A (IPv4) before every AAAA. From
-    /// its sets when its shard's nodes were let go (nothing of it changed since).
-    pub fn addresses(&self, id: NameId, out: &mut Vec<IpAddr>) {
-        out.clear();
-        let (shard, slot) = place(id);
-        if self.table.holds_nodes(shard) {
-            let node = self.table.node(shard, slot);
-            out.extend(node.a().map(IpAddr::V4));
-            out.extend(node.aaaa().map(IpAddr::V6));
-        } else if !self.loading.is_empty() {
-            self.loaded_addresses(id, out);
-        } else if let Some(slot) = self.table.get(shard).slot(slot) {
-            let [a, aaaa, ..] = slot.sets();
-            for rdata in rdata_of(a).chain(rdata_of(aaaa)) {
-                if let Ok(v4) = <[u8; 4]>::try_from(rdata) {
-                    out.push(IpAddr::from(v4));
-                } else if let Ok(v6) = <[u8; 16]>::try_from(rdata) {
-                    out.push(IpAddr::from(v6));
-                }
-            }
-        }
-        out.sort_unstable();
     }
 
     /// Gives back spare capacity (after a whole state, the tables were sized by guess).
@@ -735,7 +500,7 @@ impl ZoneStore {
     /// zone changed the TTL of one of its sets).
     pub fn mark_changed(&mut self, name: &str) {
         if let Some(id) = self.find(name) {
-            self.regain_nodes(place(id).0);
+            self.restore(id);
             self.touch(id);
             self.touch_referrers(id);
         }
@@ -937,7 +702,7 @@ impl ZoneStore {
                 self.inconsistencies += 1;
                 continue;
             };
-            self.regain_nodes(place(a).0);
+            self.restore(a);
             let node = self.node_mut(a);
             node.below = node.below.saturating_sub(1);
             if node.below == 0 && !node.live {
@@ -1012,7 +777,7 @@ impl ZoneStore {
 
     /// Marks a name for compiling.
     fn touch(&mut self, id: NameId) {
-        self.regain_nodes(place(id).0);
+        self.restore(id);
         if self.node(id).wants_marking(self.noting) {
             self.node_mut(id).dirty = true;
             self.dirty.push(id);
@@ -1033,8 +798,8 @@ impl ZoneStore {
     }
 
     fn join_shard(&mut self, id: NameId) {
-        // Before its slot changes: a shard's nodes come back from its slots' sets.
-        self.regain_nodes(place(id).0);
+        // Before its slot changes: a let-go node comes back from its slot's sets.
+        self.restore(id);
         if self.is_served(id) {
             return;
         }
@@ -1044,8 +809,8 @@ impl ZoneStore {
     }
 
     fn leave_shard(&mut self, id: NameId) {
-        // Before its slot changes: a shard's nodes come back from its slots' sets.
-        self.regain_nodes(place(id).0);
+        // Before its slot changes: a let-go node comes back from its slot's sets.
+        self.restore(id);
         if !self.is_served(id) {
             return;
         }
@@ -1063,9 +828,11 @@ impl ZoneStore {
     /// [`ZoneStore::intern_key`] with the key's hash at hand.
     fn intern_hashed(&mut self, key: &[u8], hash: u64) -> Option<NameId> {
         let shard = shard_of(hash);
-        self.regain_nodes(shard);
+        self.open_shard(shard);
         if let Some(slot) = self.table.get(shard).position(key, hash) {
-            return Some(id_of(shard, slot as usize));
+            let id = id_of(shard, slot as usize);
+            self.restore(id);
+            return Some(id);
         }
         let in_zone = is_wire(key) && self.apex_of(key).is_some();
         let slot = self.table.insert(shard, key, hash, self.room_per_shard)?;
@@ -1077,12 +844,14 @@ impl ZoneStore {
     fn free_if_unused(&mut self, id: NameId) {
         let (shard, slot) = place(id);
         let table = self.table.get(shard);
-        // A shard lets go of its nodes only with every name needed (and gets them back
-        // at any change that could free one).
-        if !table.is_held(slot) || table.is_served(slot) || !self.table.holds_nodes(shard) {
+        // A node is let go only with its name needed (and comes back at any change that
+        // could free it).
+        if !table.is_held(slot) || table.is_served(slot) {
             return;
         }
-        let node = self.table.node(shard, slot);
+        let Some(node) = self.held_node(id) else {
+            return;
+        };
         if node.exists() || node.has_records() || !node.referrers.is_empty() {
             return;
         }

@@ -14,9 +14,11 @@ use super::super::values::Values;
 use super::super::{
     SetPool, Shape, Snapshot, compile_in_threads, compile_threads, key_hash, record_settings,
 };
-use super::{LARGE_SHARD_VALUES, Node, RrSet, ZoneStore, id_of, is_wire, place};
+use super::let_go::LARGE_SHARD_VALUES;
+use super::{Node, ZoneStore, id_of, is_wire, place};
 use crate::records::{ItemRecords, NameId, RData};
 use crate::snapshot::keys::NameKeys;
+use crate::snapshot::sets::RrSet;
 use std::net::IpAddr;
 
 /// A transferred zone being filled, to compile once complete.
@@ -153,6 +155,17 @@ fn order_of(rdata: RData) -> (u8, [u32; 4]) {
             ],
         ),
         RData::Ptr { target, rank } => (4, [target, u32::from(rank), 0, 0]),
+    }
+}
+
+/// Whether a set gives `rdata` back as it is (see `Values::restorable_count`): an SRV
+/// record with its own priority and weight, a PTR candidate of rank 0 (a transferred
+/// zone's), an address.
+fn restorable(rdata: RData) -> bool {
+    match rdata {
+        RData::A(_) | RData::Aaaa(_) | RData::Service { .. } => true,
+        RData::Ptr { rank, .. } => rank == 0,
+        RData::Srv { .. } => false,
     }
 }
 
@@ -356,7 +369,9 @@ impl ZoneStore {
             let in_sets: usize = table.slot(place(owner).1).map_or(0, |slot| {
                 slot.sets().into_iter().flatten().map(RrSet::count).sum()
             });
-            if in_sets != count || !self.key_in_zone(owner) {
+            let own = &records[at..at + count];
+            if in_sets != count || !self.key_in_zone(owner) || !own.iter().all(|r| restorable(r.1))
+            {
                 return true;
             }
             values += count;

@@ -1,0 +1,260 @@
+//! Nodes let go where the answer sets stand for them (a secondary's store): every value
+//! of a transferred zone is held once and served, so a name's values are the records its
+//! sets already hold in wire form. After each publish, a shard whose nodes its sets can
+//! give back exactly lets them go ([`ZoneStore::let_go_of_nodes`]); what sets do not
+//! say (a target's referrers, a name's count of names below) is kept aside. A change
+//! gives one name its node back from its sets ([`ZoneStore::restore`]) before anything
+//! of it is changed; the other names of its shard keep standing by their sets (their
+//! nodes marked [`LET_GO`]) until they change too. Reads that change nothing (an SRV
+//! target's addresses, whether a name is in the zone, an IXFR's deletions checked,
+//! `/v1/axfr`) read the sets of a name whose node was let go.
+
+use super::{NameId, Node, RData, Values, ZoneStore, id_of, is_wire, place};
+use crate::snapshot::sets::RrSet;
+use crate::snapshot::shards::SHARDS;
+use std::borrow::Cow;
+use std::net::IpAddr;
+
+/// A shard whose nodes hold more values than this keeps them: giving back an SRV set of
+/// a large app decodes and looks up every target, at each change of the app.
+pub(super) const LARGE_SHARD_VALUES: usize = 256;
+
+/// The `below` of a node let go in a shard that holds nodes for others: its sets and
+/// what was kept aside stand for it (no name has this many names below it).
+pub(super) const LET_GO: u32 = u32::MAX;
+
+/// The octets before a stored record's RDATA: owner pointer, type, class, TTL, length.
+const RR_HEADER: usize = 12;
+
+/// The RDATA of each record of a set, if any.
+fn rdata_of(set: &Option<RrSet>) -> impl Iterator<Item = &[u8]> {
+    set.iter()
+        .flat_map(RrSet::records)
+        .map(|record| &record[RR_HEADER..])
+}
+
+impl ZoneStore {
+    /// Lets go of the nodes of every shard whose answer sets can give them back, for a
+    /// store whose every value is held once and served (a secondary's). Called after
+    /// each publish: the first time it looks at every shard, then at the shards that
+    /// gave a node back since. A shard keeps its nodes while any cannot be given back
+    /// exactly, or while they hold more than [`LARGE_SHARD_VALUES`] values.
+    pub fn let_go_of_nodes(&mut self) {
+        if self.ptr_unique || !self.noting {
+            return;
+        }
+        let shards: Vec<usize> = if self.lean {
+            self.table.take_regained()
+        } else {
+            self.lean = true;
+            (0..SHARDS).collect()
+        };
+        for shard in shards {
+            if self.table.holds_nodes(shard) && self.can_let_go(shard) {
+                self.let_go(shard);
+            }
+        }
+    }
+
+    /// Whether the sets of `shard` give back every node it holds, and the nodes hold
+    /// few values.
+    fn can_let_go(&self, shard: usize) -> bool {
+        let table = self.table.get(shard);
+        let mut values = 0;
+        for (slot, node) in self.table.nodes(shard) {
+            if node.below == LET_GO || !node.has_records() {
+                continue;
+            }
+            let Some(count) = node.values.restorable_count() else {
+                return false;
+            };
+            let in_sets: usize = table.slot(slot).map_or(0, |slot| {
+                slot.sets().into_iter().flatten().map(RrSet::count).sum()
+            });
+            if node.dirty || !node.in_zone || count != in_sets {
+                return false;
+            }
+            values += count;
+        }
+        values <= LARGE_SHARD_VALUES
+    }
+
+    /// Lets go of the nodes of `shard`, keeping aside what their sets do not say.
+    pub(super) fn let_go(&mut self, shard: usize) {
+        for (slot, node) in self.table.let_go(shard).into_iter().enumerate() {
+            if node.below == LET_GO {
+                continue;
+            }
+            let id = id_of(shard, slot);
+            if node.indexed {
+                self.value_indexes.remove(&id);
+            }
+            if !node.referrers.is_empty() {
+                self.kept_referrers.insert(id, node.referrers);
+            }
+            if node.below > 0 {
+                self.kept_below.insert(id, node.below);
+            }
+        }
+    }
+
+    /// Gives a shard whose nodes were let go a node per slot again, each marked
+    /// [`LET_GO`] (restored one by one as its name changes).
+    pub(super) fn open_shard(&mut self, shard: usize) {
+        if self.table.holds_nodes(shard) {
+            return;
+        }
+        let let_go = Node {
+            below: LET_GO,
+            ..Node::default()
+        };
+        let nodes = vec![let_go; self.table.get(shard).slot_count()];
+        self.table.regain(shard, nodes);
+    }
+
+    /// Gives the name of `id` its node back from its sets, with what was kept aside,
+    /// before anything of it changes.
+    pub(super) fn restore(&mut self, id: NameId) {
+        let (shard, slot) = place(id);
+        self.open_shard(shard);
+        if self.table.node(shard, slot).below != LET_GO {
+            return;
+        }
+        let mut node = Node::default();
+        let unresolved = self.node_from_sets(id, &mut node);
+        self.inconsistencies += unresolved as u64;
+        if let Some(referrers) = self.kept_referrers.remove(&id) {
+            node.referrers = referrers;
+        }
+        node.below = self.kept_below.remove(&id).unwrap_or(0);
+        if node.values.wants_index() {
+            node.indexed = true;
+            self.value_indexes.insert(id, node.values.index());
+        }
+        *self.table.node_mut(shard, slot) = node;
+    }
+
+    /// The name's node, when the store holds it (not let go).
+    pub(super) fn held_node(&self, id: NameId) -> Option<&Node> {
+        let (shard, slot) = place(id);
+        if !self.table.holds_nodes(shard) {
+            return None;
+        }
+        let node = self.table.node(shard, slot);
+        (node.below != LET_GO).then_some(node)
+    }
+
+    /// Shards holding names, none of whose nodes is held.
+    pub fn shards_without_nodes(&self) -> usize {
+        (0..SHARDS)
+            .filter(|&s| !self.table.holds_nodes(s) && self.table.get(s).slot_count() > 0)
+            .count()
+    }
+
+    /// Every node back (to compile the whole zone).
+    pub fn regain_all_nodes(&mut self) {
+        for shard in 0..SHARDS {
+            let table = self.table.get(shard);
+            let held: Vec<usize> = (0..table.slot_count())
+                .filter(|&slot| table.is_held(slot))
+                .collect();
+            for slot in held {
+                self.restore(id_of(shard, slot));
+            }
+        }
+    }
+
+    /// The node of a name whose node was let go, from its sets, without its referrers
+    /// and names below; how many SRV or PTR targets were not found (none unless the
+    /// store is inconsistent: a target is held while it is referred to).
+    fn node_from_sets(&self, id: NameId, node: &mut Node) -> usize {
+        let (shard, slot) = place(id);
+        let table = self.table.get(shard);
+        let key = table.key(slot);
+        node.in_zone = is_wire(key) && self.apex_of(key).is_some();
+        let Some(slot) = table.slot(slot) else {
+            return 0;
+        };
+        let mut unresolved = 0;
+        let mut target = |rdata: &[u8]| {
+            let found = self.find_key(rdata);
+            unresolved += usize::from(found.is_none());
+            found
+        };
+        let [a, aaaa, srv, ptr] = slot.sets();
+        let mut values = Vec::new();
+        values.extend(
+            rdata_of(a).filter_map(|d| <[u8; 4]>::try_from(d).ok().map(|ip| RData::A(ip.into()))),
+        );
+        values.extend(rdata_of(aaaa).filter_map(|d| {
+            <[u8; 16]>::try_from(d)
+                .ok()
+                .map(|ip| RData::Aaaa(ip.into()))
+        }));
+        for d in rdata_of(srv).filter(|d| d.len() > 6) {
+            let number = |at: usize| u16::from_be_bytes([d[at], d[at + 1]]);
+            if let Some(id) = target(&d[6..]) {
+                values.push(RData::Service {
+                    target: id,
+                    port: number(4),
+                    priority: number(0),
+                    weight: number(2),
+                });
+            }
+        }
+        for d in rdata_of(ptr) {
+            if let Some(id) = target(d) {
+                values.push(RData::Ptr {
+                    target: id,
+                    rank: 0,
+                });
+            }
+        }
+        node.values = Values::from_unique(values.iter().copied());
+        node.live = node.serves(self.ptr_unique);
+        unresolved
+    }
+
+    /// A name's node as it is, or as its sets give it back when it was let go (without
+    /// referrers and names below).
+    pub fn node_view(&self, id: NameId) -> Cow<'_, Node> {
+        if let Some(node) = self.held_node(id) {
+            return Cow::Borrowed(node);
+        }
+        let mut node = Node::default();
+        self.node_from_sets(id, &mut node);
+        Cow::Owned(node)
+    }
+
+    /// Whether a name is at or below an apex (only such names are served).
+    pub fn in_zone(&self, id: NameId) -> bool {
+        if let Some(node) = self.held_node(id) {
+            return node.in_zone;
+        }
+        let key = self.key(id);
+        is_wire(key) && self.apex_of(key).is_some()
+    }
+
+    /// A name's addresses into `out`, sorted: every A (IPv4) before every AAAA. From
+    /// its sets when its node was let go (nothing of it changed since), or from the
+    /// records of a whole zone being compiled.
+    pub fn addresses(&self, id: NameId, out: &mut Vec<IpAddr>) {
+        out.clear();
+        if let Some(node) = self.held_node(id) {
+            out.extend(node.a().map(IpAddr::V4));
+            out.extend(node.aaaa().map(IpAddr::V6));
+        } else if !self.loading.is_empty() {
+            self.loaded_addresses(id, out);
+        } else if let Some(slot) = self.table.get(place(id).0).slot(place(id).1) {
+            let [a, aaaa, ..] = slot.sets();
+            for rdata in rdata_of(a).chain(rdata_of(aaaa)) {
+                if let Ok(v4) = <[u8; 4]>::try_from(rdata) {
+                    out.push(IpAddr::from(v4));
+                } else if let Ok(v6) = <[u8; 16]>::try_from(rdata) {
+                    out.push(IpAddr::from(v6));
+                }
+            }
+        }
+        out.sort_unstable();
+    }
+}

@@ -54,6 +54,43 @@ pub const PTR_AGENT: u8 = 0;
 pub const PTR_TASK: u8 = 1;
 
 impl RData {
+    /// The name it refers to (an SRV or PTR target), if any.
+    pub fn target(self) -> Option<NameId> {
+        match self {
+            RData::Srv { target, .. }
+            | RData::Service { target, .. }
+            | RData::Ptr { target, .. } => Some(target),
+            RData::A(_) | RData::Aaaa(_) => None,
+        }
+    }
+
+    /// The same data with its target's id mapped by `map` (`None` when it maps to
+    /// none); data without a target as it is.
+    pub fn with_target(self, map: impl FnOnce(NameId) -> Option<NameId>) -> Option<RData> {
+        Some(match self {
+            RData::Srv { target, port } => RData::Srv {
+                target: map(target)?,
+                port,
+            },
+            RData::Ptr { target, rank } => RData::Ptr {
+                target: map(target)?,
+                rank,
+            },
+            RData::Service {
+                target,
+                port,
+                priority,
+                weight,
+            } => RData::Service {
+                target: map(target)?,
+                port,
+                priority,
+                weight,
+            },
+            other => other,
+        })
+    }
+
     /// `A`, `AAAA` or `SRV`.
     pub fn rtype(&self) -> &'static str {
         match self {

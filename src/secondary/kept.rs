@@ -733,6 +733,7 @@ fn decode(key: &[u8], ttl: u32) -> Option<ZoneRr> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::secondary::stream::test_soa as soa;
 
     /// Collects what a load feeds.
     #[derive(Default)]
@@ -749,18 +750,6 @@ mod tests {
             name: "a.mesos.".into(),
             ttl: 60,
             data: RrData::A(Ipv4Addr::new(10, 0, 0, last)),
-        }
-    }
-
-    fn soa(serial: u32) -> ZoneRr {
-        let mut rdata = b"\x03ns1\x05mesos\x00\x04root\x05mesos\x00".to_vec();
-        for n in [serial, 60, 60, 600, 30] {
-            rdata.extend_from_slice(&n.to_be_bytes());
-        }
-        ZoneRr {
-            name: "mesos.".into(),
-            ttl: 60,
-            data: RrData::Soa(rdata),
         }
     }
 

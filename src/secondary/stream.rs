@@ -16,6 +16,20 @@ pub(crate) struct ZoneRr {
     pub(crate) data: RrData,
 }
 
+/// The SOA of a test zone `mesos.` at `serial` (tests of the secondary's modules).
+#[cfg(test)]
+pub(crate) fn test_soa(serial: u32) -> ZoneRr {
+    let mut rdata = b"\x03ns1\x05mesos\x00\x04root\x05mesos\x00".to_vec();
+    for n in [serial, 60, 60, 600, 30] {
+        rdata.extend_from_slice(&n.to_be_bytes());
+    }
+    ZoneRr {
+        name: "mesos.".into(),
+        ttl: 60,
+        data: RrData::Soa(rdata),
+    }
+}
+
 /// A record's data; names in it are lower-cased text with a trailing dot. Two records
 /// are the same record when owner and data are equal (the TTL is not part of it).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]

@@ -564,6 +564,7 @@ impl HeldZone {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::secondary::stream::test_soa as soa;
     use crate::snapshot::shards::{CanonicalName, Shard};
     use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -574,18 +575,6 @@ mod tests {
             &crate::config::Environment::system(),
         )
         .unwrap() // ok: test
-    }
-
-    fn soa(serial: u32) -> ZoneRr {
-        let mut rdata = b"\x03ns1\x05mesos\x00\x04root\x05mesos\x00".to_vec();
-        for n in [serial, 60, 60, 600, 30] {
-            rdata.extend_from_slice(&n.to_be_bytes());
-        }
-        ZoneRr {
-            name: "mesos.".into(),
-            ttl: 60,
-            data: RrData::Soa(rdata),
-        }
     }
 
     fn rr((name, data): &RecordKey, ttl: u32) -> ZoneRr {

@@ -466,23 +466,7 @@ impl ZoneStore {
                 self.inconsistencies += 1;
                 continue;
             };
-            let rdata = match rdata {
-                RData::Srv { target, port } => id(target).map(|target| RData::Srv { target, port }),
-                RData::Ptr { target, rank } => id(target).map(|target| RData::Ptr { target, rank }),
-                RData::Service {
-                    target,
-                    port,
-                    priority,
-                    weight,
-                } => id(target).map(|target| RData::Service {
-                    target,
-                    port,
-                    priority,
-                    weight,
-                }),
-                other => Some(other),
-            };
-            let Some(rdata) = rdata else {
+            let Some(rdata) = rdata.with_target(id) else {
                 self.inconsistencies += 1;
                 continue;
             };

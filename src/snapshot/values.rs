@@ -292,6 +292,13 @@ impl Values {
         live
     }
 
+    /// A value as its packed words (kind, data): an order to sort values by, in which
+    /// equal values are adjacent.
+    pub fn packed(value: RData) -> (u32, [u32; 4]) {
+        let packed = Packed::of(value);
+        (packed.kind, packed.words)
+    }
+
     /// Values each held once, as a transferred zone's sets give them back (a shard
     /// whose nodes were let go: see `ZoneStore::let_go_of_nodes`).
     pub fn from_unique(values: impl IntoIterator<Item = RData> + Clone) -> Values {

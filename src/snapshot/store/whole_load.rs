@@ -79,7 +79,7 @@ impl LoadedRecords {
         for slot in 0..total {
             let end = name_starts[slot + 1] as usize;
             if end - start > 1 {
-                grouped[start..end].sort_unstable_by_key(|&(_, rdata)| order_of(rdata));
+                grouped[start..end].sort_unstable_by_key(|&(_, rdata)| Values::packed(rdata));
             }
             name_starts[slot] = kept as u32;
             for i in start..end {
@@ -123,41 +123,6 @@ impl LoadedRecords {
     }
 }
 
-/// A record's data as numbers, to sort a name's records by (and find the same twice).
-fn order_of(rdata: RData) -> (u8, [u32; 4]) {
-    match rdata {
-        RData::A(ip) => (0, [u32::from(ip), 0, 0, 0]),
-        RData::Aaaa(ip) => {
-            let b = ip.to_bits();
-            (
-                1,
-                [
-                    (b >> 96) as u32,
-                    (b >> 64) as u32,
-                    (b >> 32) as u32,
-                    b as u32,
-                ],
-            )
-        }
-        RData::Srv { target, port } => (2, [target, u32::from(port), 0, 0]),
-        RData::Service {
-            target,
-            port,
-            priority,
-            weight,
-        } => (
-            3,
-            [
-                target,
-                u32::from(port),
-                u32::from(priority),
-                u32::from(weight),
-            ],
-        ),
-        RData::Ptr { target, rank } => (4, [target, u32::from(rank), 0, 0]),
-    }
-}
-
 /// Whether a set gives `rdata` back as it is (see `Values::restorable_count`): an SRV
 /// record with its own priority and weight, a PTR candidate of rank 0 (a transferred
 /// zone's), an address.
@@ -166,16 +131,6 @@ fn restorable(rdata: RData) -> bool {
         RData::A(_) | RData::Aaaa(_) | RData::Service { .. } => true,
         RData::Ptr { rank, .. } => rank == 0,
         RData::Srv { .. } => false,
-    }
-}
-
-/// The target a record refers to, if any.
-fn target_of(rdata: RData) -> Option<NameId> {
-    match rdata {
-        RData::Srv { target, .. } | RData::Service { target, .. } | RData::Ptr { target, .. } => {
-            Some(target)
-        }
-        RData::A(_) | RData::Aaaa(_) => None,
     }
 }
 
@@ -203,23 +158,7 @@ impl WholeLoad {
             .collect();
         let id = |i: NameId| ids[i as usize];
         for &(owner, rdata) in &item.records {
-            let rdata = match rdata {
-                RData::Srv { target, port } => id(target).map(|target| RData::Srv { target, port }),
-                RData::Ptr { target, rank } => id(target).map(|target| RData::Ptr { target, rank }),
-                RData::Service {
-                    target,
-                    port,
-                    priority,
-                    weight,
-                } => id(target).map(|target| RData::Service {
-                    target,
-                    port,
-                    priority,
-                    weight,
-                }),
-                other => Some(other),
-            };
-            match (id(owner), rdata) {
+            match (id(owner), rdata.with_target(id)) {
                 (Some(owner), Some(rdata)) => self.records.push((owner, rdata)),
                 _ => self.store.inconsistencies += 1,
             }
@@ -293,7 +232,7 @@ impl ZoneStore {
             self.counts[0] += 1;
             for &(_, rdata) in &records[at..end] {
                 self.count(rdata, true);
-                if let Some(target) = target_of(rdata) {
+                if let Some(target) = rdata.target() {
                     self.refer(target, owner);
                 }
             }

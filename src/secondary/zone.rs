@@ -368,21 +368,18 @@ impl HeldZone {
             ttls: load.ttls,
         };
         self.unserved = load.unserved;
-        let Some(filler) = load.store.take() else {
-            // No served record: an empty store, compiled whole.
-            self.store = ZoneStore::new(&[self.apex.to_string()]);
-            self.transferred = Some(transferred);
-            return self.compile_whole().ok_or(PullResult::Malformed);
-        };
+        // A zone with no served record was never given a filler.
+        let filled = load.store.take().map_or_else(
+            || WholeLoad::new(&[self.apex.to_string()]),
+            StoreFiller::finish,
+        );
         // The old zone's sets go with the old snapshot.
         self.pool = SetPool::default();
         let shape = Shape {
             config: &self.config,
             transferred: Some(&transferred),
         };
-        let (store, snapshot) = filler
-            .finish()
-            .compile(shape, transferred.serial(), &self.pool);
+        let (store, snapshot) = filled.compile(shape, transferred.serial(), &self.pool);
         // Changes (IXFR) are noted for their publishes from here on.
         self.store = store;
         self.transferred = Some(transferred);

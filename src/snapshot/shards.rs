@@ -221,7 +221,7 @@ impl WorkingTable {
         std::mem::take(&mut self.nodes[shard])
     }
 
-    /// Gives `shard` its nodes back (one per slot, as its sets made them again).
+    /// Gives `shard` nodes again, one per slot (each marked let go, or made whole).
     pub(super) fn regain(&mut self, shard: usize, nodes: Vec<Node>) {
         self.let_go[shard] = false;
         self.nodes[shard] = nodes;

@@ -710,6 +710,11 @@ impl ZoneStore {
         }
     }
 
+    /// Whether the name of `key` is at or below an apex (only such names are served).
+    fn key_in_zone(&self, key: &[u8]) -> bool {
+        is_wire(key) && self.apex_of(key).is_some()
+    }
+
     /// The apex of the zone the wire name `key` lies in.
     fn apex_of(&self, key: &[u8]) -> Option<&[u8]> {
         self.apexes
@@ -818,7 +823,7 @@ impl ZoneStore {
             self.restore(id);
             return Some(id);
         }
-        let in_zone = is_wire(key) && self.apex_of(key).is_some();
+        let in_zone = self.key_in_zone(key);
         let slot = self.table.insert(shard, key, hash, self.room_per_shard)?;
         let id = id_of(shard, slot);
         self.node_mut(id).in_zone = in_zone;

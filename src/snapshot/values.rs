@@ -323,16 +323,24 @@ impl Values {
     pub fn restorable_count(&self) -> Option<usize> {
         let mut values = 0;
         for (_, kind, count, data) in self.entries() {
-            match (count, kind) {
+            match count {
                 // An indexed name's tombstone.
-                (0, _) => continue,
-                (1, A | AAAA | SERVICE) => {}
-                (1, PTR) if data[1] == 0 => {}
+                0 => continue,
+                1 if Values::restorable(unpack(kind, data)) => values += 1,
                 _ => return None,
             }
-            values += 1;
         }
         Some(values)
+    }
+
+    /// Whether a set gives `value` back as it is: an address, an SRV record with its
+    /// own priority and weight, a PTR candidate of rank 0 (a transferred zone's).
+    pub fn restorable(value: RData) -> bool {
+        match value {
+            RData::A(_) | RData::Aaaa(_) | RData::Service { .. } => true,
+            RData::Ptr { rank, .. } => rank == 0,
+            RData::Srv { .. } => false,
+        }
     }
 
     /// Bytes held on the heap.

@@ -9,7 +9,7 @@
 //! target's addresses, whether a name is in the zone, an IXFR's deletions checked,
 //! `/v1/axfr`) read the sets of a name whose node was let go.
 
-use super::{NameId, Node, RData, Values, ZoneStore, id_of, is_wire, place};
+use super::{NameId, Node, RData, Values, ZoneStore, id_of, place};
 use crate::snapshot::sets::RrSet;
 use crate::snapshot::shards::SHARDS;
 use std::borrow::Cow;
@@ -59,7 +59,6 @@ impl ZoneStore {
     /// Whether the sets of `shard` give back every node it holds, and the nodes hold
     /// few values.
     fn can_let_go(&self, shard: usize) -> bool {
-        let table = self.table.get(shard);
         let mut values = 0;
         for (slot, node) in self.table.nodes(shard) {
             if node.below == LET_GO || !node.has_records() {
@@ -68,10 +67,7 @@ impl ZoneStore {
             let Some(count) = node.values.restorable_count() else {
                 return false;
             };
-            let in_sets: usize = table.slot(slot).map_or(0, |slot| {
-                slot.sets().into_iter().flatten().map(RrSet::count).sum()
-            });
-            if node.dirty || !node.in_zone || count != in_sets {
+            if node.dirty || !node.in_zone || count != self.records_in_sets(id_of(shard, slot)) {
                 return false;
             }
             values += count;
@@ -123,15 +119,31 @@ impl ZoneStore {
         let mut node = Node::default();
         let unresolved = self.node_from_sets(id, &mut node);
         self.inconsistencies += unresolved as u64;
+        self.take_kept(id, &mut node);
+        *self.table.node_mut(shard, slot) = node;
+    }
+
+    /// What was kept aside for a node let go, back into it (its referrers, its count of
+    /// names below), and the index of its values when they are many.
+    pub(super) fn take_kept(&mut self, id: NameId, node: &mut Node) {
         if let Some(referrers) = self.kept_referrers.remove(&id) {
             node.referrers = referrers;
         }
-        node.below = self.kept_below.remove(&id).unwrap_or(0);
+        if let Some(below) = self.kept_below.remove(&id) {
+            node.below = below;
+        }
         if node.values.wants_index() {
             node.indexed = true;
             self.value_indexes.insert(id, node.values.index());
         }
-        *self.table.node_mut(shard, slot) = node;
+    }
+
+    /// How many records the sets of a name hold (none when it is not served).
+    pub(super) fn records_in_sets(&self, id: NameId) -> usize {
+        let (shard, slot) = place(id);
+        self.table.get(shard).slot(slot).map_or(0, |slot| {
+            slot.sets().into_iter().flatten().map(RrSet::count).sum()
+        })
     }
 
     /// The name's node, when the store holds it (not let go).
@@ -170,8 +182,7 @@ impl ZoneStore {
     fn node_from_sets(&self, id: NameId, node: &mut Node) -> usize {
         let (shard, slot) = place(id);
         let table = self.table.get(shard);
-        let key = table.key(slot);
-        node.in_zone = is_wire(key) && self.apex_of(key).is_some();
+        node.in_zone = self.key_in_zone(table.key(slot));
         let Some(slot) = table.slot(slot) else {
             return 0;
         };
@@ -231,8 +242,7 @@ impl ZoneStore {
         if let Some(node) = self.held_node(id) {
             return node.in_zone;
         }
-        let key = self.key(id);
-        is_wire(key) && self.apex_of(key).is_some()
+        self.key_in_zone(self.key(id))
     }
 
     /// A name's addresses into `out`, sorted: every A (IPv4) before every AAAA. From

@@ -15,10 +15,9 @@ use super::super::{
     SetPool, Shape, Snapshot, compile_in_threads, compile_threads, key_hash, record_settings,
 };
 use super::let_go::LARGE_SHARD_VALUES;
-use super::{Node, ZoneStore, id_of, is_wire, place};
+use super::{Node, ZoneStore, id_of, place};
 use crate::records::{ItemRecords, NameId, RData};
 use crate::snapshot::keys::NameKeys;
-use crate::snapshot::sets::RrSet;
 use std::net::IpAddr;
 
 /// A transferred zone being filled, to compile once complete.
@@ -123,15 +122,15 @@ impl LoadedRecords {
     }
 }
 
-/// Whether a set gives `rdata` back as it is (see `Values::restorable_count`): an SRV
-/// record with its own priority and weight, a PTR candidate of rank 0 (a transferred
-/// zone's), an address.
-fn restorable(rdata: RData) -> bool {
-    match rdata {
-        RData::A(_) | RData::Aaaa(_) | RData::Service { .. } => true,
-        RData::Ptr { rank, .. } => rank == 0,
-        RData::Srv { .. } => false,
-    }
+/// Each owner's records in turn, from records grouped by owner.
+fn by_owner(records: &[(NameId, RData)]) -> impl Iterator<Item = (NameId, &[(NameId, RData)])> {
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        let owner = records.get(at)?.0;
+        let len = records[at..].partition_point(|r| r.0 == owner);
+        at += len;
+        Some((owner, &records[at - len..at]))
+    })
 }
 
 impl WholeLoad {
@@ -212,34 +211,23 @@ impl ZoneStore {
         Some(id_of(shard, slot))
     }
 
-    /// Whether the name of `id` is at or below an apex, from its key.
-    fn key_in_zone(&self, id: NameId) -> bool {
-        let key = self.key(id);
-        is_wire(key) && self.apex_of(key).is_some()
-    }
-
     /// Counts the loaded `records` (sorted by owner, each once), and places their
     /// names as the store's changes would (with no shard holding nodes, everything a
     /// node would hold beside its values is kept aside): a name with records in the
     /// zone is served, as are the names between it and its apex, and each target
     /// knows the names referring to it.
     fn place_loaded(&mut self, loaded: &LoadedRecords) {
-        let records = &loaded.records[..];
-        let mut at = 0;
-        while at < records.len() {
-            let owner = records[at].0;
-            let end = at + records[at..].partition_point(|r| r.0 == owner);
+        for (owner, records) in by_owner(&loaded.records) {
             self.counts[0] += 1;
-            for &(_, rdata) in &records[at..end] {
+            for &(_, rdata) in records {
                 self.count(rdata, true);
                 if let Some(target) = rdata.target() {
                     self.refer(target, owner);
                 }
             }
-            if self.key_in_zone(owner) {
+            if self.key_in_zone(self.key(owner)) {
                 self.placed_in_zone(owner);
             }
-            at = end;
         }
     }
 
@@ -264,18 +252,13 @@ impl ZoneStore {
 
     /// The loaded records of `shard` as one node per owner, in order.
     fn loaded_nodes(&self, shard: usize) -> impl Iterator<Item = (NameId, Node)> + '_ {
-        let records = self.loading.of_shard(shard);
-        let mut at = 0;
-        std::iter::from_fn(move || {
-            let owner = records.get(at)?.0;
-            let end = at + records[at..].partition_point(|r| r.0 == owner);
+        by_owner(self.loading.of_shard(shard)).map(|(owner, records)| {
             let mut node = Node {
-                values: Values::from_unique(records[at..end].iter().map(|r| r.1)),
+                values: Values::from_unique(records.iter().map(|r| r.1)),
                 ..Node::default()
             };
             node.live = node.serves(self.ptr_unique);
-            at = end;
-            Some((owner, node))
+            (owner, node)
         })
     }
 
@@ -298,23 +281,15 @@ impl ZoneStore {
     /// Whether `shard` must hold nodes: a name of it has records that its sets cannot
     /// give back (outside the zone, or left out of a set), or they are many.
     fn needs_nodes(&self, shard: usize) -> bool {
-        let table = self.table.get(shard);
         let mut values = 0;
-        let records = self.loading.of_shard(shard);
-        let mut at = 0;
-        while at < records.len() {
-            let owner = records[at].0;
-            let count = records[at..].partition_point(|r| r.0 == owner);
-            let in_sets: usize = table.slot(place(owner).1).map_or(0, |slot| {
-                slot.sets().into_iter().flatten().map(RrSet::count).sum()
-            });
-            let own = &records[at..at + count];
-            if in_sets != count || !self.key_in_zone(owner) || !own.iter().all(|r| restorable(r.1))
+        for (owner, records) in by_owner(self.loading.of_shard(shard)) {
+            if self.records_in_sets(owner) != records.len()
+                || !self.key_in_zone(self.key(owner))
+                || !records.iter().all(|r| Values::restorable(r.1))
             {
                 return true;
             }
-            values += count;
-            at += count;
+            values += records.len();
         }
         values > LARGE_SHARD_VALUES
     }
@@ -328,21 +303,12 @@ impl ZoneStore {
             nodes[place(id).1] = node;
         }
         for (slot, node) in nodes.iter_mut().enumerate() {
-            let id = id_of(shard, slot);
             if !self.table.get(shard).is_held(slot) {
                 continue;
             }
-            node.in_zone = self.key_in_zone(id);
-            if let Some(referrers) = self.kept_referrers.remove(&id) {
-                node.referrers = referrers;
-            }
-            if let Some(below) = self.kept_below.remove(&id) {
-                node.below = below;
-            }
-            if node.values.wants_index() {
-                node.indexed = true;
-                self.value_indexes.insert(id, node.values.index());
-            }
+            let id = id_of(shard, slot);
+            node.in_zone = self.key_in_zone(self.key(id));
+            self.take_kept(id, node);
         }
         self.table.regain(shard, nodes);
     }

@@ -57,6 +57,8 @@ struct Scrape {
     /// (role, kind, result, count) of zone transfers served here (primary) and asked
     /// of the primaries (secondary).
     transfers: Vec<(&'static str, &'static str, &'static str, u64)>,
+    /// The allocator's totals (kind, bytes), when it can tell them.
+    memory: Option<[(&'static str, u64); 5]>,
 }
 
 fn counter(
@@ -218,6 +220,17 @@ impl Collector for Scrape {
             "Seconds since the published snapshot was built",
             self.snapshot_age_s,
         )?;
+        if let Some(memory) = &self.memory {
+            let mut family = encoder.encode_descriptor(
+                "mesos_dns_memory_bytes",
+                "The allocator's memory: allocated (held live), active (in pages holding live data), resident, retained (mapped, given back), metadata",
+                None,
+                MetricType::Gauge,
+            )?;
+            for (kind, bytes) in memory {
+                ConstGauge::new(*bytes as f64).encode(family.encode_family(&[("kind", *kind)])?)?;
+            }
+        }
         gauge(
             &mut encoder,
             "mesos_dns_ready",
@@ -463,6 +476,7 @@ pub(crate) fn render_metrics(ctx: &HttpContext, snapshot: &Snapshot) -> String {
             Status::get(&ctx.status.zone.journal_records),
         ),
         transfers: transfer_counts(ctx),
+        memory: crate::status::allocator_bytes(),
         notifies: ctx.transfers_from_primaries().then(|| {
             [
                 ("taken", Status::get(&ctx.status.secondary.notifies_taken)),

@@ -13,6 +13,7 @@
 //! `ReversePolicy` (two PTR candidates under `unambiguous`) owns nothing served, so it
 //! does not exist: NXDOMAIN, not NODATA (RFC 8020).
 
+mod kept_referrers;
 mod let_go;
 mod whole_load;
 
@@ -239,7 +240,7 @@ pub struct ZoneStore {
     /// secondary's store: see [`ZoneStore::let_go_of_nodes`]).
     lean: bool,
     /// The SRV referrers of names in shards whose nodes were let go.
-    kept_referrers: std::collections::HashMap<NameId, ThinVec<(NameId, u32)>, FixedState>,
+    kept_referrers: kept_referrers::KeptReferrers,
     /// The names below names in such shards, where there are any.
     kept_below: std::collections::HashMap<NameId, u32, FixedState>,
     /// While a whole zone is compiled ([`WholeLoad`]): its records, by owner.
@@ -384,6 +385,7 @@ impl ZoneStore {
             .map(ValueIndex::bytes_held)
             .sum::<usize>()
             + (self.maybe_free.capacity() + self.dirty.capacity()) * 4
+            + self.kept_referrers.bytes_held()
     }
 
     /// Bytes held by the names' nodes with their values and referrers, over every
@@ -726,11 +728,11 @@ impl ZoneStore {
     fn refer(&mut self, target: NameId, owner: NameId) {
         let (shard, slot) = place(target);
         // A target in a shard without nodes: only while a whole zone is compiled.
-        let referrers = if self.table.holds_nodes(shard) {
-            &mut self.table.node_mut(shard, slot).referrers
-        } else {
-            self.kept_referrers.entry(target).or_default()
-        };
+        if !self.table.holds_nodes(shard) {
+            self.kept_referrers.add(target, owner);
+            return;
+        }
+        let referrers = &mut self.table.node_mut(shard, slot).referrers;
         match referrers.iter_mut().find(|r| r.0 == owner) {
             Some(r) => r.1 += 1,
             None => {

@@ -437,3 +437,21 @@ fn zone_metrics() {
     // The state file is read every second: confirmed a moment ago, not at the epoch.
     assert!((0.0..60.0).contains(&age), "{age}");
 }
+
+/// The allocator's view of the process's memory, for the memory a zone costs: what is
+/// held live, and the pages holding it (never fewer than the live bytes they hold).
+#[test]
+fn memory_metrics() {
+    let s = setup_r();
+    let samples = scrape(&s);
+    let bytes = |kind| metric(&samples, "mesos_dns_memory_bytes", &[("kind", kind)]);
+    let (allocated, active, resident) = (bytes("allocated"), bytes("active"), bytes("resident"));
+    assert!(allocated > 0.0, "{allocated}");
+    assert!(
+        active >= allocated,
+        "active {active} < allocated {allocated}"
+    );
+    assert!(resident >= active, "resident {resident} < active {active}");
+    assert!(bytes("metadata") > 0.0);
+    assert!(bytes("retained") >= 0.0);
+}

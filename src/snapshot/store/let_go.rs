@@ -85,9 +85,7 @@ impl ZoneStore {
             if node.indexed {
                 self.value_indexes.remove(&id);
             }
-            if !node.referrers.is_empty() {
-                self.kept_referrers.insert(id, node.referrers);
-            }
+            self.kept_referrers.put(id, &node.referrers);
             if node.below > 0 {
                 self.kept_below.insert(id, node.below);
             }
@@ -126,7 +124,8 @@ impl ZoneStore {
     /// What was kept aside for a node let go, back into it (its referrers, its count of
     /// names below), and the index of its values when they are many.
     pub(super) fn take_kept(&mut self, id: NameId, node: &mut Node) {
-        if let Some(referrers) = self.kept_referrers.remove(&id) {
+        let referrers = self.kept_referrers.take(id);
+        if !referrers.is_empty() {
             node.referrers = referrers;
         }
         if let Some(below) = self.kept_below.remove(&id) {

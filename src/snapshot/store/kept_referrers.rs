@@ -1,9 +1,11 @@
-//! The SRV referrers of targets whose nodes were let go (a secondary's store), in one
-//! table of (target, referrer, count) entries. A list per target (a map entry pointing
-//! at an allocation of its own) cost twice as much: most targets have two to four
-//! referrers (the `_tcp` and `_udp` names of an app, and its named ports), and 140k
-//! small lists at 100k tasks were 16 octets of map entry and a 32- or 48-octet
-//! allocation each, against 12 octets an entry here.
+//! The SRV referrers of targets whose nodes were let go (a secondary's store), as
+//! (target, referrer, count) entries: those of a whole load in one list sorted by
+//! target, sized exactly, and those kept later (nodes let go after a change) in a table
+//! by their target's hash. A list per target (a map entry pointing at an allocation of
+//! its own) cost about twice as much: most targets have two to four referrers (the
+//! `_tcp` and `_udp` names of an app, and its named ports). One table for all would
+//! grow by doubling: at 100k tasks its 440k to 480k entries fall on either side of a
+//! doubling, and the long-tailed cluster's would have held twice the room it used.
 
 use super::NameId;
 use foldhash::fast::FixedState;
@@ -12,18 +14,20 @@ use std::hash::BuildHasher;
 use thin_vec::ThinVec;
 
 /// One referrer of one target: how many of its SRV records name the target.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 struct Entry {
     target: NameId,
     referrer: NameId,
     count: u32,
 }
 
-/// Every entry is found by its target's hash: a target's referrers are the entries of
-/// its hash with its id.
 #[derive(Default)]
 pub(super) struct KeptReferrers {
-    entries: HashTable<Entry>,
+    /// A whole load's, sorted by target then referrer; an entry given back to its
+    /// target's node has a count of 0.
+    loaded: Vec<Entry>,
+    /// Kept since, found by their target's hash.
+    later: HashTable<Entry>,
 }
 
 fn hash_of(target: NameId) -> u64 {
@@ -31,24 +35,56 @@ fn hash_of(target: NameId) -> u64 {
 }
 
 impl KeptReferrers {
+    /// The referrers of a whole load: (target, referrer) once per SRV record.
+    pub(super) fn load(&mut self, mut pairs: Vec<(NameId, NameId)>) {
+        pairs.sort_unstable();
+        let mut loaded: Vec<Entry> = Vec::new();
+        // Counted first, so that the list is made once at its size.
+        let distinct = pairs.windows(2).filter(|w| w[0] != w[1]).count() + 1;
+        loaded.reserve_exact(distinct.min(pairs.len()));
+        for (target, referrer) in pairs {
+            match loaded.last_mut() {
+                Some(e) if e.target == target && e.referrer == referrer => e.count += 1,
+                _ => loaded.push(Entry {
+                    target,
+                    referrer,
+                    count: 1,
+                }),
+            }
+        }
+        self.loaded = loaded;
+    }
+
+    /// The loaded entries of `target`.
+    fn loaded_of(&mut self, target: NameId) -> &mut [Entry] {
+        let start = self.loaded.partition_point(|e| e.target < target);
+        let len = self.loaded[start..].partition_point(|e| e.target == target);
+        &mut self.loaded[start..start + len]
+    }
+
     /// One more SRV record of `referrer` names `target`.
     pub(super) fn add(&mut self, target: NameId, referrer: NameId) {
+        if let Some(e) = self
+            .loaded_of(target)
+            .iter_mut()
+            .find(|e| e.referrer == referrer && e.count > 0)
+        {
+            e.count += 1;
+            return;
+        }
         let hash = hash_of(target);
         let found = self
-            .entries
+            .later
             .find_mut(hash, |e| e.target == target && e.referrer == referrer);
         match found {
             Some(entry) => entry.count += 1,
             None => {
-                self.entries.insert_unique(
-                    hash,
-                    Entry {
-                        target,
-                        referrer,
-                        count: 1,
-                    },
-                    |e| hash_of(e.target),
-                );
+                let entry = Entry {
+                    target,
+                    referrer,
+                    count: 1,
+                };
+                self.later.insert_unique(hash, entry, |e| hash_of(e.target));
             }
         }
     }
@@ -57,37 +93,35 @@ impl KeptReferrers {
     pub(super) fn put(&mut self, target: NameId, referrers: &[(NameId, u32)]) {
         let hash = hash_of(target);
         for &(referrer, count) in referrers {
-            self.entries.insert_unique(
-                hash,
-                Entry {
-                    target,
-                    referrer,
-                    count,
-                },
-                |e| hash_of(e.target),
-            );
+            let entry = Entry {
+                target,
+                referrer,
+                count,
+            };
+            self.later.insert_unique(hash, entry, |e| hash_of(e.target));
         }
     }
 
     /// The referrers of `target`, taken out (for its node, given back).
     pub(super) fn take(&mut self, target: NameId) -> ThinVec<(NameId, u32)> {
-        let hash = hash_of(target);
         let mut taken = ThinVec::new();
-        while let Ok(entry) = self.entries.find_entry(hash, |e| e.target == target) {
-            let (
-                Entry {
-                    referrer, count, ..
-                },
-                _,
-            ) = entry.remove();
-            taken.push((referrer, count));
+        for e in self.loaded_of(target).iter_mut().filter(|e| e.count > 0) {
+            taken.push((e.referrer, e.count));
+            e.count = 0;
+        }
+        let hash = hash_of(target);
+        while let Ok(entry) = self.later.find_entry(hash, |e| e.target == target) {
+            let (e, _) = entry.remove();
+            taken.push((e.referrer, e.count));
         }
         taken
     }
 
-    /// Octets held: the entries with the table's control octet each.
+    /// Octets held: the loaded list, and the later table with its control octet an
+    /// entry.
     pub(super) fn bytes_held(&self) -> usize {
-        self.entries.capacity() * (std::mem::size_of::<Entry>() + 1)
+        let entry = std::mem::size_of::<Entry>();
+        self.loaded.capacity() * entry + self.later.capacity() * (entry + 1)
     }
 }
 
@@ -95,22 +129,31 @@ impl KeptReferrers {
 mod tests {
     use super::*;
 
+    fn sorted(mut referrers: ThinVec<(NameId, u32)>) -> Vec<(NameId, u32)> {
+        referrers.sort_unstable();
+        referrers.to_vec()
+    }
+
     #[test]
     fn a_target_gets_back_the_referrers_kept_for_it_and_no_other() {
         let mut kept = KeptReferrers::default();
+        kept.load(vec![(7, 100), (9, 100), (7, 101), (7, 100), (5, 100)]);
+        assert_eq!(kept.loaded.len(), 4, "one entry per pair, counted");
+        // A record more, for a loaded pair and for a new one.
         kept.add(7, 100);
-        kept.add(7, 101);
-        kept.add(7, 100);
+        kept.add(7, 102);
         kept.put(8, &[(100, 3), (102, 1)]);
-        kept.add(9, 100);
-        let mut seven = kept.take(7).to_vec();
-        seven.sort_unstable();
-        assert_eq!(seven, [(100, 2), (101, 1)]);
+        assert_eq!(sorted(kept.take(7)), [(100, 3), (101, 1), (102, 1)]);
         assert!(kept.take(7).is_empty(), "taken once");
-        let mut eight = kept.take(8).to_vec();
-        eight.sort_unstable();
-        assert_eq!(eight, [(100, 3), (102, 1)]);
-        assert_eq!(kept.take(9).to_vec(), [(100, 1)]);
-        assert!(kept.entries.is_empty());
+        // Kept again after its node is let go once more.
+        kept.put(7, &[(101, 1)]);
+        kept.add(7, 101);
+        assert_eq!(sorted(kept.take(7)), [(101, 2)]);
+        assert_eq!(sorted(kept.take(8)), [(100, 3), (102, 1)]);
+        assert_eq!(sorted(kept.take(9)), [(100, 1)]);
+        assert_eq!(sorted(kept.take(5)), [(100, 1)]);
+        assert!(kept.take(6).is_empty());
+        assert!(kept.later.is_empty());
+        assert!(kept.loaded.iter().all(|e| e.count == 0));
     }
 }

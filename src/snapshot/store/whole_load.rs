@@ -217,18 +217,22 @@ impl ZoneStore {
     /// zone is served, as are the names between it and its apex, and each target
     /// knows the names referring to it.
     fn place_loaded(&mut self, loaded: &LoadedRecords) {
+        // No shard holds nodes yet (`WholeLoad::new`): every referrer is kept aside,
+        // all in one go.
+        let mut referred = Vec::new();
         for (owner, records) in by_owner(&loaded.records) {
             self.counts[0] += 1;
             for &(_, rdata) in records {
                 self.count(rdata, true);
                 if let Some(target) = rdata.target() {
-                    self.refer(target, owner);
+                    referred.push((target, owner));
                 }
             }
             if self.key_in_zone(self.key(owner)) {
                 self.placed_in_zone(owner);
             }
         }
+        self.kept_referrers.load(referred);
     }
 
     /// A name with records in the zone, and every name between it and its apex, exist.

@@ -199,18 +199,13 @@ impl Snapshot {
         pool: &SetPool,
         threads: usize,
     ) -> Snapshot {
-        let compiled = {
-            let store = &*store;
-            compile_in_threads(
-                record_settings(shape),
-                pool,
-                threads,
-                |writer, shard, out| {
-                    writer.shard_sets(store, shard, out);
-                },
-            )
-        };
-        store.install(compiled.into_iter().flatten());
+        compile_and_install(
+            store,
+            record_settings(shape),
+            pool,
+            threads,
+            |store, writer, shard, out| writer.shard_sets(store, shard, out),
+        );
         Snapshot::assemble(store, shape, serial, pool)
     }
 
@@ -406,17 +401,45 @@ fn compile_threads(names: usize) -> usize {
     cores.min(names / NAMES_PER_COMPILE_THREAD).clamp(1, 8)
 }
 
-/// The sets `shard_sets` makes of every shard (e.g. those of its served names), shard
-/// by shard in `threads` consecutive ranges: the first on this thread, each other on a
-/// `compile` thread of its own (or on this one when it cannot start). A panic on a
-/// helper is raised again here.
+/// Shards whose sets are made before they are installed: an eighth of the zone at a
+/// time, so that the sets of the whole zone and the lists carrying them to their slots
+/// (40 octets a name) are not all held at once.
+const SHARDS_PER_INSTALL: usize = shards::SHARDS / 8;
+
+/// Makes the sets of every shard of `store` with `shard_sets` (e.g. those of its
+/// served names) on `threads` threads, and installs them in the shards' slots, a part
+/// of the shards at a time.
+fn compile_and_install(
+    store: &mut ZoneStore,
+    settings: RecordSettings,
+    pool: &SetPool,
+    threads: usize,
+    shard_sets: impl Fn(&ZoneStore, &mut SetWriter, usize, &mut Vec<(NameId, SlotSets)>) + Sync,
+) {
+    for start in (0..shards::SHARDS).step_by(SHARDS_PER_INSTALL) {
+        let part = start..(start + SHARDS_PER_INSTALL).min(shards::SHARDS);
+        let compiled = {
+            let store = &*store;
+            compile_in_threads(settings, pool, threads, part, |writer, shard, out| {
+                shard_sets(store, writer, shard, out);
+            })
+        };
+        store.install(compiled.into_iter().flatten());
+    }
+}
+
+/// The sets `shard_sets` makes of the shards of `part`, shard by shard in `threads`
+/// consecutive ranges: the first on this thread, each other on a `compile` thread of
+/// its own (or on this one when it cannot start). A panic on a helper is raised again
+/// here.
 fn compile_in_threads(
     settings: RecordSettings,
     pool: &SetPool,
     threads: usize,
+    part: std::ops::Range<usize>,
     shard_sets: impl Fn(&mut SetWriter, usize, &mut Vec<(NameId, SlotSets)>) + Sync,
 ) -> Vec<Vec<(NameId, SlotSets)>> {
-    let per_thread = shards::SHARDS.div_ceil(threads.max(1));
+    let per_thread = part.len().div_ceil(threads.max(1)).max(1);
     let shard_sets = &shard_sets;
     // One list per range, not per shard: 16,384 short-lived lists among the sets being
     // made would leave holes between them.
@@ -428,9 +451,10 @@ fn compile_in_threads(
         }
         sets
     };
-    let mut ranges = (0..shards::SHARDS)
+    let end = part.end;
+    let mut ranges = part
         .step_by(per_thread)
-        .map(|start| start..(start + per_thread).min(shards::SHARDS));
+        .map(|start| start..(start + per_thread).min(end));
     std::thread::scope(|scope| {
         let first = ranges.next();
         let helpers: Vec<_> = ranges

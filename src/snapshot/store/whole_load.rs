@@ -12,7 +12,7 @@
 use super::super::shards::{SHARDS, SetWriter};
 use super::super::values::Values;
 use super::super::{
-    SetPool, Shape, Snapshot, compile_in_threads, compile_threads, key_hash, record_settings,
+    SetPool, Shape, Snapshot, compile_and_install, compile_threads, key_hash, record_settings,
 };
 use super::let_go::LARGE_SHARD_VALUES;
 use super::{Node, ZoneStore, id_of, place};
@@ -42,10 +42,11 @@ pub(super) struct LoadedRecords {
 }
 
 impl LoadedRecords {
-    /// Groups `records` by owner (a counting sort on the owners' slots: one pass to
-    /// count, one to place) and drops a record received twice; `slots` gives the number
-    /// of slots of each shard.
-    fn of(records: Vec<(NameId, RData)>, slots: impl Fn(usize) -> usize) -> LoadedRecords {
+    /// Groups `records` by owner, in place (a counting sort on the owners' slots: one
+    /// pass to count, then each record swapped into its owner's place; a sorted copy
+    /// beside the list would have held every record twice at a load's peak), and drops
+    /// a record received twice; `slots` gives the number of slots of each shard.
+    fn of(mut records: Vec<(NameId, RData)>, slots: impl Fn(usize) -> usize) -> LoadedRecords {
         let mut slot_bases = Vec::with_capacity(SHARDS + 1);
         let mut total = 0;
         for shard in 0..SHARDS {
@@ -64,12 +65,19 @@ impl LoadedRecords {
         for i in 1..name_starts.len() {
             name_starts[i] += name_starts[i - 1];
         }
+        // Each owner's next free place: a record found in another owner's run is
+        // swapped into its own, until the run holds only its owner's.
         let mut next = name_starts.clone();
-        let mut grouped = vec![(0, RData::A(std::net::Ipv4Addr::UNSPECIFIED)); records.len()];
-        for record in records {
-            let at = &mut next[slot_of(record.0)];
-            grouped[*at as usize] = record;
-            *at += 1;
+        for slot in 0..total {
+            let end = name_starts[slot + 1];
+            while next[slot] < end {
+                let at = next[slot] as usize;
+                let owner_slot = slot_of(records[at].0);
+                if owner_slot != slot {
+                    records.swap(at, next[owner_slot] as usize);
+                }
+                next[owner_slot] += 1;
+            }
         }
         drop(next);
         // Each name's records by their data, each once.
@@ -78,25 +86,24 @@ impl LoadedRecords {
         for slot in 0..total {
             let end = name_starts[slot + 1] as usize;
             if end - start > 1 {
-                grouped[start..end].sort_unstable_by_key(|&(_, rdata)| Values::packed(rdata));
+                records[start..end].sort_unstable_by_key(|&(_, rdata)| Values::packed(rdata));
             }
             name_starts[slot] = kept as u32;
             for i in start..end {
-                if i > start && grouped[i] == grouped[kept - 1] {
+                if i > start && records[i] == records[kept - 1] {
                     continue;
                 }
-                grouped[kept] = grouped[i];
+                records[kept] = records[i];
                 kept += 1;
             }
             start = end;
         }
         name_starts[total] = kept as u32;
-        if kept < grouped.len() {
-            grouped.truncate(kept);
-            grouped.shrink_to_fit();
-        }
+        records.truncate(kept);
+        // The list grew by doubling as the transfer came in.
+        records.shrink_to_fit();
         LoadedRecords {
-            records: grouped,
+            records,
             slot_bases,
             name_starts,
         }
@@ -171,19 +178,14 @@ impl WholeLoad {
         let loaded = LoadedRecords::of(records, |shard| store.table.get(shard).slot_count());
         store.place_loaded(&loaded);
         store.loading = loaded;
-        let compiled = {
-            let store = &store;
-            let threads = compile_threads(store.counts().0);
-            compile_in_threads(
-                record_settings(shape),
-                pool,
-                threads,
-                |writer, shard, out| {
-                    store.loaded_shard_sets(writer, shard, out);
-                },
-            )
-        };
-        store.install(compiled.into_iter().flatten());
+        let threads = compile_threads(store.counts().0);
+        compile_and_install(
+            &mut store,
+            record_settings(shape),
+            pool,
+            threads,
+            |store, writer, shard, out| store.loaded_shard_sets(writer, shard, out),
+        );
         for shard in 0..SHARDS {
             if store.needs_nodes(shard) {
                 store.regain_loaded(shard);

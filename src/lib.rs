@@ -27,6 +27,7 @@
 
 #![warn(unreachable_pub, missing_docs)]
 
+mod allocator;
 pub mod answer;
 pub mod app;
 pub mod cluster;

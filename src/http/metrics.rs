@@ -476,7 +476,7 @@ pub(crate) fn render_metrics(ctx: &HttpContext, snapshot: &Snapshot) -> String {
             Status::get(&ctx.status.zone.journal_records),
         ),
         transfers: transfer_counts(ctx),
-        memory: crate::status::allocator_bytes(),
+        memory: crate::allocator::bytes(),
         notifies: ctx.transfers_from_primaries().then(|| {
             [
                 ("taken", Status::get(&ctx.status.secondary.notifies_taken)),

@@ -205,6 +205,7 @@ impl Snapshot {
             pool,
             threads,
             |store, writer, shard, out| writer.shard_sets(store, shard, out),
+            |_, _| {},
         );
         Snapshot::assemble(store, shape, serial, pool)
     }
@@ -408,23 +409,32 @@ const SHARDS_PER_INSTALL: usize = shards::SHARDS / 8;
 
 /// Makes the sets of every shard of `store` with `shard_sets` (e.g. those of its
 /// served names) on `threads` threads, and installs them in the shards' slots, a part
-/// of the shards at a time.
+/// of the shards at a time, the last part first; `installed` is called with each part
+/// once its sets are in.
 fn compile_and_install(
     store: &mut ZoneStore,
     settings: RecordSettings,
     pool: &SetPool,
     threads: usize,
     shard_sets: impl Fn(&ZoneStore, &mut SetWriter, usize, &mut Vec<(NameId, SlotSets)>) + Sync,
+    mut installed: impl FnMut(&mut ZoneStore, std::ops::Range<usize>),
 ) {
-    for start in (0..shards::SHARDS).step_by(SHARDS_PER_INSTALL) {
+    for start in (0..shards::SHARDS).step_by(SHARDS_PER_INSTALL).rev() {
         let part = start..(start + SHARDS_PER_INSTALL).min(shards::SHARDS);
         let compiled = {
             let store = &*store;
-            compile_in_threads(settings, pool, threads, part, |writer, shard, out| {
-                shard_sets(store, writer, shard, out);
-            })
+            compile_in_threads(
+                settings,
+                pool,
+                threads,
+                part.clone(),
+                |writer, shard, out| {
+                    shard_sets(store, writer, shard, out);
+                },
+            )
         };
         store.install(compiled.into_iter().flatten());
+        installed(store, part);
     }
 }
 

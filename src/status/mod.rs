@@ -4,14 +4,12 @@
 
 mod clock;
 mod listeners;
-mod memory;
 mod role;
 mod secondary;
 mod source;
 mod zone;
 
 pub(crate) use clock::{unix_ms, unix_seconds};
-pub(crate) use memory::allocator_bytes;
 pub(crate) use role::RoleKind;
 pub(crate) use source::{EVENT_TYPES, event_index};
 

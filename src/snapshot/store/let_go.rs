@@ -252,7 +252,7 @@ impl ZoneStore {
         if let Some(node) = self.held_node(id) {
             out.extend(node.a().map(IpAddr::V4));
             out.extend(node.aaaa().map(IpAddr::V6));
-        } else if !self.loading.is_empty() {
+        } else if self.loading.holds(place(id).0) {
             self.loaded_addresses(id, out);
         } else if let Some(slot) = self.table.get(place(id).0).slot(place(id).1) {
             let [a, aaaa, ..] = slot.sets();

@@ -16,6 +16,7 @@ use super::super::{
 };
 use super::let_go::LARGE_SHARD_VALUES;
 use super::{Node, ZoneStore, id_of, place};
+use crate::allocator::PromptReturn;
 use crate::records::{ItemRecords, NameId, RData};
 use crate::snapshot::keys::NameKeys;
 use std::net::IpAddr;
@@ -25,6 +26,8 @@ pub struct WholeLoad {
     store: ZoneStore,
     /// Every record as received (a record sent twice is here twice), owners by id.
     records: Vec<(NameId, RData)>,
+    /// Until compiled, the pages the load frees go back to the system at once.
+    prompt_return: PromptReturn,
 }
 
 /// A whole zone's records while it is compiled: grouped by owner in the order of the
@@ -39,6 +42,8 @@ pub(super) struct LoadedRecords {
     /// Per slot of every shard, in order, where its name's records start; one more
     /// entry for the end.
     name_starts: Vec<u32>,
+    /// The shards whose names' records are held: those below this.
+    held_shards: usize,
 }
 
 impl LoadedRecords {
@@ -106,12 +111,25 @@ impl LoadedRecords {
             records,
             slot_bases,
             name_starts,
+            held_shards: SHARDS,
         }
     }
 
-    /// Whether no zone is being compiled (or it has no records).
-    pub(super) fn is_empty(&self) -> bool {
-        self.records.is_empty()
+    /// Whether the records of `shard`'s names are still here (a zone is being
+    /// compiled, and the shard's part was not released yet).
+    pub(super) fn holds(&self, shard: usize) -> bool {
+        shard < self.held_shards
+    }
+
+    /// Gives back the records of the names of shards `from` and above (the list is
+    /// in the shards' order): their sets and nodes are made.
+    fn release_from(&mut self, from: usize) {
+        if from < self.held_shards {
+            self.records
+                .truncate(self.name_starts[self.slot_bases[from]] as usize);
+            self.records.shrink_to_fit();
+            self.held_shards = from;
+        }
     }
 
     /// The records of `shard`'s names.
@@ -151,6 +169,7 @@ impl WholeLoad {
         WholeLoad {
             store,
             records: Vec::new(),
+            prompt_return: PromptReturn::start(),
         }
     }
 
@@ -174,7 +193,11 @@ impl WholeLoad {
     /// The store, and its snapshot under `shape` and `serial` (sets interned in
     /// `pool`); changes are noted from here on.
     pub fn compile(self, shape: Shape, serial: u32, pool: &SetPool) -> (ZoneStore, Snapshot) {
-        let WholeLoad { mut store, records } = self;
+        let WholeLoad {
+            mut store,
+            records,
+            prompt_return,
+        } = self;
         let loaded = LoadedRecords::of(records, |shard| store.table.get(shard).slot_count());
         store.place_loaded(&loaded);
         store.loading = loaded;
@@ -185,18 +208,25 @@ impl WholeLoad {
             pool,
             threads,
             |store, writer, shard, out| store.loaded_shard_sets(writer, shard, out),
+            |store, part| {
+                for shard in part.clone() {
+                    if store.needs_nodes(shard) {
+                        store.regain_loaded(shard);
+                    }
+                }
+                // The part's records are in its sets and nodes now, where the parts
+                // still to come read its names' addresses: their room goes to the
+                // sets still to be made.
+                store.loading.release_from(part.start);
+            },
         );
-        for shard in 0..SHARDS {
-            if store.needs_nodes(shard) {
-                store.regain_loaded(shard);
-            }
-        }
         store.loading = LoadedRecords::default();
         store.table.take_regained();
         store.lean = true;
         store.note_changes(true);
         store.shrink();
         let snapshot = Snapshot::assemble(&mut store, shape, serial, pool);
+        drop(prompt_return);
         (store, snapshot)
     }
 }

@@ -17,9 +17,22 @@ server_config() {
 JSON
 }
 
-# A free UDP port on 127.0.0.1.
+# A port on 127.0.0.1 free for both UDP and TCP (a server listens on both; a port free
+# for UDP may be a TCP connection's own).
 free_port() {
-  python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+  python3 -c '
+import socket
+for _ in range(100):
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.bind(("127.0.0.1", 0))
+    port = u.getsockname()[1]
+    try:
+        socket.socket(socket.AF_INET, socket.SOCK_STREAM).bind(("127.0.0.1", port))
+    except OSError:
+        continue
+    print(port)
+    break
+'
 }
 
 # CPU time of every thread of a process, in ns.

@@ -1,12 +1,14 @@
-//! The allocator (jemalloc): what it holds, for `/metrics`, and the loads during which
-//! it gives freed pages back to the system at once.
+//! The allocator (jemalloc): what it holds, for `/metrics`, and the freed pages a whole
+//! load gives back to the system at once.
 //!
-//! By default jemalloc keeps freed pages for about ten seconds before giving them back,
-//! so that memory freed and soon needed again costs no page faults. A whole load frees
-//! a great deal while it allocates the zone (the transfer's list outgrowing itself, the
-//! records' list given back part by part as the sets are made): pages kept for later
-//! then add to the peak the system sees, at 100k tasks of the long-tailed cluster some
-//! 30 MB. While a [`PromptReturn`] lives, freed pages go back at once.
+//! jemalloc keeps freed pages about ten seconds before giving them back, so that memory
+//! freed and soon needed again costs no page faults. A whole load frees a great deal
+//! while it allocates the zone (the transfer's list outgrowing itself, the records given
+//! back part by part as the sets are made), and on other threads' arenas than those
+//! allocating next: kept, those pages add to the peak the system sees (at 100k tasks of
+//! the long-tailed cluster, some 30 MB). [`return_freed_pages`] gives them back at the
+//! load's steps. (Giving every page back as it is freed, for the whole load, cost a
+//! quarter of a second more to the first answer.)
 
 use std::sync::Mutex;
 use tikv_jemalloc_ctl::{Access, AsName};
@@ -28,48 +30,30 @@ pub(crate) fn bytes() -> Option<[(&'static str, u64); 5]> {
     ])
 }
 
-/// Loads under way, and the decay time to restore when the last ends.
-static PROMPT_LOADS: Mutex<(usize, isize)> = Mutex::new((0, 0));
+static RETURNING: Mutex<()> = Mutex::new(());
 
-/// The default decay time of new arenas.
-const DEFAULT_DECAY: &[u8] = b"arenas.dirty_decay_ms\0";
-
-/// Freed pages go back to the system at once while this lives (loads may overlap: the
-/// setting is restored when the last ends).
-pub(crate) struct PromptReturn(());
-
-impl PromptReturn {
-    pub(crate) fn start() -> PromptReturn {
-        let mut loads = PROMPT_LOADS.lock().unwrap_or_else(|p| p.into_inner());
-        if loads.0 == 0 {
-            if let Ok(decay) = DEFAULT_DECAY.name().read() {
-                loads.1 = decay;
-                set_decay(0);
-            }
-        }
-        loads.0 += 1;
-        PromptReturn(())
-    }
+/// The name of arena `arena`'s decay time of freed pages, in ms.
+fn decay_of(arena: u32) -> String {
+    format!("arena.{arena}.dirty_decay_ms\0")
 }
 
-impl Drop for PromptReturn {
-    fn drop(&mut self) {
-        let mut loads = PROMPT_LOADS.lock().unwrap_or_else(|p| p.into_inner());
-        loads.0 = loads.0.saturating_sub(1);
-        if loads.0 == 0 && loads.1 != 0 {
-            set_decay(loads.1);
-        }
-    }
-}
-
-/// Sets the decay time of freed pages, in ms, for every arena and for those to come.
-/// Best effort: an arena not in use yet cannot be set, and jemalloc may refuse.
-fn set_decay(ms: isize) {
-    let _ = DEFAULT_DECAY.name().write(ms);
+/// Gives the pages freed so far back to the system: each arena's decay time set to 0,
+/// which purges at once, and then back to what it was. Best effort: an arena not in
+/// use yet has no decay time, and jemalloc may refuse.
+pub(crate) fn return_freed_pages() {
+    // One at a time: a decay time read while another call holds it at 0 would be
+    // put back as 0.
+    let _one = RETURNING.lock().unwrap_or_else(|p| p.into_inner());
     let arenas = tikv_jemalloc_ctl::arenas::narenas::read().unwrap_or(0);
     for arena in 0..arenas {
-        let name = format!("arena.{arena}.dirty_decay_ms\0");
-        let _ = name.as_bytes().name().write(ms);
+        let name = decay_of(arena);
+        let name = name.as_bytes().name();
+        let decay: Result<isize, _> = name.read();
+        if let Ok(decay) = decay {
+            if decay != 0 && name.write(0isize).is_ok() {
+                let _ = name.write(decay);
+            }
+        }
     }
 }
 
@@ -77,25 +61,22 @@ fn set_decay(ms: isize) {
 mod tests {
     use super::*;
 
-    fn decay() -> isize {
-        DEFAULT_DECAY.name().read().unwrap_or(-2) // ok: test
-    }
-
     #[test]
-    fn freed_pages_go_back_at_once_until_the_last_load_ends() {
-        let first = PromptReturn::start();
-        assert_eq!(decay(), 0);
-        let second = PromptReturn::start();
-        drop(first);
-        assert_eq!(decay(), 0, "one load still under way");
-        drop(second);
-        // Other tests may be loading zones meanwhile: the setting is back whenever none is.
-        let loads = PROMPT_LOADS.lock().unwrap_or_else(|p| p.into_inner());
-        if loads.0 == 0 {
-            assert_eq!(decay(), loads.1);
-            assert!(loads.1 > 0, "jemalloc's default decay, {}", loads.1);
-        } else {
-            assert_eq!(decay(), 0);
-        }
+    fn freed_pages_are_given_back_and_the_decay_times_kept() {
+        let decays = || -> Vec<Option<isize>> {
+            let arenas = tikv_jemalloc_ctl::arenas::narenas::read().unwrap_or(0);
+            (0..arenas)
+                .map(|a| decay_of(a).as_bytes().name().read().ok())
+                .collect()
+        };
+        let _alone = RETURNING.lock().unwrap_or_else(|p| p.into_inner());
+        let before = decays();
+        assert!(before.iter().flatten().any(|&d| d > 0), "{before:?}");
+        // A few pages freed, then given back.
+        drop(vec![1u8; 1 << 22]);
+        drop(_alone);
+        return_freed_pages();
+        let _alone = RETURNING.lock().unwrap_or_else(|p| p.into_inner());
+        assert_eq!(decays(), before);
     }
 }

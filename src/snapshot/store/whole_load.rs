@@ -16,7 +16,7 @@ use super::super::{
 };
 use super::let_go::LARGE_SHARD_VALUES;
 use super::{Node, ZoneStore, id_of, place};
-use crate::allocator::PromptReturn;
+use crate::allocator::return_freed_pages;
 use crate::records::{ItemRecords, NameId, RData};
 use crate::snapshot::keys::NameKeys;
 use std::net::IpAddr;
@@ -26,8 +26,6 @@ pub struct WholeLoad {
     store: ZoneStore,
     /// Every record as received (a record sent twice is here twice), owners by id.
     records: Vec<(NameId, RData)>,
-    /// Until compiled, the pages the load frees go back to the system at once.
-    prompt_return: PromptReturn,
 }
 
 /// A whole zone's records while it is compiled: grouped by owner in the order of the
@@ -169,7 +167,6 @@ impl WholeLoad {
         WholeLoad {
             store,
             records: Vec::new(),
-            prompt_return: PromptReturn::start(),
         }
     }
 
@@ -193,11 +190,9 @@ impl WholeLoad {
     /// The store, and its snapshot under `shape` and `serial` (sets interned in
     /// `pool`); changes are noted from here on.
     pub fn compile(self, shape: Shape, serial: u32, pool: &SetPool) -> (ZoneStore, Snapshot) {
-        let WholeLoad {
-            mut store,
-            records,
-            prompt_return,
-        } = self;
+        let WholeLoad { mut store, records } = self;
+        // What the transfer freed as it came in (its list outgrowing itself).
+        return_freed_pages();
         let loaded = LoadedRecords::of(records, |shard| store.table.get(shard).slot_count());
         store.place_loaded(&loaded);
         store.loading = loaded;
@@ -218,6 +213,7 @@ impl WholeLoad {
                 // still to come read its names' addresses: their room goes to the
                 // sets still to be made.
                 store.loading.release_from(part.start);
+                return_freed_pages();
             },
         );
         store.loading = LoadedRecords::default();
@@ -226,7 +222,6 @@ impl WholeLoad {
         store.note_changes(true);
         store.shrink();
         let snapshot = Snapshot::assemble(&mut store, shape, serial, pool);
-        drop(prompt_return);
         (store, snapshot)
     }
 }

@@ -69,14 +69,17 @@ mod tests {
                 .map(|a| decay_of(a).as_bytes().name().read().ok())
                 .collect()
         };
-        let _alone = RETURNING.lock().unwrap_or_else(|p| p.into_inner());
-        let before = decays();
+        // Read while no other call holds a decay time at 0.
+        let alone = || RETURNING.lock().unwrap_or_else(|p| p.into_inner());
+        let before = {
+            let _alone = alone();
+            decays()
+        };
         assert!(before.iter().flatten().any(|&d| d > 0), "{before:?}");
         // A few pages freed, then given back.
         drop(vec![1u8; 1 << 22]);
-        drop(_alone);
         return_freed_pages();
-        let _alone = RETURNING.lock().unwrap_or_else(|p| p.into_inner());
+        let _alone = alone();
         assert_eq!(decays(), before);
     }
 }

@@ -380,18 +380,6 @@ impl<S: ZoneSink> Assembler<S> {
 mod tests {
     use super::*;
 
-    fn soa(serial: u32) -> ZoneRr {
-        let mut rdata = vec![0, 0];
-        for v in [serial, 60, 30, 600, 5] {
-            rdata.extend_from_slice(&v.to_be_bytes());
-        }
-        ZoneRr {
-            name: "mesos.".into(),
-            ttl: 60,
-            data: RrData::Soa(rdata),
-        }
-    }
-
     fn a(name: &str, last: u8) -> ZoneRr {
         ZoneRr {
             name: name.into(),
@@ -420,7 +408,7 @@ mod tests {
             let mut first = None;
             for (kind, serial, name) in steps {
                 let rr = match kind {
-                    0 | 1 => soa(serial),
+                    0 | 1 => test_soa(serial),
                     _ => a(["x.mesos.", "mesos.", "x.example."][name as usize], name),
                 };
                 first.get_or_insert_with(|| rr.clone());
@@ -436,34 +424,34 @@ mod tests {
 
     #[test]
     fn an_axfr_ends_at_the_same_soa() {
-        let got = feed(None, vec![soa(5), a("x.mesos.", 1), soa(5)]);
+        let got = feed(None, vec![test_soa(5), a("x.mesos.", 1), test_soa(5)]);
         assert!(matches!(got, Ok(Received::Full { zone, .. }) if zone.len() == 1));
-        let differ = feed(None, vec![soa(5), a("x.mesos.", 1), soa(6)]);
+        let differ = feed(None, vec![test_soa(5), a("x.mesos.", 1), test_soa(6)]);
         assert_eq!(differ.err(), Some(PullResult::SoaMismatch));
-        let cut = feed(None, vec![soa(5), a("x.mesos.", 1)]);
+        let cut = feed(None, vec![test_soa(5), a("x.mesos.", 1)]);
         assert_eq!(cut.err(), Some(PullResult::Malformed));
     }
 
     #[test]
     fn records_outside_the_zone_are_refused() {
-        let got = feed(None, vec![soa(5), a("x.example.", 1), soa(5)]);
+        let got = feed(None, vec![test_soa(5), a("x.example.", 1), test_soa(5)]);
         assert_eq!(got.err(), Some(PullResult::OutOfZone));
-        let lookalike = feed(None, vec![soa(5), a("xmesos.", 1), soa(5)]);
+        let lookalike = feed(None, vec![test_soa(5), a("xmesos.", 1), test_soa(5)]);
         assert_eq!(lookalike.err(), Some(PullResult::OutOfZone));
     }
 
     #[test]
     fn an_ixfr_chains_its_serials() {
         let steps = vec![
-            soa(7),
-            soa(5),
+            test_soa(7),
+            test_soa(5),
             a("x.mesos.", 1),
-            soa(6),
+            test_soa(6),
             a("x.mesos.", 2),
-            soa(6),
-            soa(7),
+            test_soa(6),
+            test_soa(7),
             a("y.mesos.", 3),
-            soa(7),
+            test_soa(7),
         ];
         match feed(Some(5), steps) {
             Ok(Received::Incremental { diffs, .. }) => {
@@ -476,22 +464,32 @@ mod tests {
             other => panic!("{other:?}"),
         }
         // A step that does not start from our serial.
-        let got = feed(Some(4), vec![soa(7), soa(5), soa(7), soa(7)]);
+        let got = feed(
+            Some(4),
+            vec![test_soa(7), test_soa(5), test_soa(7), test_soa(7)],
+        );
         assert_eq!(got.err(), Some(PullResult::SoaMismatch));
         // Steps that do not meet.
         let got = feed(
             Some(5),
-            vec![soa(7), soa(5), soa(6), soa(4), soa(7), soa(7)],
+            vec![
+                test_soa(7),
+                test_soa(5),
+                test_soa(6),
+                test_soa(4),
+                test_soa(7),
+                test_soa(7),
+            ],
         );
         assert_eq!(got.err(), Some(PullResult::SoaMismatch));
         // The SOA alone: nothing newer.
         assert!(matches!(
-            feed(Some(7), vec![soa(7)]),
+            feed(Some(7), vec![test_soa(7)]),
             Ok(Received::Current { .. })
         ));
         // An IXFR answered with the whole zone.
         assert!(matches!(
-            feed(Some(5), vec![soa(7), a("x.mesos.", 1), soa(7)]),
+            feed(Some(5), vec![test_soa(7), a("x.mesos.", 1), test_soa(7)]),
             Ok(Received::Full { .. })
         ));
     }

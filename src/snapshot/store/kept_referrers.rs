@@ -38,20 +38,14 @@ impl KeptReferrers {
     /// The referrers of a whole load: (target, referrer) once per SRV record.
     pub(super) fn load(&mut self, mut pairs: Vec<(NameId, NameId)>) {
         pairs.sort_unstable();
-        let mut loaded: Vec<Entry> = Vec::new();
+        let runs = || pairs.chunk_by(|x, y| x == y);
         // Counted first, so that the list is made once at its size.
-        let distinct = pairs.windows(2).filter(|w| w[0] != w[1]).count() + 1;
-        loaded.reserve_exact(distinct.min(pairs.len()));
-        for (target, referrer) in pairs {
-            match loaded.last_mut() {
-                Some(e) if e.target == target && e.referrer == referrer => e.count += 1,
-                _ => loaded.push(Entry {
-                    target,
-                    referrer,
-                    count: 1,
-                }),
-            }
-        }
+        let mut loaded = Vec::with_capacity(runs().count());
+        loaded.extend(runs().map(|run| Entry {
+            target: run[0].0,
+            referrer: run[0].1,
+            count: run.len() as u32,
+        }));
         self.loaded = loaded;
     }
 

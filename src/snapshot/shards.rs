@@ -29,10 +29,16 @@ use std::sync::Arc;
 pub const SHARD_BITS: u32 = 14;
 /// How many shards the table has.
 pub const SHARDS: usize = 1 << SHARD_BITS;
-/// Shards are held in groups of this many, so that a publish copies one group pointer
-/// table per touched group rather than one pointer per shard.
-const GROUP_BITS: u32 = 6;
-const GROUP: usize = 1 << GROUP_BITS;
+/// The shards are held in a tree of three levels of shared pointers (64 × 16 × 16), so
+/// that a publish copies the pointers of the top level and of the one branch and one
+/// leaf above each changed shard, and no others. Each pointer copied is a count raised
+/// (and later lowered) on a line most likely not in cache: with 8 changed shards per
+/// event, two levels of 256 × 64 cost some 800 of them a publish, these some 330.
+const LEAF_BITS: u32 = 4;
+const LEAF: usize = 1 << LEAF_BITS;
+const BRANCH_BITS: u32 = 4;
+const BRANCH: usize = 1 << BRANCH_BITS;
+const TOP: usize = SHARDS >> (LEAF_BITS + BRANCH_BITS);
 /// A name's id is its shard and its slot there: the slots of one shard are below this.
 pub const SLOTS_PER_SHARD: usize = 1 << (32 - SHARD_BITS);
 
@@ -50,40 +56,60 @@ fn slot_hash(key_hash: u64) -> u64 {
     key_hash.rotate_left(32)
 }
 
-/// Every shard, in two levels of shared pointers: a new version shares every untouched
-/// group and shard with the one before.
+type Leaf = [Arc<Shard>; LEAF];
+type Branch = [Arc<Leaf>; BRANCH];
+
+/// Every shard, in three levels of shared pointers: a new version shares every
+/// untouched branch, leaf and shard with the one before. The levels are arrays (in the
+/// table itself, then in each pointer's allocation): a lookup reads one pointer a level.
 #[derive(Clone)]
 pub struct ShardTable {
-    groups: Vec<Arc<Vec<Arc<Shard>>>>,
+    top: [Arc<Branch>; TOP],
 }
 
 impl Default for ShardTable {
     fn default() -> ShardTable {
         let empty = Arc::new(Shard::default());
+        let leaf: Arc<Leaf> = Arc::new(std::array::from_fn(|_| empty.clone()));
+        let branch: Arc<Branch> = Arc::new(std::array::from_fn(|_| leaf.clone()));
         ShardTable {
-            groups: (0..SHARDS / GROUP)
-                .map(|_| Arc::new(vec![empty.clone(); GROUP]))
-                .collect(),
+            top: std::array::from_fn(|_| branch.clone()),
         }
     }
 }
 
+/// Where shard `index` sits: its branch, leaf and place in the leaf.
+#[inline]
+fn path(index: usize) -> (usize, usize, usize) {
+    (
+        index >> (LEAF_BITS + BRANCH_BITS),
+        (index >> LEAF_BITS) & (BRANCH - 1),
+        index & (LEAF - 1),
+    )
+}
+
 impl ShardTable {
     /// A shard by number.
+    #[inline]
     pub fn get(&self, shard: usize) -> &Shard {
-        &self.groups[shard >> GROUP_BITS][shard & (GROUP - 1)]
+        let (top, branch, leaf) = path(shard);
+        &self.top[top][branch][leaf]
     }
 
-    /// Puts `shard` in place `index`, copying the group's pointers when a snapshot
-    /// still shares them.
+    /// Puts `shard` in place `index`, copying the branch and leaf above it when a
+    /// snapshot still shares them.
     fn set(&mut self, index: usize, shard: Shard) {
-        let group = Arc::make_mut(&mut self.groups[index >> GROUP_BITS]);
-        group[index & (GROUP - 1)] = Arc::new(shard);
+        let (top, branch, leaf) = path(index);
+        let branch = &mut Arc::make_mut(&mut self.top[top])[branch];
+        Arc::make_mut(branch)[leaf] = Arc::new(shard);
     }
 
     /// Every shard, in order.
     pub fn iter(&self) -> impl Iterator<Item = &Shard> {
-        self.groups.iter().flat_map(|g| g.iter().map(|s| &**s))
+        self.top
+            .iter()
+            .flat_map(|b| b.iter())
+            .flat_map(|l| l.iter().map(|s| &**s))
     }
 }
 

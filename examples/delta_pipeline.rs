@@ -166,7 +166,7 @@ fn main() {
 
     // One event per publish.
     let (mut latencies, cpu0) = (Vec::with_capacity(keys.len()), cpu_seconds());
-    let mut shards = 0;
+    let (mut shards, mut names) = (0, 0);
     let mut apply_us = 0.0;
     for (i, key) in keys.iter().enumerate() {
         let t = Instant::now();
@@ -175,18 +175,20 @@ fn main() {
         let (next, info) = engine.publish(&served).unwrap();
         served = next;
         shards += info.shards;
+        names += info.names;
         latencies.push(t.elapsed().as_secs_f64() * 1e6);
     }
     let cpu_us = (cpu_seconds() - cpu0) * 1e6 / keys.len() as f64;
     latencies.sort_by(f64::total_cmp);
     let pct = |p: f64| latencies[((latencies.len() - 1) as f64 * p) as usize];
     println!(
-        "single_events n={} cpu_us_per_event={cpu_us:.1} apply_us={:.1} p50_us={:.1} p99_us={:.1} shards_per_publish={:.1}",
+        "single_events n={} cpu_us_per_event={cpu_us:.1} apply_us={:.1} p50_us={:.1} p99_us={:.1} shards_per_publish={:.1} names_per_publish={:.1}",
         keys.len(),
         apply_us / keys.len() as f64,
         pct(0.5),
         pct(0.99),
-        shards as f64 / keys.len() as f64
+        shards as f64 / keys.len() as f64,
+        names as f64 / keys.len() as f64
     );
 
     // Bursts of 100 events, one publish each.

@@ -24,6 +24,10 @@ use std::time::{Duration, Instant};
 /// From this many items, records are made on a helper thread while the store takes
 /// them (below it a thread costs more than it saves).
 const PIPELINE_FROM_ITEMS: usize = 20_000;
+/// An event touching up to this many items puts only the records it changed in the
+/// store (each item's records made before and after, and compared); past it, every
+/// record of the items goes out and comes back, as a whole put does.
+const CHANGED_RECORDS_UP_TO_ITEMS: usize = 256;
 /// Items per batch handed from the helper to the store.
 const PIPELINE_BATCH: usize = 512;
 
@@ -34,6 +38,8 @@ pub struct Published {
     pub serial: u32,
     /// Shards rebuilt.
     pub shards: usize,
+    /// Names compiled again (every name held, for a whole new table).
+    pub names: usize,
     /// Records added or removed (`None` for a whole new table).
     pub records_changed: Option<usize>,
     /// How long the publish took.
@@ -89,10 +95,54 @@ impl Engine {
     pub fn apply_changes(&mut self, changes: Vec<Change>) {
         for change in changes {
             let items = self.cluster.affected_by(&change);
-            self.put(&items, Sign::Remove);
-            self.cluster.apply(change);
-            self.put(&items, Sign::Add);
+            self.change_items(&items, |cluster| cluster.apply(change));
         }
+    }
+
+    /// Changes the model by `change`, and the store by what that did to the records of
+    /// `items`. Up to [`CHANGED_RECORDS_UP_TO_ITEMS`] items, each item's records are
+    /// made before and after and only those that differ go through the store: a record
+    /// an item keeps is neither taken out nor put back, so its name is not compiled
+    /// again (an event giving a task a new address changed about half of the names
+    /// compiled when every record went out and came back). Past that, every record of
+    /// the items goes out and comes back, as a whole put does.
+    fn change_items(&mut self, items: &[Item], change: impl FnOnce(&mut Cluster)) {
+        if items.len() > CHANGED_RECORDS_UP_TO_ITEMS {
+            self.put(items, Sign::Remove);
+            change(&mut self.cluster);
+            self.put(items, Sign::Add);
+            return;
+        }
+        // Rules cache what they read of the model (a framework's zones, an agent's
+        // addresses): each model gets its own.
+        let rules = Rules::new(&self.config);
+        // What is taken out was reported when it came.
+        let before: Vec<ItemRecords> = items
+            .iter()
+            .map(|item| ItemRecords::of(&rules, &self.cluster, item, &mut Report::default()))
+            .collect();
+        change(&mut self.cluster);
+        let rules = Rules::new(&self.config);
+        let mut report = Report::default();
+        let after: Vec<ItemRecords> = items
+            .iter()
+            .map(|item| ItemRecords::of(&rules, &self.cluster, item, &mut report))
+            .collect();
+        // Every removal before any addition, as a whole put does: a record two items
+        // share is never counted out and back.
+        for (old, new) in before.iter().zip(&after) {
+            let gone = old.without(new);
+            if !gone.is_empty() {
+                self.store.apply(&gone, Sign::Remove);
+            }
+        }
+        for (old, new) in before.iter().zip(&after) {
+            let came = new.without(old);
+            if !came.is_empty() {
+                self.store.apply(&came, Sign::Add);
+            }
+        }
+        self.note_report(report);
     }
 
     /// Replaces the model with a whole state (a poll, or a subscription's snapshot):
@@ -115,15 +165,18 @@ impl Engine {
         // a new configuration emptied it): every item goes in.
         let items = (!self.store.is_empty())
             .then(|| self.cluster.differences_from(&state, masters, listener));
-        if let Some(items) = &items {
-            self.put(items, Sign::Remove);
-        }
-        self.cluster
-            .replace(state, masters.to_vec(), listener.to_vec());
-        let modelled = started.elapsed();
+        let (masters, listener) = (masters.to_vec(), listener.to_vec());
+        let mut modelled = Duration::ZERO;
         match &items {
-            Some(items) => self.put(items, Sign::Add),
-            None => self.put_all(),
+            Some(items) => self.change_items(items, |cluster| {
+                cluster.replace(state, masters, listener);
+                modelled = started.elapsed();
+            }),
+            None => {
+                self.cluster.replace(state, masters, listener);
+                modelled = started.elapsed();
+                self.put_all();
+            }
         }
         self.store.shrink();
         self.state_seen = true;
@@ -139,9 +192,9 @@ impl Engine {
         if self.cluster.has_cluster_inputs(leader, masters, listener) {
             return;
         }
-        self.put(&[Item::Cluster], Sign::Remove);
-        self.cluster.set_cluster_inputs(leader, masters, listener);
-        self.put(&[Item::Cluster], Sign::Add);
+        self.change_items(&[Item::Cluster], |cluster| {
+            cluster.set_cluster_inputs(leader, masters, listener)
+        });
     }
 
     /// A new configuration: every record is made again under it.
@@ -171,11 +224,16 @@ impl Engine {
         };
         // Only what is added is reported: what is removed was reported when it came.
         if sign == Sign::Add {
-            self.report.skipped += report.skipped;
-            for e in report.examples {
-                if self.report.examples.len() < 10 {
-                    self.report.examples.push(e);
-                }
+            self.note_report(report);
+        }
+    }
+
+    /// Adds the items skipped while adding records to what the next publish reports.
+    fn note_report(&mut self, report: Report) {
+        self.report.skipped += report.skipped;
+        for e in report.examples {
+            if self.report.examples.len() < 10 {
+                self.report.examples.push(e);
             }
         }
     }
@@ -319,9 +377,15 @@ impl Engine {
             shards.dedup();
             shards.len()
         };
+        let names = if whole {
+            self.store.counts().0
+        } else {
+            changes.names.len()
+        };
         let info = Published {
             serial: self.serial,
             shards,
+            names,
             records_changed,
             took: started.elapsed(),
         };
@@ -481,5 +545,77 @@ mod tests {
         engines[1].put_pipelined(&items, Sign::Remove);
         assert!(engines[1].store.is_empty());
         assert_eq!(engines[1].store.inconsistencies, 0);
+    }
+
+    /// The names whose answers an event changed, each with its sets as served.
+    fn changed_names(before: &Snapshot, after: &Snapshot) -> Vec<String> {
+        let mut changed = Vec::new();
+        for (old, new) in before.shards().zip(after.shards()) {
+            let (old, new) = (old.canonical(), new.canonical());
+            let names: std::collections::BTreeSet<&Vec<u8>> =
+                old.iter().chain(&new).map(|(key, _)| key).collect();
+            for key in names {
+                let sets = |all: &[crate::snapshot::shards::CanonicalName]| {
+                    all.iter()
+                        .find(|(k, _)| k == key)
+                        .map(|(_, sets)| sets.clone())
+                };
+                if sets(&old) != sets(&new) {
+                    changed.push(crate::snapshot::keys::key_text(key));
+                }
+            }
+        }
+        changed
+    }
+
+    /// A task given a new address: only the names whose answers changed are compiled
+    /// again (its names under the agent, whose records stay, are not), and the zone is
+    /// the one a whole compile of the changed model makes.
+    #[test]
+    fn an_event_compiles_only_the_names_it_changed() {
+        let config = Config::from_json(
+            r#"{"masters":["10.0.0.1:5050"],"externalon":false,
+                "IPSources":["netinfo","docker","mesos","host"]}"#,
+            "config.json".as_ref(),
+            &crate::config::Environment::system(),
+        )
+        .expect("a valid configuration");
+        let mut engine = Engine::new(config.clone());
+        engine.apply_state(many_tasks(2), &["10.0.0.1:5050".into()], &[]);
+        let empty = Snapshot::empty(&config);
+        let (before, _) = engine.publish(&empty).expect("a first publish");
+        let task = engine
+            .cluster
+            .tasks()
+            .find(|t| t.running)
+            .map(|t| t.key())
+            .expect("a running task");
+        engine.apply_changes(vec![Change::TaskUpdated(crate::cluster::StatusUpdate {
+            framework_id: task.framework.to_string(),
+            task_id: task.id.to_string(),
+            running: true,
+            terminal: false,
+            status: Some(crate::cluster::RunningStatus::new(
+                2e9,
+                &["10.200.0.1".parse().expect("an address")],
+                &[],
+                &[],
+                None,
+            )),
+        })]);
+        let (after, info) = engine.publish(&before).expect("a publish");
+        let changed = changed_names(&before, &after);
+        assert!(changed.len() >= 2, "the task's own names: {changed:?}");
+        assert_eq!(
+            info.names,
+            changed.len(),
+            "compiled again: only {changed:?}"
+        );
+        let mut whole = Engine::new(config.clone());
+        whole.cluster = engine.cluster.clone();
+        whole.put_all();
+        whole.state_seen = true;
+        let (rebuilt, _) = whole.publish(&empty).expect("a whole publish");
+        assert_eq!(rebuilt.whole_changes(&after), (Vec::new(), Vec::new()));
     }
 }

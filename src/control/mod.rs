@@ -403,6 +403,7 @@ impl Control {
             tracing::debug!(
                 serial = info.serial,
                 shards = info.shards,
+                names = info.names,
                 records = info.records_changed,
                 us = info.took.as_micros() as u64,
                 "published changes"

@@ -6,7 +6,10 @@
 # RATE tasks a second; the idle CPU is taken off, and the rest divided by the IXFRs the
 # secondary applied (and by the changes). Every 5th change is probed on the secondary,
 # so the event → answer figures come from the same run.
-# Per thread, the same split shows where the CPU goes.
+# Per thread, the same split shows where the CPU goes. The primary's CPU (every thread,
+# idle taken off) per event is read over the same windows: the event's cost end to end
+# (the stream read and decoded, applied, published, the NOTIFY sent and the IXFR
+# answered).
 # Usage: perf/secondary_apply.sh [TASKS (100000)] [RATE (5)] [SECONDS (20)]
 # BIN=path/to/mesos-dns measures another build (primary and secondary) the same way.
 # KEEP_LOG=file keeps the secondary's log.
@@ -30,7 +33,7 @@ cat > "$dir/primary.json" <<JSON
  "httpListener":"127.0.0.1","httpPort":$http,"UDPWorkers":1,"externalOn":false,
  "IPSources":["netinfo","docker","mesos","host"],"NotifySecondaries":["127.0.0.1:$sport"]}
 JSON
-"$bin" -config "$dir/primary.json" 2> "$dir/primary.log" & pids+=($!)
+"$bin" -config "$dir/primary.json" 2> "$dir/primary.log" & pids+=($!); primary=$!
 wait_ready "$port" leader.mesos A >/dev/null
 cat > "$dir/secondary.json" <<JSON
 {"Primaries":["127.0.0.1:$port"],"listener":"127.0.0.1","port":$sport,
@@ -51,14 +54,14 @@ ixfrs() {
   curl -s "http://127.0.0.1:$shttp/metrics" \
     | awk '/^mesos_dns_transfers_total\{role="secondary",kind="ixfr",result="incremental"\}/ { print $2 }'
 }
-threads_cpu "$secondary" > "$dir/idle0"
+threads_cpu "$secondary" > "$dir/idle0"; threads_cpu "$primary" > "$dir/pidle0"
 sleep "$secs"
-threads_cpu "$secondary" > "$dir/idle1"
+threads_cpu "$secondary" > "$dir/idle1"; threads_cpu "$primary" > "$dir/pidle1"
 ixfr0=$(ixfrs)
-threads_cpu "$secondary" > "$dir/busy0"
+threads_cpu "$secondary" > "$dir/busy0"; threads_cpu "$primary" > "$dir/pbusy0"
 touch "$dir/go"
 wait "$master_pid" || true
-threads_cpu "$secondary" > "$dir/busy1"
+threads_cpu "$secondary" > "$dir/busy1"; threads_cpu "$primary" > "$dir/pbusy1"
 sleep 1
 ixfr1=$(ixfrs)
 [ -n "${KEEP_LOG:-}" ] && cp "$dir/secondary.log" "$KEEP_LOG"
@@ -88,4 +91,11 @@ print()
 print(f"per change: {work / 1e3 / max(changes, 1):.0f} µs; event → answer on the secondary p50 / p99 / max: "
       f"{float(master['p50_ms']):.1f} / {float(master['p99_ms']):.1f} / {float(master['max_ms']):.1f} ms "
       f"({master['probes']} probed, {master['timeouts']} timeouts)")
+pidle = read("pidle1"); pidle.subtract(read("pidle0"))
+pbusy = read("pbusy1"); pbusy.subtract(read("pbusy0"))
+pwork = sum(pbusy.values()) - sum(pidle.values())
+threads = sorted(set(pbusy) | set(pidle), key=lambda c: -(pbusy[c] - pidle[c]))
+print(f"primary per event, every thread, idle taken off: {pwork / 1e3 / max(changes, 1):.0f} µs (" +
+      ", ".join(f"{c} {(pbusy[c] - pidle[c]) / 1e3 / max(changes, 1):.0f}" for c in threads
+                if abs(pbusy[c] - pidle[c]) >= 1e3 * max(changes, 1)) + ")")
 PY

@@ -508,17 +508,22 @@ mod tests {
             .into_cluster_state()
     }
 
-    /// The store a helper thread fills serves the same zone as one filled on one thread,
-    /// and takes the records away again as completely.
-    #[test]
-    fn pipelined_and_plain_puts_fill_the_same_store() {
-        let config = Config::from_json(
+    /// A configuration for the fixture's cluster, every address source on.
+    fn test_config() -> Config {
+        Config::from_json(
             r#"{"masters":["10.0.0.1:5050"],"externalon":false,
                 "IPSources":["netinfo","docker","mesos","host"]}"#,
             "config.json".as_ref(),
             &crate::config::Environment::system(),
         )
-        .expect("a valid configuration");
+        .expect("a valid configuration")
+    }
+
+    /// The store a helper thread fills serves the same zone as one filled on one thread,
+    /// and takes the records away again as completely.
+    #[test]
+    fn pipelined_and_plain_puts_fill_the_same_store() {
+        let config = test_config();
         let mut engines = [Engine::new(config.clone()), Engine::new(config.clone())];
         for engine in &mut engines {
             engine.cluster =
@@ -547,7 +552,7 @@ mod tests {
         assert_eq!(engines[1].store.inconsistencies, 0);
     }
 
-    /// The names whose answers an event changed, each with its sets as served.
+    /// The names whose served sets differ between two snapshots, as text.
     fn changed_names(before: &Snapshot, after: &Snapshot) -> Vec<String> {
         let mut changed = Vec::new();
         for (old, new) in before.shards().zip(after.shards()) {
@@ -573,13 +578,7 @@ mod tests {
     /// the one a whole compile of the changed model makes.
     #[test]
     fn an_event_compiles_only_the_names_it_changed() {
-        let config = Config::from_json(
-            r#"{"masters":["10.0.0.1:5050"],"externalon":false,
-                "IPSources":["netinfo","docker","mesos","host"]}"#,
-            "config.json".as_ref(),
-            &crate::config::Environment::system(),
-        )
-        .expect("a valid configuration");
+        let config = test_config();
         let mut engine = Engine::new(config.clone());
         engine.apply_state(many_tasks(2), &["10.0.0.1:5050".into()], &[]);
         let empty = Snapshot::empty(&config);

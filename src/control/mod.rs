@@ -29,6 +29,10 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// How many of the state source's messages wait for the control thread (past that the
+/// source waits in turn, and the stream stays in the socket).
+const EVENTS_QUEUED: usize = 64;
+
 /// The addresses published under `SOAMname` (docs/spec/mesos-dns-behavior.md §4.7): every non-loopback interface
 /// address for the wildcard listener, else the listener itself.
 pub fn listener_addresses(listener: IpAddr) -> Vec<IpAddr> {
@@ -110,6 +114,9 @@ pub struct Control {
     publish_due: Option<Instant>,
     /// When the first change of the coming publish arrived.
     pending_since: Option<Instant>,
+    /// Stream changes wait for `publish_due`: until then the stream's records are left
+    /// queued (see `run`).
+    coalescing: bool,
     /// `SerialFile`.
     serial_file: SerialFile,
     /// `LeaderElection`: the election this leader reserves its serials through.
@@ -130,7 +137,7 @@ impl Control {
         status: Arc<Status>,
     ) -> Result<Control, ControlError> {
         let source = StateSource::from_config(&config, masters.clone())?;
-        let (events_tx, events) = crossbeam_channel::bounded(64);
+        let (events_tx, events) = crossbeam_channel::bounded(EVENTS_QUEUED);
         let (feed, commands) = crossbeam_channel::unbounded();
         let period = Duration::from_secs(config.refresh_seconds);
         let follower = Feed::new(
@@ -164,6 +171,7 @@ impl Control {
             intake: DocumentIntake::default(),
             publish_due: None,
             pending_since: None,
+            coalescing: false,
             lineage: None,
             fenced: false,
         })
@@ -212,12 +220,22 @@ impl Control {
         let stopped = stop.receiver();
         crate::mesos::lower_priority();
         let mut no_leader_since: Option<Instant> = None;
+        let queued_until_due = crossbeam_channel::never();
         loop {
             let timeout = self.publish_due.map_or(Duration::from_secs(1), |due| {
                 due.saturating_duration_since(Instant::now())
             });
+            // Within a coalescing window the stream's records wait in their channel and
+            // are taken together when it ends: one wake-up a window, not one a record
+            // (at 1,000 events a second, waking and being woken was a seventh of each
+            // event's CPU on the two threads).
+            let events = if self.coalescing && timeout > Duration::ZERO {
+                &queued_until_due
+            } else {
+                &self.events
+            };
             crossbeam_channel::select! {
-                recv(self.events) -> event => match event {
+                recv(events) -> event => match event {
                     Ok(event) => self.on_source(event),
                     Err(_) => return,
                 },
@@ -237,6 +255,7 @@ impl Control {
                 default(timeout) => {}
             }
             if self.publish_due.is_some_and(|due| due <= Instant::now()) {
+                self.receive_queued();
                 self.publish_guarded();
             }
             if self.fenced {
@@ -244,6 +263,19 @@ impl Control {
             }
             self.watch_leader(&mut no_leader_since);
         }
+    }
+
+    /// Takes what the stream queued while a coalescing window was open (at most a
+    /// channel's worth: a stream that keeps up is taken at the next window).
+    fn receive_queued(&mut self) {
+        for _ in 0..EVENTS_QUEUED {
+            match self.events.try_recv() {
+                Ok(event) => self.on_source(event),
+                Err(_) => break,
+            }
+        }
+        // What came now is published with the window's changes.
+        self.coalescing = false;
     }
 
     fn on_source(&mut self, event: SourceEvent) {
@@ -288,6 +320,7 @@ impl Control {
                 self.engine.apply_changes(changes);
                 let due = Instant::now() + Duration::from_millis(self.config.coalesce_ms);
                 self.publish_due = Some(self.publish_due.map_or(due, |d| d.min(due)));
+                self.coalescing = true;
             }
         }
     }
@@ -316,6 +349,8 @@ impl Control {
     }
 
     fn on_control(&mut self, event: ControlEvent) {
+        // What the stream queued came first.
+        self.receive_queued();
         match event {
             ControlEvent::Refresh => {
                 let _ = self.feed.send(FeedCommand::Now);
@@ -329,7 +364,9 @@ impl Control {
     }
 
     fn on_document(&mut self, request: DocumentRequest) {
-        // The document shows what is published: publish what is pending first.
+        // The document shows what is published: publish what is pending (and what the
+        // stream queued) first.
+        self.receive_queued();
         if self.publish_due.is_some() {
             self.publish_guarded();
         }

@@ -117,6 +117,39 @@ fn events_become_answers_without_polling() {
     assert!(s.metric(r#"mesos_dns_events_total{type="HEARTBEAT"}"#) >= 2.0);
 }
 
+/// Events that come within `CoalesceMilliseconds` of the first are one publish, and
+/// none waits for a later event: the stream's records queued while the window was open
+/// are all taken when it ends.
+#[test]
+fn a_burst_of_events_is_one_publish() {
+    let (master, _) = streaming_master(1.0);
+    let config = format!(
+        r#"{},"CoalesceMilliseconds":1000"#,
+        config_for(&[&master], "subscribe")
+    );
+    let s = Server::spawn_with_source(&config, "");
+    eventually("the SUBSCRIBED snapshot is served", || {
+        a_records(&s, "chronos.marathon.mesos.").is_some_and(|a| !a.is_empty())
+    });
+    let publishes = s.metric("mesos_dns_publishes_total");
+    let names: Vec<String> = (0..5).map(|i| format!("burst{i}")).collect();
+    for (i, name) in names.iter().enumerate() {
+        let task = new_task(&format!("{name}.1"), name, &format!("10.98.0.{}", i + 1));
+        master.send_event(&v1::task_added(&task, MARATHON));
+    }
+    for (i, name) in names.iter().enumerate() {
+        eventually(&format!("{name} answers"), || {
+            a_records(&s, &format!("{name}.marathon.mesos."))
+                == Some(vec![format!("10.98.0.{}", i + 1)])
+        });
+    }
+    assert_eq!(
+        s.metric("mesos_dns_publishes_total") - publishes,
+        1.0,
+        "the five events published together"
+    );
+}
+
 #[test]
 fn a_dropped_stream_is_resubscribed_and_resynced() {
     let (master, mut state) = streaming_master(1.0);

@@ -45,28 +45,30 @@ for _ in $(seq 1200); do grep -q 'zone transferred whole' "$dir/secondary.log" &
 grep -q 'zone transferred whole' "$dir/secondary.log" || { echo "no AXFR after 300 s" >&2; tail -5 "$dir/secondary.log" >&2; exit 1; }
 sleep 2 # the freed transfer buffers settle
 
-# "thread-name ns" for every thread of the secondary.
+# "thread-name ns" for every thread of process $1.
 threads_cpu() {
   for t in /proc/"$1"/task/*; do
     echo "$(cat "$t/comm") $(cut -d' ' -f1 "$t/schedstat")"
   done
 }
-# "process ns" for the whole process, ended threads included (utime + stime).
-process_cpu() {
-  awk -v tick="$(getconf CLK_TCK)" '{ printf "process %.0f\n", ($14 + $15) * 1e9 / tick }' /proc/"$1"/stat
+# The secondary's threads into $dir/NAME; the primary's threads, and its whole process
+# as "process", into $dir/pNAME.
+take_cpu() {
+  threads_cpu "$secondary" > "$dir/$1"
+  { threads_cpu "$primary"; echo "process $(process_cpu_ns "$primary")"; } > "$dir/p$1"
 }
 ixfrs() {
   curl -s "http://127.0.0.1:$shttp/metrics" \
     | awk '/^mesos_dns_transfers_total\{role="secondary",kind="ixfr",result="incremental"\}/ { print $2 }'
 }
-threads_cpu "$secondary" > "$dir/idle0"; threads_cpu "$primary" > "$dir/pidle0"; process_cpu "$primary" >> "$dir/pidle0"
+take_cpu idle0
 sleep "$secs"
-threads_cpu "$secondary" > "$dir/idle1"; threads_cpu "$primary" > "$dir/pidle1"; process_cpu "$primary" >> "$dir/pidle1"
+take_cpu idle1
 ixfr0=$(ixfrs)
-threads_cpu "$secondary" > "$dir/busy0"; threads_cpu "$primary" > "$dir/pbusy0"; process_cpu "$primary" >> "$dir/pbusy0"
+take_cpu busy0
 touch "$dir/go"
 wait "$master_pid" || true
-threads_cpu "$secondary" > "$dir/busy1"; threads_cpu "$primary" > "$dir/pbusy1"; process_cpu "$primary" >> "$dir/pbusy1"
+take_cpu busy1
 sleep 1
 ixfr1=$(ixfrs)
 [ -n "${KEEP_LOG:-}" ] && cp "$dir/secondary.log" "$KEEP_LOG"

@@ -6,7 +6,7 @@ use crate::counters::{DropReason, PullResult, QTYPES, RCODES, TransferResult, Wo
 use crate::snapshot::Snapshot;
 use crate::status::{Status, unix_ms};
 use prometheus_client::collector::Collector;
-use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+use prometheus_client::encoding::{DescriptorEncoder, EncodeGaugeValue, EncodeMetric};
 use prometheus_client::metrics::MetricType;
 use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
@@ -86,6 +86,21 @@ fn counters_by(
     let mut family = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
     for (value_label, value) in values {
         ConstCounter::new(*value).encode(family.encode_family(&[(label, *value_label)])?)?;
+    }
+    Ok(())
+}
+
+/// A gauge family with one label: one line per (label value, value).
+fn gauges_by<N: EncodeGaugeValue + Copy>(
+    encoder: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    label: &str,
+    values: &[(&str, N)],
+) -> std::fmt::Result {
+    let mut family = encoder.encode_descriptor(name, help, None, MetricType::Gauge)?;
+    for (value_label, value) in values {
+        ConstGauge::new(*value).encode(family.encode_family(&[(label, *value_label)])?)?;
     }
     Ok(())
 }
@@ -172,18 +187,13 @@ impl Collector for Scrape {
             "Upstream exchanges that failed (timeout, error, bad reply) before the next try",
             self.forward_failures,
         )?;
-        {
-            let mut family = encoder.encode_descriptor(
-                "mesos_dns_snapshot_records",
-                "Records in the published snapshot, by type",
-                None,
-                MetricType::Gauge,
-            )?;
-            for (rtype, value) in &self.records {
-                ConstGauge::new(*value as i64)
-                    .encode(family.encode_family(&[("type", *rtype)])?)?;
-            }
-        }
+        gauges_by(
+            &mut encoder,
+            "mesos_dns_snapshot_records",
+            "Records in the published snapshot, by type",
+            "type",
+            &self.records.map(|(rtype, value)| (rtype, value as i64)),
+        )?;
         gauge(
             &mut encoder,
             "mesos_dns_snapshot_serial",
@@ -221,15 +231,13 @@ impl Collector for Scrape {
             self.snapshot_age_s,
         )?;
         if let Some(memory) = &self.memory {
-            let mut family = encoder.encode_descriptor(
+            gauges_by(
+                &mut encoder,
                 "mesos_dns_memory_bytes",
                 "The allocator's memory: allocated (held live), active (in pages holding live data), resident, retained (mapped, given back), metadata",
-                None,
-                MetricType::Gauge,
+                "kind",
+                &memory.map(|(kind, bytes)| (kind, bytes as f64)),
             )?;
-            for (kind, bytes) in memory {
-                ConstGauge::new(*bytes as f64).encode(family.encode_family(&[("kind", *kind)])?)?;
-            }
         }
         gauge(
             &mut encoder,

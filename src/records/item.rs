@@ -55,9 +55,11 @@ impl ItemRecords {
     /// only those through the store leaves the names whose records stayed untouched,
     /// and so not compiled again.
     pub fn without(&self, other: &ItemRecords) -> ItemRecords {
-        let theirs: Option<HashSet<RecordByName<'_>, FixedState>> = (other.records.len()
-            > SCAN_LIMIT)
-            .then(|| other.records.iter().map(|&r| other.by_name(r)).collect());
+        let theirs: Vec<RecordByName<'_>> =
+            other.records.iter().map(|&r| other.by_name(r)).collect();
+        // Items hold a handful of records: scanned, unless there are many.
+        let indexed: Option<HashSet<RecordByName<'_>, FixedState>> =
+            (theirs.len() > SCAN_LIMIT).then(|| theirs.iter().copied().collect());
         let mut out = ItemRecords::default();
         // Our name ids to the result's, each name copied once when first used.
         let mut ids: Vec<Option<NameId>> = vec![None; self.names.len()];
@@ -69,9 +71,9 @@ impl ItemRecords {
         };
         for &record in &self.records {
             let ours = self.by_name(record);
-            let shared = match &theirs {
-                Some(theirs) => theirs.contains(&ours),
-                None => other.records.iter().any(|&r| other.by_name(r) == ours),
+            let shared = match &indexed {
+                Some(indexed) => indexed.contains(&ours),
+                None => theirs.contains(&ours),
             };
             if shared {
                 continue;

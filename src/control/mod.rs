@@ -421,6 +421,7 @@ impl Control {
             self.serial_file.record(snapshot.serial);
         }
         self.publisher.serve(&current, snapshot);
+        self.engine.let_go_of_nodes();
         if let Some(since) = self.pending_since.take() {
             self.status
                 .zone

@@ -514,7 +514,9 @@ pub fn compile(records: impl Into<Arc<RecordSet>>, config: &Config, serial: u32)
 /// An empty store for the zones `config` serves, its names existing as `ReversePolicy`
 /// serves them.
 pub fn store_for(config: &Config) -> ZoneStore {
-    ZoneStore::with_reverse_policy(&zone_apexes(config), config.reverse_policy)
+    let mut store = ZoneStore::with_reverse_policy(&zone_apexes(config), config.reverse_policy);
+    store.serve_generated_srv(config.srv_record_default_weight);
+    store
 }
 
 /// Every zone served: the domain first, then the reverse zones, then the DC/OS zones.

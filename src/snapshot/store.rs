@@ -255,6 +255,10 @@ pub struct ZoneStore {
     /// Changes are noted for the next publish (dirty names, the delta); not while a
     /// whole transfer fills a store that is compiled whole.
     noting: bool,
+    /// A primary's store: the weight its generated SRV records ([`RData::Srv`]) are
+    /// served with (and priority 0), by which their sets give them back when nodes are
+    /// let go.
+    generated_srv_weight: Option<u16>,
 }
 
 impl ZoneStore {
@@ -290,6 +294,7 @@ impl ZoneStore {
             keys: NameKeys::default(),
             room_per_shard: 0,
             noting: true,
+            generated_srv_weight: None,
         };
         for apex in store.apexes.clone() {
             let Some(id) = store.intern_key(&apex) else {
@@ -414,6 +419,17 @@ impl ZoneStore {
     /// time. 0 when the load is over.
     pub fn expect_names(&mut self, names: usize) {
         self.room_per_shard = (names + names / 8).div_ceil(super::shards::SHARDS);
+    }
+
+    /// The store of a server following Mesos, whose generated SRV records are served
+    /// with priority 0 and `weight`: its sets can give them back.
+    pub fn serve_generated_srv(&mut self, weight: u16) {
+        self.generated_srv_weight = Some(weight);
+    }
+
+    /// Whether nodes have been let go after a publish ([`ZoneStore::let_go_of_nodes`]).
+    pub fn is_lean(&self) -> bool {
+        self.lean
     }
 
     /// Whether changes are noted for the next publish: off while a store is filled to be

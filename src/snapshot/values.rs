@@ -319,14 +319,16 @@ impl Values {
 
     /// How many values there are, when the name's sets can give every one back exactly
     /// ([`Values::from_unique`]): each held once, SRV values with their own priority
-    /// and weight, PTR candidates of rank 0 (a transferred zone's); `None` otherwise.
-    pub fn restorable_count(&self) -> Option<usize> {
+    /// and weight (or generated ones, when `generated_srv`: a primary's store knows the
+    /// priority and weight its SRV records are served with), PTR candidates of rank 0
+    /// (a transferred zone's); `None` otherwise.
+    pub fn restorable_count(&self, generated_srv: bool) -> Option<usize> {
         let mut values = 0;
         for (_, kind, count, data) in self.entries() {
             match count {
                 // An indexed name's tombstone.
                 0 => continue,
-                1 if Values::restorable(unpack(kind, data)) => values += 1,
+                1 if Values::restorable(unpack(kind, data), generated_srv) => values += 1,
                 _ => return None,
             }
         }
@@ -334,12 +336,13 @@ impl Values {
     }
 
     /// Whether a set gives `value` back as it is: an address, an SRV record with its
-    /// own priority and weight, a PTR candidate of rank 0 (a transferred zone's).
-    pub fn restorable(value: RData) -> bool {
+    /// own priority and weight, a generated SRV record when `generated_srv`, a PTR
+    /// candidate of rank 0 (a transferred zone's).
+    pub fn restorable(value: RData, generated_srv: bool) -> bool {
         match value {
             RData::A(_) | RData::Aaaa(_) | RData::Service { .. } => true,
             RData::Ptr { rank, .. } => rank == 0,
-            RData::Srv { .. } => false,
+            RData::Srv { .. } => generated_srv,
         }
     }
 
@@ -374,7 +377,7 @@ mod tests {
         for v in transferred {
             held.add(v, false, None);
         }
-        assert_eq!(held.restorable_count(), Some(4));
+        assert_eq!(held.restorable_count(false), Some(4));
         let back = Values::from_unique(transferred);
         assert_eq!(
             back.iter().collect::<Vec<_>>(),
@@ -383,7 +386,7 @@ mod tests {
         // What sets cannot give back: a second contributor, a rank, an SRV value
         // without its own priority and weight.
         held.add(transferred[0], true, None);
-        assert_eq!(held.restorable_count(), None);
+        assert_eq!(held.restorable_count(false), None);
         for other in [
             RData::Ptr { target: 9, rank: 1 },
             RData::Srv {
@@ -393,8 +396,19 @@ mod tests {
         ] {
             let mut one = Values::default();
             one.add(other, false, None);
-            assert_eq!(one.restorable_count(), None, "{other:?}");
+            assert_eq!(one.restorable_count(false), None, "{other:?}");
         }
+        // A primary's store gives its generated SRV records back.
+        let mut generated = Values::default();
+        generated.add(
+            RData::Srv {
+                target: 7,
+                port: 80,
+            },
+            false,
+            None,
+        );
+        assert_eq!(generated.restorable_count(true), Some(1));
     }
 
     #[test]

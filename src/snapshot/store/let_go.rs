@@ -64,7 +64,10 @@ impl ZoneStore {
             if node.below == LET_GO || !node.has_records() {
                 continue;
             }
-            let Some(count) = node.values.restorable_count() else {
+            let Some(count) = node
+                .values
+                .restorable_count(self.generated_srv_weight.is_some())
+            else {
                 return false;
             };
             if node.dirty || !node.in_zone || count != self.records_in_sets(id_of(shard, slot)) {
@@ -204,11 +207,17 @@ impl ZoneStore {
         for d in rdata_of(srv).filter(|d| d.len() > 6) {
             let number = |at: usize| u16::from_be_bytes([d[at], d[at + 1]]);
             if let Some(id) = target(&d[6..]) {
-                values.push(RData::Service {
-                    target: id,
-                    port: number(4),
-                    priority: number(0),
-                    weight: number(2),
+                let (port, priority, weight) = (number(4), number(0), number(2));
+                values.push(match self.generated_srv_weight {
+                    Some(generated) if priority == 0 && weight == generated => {
+                        RData::Srv { target: id, port }
+                    }
+                    _ => RData::Service {
+                        target: id,
+                        port,
+                        priority,
+                        weight,
+                    },
                 });
             }
         }

@@ -316,7 +316,7 @@ impl ZoneStore {
         for (owner, records) in by_owner(self.loading.of_shard(shard)) {
             if self.records_in_sets(owner) != records.len()
                 || !self.key_in_zone(self.key(owner))
-                || !records.iter().all(|r| Values::restorable(r.1))
+                || !records.iter().all(|r| Values::restorable(r.1, false))
             {
                 return true;
             }

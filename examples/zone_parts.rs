@@ -1,5 +1,5 @@
 //! A primary's zone memory by part, at several cluster sizes: live bytes from jemalloc's
-//! statistics after a first load and its publish. The model is built once on its own
+//! statistics after a first load, its publish and the nodes let go. The model is built once on its own
 //! and measured exactly; the zone (the shards, which the store and the snapshot share,
 //! and the answer sets) is split by the parts' own byte counts: the names' keys, the
 //! index and slots a query reads, the nodes the store keeps beside them, their values,
@@ -68,6 +68,9 @@ fn main() {
         frag("applied");
         let (snapshot, _) = engine.publish(&empty).unwrap();
         frag("published");
+        // As a server does once it serves the snapshot.
+        engine.let_go_of_nodes();
+        frag("nodes let go");
         let total = live() - base;
         if std::env::var_os("RESIDENT").is_some() {
             eprintln!(

@@ -15,9 +15,11 @@ use crate::snapshot::shards::SHARDS;
 use std::borrow::Cow;
 use std::net::IpAddr;
 
-/// A shard whose nodes hold more values than this keeps them: giving back an SRV set of
-/// a large app decodes and looks up every target, at each change of the app.
-pub(super) const LARGE_SHARD_VALUES: usize = 256;
+/// A shard with a name of more values than this keeps its nodes: giving back an SRV set
+/// of a large app decodes and looks up every target, at each change of the app. (A
+/// bound on the shard's sum instead kept the nodes of most shards from 300k tasks on,
+/// where a shard holds some 60 names.)
+pub(super) const LARGE_NAME_VALUES: usize = 256;
 
 /// The `below` of a node let go in a shard that holds nodes for others: its sets and
 /// what was kept aside stand for it (no name has this many names below it).
@@ -38,7 +40,7 @@ impl ZoneStore {
     /// store whose every value is held once and served (a secondary's). Called after
     /// each publish: the first time it looks at every shard, then at the shards that
     /// gave a node back since. A shard keeps its nodes while any cannot be given back
-    /// exactly, or while they hold more than [`LARGE_SHARD_VALUES`] values.
+    /// exactly, or while one holds more than [`LARGE_NAME_VALUES`] values.
     pub fn let_go_of_nodes(&mut self) {
         if self.ptr_unique || !self.noting {
             return;
@@ -56,10 +58,9 @@ impl ZoneStore {
         }
     }
 
-    /// Whether the sets of `shard` give back every node it holds, and the nodes hold
-    /// few values.
+    /// Whether the sets of `shard` give back every node it holds, and no node holds
+    /// many values.
     fn can_let_go(&self, shard: usize) -> bool {
-        let mut values = 0;
         for (slot, node) in self.table.nodes(shard) {
             if node.below == LET_GO || !node.has_records() {
                 continue;
@@ -70,12 +71,15 @@ impl ZoneStore {
             else {
                 return false;
             };
-            if node.dirty || !node.in_zone || count != self.records_in_sets(id_of(shard, slot)) {
+            if count > LARGE_NAME_VALUES
+                || node.dirty
+                || !node.in_zone
+                || count != self.records_in_sets(id_of(shard, slot))
+            {
                 return false;
             }
-            values += count;
         }
-        values <= LARGE_SHARD_VALUES
+        true
     }
 
     /// Lets go of the nodes of `shard`, keeping aside what their sets do not say.

@@ -14,7 +14,7 @@ use super::super::values::Values;
 use super::super::{
     SetPool, Shape, Snapshot, compile_and_install, compile_threads, key_hash, record_settings,
 };
-use super::let_go::LARGE_SHARD_VALUES;
+use super::let_go::LARGE_NAME_VALUES;
 use super::{Node, ZoneStore, id_of, place};
 use crate::allocator::return_freed_pages;
 use crate::records::{ItemRecords, NameId, RData};
@@ -310,19 +310,14 @@ impl ZoneStore {
     }
 
     /// Whether `shard` must hold nodes: a name of it has records that its sets cannot
-    /// give back (outside the zone, or left out of a set), or they are many.
+    /// give back (outside the zone, or left out of a set), or many records.
     fn needs_nodes(&self, shard: usize) -> bool {
-        let mut values = 0;
-        for (owner, records) in by_owner(self.loading.of_shard(shard)) {
-            if self.records_in_sets(owner) != records.len()
+        by_owner(self.loading.of_shard(shard)).any(|(owner, records)| {
+            records.len() > LARGE_NAME_VALUES
+                || self.records_in_sets(owner) != records.len()
                 || !self.key_in_zone(self.key(owner))
                 || !records.iter().all(|r| Values::restorable(r.1, false))
-            {
-                return true;
-            }
-            values += records.len();
-        }
-        values > LARGE_SHARD_VALUES
+        })
     }
 
     /// Gives `shard` its nodes from the loaded records, with what was kept aside for

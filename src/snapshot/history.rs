@@ -191,6 +191,7 @@ pub(super) fn whole_changes(before: &Snapshot, after: &Snapshot) -> (WireRecords
             key_hash: super::key_hash(key),
             key: key.into(),
             node: None,
+            new_extras: Vec::new(),
         }));
     }
     served_changes(before, after, &names)

@@ -225,8 +225,15 @@ impl Snapshot {
         let mut writer = SetWriter::new(record_settings(shape), pool);
         let compiled: Vec<_> = changed
             .iter()
-            .filter_map(|name| name.node)
-            .map(|id| (id, writer.name_sets(store, id)))
+            .filter_map(|name| Some((name.node?, &name.new_extras)))
+            .map(|(id, new_extras)| {
+                let sets = if new_extras.is_empty() {
+                    writer.name_sets(store, id)
+                } else {
+                    writer.sets_with_new_extras(store, id, new_extras)
+                };
+                (id, sets)
+            })
             .collect();
         store.install(compiled);
         Snapshot::assemble(store, shape, serial, pool)

@@ -696,6 +696,73 @@ impl<'a> SetWriter<'a> {
         self.sets_of(store, id, store.node(id))
     }
 
+    /// The sets of a name whose node was let go and of which nothing changed but the
+    /// addresses of the SRV targets `changed`: the sets it has, its SRV set's extras
+    /// for those targets read anew and the others' kept. What [`SetWriter::name_sets`]
+    /// makes from its node given back, without looking every target up by name.
+    pub(super) fn sets_with_new_extras(
+        &mut self,
+        store: &ZoneStore,
+        id: NameId,
+        changed: &[NameId],
+    ) -> SlotSets {
+        let (shard, slot) = super::store::place(id);
+        let Some(slot) = store.shard(shard).slot(slot) else {
+            return SlotSets::default();
+        };
+        let [a, aaaa, srv, ptr] = slot.sets().map(Clone::clone);
+        let srv = srv.and_then(|set| self.srv_with_new_extras(store, &set, changed));
+        [a, aaaa, srv, ptr]
+    }
+
+    /// `set`'s records as they are, with the extras of the targets `changed` read
+    /// anew (a target's records are adjacent, its extras after its first).
+    fn srv_with_new_extras(
+        &mut self,
+        store: &ZoneStore,
+        set: &RrSet,
+        changed: &[NameId],
+    ) -> Option<RrSet> {
+        self.scratch.clear();
+        let target_offset = usize::from(set.target_offset());
+        self.scratch.target_offset = set.target_offset();
+        self.scratch.bytes.extend_from_slice(set.bytes());
+        let offsets = set.offsets();
+        self.scratch
+            .offsets
+            .extend((0..set.count()).map(|i| offsets.at(i) as u32));
+        let changed: Vec<(&[u8], NameId)> = changed.iter().map(|&t| (store.key(t), t)).collect();
+        let mut kept = set.extras().peekable();
+        let mut target_ips = std::mem::take(&mut self.target_ips);
+        let mut previous: Option<&[u8]> = None;
+        for (rr, record) in set.records().enumerate() {
+            let rr = rr as u32;
+            let target = record.get(target_offset..).unwrap_or_default();
+            // As `srv_set` sets it: the last record's target's TTL.
+            self.scratch.extra_ttl = self.settings.ttls_of(target)[0];
+            let first_of_target = previous != Some(target);
+            previous = Some(target);
+            let new_addresses = first_of_target
+                .then(|| changed.iter().find(|(key, _)| *key == target))
+                .flatten();
+            // This record's extras as they were (only a target's first has any): kept
+            // unless its target's are read anew.
+            while let Some(extra) = kept.next_if(|e| e.answer_rr == rr) {
+                if new_addresses.is_none() {
+                    self.scratch.extras.push(extra);
+                }
+            }
+            if let Some(&(_, id)) = new_addresses {
+                store.addresses(id, &mut target_ips);
+                self.scratch
+                    .extras
+                    .extend(target_ips.iter().map(|&ip| Extra { answer_rr: rr, ip }));
+            }
+        }
+        self.target_ips = target_ips;
+        self.pool.intern(&self.scratch)
+    }
+
     /// [`SetWriter::name_sets`] with the name's SRV and PTR values from `node` (its
     /// addresses, and its targets', still come from `store`).
     pub(super) fn sets_of(&mut self, store: &ZoneStore, id: NameId, node: &Node) -> SlotSets {

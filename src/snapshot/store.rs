@@ -71,7 +71,7 @@ pub(super) fn id_of(shard: usize, slot: usize) -> NameId {
 const SLOT_BITS: u32 = 32 - SHARD_BITS;
 
 /// A name's shard and slot.
-fn place(id: NameId) -> (usize, usize) {
+pub(super) fn place(id: NameId) -> (usize, usize) {
     (
         (id >> SLOT_BITS) as usize,
         (id & ((1 << SLOT_BITS) - 1)) as usize,
@@ -207,6 +207,10 @@ pub struct DirtyName {
     pub key: Box<[u8]>,
     /// The name as it is now, when it is still served.
     pub node: Option<NameId>,
+    /// When only the addresses of these SRV targets changed for a name whose node was
+    /// let go: its sets are made from those it has, these targets' extras read anew
+    /// (`SetWriter::sets_with_new_extras`). Empty: from its node.
+    pub new_extras: Vec<NameId>,
 }
 
 /// What a batch of changes did to the store.
@@ -228,6 +232,11 @@ pub struct ZoneStore {
     /// Indexes of the names holding many values (see `values`).
     value_indexes: std::collections::HashMap<NameId, ValueIndex, FixedState>,
     dirty: Vec<NameId>,
+    /// (SRV owner, target) for owners whose nodes were let go when the target's
+    /// addresses changed: the owner's extras are made again without its node back
+    /// (giving it back looked each of its targets up by name, most of an event's cost
+    /// where apps have many tasks).
+    new_extras: Vec<(NameId, NameId)>,
     /// Names that may have no reason left to stay; checked when changes are taken.
     maybe_free: Vec<NameId>,
     delta: DeltaBuilder,
@@ -282,6 +291,7 @@ impl ZoneStore {
             table: WorkingTable::default(),
             value_indexes: Default::default(),
             dirty: Vec::new(),
+            new_extras: Vec::new(),
             maybe_free: Vec::new(),
             delta: DeltaBuilder::default(),
             inconsistencies: 0,
@@ -517,16 +527,14 @@ impl ZoneStore {
         let mut delta = std::mem::take(&mut self.delta);
         let taken = delta.take(|id| self.name(id).into());
         self.delta = delta;
-        let mut names: Vec<DirtyName> = Vec::with_capacity(self.dirty.len());
+        let new_extras = self.take_new_extras();
+        let mut names: Vec<DirtyName> = Vec::with_capacity(self.dirty.len() + new_extras.len());
         for id in std::mem::take(&mut self.dirty) {
             self.node_mut(id).dirty = false;
-            let key = self.key(id);
-            names.push(DirtyName {
-                shard: place(id).0 as u32,
-                key_hash: super::key_hash(key),
-                key: key.into(),
-                node: self.is_served(id).then_some(id),
-            });
+            names.push(self.dirty_name(id, Vec::new()));
+        }
+        for (id, targets) in new_extras {
+            names.push(self.dirty_name(id, targets));
         }
         names.sort_unstable_by_key(|n| n.shard);
         // Only now: the names above needed their keys.
@@ -537,10 +545,43 @@ impl ZoneStore {
         }
     }
 
+    fn dirty_name(&self, id: NameId, new_extras: Vec<NameId>) -> DirtyName {
+        let key = self.key(id);
+        DirtyName {
+            shard: place(id).0 as u32,
+            key_hash: super::key_hash(key),
+            key: key.into(),
+            node: self.is_served(id).then_some(id),
+            new_extras,
+        }
+    }
+
+    /// The owners whose extras alone are made again, each with its changed targets.
+    /// An owner given its node back since (another change of it) is compiled from its
+    /// node instead: marked dirty here if it was not.
+    fn take_new_extras(&mut self) -> Vec<(NameId, Vec<NameId>)> {
+        let mut pairs = std::mem::take(&mut self.new_extras);
+        pairs.sort_unstable();
+        pairs.dedup();
+        let mut owners: Vec<(NameId, Vec<NameId>)> = Vec::new();
+        for (owner, target) in pairs {
+            if self.held_node(owner).is_some() {
+                self.touch(owner);
+                continue;
+            }
+            match owners.last_mut() {
+                Some((last, targets)) if *last == owner => targets.push(target),
+                _ => owners.push((owner, vec![target])),
+            }
+        }
+        owners
+    }
+
     /// Drops what changed since the last call without describing it, and frees names
     /// nothing needs: for a whole transfer being loaded, which nothing was compiled from
     /// yet (describing each message's changes cost a tenth of the load).
     pub fn forget_changes(&mut self) {
+        self.new_extras.clear();
         let mut dirty = std::mem::take(&mut self.dirty);
         for &id in &dirty {
             self.node_mut(id).dirty = false;
@@ -802,7 +843,12 @@ impl ZoneStore {
         // Taken out while its owners are marked (marking never reads referrers).
         let referrers = std::mem::take(&mut self.node_mut(id).referrers);
         for &(owner, _) in referrers.iter() {
-            self.touch(owner);
+            if self.held_node(owner).is_some() {
+                self.touch(owner);
+            } else {
+                // Nothing of the owner changed but its extras: its node stays let go.
+                self.new_extras.push((owner, id));
+            }
         }
         self.node_mut(id).referrers = referrers;
     }

@@ -397,13 +397,7 @@ impl Engine {
     /// name changed later is given its node back first). Called once the snapshot
     /// [`Engine::publish`] made is served, so that a first answer does not wait for it.
     pub fn let_go_of_nodes(&mut self) {
-        let first = !self.store.is_lean();
         self.store.let_go_of_nodes();
-        if first {
-            // The nodes of a whole zone were freed at once: their pages go back now
-            // rather than when the allocator's decay gets to them.
-            crate::allocator::return_freed_pages();
-        }
     }
 
     /// Renders `/v1/enumerate` or `/v1/axfr` from the model and the store.

@@ -440,11 +440,6 @@ impl ZoneStore {
         self.generated_srv_weight = Some(weight);
     }
 
-    /// Whether nodes have been let go after a publish ([`ZoneStore::let_go_of_nodes`]).
-    pub fn is_lean(&self) -> bool {
-        self.lean
-    }
-
     /// Whether changes are noted for the next publish: off while a store is filled to be
     /// compiled whole (a transfer), which saves marking and then forgetting every name.
     /// Turned on again, nothing is pending.

@@ -10,6 +10,7 @@
 //! `/v1/axfr`) read the sets of a name whose node was let go.
 
 use super::{NameId, Node, RData, Values, ZoneStore, id_of, place};
+use crate::allocator::return_freed_pages;
 use crate::snapshot::sets::RrSet;
 use crate::snapshot::shards::SHARDS;
 use std::borrow::Cow;
@@ -45,15 +46,22 @@ impl ZoneStore {
         if self.ptr_unique || !self.noting {
             return;
         }
-        let shards: Vec<usize> = if self.lean {
-            self.table.take_regained()
-        } else {
+        let first = !self.lean;
+        let shards: Vec<usize> = if first {
             self.lean = true;
             (0..SHARDS).collect()
+        } else {
+            self.table.take_regained()
         };
         for shard in shards {
             if self.table.holds_nodes(shard) && self.can_let_go(shard) {
                 self.let_go(shard);
+            }
+            // The first time frees a whole zone's nodes while the referrers kept aside
+            // grow: the freed pages go back an eighth of the shards at a time, rather
+            // than adding to the peak until the allocator's decay returns them.
+            if first && (shard + 1) % (SHARDS / 8) == 0 {
+                return_freed_pages();
             }
         }
     }

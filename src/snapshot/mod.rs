@@ -875,6 +875,46 @@ mod tests {
         assert_eq!(before, again, "back to the first records");
     }
 
+    /// A task's address moves while the nodes are let go: its app's SRV owner is not
+    /// given its node back (only its extras are made again), and the zone is what a
+    /// whole compile of the same records makes.
+    #[test]
+    fn an_srv_owner_whose_target_moved_keeps_its_node_let_go() {
+        let config = test_config();
+        let mut store = cluster_like_store(&config, 400);
+        let pool = SetPool::default();
+        let first = Snapshot::compile_all(&mut store, &config, 1, &pool);
+        store.let_go_of_nodes();
+        let let_go = store.shards_without_nodes();
+        assert!(let_go > 300, "{let_go} shards let go");
+        let mut moved = ItemRecords::default();
+        moved.names.push("task3.app0.marathon.mesos.".into());
+        let ip = std::net::Ipv4Addr::new(11, 0, 0, 3);
+        moved.records.push((0, crate::records::RData::A(ip)));
+        store.apply(&moved, Sign::Add);
+        let changes = store.take_changes();
+        let owner = changes
+            .names
+            .iter()
+            .find(|n| keys::key_text(&n.key).starts_with("_app0._tcp"))
+            .expect("the app's SRV owner is compiled again");
+        assert_eq!(owner.new_extras.len(), 1, "its node stayed let go");
+        let second = Snapshot::update(&mut store, &changes.names, &config, 2, &pool);
+        assert_eq!(store.inconsistencies, 0);
+
+        let mut whole_store = cluster_like_store(&config, 400);
+        whole_store.apply(&moved, Sign::Add);
+        whole_store.forget_changes();
+        let whole = Snapshot::compile_all(&mut whole_store, &config, 2, &SetPool::default());
+        for (a, b) in second.shards.iter().zip(whole.shards.iter()) {
+            assert_eq!(a.canonical(), b.canonical());
+        }
+        assert_ne!(
+            first.shards().map(Shard::canonical).collect::<Vec<_>>(),
+            second.shards().map(Shard::canonical).collect::<Vec<_>>()
+        );
+    }
+
     #[test]
     fn threads_compile_what_one_thread_compiles() {
         let config = test_config();

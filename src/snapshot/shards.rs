@@ -129,8 +129,8 @@ pub(super) struct WorkingTable {
     /// Per shard, the node of each of its slots (empty until the shard's first name,
     /// and while the shard's nodes are let go).
     nodes: Vec<Vec<Node>>,
-    /// Per shard, whether its nodes were let go (a secondary's: its sets give them
-    /// back; see `ZoneStore::let_go_of_nodes`). Empty while none was.
+    /// Per shard, whether its nodes were let go (its sets give them back; see
+    /// `ZoneStore::let_go_of_nodes`). Empty while none was.
     let_go: Vec<bool>,
     /// Shards given their nodes back since the store last let go of nodes.
     regained: Vec<usize>,
@@ -733,7 +733,6 @@ impl<'a> SetWriter<'a> {
             .extend((0..set.count()).map(|i| offsets.at(i) as u32));
         let changed: Vec<(&[u8], NameId)> = changed.iter().map(|&t| (store.key(t), t)).collect();
         let mut kept = set.extras().peekable();
-        let mut target_ips = std::mem::take(&mut self.target_ips);
         let mut previous: Option<&[u8]> = None;
         for (rr, record) in set.records().enumerate() {
             let rr = rr as u32;
@@ -753,14 +752,20 @@ impl<'a> SetWriter<'a> {
                 }
             }
             if let Some(&(_, id)) = new_addresses {
-                store.addresses(id, &mut target_ips);
-                self.scratch
-                    .extras
-                    .extend(target_ips.iter().map(|&ip| Extra { answer_rr: rr, ip }));
+                self.push_extras(store, id, rr);
             }
         }
-        self.target_ips = target_ips;
         self.pool.intern(&self.scratch)
+    }
+
+    /// The addresses of `target` as extras of answer record `rr`.
+    fn push_extras(&mut self, store: &ZoneStore, target: NameId, rr: u32) {
+        store.addresses(target, &mut self.target_ips);
+        let extras = self
+            .target_ips
+            .iter()
+            .map(|&ip| Extra { answer_rr: rr, ip });
+        self.scratch.extras.extend(extras);
     }
 
     /// [`SetWriter::name_sets`] with the name's SRV and PTR values from `node` (its
@@ -847,7 +852,6 @@ impl<'a> SetWriter<'a> {
     /// SRV records (each value with its target's key), sorted by the caller.
     fn srv_set(&mut self, store: &ZoneStore, srv: &[(SrvValue, &[u8])], ttl: u32) -> Option<RrSet> {
         self.scratch.clear();
-        let mut target_ips = std::mem::take(&mut self.target_ips);
         for (i, &(value, wire)) in srv.iter().enumerate() {
             let (target, port) = (value.target, value.port);
             let (priority, weight) = value.own.unwrap_or((0, self.settings.srv_weight));
@@ -869,13 +873,9 @@ impl<'a> SetWriter<'a> {
             // Addresses of each distinct target once, for the additional section
             // (sorted by target name: a target's records are adjacent).
             if i == 0 || srv[i - 1].0.target != target {
-                store.addresses(target, &mut target_ips);
-                self.scratch
-                    .extras
-                    .extend(target_ips.iter().map(|&ip| Extra { answer_rr: rr, ip }));
+                self.push_extras(store, target, rr);
             }
         }
-        self.target_ips = target_ips;
         self.pool.intern(&self.scratch)
     }
 }

@@ -245,8 +245,8 @@ pub struct ZoneStore {
     pub inconsistencies: u64,
     /// Names with records, A, AAAA and SRV records.
     counts: [usize; 5],
-    /// Nodes are let go after each publish where the sets can give them back (a
-    /// secondary's store: see [`ZoneStore::let_go_of_nodes`]).
+    /// Nodes are let go after each publish where the sets can give them back (see
+    /// [`ZoneStore::let_go_of_nodes`]).
     lean: bool,
     /// The SRV referrers of names in shards whose nodes were let go.
     kept_referrers: kept_referrers::KeptReferrers,

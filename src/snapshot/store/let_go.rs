@@ -1,6 +1,7 @@
-//! Nodes let go where the answer sets stand for them (a secondary's store): every value
-//! of a transferred zone is held once and served, so a name's values are the records its
-//! sets already hold in wire form. After each publish, a shard whose nodes its sets can
+//! Nodes let go where the answer sets stand for them: where every value of a name is
+//! held once and served (all of a transferred zone; on a primary, every value but those
+//! two items publish, and PTR candidates, whose rank sets do not keep), a name's values
+//! are the records its sets already hold in wire form. After each publish, a shard whose nodes its sets can
 //! give back exactly lets them go ([`ZoneStore::let_go_of_nodes`]); what sets do not
 //! say (a target's referrers, a name's count of names below) is kept aside. A change
 //! gives one name its node back from its sets ([`ZoneStore::restore`]) before anything
@@ -37,8 +38,8 @@ fn rdata_of(set: &Option<RrSet>) -> impl Iterator<Item = &[u8]> {
 }
 
 impl ZoneStore {
-    /// Lets go of the nodes of every shard whose answer sets can give them back, for a
-    /// store whose every value is held once and served (a secondary's). Called after
+    /// Lets go of the nodes of every shard whose answer sets can give them back (every
+    /// value held once and served, and given back as it is). Called after
     /// each publish: the first time it looks at every shard, then at the shards that
     /// gave a node back since. A shard keeps its nodes while any cannot be given back
     /// exactly, or while one holds more than [`LARGE_NAME_VALUES`] values.

@@ -316,7 +316,9 @@ impl ZoneStore {
             records.len() > LARGE_NAME_VALUES
                 || self.records_in_sets(owner) != records.len()
                 || !self.key_in_zone(self.key(owner))
-                || !records.iter().all(|r| Values::restorable(r.1, false))
+                || !records
+                    .iter()
+                    .all(|r| Values::restorable(r.1, self.generated_srv_weight.is_some()))
         })
     }
 

@@ -524,7 +524,7 @@ mod tests {
             "config.json".as_ref(),
             &crate::config::Environment::system(),
         )
-        .expect("a valid configuration")
+        .expect("a valid configuration") // ok: test
     }
 
     /// The store a helper thread fills serves the same zone as one filled on one thread,
@@ -602,7 +602,7 @@ mod tests {
         let mut engine = Engine::new(config.clone());
         engine.apply_state(many_tasks(2), &["10.0.0.1:5050".into()], &[]);
         let empty = Snapshot::empty(&config);
-        let (before, _) = engine.publish(&empty).expect("a first publish");
+        let (before, _) = engine.publish(&empty).expect("a first publish"); // ok: test
         if let_go {
             engine.let_go_of_nodes();
             let shards = engine.store.shards_without_nodes();
@@ -614,8 +614,8 @@ mod tests {
             .filter(|t| t.running)
             .map(|t| t.key());
         let (task, ended) = (
-            running.next().expect("a running task"),
-            running.last().expect("a second running task"),
+            running.next().expect("a running task"),        // ok: test
+            running.last().expect("a second running task"), // ok: test
         );
         // One task moves to a new address; another ends, which takes its SRV records
         // out of its app's names.
@@ -628,7 +628,7 @@ mod tests {
                 status: running.then(|| {
                     crate::cluster::RunningStatus::new(
                         2e9,
-                        &["10.200.0.1".parse().expect("an address")],
+                        &["10.200.0.1".parse().expect("an address")], // ok: test
                         &[],
                         &[],
                         None,
@@ -637,7 +637,7 @@ mod tests {
             })
         };
         engine.apply_changes(vec![update(&task, true), update(&ended, false)]);
-        let (after, info) = engine.publish(&before).expect("a publish");
+        let (after, info) = engine.publish(&before).expect("a publish"); // ok: test
         if let_go {
             engine.let_go_of_nodes();
         }
@@ -653,7 +653,7 @@ mod tests {
         whole.cluster = engine.cluster.clone();
         whole.put_all();
         whole.state_seen = true;
-        let (rebuilt, _) = whole.publish(&empty).expect("a whole publish");
+        let (rebuilt, _) = whole.publish(&empty).expect("a whole publish"); // ok: test
         assert_eq!(rebuilt.whole_changes(&after), (Vec::new(), Vec::new()));
         // The additional addresses too (SRV sets whose targets moved).
         assert_eq!(changed_names(&rebuilt, &after), Vec::<String>::new());

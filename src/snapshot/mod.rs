@@ -897,7 +897,7 @@ mod tests {
             .names
             .iter()
             .find(|n| keys::key_text(&n.key).starts_with("_app0._tcp"))
-            .expect("the app's SRV owner is compiled again");
+            .expect("the app's SRV owner is compiled again"); // ok: test
         assert_eq!(owner.new_extras.len(), 1, "its node stayed let go");
         let second = Snapshot::update(&mut store, &changes.names, &config, 2, &pool);
         assert_eq!(store.inconsistencies, 0);

@@ -214,10 +214,7 @@ impl WorkingTable {
         if !self.holds_nodes(shard) {
             return Some(slot);
         }
-        if self.nodes.is_empty() {
-            self.nodes.resize_with(SHARDS, Vec::new);
-        }
-        let nodes = &mut self.nodes[shard];
+        let nodes = &mut self.node_lists()[shard];
         if slot < nodes.len() {
             nodes[slot] = Node::default();
         } else {
@@ -237,10 +234,7 @@ impl WorkingTable {
         if room == 0 {
             return;
         }
-        if self.nodes.is_empty() {
-            self.nodes.resize_with(SHARDS, Vec::new);
-        }
-        for nodes in &mut self.nodes {
+        for nodes in self.node_lists() {
             if nodes.capacity() == 0 {
                 nodes.reserve_exact(room);
             }
@@ -259,11 +253,16 @@ impl WorkingTable {
         if self.let_go.is_empty() {
             self.let_go.resize(SHARDS, false);
         }
+        self.let_go[shard] = true;
+        std::mem::take(&mut self.node_lists()[shard])
+    }
+
+    /// Every shard's list of nodes, made (empty) at the first need.
+    fn node_lists(&mut self) -> &mut [Vec<Node>] {
         if self.nodes.is_empty() {
             self.nodes.resize_with(SHARDS, Vec::new);
         }
-        self.let_go[shard] = true;
-        std::mem::take(&mut self.nodes[shard])
+        &mut self.nodes
     }
 
     /// Gives `shard` nodes again, one per slot (each marked let go, or made whole).

@@ -440,6 +440,11 @@ impl ZoneStore {
         self.generated_srv_weight = Some(weight);
     }
 
+    /// Whether sets give this store's generated SRV records back ([`Values::restorable`]).
+    fn restores_generated_srv(&self) -> bool {
+        self.generated_srv_weight.is_some()
+    }
+
     /// Whether changes are noted for the next publish: off while a store is filled to be
     /// compiled whole (a transfer), which saves marking and then forgetting every name.
     /// Turned on again, nothing is pending.

@@ -74,10 +74,7 @@ impl ZoneStore {
             if node.below == LET_GO || !node.has_records() {
                 continue;
             }
-            let Some(count) = node
-                .values
-                .restorable_count(self.generated_srv_weight.is_some())
-            else {
+            let Some(count) = node.values.restorable_count(self.restores_generated_srv()) else {
                 return false;
             };
             if count > LARGE_NAME_VALUES

@@ -318,7 +318,7 @@ impl ZoneStore {
                 || !self.key_in_zone(self.key(owner))
                 || !records
                     .iter()
-                    .all(|r| Values::restorable(r.1, self.generated_srv_weight.is_some()))
+                    .all(|r| Values::restorable(r.1, self.restores_generated_srv()))
         })
     }
 

@@ -147,6 +147,7 @@ impl Control {
             events_tx,
             commands,
             status.clone(),
+            live.clone(),
         );
         std::thread::Builder::new()
             .name("state-feed".into())

@@ -7,8 +7,8 @@ use super::backoff::{Backoff, jitter};
 use super::events::SourceEvent;
 use super::poll::Poller;
 use super::source::StateSource;
-use super::subscribe::{self, DEFAULT_HEARTBEAT, Ended};
-use crate::config::StateApi;
+use super::subscribe::{self, DEFAULT_HEARTBEAT, Ended, Outlet};
+use crate::config::{Config, StateApi};
 use crate::status::Status;
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
@@ -55,9 +55,8 @@ pub(crate) struct Feed {
     source: StateSource,
     period: Duration,
     poller: Poller,
-    events: Sender<SourceEvent>,
     commands: Receiver<FeedCommand>,
-    status: Arc<Status>,
+    outlet: Outlet,
     heartbeat: Duration,
     /// The next subscription's `SUBSCRIBED` is decoded whole before it is handed on.
     subscribe_whole: bool,
@@ -72,15 +71,19 @@ impl Feed {
         events: Sender<SourceEvent>,
         commands: Receiver<FeedCommand>,
         status: Arc<Status>,
+        live: Arc<arc_swap::ArcSwap<Config>>,
     ) -> Feed {
         Feed {
             api,
             source,
             period,
             poller: Poller::new(),
-            events,
             commands,
-            status,
+            outlet: Outlet {
+                events,
+                status,
+                live,
+            },
             heartbeat: DEFAULT_HEARTBEAT,
             subscribe_whole: false,
         }
@@ -123,7 +126,7 @@ impl Feed {
                         })
                         }
                         Ended::NoApi(why) | Ended::Unavailable(why) => {
-                            Status::add(&self.status.source.refreshes_failed, 1);
+                            Status::add(&self.outlet.status.source.refreshes_failed, 1);
                             self.failed(&mut backoff, |wait| {
                             format!("cannot subscribe to the operator API: {why}; next try in {wait:.1} s")
                         })
@@ -162,23 +165,25 @@ impl Feed {
             client,
             &masters,
             &mut self.heartbeat,
-            &self.events,
             &self.commands,
-            &self.status,
+            &self.outlet,
             std::mem::take(&mut self.subscribe_whole),
         )
     }
 
     /// One poll; the wait before the next.
     fn poll(&mut self, backoff: &mut Backoff) -> Duration {
-        match self.poller.poll(&self.source, &self.events, &self.status) {
+        match self
+            .poller
+            .poll(&self.source, &self.outlet.events, &self.outlet.status)
+        {
             Ok(()) => {
-                Status::add(&self.status.source.refreshes_ok, 1);
+                Status::add(&self.outlet.status.source.refreshes_ok, 1);
                 backoff.reset();
                 jitter(self.period)
             }
             Err(e) => {
-                Status::add(&self.status.source.refreshes_failed, 1);
+                Status::add(&self.outlet.status.source.refreshes_failed, 1);
                 self.failed(backoff, |_| {
                     format!("refresh failed, keeping the previous records: {e}")
                 })
@@ -193,7 +198,7 @@ impl Feed {
         if log {
             tracing::warn!("{}", message(wait.as_secs_f64()));
         } else {
-            Status::add(&self.status.source.warnings_suppressed, 1);
+            Status::add(&self.outlet.status.source.warnings_suppressed, 1);
         }
         wait
     }

@@ -7,6 +7,7 @@ pub(crate) mod detect;
 pub(crate) mod digest;
 pub(crate) mod events;
 pub(crate) mod feed;
+pub(crate) mod gather;
 pub mod generate;
 pub(crate) mod iam;
 pub mod operator;

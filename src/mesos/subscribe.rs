@@ -3,16 +3,19 @@
 //! stream ends, falls silent, or the feed asks for a new one.
 
 use super::events::{DocumentSender, SourceEvent, StateRest};
+use super::gather::Gather;
 use super::operator::{Event, Record};
 use super::recordio::RecordReader;
 use super::source::{MasterClient, SubscribeError};
 use crate::cluster::TaskFrameworks;
+use crate::config::Config;
 use crate::status::{Status, event_index, unix_ms};
+use arc_swap::ArcSwap;
 use crossbeam_channel::{Receiver, Sender, select};
 use std::io::Read;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The first record (the whole cluster) may be this large; it is decoded as it streams
 /// in, never held whole.
@@ -52,18 +55,32 @@ struct Shared {
     subscribed_at: AtomicU64,
 }
 
+/// Where the feed hands what it reads, and what it reads besides Mesos.
+pub(crate) struct Outlet {
+    /// To the control thread.
+    pub events: Sender<SourceEvent>,
+    /// Counted as read.
+    pub status: Arc<Status>,
+    /// The configuration as reloaded (the reader's `CoalesceMilliseconds`).
+    pub live: Arc<ArcSwap<Config>>,
+}
+
 /// Subscribes to the first of `masters` that accepts; a thread of its own reads the
-/// stream and hands what it reads straight to `events`, while this one watches for the
-/// end, for silence and for a command on `stop` (handed back).
+/// stream and hands what it reads straight to `outlet`'s events, while this one watches
+/// for the end, for silence and for a command on `stop` (handed back).
 pub(crate) fn run(
     client: &MasterClient,
     masters: &[String],
     heartbeat: &mut Duration,
-    events: &Sender<SourceEvent>,
     stop: &Receiver<super::feed::FeedCommand>,
-    status: &Arc<Status>,
+    outlet: &Outlet,
     whole: bool,
 ) -> Ended {
+    let Outlet {
+        events,
+        status,
+        live,
+    } = outlet;
     let per_read = *heartbeat * SILENT_HEARTBEATS;
     let mut no_api = None;
     let mut last = "no masters to subscribe to".to_string();
@@ -95,6 +112,7 @@ pub(crate) fn run(
     let (end_tx, end_rx) = crossbeam_channel::bounded(1);
     {
         let (shared, status, events) = (shared.clone(), status.clone(), events.clone());
+        let live = live.clone();
         let leader = subscription.master.clone();
         let body = Watched {
             inner: subscription.body,
@@ -109,7 +127,7 @@ pub(crate) fn run(
                 // like a bad record, not the feed (a reader gone without a word reads as
                 // the control thread gone).
                 let why = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    read_records(body, &leader, &events, &shared, &status, whole)
+                    read_records(body, &leader, &events, &shared, &status, whole, &live)
                 }))
                 .unwrap_or_else(|_| {
                     Some("the stream reader panicked (see the message above)".into())
@@ -188,10 +206,12 @@ fn read_records(
     shared: &Shared,
     status: &Status,
     whole: bool,
+    live: &ArcSwap<Config>,
 ) -> Option<String> {
     let mut reader = RecordReader::new(body);
     let mut first = true;
     let mut batch = Vec::new();
+    let mut gather = Gather::default();
     // `SUBSCRIBED` compared with the model as it is decoded, open until its end is sent.
     let mut sink = DocumentSender::new(events);
     let why = loop {
@@ -273,6 +293,12 @@ fn read_records(
             events
                 .send(SourceEvent::Changes(std::mem::take(&mut batch)))
                 .ok()?;
+            if !reader.has_buffered() {
+                let window = Duration::from_millis(live.load().coalesce_ms);
+                if let Some(wake) = gather.wait_until(Instant::now(), window) {
+                    std::thread::sleep(wake.saturating_duration_since(Instant::now()));
+                }
+            }
         }
     };
     sink.abandon();

@@ -39,7 +39,7 @@ fn as_transferred(store: &ZoneStore, srv_weight: u16) -> ItemRecords {
     };
     for id in store.names_with_records() {
         let owner = name(&mut item, id);
-        let node = store.node(id);
+        let node = store.node_view(id);
         for ip in node.a() {
             item.records.push((owner, RData::A(ip)));
         }

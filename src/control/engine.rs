@@ -15,8 +15,8 @@ use crate::records::{ItemRecords, Report, Rules};
 use crate::snapshot::history::ServedDelta;
 use crate::snapshot::keys::NameKeys;
 use crate::snapshot::sets::SetPool;
-use crate::snapshot::store::{Changes, Sign, ZoneStore};
-use crate::snapshot::{Snapshot, store_for};
+use crate::snapshot::store::{Changes, Sign, WholeLoad, ZoneStore};
+use crate::snapshot::{Shape, Snapshot, store_for};
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -63,6 +63,9 @@ pub struct Engine {
     /// The first publish continues the lineage of the zone served now (a new leader):
     /// its changes from that zone join the served IXFR history.
     continue_served: bool,
+    /// The store was loaded whole and every name's sets are made and installed: the
+    /// next publish is whole, and compiles only the names changed since.
+    sets_installed: bool,
 }
 
 impl Engine {
@@ -78,6 +81,7 @@ impl Engine {
             recompile_all: true,
             state_seen: false,
             continue_served: false,
+            sets_installed: false,
         }
     }
 
@@ -206,14 +210,30 @@ impl Engine {
         // A delta cannot describe a change of settings (TTL, domain): no IXFR across it.
     }
 
-    /// Every item of the model into the empty store.
+    /// Every item of the model into the empty store, loaded as a whole zone is
+    /// ([`WholeLoad`], as a secondary loads a transfer): the names go into their
+    /// shards and the records into one list, every name's sets are made from it on
+    /// every core, and only the shards whose sets cannot give their values back get
+    /// nodes. Filled record by record, every name had a node and values until the
+    /// first let-go, whose freed room stayed scattered through pages still in use.
     fn put_all(&mut self) {
         let items = self.cluster.items();
+        if !self.store.can_load_whole() {
+            self.store.expect_names(items.len() * 3);
+            self.put(&items, Sign::Add);
+            self.store.expect_names(0);
+            return;
+        }
+        let mut load = WholeLoad::of_items(std::mem::replace(&mut self.store, ZoneStore::new(&[])));
         // About three names per item (a task's names, its SRV owners; agents' and
         // frameworks' few), room made for them at once.
-        self.store.expect_names(items.len() * 3);
-        self.put(&items, Sign::Add);
-        self.store.expect_names(0);
+        load.expect_names(items.len() * 3);
+        let report = generate(&self.config, &self.cluster, &items, |records, keys| {
+            load.add(records, keys)
+        });
+        self.note_report(report);
+        self.store = load.compile_store(Shape::from(&self.config), &self.pool);
+        self.sets_installed = true;
     }
 
     fn put(&mut self, items: &[Item], sign: Sign) {
@@ -230,64 +250,14 @@ impl Engine {
 
     /// Adds the items skipped while adding records to what the next publish reports.
     fn note_report(&mut self, report: Report) {
-        self.report.skipped += report.skipped;
-        for e in report.examples {
-            if self.report.examples.len() < 10 {
-                self.report.examples.push(e);
-            }
-        }
+        self.report.merge(report);
     }
 
-    /// [`Engine::put`] of many items (a first load, a new configuration): a helper
-    /// thread makes the records while this one puts them in the store, in the same
-    /// order, a batch at a time (the two halves cost about the same).
+    /// [`Engine::put`] of many items on two threads ([`generate`]).
     fn put_pipelined(&mut self, items: &[Item], sign: Sign) -> Report {
-        let Engine {
-            config,
-            cluster,
-            store,
-            ..
-        } = self;
-        let (cluster, config) = (&*cluster, &*config);
-        std::thread::scope(|scope| {
-            let (batches, received) = crossbeam_channel::bounded::<Vec<(ItemRecords, NameKeys)>>(4);
-            let helper = std::thread::Builder::new()
-                .name("generate".into())
-                .spawn_scoped(scope, move || {
-                    let rules = Rules::new(config);
-                    let mut report = Report::default();
-                    for chunk in items.chunks(PIPELINE_BATCH) {
-                        // The names' keys are made here beside the records, so that the
-                        // storing thread, which was the busier of the two, only looks
-                        // them up.
-                        let batch = chunk
-                            .iter()
-                            .map(|item| ItemRecords::of(&rules, cluster, item, &mut report))
-                            .filter(|records| !records.is_empty())
-                            .map(|records| {
-                                let keys = NameKeys::of(&records);
-                                (records, keys)
-                            })
-                            .collect();
-                        if batches.send(batch).is_err() {
-                            break;
-                        }
-                    }
-                    report
-                });
-            let Ok(helper) = helper else {
-                // No thread to be had: this one makes them too.
-                return put_items(config, cluster, store, items, sign);
-            };
-            for batch in received {
-                for (records, keys) in &batch {
-                    store.apply_keyed(records, keys, sign);
-                }
-            }
-            // A helper that panicked panics here, where publishing catches it.
-            helper
-                .join()
-                .unwrap_or_else(|p| std::panic::resume_unwind(p))
+        let store = &mut self.store;
+        generate(&self.config, &self.cluster, items, |records, keys| {
+            store.apply_keyed(records, keys, sign)
         })
     }
 
@@ -300,8 +270,8 @@ impl Engine {
             // Nothing to serve yet: the first publish after a state compiles everything.
             return None;
         }
-        let whole = self.recompile_all || !current.ready;
-        let changes = if whole {
+        let whole = self.recompile_all || !current.ready || self.sets_installed;
+        let changes = if whole && !self.sets_installed {
             // Every shard is compiled: the changed names need no list (at a first load
             // it held every name's key, 23 MB at 100k tasks, at the peak).
             self.store.forget_changes();
@@ -321,8 +291,18 @@ impl Engine {
         let records_changed = changes.delta.as_ref().map(|d| d.len());
         let snapshot = if whole {
             self.serial = next_serial(self.serial);
-            let mut next =
-                Snapshot::compile_all(&mut self.store, &self.config, self.serial, &self.pool);
+            let mut next = if std::mem::take(&mut self.sets_installed) {
+                // Loaded whole: every set is made; those of the names changed since.
+                Snapshot::update(
+                    &mut self.store,
+                    &changes.names,
+                    &self.config,
+                    self.serial,
+                    &self.pool,
+                )
+            } else {
+                Snapshot::compile_all(&mut self.store, &self.config, self.serial, &self.pool)
+            };
             // The zone served may be one kept on disk and not answered (past its expire):
             // still the one the lineage continues from.
             if std::mem::take(&mut self.continue_served) && current.serial != 0 {
@@ -460,6 +440,76 @@ impl Engine {
     }
 }
 
+/// Makes the records of `items`, each item's with its names' keys, and hands them to
+/// `sink` in order. Many items (a first load, a new configuration) are made on a helper
+/// thread while this one hands them on, a batch at a time (the two halves cost about
+/// the same).
+fn generate(
+    config: &Config,
+    cluster: &Cluster,
+    items: &[Item],
+    mut sink: impl FnMut(&ItemRecords, &NameKeys),
+) -> Report {
+    let make_batch = |batch: &[Item], report: &mut Report, rules: &Rules| -> Vec<_> {
+        batch
+            .iter()
+            .map(|item| ItemRecords::of(rules, cluster, item, report))
+            .filter(|records| !records.is_empty())
+            // The names' keys are made beside the records, so that the storing
+            // thread, which was the busier, only looks them up.
+            .map(|records| {
+                let keys = NameKeys::of(&records);
+                (records, keys)
+            })
+            .collect()
+    };
+    let mut sink_all = |made: Vec<(ItemRecords, NameKeys)>| {
+        for (records, keys) in &made {
+            sink(records, keys);
+        }
+    };
+    let inline = |sink_all: &mut dyn FnMut(Vec<(ItemRecords, NameKeys)>)| {
+        let rules = Rules::new(config);
+        let mut report = Report::default();
+        for batch in items.chunks(PIPELINE_BATCH) {
+            sink_all(make_batch(batch, &mut report, &rules));
+        }
+        report
+    };
+    if items.len() < PIPELINE_FROM_ITEMS {
+        return inline(&mut sink_all);
+    }
+    std::thread::scope(|scope| {
+        let (batches, received) = crossbeam_channel::bounded(4);
+        let helper = std::thread::Builder::new()
+            .name("generate".into())
+            .spawn_scoped(scope, move || {
+                let rules = Rules::new(config);
+                let mut report = Report::default();
+                for batch in items.chunks(PIPELINE_BATCH) {
+                    if batches
+                        .send(make_batch(batch, &mut report, &rules))
+                        .is_err()
+                    {
+                        break;
+                    }
+                }
+                report
+            });
+        let Ok(helper) = helper else {
+            // No thread to be had: this one makes them too.
+            return inline(&mut sink_all);
+        };
+        for made in received {
+            sink_all(made);
+        }
+        // A helper that panicked panics here, where publishing catches it.
+        helper
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p))
+    })
+}
+
 /// Makes the records of `items` and puts them in `store`, one item after the other.
 fn put_items(
     config: &Config,
@@ -558,6 +608,50 @@ mod tests {
         engines[1].put_pipelined(&items, Sign::Remove);
         assert!(engines[1].store.is_empty());
         assert_eq!(engines[1].store.inconsistencies, 0);
+    }
+
+    /// A store loaded whole (`put_all`) serves what one filled record by record does,
+    /// and counts each value as often as items add it: with every other item taken
+    /// out of both (values two items added among them: an app's tasks on one agent
+    /// name its address), they still serve alike, and with every item out the whole
+    /// one is empty.
+    #[test]
+    fn a_whole_load_serves_what_a_load_record_by_record_does() {
+        let config = test_config();
+        let cluster = Cluster::from_state(many_tasks(150), vec!["10.0.0.1:5050".into()], vec![]);
+        let items = cluster.items();
+        let mut engines = [Engine::new(config.clone()), Engine::new(config.clone())];
+        for engine in &mut engines {
+            engine.cluster = cluster.clone();
+            engine.state_seen = true;
+        }
+        engines[0].put_all();
+        engines[1].put(&items, Sign::Add);
+        assert!(engines[0].sets_installed && !engines[1].sets_installed);
+        assert!(engines[0].store.shards_without_nodes() > 1000);
+        let empty = Snapshot::empty(&config);
+        let [whole, by_record] = engines
+            .each_mut()
+            .map(|e| e.publish(&empty).expect("a first publish").0); // ok: test
+        assert!(whole.counts.a > 1000);
+        assert_eq!(whole.whole_changes(&by_record), (Vec::new(), Vec::new()));
+        assert_eq!(changed_names(&whole, &by_record), Vec::<String>::new());
+        let every_other: Vec<Item> = items.iter().step_by(2).cloned().collect();
+        for engine in &mut engines {
+            engine.put(&every_other, Sign::Remove);
+        }
+        let [whole_after, by_record_after] = engines
+            .each_mut()
+            .map(|e| e.publish(&whole).expect("a publish").0); // ok: test
+        assert_ne!(whole_after.whole_changes(&whole), (Vec::new(), Vec::new()));
+        assert_eq!(
+            changed_names(&whole_after, &by_record_after),
+            Vec::<String>::new()
+        );
+        let rest: Vec<Item> = items.iter().skip(1).step_by(2).cloned().collect();
+        engines[0].put(&rest, Sign::Remove);
+        assert!(engines[0].store.is_empty());
+        assert_eq!(engines[0].store.inconsistencies, 0);
     }
 
     /// The names whose served sets differ between two snapshots, as text.

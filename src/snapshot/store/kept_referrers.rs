@@ -26,9 +26,16 @@ pub(super) struct KeptReferrers {
     /// A whole load's, sorted by target then referrer; an entry given back to its
     /// target's node has a count of 0.
     loaded: Vec<Entry>,
+    /// The target of every `INDEX_STRIDE`-th loaded entry: a search starts here, in a
+    /// list small enough to stay in cache, and ends in one stride of `loaded` (a search
+    /// of `loaded` alone read some 19 cold lines, 7% of a primary's CPU per event).
+    loaded_index: Vec<NameId>,
     /// Kept since, found by their target's hash.
     later: HashTable<Entry>,
 }
+
+/// Loaded entries per entry of the index.
+const INDEX_STRIDE: usize = 32;
 
 fn hash_of(target: NameId) -> u64 {
     FixedState::default().hash_one(target)
@@ -52,13 +59,27 @@ impl KeptReferrers {
             referrer: run[0] as NameId,
             count: run.len() as u32,
         }));
+        self.loaded_index = loaded
+            .iter()
+            .step_by(INDEX_STRIDE)
+            .map(|e| e.target)
+            .collect();
         self.loaded = loaded;
     }
 
     /// The loaded entries of `target`.
     fn loaded_of(&mut self, target: NameId) -> &mut [Entry] {
-        let start = self.loaded.partition_point(|e| e.target < target);
-        let len = self.loaded[start..].partition_point(|e| e.target == target);
+        // Strides whose first entry is below `target`: its entries start in the last
+        // of them, or at the next stride's first entry.
+        let below = self.loaded_index.partition_point(|&t| t < target);
+        let from = below.saturating_sub(1) * INDEX_STRIDE;
+        let to = (below * INDEX_STRIDE + 1).min(self.loaded.len());
+        let start = from + self.loaded[from..to].partition_point(|e| e.target < target);
+        // A target has a few referrers: read along.
+        let len = self.loaded[start..]
+            .iter()
+            .take_while(|e| e.target == target)
+            .count();
         &mut self.loaded[start..start + len]
     }
 
@@ -121,7 +142,9 @@ impl KeptReferrers {
     /// entry.
     pub(super) fn bytes_held(&self) -> usize {
         let entry = std::mem::size_of::<Entry>();
-        self.loaded.capacity() * entry + self.later.capacity() * (entry + 1)
+        self.loaded.capacity() * entry
+            + self.loaded_index.capacity() * std::mem::size_of::<NameId>()
+            + self.later.capacity() * (entry + 1)
     }
 }
 
@@ -154,6 +177,29 @@ mod tests {
         assert_eq!(sorted(kept.take(5)), [(100, 1)]);
         assert!(kept.take(6).is_empty());
         assert!(kept.later.is_empty());
+        assert!(kept.loaded.iter().all(|e| e.count == 0));
+    }
+
+    /// Found through the index, across its strides: every target's referrers, none
+    /// for a target without any (below, between and past the loaded ones).
+    #[test]
+    fn the_index_finds_every_loaded_target() {
+        let referrers = |target: NameId| (0..target % 5).map(move |r| 1000 + r);
+        let pairs: Vec<(NameId, NameId)> = (1..400)
+            .map(|t| t * 3)
+            .flat_map(|t| referrers(t).map(move |r| (t, r)))
+            .collect();
+        let mut kept = KeptReferrers::default();
+        kept.load(pairs);
+        assert!(kept.loaded.len() > 10 * INDEX_STRIDE, "several strides");
+        for target in 0..1300 {
+            let expected: Vec<(NameId, u32)> = if target % 3 == 0 && (3..1200).contains(&target) {
+                referrers(target).map(|r| (r, 1)).collect()
+            } else {
+                Vec::new()
+            };
+            assert_eq!(sorted(kept.take(target)), expected, "target {target}");
+        }
         assert!(kept.loaded.iter().all(|e| e.count == 0));
     }
 }

@@ -373,9 +373,10 @@ impl Engine {
     }
 
     /// Lets go of the store's nodes where the sets just published can give them back
-    /// (`ZoneStore::let_go_of_nodes`: a third of a zone's live bytes at 100k tasks; a
-    /// name changed later is given its node back first). Called once the snapshot
-    /// [`Engine::publish`] made is served, so that a first answer does not wait for it.
+    /// (`ZoneStore::let_go_of_nodes`): the nodes the names changed since got back, or,
+    /// for a store filled record by record, every node the sets stand for (a third of
+    /// a zone's live bytes at 100k tasks). Called once the snapshot [`Engine::publish`]
+    /// made is served, so that an answer does not wait for it.
     pub fn let_go_of_nodes(&mut self) {
         self.store.let_go_of_nodes();
     }

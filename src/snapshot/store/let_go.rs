@@ -40,8 +40,9 @@ fn rdata_of(set: &Option<RrSet>) -> impl Iterator<Item = &[u8]> {
 impl ZoneStore {
     /// Lets go of the nodes of every shard whose answer sets can give them back (every
     /// value held once and served, and given back as it is). Called after
-    /// each publish: the first time it looks at every shard, then at the shards that
-    /// gave a node back since. A shard keeps its nodes while any cannot be given back
+    /// each publish: the first time it looks at every shard (a store filled record by
+    /// record; a whole load made nodes only where they are needed), then at the shards
+    /// that gave a node back since. A shard keeps its nodes while any cannot be given back
     /// exactly, or while one holds more than [`LARGE_NAME_VALUES`] values.
     pub fn let_go_of_nodes(&mut self) {
         if self.ptr_unique || !self.noting {

@@ -237,7 +237,7 @@ impl Control {
             };
             crossbeam_channel::select! {
                 recv(events) -> event => match event {
-                    Ok(event) => self.on_source(event),
+                    Ok(event) => self.on_source_guarded(event),
                     Err(_) => return,
                 },
                 recv(self.wake) -> event => match event {
@@ -271,7 +271,7 @@ impl Control {
     fn receive_queued(&mut self) {
         for _ in 0..EVENTS_QUEUED {
             match self.events.try_recv() {
-                Ok(event) => self.on_source(event),
+                Ok(event) => self.on_source_guarded(event),
                 Err(_) => break,
             }
         }
@@ -390,13 +390,32 @@ impl Control {
         self.publish_due = None;
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.publish()));
         if result.is_err() {
-            tracing::error!("publishing panicked; keeping the served records");
-            let serial = self.engine.serial();
-            self.engine = Engine::new(self.config.clone());
-            // The serial never goes back.
-            self.engine.resume_serial(serial);
-            let _ = self.feed.send(FeedCommand::Now);
+            self.start_afresh("publishing");
         }
+    }
+
+    /// [`Control::on_source`], where a panic (a state no test foresaw, in the model, the
+    /// records or a whole load's compile) is survived as a publish's is.
+    fn on_source_guarded(&mut self, event: SourceEvent) {
+        let result =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.on_source(event)));
+        if result.is_err() {
+            self.publish_due = None;
+            self.coalescing = false;
+            self.intake = DocumentIntake::default();
+            self.start_afresh("taking in what Mesos sent");
+        }
+    }
+
+    /// After a panic in `what`: the records served stay, the model and the store start
+    /// empty, and the feed reads the state again.
+    fn start_afresh(&mut self, what: &str) {
+        tracing::error!("{what} panicked; keeping the served records");
+        let serial = self.engine.serial();
+        self.engine = Engine::new(self.config.clone());
+        // The serial never goes back.
+        self.engine.resume_serial(serial);
+        let _ = self.feed.send(FeedCommand::Now);
     }
 
     fn publish(&mut self) {

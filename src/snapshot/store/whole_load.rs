@@ -113,7 +113,9 @@ impl LoadedRecords {
         for group in 0..groups {
             let first = group_starts[group] as usize;
             let len = kept_per_group[group];
-            records.copy_within(first..first + len, kept);
+            if first != kept {
+                records.copy_within(first..first + len, kept);
+            }
             for start in &mut name_starts[group_slot(group)..group_slot(group + 1)] {
                 *start += kept as u32;
             }
@@ -304,17 +306,17 @@ impl WholeLoad {
     /// An empty zone for `apexes`, as transferred (a record received twice is held
     /// once); no shard has nodes.
     pub fn new(apexes: &[String]) -> WholeLoad {
-        WholeLoad::into(ZoneStore::new(apexes), false)
+        WholeLoad::filling(ZoneStore::new(apexes), false)
     }
 
     /// The items of a primary's cluster into `store`, empty and set up for its
     /// configuration: a record two items add has two contributors.
     pub fn of_items(store: ZoneStore) -> WholeLoad {
         debug_assert!(store.is_empty() && store.can_load_whole());
-        WholeLoad::into(store, true)
+        WholeLoad::filling(store, true)
     }
 
-    fn into(mut store: ZoneStore, counts_repeats: bool) -> WholeLoad {
+    fn filling(mut store: ZoneStore, counts_repeats: bool) -> WholeLoad {
         store.note_changes(false);
         for shard in 0..SHARDS {
             store.let_go(shard);

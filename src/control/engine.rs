@@ -228,20 +228,33 @@ impl Engine {
         // About three names per item (a task's names, its SRV owners; agents' and
         // frameworks' few), room made for them at once.
         load.expect_names(items.len() * 3);
-        let report = generate(&self.config, &self.cluster, &items, |records, keys| {
-            load.add(records, keys)
-        });
+        let report = generate(
+            &self.config,
+            &self.cluster,
+            &items,
+            pipelined(&items),
+            |records, keys| load.add(records, keys),
+        );
         self.note_report(report);
         self.store = load.compile_store(Shape::from(&self.config), &self.pool);
         self.sets_installed = true;
     }
 
     fn put(&mut self, items: &[Item], sign: Sign) {
-        let report = if items.len() >= PIPELINE_FROM_ITEMS {
-            self.put_pipelined(items, sign)
-        } else {
-            put_items(&self.config, &self.cluster, &mut self.store, items, sign)
-        };
+        self.put_on(items, sign, pipelined(items));
+    }
+
+    /// Puts the records of `items` in the store (or takes them out), made on a helper
+    /// thread when `pipelined` ([`generate`]).
+    fn put_on(&mut self, items: &[Item], sign: Sign, pipelined: bool) {
+        let store = &mut self.store;
+        let report = generate(
+            &self.config,
+            &self.cluster,
+            items,
+            pipelined,
+            |records, keys| store.apply_keyed(records, keys, sign),
+        );
         // Only what is added is reported: what is removed was reported when it came.
         if sign == Sign::Add {
             self.note_report(report);
@@ -251,14 +264,6 @@ impl Engine {
     /// Adds the items skipped while adding records to what the next publish reports.
     fn note_report(&mut self, report: Report) {
         self.report.merge(report);
-    }
-
-    /// [`Engine::put`] of many items on two threads ([`generate`]).
-    fn put_pipelined(&mut self, items: &[Item], sign: Sign) -> Report {
-        let store = &mut self.store;
-        generate(&self.config, &self.cluster, items, |records, keys| {
-            store.apply_keyed(records, keys, sign)
-        })
     }
 
     /// Publishes what changed since the last publish, if anything did (or if nothing is
@@ -441,14 +446,20 @@ impl Engine {
     }
 }
 
+/// Whether the records of `items` are made on a helper thread ([`generate`]): for many
+/// (a first load, a new configuration); below that a thread costs more than it saves.
+fn pipelined(items: &[Item]) -> bool {
+    items.len() >= PIPELINE_FROM_ITEMS
+}
+
 /// Makes the records of `items`, each item's with its names' keys, and hands them to
-/// `sink` in order. Many items (a first load, a new configuration) are made on a helper
-/// thread while this one hands them on, a batch at a time (the two halves cost about
-/// the same).
+/// `sink` in order. When `pipelined`, a helper thread makes them while this one hands
+/// them on, a batch at a time (the two halves cost about the same).
 fn generate(
     config: &Config,
     cluster: &Cluster,
     items: &[Item],
+    pipelined: bool,
     mut sink: impl FnMut(&ItemRecords, &NameKeys),
 ) -> Report {
     let make_batch = |batch: &[Item], report: &mut Report, rules: &Rules| -> Vec<_> {
@@ -477,7 +488,7 @@ fn generate(
         }
         report
     };
-    if items.len() < PIPELINE_FROM_ITEMS {
+    if !pipelined {
         return inline(&mut sink_all);
     }
     std::thread::scope(|scope| {
@@ -504,30 +515,11 @@ fn generate(
         for made in received {
             sink_all(made);
         }
-        // A helper that panicked panics here, where publishing catches it.
+        // A helper that panicked panics here, where the control thread's guards catch it.
         helper
             .join()
             .unwrap_or_else(|p| std::panic::resume_unwind(p))
     })
-}
-
-/// Makes the records of `items` and puts them in `store`, one item after the other.
-fn put_items(
-    config: &Config,
-    cluster: &Cluster,
-    store: &mut ZoneStore,
-    items: &[Item],
-    sign: Sign,
-) -> Report {
-    let rules = Rules::new(config);
-    let mut report = Report::default();
-    for item in items {
-        let records = ItemRecords::of(&rules, cluster, item, &mut report);
-        if !records.is_empty() {
-            store.apply(&records, sign);
-        }
-    }
-    report
 }
 
 fn unix_now() -> u32 {
@@ -590,15 +582,8 @@ mod tests {
         }
         let items = engines[0].cluster.items();
         assert!(items.len() > 2 * PIPELINE_BATCH, "several batches");
-        let plain = &mut engines[0];
-        put_items(
-            &plain.config,
-            &plain.cluster,
-            &mut plain.store,
-            &items,
-            Sign::Add,
-        );
-        engines[1].put_pipelined(&items, Sign::Add);
+        engines[0].put_on(&items, Sign::Add, false);
+        engines[1].put_on(&items, Sign::Add, true);
         let empty = Snapshot::empty(&config);
         let [plain, pipelined] = engines.each_mut().map(|e| {
             e.state_seen = true;
@@ -606,7 +591,7 @@ mod tests {
         });
         assert!(plain.counts.a > 1000);
         assert_eq!(plain.whole_changes(&pipelined), (Vec::new(), Vec::new()));
-        engines[1].put_pipelined(&items, Sign::Remove);
+        engines[1].put_on(&items, Sign::Remove, true);
         assert!(engines[1].store.is_empty());
         assert_eq!(engines[1].store.inconsistencies, 0);
     }

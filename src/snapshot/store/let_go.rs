@@ -21,7 +21,7 @@ use std::net::IpAddr;
 /// of a large app decodes and looks up every target, at each change of the app. (A
 /// bound on the shard's sum instead kept the nodes of most shards from 300k tasks on,
 /// where a shard holds some 60 names.)
-pub(super) const LARGE_NAME_VALUES: usize = 256;
+const LARGE_NAME_VALUES: usize = 256;
 
 /// The `below` of a node let go in a shard that holds nodes for others: its sets and
 /// what was kept aside stand for it (no name has this many names below it).
@@ -75,14 +75,8 @@ impl ZoneStore {
             if node.below == LET_GO || !node.has_records() {
                 continue;
             }
-            let Some(count) = node.values.restorable_count(self.restores_generated_srv()) else {
-                return false;
-            };
-            if count > LARGE_NAME_VALUES
-                || node.dirty
-                || !node.in_zone
-                || count != self.records_in_sets(id_of(shard, slot))
-            {
+            let restorable = node.values.restorable_count(self.restores_generated_srv());
+            if node.dirty || !self.sets_stand_for(id_of(shard, slot), restorable, || node.in_zone) {
                 return false;
             }
         }
@@ -151,8 +145,23 @@ impl ZoneStore {
         }
     }
 
+    /// Whether the sets of name `id` stand for its values, of which `restorable` can be
+    /// given back as they are (`None`: some cannot, [`Values::restorable_count`]): not
+    /// many, the name in the zone (`in_zone`, asked last), and every one in its sets.
+    /// The rule a let-go and a whole load both apply.
+    pub(super) fn sets_stand_for(
+        &self,
+        id: NameId,
+        restorable: Option<usize>,
+        in_zone: impl FnOnce() -> bool,
+    ) -> bool {
+        restorable.is_some_and(|count| {
+            count <= LARGE_NAME_VALUES && count == self.records_in_sets(id) && in_zone()
+        })
+    }
+
     /// How many records the sets of a name hold (none when it is not served).
-    pub(super) fn records_in_sets(&self, id: NameId) -> usize {
+    fn records_in_sets(&self, id: NameId) -> usize {
         let (shard, slot) = place(id);
         self.table.get(shard).slot(slot).map_or(0, |slot| {
             slot.sets().into_iter().flatten().map(RrSet::count).sum()

@@ -15,7 +15,6 @@ use super::super::values::Values;
 use super::super::{
     SetPool, Shape, Snapshot, compile_and_install, compile_threads, key_hash, record_settings,
 };
-use super::let_go::LARGE_NAME_VALUES;
 use super::{Node, ZoneStore, id_of, place};
 use crate::allocator::return_freed_pages;
 use crate::records::{ItemRecords, NameId, RData};
@@ -522,13 +521,13 @@ impl ZoneStore {
     /// give back (outside the zone, left out of a set, added twice), or many records.
     fn needs_nodes(&self, shard: usize) -> bool {
         by_owner(self.loading.of_shard(shard)).any(|(owner, records)| {
-            records.len() > LARGE_NAME_VALUES
-                || records.windows(2).any(|pair| pair[0] == pair[1])
-                || self.records_in_sets(owner) != records.len()
-                || !self.key_in_zone(self.key(owner))
-                || !records
-                    .iter()
-                    .all(|r| Values::restorable(r.1, self.restores_generated_srv()))
+            // A record added twice counts twice here and once in the sets: such a name
+            // keeps its node by the count alone.
+            let restorable = records
+                .iter()
+                .all(|r| Values::restorable(r.1, self.restores_generated_srv()))
+                .then_some(records.len());
+            !self.sets_stand_for(owner, restorable, || self.key_in_zone(self.key(owner)))
         })
     }
 

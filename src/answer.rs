@@ -97,16 +97,14 @@ pub fn answer(
     if query.qtype == TYPE_AXFR || query.qtype == TYPE_IXFR {
         return reply.transfer(transport);
     }
-    let (slot, apex) = match snap.lookup(query.qname()) {
+    let ([a, aaaa, srv, ptr], apex) = match snap.lookup(query.qname()) {
         Lookup::OutOfZone => return Outcome::Forward { qtype: query.qtype },
         _ if !snap.ready => return reply.simple(Rcode::SERVFAIL, true),
         Lookup::Missing(apex) => return reply.negative(Rcode::NXDOMAIN, apex),
-        Lookup::Found(slot, apex) => (slot, apex),
+        Lookup::Found(sets, apex) => (sets, apex),
     };
     let zone = &snap.zone;
     let at_apex = query.qname() == apex;
-    let (a, aaaa, srv) = (slot.a.as_ref(), slot.aaaa.as_ref(), slot.srv.as_ref());
-    let ptr = slot.ptr.as_ref();
     let (soa, ns) = (zone.soa.as_ref(), zone.ns.as_ref());
     let sets: [Option<&RrSet>; 4] = match query.qtype {
         TYPE_A => [a, None, None, None],

@@ -357,16 +357,16 @@ impl Transfer {
                         at: at + 1,
                         rr: 0,
                     };
-                    let Some(slot) = snap.shard(shard).slot(*slot) else {
+                    let Some(sets) = snap.shard(shard).sets(*slot) else {
                         self.step = next_name;
                         continue;
                     };
                     let owner = owner_name(key, self.apex.len());
                     // A name's records may span messages (`slave.<domain>` has one per
                     // agent): go on from record `rr`, and stop where the message is full.
-                    let records = [&slot.a, &slot.aaaa, &slot.srv, &slot.ptr]
+                    let records = sets
                         .into_iter()
-                        .flat_map(|set| set.as_ref().into_iter().flat_map(RrSet::records));
+                        .flat_map(|set| set.into_iter().flat_map(RrSet::records));
                     let mut done = rr;
                     let mut full = false;
                     // The name is written out once per message; its other records point

@@ -5,7 +5,7 @@
 //! uncompressed): what was served before and after, after `ReversePolicy` and the other
 //! answer rules, so a secondary that applies them holds exactly the zone served here.
 
-use super::shards::Slot;
+use super::shards::NameSets;
 use super::store::DirtyName;
 use super::{Snapshot, in_zone};
 use std::collections::HashSet;
@@ -151,8 +151,8 @@ pub(super) fn served_changes(
 ) -> (WireRecords, WireRecords) {
     let (mut removed, mut added) = (Vec::new(), Vec::new());
     for name in changed {
-        let old = before.slot_by_key(&name.key, name.key_hash);
-        let new = after.slot_by_key(&name.key, name.key_hash);
+        let old = before.sets_by_key(&name.key, name.key_hash);
+        let new = after.sets_by_key(&name.key, name.key_hash);
         for kind in 0..4 {
             let old_records = records(old, kind);
             let new_records = records(new, kind);
@@ -197,17 +197,10 @@ pub(super) fn whole_changes(before: &Snapshot, after: &Snapshot) -> (WireRecords
     served_changes(before, after, &names)
 }
 
-/// The records of one set of a slot (A, AAAA, SRV, PTR by `kind`), without the owner
+/// The records of one set of a name (A, AAAA, SRV, PTR by `kind`), without the owner
 /// pointer each stored record starts with.
-fn records(slot: Option<&Slot>, kind: usize) -> Vec<&[u8]> {
-    let Some(slot) = slot else { return Vec::new() };
-    let set = match kind {
-        0 => &slot.a,
-        1 => &slot.aaaa,
-        2 => &slot.srv,
-        _ => &slot.ptr,
-    };
-    set.as_ref()
+fn records(sets: Option<NameSets<'_>>, kind: usize) -> Vec<&[u8]> {
+    sets.and_then(|sets| sets[kind])
         .map(|s| s.records().map(|r| &r[2..]).collect())
         .unwrap_or_default()
 }

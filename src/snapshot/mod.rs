@@ -23,7 +23,7 @@ use crate::records::{ItemRecords, NameId, RecordSet};
 use foldhash::fast::FixedState;
 use sets::{Extra, RrSet, SetPool};
 pub use shards::TtlTable;
-use shards::{RecordSettings, SetWriter, Shard, ShardTable, Slot, SlotSets, shard_of};
+use shards::{NameSets, RecordSettings, SetWriter, Shard, ShardTable, SlotSets, shard_of};
 use std::hash::BuildHasher;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
@@ -166,7 +166,7 @@ pub enum Lookup<'a> {
     OutOfZone,
     /// In the zone of that apex, and the name exists (possibly as an empty
     /// non-terminal).
-    Found(&'a Slot, &'a [u8]),
+    Found(NameSets<'a>, &'a [u8]),
     /// In the zone of that apex, no such name.
     Missing(&'a [u8]),
 }
@@ -302,8 +302,8 @@ impl Snapshot {
         history::whole_changes(self, next)
     }
 
-    /// The slot of a lower-cased wire name with hash `hash`.
-    fn slot_by_key(&self, key: &[u8], hash: u64) -> Option<&Slot> {
+    /// The sets of a lower-cased wire name with hash `hash`.
+    fn sets_by_key(&self, key: &[u8], hash: u64) -> Option<NameSets<'_>> {
         self.shards.get(shard_of(hash)).find(key, hash)
     }
 
@@ -320,7 +320,7 @@ impl Snapshot {
         };
         let hash = key_hash(qname);
         match self.shards.get(shard_of(hash)).find(qname, hash) {
-            Some(slot) => Lookup::Found(slot, apex),
+            Some(sets) => Lookup::Found(sets, apex),
             None => Lookup::Missing(apex),
         }
     }
@@ -335,12 +335,12 @@ impl Snapshot {
         self.shards.get(index)
     }
 
-    /// The slot of a name given as text (`a.b.` or `a.b`), any case.
-    fn slot_by_text(&self, name: &str) -> Option<&Slot> {
+    /// The sets of a name given as text (`a.b.` or `a.b`), any case.
+    fn sets_by_text(&self, name: &str) -> Option<NameSets<'_>> {
         let mut key = Vec::with_capacity(name.len() + 2);
         name_to_wire(name, true, &mut key)?;
         match self.lookup(&key) {
-            Lookup::Found(slot, _) => Some(slot),
+            Lookup::Found(sets, _) => Some(sets),
             _ => None,
         }
     }
@@ -348,10 +348,10 @@ impl Snapshot {
     /// The A and AAAA addresses of a name, in stored order.
     pub fn addresses(&self, name: &str) -> (Vec<Ipv4Addr>, Vec<Ipv6Addr>) {
         let (mut v4, mut v6) = (Vec::new(), Vec::new());
-        let Some(slot) = self.slot_by_text(name) else {
+        let Some([a, aaaa, ..]) = self.sets_by_text(name) else {
             return (v4, v6);
         };
-        for set in [&slot.a, &slot.aaaa].into_iter().flatten() {
+        for set in [a, aaaa].into_iter().flatten() {
             for rr in set.records() {
                 match rr.get(12..) {
                     Some(ip) if ip.len() == 4 => {
@@ -369,7 +369,7 @@ impl Snapshot {
 
     /// The SRV records of a name as (target, port), in stored order.
     pub fn services(&self, name: &str) -> Vec<(String, u16)> {
-        let Some(set) = self.slot_by_text(name).and_then(|slot| slot.srv.as_ref()) else {
+        let Some(set) = self.sets_by_text(name).and_then(|[_, _, srv, _]| srv) else {
             return Vec::new();
         };
         set.records()

@@ -281,6 +281,12 @@ impl WorkingTable {
 
 /// One name of a shard as a query sees it: its key and its answer sets. A served slot
 /// without sets is an empty non-terminal (NODATA).
+///
+/// 24 bytes: a name has one or two kinds of sets (a task's A and AAAA, an SRV name's
+/// SRV, a reverse name's PTR), so the slot holds the first two it has, in kind order,
+/// and says which kinds it has; the third and fourth of a name that has more (only a
+/// zone transferred from elsewhere can) are kept in its shard's `spilled`. Four set
+/// pointers in every slot took 16 bytes more a name (6 MB at 100k tasks).
 #[derive(Clone, Debug, Default)]
 pub struct Slot {
     key_start: u32,
@@ -288,22 +294,14 @@ pub struct Slot {
     key_len: u16,
     /// The name exists in the zone: queries find it.
     served: bool,
-    /// The A set.
-    pub a: Option<RrSet>,
-    /// The AAAA set.
-    pub aaaa: Option<RrSet>,
-    /// The SRV set.
-    pub srv: Option<RrSet>,
-    /// The PTR set (reverse zones), as `ReversePolicy` chose it.
-    pub ptr: Option<RrSet>,
+    /// Bit k: the name has a set of kind k (A, AAAA, SRV, PTR).
+    kinds: u8,
+    /// The sets of the first two kinds the name has.
+    held: [Option<RrSet>; 2],
 }
 
-impl Slot {
-    /// The A, AAAA, SRV and PTR sets.
-    pub fn sets(&self) -> [&Option<RrSet>; 4] {
-        [&self.a, &self.aaaa, &self.srv, &self.ptr]
-    }
-}
+/// A name's A, AAAA, SRV and PTR sets, as a query reads them.
+pub type NameSets<'a> = [Option<&'a RrSet>; 4];
 
 /// The names of one shard: what a query reads (index, slots, keys).
 #[derive(Clone, Default)]
@@ -319,6 +317,9 @@ pub struct Shard {
     unused_key_bytes: usize,
     /// Slots served.
     served: usize,
+    /// The third and fourth sets of the names that have more than two kinds, by slot
+    /// (sorted; empty in the zones this server makes).
+    spilled: Vec<(u32, [Option<RrSet>; 2])>,
 }
 
 /// A name's wire key, and its A, AAAA, SRV and PTR sets (bytes and additional
@@ -326,11 +327,10 @@ pub struct Shard {
 pub type CanonicalName = (Vec<u8>, [(Vec<u8>, Vec<Extra>); 4]);
 
 impl Shard {
-    /// The served slot of a lower-cased wire name with hash `hash`.
-    pub fn find(&self, key: &[u8], hash: u64) -> Option<&Slot> {
-        self.position(key, hash)
-            .map(|i| &self.slots[i as usize])
-            .filter(|slot| slot.served)
+    /// The sets of the served name of a lower-cased wire key with hash `hash`.
+    #[inline]
+    pub fn find(&self, key: &[u8], hash: u64) -> Option<NameSets<'_>> {
+        self.sets(self.position(key, hash)? as usize)
     }
 
     /// The slot of any name held (served or not).
@@ -375,23 +375,14 @@ impl Shard {
     /// sorted by name: two shards answer alike exactly when these are equal.
     pub fn canonical(&self) -> Vec<CanonicalName> {
         let mut out: Vec<_> = self
-            .slots
-            .iter()
-            .filter(|slot| slot.served)
-            .map(|slot| {
-                let set = |s: &Option<RrSet>| match s {
+            .entries()
+            .map(|(i, key)| {
+                let set = |s: Option<&RrSet>| match s {
                     Some(set) => (set.bytes().to_vec(), set.extras().collect()),
                     None => (Vec::new(), Vec::new()),
                 };
-                (
-                    self.key_of(slot).to_vec(),
-                    [
-                        set(&slot.a),
-                        set(&slot.aaaa),
-                        set(&slot.srv),
-                        set(&slot.ptr),
-                    ],
-                )
+                let sets = self.sets(i).unwrap_or_default();
+                (key.to_vec(), sets.map(set))
             })
             .collect();
         out.sort_by(|a, b| a.0.cmp(&b.0));
@@ -407,9 +398,33 @@ impl Shard {
             .map(|(i, slot)| (i, self.key_of(slot)))
     }
 
-    /// A served slot by index.
-    pub fn slot(&self, index: usize) -> Option<&Slot> {
-        self.slots.get(index).filter(|s| s.served)
+    /// The sets of served slot `index` (`None` when it is not served).
+    #[inline]
+    pub fn sets(&self, index: usize) -> Option<NameSets<'_>> {
+        let slot = self.slots.get(index).filter(|s| s.served)?;
+        let mut out = [None; 4];
+        let mut next = 0;
+        for (kind, set) in out.iter_mut().enumerate() {
+            if slot.kinds & (1 << kind) == 0 {
+                continue;
+            }
+            *set = match slot.held.get(next) {
+                Some(held) => held.as_ref(),
+                None => self.spilled_set(index, next - 2),
+            };
+            next += 1;
+        }
+        Some(out)
+    }
+
+    /// The `n`-th set past the two a slot holds.
+    #[cold]
+    fn spilled_set(&self, index: usize, n: usize) -> Option<&RrSet> {
+        let at = self
+            .spilled
+            .binary_search_by_key(&(index as u32), |s| s.0)
+            .ok()?;
+        self.spilled[at].1[n].as_ref()
     }
 
     /// Names served (including empty non-terminals).
@@ -477,6 +492,7 @@ impl Shard {
             entry.remove();
         }
         self.unused_key_bytes += usize::from(self.slots[i].key_len);
+        self.set_sets(i, SlotSets::default());
         self.slots[i] = Slot::default();
         self.free.push(i as u32);
         if self.unused_key_bytes > 256 && self.unused_key_bytes * 2 > self.keys.len() {
@@ -507,14 +523,35 @@ impl Shard {
             self.served += 1;
         } else {
             self.served -= 1;
-            (slot.a, slot.aaaa, slot.srv, slot.ptr) = (None, None, None, None);
+            self.set_sets(i, SlotSets::default());
         }
     }
 
     /// The answer sets of served slot `i`.
-    pub(super) fn set_sets(&mut self, i: usize, [a, aaaa, srv, ptr]: SlotSets) {
+    pub(super) fn set_sets(&mut self, i: usize, sets: SlotSets) {
         let slot = &mut self.slots[i];
-        (slot.a, slot.aaaa, slot.srv, slot.ptr) = (a, aaaa, srv, ptr);
+        slot.kinds = 0;
+        slot.held = [None, None];
+        let mut spilled = [None, None];
+        let mut next = 0;
+        for (kind, set) in sets.into_iter().enumerate() {
+            let Some(set) = set else { continue };
+            slot.kinds |= 1 << kind;
+            match slot.held.get_mut(next) {
+                Some(held) => *held = Some(set),
+                None => spilled[next - 2] = Some(set),
+            }
+            next += 1;
+        }
+        let at = self.spilled.binary_search_by_key(&(i as u32), |s| s.0);
+        match (at, next > 2) {
+            (Ok(at), true) => self.spilled[at].1 = spilled,
+            (Err(at), true) => self.spilled.insert(at, (i as u32, spilled)),
+            (Ok(at), false) => {
+                self.spilled.remove(at);
+            }
+            _ => {}
+        }
     }
 
     /// Makes room for `names` names of about `key_len` octets, at once: grown a name at
@@ -690,10 +727,10 @@ impl<'a> SetWriter<'a> {
         changed: &[NameId],
     ) -> SlotSets {
         let (shard, slot) = super::store::place(id);
-        let Some(slot) = store.shard(shard).slot(slot) else {
+        let Some(sets) = store.shard(shard).sets(slot) else {
             return SlotSets::default();
         };
-        let [a, aaaa, srv, ptr] = slot.sets().map(Clone::clone);
+        let [a, aaaa, srv, ptr] = sets.map(|set| set.cloned());
         let srv = srv.and_then(|set| self.srv_with_new_extras(store, &set, changed));
         [a, aaaa, srv, ptr]
     }
@@ -919,5 +956,53 @@ mod tests {
             let at = shard.position(&key(i), hash(&key(i))).unwrap(); // ok: test
             assert_eq!(shard.key(at as usize), &key(i)[..]);
         }
+    }
+
+    #[test]
+    fn a_name_of_every_kind_keeps_each_set_where_it_belongs() {
+        // A set of one record whose data is `tag`, to tell the sets apart.
+        let pool = SetPool::default();
+        let set = |tag: u8| {
+            let mut scratch = SetScratch::default();
+            scratch.next_record();
+            scratch.bytes.extend_from_slice(&[0xC0, 0x0C, tag]);
+            pool.intern(&scratch).unwrap() // ok: test
+        };
+        let tag = |set: Option<&RrSet>| set.map(|s| s.bytes()[2]);
+        let mut shard = Shard::default();
+        let names: Vec<usize> = (0..3u8)
+            .map(|i| {
+                let key = [1, b'a' + i, 0];
+                let at = shard.insert(&key, crate::snapshot::key_hash(&key)).unwrap(); // ok: test
+                shard.set_served(at as usize, true);
+                at as usize
+            })
+            .collect();
+        shard.set_sets(
+            names[0],
+            [Some(set(1)), Some(set(2)), Some(set(3)), Some(set(4))],
+        );
+        shard.set_sets(names[1], [None, Some(set(5)), None, Some(set(6))]);
+        shard.set_sets(names[2], [Some(set(7)), None, Some(set(8)), Some(set(9))]);
+        let tags = |shard: &Shard, at: usize| shard.sets(at).unwrap().map(tag); // ok: test
+        assert_eq!(tags(&shard, names[0]), [Some(1), Some(2), Some(3), Some(4)]);
+        assert_eq!(tags(&shard, names[1]), [None, Some(5), None, Some(6)]);
+        assert_eq!(tags(&shard, names[2]), [Some(7), None, Some(8), Some(9)]);
+        assert_eq!(shard.spilled.len(), 2);
+
+        // Fewer kinds, a name no longer served, a name freed: nothing stays spilled.
+        shard.set_sets(names[0], [None, None, Some(set(3)), None]);
+        assert_eq!(tags(&shard, names[0]), [None, None, Some(3), None]);
+        assert_eq!(tags(&shard, names[2]), [Some(7), None, Some(8), Some(9)]);
+        shard.set_served(names[2], false);
+        assert!(shard.sets(names[2]).is_none());
+        assert!(shard.spilled.is_empty());
+        shard.set_served(names[2], true);
+        assert_eq!(tags(&shard, names[2]), [None; 4], "sets left with the name");
+        shard.set_sets(names[1], [Some(set(1)), Some(set(2)), Some(set(3)), None]);
+        shard.set_served(names[1], false);
+        shard.remove(names[1]);
+        assert!(shard.spilled.is_empty());
+        assert_eq!(std::mem::size_of::<Slot>(), 24);
     }
 }

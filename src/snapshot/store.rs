@@ -387,8 +387,8 @@ impl ZoneStore {
                     Some(node) => node.has_records(),
                     // A node let go: its name has records exactly when its sets do.
                     None => shard
-                        .slot(place(id).1)
-                        .is_some_and(|slot| slot.sets().into_iter().any(Option::is_some)),
+                        .sets(place(id).1)
+                        .is_some_and(|sets| sets.into_iter().any(|set| set.is_some())),
                 })
         })
     }

@@ -31,8 +31,8 @@ pub(super) const LET_GO: u32 = u32::MAX;
 const RR_HEADER: usize = 12;
 
 /// The RDATA of each record of a set, if any.
-fn rdata_of(set: &Option<RrSet>) -> impl Iterator<Item = &[u8]> {
-    set.iter()
+fn rdata_of(set: Option<&RrSet>) -> impl Iterator<Item = &[u8]> {
+    set.into_iter()
         .flat_map(RrSet::records)
         .map(|record| &record[RR_HEADER..])
 }
@@ -163,9 +163,10 @@ impl ZoneStore {
     /// How many records the sets of a name hold (none when it is not served).
     fn records_in_sets(&self, id: NameId) -> usize {
         let (shard, slot) = place(id);
-        self.table.get(shard).slot(slot).map_or(0, |slot| {
-            slot.sets().into_iter().flatten().map(RrSet::count).sum()
-        })
+        self.table
+            .get(shard)
+            .sets(slot)
+            .map_or(0, |sets| sets.into_iter().flatten().map(RrSet::count).sum())
     }
 
     /// The name's node, when the store holds it (not let go).
@@ -205,7 +206,7 @@ impl ZoneStore {
         let (shard, slot) = place(id);
         let table = self.table.get(shard);
         node.in_zone = self.key_in_zone(table.key(slot));
-        let Some(slot) = table.slot(slot) else {
+        let Some(sets) = table.sets(slot) else {
             return 0;
         };
         let mut unresolved = 0;
@@ -214,7 +215,7 @@ impl ZoneStore {
             unresolved += usize::from(found.is_none());
             found
         };
-        let [a, aaaa, srv, ptr] = slot.sets();
+        let [a, aaaa, srv, ptr] = sets;
         let mut values = Vec::new();
         values.extend(
             rdata_of(a).filter_map(|d| <[u8; 4]>::try_from(d).ok().map(|ip| RData::A(ip.into()))),
@@ -283,8 +284,7 @@ impl ZoneStore {
             out.extend(node.aaaa().map(IpAddr::V6));
         } else if self.loading.holds(place(id).0) {
             self.loaded_addresses(id, out);
-        } else if let Some(slot) = self.table.get(place(id).0).slot(place(id).1) {
-            let [a, aaaa, ..] = slot.sets();
+        } else if let Some([a, aaaa, ..]) = self.table.get(place(id).0).sets(place(id).1) {
             for rdata in rdata_of(a).chain(rdata_of(aaaa)) {
                 if let Ok(v4) = <[u8; 4]>::try_from(rdata) {
                     out.push(IpAddr::from(v4));

@@ -403,6 +403,7 @@ impl<'a> Reply<'a> {
                 let Some(set) = set else { continue };
                 let offsets = set.offsets();
                 let n = set.count();
+                let target_at = set.target_offset() as usize;
                 for extra in set.extras() {
                     // Where record `answer_rr` landed after rotation; none for a
                     // record `MaxAnswers` left out.
@@ -412,7 +413,6 @@ impl<'a> Reply<'a> {
                         continue;
                     }
                     let rr_at = pos + span_len(offsets, p.0, index);
-                    let target_at = set.target_offset() as usize;
                     // The owner is the target name in that record: a pointer when it
                     // lies within reach of one (the first 16 KiB), else the name itself.
                     let pointer_to = pointer(rr_at + target_at);

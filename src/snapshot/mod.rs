@@ -667,12 +667,11 @@ fn zone(store: &ZoneStore, shape: Shape, serial: u32, pool: &SetPool) -> Zone {
     let _ = name_to_wire(&config.soa_mname, false, &mut ns_rdata);
     let negative_ttl = config.ttl.min(config.soa_minttl);
     let mut scratch = sets::SetScratch::default();
-    let mut one = |rtype: u16, ttl: u32, rdata: &[u8], extras: &[Extra], target_offset: u16| {
+    let mut one = |rtype: u16, ttl: u32, rdata: &[u8], extras: &[Extra]| {
         scratch.clear();
         scratch.next_record();
         zone_record(rtype, ttl, rdata, &mut scratch.bytes);
         scratch.extras.extend_from_slice(extras);
-        scratch.target_offset = target_offset;
         scratch.extra_ttl = config.ttl;
         pool.intern(&scratch)
     };
@@ -688,9 +687,9 @@ fn zone(store: &ZoneStore, shape: Shape, serial: u32, pool: &SetPool) -> Zone {
         _ => Vec::new(),
     };
     Zone {
-        soa: one(TYPE_SOA, config.ttl, &soa_rdata, &[], 0),
-        negative_soa: one(TYPE_SOA, negative_ttl, &soa_rdata, &[], 0),
-        ns: one(TYPE_NS, config.ttl, &ns_rdata, &glue, 12),
+        soa: one(TYPE_SOA, config.ttl, &soa_rdata, &[]),
+        negative_soa: one(TYPE_SOA, negative_ttl, &soa_rdata, &[]),
+        ns: one(TYPE_NS, config.ttl, &ns_rdata, &glue),
         ttl: config.ttl,
         soa_rdata,
         ns_rdata,
@@ -754,7 +753,6 @@ fn transferred_zone(
     };
     let (soa_set, negative_soa) = (soa(transferred.soa_ttl), soa(negative_ttl));
     scratch.clear();
-    scratch.target_offset = 12;
     scratch.extra_ttl = usual;
     let mut ips = Vec::new();
     for (i, target) in transferred.ns.iter().enumerate() {

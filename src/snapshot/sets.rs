@@ -2,6 +2,7 @@
 //! each distinct set once for every shard and every snapshot version (the same SRV set
 //! stands under `_tcp` and `_udp`, the same agent address under every task of an agent).
 
+use crate::dns::wire::TYPE_SRV;
 use foldhash::fast::FixedState;
 use hashbrown::HashTable;
 use std::hash::{BuildHasher, Hash, Hasher};
@@ -32,16 +33,13 @@ pub struct Extra {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RrSet(ThinArc<SetHeader, [u8; 4]>);
 
-/// What a set knows besides its data.
+/// What a set knows besides its data: 8 bytes, so that with the count and the length
+/// the shared pointer keeps before it a set starts 24 bytes before its data (32 with
+/// the records' length and where targets start held here too: both are in the data).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SetHeader {
     /// How many records.
     count: u32,
-    /// The length of the records' bytes.
-    bytes_len: u32,
-    /// Where, inside each record, the name that extras refer to starts: 18 for an SRV
-    /// target, 12 for an NS host.
-    target_offset: u16,
     /// The TTL of the extras (their names' zone's).
     extra_ttl: u32,
 }
@@ -73,6 +71,12 @@ impl RrSet {
         &self.0.header.header
     }
 
+    /// The length of the records' bytes: the starts' last entry.
+    #[inline]
+    fn bytes_len(&self) -> usize {
+        u32::from_le_bytes(self.0.slice[self.count()]) as usize
+    }
+
     fn offsets_len(&self) -> usize {
         4 * (self.header().count as usize + 1)
     }
@@ -85,7 +89,7 @@ impl RrSet {
     /// The records, in wire form.
     pub fn bytes(&self) -> &[u8] {
         let start = self.offsets_len();
-        &self.0.slice.as_flattened()[start..start + self.header().bytes_len as usize]
+        &self.0.slice.as_flattened()[start..start + self.bytes_len()]
     }
 
     /// Record starts, then the set's length (`count + 1` entries).
@@ -97,7 +101,7 @@ impl RrSet {
     pub fn extras(&self) -> impl Iterator<Item = Extra> + '_ {
         // The padding after the last address (under 4 octets) reads as no address.
         let data = self.0.slice.as_flattened();
-        let mut rest = &data[self.offsets_len() + self.header().bytes_len as usize..];
+        let mut rest = &data[self.offsets_len() + self.bytes_len()..];
         std::iter::from_fn(move || {
             let (head, tail) = rest.split_first_chunk::<5>()?;
             let answer_rr = u32::from_le_bytes([head[0], head[1], head[2], head[3]]);
@@ -116,9 +120,14 @@ impl RrSet {
         })
     }
 
-    /// Where the target name starts in each SRV record's RDATA.
+    /// Where the name that extras refer to starts in each record: an SRV record's
+    /// target (after the priority, weight and port), an NS record's host.
     pub fn target_offset(&self) -> u16 {
-        self.header().target_offset
+        let rtype = self
+            .bytes()
+            .get(2..4)
+            .map(|t| u16::from_be_bytes([t[0], t[1]]));
+        if rtype == Some(TYPE_SRV) { 18 } else { 12 }
     }
 
     /// The TTL of the additional addresses.
@@ -154,8 +163,6 @@ impl RrSet {
     fn new(scratch: &SetScratch) -> RrSet {
         let header = SetHeader {
             count: scratch.offsets.len() as u32,
-            bytes_len: scratch.bytes.len() as u32,
-            target_offset: scratch.target_offset,
             extra_ttl: scratch.extra_ttl,
         };
         let ends = scratch
@@ -199,8 +206,6 @@ pub struct SetScratch {
     pub offsets: Vec<u32>,
     /// Additional addresses.
     pub extras: Vec<Extra>,
-    /// Where the target starts in an SRV record.
-    pub target_offset: u16,
     /// The TTL of the additional addresses.
     pub extra_ttl: u32,
 }
@@ -211,7 +216,6 @@ impl SetScratch {
         self.bytes.clear();
         self.offsets.clear();
         self.extras.clear();
-        self.target_offset = 0;
         self.extra_ttl = 0;
     }
 
@@ -221,18 +225,12 @@ impl SetScratch {
     }
 
     fn hash(&self, hasher: &FixedState) -> u64 {
-        set_hash(
-            hasher,
-            &self.bytes,
-            self.extras.iter().copied(),
-            self.target_offset,
-        )
+        set_hash(hasher, &self.bytes, self.extras.iter().copied())
     }
 
     fn matches(&self, set: &RrSet) -> bool {
         let offsets = set.offsets();
         set.bytes() == self.bytes.as_slice()
-            && set.target_offset() == self.target_offset
             && set.extra_ttl() == self.extra_ttl
             && set.count() == self.offsets.len()
             && self
@@ -244,13 +242,8 @@ impl SetScratch {
     }
 }
 
-/// What a set is found by in the pool: its bytes, its extras and its target offset.
-fn set_hash(
-    hasher: &FixedState,
-    bytes: &[u8],
-    extras: impl Iterator<Item = Extra>,
-    target_offset: u16,
-) -> u64 {
+/// What a set is found by in the pool: its bytes and its extras.
+fn set_hash(hasher: &FixedState, bytes: &[u8], extras: impl Iterator<Item = Extra>) -> u64 {
     let mut h = hasher.build_hasher();
     bytes.hash(&mut h);
     let mut count = 0usize;
@@ -259,7 +252,6 @@ fn set_hash(
         count += 1;
     }
     h.write_usize(count);
-    target_offset.hash(&mut h);
     h.finish()
 }
 
@@ -312,7 +304,7 @@ impl SetPool {
         }
         let set = RrSet::new(scratch);
         table.insert_unique(hash, set.clone(), |s| {
-            set_hash(&self.hasher, s.bytes(), s.extras(), s.target_offset())
+            set_hash(&self.hasher, s.bytes(), s.extras())
         });
         Some(set)
     }
@@ -380,7 +372,6 @@ mod tests {
             s.bytes.extend_from_slice(r);
         }
         s.extras.extend_from_slice(extras);
-        s.target_offset = 18;
         s.extra_ttl = 77;
         s
     }
@@ -397,25 +388,29 @@ mod tests {
                 ip: "fd00::7".parse().unwrap(), // ok: test
             },
         ];
-        let written = scratch(&[b"abc", b"", b"defgh"], &extras);
+        // The first record starts as an SRV record does (owner pointer, type 33).
+        let srv: &[u8] = &[0xC0, 0x0C, 0, 33];
+        let written = scratch(&[srv, b"", b"defg"], &extras);
         let set = RrSet::new(&written);
         assert_eq!(set.count(), 3);
-        assert_eq!(set.bytes(), b"abcdefgh");
+        assert_eq!(set.bytes(), b"\xC0\x0C\x00\x21defg");
         let offsets = set.offsets();
         assert_eq!(
             (0..offsets.len())
                 .map(|i| offsets.at(i))
                 .collect::<Vec<_>>(),
-            [0, 3, 3, 8]
+            [0, 4, 4, 8]
         );
-        assert_eq!(
-            set.records().collect::<Vec<_>>(),
-            [&b"abc"[..], b"", b"defgh"]
-        );
+        assert_eq!(set.records().collect::<Vec<_>>(), [srv, b"", b"defg"]);
         assert_eq!(set.extras().collect::<Vec<_>>(), extras);
         assert_eq!(set.extras_len(), 2 * 5 + 4 + 16);
         assert_eq!((set.target_offset(), set.extra_ttl()), (18, 77));
         assert!(written.matches(&set));
+        // Any other type's extras name the host after the header (NS).
+        assert_eq!(
+            RrSet::new(&scratch(&[b"\xC0\x0C\x00\x02"], &extras)).target_offset(),
+            12
+        );
     }
 
     #[test]

@@ -745,7 +745,6 @@ impl<'a> SetWriter<'a> {
     ) -> Option<RrSet> {
         self.scratch.clear();
         let target_offset = usize::from(set.target_offset());
-        self.scratch.target_offset = set.target_offset();
         self.scratch.bytes.extend_from_slice(set.bytes());
         let offsets = set.offsets();
         self.scratch
@@ -880,7 +879,6 @@ impl<'a> SetWriter<'a> {
                 continue;
             }
             let rr = self.scratch.offsets.len() as u32;
-            self.scratch.target_offset = 18;
             // The additional addresses carry the target's own TTL.
             self.scratch.extra_ttl = self.settings.ttls_of(wire)[0];
             self.scratch.next_record();

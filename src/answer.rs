@@ -10,7 +10,7 @@ use crate::dns::header::{BADVERS, Flags, HEADER_LEN, Header, Rcode, Section};
 use crate::dns::query::{Edns, Query, Reject, parse};
 use crate::dns::wire::*;
 use crate::dns::writer::MessageWriter;
-use crate::snapshot::sets::{Offsets, RrSet};
+use crate::snapshot::sets::{RR_HEADER, RrSet};
 use crate::snapshot::{Lookup, QUESTION_POINTER, Snapshot};
 
 /// How the query arrived: decides the size limit.
@@ -189,18 +189,6 @@ struct Reply<'a> {
     rotation: u32,
 }
 
-/// Bytes of `m` records of a set starting at record `k` (wrapping).
-fn span_len(offsets: Offsets, k: usize, m: usize) -> usize {
-    let n = offsets.len() - 1;
-    let total = offsets.at(n);
-    let end = k + m;
-    if end <= n {
-        offsets.at(end) - offsets.at(k)
-    } else {
-        total - offsets.at(k) + offsets.at(end - n)
-    }
-}
-
 /// Octets of an additional address record whose owner is a 2-octet pointer.
 fn extra_len(ip: &std::net::IpAddr) -> usize {
     if ip.is_ipv4() { 16 } else { 28 }
@@ -325,28 +313,22 @@ impl<'a> Reply<'a> {
         // The apex is the tail of the question name: point the SOA's owner at it.
         let apex_at = HEADER_LEN + self.query.qname_len - apex.len();
         let owner = pointer(apex_at).unwrap_or(QUESTION_POINTER);
-        if !self.begin(rcode, true, soa.bytes().len()) {
+        let len = soa.wire_span(0, 1);
+        if !self.begin(rcode, true, len) {
             return self.simple(rcode, true);
         }
-        if let Some(record) = self.w.reserve(Section::Authority, 1, soa.bytes().len()) {
-            record.copy_from_slice(soa.bytes());
+        if let Some(record) = self.w.reserve(Section::Authority, 1, len) {
+            soa.write_wire(0, 1, record);
             record[..2].copy_from_slice(&owner);
         }
         self.end(rcode)
     }
 
-    /// Copies `m` records of `set` from record `k` (wrapping) in at most two runs, into
-    /// `section` (the caller checked that they fit).
+    /// Writes `m` records of `set` from record `k` (wrapping) into the answer section
+    /// (the caller checked that they fit).
     fn copy_records(w: &mut MessageWriter<'_>, set: &RrSet, k: usize, m: usize) {
-        let bytes = set.bytes();
-        let offsets = set.offsets();
-        let n = set.count();
-        let first_end = (k + m).min(n);
-        let run = &bytes[offsets.at(k)..offsets.at(first_end)];
-        w.put(Section::Answer, (first_end - k) as u16, run);
-        if k + m > n {
-            let run = &bytes[..offsets.at(k + m - n)];
-            w.put(Section::Answer, (k + m - n) as u16, run);
+        if let Some(out) = w.reserve(Section::Answer, m as u16, set.wire_span(k, m)) {
+            set.write_wire(k, m, out);
         }
     }
 
@@ -367,16 +349,15 @@ impl<'a> Reply<'a> {
             let Some(set) = set else { continue };
             let n = set.count();
             let k = self.rotation as usize % n;
-            let offsets = set.offsets();
             // `MaxAnswers` takes the first records of the rotation, without TC.
             let wanted = n.min(snap.zone.max_answers);
             let mut m = wanted;
-            if truncated || used + span_len(offsets, k, wanted) > room {
-                // Largest m with span_len(k, m) fitting (span_len grows with m).
+            if truncated || used + set.wire_span(k, wanted) > room {
+                // Largest m with wire_span(k, m) fitting (it grows with m).
                 let (mut lo, mut hi) = (0, if truncated { 0 } else { wanted });
                 while lo < hi {
                     let mid = (lo + hi).div_ceil(2);
-                    if used + span_len(offsets, k, mid) <= room {
+                    if used + set.wire_span(k, mid) <= room {
                         lo = mid;
                     } else {
                         hi = mid - 1;
@@ -385,7 +366,7 @@ impl<'a> Reply<'a> {
                 m = lo;
                 truncated = true;
             }
-            used += span_len(offsets, k, m);
+            used += set.wire_span(k, m);
             *p = (k, m);
         }
 
@@ -401,9 +382,8 @@ impl<'a> Reply<'a> {
         if !truncated {
             'sets: for ((p, set), &pos) in plan.iter().zip(chosen).zip(&set_at) {
                 let Some(set) = set else { continue };
-                let offsets = set.offsets();
                 let n = set.count();
-                let target_at = set.target_offset() as usize;
+                let target_in_rdata = set.target_offset();
                 for extra in set.extras() {
                     // Where record `answer_rr` landed after rotation; none for a
                     // record `MaxAnswers` left out.
@@ -412,13 +392,13 @@ impl<'a> Reply<'a> {
                     if index >= p.1 {
                         continue;
                     }
-                    let rr_at = pos + span_len(offsets, p.0, index);
+                    let rr_at = pos + set.wire_span(p.0, index);
                     // The owner is the target name in that record: a pointer when it
                     // lies within reach of one (the first 16 KiB), else the name itself.
-                    let pointer_to = pointer(rr_at + target_at);
+                    let pointer_to = pointer(rr_at + RR_HEADER + target_in_rdata);
                     let name = match pointer_to {
                         Some(_) => &[][..],
-                        None => uncompressed_name_at(set.bytes(), offsets.at(j) + target_at),
+                        None => uncompressed_name_at(set.rdata(j), target_in_rdata),
                     };
                     let owner_len = if pointer_to.is_some() { 2 } else { name.len() };
                     if owner_len == 0 {

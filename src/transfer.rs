@@ -364,17 +364,19 @@ impl Transfer {
                     let owner = owner_name(key, self.apex.len());
                     // A name's records may span messages (`slave.<domain>` has one per
                     // agent): go on from record `rr`, and stop where the message is full.
-                    let records = sets
-                        .into_iter()
-                        .flat_map(|set| set.into_iter().flat_map(RrSet::records));
+                    let records = sets.into_iter().flatten().flat_map(|set| {
+                        set.rdatas()
+                            .map(move |rdata| (set.fields(rdata.len()), rdata))
+                    });
                     let mut done = rr;
                     let mut full = false;
                     // The name is written out once per message; its other records point
                     // at that copy (when it lies within a pointer's reach).
                     let mut written_at: Option<[u8; 2]> = None;
-                    for record in records.skip(rr) {
+                    for (fields, rdata) in records.skip(rr) {
                         let owner_len = if written_at.is_some() { 2 } else { owner.len() };
-                        if out.len() - msg + owner_len + record.len() > MESSAGE_LIMIT {
+                        let len = owner_len + fields.len() + rdata.len();
+                        if out.len() - msg + len > MESSAGE_LIMIT {
                             full = true;
                             break;
                         }
@@ -385,7 +387,8 @@ impl Transfer {
                                 out.extend_from_slice(&owner);
                             }
                         }
-                        out.extend_from_slice(&record[2..]);
+                        out.extend_from_slice(&fields);
+                        out.extend_from_slice(rdata);
                         count += 1;
                         done += 1;
                     }
@@ -513,7 +516,7 @@ impl Transfer {
 
 /// The apex SOA record (owner pointer to the question) with another serial.
 fn soa_with_serial(set: &RrSet, serial: u32) -> Option<Vec<u8>> {
-    let mut record = set.records().next()?.to_vec();
+    let mut record = (set.count() > 0).then(|| set.wire_record(0))?;
     (be16(&record, 2)? == TYPE_SOA && set_soa_serial(&mut record, serial)).then_some(record)
 }
 
@@ -549,18 +552,16 @@ fn owner_name(key: &[u8], apex_len: usize) -> Vec<u8> {
     owner
 }
 
-/// Appends every record of `set` under `owner` (each stored record starts with a
-/// 2-octet pointer to the question, replaced here); returns how many. For the zone's
-/// own SOA and NS, single records that always fit.
+/// Appends every record of `set` under `owner`; returns how many. For the zone's own
+/// SOA and NS, single records that always fit.
 fn copy_set(out: &mut Vec<u8>, set: Option<&RrSet>, owner: &[u8]) -> u16 {
     let Some(set) = set else { return 0 };
-    let mut n = 0;
-    for record in set.records() {
+    for rdata in set.rdatas() {
         out.extend_from_slice(owner);
-        out.extend_from_slice(&record[2..]);
-        n += 1;
+        out.extend_from_slice(&set.fields(rdata.len()));
+        out.extend_from_slice(rdata);
     }
-    n
+    set.count() as u16
 }
 
 #[cfg(test)]

@@ -167,7 +167,7 @@ fn run(
 
 /// One NOTIFY per zone of the snapshot: (apex, message without ID).
 fn messages(snap: &Snapshot) -> Vec<(Vec<u8>, Vec<u8>)> {
-    let Some(soa) = snap.zone.soa.as_ref().and_then(|s| s.records().next()) else {
+    let Some(soa) = snap.zone.soa.as_ref().map(|s| s.wire_record(0)) else {
         return Vec::new();
     };
     std::iter::once(&snap.zone.apex)
@@ -181,7 +181,7 @@ fn messages(snap: &Snapshot) -> Vec<(Vec<u8>, Vec<u8>)> {
             if let Some(mut w) = MessageWriter::new(&mut m, size, 0, FLAGS) {
                 w.put(Section::Question, 1, &question);
                 // The SOA record's owner is a pointer to the question: this zone's apex.
-                w.put(Section::Answer, 1, soa);
+                w.put(Section::Answer, 1, &soa);
                 w.finish();
             }
             (apex.clone(), m)

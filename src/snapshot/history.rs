@@ -5,6 +5,7 @@
 //! uncompressed): what was served before and after, after `ReversePolicy` and the other
 //! answer rules, so a secondary that applies them holds exactly the zone served here.
 
+use super::sets::RrSet;
 use super::shards::NameSets;
 use super::store::DirtyName;
 use super::{Snapshot, in_zone};
@@ -154,26 +155,40 @@ pub(super) fn served_changes(
         let old = before.sets_by_key(&name.key, name.key_hash);
         let new = after.sets_by_key(&name.key, name.key_hash);
         for kind in 0..4 {
-            let old_records = records(old, kind);
-            let new_records = records(new, kind);
-            if old_records == new_records {
+            let (old_set, old_records) = records(old, kind);
+            let (new_set, new_records) = records(new, kind);
+            // A set's type and TTL are every record's: when they differ, so do all.
+            let fields = |set: Option<&RrSet>| set.map(|s| (s.rtype(), s.ttl()));
+            let same_fields = fields(old_set) == fields(new_set);
+            if same_fields && old_records == new_records {
                 continue;
             }
-            let old_set: HashSet<&[u8]> = old_records.iter().copied().collect();
-            let new_set: HashSet<&[u8]> = new_records.iter().copied().collect();
-            let with_owner = |r: &[u8]| -> Box<[u8]> { [&name.key[..], r].concat().into() };
-            removed.extend(
-                old_records
-                    .iter()
-                    .filter(|r| !new_set.contains(*r))
-                    .map(|r| with_owner(r)),
-            );
-            added.extend(
-                new_records
-                    .iter()
-                    .filter(|r| !old_set.contains(*r))
-                    .map(|r| with_owner(r)),
-            );
+            let (in_old, in_new): (HashSet<&[u8]>, HashSet<&[u8]>) = match same_fields {
+                true => (
+                    old_records.iter().copied().collect(),
+                    new_records.iter().copied().collect(),
+                ),
+                false => Default::default(),
+            };
+            let with_owner = |set: &RrSet, r: &[u8]| -> Box<[u8]> {
+                [&name.key[..], &set.fields(r.len()), r].concat().into()
+            };
+            if let Some(set) = old_set {
+                removed.extend(
+                    old_records
+                        .iter()
+                        .filter(|r| !in_new.contains(*r))
+                        .map(|r| with_owner(set, r)),
+                );
+            }
+            if let Some(set) = new_set {
+                added.extend(
+                    new_records
+                        .iter()
+                        .filter(|r| !in_old.contains(*r))
+                        .map(|r| with_owner(set, r)),
+                );
+            }
         }
     }
     (removed, added)
@@ -197,12 +212,10 @@ pub(super) fn whole_changes(before: &Snapshot, after: &Snapshot) -> (WireRecords
     served_changes(before, after, &names)
 }
 
-/// The records of one set of a name (A, AAAA, SRV, PTR by `kind`), without the owner
-/// pointer each stored record starts with.
-fn records(sets: Option<NameSets<'_>>, kind: usize) -> Vec<&[u8]> {
-    sets.and_then(|sets| sets[kind])
-        .map(|s| s.records().map(|r| &r[2..]).collect())
-        .unwrap_or_default()
+/// One set of a name (A, AAAA, SRV, PTR by `kind`) and each of its records' RDATA.
+fn records(sets: Option<NameSets<'_>>, kind: usize) -> (Option<&RrSet>, Vec<&[u8]>) {
+    let set = sets.and_then(|sets| sets[kind]);
+    (set, set.map(|s| s.rdatas().collect()).unwrap_or_default())
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ pub mod store;
 pub mod values;
 
 use crate::config::{Config, DCOS_DIRECTORY};
-use crate::dns::wire::{CLASS_IN, TYPE_NS, TYPE_SOA, name_to_wire, set_soa_serial, soa_number};
+use crate::dns::wire::{TYPE_NS, TYPE_SOA, name_to_wire, set_soa_serial, soa_number};
 use crate::records::{ItemRecords, NameId, RecordSet};
 use foldhash::fast::FixedState;
 use sets::{Extra, RrSet, SetPool};
@@ -352,15 +352,11 @@ impl Snapshot {
             return (v4, v6);
         };
         for set in [a, aaaa].into_iter().flatten() {
-            for rr in set.records() {
-                match rr.get(12..) {
-                    Some(ip) if ip.len() == 4 => {
-                        v4.extend(<[u8; 4]>::try_from(ip).ok().map(Ipv4Addr::from))
-                    }
-                    Some(ip) if ip.len() == 16 => {
-                        v6.extend(<[u8; 16]>::try_from(ip).ok().map(Ipv6Addr::from))
-                    }
-                    _ => {}
+            for ip in set.rdatas() {
+                if let Ok(ip) = <[u8; 4]>::try_from(ip) {
+                    v4.push(Ipv4Addr::from(ip));
+                } else if let Ok(ip) = <[u8; 16]>::try_from(ip) {
+                    v6.push(Ipv6Addr::from(ip));
                 }
             }
         }
@@ -372,10 +368,10 @@ impl Snapshot {
         let Some(set) = self.sets_by_text(name).and_then(|[_, _, srv, _]| srv) else {
             return Vec::new();
         };
-        set.records()
-            .filter_map(|rr| {
-                let port = u16::from_be_bytes([*rr.get(16)?, *rr.get(17)?]);
-                Some((wire_to_text(rr.get(18..)?)?, port))
+        set.rdatas()
+            .filter_map(|rdata| {
+                let port = u16::from_be_bytes([*rdata.get(4)?, *rdata.get(5)?]);
+                Some((wire_to_text(rdata.get(6..)?)?, port))
             })
             .collect()
     }
@@ -624,22 +620,8 @@ pub fn in_zone(name: &[u8], apex: &[u8]) -> bool {
     at == target
 }
 
-/// The owner of every stored record: a pointer to the question name.
+/// The owner of every record answered: a pointer to the question name.
 pub const QUESTION_POINTER: [u8; 2] = [0xC0, 12];
-
-pub(crate) fn push_rr_header(out: &mut Vec<u8>, rtype: u16, ttl: u32, rdlen: usize) {
-    out.extend_from_slice(&QUESTION_POINTER);
-    out.extend_from_slice(&rtype.to_be_bytes());
-    out.extend_from_slice(&CLASS_IN.to_be_bytes());
-    out.extend_from_slice(&ttl.to_be_bytes());
-    out.extend_from_slice(&(rdlen as u16).to_be_bytes());
-}
-
-/// Writes one record for the NS and SOA answers.
-pub fn zone_record(rtype: u16, ttl: u32, rdata: &[u8], out: &mut Vec<u8>) {
-    push_rr_header(out, rtype, ttl, rdata.len());
-    out.extend_from_slice(rdata);
-}
 
 /// The zone's settings with its SOA (positive and negative TTL) and NS answers, and
 /// `SOAMname`'s addresses from the store as NS glue when they are served here.
@@ -668,9 +650,8 @@ fn zone(store: &ZoneStore, shape: Shape, serial: u32, pool: &SetPool) -> Zone {
     let negative_ttl = config.ttl.min(config.soa_minttl);
     let mut scratch = sets::SetScratch::default();
     let mut one = |rtype: u16, ttl: u32, rdata: &[u8], extras: &[Extra]| {
-        scratch.clear();
-        scratch.next_record();
-        zone_record(rtype, ttl, rdata, &mut scratch.bytes);
+        scratch.start(rtype, ttl);
+        scratch.push(rdata);
         scratch.extras.extend_from_slice(extras);
         scratch.extra_ttl = config.ttl;
         pool.intern(&scratch)
@@ -746,18 +727,16 @@ fn transferred_zone(
     let usual = transferred.ttls.usual;
     let mut scratch = sets::SetScratch::default();
     let mut soa = |ttl: u32| {
-        scratch.clear();
-        scratch.next_record();
-        zone_record(TYPE_SOA, ttl, &soa_rdata, &mut scratch.bytes);
+        scratch.start(TYPE_SOA, ttl);
+        scratch.push(&soa_rdata);
         pool.intern(&scratch)
     };
     let (soa_set, negative_soa) = (soa(transferred.soa_ttl), soa(negative_ttl));
-    scratch.clear();
+    scratch.start(TYPE_NS, transferred.ns_ttl);
     scratch.extra_ttl = usual;
     let mut ips = Vec::new();
     for (i, target) in transferred.ns.iter().enumerate() {
-        scratch.next_record();
-        zone_record(TYPE_NS, transferred.ns_ttl, target, &mut scratch.bytes);
+        scratch.push(target);
         let text = wire_to_text(target)
             .unwrap_or_default()
             .to_ascii_lowercase();

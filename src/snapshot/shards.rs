@@ -8,13 +8,12 @@
 //! changed and shares every untouched shard with the version before. Sets themselves
 //! are shared through the [`SetPool`].
 //!
-//! Every record is stored with the owner `C0 0C`, a compression pointer to the question
-//! name at offset 12: the client's spelling is echoed, and a rotated set is copied in two
-//! runs (records k..n, then 0..k). Values are sorted within a set, so a set depends
-//! only on the store's contents, never on the order changes arrived in.
+//! A set keeps each record's RDATA; an answer writes each record with the owner `C0 0C`,
+//! a compression pointer to the question name at offset 12 (the client's spelling is
+//! echoed), from the rotation's start on. Values are sorted within a set, so a set
+//! depends only on the store's contents, never on the order changes arrived in.
 
 use super::keys::{key_text, text_order};
-use super::push_rr_header;
 use super::sets::{Extra, RrSet, SetPool, SetScratch};
 use super::store::{Node, SrvValue, ZoneStore};
 use crate::config::ReversePolicy;
@@ -378,7 +377,10 @@ impl Shard {
             .entries()
             .map(|(i, key)| {
                 let set = |s: Option<&RrSet>| match s {
-                    Some(set) => (set.bytes().to_vec(), set.extras().collect()),
+                    Some(set) => {
+                        let wire = (0..set.count()).flat_map(|i| set.wire_record(i));
+                        (wire.collect(), set.extras().collect())
+                    }
                     None => (Vec::new(), Vec::new()),
                 };
                 let sets = self.sets(i).unwrap_or_default();
@@ -743,9 +745,9 @@ impl<'a> SetWriter<'a> {
         set: &RrSet,
         changed: &[NameId],
     ) -> Option<RrSet> {
-        self.scratch.clear();
-        let target_offset = usize::from(set.target_offset());
-        self.scratch.bytes.extend_from_slice(set.bytes());
+        self.scratch.start(set.rtype(), set.ttl());
+        let target_offset = set.target_offset();
+        self.scratch.bytes.extend_from_slice(set.rdata_bytes());
         let offsets = set.offsets();
         self.scratch
             .offsets
@@ -753,9 +755,9 @@ impl<'a> SetWriter<'a> {
         let changed: Vec<(&[u8], NameId)> = changed.iter().map(|&t| (store.key(t), t)).collect();
         let mut kept = set.extras().peekable();
         let mut previous: Option<&[u8]> = None;
-        for (rr, record) in set.records().enumerate() {
+        for (rr, rdata) in set.rdatas().enumerate() {
             let rr = rr as u32;
-            let target = record.get(target_offset..).unwrap_or_default();
+            let target = rdata.get(target_offset..).unwrap_or_default();
             // As `srv_set` sets it: the last record's target's TTL.
             self.scratch.extra_ttl = self.settings.ttls_of(target)[0];
             let first_of_target = previous != Some(target);
@@ -837,32 +839,26 @@ impl<'a> SetWriter<'a> {
                 &candidates[best..=best]
             }
         };
-        self.scratch.clear();
+        self.scratch.start(TYPE_PTR, ttl);
         for (_, wire) in chosen {
-            if !super::keys::is_wire(wire) {
-                continue;
+            if super::keys::is_wire(wire) {
+                self.scratch.push(wire);
             }
-            self.scratch.next_record();
-            push_rr_header(&mut self.scratch.bytes, TYPE_PTR, ttl, wire.len());
-            self.scratch.bytes.extend_from_slice(wire);
         }
         self.pool.intern(&self.scratch)
     }
 
+    /// The A set of `ips` (all IPv4) or their AAAA set (all IPv6).
     fn address_set(&mut self, ips: &[IpAddr], ttl: u32) -> Option<RrSet> {
-        self.scratch.clear();
+        let rtype = match ips.first() {
+            Some(IpAddr::V6(_)) => TYPE_AAAA,
+            _ => TYPE_A,
+        };
+        self.scratch.start(rtype, ttl);
         for ip in ips {
-            self.scratch.next_record();
-            let out = &mut self.scratch.bytes;
             match ip {
-                IpAddr::V4(v4) => {
-                    push_rr_header(out, TYPE_A, ttl, 4);
-                    out.extend_from_slice(&v4.octets());
-                }
-                IpAddr::V6(v6) => {
-                    push_rr_header(out, TYPE_AAAA, ttl, 16);
-                    out.extend_from_slice(&v6.octets());
-                }
+                IpAddr::V4(v4) => self.scratch.push(&v4.octets()),
+                IpAddr::V6(v6) => self.scratch.push(&v6.octets()),
             }
         }
         self.pool.intern(&self.scratch)
@@ -870,7 +866,7 @@ impl<'a> SetWriter<'a> {
 
     /// SRV records (each value with its target's key), sorted by the caller.
     fn srv_set(&mut self, store: &ZoneStore, srv: &[(SrvValue, &[u8])], ttl: u32) -> Option<RrSet> {
-        self.scratch.clear();
+        self.scratch.start(TYPE_SRV, ttl);
         for (i, &(value, wire)) in srv.iter().enumerate() {
             let (target, port) = (value.target, value.port);
             let (priority, weight) = value.own.unwrap_or((0, self.settings.srv_weight));
@@ -883,7 +879,6 @@ impl<'a> SetWriter<'a> {
             self.scratch.extra_ttl = self.settings.ttls_of(wire)[0];
             self.scratch.next_record();
             let out = &mut self.scratch.bytes;
-            push_rr_header(out, TYPE_SRV, ttl, 6 + wire.len());
             out.extend_from_slice(&priority.to_be_bytes());
             out.extend_from_slice(&weight.to_be_bytes());
             out.extend_from_slice(&port.to_be_bytes());
@@ -962,11 +957,10 @@ mod tests {
         let pool = SetPool::default();
         let set = |tag: u8| {
             let mut scratch = SetScratch::default();
-            scratch.next_record();
-            scratch.bytes.extend_from_slice(&[0xC0, 0x0C, tag]);
+            scratch.push(&[tag]);
             pool.intern(&scratch).unwrap() // ok: test
         };
-        let tag = |set: Option<&RrSet>| set.map(|s| s.bytes()[2]);
+        let tag = |set: Option<&RrSet>| set.map(|s| s.rdata(0)[0]);
         let mut shard = Shard::default();
         let names: Vec<usize> = (0..3u8)
             .map(|i| {

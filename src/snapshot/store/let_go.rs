@@ -27,14 +27,9 @@ const LARGE_NAME_VALUES: usize = 256;
 /// what was kept aside stand for it (no name has this many names below it).
 pub(super) const LET_GO: u32 = u32::MAX;
 
-/// The octets before a stored record's RDATA: owner pointer, type, class, TTL, length.
-const RR_HEADER: usize = 12;
-
 /// The RDATA of each record of a set, if any.
 fn rdata_of(set: Option<&RrSet>) -> impl Iterator<Item = &[u8]> {
-    set.into_iter()
-        .flat_map(RrSet::records)
-        .map(|record| &record[RR_HEADER..])
+    set.into_iter().flat_map(RrSet::rdatas)
 }
 
 impl ZoneStore {

@@ -596,6 +596,64 @@ mod tests {
         assert_eq!(engines[1].store.inconsistencies, 0);
     }
 
+    /// A set's records share its TTL: an IXFR between zones served with two TTLs
+    /// removes every record and adds it again with the new TTL, and nothing else.
+    #[test]
+    fn records_of_another_ttl_are_changed_records() {
+        let ttl_7 = Config::from_json(
+            r#"{"masters":["10.0.0.1:5050"],"externalon":false,"ttl":7,
+                "IPSources":["netinfo","docker","mesos","host"]}"#,
+            "config.json".as_ref(),
+            &crate::config::Environment::system(),
+        )
+        .expect("a valid configuration"); // ok: test
+        let [usual, short] = [test_config(), ttl_7].map(|config| {
+            let mut engine = Engine::new(config.clone());
+            engine.cluster =
+                Cluster::from_state(many_tasks(3), vec!["10.0.0.1:5050".into()], vec![]);
+            let items = engine.cluster.items();
+            engine.put_on(&items, Sign::Add, false);
+            engine.state_seen = true;
+            let empty = Snapshot::empty(&config);
+            engine.publish(&empty).expect("a first publish").0 // ok: test
+        });
+        let (removed, added) = usual.whole_changes(&short);
+        let every = usual.counts.a + usual.counts.aaaa + usual.counts.srv;
+        assert!(every > 50);
+        assert_eq!((removed.len(), added.len()), (every, every));
+        // The TTL follows the owner name and the type and class.
+        let ttl_at = |record: &[u8]| {
+            let mut at = 0;
+            while record[at] != 0 {
+                at += 1 + usize::from(record[at]);
+            }
+            at + 5
+        };
+        let with_ttl = |records: &[Box<[u8]>], ttl: u32| {
+            let mut out: Vec<Vec<u8>> = records
+                .iter()
+                .map(|r| {
+                    let mut r = r.to_vec();
+                    let at = ttl_at(&r);
+                    r[at..at + 4].copy_from_slice(&ttl.to_be_bytes());
+                    r
+                })
+                .collect();
+            out.sort();
+            out
+        };
+        assert_eq!(with_ttl(&removed, 7), with_ttl(&added, 7));
+        // Each as it was served: the default TTL, then 7.
+        let sorted = |records: &[Box<[u8]>]| {
+            let mut out: Vec<Vec<u8>> = records.iter().map(|r| r.to_vec()).collect();
+            out.sort();
+            out
+        };
+        assert_eq!(with_ttl(&removed, 60), sorted(&removed));
+        assert_eq!(with_ttl(&added, 7), sorted(&added));
+        assert_eq!(short.whole_changes(&short), (Vec::new(), Vec::new()));
+    }
+
     /// A store loaded whole (`put_all`) serves what one filled record by record does,
     /// and counts each value as often as items add it: with every other item taken
     /// out of both (values two items added among them: an app's tasks on one agent

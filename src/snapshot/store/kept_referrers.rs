@@ -1,11 +1,11 @@
 //! The SRV referrers of targets whose nodes were let go (a secondary's store), as
-//! (target, referrer, count) entries: those of a whole load in one list sorted by
-//! target, sized exactly, and those kept later (nodes let go after a change) in a table
-//! by their target's hash. A list per target (a map entry pointing at an allocation of
-//! its own) cost about twice as much: most targets have two to four referrers (the
-//! `_tcp` and `_udp` names of an app, and its named ports). One table for all would
-//! grow by doubling: at 100k tasks its 440k to 480k entries fall on either side of a
-//! doubling, and the long-tailed cluster's would have held twice the room it used.
+//! (target, referrer, count) entries: those of a whole load in sorted lists, sized
+//! exactly, and those kept later (nodes let go after a change) in a table by their
+//! target's hash. A list per target (a map entry pointing at an allocation of its own)
+//! cost about twice as much: most targets have two to four referrers (the `_tcp` and
+//! `_udp` names of an app, and its named ports). One table for all would grow by
+//! doubling: at 100k tasks its 440k to 480k entries fall on either side of a doubling,
+//! and the long-tailed cluster's would have held twice the room it used.
 
 use super::NameId;
 use foldhash::fast::FixedState;
@@ -21,20 +21,55 @@ struct Entry {
     count: u32,
 }
 
+/// A whole load's entries, 7.6 bytes each rather than an `Entry`'s 12 (2 MB at 100k
+/// tasks): each target once with where its referrers start, then the referrers and
+/// their counts side by side, a target's adjacent. A count is under 256 (the records
+/// of one name naming one target: one a port); a pair counted more is kept `later`.
+#[derive(Default)]
+struct Loaded {
+    /// Each target, sorted, and its first referrer's place in `referrers`.
+    targets: Vec<(NameId, u32)>,
+    referrers: Vec<NameId>,
+    /// 0 once given back to the target's node.
+    counts: Vec<u8>,
+    /// The target of every `INDEX_STRIDE`-th entry of `targets`: a search starts here,
+    /// in a list small enough to stay in cache, and ends in one stride of `targets` (a
+    /// search of the whole list read some 19 cold lines, 7% of a primary's CPU per
+    /// event).
+    index: Vec<NameId>,
+}
+
+impl Loaded {
+    /// The places in `referrers` of `target`'s.
+    fn of(&self, target: NameId) -> std::ops::Range<usize> {
+        // Strides whose first target is below `target`: it is in the last of them, or
+        // the next stride's first.
+        let below = self.index.partition_point(|&t| t < target);
+        let from = below.saturating_sub(1) * INDEX_STRIDE;
+        let to = (below * INDEX_STRIDE + 1).min(self.targets.len());
+        let at = from + self.targets[from..to].partition_point(|t| t.0 < target);
+        match self.targets.get(at) {
+            Some(&(t, first)) if t == target => {
+                let end = self
+                    .targets
+                    .get(at + 1)
+                    .map_or(self.referrers.len(), |next| next.1 as usize);
+                first as usize..end
+            }
+            _ => 0..0,
+        }
+    }
+}
+
 #[derive(Default)]
 pub(super) struct KeptReferrers {
-    /// A whole load's, sorted by target then referrer; an entry given back to its
-    /// target's node has a count of 0.
-    loaded: Vec<Entry>,
-    /// The target of every `INDEX_STRIDE`-th loaded entry: a search starts here, in a
-    /// list small enough to stay in cache, and ends in one stride of `loaded` (a search
-    /// of `loaded` alone read some 19 cold lines, 7% of a primary's CPU per event).
-    loaded_index: Vec<NameId>,
+    /// A whole load's.
+    loaded: Loaded,
     /// Kept since, found by their target's hash.
     later: HashTable<Entry>,
 }
 
-/// Loaded entries per entry of the index.
+/// Loaded targets per entry of the index.
 const INDEX_STRIDE: usize = 32;
 
 fn hash_of(target: NameId) -> u64 {
@@ -52,58 +87,63 @@ impl KeptReferrers {
             .collect();
         keys.sort_unstable();
         let runs = || keys.chunk_by(|x, y| x == y);
-        // Counted first, so that the list is made once at its size.
-        let mut loaded = Vec::with_capacity(runs().count());
-        loaded.extend(runs().map(|run| Entry {
-            target: (run[0] >> 32) as NameId,
-            referrer: run[0] as NameId,
-            count: run.len() as u32,
-        }));
-        self.loaded_index = loaded
+        let target_of = |key: u64| (key >> 32) as NameId;
+        // Counted first, so that the lists are made once at their size.
+        let pairs = runs().count();
+        let targets = keys.chunk_by(|x, y| target_of(*x) == target_of(*y)).count();
+        let mut loaded = Loaded {
+            targets: Vec::with_capacity(targets),
+            referrers: Vec::with_capacity(pairs),
+            counts: Vec::with_capacity(pairs),
+            index: Vec::new(),
+        };
+        for run in runs() {
+            let (target, referrer) = (target_of(run[0]), run[0] as NameId);
+            if run.len() > usize::from(u8::MAX) {
+                self.put(target, &[(referrer, run.len() as u32)]);
+                continue;
+            }
+            if loaded.targets.last().is_none_or(|t| t.0 != target) {
+                loaded.targets.push((target, loaded.referrers.len() as u32));
+            }
+            loaded.referrers.push(referrer);
+            loaded.counts.push(run.len() as u8);
+        }
+        loaded.index = loaded
+            .targets
             .iter()
             .step_by(INDEX_STRIDE)
-            .map(|e| e.target)
+            .map(|t| t.0)
             .collect();
         self.loaded = loaded;
     }
 
-    /// The loaded entries of `target`.
-    fn loaded_of(&mut self, target: NameId) -> &mut [Entry] {
-        // Strides whose first entry is below `target`: its entries start in the last
-        // of them, or at the next stride's first entry.
-        let below = self.loaded_index.partition_point(|&t| t < target);
-        let from = below.saturating_sub(1) * INDEX_STRIDE;
-        let to = (below * INDEX_STRIDE + 1).min(self.loaded.len());
-        let start = from + self.loaded[from..to].partition_point(|e| e.target < target);
-        // A target has a few referrers: read along.
-        let len = self.loaded[start..]
-            .iter()
-            .take_while(|e| e.target == target)
-            .count();
-        &mut self.loaded[start..start + len]
-    }
-
     /// One more SRV record of `referrer` names `target`.
     pub(super) fn add(&mut self, target: NameId, referrer: NameId) {
-        if let Some(e) = self
-            .loaded_of(target)
-            .iter_mut()
-            .find(|e| e.referrer == referrer && e.count > 0)
+        let loaded = &mut self.loaded;
+        let mut count = 1;
+        if let Some(at) = loaded
+            .of(target)
+            .find(|&at| loaded.referrers[at] == referrer && loaded.counts[at] > 0)
         {
-            e.count += 1;
-            return;
+            if loaded.counts[at] < u8::MAX {
+                loaded.counts[at] += 1;
+                return;
+            }
+            // Counted past what the list holds: kept later from here on.
+            count += u32::from(std::mem::take(&mut loaded.counts[at]));
         }
         let hash = hash_of(target);
         let found = self
             .later
             .find_mut(hash, |e| e.target == target && e.referrer == referrer);
         match found {
-            Some(entry) => entry.count += 1,
+            Some(entry) => entry.count += count,
             None => {
                 let entry = Entry {
                     target,
                     referrer,
-                    count: 1,
+                    count,
                 };
                 self.later.insert_unique(hash, entry, |e| hash_of(e.target));
             }
@@ -126,9 +166,12 @@ impl KeptReferrers {
     /// The referrers of `target`, taken out (for its node, given back).
     pub(super) fn take(&mut self, target: NameId) -> ThinVec<(NameId, u32)> {
         let mut taken = ThinVec::new();
-        for e in self.loaded_of(target).iter_mut().filter(|e| e.count > 0) {
-            taken.push((e.referrer, e.count));
-            e.count = 0;
+        let loaded = &mut self.loaded;
+        for at in loaded.of(target) {
+            let count = std::mem::take(&mut loaded.counts[at]);
+            if count > 0 {
+                taken.push((loaded.referrers[at], u32::from(count)));
+            }
         }
         let hash = hash_of(target);
         while let Ok(entry) = self.later.find_entry(hash, |e| e.target == target) {
@@ -138,13 +181,21 @@ impl KeptReferrers {
         taken
     }
 
-    /// Octets held: the loaded list, and the later table with its control octet an
+    /// Octets held: the loaded lists, and the later table with its control octet an
     /// entry.
     pub(super) fn bytes_held(&self) -> usize {
-        let entry = std::mem::size_of::<Entry>();
-        self.loaded.capacity() * entry
-            + self.loaded_index.capacity() * std::mem::size_of::<NameId>()
-            + self.later.capacity() * (entry + 1)
+        let loaded = &self.loaded;
+        loaded.targets.capacity() * std::mem::size_of::<(NameId, u32)>()
+            + loaded.referrers.capacity() * std::mem::size_of::<NameId>()
+            + loaded.counts.capacity()
+            + loaded.index.capacity() * std::mem::size_of::<NameId>()
+            + self.later.capacity() * (std::mem::size_of::<Entry>() + 1)
+    }
+
+    /// Whether every loaded entry was given back.
+    #[cfg(test)]
+    fn loaded_all_taken(&self) -> bool {
+        self.loaded.counts.iter().all(|&c| c == 0)
     }
 }
 
@@ -157,11 +208,34 @@ mod tests {
         referrers.to_vec()
     }
 
+    /// A pair counted past what the loaded lists hold is kept, and counted, later.
+    #[test]
+    fn a_referrer_counted_past_the_lists_is_kept_whole() {
+        let mut kept = KeptReferrers::default();
+        let mut pairs = vec![(7, 100); 300];
+        pairs.extend([(7, 101), (7, 102), (7, 102)]);
+        pairs.extend(vec![(8, 100); 255]);
+        kept.load(pairs);
+        assert_eq!(kept.later.len(), 1, "(7, 100) is counted 300");
+        for _ in 0..3 {
+            kept.add(8, 100);
+        }
+        kept.add(7, 100);
+        assert_eq!(sorted(kept.take(7)), [(100, 301), (101, 1), (102, 2)]);
+        assert_eq!(sorted(kept.take(8)), [(100, 258)]);
+        assert!(kept.later.is_empty() && kept.loaded_all_taken());
+    }
+
     #[test]
     fn a_target_gets_back_the_referrers_kept_for_it_and_no_other() {
         let mut kept = KeptReferrers::default();
         kept.load(vec![(7, 100), (9, 100), (7, 101), (7, 100), (5, 100)]);
-        assert_eq!(kept.loaded.len(), 4, "one entry per pair, counted");
+        assert_eq!(
+            kept.loaded.referrers.len(),
+            4,
+            "one entry per pair, counted"
+        );
+        assert_eq!(kept.loaded.targets.len(), 3);
         // A record more, for a loaded pair and for a new one.
         kept.add(7, 100);
         kept.add(7, 102);
@@ -177,7 +251,7 @@ mod tests {
         assert_eq!(sorted(kept.take(5)), [(100, 1)]);
         assert!(kept.take(6).is_empty());
         assert!(kept.later.is_empty());
-        assert!(kept.loaded.iter().all(|e| e.count == 0));
+        assert!(kept.loaded_all_taken());
     }
 
     /// Found through the index, across its strides: every target's referrers, none
@@ -185,21 +259,24 @@ mod tests {
     #[test]
     fn the_index_finds_every_loaded_target() {
         let referrers = |target: NameId| (0..target % 5).map(move |r| 1000 + r);
-        let pairs: Vec<(NameId, NameId)> = (1..400)
+        let pairs: Vec<(NameId, NameId)> = (1..1000)
             .map(|t| t * 3)
             .flat_map(|t| referrers(t).map(move |r| (t, r)))
             .collect();
         let mut kept = KeptReferrers::default();
         kept.load(pairs);
-        assert!(kept.loaded.len() > 10 * INDEX_STRIDE, "several strides");
-        for target in 0..1300 {
-            let expected: Vec<(NameId, u32)> = if target % 3 == 0 && (3..1200).contains(&target) {
+        assert!(
+            kept.loaded.targets.len() > 10 * INDEX_STRIDE,
+            "several strides"
+        );
+        for target in 0..3100 {
+            let expected: Vec<(NameId, u32)> = if target % 3 == 0 && (3..3000).contains(&target) {
                 referrers(target).map(|r| (r, 1)).collect()
             } else {
                 Vec::new()
             };
             assert_eq!(sorted(kept.take(target)), expected, "target {target}");
         }
-        assert!(kept.loaded.iter().all(|e| e.count == 0));
+        assert!(kept.loaded_all_taken());
     }
 }

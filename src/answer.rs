@@ -313,12 +313,11 @@ impl<'a> Reply<'a> {
         // The apex is the tail of the question name: point the SOA's owner at it.
         let apex_at = HEADER_LEN + self.query.qname_len - apex.len();
         let owner = pointer(apex_at).unwrap_or(QUESTION_POINTER);
-        let len = soa.wire_span(0, 1);
-        if !self.begin(rcode, true, len) {
+        if !self.begin(rcode, true, soa.len()) {
             return self.simple(rcode, true);
         }
-        if let Some(record) = self.w.reserve(Section::Authority, 1, len) {
-            soa.write_wire(0, 1, record);
+        if let Some(record) = self.w.reserve(Section::Authority, 1, soa.len()) {
+            record.copy_from_slice(soa);
             record[..2].copy_from_slice(&owner);
         }
         self.end(rcode)

@@ -206,19 +206,30 @@ impl RrSet {
     #[inline]
     pub fn write_wire(&self, k: usize, m: usize, out: &mut [u8]) {
         let n = self.count();
-        let offsets = self.offsets();
-        let rdata = self.rdata_bytes();
+        // The rotation: records k.., then from the first.
+        let first = m.min(n - k);
+        let runs = [(k, first), (0, m - first)];
         let mut head = [0u8; RR_HEADER];
         head[..2].copy_from_slice(&QUESTION_POINTER);
         head[2..RR_HEADER].copy_from_slice(&self.fields(0));
-        let mut at = 0;
-        for i in (k..k + m).map(|i| if i >= n { i - n } else { i }) {
-            let data = &rdata[offsets.at(i)..offsets.at(i + 1)];
-            head[10..12].copy_from_slice(&(data.len() as u16).to_be_bytes());
-            out[at..at + RR_HEADER].copy_from_slice(&head);
-            at += RR_HEADER;
-            out[at..at + data.len()].copy_from_slice(data);
-            at += data.len();
+        let rdata = self.rdata_bytes();
+        match self.header().fixed {
+            4 => write_fixed::<4>(head, rdata, runs, out),
+            16 => write_fixed::<16>(head, rdata, runs, out),
+            _ => {
+                let offsets = self.offsets();
+                let mut at = 0;
+                for (start, len) in runs {
+                    for i in start..start + len {
+                        let data = &rdata[offsets.at(i)..offsets.at(i + 1)];
+                        head[10..12].copy_from_slice(&(data.len() as u16).to_be_bytes());
+                        out[at..at + RR_HEADER].copy_from_slice(&head);
+                        at += RR_HEADER;
+                        out[at..at + data.len()].copy_from_slice(data);
+                        at += data.len();
+                    }
+                }
+            }
         }
     }
 
@@ -326,6 +337,31 @@ impl RrSet {
         data.resize(data.len().next_multiple_of(4), 0);
         let words = data.chunks_exact(4).map(|w| [w[0], w[1], w[2], w[3]]);
         RrSet(ThinArc::from_header_and_iter(header, words))
+    }
+}
+
+/// Writes the records of `runs` (first record, how many) of a set whose every RDATA is
+/// `N` octets, each after `head`: copies of a length the compiler knows, a few moves
+/// each (a copy of a length read at run time is a call to `memcpy`: an A answer took
+/// 27% more instructions that way).
+#[inline]
+fn write_fixed<const N: usize>(
+    mut head: [u8; RR_HEADER],
+    rdata: &[u8],
+    runs: [(usize, usize); 2],
+    out: &mut [u8],
+) {
+    head[10..12].copy_from_slice(&(N as u16).to_be_bytes());
+    let mut records = out.chunks_exact_mut(RR_HEADER + N);
+    for (start, len) in runs {
+        // The data first: a zip takes from its first side before it finds the second
+        // empty, and a record taken there would be skipped.
+        let data = rdata[start * N..(start + len) * N].chunks_exact(N);
+        for (data, record) in data.zip(records.by_ref()) {
+            let (record_head, record_data) = record.split_at_mut(RR_HEADER);
+            record_head.copy_from_slice(&head);
+            record_data.copy_from_slice(data);
+        }
     }
 }
 

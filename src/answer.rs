@@ -189,6 +189,10 @@ struct Reply<'a> {
     rotation: u32,
 }
 
+/// How a set goes into an answer: the rotation's first record, how many records, and
+/// their length in wire form.
+type Planned = (usize, usize, usize);
+
 /// Octets of an additional address record whose owner is a 2-octet pointer.
 fn extra_len(ip: &std::net::IpAddr) -> usize {
     if ip.is_ipv4() { 16 } else { 28 }
@@ -323,10 +327,10 @@ impl<'a> Reply<'a> {
         self.end(rcode)
     }
 
-    /// Writes `m` records of `set` from record `k` (wrapping) into the answer section
-    /// (the caller checked that they fit).
-    fn copy_records(w: &mut MessageWriter<'_>, set: &RrSet, k: usize, m: usize) {
-        if let Some(out) = w.reserve(Section::Answer, m as u16, set.wire_span(k, m)) {
+    /// Writes `m` records of `set` from record `k` (wrapping), `len` octets as the plan
+    /// measured them, into the answer section (the caller checked that they fit).
+    fn copy_records(w: &mut MessageWriter<'_>, set: &RrSet, (k, m, len): Planned) {
+        if let Some(out) = w.reserve(Section::Answer, m as u16, len) {
             set.write_wire(k, m, out);
         }
     }
@@ -341,7 +345,7 @@ impl<'a> Reply<'a> {
         let room = w.room() - opt;
 
         // How many records of each set fit, in order; TC when any was left out.
-        let mut plan = [(0usize, 0usize); 4]; // (rotation start, records taken)
+        let mut plan: [Planned; 4] = [(0, 0, 0); 4];
         let mut used = 0;
         let mut truncated = false;
         for (p, set) in plan.iter_mut().zip(chosen) {
@@ -351,7 +355,8 @@ impl<'a> Reply<'a> {
             // `MaxAnswers` takes the first records of the rotation, without TC.
             let wanted = n.min(snap.zone.max_answers);
             let mut m = wanted;
-            if truncated || used + set.wire_span(k, wanted) > room {
+            let mut len = set.wire_span(k, wanted);
+            if truncated || used + len > room {
                 // Largest m with wire_span(k, m) fitting (it grows with m).
                 let (mut lo, mut hi) = (0, if truncated { 0 } else { wanted });
                 while lo < hi {
@@ -363,10 +368,11 @@ impl<'a> Reply<'a> {
                     }
                 }
                 m = lo;
+                len = set.wire_span(k, m);
                 truncated = true;
             }
-            used += set.wire_span(k, m);
-            *p = (k, m);
+            used += len;
+            *p = (k, m, len);
         }
 
         // Write the answers, remembering where each set starts.
@@ -374,7 +380,7 @@ impl<'a> Reply<'a> {
         for ((p, set), pos) in plan.iter().zip(chosen).zip(set_at.iter_mut()) {
             let Some(set) = set else { continue };
             *pos = w.len();
-            Self::copy_records(w, set, p.0, p.1);
+            Self::copy_records(w, set, *p);
         }
 
         // Additional addresses, only when every answer went out, as many as fit.

@@ -516,8 +516,8 @@ impl Transfer {
 
 /// The apex SOA record (owner pointer to the question) with another serial.
 fn soa_with_serial(set: &RrSet, serial: u32) -> Option<Vec<u8>> {
-    let mut record = (set.count() > 0).then(|| set.wire_record(0))?;
-    (be16(&record, 2)? == TYPE_SOA && set_soa_serial(&mut record, serial)).then_some(record)
+    let mut record = (set.rtype() == TYPE_SOA).then(|| set.wire_record(0))?;
+    set_soa_serial(&mut record, serial).then_some(record)
 }
 
 /// The serial in the SOA of an IXFR query's authority section (RFC 1995 §3).

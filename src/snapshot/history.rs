@@ -170,25 +170,18 @@ pub(super) fn served_changes(
                 ),
                 false => Default::default(),
             };
-            let with_owner = |set: &RrSet, r: &[u8]| -> Box<[u8]> {
-                [&name.key[..], &set.fields(r.len()), r].concat().into()
+            // Into `out`: the records of `set` not in `other`, each with its owner and
+            // fields.
+            let missing = |set: Option<&RrSet>,
+                           records: &[&[u8]],
+                           other: &HashSet<&[u8]>,
+                           out: &mut WireRecords| {
+                let Some(set) = set else { return };
+                let fresh = records.iter().filter(|r| !other.contains(*r));
+                out.extend(fresh.map(|r| [&name.key[..], &set.fields(r.len()), r].concat().into()));
             };
-            if let Some(set) = old_set {
-                removed.extend(
-                    old_records
-                        .iter()
-                        .filter(|r| !in_new.contains(*r))
-                        .map(|r| with_owner(set, r)),
-                );
-            }
-            if let Some(set) = new_set {
-                added.extend(
-                    new_records
-                        .iter()
-                        .filter(|r| !in_old.contains(*r))
-                        .map(|r| with_owner(set, r)),
-                );
-            }
+            missing(old_set, &old_records, &in_new, &mut removed);
+            missing(new_set, &new_records, &in_old, &mut added);
         }
     }
     (removed, added)

@@ -671,7 +671,7 @@ fn zone(store: &ZoneStore, shape: Shape, serial: u32, pool: &SetPool) -> Zone {
     };
     Zone {
         soa: one(TYPE_SOA, config.ttl, &soa_rdata, &[]),
-        negative_soa: one(TYPE_SOA, negative_ttl, &soa_rdata, &[]).map(|s| s.wire_record(0).into()),
+        negative_soa: Some(sets::wire_record(TYPE_SOA, negative_ttl, &soa_rdata).into()),
         ns: one(TYPE_NS, config.ttl, &ns_rdata, &glue),
         ttl: config.ttl,
         soa_rdata,
@@ -728,13 +728,10 @@ fn transferred_zone(
     let negative_ttl = transferred.soa_ttl.min(minimum);
     let usual = transferred.ttls.usual;
     let mut scratch = sets::SetScratch::default();
-    let mut soa = |ttl: u32| {
-        scratch.start(TYPE_SOA, ttl);
-        scratch.push(&soa_rdata);
-        pool.intern(&scratch)
-    };
-    let (soa_set, negative_soa) = (soa(transferred.soa_ttl), soa(negative_ttl));
-    let negative_soa = negative_soa.map(|s| s.wire_record(0).into());
+    scratch.start(TYPE_SOA, transferred.soa_ttl);
+    scratch.push(&soa_rdata);
+    let soa_set = pool.intern(&scratch);
+    let negative_soa = Some(sets::wire_record(TYPE_SOA, negative_ttl, &soa_rdata).into());
     scratch.start(TYPE_NS, transferred.ns_ttl);
     scratch.extra_ttl = usual;
     let mut ips = Vec::new();

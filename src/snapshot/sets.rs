@@ -58,6 +58,26 @@ pub struct SetHeader {
 /// RDLENGTH.
 pub const RR_HEADER: usize = 12;
 
+/// Type, class (IN), TTL and RDLENGTH: what follows a record's owner.
+fn record_fields(rtype: u16, ttl: u32, rdlen: usize) -> [u8; RR_HEADER - 2] {
+    let mut out = [0; RR_HEADER - 2];
+    out[0..2].copy_from_slice(&rtype.to_be_bytes());
+    out[2..4].copy_from_slice(&CLASS_IN.to_be_bytes());
+    out[4..8].copy_from_slice(&ttl.to_be_bytes());
+    out[8..10].copy_from_slice(&(rdlen as u16).to_be_bytes());
+    out
+}
+
+/// One record in wire form, its owner a pointer to the question.
+pub fn wire_record(rtype: u16, ttl: u32, rdata: &[u8]) -> Vec<u8> {
+    [
+        &QUESTION_POINTER[..],
+        &record_fields(rtype, ttl, rdata.len()),
+        rdata,
+    ]
+    .concat()
+}
+
 /// The RDATA length of every record of `rtype` when it has one (A, AAAA), else 0: a set
 /// of such records keeps no starts (4 bytes a record, 1.1 MB at 100k tasks).
 fn fixed_rdata_len(rtype: u16) -> u16 {
@@ -173,19 +193,13 @@ impl RrSet {
     /// Type, class, TTL and RDLENGTH of a record of `rdlen` octets of RDATA: what
     /// follows the owner.
     pub fn fields(&self, rdlen: usize) -> [u8; RR_HEADER - 2] {
-        let mut out = [0; RR_HEADER - 2];
-        out[0..2].copy_from_slice(&self.rtype().to_be_bytes());
-        out[2..4].copy_from_slice(&CLASS_IN.to_be_bytes());
-        out[4..8].copy_from_slice(&self.ttl().to_be_bytes());
-        out[8..10].copy_from_slice(&(rdlen as u16).to_be_bytes());
-        out
+        record_fields(self.rtype(), self.ttl(), rdlen)
     }
 
     /// Record `i` as a query answer holds it: owner pointer to the question, then the
     /// rest. For the few readers outside the query path.
     pub fn wire_record(&self, i: usize) -> Vec<u8> {
-        let rdata = self.rdata(i);
-        [&QUESTION_POINTER[..], &self.fields(rdata.len()), rdata].concat()
+        wire_record(self.rtype(), self.ttl(), self.rdata(i))
     }
 
     /// Octets of `m` records from record `k` on (wrapping) in wire form.

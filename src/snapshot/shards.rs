@@ -302,6 +302,13 @@ pub struct Slot {
 /// A name's A, AAAA, SRV and PTR sets, as a query reads them.
 pub type NameSets<'a> = [Option<&'a RrSet>; 4];
 
+/// Where a name with the kinds `kinds` keeps its set of kind `kind`: how many of its
+/// kinds come before it (0 and 1 in the slot, then the spilled ones).
+#[inline]
+fn rank(kinds: u8, kind: usize) -> usize {
+    (kinds & ((1 << kind) - 1)).count_ones() as usize
+}
+
 /// The names of one shard: what a query reads (index, slots, keys).
 #[derive(Clone, Default)]
 pub struct Shard {
@@ -404,19 +411,15 @@ impl Shard {
     #[inline]
     pub fn sets(&self, index: usize) -> Option<NameSets<'_>> {
         let slot = self.slots.get(index).filter(|s| s.served)?;
-        let mut out = [None; 4];
-        let mut next = 0;
-        for (kind, set) in out.iter_mut().enumerate() {
+        Some(std::array::from_fn(|kind| {
             if slot.kinds & (1 << kind) == 0 {
-                continue;
+                return None;
             }
-            *set = match slot.held.get(next) {
-                Some(held) => held.as_ref(),
-                None => self.spilled_set(index, next - 2),
-            };
-            next += 1;
-        }
-        Some(out)
+            match rank(slot.kinds, kind) {
+                place @ 0..2 => slot.held[place].as_ref(),
+                place => self.spilled_set(index, place - 2),
+            }
+        }))
     }
 
     /// The `n`-th set past the two a slot holds.
@@ -532,21 +535,20 @@ impl Shard {
     /// The answer sets of served slot `i`.
     pub(super) fn set_sets(&mut self, i: usize, sets: SlotSets) {
         let slot = &mut self.slots[i];
-        slot.kinds = 0;
+        slot.kinds = (0..4)
+            .filter(|&kind| sets[kind].is_some())
+            .fold(0, |k, kind| k | 1 << kind);
         slot.held = [None, None];
         let mut spilled = [None, None];
-        let mut next = 0;
         for (kind, set) in sets.into_iter().enumerate() {
             let Some(set) = set else { continue };
-            slot.kinds |= 1 << kind;
-            match slot.held.get_mut(next) {
-                Some(held) => *held = Some(set),
-                None => spilled[next - 2] = Some(set),
+            match rank(slot.kinds, kind) {
+                place @ 0..2 => slot.held[place] = Some(set),
+                place => spilled[place - 2] = Some(set),
             }
-            next += 1;
         }
         let at = self.spilled.binary_search_by_key(&(i as u32), |s| s.0);
-        match (at, next > 2) {
+        match (at, slot.kinds.count_ones() > 2) {
             (Ok(at), true) => self.spilled[at].1 = spilled,
             (Err(at), true) => self.spilled.insert(at, (i as u32, spilled)),
             (Ok(at), false) => {

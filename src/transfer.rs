@@ -388,7 +388,7 @@ impl Transfer {
                             }
                         }
                         out.extend_from_slice(&fields);
-                        out.extend_from_slice(rdata);
+                        out.extend_from_slice(&rdata);
                         count += 1;
                         done += 1;
                     }
@@ -559,7 +559,7 @@ fn copy_set(out: &mut Vec<u8>, set: Option<&RrSet>, owner: &[u8]) -> u16 {
     for rdata in set.rdatas() {
         out.extend_from_slice(owner);
         out.extend_from_slice(&set.fields(rdata.len()));
-        out.extend_from_slice(rdata);
+        out.extend_from_slice(&rdata);
     }
     set.count() as u16
 }

@@ -9,6 +9,7 @@ use super::sets::RrSet;
 use super::shards::NameSets;
 use super::store::DirtyName;
 use super::{Snapshot, in_zone};
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::sync::Arc;
 
@@ -165,19 +166,19 @@ pub(super) fn served_changes(
             }
             let (in_old, in_new): (HashSet<&[u8]>, HashSet<&[u8]>) = match same_fields {
                 true => (
-                    old_records.iter().copied().collect(),
-                    new_records.iter().copied().collect(),
+                    old_records.iter().map(|r| &**r).collect(),
+                    new_records.iter().map(|r| &**r).collect(),
                 ),
                 false => Default::default(),
             };
             // Into `out`: the records of `set` not in `other`, each with its owner and
             // fields.
             let missing = |set: Option<&RrSet>,
-                           records: &[&[u8]],
+                           records: &[Cow<'_, [u8]>],
                            other: &HashSet<&[u8]>,
                            out: &mut WireRecords| {
                 let Some(set) = set else { return };
-                let fresh = records.iter().filter(|r| !other.contains(*r));
+                let fresh = records.iter().filter(|r| !other.contains(&***r));
                 out.extend(fresh.map(|r| [&name.key[..], &set.fields(r.len()), r].concat().into()));
             };
             missing(old_set, &old_records, &in_new, &mut removed);
@@ -206,7 +207,7 @@ pub(super) fn whole_changes(before: &Snapshot, after: &Snapshot) -> (WireRecords
 }
 
 /// One set of a name (A, AAAA, SRV, PTR by `kind`) and each of its records' RDATA.
-fn records(sets: Option<NameSets<'_>>, kind: usize) -> (Option<&RrSet>, Vec<&[u8]>) {
+fn records(sets: Option<NameSets<'_>>, kind: usize) -> (Option<&RrSet>, Vec<Cow<'_, [u8]>>) {
     let set = sets.and_then(|sets| sets[kind]);
     (set, set.map(|s| s.rdatas().collect()).unwrap_or_default())
 }

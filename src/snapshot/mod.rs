@@ -355,9 +355,9 @@ impl Snapshot {
         };
         for set in [a, aaaa].into_iter().flatten() {
             for ip in set.rdatas() {
-                if let Ok(ip) = <[u8; 4]>::try_from(ip) {
+                if let Ok(ip) = <[u8; 4]>::try_from(&*ip) {
                     v4.push(Ipv4Addr::from(ip));
-                } else if let Ok(ip) = <[u8; 16]>::try_from(ip) {
+                } else if let Ok(ip) = <[u8; 16]>::try_from(&*ip) {
                     v6.push(Ipv6Addr::from(ip));
                 }
             }
@@ -656,7 +656,7 @@ fn zone(store: &ZoneStore, shape: Shape, serial: u32, pool: &SetPool) -> Zone {
         scratch.push(rdata);
         scratch.extras.extend_from_slice(extras);
         scratch.extra_ttl = config.ttl;
-        pool.intern(&scratch)
+        pool.intern(&mut scratch)
     };
     // Glue: SOAMname's own addresses, when they are served here.
     let glue: Vec<Extra> = match store.find(&fqdn(&config.soa_mname)) {
@@ -730,7 +730,7 @@ fn transferred_zone(
     let mut scratch = sets::SetScratch::default();
     scratch.start(TYPE_SOA, transferred.soa_ttl);
     scratch.push(&soa_rdata);
-    let soa_set = pool.intern(&scratch);
+    let soa_set = pool.intern(&mut scratch);
     let negative_soa = Some(sets::wire_record(TYPE_SOA, negative_ttl, &soa_rdata).into());
     scratch.start(TYPE_NS, transferred.ns_ttl);
     scratch.extra_ttl = usual;
@@ -748,7 +748,7 @@ fn transferred_zone(
             }));
         }
     }
-    let ns = pool.intern(&scratch);
+    let ns = pool.intern(&mut scratch);
     Zone {
         soa: soa_set,
         negative_soa,

@@ -2,10 +2,14 @@
 //! each distinct set once for every shard and every snapshot version (the same SRV set
 //! stands under `_tcp` and `_udp`, the same agent address under every task of an agent).
 
+mod srv_targets;
+
 use super::QUESTION_POINTER;
 use crate::dns::wire::{CLASS_IN, TYPE_A, TYPE_AAAA, TYPE_SRV};
 use foldhash::fast::FixedState;
 use hashbrown::HashTable;
+use srv_targets::PackedSrv;
+use std::borrow::Cow;
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::net::IpAddr;
 use std::sync::Mutex;
@@ -30,7 +34,8 @@ pub struct Extra {
 /// One allocation (a `triomphe::ThinArc`, a thin pointer, so a slot's `Option<RrSet>` is
 /// 8 bytes): the count, the header below, then the data in 4-octet words: each record's
 /// RDATA start as a little-endian u32 and the length of the RDATA (not in an A or AAAA
-/// set, whose records have one length), the RDATA, then the
+/// set, whose records have one length), the RDATA (an SRV set's packed when that is
+/// smaller: each target once, `srv_targets`), then the
 /// additional addresses, each as the answer record naming it (u32), the address's length
 /// (4 or 16) and the address, then up to 3 octets of padding. A query reads the header,
 /// the starts and the RDATA from one allocation.
@@ -39,7 +44,7 @@ pub struct RrSet(ThinArc<SetHeader, [u8; 4]>);
 
 /// What a set knows besides its data (16 bytes: with the count and the length the
 /// shared pointer keeps before it, a set starts 32 bytes before its data).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct SetHeader {
     /// How many records.
     count: u32,
@@ -49,10 +54,13 @@ pub struct SetHeader {
     extra_ttl: u32,
     /// The records' type.
     rtype: u16,
-    /// The length of every record's RDATA when the set keeps no starts (an A or AAAA
-    /// set: 4 or 16), else 0.
-    fixed: u16,
+    /// How the records are kept: the length of every record's RDATA when the set keeps
+    /// no starts (an A or AAAA set: 4 or 16), [`PACKED_SRV`], or 0 (starts and RDATA).
+    form: u16,
 }
+
+/// [`SetHeader::form`] of an SRV set whose targets are kept once (`srv_targets`).
+const PACKED_SRV: u16 = 1;
 
 /// The octets every record has before its RDATA: owner pointer, type, class, TTL and
 /// RDLENGTH.
@@ -119,12 +127,26 @@ impl Offsets<'_> {
     }
 }
 
+/// The RDATA length of every record of a set of `form`, or 0 when the set keeps starts.
+fn fixed_len(form: u16) -> usize {
+    match form {
+        0 | PACKED_SRV => 0,
+        fixed => usize::from(fixed),
+    }
+}
+
 impl RrSet {
     fn header(&self) -> &SetHeader {
         &self.0.header.header
     }
 
-    /// The length of the RDATA octets: the starts' last entry.
+    /// The data words' octets.
+    #[inline]
+    fn data(&self) -> &[u8] {
+        self.0.slice.as_flattened()
+    }
+
+    /// The length of every record's RDATA, one after another: the starts' last entry.
     #[inline]
     fn rdata_len(&self) -> usize {
         self.offsets().at(self.count())
@@ -133,9 +155,24 @@ impl RrSet {
     /// Octets of the starts kept.
     #[inline]
     fn offsets_len(&self) -> usize {
-        match self.header().fixed {
+        match fixed_len(self.header().form) {
             0 => 4 * (self.count() + 1),
             _ => 0,
+        }
+    }
+
+    /// The records of a packed SRV set, and the octets they take after the starts.
+    #[inline]
+    fn packed(&self) -> Option<(PackedSrv<'_>, usize)> {
+        (self.header().form == PACKED_SRV)
+            .then(|| PackedSrv::read(&self.data()[self.offsets_len()..], self.count()))
+    }
+
+    /// Octets the records take after the starts, as kept.
+    fn stored_rdata_len(&self) -> usize {
+        match self.packed() {
+            Some((_, len)) => len,
+            None => self.rdata_len(),
         }
     }
 
@@ -155,17 +192,21 @@ impl RrSet {
         self.header().ttl
     }
 
-    /// Every record's RDATA, one after another.
+    /// Every record's RDATA, one after another, when the set keeps them so (not a
+    /// packed SRV set).
     #[inline]
-    pub fn rdata_bytes(&self) -> &[u8] {
+    fn rdata_bytes(&self) -> &[u8] {
         let start = self.offsets_len();
-        &self.0.slice.as_flattened()[start..start + self.rdata_len()]
+        match self.header().form {
+            PACKED_SRV => &[],
+            _ => &self.data()[start..start + self.rdata_len()],
+        }
     }
 
     /// RDATA starts, then the RDATA's length (`count + 1` entries).
     #[inline]
     pub fn offsets(&self) -> Offsets<'_> {
-        let fixed = usize::from(self.header().fixed);
+        let fixed = fixed_len(self.header().form);
         let kept = if fixed == 0 {
             &self.0.slice[..self.count() + 1]
         } else {
@@ -178,16 +219,20 @@ impl RrSet {
         }
     }
 
-    /// Record `i`'s RDATA.
-    pub fn rdata(&self, i: usize) -> &[u8] {
-        let offsets = self.offsets();
-        &self.rdata_bytes()[offsets.at(i)..offsets.at(i + 1)]
+    /// Record `i`'s RDATA (made whole for a packed SRV set).
+    pub fn rdata(&self, i: usize) -> Cow<'_, [u8]> {
+        match self.packed() {
+            Some((packed, _)) => Cow::Owned(packed.rdata(i)),
+            None => {
+                let offsets = self.offsets();
+                Cow::Borrowed(&self.rdata_bytes()[offsets.at(i)..offsets.at(i + 1)])
+            }
+        }
     }
 
     /// Each record's RDATA, in order.
-    pub fn rdatas(&self) -> impl Iterator<Item = &[u8]> {
-        let (offsets, bytes) = (self.offsets(), self.rdata_bytes());
-        (0..self.count()).map(move |i| &bytes[offsets.at(i)..offsets.at(i + 1)])
+    pub fn rdatas(&self) -> impl Iterator<Item = Cow<'_, [u8]>> {
+        (0..self.count()).map(|i| self.rdata(i))
     }
 
     /// Type, class, TTL and RDLENGTH of a record of `rdlen` octets of RDATA: what
@@ -199,7 +244,7 @@ impl RrSet {
     /// Record `i` as a query answer holds it: owner pointer to the question, then the
     /// rest. For the few readers outside the query path.
     pub fn wire_record(&self, i: usize) -> Vec<u8> {
-        wire_record(self.rtype(), self.ttl(), self.rdata(i))
+        wire_record(self.rtype(), self.ttl(), &self.rdata(i))
     }
 
     /// Octets of `m` records from record `k` on (wrapping) in wire form.
@@ -227,9 +272,14 @@ impl RrSet {
         head[..2].copy_from_slice(&QUESTION_POINTER);
         head[2..RR_HEADER].copy_from_slice(&self.fields(0));
         let rdata = self.rdata_bytes();
-        match self.header().fixed {
+        match self.header().form {
             4 => write_fixed::<4>(head, rdata, runs, out),
             16 => write_fixed::<16>(head, rdata, runs, out),
+            PACKED_SRV => {
+                if let Some((packed, _)) = self.packed() {
+                    write_packed(head, packed, runs, out);
+                }
+            }
             _ => {
                 let offsets = self.offsets();
                 let mut at = 0;
@@ -250,8 +300,7 @@ impl RrSet {
     /// Additional addresses (SRV sets), in order.
     pub fn extras(&self) -> impl Iterator<Item = Extra> + '_ {
         // The padding after the last address (under 4 octets) reads as no address.
-        let data = self.0.slice.as_flattened();
-        let mut rest = &data[self.offsets_len() + self.rdata_len()..];
+        let mut rest = &self.data()[self.offsets_len() + self.stored_rdata_len()..];
         std::iter::from_fn(move || {
             let (head, tail) = rest.split_first_chunk::<5>()?;
             let answer_rr = u32::from_le_bytes([head[0], head[1], head[2], head[3]]);
@@ -299,12 +348,64 @@ impl RrSet {
         ThinArc::strong_count(&self.0)
     }
 
+    /// Whether this is the very set `other` is (not an equal copy).
+    #[cfg(test)]
+    fn is(&self, other: &RrSet) -> bool {
+        std::ptr::eq(self.data(), other.data())
+    }
+
     /// The set written in `scratch` (at least one record).
+    #[cfg(test)]
     fn new(scratch: &SetScratch) -> RrSet {
+        let mut data = Vec::new();
+        let header = scratch.encode(&mut data);
+        RrSet::from_encoded(header, &data)
+    }
+
+    /// The set of `header` and `data` (from [`SetScratch::encode`]).
+    fn from_encoded(header: SetHeader, data: &[u8]) -> RrSet {
+        let words = data.chunks_exact(4).map(|w| [w[0], w[1], w[2], w[3]]);
+        RrSet(ThinArc::from_header_and_iter(header, words))
+    }
+}
+
+/// Writes the records of `runs` (first record, how many) of a packed SRV set, each
+/// after `head`, its fields, its own labels and the shared suffix.
+#[inline]
+fn write_packed(
+    mut head: [u8; RR_HEADER],
+    packed: PackedSrv<'_>,
+    runs: [(usize, usize); 2],
+    out: &mut [u8],
+) {
+    let suffix = packed.suffix();
+    let mut at = 0;
+    for (start, len) in runs {
+        for i in start..start + len {
+            let (fields, own) = packed.record(i);
+            let rdlen = fields.len() + own.len() + suffix.len();
+            head[10..12].copy_from_slice(&(rdlen as u16).to_be_bytes());
+            let record = &mut out[at..at + RR_HEADER + rdlen];
+            let (record_head, rest) = record.split_at_mut(RR_HEADER);
+            record_head.copy_from_slice(&head);
+            let (record_fields, rest) = rest.split_at_mut(fields.len());
+            record_fields.copy_from_slice(fields);
+            let (record_own, record_suffix) = rest.split_at_mut(own.len());
+            record_own.copy_from_slice(own);
+            record_suffix.copy_from_slice(suffix);
+            at += RR_HEADER + rdlen;
+        }
+    }
+}
+
+impl SetScratch {
+    /// The set's header, and its data as a set keeps it appended to `data` (padded to
+    /// 4-octet words): equal sets encode alike, so the pool finds a set by these.
+    fn encode(&self, data: &mut Vec<u8>) -> SetHeader {
         // Starts are left out only when every record has its type's one length.
-        let fixed = fixed_rdata_len(scratch.rtype);
-        let fixed = match scratch.bytes.len() == usize::from(fixed) * scratch.offsets.len()
-            && scratch
+        let fixed = fixed_rdata_len(self.rtype);
+        let fixed = match self.bytes.len() == usize::from(fixed) * self.offsets.len()
+            && self
                 .offsets
                 .iter()
                 .enumerate()
@@ -313,28 +414,34 @@ impl RrSet {
             true => fixed,
             false => 0,
         };
-        let header = SetHeader {
-            count: scratch.offsets.len() as u32,
-            ttl: scratch.ttl,
-            extra_ttl: scratch.extra_ttl,
-            rtype: scratch.rtype,
-            fixed,
+        let mut header = SetHeader {
+            count: self.offsets.len() as u32,
+            ttl: self.ttl,
+            extra_ttl: self.extra_ttl,
+            rtype: self.rtype,
+            form: fixed,
         };
-        let mut data = Vec::with_capacity(
-            4 * (scratch.offsets.len() + 1) + scratch.bytes.len() + 21 * scratch.extras.len(),
-        );
+        data.reserve(4 * (self.offsets.len() + 1) + self.bytes.len() + 21 * self.extras.len());
         if fixed == 0 {
-            let ends = scratch
+            let ends = self
                 .offsets
                 .iter()
                 .copied()
-                .chain(std::iter::once(scratch.bytes.len() as u32));
+                .chain(std::iter::once(self.bytes.len() as u32));
             for start in ends {
                 data.extend_from_slice(&start.to_le_bytes());
             }
         }
-        data.extend_from_slice(&scratch.bytes);
-        for extra in &scratch.extras {
+        let packed = self.rtype == TYPE_SRV && {
+            let records: Vec<&[u8]> = self.records().collect();
+            srv_targets::pack(&records, data)
+        };
+        if packed {
+            header.form = PACKED_SRV;
+        } else {
+            data.extend_from_slice(&self.bytes);
+        }
+        for extra in &self.extras {
             data.extend_from_slice(&extra.answer_rr.to_le_bytes());
             match extra.ip {
                 IpAddr::V4(v4) => {
@@ -349,8 +456,17 @@ impl RrSet {
         }
         // Held as 4-octet words, so that the starts are read without arithmetic.
         data.resize(data.len().next_multiple_of(4), 0);
-        let words = data.chunks_exact(4).map(|w| [w[0], w[1], w[2], w[3]]);
-        RrSet(ThinArc::from_header_and_iter(header, words))
+        header
+    }
+
+    /// Each record's RDATA.
+    fn records(&self) -> impl Iterator<Item = &[u8]> {
+        let ends = self.offsets.iter().skip(1).copied();
+        let ends = ends.chain(std::iter::once(self.bytes.len() as u32));
+        self.offsets
+            .iter()
+            .zip(ends)
+            .map(|(&start, end)| &self.bytes[start as usize..end as usize])
     }
 }
 
@@ -394,6 +510,8 @@ pub struct SetScratch {
     pub extras: Vec<Extra>,
     /// The TTL of the additional addresses.
     pub extra_ttl: u32,
+    /// The set as encoded for the pool (room kept from set to set).
+    encoded: Vec<u8>,
 }
 
 impl SetScratch {
@@ -423,47 +541,13 @@ impl SetScratch {
         self.next_record();
         self.bytes.extend_from_slice(rdata);
     }
-
-    fn hash(&self, hasher: &FixedState) -> u64 {
-        set_hash(
-            hasher,
-            (self.rtype, self.ttl),
-            &self.bytes,
-            self.extras.iter().copied(),
-        )
-    }
-
-    fn matches(&self, set: &RrSet) -> bool {
-        let offsets = set.offsets();
-        set.rdata_bytes() == self.bytes.as_slice()
-            && (set.rtype(), set.ttl()) == (self.rtype, self.ttl)
-            && set.extra_ttl() == self.extra_ttl
-            && set.count() == self.offsets.len()
-            && self
-                .offsets
-                .iter()
-                .enumerate()
-                .all(|(i, &start)| offsets.at(i) == start as usize)
-            && set.extras().eq(self.extras.iter().copied())
-    }
 }
 
-/// What a set is found by in the pool: its type and TTL, its RDATA and its extras.
-fn set_hash(
-    hasher: &FixedState,
-    type_and_ttl: (u16, u32),
-    bytes: &[u8],
-    extras: impl Iterator<Item = Extra>,
-) -> u64 {
+/// What a set is found by in the pool: its header and its data as kept.
+fn set_hash(hasher: &FixedState, header: &SetHeader, data: &[u8]) -> u64 {
     let mut h = hasher.build_hasher();
-    type_and_ttl.hash(&mut h);
-    bytes.hash(&mut h);
-    let mut count = 0usize;
-    for extra in extras {
-        extra.hash(&mut h);
-        count += 1;
-    }
-    h.write_usize(count);
+    header.hash(&mut h);
+    data.hash(&mut h);
     h.finish()
 }
 
@@ -505,24 +589,26 @@ fn lock(part: &Mutex<HashTable<RrSet>>) -> std::sync::MutexGuard<'_, HashTable<R
 
 impl SetPool {
     /// The shared set equal to `scratch`, stored now if new; `None` for an empty set.
-    pub fn intern(&self, scratch: &SetScratch) -> Option<RrSet> {
+    pub fn intern(&self, scratch: &mut SetScratch) -> Option<RrSet> {
         if scratch.offsets.is_empty() {
             return None;
         }
-        let hash = scratch.hash(&self.hasher);
+        let mut data = std::mem::take(&mut scratch.encoded);
+        data.clear();
+        let header = scratch.encode(&mut data);
+        let hash = set_hash(&self.hasher, &header, &data);
         let mut table = lock(&self.parts[part_of(hash)]);
-        if let Some(set) = table.find(hash, |s| scratch.matches(s)) {
-            return Some(set.clone());
-        }
-        let set = RrSet::new(scratch);
-        table.insert_unique(hash, set.clone(), |s| {
-            set_hash(
-                &self.hasher,
-                (s.rtype(), s.ttl()),
-                s.rdata_bytes(),
-                s.extras(),
-            )
-        });
+        let set = match table.find(hash, |s| *s.header() == header && s.data() == data) {
+            Some(set) => set.clone(),
+            None => {
+                let set = RrSet::from_encoded(header, &data);
+                table.insert_unique(hash, set.clone(), |s| {
+                    set_hash(&self.hasher, s.header(), s.data())
+                });
+                set
+            }
+        };
+        scratch.encoded = data;
         Some(set)
     }
 
@@ -572,7 +658,7 @@ impl SetPool {
     /// form.
     pub fn parts_held(&self) -> (usize, usize) {
         self.fold((0, 0), |(extras, wire), s| {
-            (extras + s.extras_len(), wire + s.rdata_bytes().len())
+            (extras + s.extras_len(), wire + s.stored_rdata_len())
         })
     }
 }
@@ -580,6 +666,13 @@ impl SetPool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Whether `set` is the set `scratch` describes.
+    fn matches(scratch: &SetScratch, set: &RrSet) -> bool {
+        let mut data = Vec::new();
+        let header = scratch.encode(&mut data);
+        *set.header() == header && set.data() == data
+    }
 
     /// A scratch SRV set of `records` (fake RDATA), with `extras`.
     fn scratch(records: &[&[u8]], extras: &[Extra]) -> SetScratch {
@@ -620,7 +713,7 @@ mod tests {
             set.rdatas().collect::<Vec<_>>(),
             [&b"abcd"[..], b"", b"efgh"]
         );
-        assert_eq!(set.rdata(2), b"efgh");
+        assert_eq!(set.rdata(2), &b"efgh"[..]);
         assert_eq!(set.extras().collect::<Vec<_>>(), extras);
         assert_eq!(set.extras_len(), 2 * 5 + 4 + 16);
         assert_eq!(
@@ -628,12 +721,12 @@ mod tests {
             (TYPE_SRV, 60, 77)
         );
         assert_eq!(set.target_offset(), 6);
-        assert!(written.matches(&set));
+        assert!(matches(&written, &set));
         // Another type's extras name the host at the start of the RDATA (NS).
         let mut ns = scratch(&[b"\0"], &extras);
         ns.rtype = crate::dns::wire::TYPE_NS;
         assert_eq!(RrSet::new(&ns).target_offset(), 0);
-        assert!(!ns.matches(&set));
+        assert!(!matches(&ns, &set));
 
         // In wire form, rotated: records 2, 0 (owner pointer, type, class, TTL, length).
         let head = |len: u8| [0xC0, 12, 0, 33, 0, 1, 0, 0, 0, 60, 0, len];
@@ -660,7 +753,7 @@ mod tests {
         assert_eq!(set.bytes_held(), 16 + 16 + 8);
         assert_eq!(
             set.rdatas().collect::<Vec<_>>(),
-            [[10, 0, 0, 1], [10, 0, 0, 2]]
+            [&[10, 0, 0, 1][..], &[10, 0, 0, 2]]
         );
         assert_eq!(set.wire_span(1, 2), 2 * 16);
         let mut out = vec![0; 32];
@@ -669,13 +762,71 @@ mod tests {
             (&out[12..16], &out[28..32]),
             (&[10, 0, 0, 2][..], &[10, 0, 0, 1][..])
         );
-        assert!(a.matches(&set));
+        assert!(matches(&a, &set));
         // A record of another length (never made here) keeps the starts.
         a.push(&[1, 2]);
         let odd = RrSet::new(&a);
-        assert_eq!(odd.rdatas().map(<[u8]>::len).collect::<Vec<_>>(), [4, 4, 2]);
+        assert_eq!(odd.rdatas().map(|r| r.len()).collect::<Vec<_>>(), [4, 4, 2]);
         assert_eq!(odd.wire_span(0, 3), 3 * 12 + 10);
-        assert!(a.matches(&odd) && !a.matches(&set));
+        assert!(matches(&a, &odd) && !matches(&a, &set));
+    }
+
+    /// SRV RDATA: priority 0, weight 1, `port`, `target`.
+    fn srv(port: u16, target: &[u8]) -> Vec<u8> {
+        [&[0, 0, 0, 1][..], &port.to_be_bytes(), target].concat()
+    }
+
+    #[test]
+    fn an_srv_set_keeps_each_target_once_and_answers_whole_records() {
+        let records = [
+            srv(31000, b"\x05web-1\x08marathon\x05mesos\0"),
+            srv(31001, b"\x05web-1\x08marathon\x05mesos\0"),
+            srv(31002, b"\x05web-2\x08marathon\x05mesos\0"),
+            srv(31003, b"\x06web-10\x08marathon\x05mesos\0"),
+        ];
+        let extras = [
+            Extra {
+                answer_rr: 0,
+                ip: "10.0.0.1".parse().unwrap(), // ok: test
+            },
+            Extra {
+                answer_rr: 2,
+                ip: "fd00::2".parse().unwrap(), // ok: test
+            },
+        ];
+        let slices: Vec<&[u8]> = records.iter().map(Vec::as_slice).collect();
+        let mut written = scratch(&slices, &extras);
+        let set = RrSet::new(&written);
+        assert_eq!(set.header().form, PACKED_SRV);
+        // Kept in fewer octets than the records: the names' length, 4 records of 10,
+        // the suffix and 3 targets (each after its length).
+        let plain: usize = records.iter().map(Vec::len).sum();
+        assert_eq!(set.stored_rdata_len(), 4 + 40 + 17 + 7 + 7 + 8);
+        assert!(set.stored_rdata_len() < plain);
+        assert_eq!(set.rdatas().collect::<Vec<_>>(), records);
+        assert_eq!(set.extras().collect::<Vec<_>>(), extras);
+        assert!(matches(&written, &set));
+
+        // Rotated from record 3, wrapping: whole records, each after its header.
+        let mut want = Vec::new();
+        for i in [3, 0, 1] {
+            want.extend_from_slice(&set.wire_record(i));
+            let rdata = &records[i];
+            assert_eq!(set.wire_record(i)[RR_HEADER..], rdata[..]);
+        }
+        assert_eq!(set.wire_span(3, 3), want.len());
+        let mut out = vec![0; want.len()];
+        set.write_wire(3, 3, &mut out);
+        assert_eq!(out, want);
+
+        // Found again in the pool by its records, and told apart by a port.
+        let pool = SetPool::default();
+        let pooled = pool.intern(&mut written).unwrap(); // ok: test
+        assert!(pool.intern(&mut written).unwrap().is(&pooled)); // ok: test
+        let mut other = scratch(&slices[..3], &[]);
+        other.push(&srv(9, b"\x06web-10\x08marathon\x05mesos\0"));
+        assert!(!pool.intern(&mut other).unwrap().is(&pooled)); // ok: test
+        assert_eq!(pool.len(), 2);
     }
 
     #[test]
@@ -702,19 +853,19 @@ mod tests {
         // The same records with another TTL are another set.
         let mut other_ttl = scratch(&[b"abcd"], &[]);
         other_ttl.ttl = 5;
-        let all = [&plain, &with_extra, &other_extra, &split, &other_ttl];
+        let mut all = [plain, with_extra, other_extra, split, other_ttl];
         let sets: Vec<RrSet> = all
-            .iter()
+            .iter_mut()
             .map(|s| pool.intern(s).unwrap()) // ok: test
             .collect();
         assert_eq!(pool.len(), 5);
-        for (s, set) in all.iter().zip(&sets) {
+        for (s, set) in all.iter_mut().zip(&sets) {
             let again = pool.intern(s).unwrap(); // ok: test
             // The very set pooled, not an equal copy.
-            assert!(std::ptr::eq(again.rdata_bytes(), set.rdata_bytes()));
+            assert!(again.is(set));
         }
         assert_eq!(pool.len(), 5);
-        assert!(pool.intern(&SetScratch::default()).is_none());
+        assert!(pool.intern(&mut SetScratch::default()).is_none());
         drop(sets);
         pool.sweep();
         assert!(pool.is_empty());

@@ -20,6 +20,7 @@ use crate::config::ReversePolicy;
 use crate::dns::wire::{TYPE_A, TYPE_AAAA, TYPE_PTR, TYPE_SRV};
 use crate::records::NameId;
 use hashbrown::HashTable;
+use std::borrow::Cow;
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -749,21 +750,19 @@ impl<'a> SetWriter<'a> {
     ) -> Option<RrSet> {
         self.scratch.start(set.rtype(), set.ttl());
         let target_offset = set.target_offset();
-        self.scratch.bytes.extend_from_slice(set.rdata_bytes());
-        let offsets = set.offsets();
-        self.scratch
-            .offsets
-            .extend((0..set.count()).map(|i| offsets.at(i) as u32));
         let changed: Vec<(&[u8], NameId)> = changed.iter().map(|&t| (store.key(t), t)).collect();
         let mut kept = set.extras().peekable();
-        let mut previous: Option<&[u8]> = None;
+        let mut previous: Option<Cow<'_, [u8]>> = None;
         for (rr, rdata) in set.rdatas().enumerate() {
+            self.scratch.push(&rdata);
             let rr = rr as u32;
             let target = rdata.get(target_offset..).unwrap_or_default();
             // As `srv_set` sets it: the last record's target's TTL.
             self.scratch.extra_ttl = self.settings.ttls_of(target)[0];
-            let first_of_target = previous != Some(target);
-            previous = Some(target);
+            let first_of_target = previous
+                .as_deref()
+                .map(|p| p.get(target_offset..).unwrap_or_default())
+                != Some(target);
             let new_addresses = first_of_target
                 .then(|| changed.iter().find(|(key, _)| *key == target))
                 .flatten();
@@ -777,8 +776,9 @@ impl<'a> SetWriter<'a> {
             if let Some(&(_, id)) = new_addresses {
                 self.push_extras(store, id, rr);
             }
+            previous = Some(rdata);
         }
-        self.pool.intern(&self.scratch)
+        self.pool.intern(&mut self.scratch)
     }
 
     /// The addresses of `target` as extras of answer record `rr`.
@@ -847,7 +847,7 @@ impl<'a> SetWriter<'a> {
                 self.scratch.push(wire);
             }
         }
-        self.pool.intern(&self.scratch)
+        self.pool.intern(&mut self.scratch)
     }
 
     /// The A set of `ips` (all IPv4) or their AAAA set (all IPv6).
@@ -863,7 +863,7 @@ impl<'a> SetWriter<'a> {
                 IpAddr::V6(v6) => self.scratch.push(&v6.octets()),
             }
         }
-        self.pool.intern(&self.scratch)
+        self.pool.intern(&mut self.scratch)
     }
 
     /// SRV records (each value with its target's key), sorted by the caller.
@@ -891,7 +891,7 @@ impl<'a> SetWriter<'a> {
                 self.push_extras(store, target, rr);
             }
         }
-        self.pool.intern(&self.scratch)
+        self.pool.intern(&mut self.scratch)
     }
 }
 
@@ -960,7 +960,7 @@ mod tests {
         let set = |tag: u8| {
             let mut scratch = SetScratch::default();
             scratch.push(&[tag]);
-            pool.intern(&scratch).unwrap() // ok: test
+            pool.intern(&mut scratch).unwrap() // ok: test
         };
         let tag = |set: Option<&RrSet>| set.map(|s| s.rdata(0)[0]);
         let mut shard = Shard::default();

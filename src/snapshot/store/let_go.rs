@@ -28,7 +28,7 @@ const LARGE_NAME_VALUES: usize = 256;
 pub(super) const LET_GO: u32 = u32::MAX;
 
 /// The RDATA of each record of a set, if any.
-fn rdata_of(set: Option<&RrSet>) -> impl Iterator<Item = &[u8]> {
+fn rdata_of(set: Option<&RrSet>) -> impl Iterator<Item = Cow<'_, [u8]>> {
     set.into_iter().flat_map(RrSet::rdatas)
 }
 
@@ -213,10 +213,10 @@ impl ZoneStore {
         let [a, aaaa, srv, ptr] = sets;
         let mut values = Vec::new();
         values.extend(
-            rdata_of(a).filter_map(|d| <[u8; 4]>::try_from(d).ok().map(|ip| RData::A(ip.into()))),
+            rdata_of(a).filter_map(|d| <[u8; 4]>::try_from(&*d).ok().map(|ip| RData::A(ip.into()))),
         );
         values.extend(rdata_of(aaaa).filter_map(|d| {
-            <[u8; 16]>::try_from(d)
+            <[u8; 16]>::try_from(&*d)
                 .ok()
                 .map(|ip| RData::Aaaa(ip.into()))
         }));
@@ -238,7 +238,7 @@ impl ZoneStore {
             }
         }
         for d in rdata_of(ptr) {
-            if let Some(id) = target(d) {
+            if let Some(id) = target(&d) {
                 values.push(RData::Ptr {
                     target: id,
                     rank: 0,
@@ -281,9 +281,9 @@ impl ZoneStore {
             self.loaded_addresses(id, out);
         } else if let Some([a, aaaa, ..]) = self.table.get(place(id).0).sets(place(id).1) {
             for rdata in rdata_of(a).chain(rdata_of(aaaa)) {
-                if let Ok(v4) = <[u8; 4]>::try_from(rdata) {
+                if let Ok(v4) = <[u8; 4]>::try_from(&*rdata) {
                     out.push(IpAddr::from(v4));
-                } else if let Ok(v6) = <[u8; 16]>::try_from(rdata) {
+                } else if let Ok(v6) = <[u8; 16]>::try_from(&*rdata) {
                     out.push(IpAddr::from(v6));
                 }
             }

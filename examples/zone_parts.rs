@@ -31,7 +31,7 @@ fn main() {
         .map(|a| a.parse().expect("task counts"))
         .collect();
     println!(
-        "| tasks | records | names | model | names' keys | index and slots | nodes | values | sets: wire records | sets: SRV additional addresses | sets: other | rounding and the rest | total live | bytes per record |"
+        "| tasks | records | names | model | names' keys | index and slots | nodes | values | sets: RDATA | sets: SRV additional addresses | sets: other | rounding and the rest | total live | bytes per record |"
     );
     println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     // `SHAPE=long-tail` measures the long-tailed cluster instead of the uniform one.

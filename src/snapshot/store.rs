@@ -15,6 +15,7 @@
 
 mod kept_referrers;
 mod let_go;
+mod load_list;
 mod whole_load;
 
 pub use whole_load::WholeLoad;

@@ -15,18 +15,19 @@ use super::super::values::Values;
 use super::super::{
     SetPool, Shape, Snapshot, compile_and_install, compile_threads, key_hash, record_settings,
 };
+use super::load_list::{LoadedRecord, RecordChunks};
 use super::{Node, ZoneStore, id_of, place};
 use crate::allocator::return_freed_pages;
 use crate::records::{ItemRecords, NameId, RData};
 use crate::snapshot::keys::NameKeys;
 use std::collections::HashMap;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv6Addr};
 
 /// A whole zone being filled, to compile once complete.
 pub struct WholeLoad {
     store: ZoneStore,
     /// Every record as received (a record sent twice is here twice), owners by id.
-    records: Vec<(NameId, RData)>,
+    records: RecordChunks,
     /// A record added twice has two contributors (a primary's items: two tasks on one
     /// agent both name its address), rather than being one record received twice.
     counts_repeats: bool,
@@ -38,7 +39,9 @@ pub struct WholeLoad {
 /// load).
 #[derive(Default)]
 pub(super) struct LoadedRecords {
-    records: Vec<(NameId, RData)>,
+    records: Vec<LoadedRecord>,
+    /// The IPv6 addresses the records name, by place.
+    v6: Vec<Ipv6Addr>,
     /// Per shard, where its slots start in `name_starts`; one more entry for the end.
     slot_bases: Vec<usize>,
     /// Per slot of every shard, in order, where its name's records start; one more
@@ -56,7 +59,7 @@ impl LoadedRecords {
     /// `keep_repeats` (they stay side by side); `slots` gives the number of slots of
     /// each shard.
     fn of(
-        mut records: Vec<(NameId, RData)>,
+        (mut records, v6): (Vec<LoadedRecord>, Vec<Ipv6Addr>),
         slots: impl Fn(usize) -> usize,
         keep_repeats: bool,
     ) -> LoadedRecords {
@@ -72,8 +75,8 @@ impl LoadedRecords {
             slot_bases[shard] + slot
         };
         let mut name_starts = vec![0u32; total + 1];
-        for &(owner, _) in &records {
-            name_starts[slot_of(owner) + 1] += 1;
+        for record in &records {
+            name_starts[slot_of(record.owner) + 1] += 1;
         }
         for i in 1..name_starts.len() {
             name_starts[i] += name_starts[i - 1];
@@ -104,7 +107,7 @@ impl LoadedRecords {
             });
             (rest_records, rest_starts) = (more_records, more_starts);
         }
-        let kept_per_group = sort_on_every_core(&mut parts, &slot_of, keep_repeats);
+        let kept_per_group = sort_on_every_core(&mut parts, &slot_of, &v6, keep_repeats);
         drop(parts);
         // The groups moved together where repeats were dropped, their names' starts
         // made absolute.
@@ -121,11 +124,12 @@ impl LoadedRecords {
             kept += len;
         }
         name_starts[total] = kept as u32;
+        // Repeats dropped: room a few records long at most.
         records.truncate(kept);
-        // The list grew by doubling as the transfer came in.
         records.shrink_to_fit();
         LoadedRecords {
             records,
+            v6,
             slot_bases,
             name_starts,
             held_shards: SHARDS,
@@ -150,14 +154,14 @@ impl LoadedRecords {
     }
 
     /// The records of `shard`'s names.
-    fn of_shard(&self, shard: usize) -> &[(NameId, RData)] {
+    fn of_shard(&self, shard: usize) -> &[LoadedRecord] {
         let start = self.name_starts[self.slot_bases[shard]] as usize;
         let end = self.name_starts[self.slot_bases[shard + 1]] as usize;
         &self.records[start..end]
     }
 
     /// The records of one name.
-    fn of_name(&self, id: NameId) -> &[(NameId, RData)] {
+    fn of_name(&self, id: NameId) -> &[LoadedRecord] {
         let (shard, slot) = place(id);
         let at = self.slot_bases[shard] + slot;
         &self.records[self.name_starts[at] as usize..self.name_starts[at + 1] as usize]
@@ -175,7 +179,7 @@ const SHARDS_PER_GROUP: usize = SHARDS / 256;
 /// bucket's run is swapped into that one's next free place, until each run holds only
 /// its own.
 fn bucket_in_place(
-    records: &mut [(NameId, RData)],
+    records: &mut [LoadedRecord],
     starts: &[u32],
     bucket_of: impl Fn(NameId) -> usize,
 ) {
@@ -184,7 +188,7 @@ fn bucket_in_place(
         let end = starts[bucket + 1];
         while next[bucket] < end {
             let at = next[bucket] as usize;
-            let owner = bucket_of(records[at].0);
+            let owner = bucket_of(records[at].owner);
             if owner != bucket {
                 records.swap(at, next[owner] as usize);
             }
@@ -196,7 +200,7 @@ fn bucket_in_place(
 /// One group of shards' records, while a whole zone's are sorted.
 struct Group<'a> {
     /// Its records (in no order yet).
-    records: &'a mut [(NameId, RData)],
+    records: &'a mut [LoadedRecord],
     /// Each of its slots' first record, relative to the whole list's start.
     starts: &'a mut [u32],
     /// Its first slot among every shard's.
@@ -208,7 +212,12 @@ impl Group<'_> {
     /// and each owner's by value, dropping a record held twice unless
     /// `keep_repeats`; the kept ones are at the front, and `starts` says where each
     /// slot's start, from the group's first record. Returns how many are kept.
-    fn sort(&mut self, slot_of: impl Fn(NameId) -> usize, keep_repeats: bool) -> usize {
+    fn sort(
+        &mut self,
+        slot_of: impl Fn(NameId) -> usize,
+        v6: &[Ipv6Addr],
+        keep_repeats: bool,
+    ) -> usize {
         let Group {
             records,
             starts,
@@ -222,7 +231,7 @@ impl Group<'_> {
         for (slot, start) in starts.iter_mut().enumerate() {
             let (from, end) = (bounds[slot] as usize, bounds[slot + 1] as usize);
             if end - from > 1 {
-                records[from..end].sort_unstable_by_key(|&(_, rdata)| Values::packed(rdata));
+                records[from..end].sort_unstable_by_key(|r| Values::packed(r.rdata(v6)));
             }
             *start = kept as u32;
             for i in from..end {
@@ -243,6 +252,7 @@ impl Group<'_> {
 fn sort_on_every_core(
     groups: &mut [Group],
     slot_of: &(impl Fn(NameId) -> usize + Sync),
+    v6: &[Ipv6Addr],
     keep_repeats: bool,
 ) -> Vec<usize> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
@@ -256,7 +266,7 @@ fn sort_on_every_core(
                 return sorted;
             };
             for group in groups {
-                sorted.push((run, group.sort(slot_of, keep_repeats)));
+                sorted.push((run, group.sort(slot_of, v6, keep_repeats)));
             }
         }
     };
@@ -285,20 +295,24 @@ fn sort_on_every_core(
     kept.into_iter().map(|(_, kept)| kept).collect()
 }
 
-/// A name's records (sorted, repeats side by side) as (value, how many times).
-fn counted(records: &[(NameId, RData)]) -> impl Iterator<Item = (RData, u32)> + Clone + '_ {
+/// A name's records (sorted, repeats side by side) as (value, how many times), the
+/// IPv6 addresses from `v6`.
+fn counted<'a>(
+    records: &'a [LoadedRecord],
+    v6: &'a [Ipv6Addr],
+) -> impl Iterator<Item = (RData, u32)> + Clone + 'a {
     records
         .chunk_by(|x, y| x == y)
-        .map(|run| (run[0].1, run.len() as u32))
+        .map(|run| (run[0].rdata(v6), run.len() as u32))
 }
 
 /// Each owner's records in turn, from records grouped by owner.
-fn by_owner(records: &[(NameId, RData)]) -> impl Iterator<Item = (NameId, &[(NameId, RData)])> {
+fn by_owner(records: &[LoadedRecord]) -> impl Iterator<Item = (NameId, &[LoadedRecord])> {
     // Read along, not searched for: a search from each owner's start over the rest of
     // the list read a cold line a step (most owners have one to four records).
     records
-        .chunk_by(|x, y| x.0 == y.0)
-        .map(|run| (run[0].0, run))
+        .chunk_by(|x, y| x.owner == y.owner)
+        .map(|run| (run[0].owner, run))
 }
 
 impl WholeLoad {
@@ -322,7 +336,7 @@ impl WholeLoad {
         }
         WholeLoad {
             store,
-            records: Vec::new(),
+            records: RecordChunks::default(),
             counts_repeats,
         }
     }
@@ -344,7 +358,7 @@ impl WholeLoad {
         let id = |i: NameId| ids[i as usize];
         for &(owner, rdata) in &item.records {
             match (id(owner), rdata.with_target(id)) {
-                (Some(owner), Some(rdata)) => self.records.push((owner, rdata)),
+                (Some(owner), Some(rdata)) => self.records.push(owner, rdata),
                 _ => self.store.inconsistencies += 1,
             }
         }
@@ -368,10 +382,10 @@ impl WholeLoad {
             counts_repeats,
         } = self;
         let started = std::time::Instant::now();
-        // What the transfer freed as it came in (its list outgrowing itself).
+        // What the transfer freed as it came in.
         return_freed_pages();
         let loaded = LoadedRecords::of(
-            records,
+            records.into_list(),
             |shard| store.table.get(shard).slot_count(),
             counts_repeats,
         );
@@ -442,14 +456,16 @@ impl ZoneStore {
     /// knows the names referring to it.
     fn place_loaded(&mut self, loaded: &LoadedRecords) {
         // No shard holds nodes yet (`WholeLoad::new`): every referrer is kept aside,
-        // all in one go.
-        let mut referred = Vec::new();
+        // all in one go. Its room made at once: grown by doubling, the list held its old
+        // room beside its new (8 MB at 100k tasks, at a secondary's peak).
+        let with_target = loaded.records.iter().filter(|r| r.has_target());
+        let mut referred = Vec::with_capacity(with_target.count());
         // The names above others are few (a framework's, an app's SRV owners): looked
         // up here once each, rather than in their shards once per name below them.
         let mut ancestor_ids = AncestorIds::default();
         for (owner, records) in by_owner(&loaded.records) {
             self.counts[0] += 1;
-            for (rdata, _) in counted(records) {
+            for (rdata, _) in counted(records, &loaded.v6) {
                 self.count(rdata, true);
                 if let Some(target) = rdata.target() {
                     referred.push((target, owner));
@@ -493,7 +509,7 @@ impl ZoneStore {
     fn loaded_nodes(&self, shard: usize) -> impl Iterator<Item = (NameId, Node)> + '_ {
         by_owner(self.loading.of_shard(shard)).map(|(owner, records)| {
             let mut node = Node {
-                values: Values::from_counted(counted(records)),
+                values: Values::from_counted(counted(records, &self.loading.v6)),
                 ..Node::default()
             };
             node.live = node.serves(self.ptr_unique);
@@ -525,7 +541,10 @@ impl ZoneStore {
             // keeps its node by the count alone.
             let restorable = records
                 .iter()
-                .all(|r| Values::restorable(r.1, self.restores_generated_srv()))
+                .all(|r| {
+                    let rdata = r.rdata(&self.loading.v6);
+                    Values::restorable(rdata, self.restores_generated_srv())
+                })
                 .then_some(records.len());
             !self.sets_stand_for(owner, restorable, || self.key_in_zone(self.key(owner)))
         })
@@ -553,7 +572,7 @@ impl ZoneStore {
     /// The addresses of a name of a shard without nodes while a whole zone is compiled:
     /// from the loaded records.
     pub(super) fn loaded_addresses(&self, id: NameId, out: &mut Vec<IpAddr>) {
-        for (rdata, _) in counted(self.loading.of_name(id)) {
+        for (rdata, _) in counted(self.loading.of_name(id), &self.loading.v6) {
             match rdata {
                 RData::A(ip) => out.push(IpAddr::V4(ip)),
                 RData::Aaaa(ip) => out.push(IpAddr::V6(ip)),

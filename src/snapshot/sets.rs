@@ -391,10 +391,34 @@ fn write_packed(
             let (record_fields, rest) = rest.split_at_mut(fields.len());
             record_fields.copy_from_slice(fields);
             let (record_own, record_suffix) = rest.split_at_mut(own.len());
-            record_own.copy_from_slice(own);
-            record_suffix.copy_from_slice(suffix);
+            copy_short(record_own, own);
+            copy_short(record_suffix, suffix);
             at += RR_HEADER + rdlen;
         }
+    }
+}
+
+/// `dst.copy_from_slice(src)` for the short pieces of a name, without a call: a target's
+/// own labels and the suffix are mostly 8 to 32 octets, which two copies of a length
+/// the compiler knows cover (overlapping in the middle); a `memcpy` call each took an
+/// SRV answer from 1,618 to 1,898 instructions.
+#[inline(always)]
+fn copy_short(dst: &mut [u8], src: &[u8]) {
+    let n = src.len();
+    match n {
+        16..=32 => {
+            dst[..16].copy_from_slice(&src[..16]);
+            dst[n - 16..n].copy_from_slice(&src[n - 16..]);
+        }
+        8..=15 => {
+            dst[..8].copy_from_slice(&src[..8]);
+            dst[n - 8..n].copy_from_slice(&src[n - 8..]);
+        }
+        4..=7 => {
+            dst[..4].copy_from_slice(&src[..4]);
+            dst[n - 4..n].copy_from_slice(&src[n - 4..]);
+        }
+        _ => dst.copy_from_slice(src),
     }
 }
 
@@ -784,6 +808,27 @@ mod tests {
             srv(31002, b"\x05web-2\x08marathon\x05mesos\0"),
             srv(31003, b"\x06web-10\x08marathon\x05mesos\0"),
         ];
+        // Targets whose own labels take every length `copy_short` tells apart.
+        let mut odd_lengths: Vec<Vec<u8>> = [0, 2, 3, 5, 9, 15, 16, 20, 33, 63]
+            .iter()
+            .map(|&len| {
+                let own = match len {
+                    0 => Vec::new(),
+                    len => [&[len as u8 - 1][..], &vec![b'x'; len - 1]].concat(),
+                };
+                srv(len as u16, &[&own[..], b"\x08marathon\x05mesos\0"].concat())
+            })
+            .collect();
+        odd_lengths.extend(odd_lengths.clone());
+        let odd_slices: Vec<&[u8]> = odd_lengths.iter().map(Vec::as_slice).collect();
+        let odd = RrSet::new(&scratch(&odd_slices, &[]));
+        assert_eq!(odd.header().form, PACKED_SRV);
+        let n = odd_lengths.len();
+        let mut out = vec![0; odd.wire_span(3, n)];
+        odd.write_wire(3, n, &mut out);
+        let want: Vec<u8> = (3..n + 3).flat_map(|i| odd.wire_record(i % n)).collect();
+        assert_eq!(out, want);
+        assert_eq!(odd.rdatas().collect::<Vec<_>>(), odd_lengths);
         let extras = [
             Extra {
                 answer_rr: 0,

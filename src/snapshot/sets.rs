@@ -456,10 +456,7 @@ impl SetScratch {
                 data.extend_from_slice(&start.to_le_bytes());
             }
         }
-        let packed = self.rtype == TYPE_SRV && {
-            let records: Vec<&[u8]> = self.records().collect();
-            srv_targets::pack(&records, data)
-        };
+        let packed = self.rtype == TYPE_SRV && srv_targets::pack(self.records(), data);
         if packed {
             header.form = PACKED_SRV;
         } else {
@@ -484,7 +481,7 @@ impl SetScratch {
     }
 
     /// Each record's RDATA.
-    fn records(&self) -> impl Iterator<Item = &[u8]> {
+    fn records(&self) -> impl Iterator<Item = &[u8]> + Clone {
         let ends = self.offsets.iter().skip(1).copied();
         let ends = ends.chain(std::iter::once(self.bytes.len() as u32));
         self.offsets

@@ -14,6 +14,7 @@
 //! length octet and its bytes, the suffix first.
 
 use foldhash::fast::FixedState;
+use smallvec::SmallVec;
 use std::collections::HashMap;
 
 /// Octets of a packed record: priority, weight, port, the target's place.
@@ -73,13 +74,16 @@ fn piece(names: &[u8], at: usize) -> &[u8] {
     &names[at + 1..at + 1 + len]
 }
 
+/// Where each label of a name starts (a name is at most 255 octets).
+type Starts = SmallVec<[u8; 16]>;
+
 /// Where each label of the uncompressed wire name `name` starts, the root's last;
 /// `None` when `name` is not exactly one such name.
-fn label_starts(name: &[u8], starts: &mut Vec<usize>) -> Option<()> {
+fn label_starts(name: &[u8], starts: &mut Starts) -> Option<()> {
     starts.clear();
     let mut at = 0;
     loop {
-        starts.push(at);
+        starts.push(u8::try_from(at).ok()?);
         let len = usize::from(*name.get(at)?);
         if len == 0 {
             return (at + 1 == name.len()).then_some(());
@@ -91,20 +95,25 @@ fn label_starts(name: &[u8], starts: &mut Vec<usize>) -> Option<()> {
     }
 }
 
+/// Distinct targets looked for in a list up to this many, then in a table.
+const LISTED: usize = 16;
+
 /// Appends the packed form of `records` (each an SRV RDATA) to `out` and returns true,
 /// when every record has an uncompressed target and the packed form is the smaller;
 /// otherwise leaves `out` as it was and returns false. The form follows from the
 /// records alone, so equal sets pack to equal bytes (the pool compares those).
-pub(super) fn pack(records: &[&[u8]], out: &mut Vec<u8>) -> bool {
+pub(super) fn pack<'r>(records: impl Iterator<Item = &'r [u8]> + Clone, out: &mut Vec<u8>) -> bool {
     // The shared suffix, as the octets it takes at the end of every target.
-    let (mut starts, mut first_starts) = (Vec::new(), Vec::new());
+    let (mut starts, mut first_starts) = (Starts::new(), Starts::new());
     let mut suffix_len: Option<usize> = None;
     let mut first: &[u8] = &[];
-    for rdata in records {
+    let (mut count, mut plain) = (0, 0);
+    for rdata in records.clone() {
         let target = match rdata.get(FIELDS..) {
             Some(target) if label_starts(target, &mut starts).is_some() => target,
             _ => return false,
         };
+        (count, plain) = (count + 1, plain + rdata.len());
         suffix_len = Some(match suffix_len {
             None => {
                 first = target;
@@ -119,38 +128,61 @@ pub(super) fn pack(records: &[&[u8]], out: &mut Vec<u8>) -> bool {
     };
     let suffix = &first[first.len() - suffix_len..];
 
-    // Each distinct target's own labels once, in order of first use.
-    let mut places: HashMap<&[u8], u32, FixedState> = HashMap::default();
-    let mut names = vec![suffix_len as u8];
-    names.extend_from_slice(suffix);
-    let mut packed_records = Vec::with_capacity(RECORD * records.len());
-    for rdata in records {
-        let target = &rdata[FIELDS..];
-        let own = &target[..target.len() - suffix_len];
-        let place = *places.entry(own).or_insert_with(|| {
-            let place = names.len() as u32;
-            names.push(own.len() as u8);
-            names.extend_from_slice(own);
+    // The records' room first, the names after it: the suffix, then each distinct
+    // target's own labels once, in order of first use (a task's records are side by
+    // side; a few targets are looked for in a list, many in a table).
+    let base = out.len();
+    let records_at = base + 4;
+    out.resize(records_at + RECORD * count, 0);
+    let names_at = out.len();
+    out.push(suffix_len as u8);
+    out.extend_from_slice(suffix);
+    let mut listed: SmallVec<[(&[u8], u32); LISTED]> = SmallVec::new();
+    let mut table: Option<HashMap<&[u8], u32, FixedState>> = None;
+    let mut last: Option<(&[u8], u32)> = None;
+    for (i, rdata) in records.enumerate() {
+        let own = &rdata[FIELDS..rdata.len() - suffix_len];
+        let known = match (last, &table) {
+            (Some((last_own, place)), _) if last_own == own => Some(place),
+            (_, Some(table)) => table.get(own).copied(),
+            (_, None) => listed.iter().find(|(o, _)| *o == own).map(|&(_, p)| p),
+        };
+        let place = known.unwrap_or_else(|| {
+            let place = (out.len() - names_at) as u32;
+            out.push(own.len() as u8);
+            out.extend_from_slice(own);
+            match &mut table {
+                Some(table) => {
+                    table.insert(own, place);
+                }
+                None if listed.len() < LISTED => listed.push((own, place)),
+                None => {
+                    let mut full: HashMap<_, _, FixedState> = listed.drain(..).collect();
+                    full.insert(own, place);
+                    table = Some(full);
+                }
+            }
             place
         });
-        packed_records.extend_from_slice(&rdata[..FIELDS]);
-        packed_records.extend_from_slice(&place.to_le_bytes());
+        last = Some((own, place));
+        let record = &mut out[records_at + RECORD * i..records_at + RECORD * (i + 1)];
+        record[..FIELDS].copy_from_slice(&rdata[..FIELDS]);
+        record[FIELDS..].copy_from_slice(&place.to_le_bytes());
     }
-    let plain: usize = records.iter().map(|r| r.len()).sum();
-    if 4 + packed_records.len() + names.len() >= plain {
+    if out.len() - base >= plain {
+        out.truncate(base);
         return false;
     }
-    out.extend_from_slice(&(names.len() as u32).to_le_bytes());
-    out.extend_from_slice(&packed_records);
-    out.extend_from_slice(&names);
+    let names_len = (out.len() - names_at) as u32;
+    out[base..records_at].copy_from_slice(&names_len.to_le_bytes());
     true
 }
 
 /// The longest suffix of at most `len` octets that two names share and that starts a
 /// label in both (each name with where its labels start).
 fn common_suffix(
-    (first, first_starts): (&[u8], &[usize]),
-    (target, target_starts): (&[u8], &[usize]),
+    (first, first_starts): (&[u8], &[u8]),
+    (target, target_starts): (&[u8], &[u8]),
     len: usize,
 ) -> usize {
     let same = first
@@ -161,12 +193,12 @@ fn common_suffix(
         .take_while(|(a, b)| a == b)
         .count();
     // Equal octets from a label start of both on are the same labels in both.
-    let starts_label = |name: &[u8], starts: &[usize], tail: usize| {
-        starts.binary_search(&(name.len() - tail)).is_ok()
+    let starts_label = |name: &[u8], starts: &[u8], tail: usize| {
+        starts.binary_search(&((name.len() - tail) as u8)).is_ok()
     };
     target_starts
         .iter()
-        .map(|&start| target.len() - start)
+        .map(|&start| target.len() - usize::from(start))
         .find(|&tail| tail <= same && starts_label(first, first_starts, tail))
         .unwrap_or(0)
 }
@@ -198,7 +230,7 @@ mod tests {
         ];
         let slices: Vec<&[u8]> = records.iter().map(Vec::as_slice).collect();
         let mut out = vec![7];
-        assert!(pack(&slices, &mut out));
+        assert!(pack(slices.iter().copied(), &mut out));
         assert_eq!(out[0], 7);
         assert_eq!(unpack(&out[1..], 4), records);
         let (packed, _) = PackedSrv::read(&out[1..], 4);
@@ -218,9 +250,9 @@ mod tests {
         let slices: Vec<&[u8]> = records.iter().map(Vec::as_slice).collect();
         let mut out = Vec::new();
         // Too small to gain: nothing written.
-        assert!(!pack(&slices, &mut out));
+        assert!(!pack(slices.iter().copied(), &mut out));
         assert!(out.is_empty());
-        let (mut starts, mut first_starts) = (Vec::new(), Vec::new());
+        let (mut starts, mut first_starts) = (Starts::new(), Starts::new());
         let (first, target) = (&records[0][6..], &records[1][6..]);
         label_starts(first, &mut first_starts).unwrap(); // ok: test
         label_starts(target, &mut starts).unwrap(); // ok: test
@@ -244,11 +276,26 @@ mod tests {
         let slices: Vec<&[u8]> = records.iter().map(Vec::as_slice).collect();
         let mut out = Vec::new();
         // Eight distinct targets of 12 octets: packing gains nothing.
-        assert!(!pack(&slices, &mut out));
+        assert!(!pack(slices.iter().copied(), &mut out));
         let twice: Vec<&[u8]> = slices.iter().chain(&slices).copied().collect();
-        assert!(pack(&twice, &mut out));
+        assert!(pack(twice.iter().copied(), &mut out));
         assert_eq!(unpack(&out, 16)[..8], records[..]);
         assert_eq!(PackedSrv::read(&out, 16).0.suffix(), b"\0");
+    }
+
+    #[test]
+    fn many_targets_are_each_kept_once() {
+        // 40 targets, each named twice and not side by side: past the list, in a table.
+        let records: Vec<Vec<u8>> = (0..80u16)
+            .map(|i| srv(i, format!("\x07task-{:02}\x05mesos\0", i % 40).as_bytes()))
+            .collect();
+        let slices: Vec<&[u8]> = records.iter().map(Vec::as_slice).collect();
+        let mut out = Vec::new();
+        assert!(pack(slices.iter().copied(), &mut out));
+        assert_eq!(unpack(&out, 80), records);
+        let (packed, _) = PackedSrv::read(&out, 80);
+        assert_eq!(packed.names.len(), 1 + 7 + 40 * (1 + 8));
+        assert_eq!(packed.record(41).1, b"\x07task-01");
     }
 
     #[test]
@@ -262,9 +309,10 @@ mod tests {
             srv(1, &[&[64u8][..], &[b'a'; 64], &[0]].concat()), // a label too long
         ] {
             let good = srv(2, b"\x03web\x05mesos\0");
-            assert!(!pack(&[&good, &good, &good, &bad], &mut out));
+            let records: [&[u8]; 4] = [&good, &good, &good, &bad];
+            assert!(!pack(records.into_iter(), &mut out));
         }
         assert!(out.is_empty());
-        assert!(!pack(&[], &mut out));
+        assert!(!pack(std::iter::empty(), &mut out));
     }
 }

@@ -5,11 +5,10 @@
 //! uncompressed): what was served before and after, after `ReversePolicy` and the other
 //! answer rules, so a secondary that applies them holds exactly the zone served here.
 
-use super::sets::RrSet;
+use super::sets::{Rdata, RrSet};
 use super::shards::NameSets;
 use super::store::DirtyName;
 use super::{Snapshot, in_zone};
-use std::borrow::Cow;
 use std::collections::HashSet;
 use std::sync::Arc;
 
@@ -174,7 +173,7 @@ pub(super) fn served_changes(
             // Into `out`: the records of `set` not in `other`, each with its owner and
             // fields.
             let missing = |set: Option<&RrSet>,
-                           records: &[Cow<'_, [u8]>],
+                           records: &[Rdata<'_>],
                            other: &HashSet<&[u8]>,
                            out: &mut WireRecords| {
                 let Some(set) = set else { return };
@@ -207,7 +206,7 @@ pub(super) fn whole_changes(before: &Snapshot, after: &Snapshot) -> (WireRecords
 }
 
 /// One set of a name (A, AAAA, SRV, PTR by `kind`) and each of its records' RDATA.
-fn records(sets: Option<NameSets<'_>>, kind: usize) -> (Option<&RrSet>, Vec<Cow<'_, [u8]>>) {
+fn records(sets: Option<NameSets<'_>>, kind: usize) -> (Option<&RrSet>, Vec<Rdata<'_>>) {
     let set = sets.and_then(|sets| sets[kind]);
     (set, set.map(|s| s.rdatas().collect()).unwrap_or_default())
 }

@@ -8,12 +8,65 @@ use super::QUESTION_POINTER;
 use crate::dns::wire::{CLASS_IN, TYPE_A, TYPE_AAAA, TYPE_SRV};
 use foldhash::fast::FixedState;
 use hashbrown::HashTable;
+use smallvec::SmallVec;
 use srv_targets::PackedSrv;
-use std::borrow::Cow;
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::net::IpAddr;
+use std::ops::Deref;
 use std::sync::Mutex;
 use triomphe::ThinArc;
+
+/// A record's RDATA: where its set keeps it, or made whole from a packed SRV set's
+/// pieces, in place for all but the longest targets (the control thread reads a
+/// changed name's records: an allocation each cost a primary some 10 µs an event).
+#[derive(Clone, Debug)]
+pub enum Rdata<'a> {
+    /// As the set keeps it.
+    Kept(&'a [u8]),
+    /// Made whole.
+    Made(SmallVec<[u8; 80]>),
+}
+
+impl Deref for Rdata<'_> {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            Rdata::Kept(bytes) => bytes,
+            Rdata::Made(bytes) => bytes,
+        }
+    }
+}
+
+impl Default for Rdata<'_> {
+    fn default() -> Self {
+        Rdata::Kept(&[])
+    }
+}
+
+impl PartialEq for Rdata<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
+}
+
+impl PartialEq<[u8]> for Rdata<'_> {
+    fn eq(&self, other: &[u8]) -> bool {
+        **self == *other
+    }
+}
+
+impl PartialEq<Vec<u8>> for Rdata<'_> {
+    fn eq(&self, other: &Vec<u8>) -> bool {
+        **self == other[..]
+    }
+}
+
+impl PartialEq<&[u8]> for Rdata<'_> {
+    fn eq(&self, other: &&[u8]) -> bool {
+        **self == **other
+    }
+}
 
 /// An address record for the additional section: the owner is the target name inside
 /// answer record `answer_rr` of the set (a compression pointer is made when answering).
@@ -220,18 +273,18 @@ impl RrSet {
     }
 
     /// Record `i`'s RDATA (made whole for a packed SRV set).
-    pub fn rdata(&self, i: usize) -> Cow<'_, [u8]> {
+    pub fn rdata(&self, i: usize) -> Rdata<'_> {
         match self.packed() {
-            Some((packed, _)) => Cow::Owned(packed.rdata(i)),
+            Some((packed, _)) => Rdata::Made(packed.rdata(i)),
             None => {
                 let offsets = self.offsets();
-                Cow::Borrowed(&self.rdata_bytes()[offsets.at(i)..offsets.at(i + 1)])
+                Rdata::Kept(&self.rdata_bytes()[offsets.at(i)..offsets.at(i + 1)])
             }
         }
     }
 
     /// Each record's RDATA, in order.
-    pub fn rdatas(&self) -> impl Iterator<Item = Cow<'_, [u8]>> {
+    pub fn rdatas(&self) -> impl Iterator<Item = Rdata<'_>> {
         (0..self.count()).map(|i| self.rdata(i))
     }
 

@@ -14,13 +14,12 @@
 //! depends only on the store's contents, never on the order changes arrived in.
 
 use super::keys::{key_text, text_order};
-use super::sets::{Extra, RrSet, SetPool, SetScratch};
+use super::sets::{Extra, Rdata, RrSet, SetPool, SetScratch};
 use super::store::{Node, SrvValue, ZoneStore};
 use crate::config::ReversePolicy;
 use crate::dns::wire::{TYPE_A, TYPE_AAAA, TYPE_PTR, TYPE_SRV};
 use crate::records::NameId;
 use hashbrown::HashTable;
-use std::borrow::Cow;
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -752,7 +751,7 @@ impl<'a> SetWriter<'a> {
         let target_offset = set.target_offset();
         let changed: Vec<(&[u8], NameId)> = changed.iter().map(|&t| (store.key(t), t)).collect();
         let mut kept = set.extras().peekable();
-        let mut previous: Option<Cow<'_, [u8]>> = None;
+        let mut previous: Option<Rdata<'_>> = None;
         for (rr, rdata) in set.rdatas().enumerate() {
             self.scratch.push(&rdata);
             let rr = rr as u32;

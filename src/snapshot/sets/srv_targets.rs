@@ -61,9 +61,13 @@ impl<'a> PackedSrv<'a> {
     }
 
     /// Record `i`'s RDATA, whole.
-    pub(super) fn rdata(&self, i: usize) -> Vec<u8> {
+    pub(super) fn rdata(&self, i: usize) -> SmallVec<[u8; 80]> {
         let (fields, prefix) = self.record(i);
-        [&fields[..], prefix, self.suffix()].concat()
+        let mut rdata = SmallVec::new();
+        rdata.extend_from_slice(fields);
+        rdata.extend_from_slice(prefix);
+        rdata.extend_from_slice(self.suffix());
+        rdata
     }
 }
 
@@ -217,7 +221,7 @@ mod tests {
     fn unpack(data: &[u8], count: usize) -> Vec<Vec<u8>> {
         let (packed, used) = PackedSrv::read(data, count);
         assert_eq!(used, data.len());
-        (0..count).map(|i| packed.rdata(i)).collect()
+        (0..count).map(|i| packed.rdata(i).to_vec()).collect()
     }
 
     #[test]

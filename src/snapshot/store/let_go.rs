@@ -12,7 +12,7 @@
 
 use super::{NameId, Node, RData, Values, ZoneStore, id_of, place};
 use crate::allocator::return_freed_pages;
-use crate::snapshot::sets::RrSet;
+use crate::snapshot::sets::{Rdata, RrSet};
 use crate::snapshot::shards::SHARDS;
 use std::borrow::Cow;
 use std::net::IpAddr;
@@ -28,7 +28,7 @@ const LARGE_NAME_VALUES: usize = 256;
 pub(super) const LET_GO: u32 = u32::MAX;
 
 /// The RDATA of each record of a set, if any.
-fn rdata_of(set: Option<&RrSet>) -> impl Iterator<Item = Cow<'_, [u8]>> {
+fn rdata_of(set: Option<&RrSet>) -> impl Iterator<Item = Rdata<'_>> {
     set.into_iter().flat_map(RrSet::rdatas)
 }
 

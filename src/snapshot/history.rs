@@ -177,7 +177,7 @@ pub(super) fn served_changes(
                            other: &HashSet<&[u8]>,
                            out: &mut WireRecords| {
                 let Some(set) = set else { return };
-                let fresh = records.iter().filter(|r| !other.contains(&***r));
+                let fresh = records.iter().filter(|r| !other.contains(&r[..]));
                 out.extend(fresh.map(|r| [&name.key[..], &set.fields(r.len()), r].concat().into()));
             };
             missing(old_set, &old_records, &in_new, &mut removed);

@@ -50,24 +50,6 @@ impl PartialEq for Rdata<'_> {
     }
 }
 
-impl PartialEq<[u8]> for Rdata<'_> {
-    fn eq(&self, other: &[u8]) -> bool {
-        **self == *other
-    }
-}
-
-impl PartialEq<Vec<u8>> for Rdata<'_> {
-    fn eq(&self, other: &Vec<u8>) -> bool {
-        **self == other[..]
-    }
-}
-
-impl PartialEq<&[u8]> for Rdata<'_> {
-    fn eq(&self, other: &&[u8]) -> bool {
-        **self == **other
-    }
-}
-
 /// An address record for the additional section: the owner is the target name inside
 /// answer record `answer_rr` of the set (a compression pointer is made when answering).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -739,7 +721,13 @@ impl SetPool {
 
 #[cfg(test)]
 mod tests {
+    use super::srv_targets::tests::srv;
     use super::*;
+
+    /// Every record's RDATA.
+    fn all_rdata(set: &RrSet) -> Vec<Vec<u8>> {
+        set.rdatas().map(|r| r.to_vec()).collect()
+    }
 
     /// Whether `set` is the set `scratch` describes.
     fn matches(scratch: &SetScratch, set: &RrSet) -> bool {
@@ -783,11 +771,8 @@ mod tests {
                 .collect::<Vec<_>>(),
             [0, 4, 4, 8]
         );
-        assert_eq!(
-            set.rdatas().collect::<Vec<_>>(),
-            [&b"abcd"[..], b"", b"efgh"]
-        );
-        assert_eq!(set.rdata(2), &b"efgh"[..]);
+        assert_eq!(all_rdata(&set), [&b"abcd"[..], b"", b"efgh"]);
+        assert_eq!(*set.rdata(2), *b"efgh");
         assert_eq!(set.extras().collect::<Vec<_>>(), extras);
         assert_eq!(set.extras_len(), 2 * 5 + 4 + 16);
         assert_eq!(
@@ -825,10 +810,7 @@ mod tests {
         let set = RrSet::new(&a);
         // The header's 16 bytes and the RDATA, no starts.
         assert_eq!(set.bytes_held(), 16 + 16 + 8);
-        assert_eq!(
-            set.rdatas().collect::<Vec<_>>(),
-            [&[10, 0, 0, 1][..], &[10, 0, 0, 2]]
-        );
+        assert_eq!(all_rdata(&set), [&[10, 0, 0, 1][..], &[10, 0, 0, 2]]);
         assert_eq!(set.wire_span(1, 2), 2 * 16);
         let mut out = vec![0; 32];
         set.write_wire(1, 2, &mut out);
@@ -843,11 +825,6 @@ mod tests {
         assert_eq!(odd.rdatas().map(|r| r.len()).collect::<Vec<_>>(), [4, 4, 2]);
         assert_eq!(odd.wire_span(0, 3), 3 * 12 + 10);
         assert!(matches(&a, &odd) && !matches(&a, &set));
-    }
-
-    /// SRV RDATA: priority 0, weight 1, `port`, `target`.
-    fn srv(port: u16, target: &[u8]) -> Vec<u8> {
-        [&[0, 0, 0, 1][..], &port.to_be_bytes(), target].concat()
     }
 
     #[test]
@@ -878,7 +855,7 @@ mod tests {
         odd.write_wire(3, n, &mut out);
         let want: Vec<u8> = (3..n + 3).flat_map(|i| odd.wire_record(i % n)).collect();
         assert_eq!(out, want);
-        assert_eq!(odd.rdatas().collect::<Vec<_>>(), odd_lengths);
+        assert_eq!(all_rdata(&odd), odd_lengths);
         let extras = [
             Extra {
                 answer_rr: 0,
@@ -898,7 +875,7 @@ mod tests {
         let plain: usize = records.iter().map(Vec::len).sum();
         assert_eq!(set.stored_rdata_len(), 4 + 40 + 17 + 7 + 7 + 8);
         assert!(set.stored_rdata_len() < plain);
-        assert_eq!(set.rdatas().collect::<Vec<_>>(), records);
+        assert_eq!(all_rdata(&set), records);
         assert_eq!(set.extras().collect::<Vec<_>>(), extras);
         assert!(matches(&written, &set));
 

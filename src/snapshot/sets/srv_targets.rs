@@ -208,14 +208,12 @@ fn common_suffix(
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn srv(port: u16, target: &[u8]) -> Vec<u8> {
-        let mut rdata = vec![0, 0, 0, 1];
-        rdata.extend_from_slice(&port.to_be_bytes());
-        rdata.extend_from_slice(target);
-        rdata
+    /// SRV RDATA: priority 0, weight 1, `port`, `target`.
+    pub(in crate::snapshot::sets) fn srv(port: u16, target: &[u8]) -> Vec<u8> {
+        [&[0, 0, 0, 1][..], &port.to_be_bytes(), target].concat()
     }
 
     fn unpack(data: &[u8], count: usize) -> Vec<Vec<u8>> {

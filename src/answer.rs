@@ -401,11 +401,10 @@ impl<'a> Reply<'a> {
                     // The owner is the target name in that record: a pointer when it
                     // lies within reach of one (the first 16 KiB), else the name itself.
                     let pointer_to = pointer(rr_at + RR_HEADER + target_in_rdata);
-                    let rdata = match pointer_to {
-                        Some(_) => Default::default(),
-                        None => set.rdata(j),
-                    };
-                    let name = uncompressed_name_at(&rdata, target_in_rdata);
+                    let rdata = pointer_to.is_none().then(|| set.rdata(j));
+                    let name = rdata.as_deref().map_or(&[][..], |rdata| {
+                        uncompressed_name_at(rdata, target_in_rdata)
+                    });
                     let owner_len = if pointer_to.is_some() { 2 } else { name.len() };
                     if owner_len == 0 {
                         continue;

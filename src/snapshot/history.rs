@@ -6,7 +6,6 @@
 //! answer rules, so a secondary that applies them holds exactly the zone served here.
 
 use super::sets::{Rdata, RrSet};
-use super::shards::NameSets;
 use super::store::DirtyName;
 use super::{Snapshot, in_zone};
 use std::collections::HashSet;
@@ -155,8 +154,14 @@ pub(super) fn served_changes(
         let old = before.sets_by_key(&name.key, name.key_hash);
         let new = after.sets_by_key(&name.key, name.key_hash);
         for kind in 0..4 {
-            let (old_set, old_records) = records(old, kind);
-            let (new_set, new_records) = records(new, kind);
+            let (old_set, new_set) = (old.and_then(|s| s[kind]), new.and_then(|s| s[kind]));
+            // The same pooled set: no record changed (equal sets are one set).
+            match (old_set, new_set) {
+                (None, None) => continue,
+                (Some(a), Some(b)) if a.is(b) => continue,
+                _ => {}
+            }
+            let (old_records, new_records) = (records(old_set), records(new_set));
             // A set's type and TTL are every record's: when they differ, so do all.
             let fields = |set: Option<&RrSet>| set.map(|s| (s.rtype(), s.ttl()));
             let same_fields = fields(old_set) == fields(new_set);
@@ -205,10 +210,9 @@ pub(super) fn whole_changes(before: &Snapshot, after: &Snapshot) -> (WireRecords
     served_changes(before, after, &names)
 }
 
-/// One set of a name (A, AAAA, SRV, PTR by `kind`) and each of its records' RDATA.
-fn records(sets: Option<NameSets<'_>>, kind: usize) -> (Option<&RrSet>, Vec<Rdata<'_>>) {
-    let set = sets.and_then(|sets| sets[kind]);
-    (set, set.map(|s| s.rdatas().collect()).unwrap_or_default())
+/// Each record's RDATA of a set, if any.
+fn records(set: Option<&RrSet>) -> Vec<Rdata<'_>> {
+    set.map(|s| s.rdatas().collect()).unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -25,7 +25,7 @@ use sets::{Extra, RrSet, SetPool};
 pub use shards::TtlTable;
 use shards::{NameSets, RecordSettings, SetWriter, Shard, ShardTable, SlotSets, shard_of};
 use std::hash::BuildHasher;
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 use store::{DirtyName, Sign, ZoneStore};
 
@@ -353,13 +353,10 @@ impl Snapshot {
         let Some([a, aaaa, ..]) = self.sets_by_text(name) else {
             return (v4, v6);
         };
-        for set in [a, aaaa].into_iter().flatten() {
-            for ip in set.rdatas() {
-                if let Ok(ip) = <[u8; 4]>::try_from(&*ip) {
-                    v4.push(Ipv4Addr::from(ip));
-                } else if let Ok(ip) = <[u8; 16]>::try_from(&*ip) {
-                    v6.push(Ipv6Addr::from(ip));
-                }
+        for ip in [a, aaaa].into_iter().flatten().flat_map(RrSet::addresses) {
+            match ip {
+                IpAddr::V4(ip) => v4.push(ip),
+                IpAddr::V6(ip) => v6.push(ip),
             }
         }
         (v4, v6)

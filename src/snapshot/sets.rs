@@ -38,12 +38,6 @@ impl Deref for Rdata<'_> {
     }
 }
 
-impl Default for Rdata<'_> {
-    fn default() -> Self {
-        Rdata::Kept(&[])
-    }
-}
-
 impl PartialEq for Rdata<'_> {
     fn eq(&self, other: &Self) -> bool {
         **self == **other
@@ -134,31 +128,20 @@ fn fixed_rdata_len(rtype: u16) -> u16 {
 /// The RDATA starts of a set's records, then the length of its RDATA (`count + 1`
 /// entries): kept in the set, or every record of one length.
 #[derive(Clone, Copy)]
-pub struct Offsets<'a> {
+struct Offsets<'a> {
     kept: &'a [[u8; 4]],
     fixed: usize,
-    count: usize,
 }
 
 impl Offsets<'_> {
     /// Entry `i`.
     #[inline]
-    pub fn at(&self, i: usize) -> usize {
+    fn at(&self, i: usize) -> usize {
         if self.fixed != 0 {
             i * self.fixed
         } else {
             u32::from_le_bytes(self.kept[i]) as usize
         }
-    }
-
-    /// How many entries (one more than the records).
-    pub fn len(&self) -> usize {
-        self.count + 1
-    }
-
-    /// Never: a set has at least its length.
-    pub fn is_empty(&self) -> bool {
-        false
     }
 }
 
@@ -199,8 +182,13 @@ impl RrSet {
     /// The records of a packed SRV set, and the octets they take after the starts.
     #[inline]
     fn packed(&self) -> Option<(PackedSrv<'_>, usize)> {
-        (self.header().form == PACKED_SRV)
-            .then(|| PackedSrv::read(&self.data()[self.offsets_len()..], self.count()))
+        (self.header().form == PACKED_SRV).then(|| self.packed_records())
+    }
+
+    /// [`RrSet::packed`] of a set known to be packed.
+    #[inline]
+    fn packed_records(&self) -> (PackedSrv<'_>, usize) {
+        PackedSrv::read(&self.data()[self.offsets_len()..], self.count())
     }
 
     /// Octets the records take after the starts, as kept.
@@ -240,18 +228,14 @@ impl RrSet {
 
     /// RDATA starts, then the RDATA's length (`count + 1` entries).
     #[inline]
-    pub fn offsets(&self) -> Offsets<'_> {
+    fn offsets(&self) -> Offsets<'_> {
         let fixed = fixed_len(self.header().form);
         let kept = if fixed == 0 {
             &self.0.slice[..self.count() + 1]
         } else {
             &[]
         };
-        Offsets {
-            kept,
-            fixed,
-            count: self.count(),
-        }
+        Offsets { kept, fixed }
     }
 
     /// Record `i`'s RDATA (made whole for a packed SRV set).
@@ -268,6 +252,23 @@ impl RrSet {
     /// Each record's RDATA, in order.
     pub fn rdatas(&self) -> impl Iterator<Item = Rdata<'_>> {
         (0..self.count()).map(|i| self.rdata(i))
+    }
+
+    /// The addresses of an A or AAAA set, in order (none of another set, nor a record
+    /// of another length).
+    pub fn addresses(&self) -> impl Iterator<Item = IpAddr> + '_ {
+        let rtype = self.rtype();
+        self.rdatas().filter_map(move |rdata| match rtype {
+            TYPE_A => <[u8; 4]>::try_from(&*rdata).ok().map(IpAddr::from),
+            TYPE_AAAA => <[u8; 16]>::try_from(&*rdata).ok().map(IpAddr::from),
+            _ => None,
+        })
+    }
+
+    /// Whether this is the very set `other` is (the pool keeps each distinct set once,
+    /// so two sets of one pool are equal exactly when they are the same).
+    pub fn is(&self, other: &RrSet) -> bool {
+        std::ptr::eq(self.data(), other.data())
     }
 
     /// Type, class, TTL and RDLENGTH of a record of `rdlen` octets of RDATA: what
@@ -310,11 +311,7 @@ impl RrSet {
         match self.header().form {
             4 => write_fixed::<4>(head, rdata, runs, out),
             16 => write_fixed::<16>(head, rdata, runs, out),
-            PACKED_SRV => {
-                if let Some((packed, _)) = self.packed() {
-                    write_packed(head, packed, runs, out);
-                }
-            }
+            PACKED_SRV => write_packed(head, self.packed_records().0, runs, out),
             _ => {
                 let offsets = self.offsets();
                 let mut at = 0;
@@ -381,12 +378,6 @@ impl RrSet {
     /// How many holders the set has (the pool counts as one).
     fn holders(&self) -> usize {
         ThinArc::strong_count(&self.0)
-    }
-
-    /// Whether this is the very set `other` is (not an equal copy).
-    #[cfg(test)]
-    fn is(&self, other: &RrSet) -> bool {
-        std::ptr::eq(self.data(), other.data())
     }
 
     /// The set written in `scratch` (at least one record).
@@ -766,9 +757,7 @@ mod tests {
         assert_eq!(set.rdata_bytes(), b"abcdefgh");
         let offsets = set.offsets();
         assert_eq!(
-            (0..offsets.len())
-                .map(|i| offsets.at(i))
-                .collect::<Vec<_>>(),
+            (0..=set.count()).map(|i| offsets.at(i)).collect::<Vec<_>>(),
             [0, 4, 4, 8]
         );
         assert_eq!(all_rdata(&set), [&b"abcd"[..], b"", b"efgh"]);

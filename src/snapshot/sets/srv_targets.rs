@@ -62,10 +62,10 @@ impl<'a> PackedSrv<'a> {
 
     /// Record `i`'s RDATA, whole.
     pub(super) fn rdata(&self, i: usize) -> SmallVec<[u8; 80]> {
-        let (fields, prefix) = self.record(i);
+        let (fields, own) = self.record(i);
         let mut rdata = SmallVec::new();
         rdata.extend_from_slice(fields);
-        rdata.extend_from_slice(prefix);
+        rdata.extend_from_slice(own);
         rdata.extend_from_slice(self.suffix());
         rdata
     }
@@ -133,8 +133,8 @@ pub(super) fn pack<'r>(records: impl Iterator<Item = &'r [u8]> + Clone, out: &mu
     let suffix = &first[first.len() - suffix_len..];
 
     // The records' room first, the names after it: the suffix, then each distinct
-    // target's own labels once, in order of first use (a task's records are side by
-    // side; a few targets are looked for in a list, many in a table).
+    // target's own labels once, in order of first use (a few targets are looked for in
+    // a list, the latest first: a task's records are side by side; many in a table).
     let base = out.len();
     let records_at = base + 4;
     out.resize(records_at + RECORD * count, 0);
@@ -143,13 +143,15 @@ pub(super) fn pack<'r>(records: impl Iterator<Item = &'r [u8]> + Clone, out: &mu
     out.extend_from_slice(suffix);
     let mut listed: SmallVec<[(&[u8], u32); LISTED]> = SmallVec::new();
     let mut table: Option<HashMap<&[u8], u32, FixedState>> = None;
-    let mut last: Option<(&[u8], u32)> = None;
     for (i, rdata) in records.enumerate() {
         let own = &rdata[FIELDS..rdata.len() - suffix_len];
-        let known = match (last, &table) {
-            (Some((last_own, place)), _) if last_own == own => Some(place),
-            (_, Some(table)) => table.get(own).copied(),
-            (_, None) => listed.iter().find(|(o, _)| *o == own).map(|&(_, p)| p),
+        let known = match &table {
+            Some(table) => table.get(own).copied(),
+            None => listed
+                .iter()
+                .rev()
+                .find(|(o, _)| *o == own)
+                .map(|&(_, p)| p),
         };
         let place = known.unwrap_or_else(|| {
             let place = (out.len() - names_at) as u32;
@@ -168,7 +170,6 @@ pub(super) fn pack<'r>(records: impl Iterator<Item = &'r [u8]> + Clone, out: &mu
             }
             place
         });
-        last = Some((own, place));
         let record = &mut out[records_at + RECORD * i..records_at + RECORD * (i + 1)];
         record[..FIELDS].copy_from_slice(&rdata[..FIELDS]);
         record[FIELDS..].copy_from_slice(&place.to_le_bytes());

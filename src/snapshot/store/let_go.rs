@@ -212,13 +212,10 @@ impl ZoneStore {
         };
         let [a, aaaa, srv, ptr] = sets;
         let mut values = Vec::new();
-        values.extend(
-            rdata_of(a).filter_map(|d| <[u8; 4]>::try_from(&*d).ok().map(|ip| RData::A(ip.into()))),
-        );
-        values.extend(rdata_of(aaaa).filter_map(|d| {
-            <[u8; 16]>::try_from(&*d)
-                .ok()
-                .map(|ip| RData::Aaaa(ip.into()))
+        let addresses = [a, aaaa].into_iter().flatten().flat_map(RrSet::addresses);
+        values.extend(addresses.map(|ip| match ip {
+            IpAddr::V4(ip) => RData::A(ip),
+            IpAddr::V6(ip) => RData::Aaaa(ip),
         }));
         for d in rdata_of(srv).filter(|d| d.len() > 6) {
             let number = |at: usize| u16::from_be_bytes([d[at], d[at + 1]]);
@@ -280,13 +277,7 @@ impl ZoneStore {
         } else if self.loading.holds(place(id).0) {
             self.loaded_addresses(id, out);
         } else if let Some([a, aaaa, ..]) = self.table.get(place(id).0).sets(place(id).1) {
-            for rdata in rdata_of(a).chain(rdata_of(aaaa)) {
-                if let Ok(v4) = <[u8; 4]>::try_from(&*rdata) {
-                    out.push(IpAddr::from(v4));
-                } else if let Ok(v6) = <[u8; 16]>::try_from(&*rdata) {
-                    out.push(IpAddr::from(v6));
-                }
-            }
+            out.extend([a, aaaa].into_iter().flatten().flat_map(RrSet::addresses));
         }
         out.sort_unstable();
     }

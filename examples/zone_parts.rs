@@ -81,7 +81,7 @@ fn main() {
             );
         }
         let (names, _) = snapshot.size();
-        let (mut tables, mut keys) = (0, 0);
+        let (mut tables, mut keys) = (0, snapshot.suffix_bytes());
         for shard in snapshot.shards() {
             let (t, k) = shard.bytes_held();
             (tables, keys) = (tables + t, keys + k);

@@ -503,7 +503,7 @@ impl Transfer {
             .shard(shard)
             .entries()
             .filter(|(_, key)| in_zone(key, apex))
-            .map(|(i, key)| (Box::from(key), i))
+            .map(|(i, key)| (Box::from(&*key), i))
             .collect();
         self.names.sort_unstable();
         self.step = Step::Names {

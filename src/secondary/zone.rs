@@ -562,7 +562,7 @@ impl HeldZone {
 mod tests {
     use super::*;
     use crate::secondary::stream::test_soa as soa;
-    use crate::snapshot::shards::{CanonicalName, Shard};
+    use crate::snapshot::shards::CanonicalName;
     use std::net::{Ipv4Addr, Ipv6Addr};
 
     fn config() -> Config {
@@ -620,7 +620,7 @@ mod tests {
     }
 
     fn canonical(snapshot: &Snapshot) -> Vec<Vec<CanonicalName>> {
-        snapshot.shards().map(Shard::canonical).collect()
+        snapshot.shards().map(|s| s.canonical()).collect()
     }
 
     /// One task's records: its A (and every fifth an AAAA), its app's A and SRV.

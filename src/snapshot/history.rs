@@ -198,10 +198,14 @@ pub(super) fn served_changes(
 pub(super) fn whole_changes(before: &Snapshot, after: &Snapshot) -> (WireRecords, WireRecords) {
     let mut names = Vec::new();
     for (shard, (old, new)) in before.shards.iter().zip(after.shards.iter()).enumerate() {
-        let keys: HashSet<&[u8]> = old.entries().chain(new.entries()).map(|(_, k)| k).collect();
+        let keys: HashSet<Vec<u8>> = old
+            .entries()
+            .chain(new.entries())
+            .map(|(_, k)| k.to_vec())
+            .collect();
         names.extend(keys.into_iter().map(|key| DirtyName {
             shard: shard as u32,
-            key_hash: super::key_hash(key),
+            key_hash: super::key_hash(&key),
             key: key.into(),
             node: None,
             new_extras: Vec::new(),

@@ -30,6 +30,105 @@ pub(super) fn store_key(name: &str, out: &mut Vec<u8>) -> Option<()> {
     Some(())
 }
 
+/// A name's key as a shard gives it back: kept whole there, or joined again from its
+/// first label and its parent (`snapshot::suffixes`), in place (a wire name is at most
+/// 255 octets).
+#[derive(Clone)]
+pub enum Key<'a> {
+    /// Kept whole.
+    Whole(&'a [u8]),
+    /// Joined again.
+    Joined {
+        /// How many of `octets` are the key's.
+        len: u8,
+        /// The key, then room.
+        octets: [u8; 255],
+    },
+}
+
+impl<'a> Key<'a> {
+    /// The key of a name whose first label is `label` (its octets) and whose parent
+    /// is `parent` (wire form).
+    pub(super) fn joined(label: &[u8], parent: &[u8]) -> Key<'a> {
+        let mut octets = [0; 255];
+        let label = &label[..label.len().min(63)];
+        let parent = &parent[..parent.len().min(254 - label.len())];
+        octets[0] = label.len() as u8;
+        octets[1..1 + label.len()].copy_from_slice(label);
+        octets[1 + label.len()..1 + label.len() + parent.len()].copy_from_slice(parent);
+        Key::Joined {
+            len: (1 + label.len() + parent.len()) as u8,
+            octets,
+        }
+    }
+}
+
+impl std::ops::Deref for Key<'_> {
+    type Target = [u8];
+
+    #[inline]
+    fn deref(&self) -> &[u8] {
+        match self {
+            Key::Whole(key) => key,
+            Key::Joined { len, octets } => &octets[..usize::from(*len)],
+        }
+    }
+}
+
+impl std::fmt::Debug for Key<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&key_text(self))
+    }
+}
+
+impl PartialEq for Key<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
+}
+
+/// The first octet of a key a shard keeps split: `SPLIT | the first label's length`,
+/// the label, then its parent's number (two octets, little-endian). No wire name starts
+/// with an octet past 63, and [`NO_WIRE_FORM`] has other bits.
+pub(super) const SPLIT: u8 = 0x40;
+
+/// A wire key's first label and its parent, when it has one (a name of two labels or
+/// more).
+pub(super) fn split_key(key: &[u8]) -> Option<(&[u8], &[u8])> {
+    let &first = key.first()?;
+    if first == 0 || first > 63 {
+        return None;
+    }
+    let own = key.get(..1 + usize::from(first))?;
+    let parent = &key[own.len()..];
+    // The parent is a name of one label or more (not the root alone).
+    (parent.len() > 1).then_some((own, parent))
+}
+
+/// A key as a shard keeps it: whole, or split (its first label, then its parent's
+/// number) when `parent_id` is given.
+pub(super) fn stored_form(key: &[u8], parent_id: Option<u16>, out: &mut Vec<u8>) {
+    match (parent_id, split_key(key)) {
+        (Some(id), Some((own, _))) => {
+            out.push(SPLIT | own[0]);
+            out.extend_from_slice(&own[1..]);
+            out.extend_from_slice(&id.to_le_bytes());
+        }
+        _ => out.extend_from_slice(key),
+    }
+}
+
+/// A kept key's first label (its octets) and its parent's number, when it is split.
+#[inline]
+pub(super) fn split_parts(stored: &[u8]) -> Option<(&[u8], u16)> {
+    let &first = stored.first()?;
+    if first & 0xC0 != SPLIT {
+        return None;
+    }
+    let (label, id) = stored[1..].split_last_chunk::<2>()?;
+    Some((label, u16::from_le_bytes(*id)))
+}
+
 /// A store key as text (lower case, trailing dot).
 pub(crate) fn key_text(key: &[u8]) -> String {
     match key.split_first() {

@@ -15,6 +15,7 @@ pub mod keys;
 pub mod sets;
 pub mod shards;
 pub mod store;
+pub(crate) mod suffixes;
 pub mod values;
 
 use crate::config::{Config, DCOS_DIRECTORY};
@@ -23,7 +24,7 @@ use crate::records::{ItemRecords, NameId, RecordSet};
 use foldhash::fast::FixedState;
 use sets::{Extra, RrSet, SetPool};
 pub use shards::TtlTable;
-use shards::{NameSets, RecordSettings, SetWriter, Shard, ShardTable, SlotSets, shard_of};
+use shards::{NameSets, RecordSettings, SetWriter, ShardRef, ShardTable, SlotSets, shard_of};
 use std::hash::BuildHasher;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
@@ -328,12 +329,12 @@ impl Snapshot {
     }
 
     /// The shards, in order.
-    pub fn shards(&self) -> impl Iterator<Item = &Shard> {
+    pub fn shards(&self) -> impl Iterator<Item = ShardRef<'_>> {
         self.shards.iter()
     }
 
     /// Shard `index` (below [`shards::SHARDS`]).
-    pub fn shard(&self, index: usize) -> &Shard {
+    pub fn shard(&self, index: usize) -> ShardRef<'_> {
         self.shards.get(index)
     }
 
@@ -388,8 +389,15 @@ impl Snapshot {
                 tables + keys
             })
             .sum::<usize>()
-            + shards::SHARDS * std::mem::size_of::<Arc<Shard>>();
+            + shards::SHARDS * std::mem::size_of::<Arc<shards::Shard>>()
+            + self.shards.suffix_bytes();
         (names, bytes)
+    }
+
+    /// Bytes held by the parents the shards' keys are split by (the names' keys, with
+    /// the shards' own).
+    pub fn suffix_bytes(&self) -> usize {
+        self.shards.suffix_bytes()
     }
 }
 
@@ -817,7 +825,7 @@ mod tests {
         let mut store = cluster_like_store(&config, 400);
         let pool = SetPool::default();
         let first = Snapshot::compile_all(&mut store, &config, 1, &pool);
-        let before: Vec<_> = first.shards().map(Shard::canonical).collect();
+        let before: Vec<_> = first.shards().map(|s| s.canonical()).collect();
         // Every task's address moves; the apps' SRV sets carry them as extras.
         let mut moved = ItemRecords::default();
         for task in 0..400u32 {
@@ -832,7 +840,7 @@ mod tests {
         store.apply(&moved, Sign::Add);
         let changes = store.take_changes();
         let second = Snapshot::update(&mut store, &changes.names, &config, 2, &pool);
-        let after: Vec<_> = first.shards().map(Shard::canonical).collect();
+        let after: Vec<_> = first.shards().map(|s| s.canonical()).collect();
         assert_eq!(
             before, after,
             "the first snapshot's shards were not touched"
@@ -845,7 +853,7 @@ mod tests {
         let third = Snapshot::update(&mut store, &changes.names, &config, 3, &pool);
         assert_eq!(second.addresses("task3.app0.marathon.mesos.").0.len(), 2);
         assert_eq!(third.addresses("task3.app0.marathon.mesos.").0.len(), 1);
-        let again: Vec<_> = third.shards().map(Shard::canonical).collect();
+        let again: Vec<_> = third.shards().map(|s| s.canonical()).collect();
         assert_eq!(before, again, "back to the first records");
     }
 
@@ -884,8 +892,8 @@ mod tests {
             assert_eq!(a.canonical(), b.canonical());
         }
         assert_ne!(
-            first.shards().map(Shard::canonical).collect::<Vec<_>>(),
-            second.shards().map(Shard::canonical).collect::<Vec<_>>()
+            first.shards().map(|s| s.canonical()).collect::<Vec<_>>(),
+            second.shards().map(|s| s.canonical()).collect::<Vec<_>>()
         );
     }
 

@@ -13,7 +13,8 @@
 //! echoed), from the rotation's start on. Values are sorted within a set, so a set
 //! depends only on the store's contents, never on the order changes arrived in.
 
-use super::keys::{key_text, text_order};
+use super::keys::{Key, key_text, split_key, split_parts, stored_form, text_order};
+use super::suffixes::{SuffixId, SuffixTable, Suffixes};
 use super::sets::{Extra, Rdata, RrSet, SetPool, SetScratch};
 use super::store::{Node, SrvValue, ZoneStore};
 use crate::config::ReversePolicy;
@@ -64,6 +65,8 @@ type Branch = [Arc<Leaf>; BRANCH];
 #[derive(Clone)]
 pub struct ShardTable {
     top: [Arc<Branch>; TOP],
+    /// The parents the shards' keys are split by.
+    suffixes: Arc<Suffixes>,
 }
 
 impl Default for ShardTable {
@@ -73,6 +76,7 @@ impl Default for ShardTable {
         let branch: Arc<Branch> = Arc::new(std::array::from_fn(|_| leaf.clone()));
         ShardTable {
             top: std::array::from_fn(|_| branch.clone()),
+            suffixes: Arc::default(),
         }
     }
 }
@@ -90,9 +94,12 @@ fn path(index: usize) -> (usize, usize, usize) {
 impl ShardTable {
     /// A shard by number.
     #[inline]
-    pub fn get(&self, shard: usize) -> &Shard {
+    pub fn get(&self, shard: usize) -> ShardRef<'_> {
         let (top, branch, leaf) = path(shard);
-        &self.top[top][branch][leaf]
+        ShardRef {
+            shard: &self.top[top][branch][leaf],
+            suffixes: &self.suffixes,
+        }
     }
 
     /// Puts `shard` in place `index`, copying the branch and leaf above it when a
@@ -104,11 +111,20 @@ impl ShardTable {
     }
 
     /// Every shard, in order.
-    pub fn iter(&self) -> impl Iterator<Item = &Shard> {
+    pub fn iter(&self) -> impl Iterator<Item = ShardRef<'_>> {
         self.top
             .iter()
             .flat_map(|b| b.iter())
-            .flat_map(|l| l.iter().map(|s| &**s))
+            .flat_map(|l| l.iter())
+            .map(|shard| ShardRef {
+                shard,
+                suffixes: &self.suffixes,
+            })
+    }
+
+    /// Bytes held by the parents' table the keys are split by.
+    pub fn suffix_bytes(&self) -> usize {
+        self.suffixes.bytes_held()
     }
 }
 
@@ -133,15 +149,23 @@ pub(super) struct WorkingTable {
     let_go: Vec<bool>,
     /// Shards given their nodes back since the store last let go of nodes.
     regained: Vec<usize>,
+    /// The parents the keys are split by, with the names using each.
+    suffixes: SuffixTable,
 }
 
 impl WorkingTable {
     /// A shard as it is now.
     #[inline]
-    pub(super) fn get(&self, shard: usize) -> &Shard {
+    pub(super) fn get(&self, shard: usize) -> ShardRef<'_> {
         match self.copies.get(shard) {
-            Some(Some(copy)) => copy,
-            _ => self.table.get(shard),
+            Some(Some(copy)) => ShardRef {
+                shard: copy,
+                suffixes: self.suffixes.get(),
+            },
+            _ => ShardRef {
+                suffixes: self.suffixes.get(),
+                ..self.table.get(shard)
+            },
         }
     }
 
@@ -159,7 +183,7 @@ impl WorkingTable {
         } = self;
         copies[shard].get_or_insert_with(|| {
             copied.push(shard);
-            Box::new(table.get(shard).clone())
+            Box::new(table.get(shard).shard.clone())
         })
     }
 
@@ -203,11 +227,26 @@ impl WorkingTable {
         hash: u64,
         room: usize,
     ) -> Option<usize> {
-        let table = self.get_mut(shard);
+        // Split by its parent when the parent has a number (a new one counted here,
+        // given back below when the shard is full).
+        let parent = split_key(key).and_then(|(_, parent)| self.suffixes.intern(parent));
+        let mut stored = Vec::with_capacity(key.len());
+        stored_form(key, parent, &mut stored);
+        self.get_mut(shard);
+        let suffixes = self.suffixes.get();
+        let Some(Some(table)) = self.copies.get_mut(shard) else {
+            unreachable!("copied above")
+        };
         if room > 0 && table.has_no_room() {
-            table.reserve(room, key.len() + 8);
+            table.reserve(room, stored.len() + 4, suffixes);
         }
-        let slot = table.insert(key, hash)? as usize;
+        let Some(slot) = table.insert(&stored, hash, suffixes) else {
+            if let Some(id) = parent {
+                self.suffixes.release(id);
+            }
+            return None;
+        };
+        let slot = slot as usize;
         let room_for = table.slots.capacity();
         // A shard without nodes gets the name's when it gets them back.
         if !self.holds_nodes(shard) {
@@ -262,7 +301,13 @@ impl WorkingTable {
 
     /// Frees `slot` of `shard` (not served) for another name.
     pub(super) fn remove(&mut self, shard: usize, slot: usize) {
-        self.get_mut(shard).remove(slot);
+        self.get_mut(shard);
+        let suffixes = self.suffixes.get();
+        if let Some(Some(table)) = self.copies.get_mut(shard) {
+            if let Some(id) = table.remove(slot, suffixes) {
+                self.suffixes.release(id);
+            }
+        }
         self.nodes[shard][slot] = Node::default();
     }
 
@@ -274,7 +319,13 @@ impl WorkingTable {
             }
         }
         self.copied.shrink_to(64);
+        self.table.suffixes = self.suffixes.shared();
         &self.table
+    }
+
+    /// Bytes held by the control thread's side of the parents' table.
+    pub(super) fn suffix_bytes(&self) -> usize {
+        self.suffixes.bytes_held()
     }
 }
 
@@ -332,54 +383,77 @@ pub struct Shard {
 /// addresses).
 pub type CanonicalName = (Vec<u8>, [(Vec<u8>, Vec<Extra>); 4]);
 
-impl Shard {
+/// A shard with the parents its keys are split by: what reads its names.
+#[derive(Clone, Copy)]
+pub struct ShardRef<'a> {
+    shard: &'a Shard,
+    suffixes: &'a Suffixes,
+}
+
+impl std::ops::Deref for ShardRef<'_> {
+    type Target = Shard;
+
+    #[inline]
+    fn deref(&self) -> &Shard {
+        self.shard
+    }
+}
+
+impl<'a> ShardRef<'a> {
     /// The sets of the served name of a lower-cased wire key with hash `hash`.
     #[inline]
-    pub fn find(&self, key: &[u8], hash: u64) -> Option<NameSets<'_>> {
+    pub fn find(self, key: &[u8], hash: u64) -> Option<NameSets<'a>> {
         self.sets(self.position(key, hash)? as usize)
     }
 
     /// The slot of any name held (served or not).
-    pub(super) fn position(&self, key: &[u8], hash: u64) -> Option<u32> {
-        self.index
+    #[inline]
+    pub(super) fn position(self, key: &[u8], hash: u64) -> Option<u32> {
+        let shard = self.shard;
+        shard
+            .index
             .find(slot_hash(hash), |&i| {
-                self.key_of(&self.slots[i as usize]) == key
+                is_key(key_in(&shard.keys, &shard.slots[i as usize]), key, self.suffixes)
             })
             .copied()
     }
 
-    fn key_of(&self, slot: &Slot) -> &[u8] {
-        key_in(&self.keys, slot)
-    }
-
     /// The key of slot `i`.
-    pub(super) fn key(&self, i: usize) -> &[u8] {
-        self.key_of(&self.slots[i])
+    pub(super) fn key(self, i: usize) -> Key<'a> {
+        whole_key(key_in(&self.shard.keys, &self.shard.slots[i]), self.suffixes)
     }
 
-    /// How many slots the shard has (held or free).
-    pub(super) fn slot_count(&self) -> usize {
-        self.slots.len()
+    /// The sets of served slot `index` (`None` when it is not served).
+    #[inline]
+    pub fn sets(self, index: usize) -> Option<NameSets<'a>> {
+        self.shard.sets(index)
     }
 
-    /// Whether slot `i` holds a name.
-    pub(super) fn is_held(&self, i: usize) -> bool {
-        self.slots.get(i).is_some_and(|s| s.key_len > 0)
-    }
-
-    /// Whether slot `i` is served.
-    pub(super) fn is_served(&self, i: usize) -> bool {
-        self.slots[i].served
+    /// Every served name as (slot index, key), in slot order.
+    pub fn entries(self) -> impl Iterator<Item = (usize, Key<'a>)> {
+        let shard = self.shard;
+        shard
+            .slots
+            .iter()
+            .enumerate()
+            .filter(|(_, slot)| slot.served)
+            .map(move |(i, slot)| (i, whole_key(key_in(&shard.keys, slot), self.suffixes)))
     }
 
     /// The served slots' numbers.
-    pub(super) fn served_slots(&self) -> impl Iterator<Item = usize> + '_ {
-        self.entries().map(|(i, _)| i)
+    pub(super) fn served_slots(self) -> impl Iterator<Item = usize> + 'a {
+        let shard = self.shard;
+        shard
+            .slots
+            .iter()
+            .enumerate()
+            .filter(|(_, slot)| slot.served)
+            .map(|(i, _)| i)
     }
 
     /// Every name with the bytes and additional addresses of its A, AAAA and SRV sets,
     /// sorted by name: two shards answer alike exactly when these are equal.
-    pub fn canonical(&self) -> Vec<CanonicalName> {
+    pub fn canonical(self) -> Vec<CanonicalName> {
         let mut out: Vec<_> = self
             .entries()
             .map(|(i, key)| {
@@ -397,14 +471,71 @@ impl Shard {
         out.sort_by(|a, b| a.0.cmp(&b.0));
         out
     }
+}
 
-    /// Every served name as (slot index, key), in slot order.
-    pub fn entries(&self) -> impl Iterator<Item = (usize, &[u8])> {
-        self.slots
-            .iter()
-            .enumerate()
-            .filter(|(_, slot)| slot.served)
-            .map(|(i, slot)| (i, self.key_of(slot)))
+/// Whether the key a shard keeps (`stored`) is the lower-cased wire name `key`: the
+/// query path's comparison, one more read for a split key (its parent's octets, which
+/// the common parents keep in cache).
+#[inline]
+fn is_key(stored: &[u8], key: &[u8], suffixes: &Suffixes) -> bool {
+    match split_parts(stored) {
+        None => same_octets(stored, key),
+        Some((label, id)) => {
+            let own = 1 + label.len();
+            let parent = suffixes.get(id);
+            key.len() == own + parent.len()
+                && usize::from(key[0]) == label.len()
+                && same_octets(&key[1..own], label)
+                && same_octets(&key[own..], parent)
+        }
+    }
+}
+
+/// `a == b`, eight octets at a time and without a call: a key's two pieces are a few
+/// dozen octets, where a `memcmp` call each cost an A answer some 60 instructions.
+#[inline(always)]
+fn same_octets(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let n = a.len();
+    if n < 8 {
+        return a.iter().zip(b).all(|(x, y)| x == y);
+    }
+    let word = |s: &[u8], at: usize| s[at..].first_chunk::<8>().map(|w| u64::from_ne_bytes(*w));
+    let mut at = 0;
+    while at + 8 <= n {
+        if word(a, at) != word(b, at) {
+            return false;
+        }
+        at += 8;
+    }
+    // The last eight octets, overlapping what was compared.
+    word(a, n - 8) == word(b, n - 8)
+}
+
+/// The whole key of the key a shard keeps.
+fn whole_key<'a>(stored: &'a [u8], suffixes: &Suffixes) -> Key<'a> {
+    match split_parts(stored) {
+        None => Key::Whole(stored),
+        Some((label, id)) => Key::joined(label, suffixes.get(id)),
+    }
+}
+
+impl Shard {
+    /// How many slots the shard has (held or free).
+    pub(super) fn slot_count(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Whether slot `i` holds a name.
+    pub(super) fn is_held(&self, i: usize) -> bool {
+        self.slots.get(i).is_some_and(|s| s.key_len > 0)
+    }
+
+    /// Whether slot `i` is served.
+    pub(super) fn is_served(&self, i: usize) -> bool {
+        self.slots[i].served
     }
 
     /// The sets of served slot `index` (`None` when it is not served).
@@ -454,8 +585,9 @@ impl Shard {
         )
     }
 
-    /// A new name, not served yet: its slot, or `None` when the shard is full.
-    fn insert(&mut self, key: &[u8], hash: u64) -> Option<u32> {
+    /// A new name, not served yet, its key as kept (`keys::stored_form`): its slot, or
+    /// `None` when the shard is full.
+    fn insert(&mut self, key: &[u8], hash: u64, suffixes: &Suffixes) -> Option<u32> {
         let slot = Slot {
             key_start: self.keys.len() as u32,
             key_len: key.len() as u16,
@@ -488,13 +620,16 @@ impl Shard {
         let Shard {
             index, slots, keys, ..
         } = self;
-        index.insert_unique(slot_hash(hash), i, rehash(slots, keys));
+        index.insert_unique(slot_hash(hash), i, rehash(slots, keys, suffixes));
         Some(i)
     }
 
-    /// Frees slot `i` (not served) for another name.
-    fn remove(&mut self, i: usize) {
-        let hash = slot_hash(super::key_hash(self.key(i)));
+    /// Frees slot `i` (not served) for another name: the number of its parent, when
+    /// its key was split by one.
+    fn remove(&mut self, i: usize, suffixes: &Suffixes) -> Option<SuffixId> {
+        let stored = key_in(&self.keys, &self.slots[i]);
+        let parent = split_parts(stored).map(|(_, id)| id);
+        let hash = slot_hash(super::key_hash(&whole_key(stored, suffixes)));
         if let Ok(entry) = self.index.find_entry(hash, |&j| j as usize == i) {
             entry.remove();
         }
@@ -505,6 +640,7 @@ impl Shard {
         if self.unused_key_bytes > 256 && self.unused_key_bytes * 2 > self.keys.len() {
             self.compact_keys();
         }
+        parent
     }
 
     /// Writes the keys in use again without the freed ones' bytes.
@@ -563,13 +699,13 @@ impl Shard {
     /// Makes room for `names` names of about `key_len` octets, at once: grown a name at
     /// a time, 16,384 shards' tables leave their smaller copies scattered through the
     /// allocator's pages (at 100k tasks, a third as much again as the tables).
-    fn reserve(&mut self, names: usize, key_len: usize) {
+    fn reserve(&mut self, names: usize, key_len: usize, suffixes: &Suffixes) {
         self.slots.reserve_exact(names);
         self.keys.reserve_exact(names * key_len);
         let Shard {
             index, slots, keys, ..
         } = self;
-        index.reserve(names, rehash(slots, keys));
+        index.reserve(names, rehash(slots, keys, suffixes));
     }
 
     /// Whether the shard has made room for no name yet.
@@ -587,8 +723,12 @@ fn key_in<'k>(keys: &'k [u8], slot: &Slot) -> &'k [u8] {
 }
 
 /// What a shard's table calls when it grows: each entry's hash, from its slot's key.
-fn rehash<'t>(slots: &'t [Slot], keys: &'t [u8]) -> impl Fn(&u32) -> u64 + 't {
-    move |&i| slot_hash(super::key_hash(key_in(keys, &slots[i as usize])))
+fn rehash<'t>(
+    slots: &'t [Slot],
+    keys: &'t [u8],
+    suffixes: &'t Suffixes,
+) -> impl Fn(&u32) -> u64 + 't {
+    move |&i| slot_hash(super::key_hash(&whole_key(key_in(keys, &slots[i as usize]), suffixes)))
 }
 
 /// What every record of a set carries besides its data.
@@ -688,9 +828,11 @@ pub(super) struct SetWriter<'a> {
     settings: RecordSettings<'a>,
     pool: &'a SetPool,
     pub(super) scratch: SetScratch,
-    /// Reused lists: a name's addresses, an SRV target's addresses.
+    /// Reused lists: a name's addresses, an SRV target's addresses, an SRV set's
+    /// targets' keys.
     ips: Vec<IpAddr>,
     target_ips: Vec<IpAddr>,
+    target_keys: Vec<u8>,
 }
 
 impl<'a> SetWriter<'a> {
@@ -701,6 +843,7 @@ impl<'a> SetWriter<'a> {
             scratch: SetScratch::default(),
             ips: Vec::new(),
             target_ips: Vec::new(),
+            target_keys: Vec::new(),
         }
     }
 
@@ -751,7 +894,7 @@ impl<'a> SetWriter<'a> {
     ) -> Option<RrSet> {
         self.scratch.start(set.rtype(), set.ttl());
         let target_offset = set.target_offset();
-        let changed: Vec<(&[u8], NameId)> = changed.iter().map(|&t| (store.key(t), t)).collect();
+        let changed: Vec<(Key<'_>, NameId)> = changed.iter().map(|&t| (store.key(t), t)).collect();
         let mut kept = set.extras().peekable();
         let mut previous: Option<Rdata<'_>> = None;
         for (rr, rdata) in set.rdatas().enumerate() {
@@ -765,7 +908,7 @@ impl<'a> SetWriter<'a> {
                 .map(|p| p.get(target_offset..).unwrap_or_default())
                 != Some(target);
             let new_addresses = first_of_target
-                .then(|| changed.iter().find(|(key, _)| *key == target))
+                .then(|| changed.iter().find(|(key, _)| **key == *target))
                 .flatten();
             // This record's extras as they were (only a target's first has any): kept
             // unless its target's are read anew.
@@ -795,7 +938,7 @@ impl<'a> SetWriter<'a> {
     /// [`SetWriter::name_sets`] with the name's SRV and PTR values from `node` (its
     /// addresses, and its targets', still come from `store`).
     pub(super) fn sets_of(&mut self, store: &ZoneStore, id: NameId, node: &Node) -> SlotSets {
-        let [a_ttl, aaaa_ttl, srv_ttl, ptr_ttl] = self.settings.ttls_of(store.key(id));
+        let [a_ttl, aaaa_ttl, srv_ttl, ptr_ttl] = self.settings.ttls_of(&store.key(id));
         let mut ips = std::mem::take(&mut self.ips);
         ips.clear();
         ips.extend(node.a().map(IpAddr::V4));
@@ -807,14 +950,27 @@ impl<'a> SetWriter<'a> {
         let aaaa = self.address_set(&ips[v6..], aaaa_ttl);
         self.ips = ips;
         // Each value with its target's key, read once rather than at every comparison
-        // (most names have none: no list is made for them).
-        let mut srv: Vec<(SrvValue, &[u8])> = Vec::new();
-        srv.extend(node.srv().map(|v| (v, store.key(v.target))));
+        // (most names have none: no list is made for them), the keys one after another
+        // in a reused list.
+        let mut targets = std::mem::take(&mut self.target_keys);
+        targets.clear();
+        let mut srv: Vec<(SrvValue, std::ops::Range<usize>)> = Vec::new();
+        srv.extend(node.srv().map(|v| {
+            let start = targets.len();
+            targets.extend_from_slice(&store.key(v.target));
+            (v, start..targets.len())
+        }));
         srv.sort_unstable_by(|(x, x_key), (y, y_key)| {
             let key = |v: &SrvValue| (v.port, v.own);
-            text_order(x_key, y_key).then(key(x).cmp(&key(y)))
+            text_order(&targets[x_key.clone()], &targets[y_key.clone()]).then(key(x).cmp(&key(y)))
         });
+        let srv: Vec<(SrvValue, &[u8])> = srv
+            .into_iter()
+            .map(|(v, key)| (v, &targets[key]))
+            .collect();
         let srv_set = self.srv_set(store, &srv, srv_ttl);
+        drop(srv);
+        self.target_keys = targets;
         let ptr = self.ptr_set(store, node, ptr_ttl);
         [a, aaaa, srv_set, ptr]
     }
@@ -824,12 +980,12 @@ impl<'a> SetWriter<'a> {
     fn ptr_set(&mut self, store: &ZoneStore, node: &Node, ttl: u32) -> Option<RrSet> {
         // Most names have no reverse candidates.
         node.ptr().next()?;
-        let mut candidates: Vec<(u8, &[u8])> =
+        let mut candidates: Vec<(u8, Key<'_>)> =
             node.ptr().map(|(t, rank)| (rank, store.key(t))).collect();
         // Each name once, at its best rank.
-        candidates.sort_unstable_by(|x, y| text_order(x.1, y.1).then(x.0.cmp(&y.0)));
+        candidates.sort_unstable_by(|x, y| text_order(&x.1, &y.1).then(x.0.cmp(&y.0)));
         candidates.dedup_by(|later, first| later.1 == first.1);
-        let chosen: &[(u8, &[u8])] = match self.settings.reverse_policy {
+        let chosen: &[(u8, Key<'_>)] = match self.settings.reverse_policy {
             ReversePolicy::All => &candidates,
             ReversePolicy::Unambiguous if candidates.len() == 1 => &candidates,
             ReversePolicy::Unambiguous => &[],
@@ -837,7 +993,7 @@ impl<'a> SetWriter<'a> {
                 let best = candidates
                     .iter()
                     .enumerate()
-                    .min_by(|x, y| x.1.0.cmp(&y.1.0).then(text_order(x.1.1, y.1.1)))
+                    .min_by(|x, y| x.1.0.cmp(&y.1.0).then(text_order(&x.1.1, &y.1.1)))
                     .map_or(0, |(i, _)| i);
                 &candidates[best..=best]
             }
@@ -922,36 +1078,63 @@ mod tests {
 
     #[test]
     fn freed_slots_are_reused_and_their_keys_compacted() {
-        let mut shard = Shard::default();
+        let mut table = WorkingTable::default();
+        // Names under three parents, and a name of one label (kept whole).
         let key = |i: u32| {
-            let label = format!("name-{i:04}");
-            let mut key = vec![label.len() as u8];
-            key.extend_from_slice(label.as_bytes());
-            key.extend_from_slice(b"\x05mesos\x00");
+            let mut key = Vec::new();
+            let name = match i {
+                0 => "top.".to_string(),
+                _ => format!("name-{i:04}.fw-{}.mesos.", i % 3),
+            };
+            crate::dns::wire::name_to_wire(&name, true, &mut key).unwrap(); // ok: test
             key
         };
         let hash = |k: &[u8]| crate::snapshot::key_hash(k);
-        let slots: Vec<u32> = (0..100)
-            .map(|i| shard.insert(&key(i), hash(&key(i))).unwrap()) // ok: test
+        let position = |table: &WorkingTable, i: u32| table.get(0).position(&key(i), hash(&key(i)));
+        let slots: Vec<usize> = (0..100)
+            .map(|i| table.insert(0, &key(i), hash(&key(i)), 0).unwrap()) // ok: test
             .collect();
-        let full = shard.keys.len();
+        assert_eq!(table.suffixes.get().get(0), b"\x04fw-1\x05mesos\x00");
+        let full = table.get(0).keys.len();
+        assert!(full < 100 * 12, "split keys: {full} octets");
         for i in (0..100).filter(|i| i % 5 != 0) {
-            shard.remove(slots[i as usize] as usize);
+            table.remove(0, slots[i as usize]);
         }
-        assert!(shard.keys.len() < full / 2, "the keys were compacted");
+        assert!(table.get(0).keys.len() < full / 2, "the keys were compacted");
         for i in 0..100 {
-            let found = shard.position(&key(i), hash(&key(i)));
+            let found = position(&table, i).map(|s| s as usize);
             assert_eq!(found, (i % 5 == 0).then_some(slots[i as usize]), "name {i}");
         }
+        // A parent no name uses any more is freed: only names 5k (fw-2, fw-0, fw-1
+        // alike) and `top.` are left, so all three stay.
+        assert_eq!(table.suffixes.get().get(2), b"\x04fw-0\x05mesos\x00");
         // New names take the freed slots before new ones.
         for i in 100..180 {
-            shard.insert(&key(i), hash(&key(i))).unwrap(); // ok: test
+            table.insert(0, &key(i), hash(&key(i)), 0).unwrap(); // ok: test
         }
-        assert_eq!(shard.slots.len(), 100);
+        assert_eq!(table.get(0).slots.len(), 100);
         for i in (0..180).filter(|i| i % 5 == 0 || *i >= 100) {
-            let at = shard.position(&key(i), hash(&key(i))).unwrap(); // ok: test
-            assert_eq!(shard.key(at as usize), &key(i)[..]);
+            let at = position(&table, i).unwrap(); // ok: test
+            assert_eq!(&*table.get(0).key(at as usize), &key(i)[..]);
         }
+        // The published table reads the same names.
+        let published = table.publish().clone();
+        for i in (0..180).filter(|i| i % 5 == 0 || *i >= 100) {
+            let at = published.get(0).position(&key(i), hash(&key(i)));
+            assert_eq!(at, position(&table, i), "name {i}");
+        }
+        // A parent's last name gone, its number is given to the next new parent; the
+        // published table still reads the old one.
+        for i in (0..180).filter(|i| (i % 5 == 0 || *i >= 100) && i % 3 == 1) {
+            table.remove(0, position(&table, i).unwrap() as usize); // ok: test
+        }
+        let other = b"\x09name-1000\x05other\x00".to_vec();
+        let at = table.insert(0, &other, hash(&other), 0).unwrap(); // ok: test
+        assert_eq!(&*table.get(0).key(at), &other[..]);
+        assert_eq!(table.suffixes.get().get(0), b"\x05other\x00");
+        let (some, was) = (key(175), published.get(0).position(&key(175), hash(&key(175))));
+        assert!(was.is_some(), "175 is under fw-1");
+        assert_eq!(&*published.get(0).key(was.unwrap() as usize), &some[..]); // ok: test
     }
 
     #[test]
@@ -968,7 +1151,9 @@ mod tests {
         let names: Vec<usize> = (0..3u8)
             .map(|i| {
                 let key = [1, b'a' + i, 0];
-                let at = shard.insert(&key, crate::snapshot::key_hash(&key)).unwrap(); // ok: test
+                let at = shard
+                    .insert(&key, crate::snapshot::key_hash(&key), &Suffixes::default())
+                    .unwrap(); // ok: test
                 shard.set_served(at as usize, true);
                 at as usize
             })
@@ -996,7 +1181,7 @@ mod tests {
         assert_eq!(tags(&shard, names[2]), [None; 4], "sets left with the name");
         shard.set_sets(names[1], [Some(set(1)), Some(set(2)), Some(set(3)), None]);
         shard.set_served(names[1], false);
-        shard.remove(names[1]);
+        shard.remove(names[1], &Suffixes::default());
         assert!(shard.spilled.is_empty());
         assert_eq!(std::mem::size_of::<Slot>(), 24);
     }

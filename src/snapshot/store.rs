@@ -21,8 +21,8 @@ mod whole_load;
 pub use whole_load::WholeLoad;
 
 use super::delta::{Delta, DeltaBuilder};
-use super::keys::{NameKeys, is_wire, key_text, store_key};
-use super::shards::{SHARD_BITS, SHARDS, Shard, ShardTable, SlotSets, WorkingTable, shard_of};
+use super::keys::{Key, NameKeys, is_wire, key_text, store_key};
+use super::shards::{SHARD_BITS, SHARDS, ShardRef, ShardTable, SlotSets, WorkingTable, shard_of};
 use super::values::{ValueIndex, Values};
 use crate::config::ReversePolicy;
 use crate::dns::wire::name_to_wire;
@@ -330,7 +330,7 @@ impl ZoneStore {
     }
 
     /// A shard as it is now.
-    pub(super) fn shard(&self, index: usize) -> &Shard {
+    pub(super) fn shard(&self, index: usize) -> ShardRef<'_> {
         self.table.get(index)
     }
 
@@ -347,14 +347,14 @@ impl ZoneStore {
 
     /// A name's key: its lower-cased wire form (or, for a name without one, a marker
     /// and its text).
-    pub fn key(&self, id: NameId) -> &[u8] {
+    pub fn key(&self, id: NameId) -> Key<'_> {
         let (shard, slot) = place(id);
         self.table.get(shard).key(slot)
     }
 
     /// A name by its id, as text (lower case, trailing dot).
     pub fn name(&self, id: NameId) -> String {
-        key_text(self.key(id))
+        key_text(&self.key(id))
     }
 
     fn is_served(&self, id: NameId) -> bool {
@@ -402,6 +402,7 @@ impl ZoneStore {
             .sum::<usize>()
             + (self.maybe_free.capacity() + self.dirty.capacity()) * 4
             + self.kept_referrers.bytes_held()
+            + self.table.suffix_bytes()
     }
 
     /// Bytes held by the names' nodes with their values and referrers, over every
@@ -547,8 +548,8 @@ impl ZoneStore {
         let key = self.key(id);
         DirtyName {
             shard: place(id).0 as u32,
-            key_hash: super::key_hash(key),
-            key: key.into(),
+            key_hash: super::key_hash(&key),
+            key: Box::from(&*key),
             node: self.is_served(id).then_some(id),
             new_extras,
         }
@@ -759,7 +760,7 @@ impl ZoneStore {
     /// The names strictly between `id` and its zone's apex, from a copy of its key.
     fn ancestors(&self, id: NameId) -> Ancestors {
         let key = self.key(id);
-        let apex_len = self.apex_of(key).map_or(key.len(), <[u8]>::len);
+        let apex_len = self.apex_of(&key).map_or(key.len(), <[u8]>::len);
         let mut copy = [0u8; 255];
         let len = key.len().min(255);
         copy[..len].copy_from_slice(&key[..len]);
@@ -932,7 +933,7 @@ impl crate::records::enumerate::AxfrSource for ZoneStore {
             .names_with_records()
             .map(|id| self.key(id))
             .filter(|key| super::in_zone(key, domain))
-            .map(|key| key_text(key).into())
+            .map(|key| key_text(&key).into())
             .collect();
         names.sort_unstable();
         names

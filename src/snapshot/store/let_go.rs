@@ -200,7 +200,7 @@ impl ZoneStore {
     fn node_from_sets(&self, id: NameId, node: &mut Node) -> usize {
         let (shard, slot) = place(id);
         let table = self.table.get(shard);
-        node.in_zone = self.key_in_zone(table.key(slot));
+        node.in_zone = self.key_in_zone(&table.key(slot));
         let Some(sets) = table.sets(slot) else {
             return 0;
         };
@@ -263,7 +263,7 @@ impl ZoneStore {
         if let Some(node) = self.held_node(id) {
             return node.in_zone;
         }
-        self.key_in_zone(self.key(id))
+        self.key_in_zone(&self.key(id))
     }
 
     /// A name's addresses into `out`, sorted: every A (IPv4) before every AAAA. From

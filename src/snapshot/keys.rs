@@ -33,6 +33,9 @@ pub(super) fn store_key(name: &str, out: &mut Vec<u8>) -> Option<()> {
 /// A name's key as a shard gives it back: kept whole there, or joined again from its
 /// first label and its parent (`snapshot::suffixes`), in place (a wire name is at most
 /// 255 octets).
+// Large on purpose: a joined key is made on the stack, never allocated (the control
+// thread reads keys for every changed name).
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone)]
 pub enum Key<'a> {
     /// Kept whole.

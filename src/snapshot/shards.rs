@@ -14,9 +14,9 @@
 //! depends only on the store's contents, never on the order changes arrived in.
 
 use super::keys::{Key, key_text, split_key, split_parts, stored_form, text_order};
-use super::suffixes::{SuffixId, SuffixTable, Suffixes};
 use super::sets::{Extra, Rdata, RrSet, SetPool, SetScratch};
 use super::store::{Node, SrvValue, ZoneStore};
+use super::suffixes::{SuffixId, SuffixTable, Suffixes};
 use crate::config::ReversePolicy;
 use crate::dns::wire::{TYPE_A, TYPE_AAAA, TYPE_PTR, TYPE_SRV};
 use crate::records::NameId;
@@ -401,26 +401,33 @@ impl std::ops::Deref for ShardRef<'_> {
 
 impl<'a> ShardRef<'a> {
     /// The sets of the served name of a lower-cased wire key with hash `hash`.
-    #[inline]
+    #[inline(always)]
     pub fn find(self, key: &[u8], hash: u64) -> Option<NameSets<'a>> {
         self.sets(self.position(key, hash)? as usize)
     }
 
     /// The slot of any name held (served or not).
-    #[inline]
+    #[inline(always)]
     pub(super) fn position(self, key: &[u8], hash: u64) -> Option<u32> {
         let shard = self.shard;
         shard
             .index
             .find(slot_hash(hash), |&i| {
-                is_key(key_in(&shard.keys, &shard.slots[i as usize]), key, self.suffixes)
+                is_key(
+                    key_in(&shard.keys, &shard.slots[i as usize]),
+                    key,
+                    self.suffixes,
+                )
             })
             .copied()
     }
 
     /// The key of slot `i`.
     pub(super) fn key(self, i: usize) -> Key<'a> {
-        whole_key(key_in(&self.shard.keys, &self.shard.slots[i]), self.suffixes)
+        whole_key(
+            key_in(&self.shard.keys, &self.shard.slots[i]),
+            self.suffixes,
+        )
     }
 
     /// The sets of served slot `index` (`None` when it is not served).
@@ -728,7 +735,12 @@ fn rehash<'t>(
     keys: &'t [u8],
     suffixes: &'t Suffixes,
 ) -> impl Fn(&u32) -> u64 + 't {
-    move |&i| slot_hash(super::key_hash(&whole_key(key_in(keys, &slots[i as usize]), suffixes)))
+    move |&i| {
+        slot_hash(super::key_hash(&whole_key(
+            key_in(keys, &slots[i as usize]),
+            suffixes,
+        )))
+    }
 }
 
 /// What every record of a set carries besides its data.
@@ -964,10 +976,8 @@ impl<'a> SetWriter<'a> {
             let key = |v: &SrvValue| (v.port, v.own);
             text_order(&targets[x_key.clone()], &targets[y_key.clone()]).then(key(x).cmp(&key(y)))
         });
-        let srv: Vec<(SrvValue, &[u8])> = srv
-            .into_iter()
-            .map(|(v, key)| (v, &targets[key]))
-            .collect();
+        let srv: Vec<(SrvValue, &[u8])> =
+            srv.into_iter().map(|(v, key)| (v, &targets[key])).collect();
         let srv_set = self.srv_set(store, &srv, srv_ttl);
         drop(srv);
         self.target_keys = targets;
@@ -1100,13 +1110,15 @@ mod tests {
         for i in (0..100).filter(|i| i % 5 != 0) {
             table.remove(0, slots[i as usize]);
         }
-        assert!(table.get(0).keys.len() < full / 2, "the keys were compacted");
+        assert!(
+            table.get(0).keys.len() < full / 2,
+            "the keys were compacted"
+        );
         for i in 0..100 {
             let found = position(&table, i).map(|s| s as usize);
             assert_eq!(found, (i % 5 == 0).then_some(slots[i as usize]), "name {i}");
         }
-        // A parent no name uses any more is freed: only names 5k (fw-2, fw-0, fw-1
-        // alike) and `top.` are left, so all three stay.
+        // The names left (every fifth, under all three parents) keep their parents.
         assert_eq!(table.suffixes.get().get(2), b"\x04fw-0\x05mesos\x00");
         // New names take the freed slots before new ones.
         for i in 100..180 {
@@ -1132,7 +1144,10 @@ mod tests {
         let at = table.insert(0, &other, hash(&other), 0).unwrap(); // ok: test
         assert_eq!(&*table.get(0).key(at), &other[..]);
         assert_eq!(table.suffixes.get().get(0), b"\x05other\x00");
-        let (some, was) = (key(175), published.get(0).position(&key(175), hash(&key(175))));
+        let (some, was) = (
+            key(175),
+            published.get(0).position(&key(175), hash(&key(175))),
+        );
         assert!(was.is_some(), "175 is under fw-1");
         assert_eq!(&*published.get(0).key(was.unwrap() as usize), &some[..]); // ok: test
     }

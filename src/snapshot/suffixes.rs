@@ -151,9 +151,7 @@ impl SuffixTable {
 
     /// Bytes held by the control thread's side (the shared table is the snapshot's).
     pub(crate) fn bytes_held(&self) -> usize {
-        self.by_octets.capacity() * 3
-            + self.uses.capacity() * 4
-            + self.free.capacity() * 2
+        self.by_octets.capacity() * 3 + self.uses.capacity() * 4 + self.free.capacity() * 2
     }
 }
 
@@ -179,9 +177,17 @@ mod tests {
         table.release(a);
         assert_eq!(table.in_use(), 1);
         let other = b"\x05kafka\x05mesos\x00";
-        assert_eq!(table.intern(other), Some(a), "the freed number is given again");
+        assert_eq!(
+            table.intern(other),
+            Some(a),
+            "the freed number is given again"
+        );
         assert_eq!(table.get().get(a), other);
-        assert_eq!(published.get(a), marathon, "the published table is unchanged");
+        assert_eq!(
+            published.get(a),
+            marathon,
+            "the published table is unchanged"
+        );
         assert_eq!(table.get().get(b), slave);
     }
 
@@ -195,7 +201,9 @@ mod tests {
             wire.extend_from_slice(b"\x05mesos\x00");
             wire
         };
-        let ids: Vec<SuffixId> = (0..1000).map(|i| table.intern(&parent(i)).unwrap()).collect(); // ok: test
+        let ids: Vec<SuffixId> = (0..1000)
+            .map(|i| table.intern(&parent(i)).unwrap())
+            .collect(); // ok: test
         let full = table.get().octets.len();
         for i in (0..1000).filter(|i| i % 4 != 0) {
             table.release(ids[i as usize]);

@@ -110,14 +110,14 @@ pub(super) fn split_key(key: &[u8]) -> Option<(&[u8], &[u8])> {
 
 /// A key as a shard keeps it: whole, or split (its first label, then its parent's
 /// number) when `parent_id` is given.
-pub(super) fn stored_form(key: &[u8], parent_id: Option<u16>, out: &mut Vec<u8>) {
+pub(super) fn stored_form(key: &[u8], parent_id: Option<u16>, out: &mut impl Extend<u8>) {
     match (parent_id, split_key(key)) {
         (Some(id), Some((own, _))) => {
-            out.push(SPLIT | own[0]);
-            out.extend_from_slice(&own[1..]);
-            out.extend_from_slice(&id.to_le_bytes());
+            out.extend([SPLIT | own[0]]);
+            out.extend(own[1..].iter().copied());
+            out.extend(id.to_le_bytes());
         }
-        _ => out.extend_from_slice(key),
+        _ => out.extend(key.iter().copied()),
     }
 }
 

@@ -430,6 +430,25 @@ impl<'a> ShardRef<'a> {
             .copied()
     }
 
+    /// The parent's octets of slot `i`'s name, when its key is split by it.
+    pub(super) fn parent(self, i: usize) -> Option<&'a [u8]> {
+        let (_, id) = split_parts(key_in(&self.shard.keys, &self.shard.slots[i]))?;
+        Some(self.suffixes.get(id))
+    }
+
+    /// Appends the key of slot `i` to `out` (joined there, without a copy on the way).
+    pub(super) fn write_key(self, i: usize, out: &mut Vec<u8>) {
+        let stored = key_in(&self.shard.keys, &self.shard.slots[i]);
+        match split_parts(stored) {
+            None => out.extend_from_slice(stored),
+            Some((label, id)) => {
+                out.push(label.len() as u8);
+                out.extend_from_slice(label);
+                out.extend_from_slice(self.suffixes.get(id));
+            }
+        }
+    }
+
     /// The key of slot `i`.
     pub(super) fn key(self, i: usize) -> Key<'a> {
         whole_key(
@@ -769,6 +788,20 @@ pub struct RecordSettings<'t> {
 }
 
 impl RecordSettings<'_> {
+    /// [`RecordSettings::ttls_of`] for a name whose key `key` gives, asked for only
+    /// where the TTLs depend on the name (a transferred zone with more than one TTL,
+    /// DC/OS names): joining a split key for every name of a whole load cost a
+    /// secondary's load some 100 ms at 100k tasks.
+    fn ttls_of_name<'k>(&self, key: impl FnOnce() -> Key<'k>) -> SetTtls {
+        let usual = match self.transferred {
+            Some(table) if table.unusual.is_empty() => table.usual,
+            Some(_) => return self.ttls_of(&key()),
+            None if self.dcos_ttl.is_some() => return self.ttls_of(&key()),
+            None => self.ttl,
+        };
+        [usual; 4]
+    }
+
     /// The TTLs of the A, AAAA, SRV and PTR sets of the name of `key` (its store key).
     fn ttls_of(&self, key: &[u8]) -> SetTtls {
         if let Some(table) = self.transferred {
@@ -959,7 +992,7 @@ impl<'a> SetWriter<'a> {
     /// [`SetWriter::name_sets`] with the name's SRV and PTR values from `node` (its
     /// addresses, and its targets', still come from `store`).
     pub(super) fn sets_of(&mut self, store: &ZoneStore, id: NameId, node: &Node) -> SlotSets {
-        let [a_ttl, aaaa_ttl, srv_ttl, ptr_ttl] = self.settings.ttls_of(&store.key(id));
+        let [a_ttl, aaaa_ttl, srv_ttl, ptr_ttl] = self.settings.ttls_of_name(|| store.key(id));
         let mut ips = std::mem::take(&mut self.ips);
         ips.clear();
         ips.extend(node.a().map(IpAddr::V4));
@@ -978,7 +1011,7 @@ impl<'a> SetWriter<'a> {
         let mut srv: Vec<(SrvValue, std::ops::Range<usize>)> = Vec::new();
         srv.extend(node.srv().map(|v| {
             let start = targets.len();
-            targets.extend_from_slice(&store.key(v.target));
+            store.write_key(v.target, &mut targets);
             (v, start..targets.len())
         }));
         srv.sort_unstable_by(|(x, x_key), (y, y_key)| {

@@ -352,6 +352,12 @@ impl ZoneStore {
         self.table.get(shard).key(slot)
     }
 
+    /// Appends a name's key to `out`.
+    pub(super) fn write_key(&self, id: NameId, out: &mut Vec<u8>) {
+        let (shard, slot) = place(id);
+        self.table.get(shard).write_key(slot, out)
+    }
+
     /// A name by its id, as text (lower case, trailing dot).
     pub fn name(&self, id: NameId) -> String {
         key_text(&self.key(id))
@@ -774,6 +780,15 @@ impl ZoneStore {
     /// Whether the name of `key` is at or below an apex (only such names are served).
     fn key_in_zone(&self, key: &[u8]) -> bool {
         is_wire(key) && self.apex_of(key).is_some()
+    }
+
+    /// Whether name `id` lies in a zone served: its parent's octets tell, for most
+    /// names, without the key joined (a whole load asks for every name).
+    pub(super) fn id_in_zone(&self, id: NameId) -> bool {
+        let (shard, slot) = place(id);
+        let parent = self.table.get(shard).parent(slot);
+        parent.is_some_and(|parent| self.apex_of(parent).is_some())
+            || self.key_in_zone(&self.key(id))
     }
 
     /// The apex of the zone the wire name `key` lies in.

@@ -263,7 +263,7 @@ impl ZoneStore {
         if let Some(node) = self.held_node(id) {
             return node.in_zone;
         }
-        self.key_in_zone(&self.key(id))
+        self.id_in_zone(id)
     }
 
     /// A name's addresses into `out`, sorted: every A (IPv4) before every AAAA. From

@@ -471,7 +471,7 @@ impl ZoneStore {
                     referred.push((target, owner));
                 }
             }
-            if self.key_in_zone(&self.key(owner)) {
+            if self.id_in_zone(owner) {
                 self.placed_in_zone(owner, &mut ancestor_ids);
             }
         }
@@ -546,7 +546,7 @@ impl ZoneStore {
                     Values::restorable(rdata, self.restores_generated_srv())
                 })
                 .then_some(records.len());
-            !self.sets_stand_for(owner, restorable, || self.key_in_zone(&self.key(owner)))
+            !self.sets_stand_for(owner, restorable, || self.id_in_zone(owner))
         })
     }
 
@@ -563,7 +563,7 @@ impl ZoneStore {
                 continue;
             }
             let id = id_of(shard, slot);
-            node.in_zone = self.key_in_zone(&self.key(id));
+            node.in_zone = self.id_in_zone(id);
             self.take_kept(id, node);
         }
         self.table.regain(shard, nodes);

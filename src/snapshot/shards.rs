@@ -465,13 +465,7 @@ impl<'a> ShardRef<'a> {
 
     /// Every served name as (slot index, key), in slot order.
     pub fn entries(self) -> impl Iterator<Item = (usize, Key<'a>)> {
-        let shard = self.shard;
-        shard
-            .slots
-            .iter()
-            .enumerate()
-            .filter(|(_, slot)| slot.served)
-            .map(move |(i, slot)| (i, whole_key(key_in(&shard.keys, slot), self.suffixes)))
+        self.served_slots().map(move |i| (i, self.key(i)))
     }
 
     /// The served slots' numbers.

@@ -115,10 +115,11 @@ impl SuffixTable {
 
     /// One name fewer uses `id`; a number no name uses is freed.
     pub(crate) fn release(&mut self, id: SuffixId) {
-        let Some(uses) = self.uses.get_mut(usize::from(id)) else {
+        // A number no name uses is not freed twice (it would be given to two parents).
+        let Some(uses) = self.uses.get_mut(usize::from(id)).filter(|u| **u > 0) else {
             return;
         };
-        *uses = uses.saturating_sub(1);
+        *uses -= 1;
         if *uses > 0 {
             return;
         }
@@ -176,6 +177,8 @@ mod tests {
         assert_eq!(table.get().get(a), marathon, "one name still uses it");
         table.release(a);
         assert_eq!(table.in_use(), 1);
+        table.release(a);
+        assert_eq!(table.free, [a], "freed once");
         let other = b"\x05kafka\x05mesos\x00";
         assert_eq!(
             table.intern(other),

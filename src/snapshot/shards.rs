@@ -782,38 +782,27 @@ pub struct RecordSettings<'t> {
 }
 
 impl RecordSettings<'_> {
-    /// [`RecordSettings::ttls_of`] for a name whose key `key` gives, asked for only
-    /// where the TTLs depend on the name (a transferred zone with more than one TTL,
-    /// DC/OS names): joining a split key for every name of a whole load cost a
-    /// secondary's load some 100 ms at 100k tasks.
-    fn ttls_of_name<'k>(&self, key: impl FnOnce() -> Key<'k>) -> SetTtls {
-        let usual = match self.transferred {
-            Some(table) if table.unusual.is_empty() => table.usual,
-            Some(_) => return self.ttls_of(&key()),
-            None if self.dcos_ttl.is_some() => return self.ttls_of(&key()),
-            None => self.ttl,
-        };
-        [usual; 4]
-    }
-
-    /// The TTLs of the A, AAAA, SRV and PTR sets of the name of `key` (its store key).
-    fn ttls_of(&self, key: &[u8]) -> SetTtls {
+    /// The TTLs of the A, AAAA, SRV and PTR sets of the name whose store key `key`
+    /// gives. The key is asked for only where the TTLs depend on the name (a transferred zone
+    /// of several TTLs, DC/OS names): joining a split key for every name of a whole
+    /// load cost a secondary's load some 100 ms at 100k tasks.
+    fn ttls_of<K: std::ops::Deref<Target = [u8]>>(&self, key: impl FnOnce() -> K) -> SetTtls {
         if let Some(table) = self.transferred {
             // Most zones have one TTL: no name to write out then.
             if table.unusual.is_empty() {
                 return [table.usual; 4];
             }
-            return table.of(&key_text(key));
+            return table.of(&key_text(&key()));
         }
         let ttl = match self.dcos_ttl {
-            Some(ttl)
-                if DCOS_TTL_ZONES
+            Some(ttl) => {
+                let key = key();
+                let dcos = DCOS_TTL_ZONES
                     .iter()
-                    .any(|z| key.len() > z.len() && super::in_zone(key, z)) =>
-            {
-                ttl
+                    .any(|z| key.len() > z.len() && super::in_zone(&key, z));
+                if dcos { ttl } else { self.ttl }
             }
-            _ => self.ttl,
+            None => self.ttl,
         };
         [ttl; 4]
     }
@@ -950,7 +939,7 @@ impl<'a> SetWriter<'a> {
             let rr = rr as u32;
             let target = rdata.get(target_offset..).unwrap_or_default();
             // As `srv_set` sets it: the last record's target's TTL.
-            self.scratch.extra_ttl = self.settings.ttls_of(target)[0];
+            self.scratch.extra_ttl = self.settings.ttls_of(|| target)[0];
             let first_of_target = previous
                 .as_deref()
                 .map(|p| p.get(target_offset..).unwrap_or_default())
@@ -986,7 +975,7 @@ impl<'a> SetWriter<'a> {
     /// [`SetWriter::name_sets`] with the name's SRV and PTR values from `node` (its
     /// addresses, and its targets', still come from `store`).
     pub(super) fn sets_of(&mut self, store: &ZoneStore, id: NameId, node: &Node) -> SlotSets {
-        let [a_ttl, aaaa_ttl, srv_ttl, ptr_ttl] = self.settings.ttls_of_name(|| store.key(id));
+        let [a_ttl, aaaa_ttl, srv_ttl, ptr_ttl] = self.settings.ttls_of(|| store.key(id));
         let mut ips = std::mem::take(&mut self.ips);
         ips.clear();
         ips.extend(node.a().map(IpAddr::V4));
@@ -1081,7 +1070,7 @@ impl<'a> SetWriter<'a> {
             }
             let rr = self.scratch.offsets.len() as u32;
             // The additional addresses carry the target's own TTL.
-            self.scratch.extra_ttl = self.settings.ttls_of(wire)[0];
+            self.scratch.extra_ttl = self.settings.ttls_of(|| wire)[0];
             self.scratch.next_record();
             let out = &mut self.scratch.bytes;
             out.extend_from_slice(&priority.to_be_bytes());

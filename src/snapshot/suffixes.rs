@@ -205,8 +205,8 @@ mod tests {
             wire
         };
         let ids: Vec<SuffixId> = (0..1000)
-            .map(|i| table.intern(&parent(i)).unwrap())
-            .collect(); // ok: test
+            .map(|i| table.intern(&parent(i)).unwrap()) // ok: test
+            .collect();
         let full = table.get().octets.len();
         for i in (0..1000).filter(|i| i % 4 != 0) {
             table.release(ids[i as usize]);
